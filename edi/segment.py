@@ -1,0 +1,121 @@
+"""The X12 segment as read or built, and the delimiters that frame it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The four X12 separators, plus what follows each segment terminator when writing.
+
+    `suffix` is layout only (a newline after `~` keeps files readable); readers ignore it.
+    `repetition` is None for 4010 interchanges, where ISA11 is a standards id, not a separator.
+    """
+
+    element: str = "*"
+    component: str = ":"
+    repetition: str | None = "^"
+    segment: str = "~"
+    suffix: str = "\n"
+
+    def __post_init__(self) -> None:
+        seps = [self.element, self.component, self.segment] + ([self.repetition] if self.repetition else [])
+        if any(len(s) != 1 for s in seps):
+            raise ValueError("each X12 delimiter is exactly one character")
+        if len(set(seps)) != len(seps):
+            raise ValueError(f"X12 delimiters must differ from each other: {seps!r}")
+
+
+STANDARD = Delimiters()
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment. `elements[0]` is element 01; composites stay joined by `delimiters.component`.
+
+    `index` is the 1-based segment number in its file (ISA = 1) and `line` the 1-based line where
+    the segment starts; built segments have neither (0).
+    """
+
+    tag: str
+    elements: tuple[str, ...]
+    index: int = 0
+    line: int = 0
+    delimiters: Delimiters = STANDARD
+
+    @classmethod
+    def build(cls, tag: str, *elements: str | tuple[str, ...] | list[str] | None) -> "Segment":
+        """A new segment in standard delimiters; tuples become composites, None an empty element,
+        and trailing empty elements are dropped as X12 requires."""
+        values: list[str] = []
+        for value in elements:
+            if value is None:
+                values.append("")
+            elif isinstance(value, (tuple, list)):
+                values.append(_join_composite(value, STANDARD.component))
+            else:
+                values.append(value)
+        while values and values[-1] == "":
+            values.pop()
+        return cls(tag, tuple(values))
+
+    def get(self, position: int, default: str = "") -> str:
+        """Element by its X12 position (1 = CLP01); missing elements read as `default`."""
+        if 0 < position <= len(self.elements):
+            return self.elements[position - 1]
+        return default
+
+    def component(self, position: int, sub: int, default: str = "") -> str:
+        """Component `sub` (1-based) of composite element `position`, e.g. SVC01-2 procedure code."""
+        parts = self.composite(position)
+        if 0 < sub <= len(parts):
+            return parts[sub - 1]
+        return default
+
+    def composite(self, position: int) -> list[str]:
+        value = self.get(position)
+        return value.split(self.delimiters.component) if value else []
+
+    def repeats(self, position: int) -> list[str]:
+        """The repetitions of element `position` (ISA11 separator); one item when not repeated."""
+        value = self.get(position)
+        rep = self.delimiters.repetition
+        return value.split(rep) if value and rep else ([value] if value else [])
+
+    def id(self, qualifier_position: int = 1) -> str:
+        """Tag plus its qualifier, e.g. NM1*PR -> 'NM1*PR', handy for dispatch tables."""
+        return f"{self.tag}*{self.get(qualifier_position)}"
+
+    def with_elements(self, *elements: str | tuple[str, ...] | None) -> "Segment":
+        """A copy with new elements, keeping position; composites join with this segment's separator."""
+        values = []
+        for value in elements:
+            if value is None:
+                values.append("")
+            elif isinstance(value, (tuple, list)):
+                values.append(_join_composite(value, self.delimiters.component))
+            else:
+                values.append(value)
+        while values and values[-1] == "":
+            values.pop()
+        return Segment(self.tag, tuple(values), self.index, self.line, self.delimiters)
+
+    def replace_element(self, position: int, value: str) -> "Segment":
+        values = list(self.elements)
+        while len(values) < position:
+            values.append("")
+        values[position - 1] = value
+        while values and values[-1] == "":
+            values.pop()
+        return Segment(self.tag, tuple(values), self.index, self.line, self.delimiters)
+
+    def __str__(self) -> str:
+        sep = self.delimiters.element
+        return sep.join((self.tag, *self.elements))
+
+
+def _join_composite(parts: tuple[str, ...] | list[str], sep: str) -> str:
+    values = list(parts)
+    while values and values[-1] == "":
+        values.pop()
+    return sep.join(values)

@@ -1,0 +1,213 @@
+"""Serialize segments with chosen delimiters and wrap them in ISA/GS/ST envelopes with correct counts."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, TextIO
+
+from .segment import STANDARD, Delimiters, Segment
+
+
+def format_amount(value: Decimal) -> str:
+    """X12 R-type number without needless zeros: 10, 10.5, -2.5, 0.25 (never 1E+1 or -0)."""
+    if value == 0:
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def serialize(segment: Segment, delimiters: Delimiters = STANDARD) -> str:
+    """One segment as text, terminator and suffix included, in `delimiters`.
+
+    Composite and repetition separators written with other delimiters are translated, and an ISA
+    gets ISA11/ISA16 of the output delimiters, so a file can be re-delimited losslessly.
+    """
+    source = segment.delimiters
+    elements = segment.elements
+    if segment.tag == "ISA":
+        values = list(elements) + [""] * (16 - len(elements))
+        if delimiters.repetition is not None:
+            values[10] = delimiters.repetition
+        values[15] = delimiters.component
+        elements = tuple(values)
+    elif source.component != delimiters.component or (
+        source.repetition != delimiters.repetition and source.repetition is not None
+    ):
+        table = {ord(source.component): delimiters.component}
+        if source.repetition is not None and delimiters.repetition is not None:
+            table[ord(source.repetition)] = delimiters.repetition
+        elements = tuple(e.translate(table) for e in elements)
+    body = delimiters.element.join((segment.tag, *elements))
+    return body + delimiters.segment + delimiters.suffix
+
+
+def write_segments(segments: Iterable[Segment], stream: TextIO, delimiters: Delimiters = STANDARD) -> int:
+    """Write segments as they are (no envelope work); returns how many were written."""
+    count = 0
+    for segment in segments:
+        stream.write(serialize(segment, delimiters))
+        count += 1
+    return count
+
+
+class ControlNumberSource(Protocol):
+    """Issues ISA13 / GS06 / ST02 control numbers; the ledger provides a persistent, gap-free one."""
+
+    def next_number(self, kind: str, sender: str, receiver: str) -> int:
+        """The next number of `kind` ('ISA', 'GS' or 'ST') for this sender/receiver pair."""
+        ...
+
+
+class SequentialControlNumbers:
+    """In-memory control numbers starting at `start`; for one-off runs and tests."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._next: dict[tuple[str, str, str], int] = {}
+        self._start = start
+
+    def next_number(self, kind: str, sender: str, receiver: str) -> int:
+        key = (kind, sender, receiver)
+        number = self._next.get(key, self._start)
+        self._next[key] = number + 1
+        return number
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """An interchange sender or receiver: ISA05/ISA06 (or ISA07/ISA08) and the GS02/GS03 code."""
+
+    qualifier: str
+    id: str
+    application_code: str | None = None
+
+    @property
+    def gs_code(self) -> str:
+        return self.application_code or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangeSettings:
+    sender: Party
+    receiver: Party
+    usage: str = "P"  # ISA15: P production, T test
+    acknowledgment_requested: str = "0"  # ISA14
+    version: str = "00501"  # ISA12
+
+
+def isa_segment(settings: InterchangeSettings, control: int, when: dt.datetime,
+                delimiters: Delimiters = STANDARD) -> Segment:
+    """ISA with every field padded to its fixed width."""
+    if control > 999_999_999:
+        raise ValueError("ISA13 control number exceeds nine digits")
+    return Segment("ISA", (
+        "00", " " * 10, "00", " " * 10,
+        settings.sender.qualifier.ljust(2)[:2], settings.sender.id.ljust(15)[:15],
+        settings.receiver.qualifier.ljust(2)[:2], settings.receiver.id.ljust(15)[:15],
+        when.strftime("%y%m%d"), when.strftime("%H%M"),
+        delimiters.repetition or "U", settings.version, f"{control:09d}",
+        settings.acknowledgment_requested, settings.usage, delimiters.component,
+    ))
+
+
+class InterchangeWriter:
+    """Writes one interchange; counts segments, sets and groups; closes every envelope it opened.
+
+        with InterchangeWriter(out, settings, numbers) as ix:
+            with ix.group("HC", "005010X222A1"):
+                with ix.transaction("837", "005010X222A1") as ts:
+                    ts.write(segment)
+    """
+
+    def __init__(self, stream: TextIO, settings: InterchangeSettings, numbers: ControlNumberSource,
+                 delimiters: Delimiters = STANDARD, now: dt.datetime | None = None) -> None:
+        self.stream = stream
+        self.settings = settings
+        self.numbers = numbers
+        self.delimiters = delimiters
+        self.now = now or dt.datetime.now()
+        self.control = 0
+        self.groups = 0
+        self.transactions_written = 0
+        self.control_numbers: list[tuple[str, int]] = []
+
+    def _pair(self) -> tuple[str, str]:
+        return (f"{self.settings.sender.qualifier}:{self.settings.sender.id}",
+                f"{self.settings.receiver.qualifier}:{self.settings.receiver.id}")
+
+    def __enter__(self) -> "InterchangeWriter":
+        self.control = self.numbers.next_number("ISA", *self._pair())
+        self.control_numbers.append(("ISA", self.control))
+        self._emit(isa_segment(self.settings, self.control, self.now, self.delimiters))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._emit(Segment("IEA", (str(self.groups), f"{self.control:09d}")))
+
+    def _emit(self, segment: Segment) -> None:
+        self.stream.write(serialize(segment, self.delimiters))
+
+    def group(self, functional_id: str, version: str) -> "GroupWriter":
+        return GroupWriter(self, functional_id, version)
+
+
+class GroupWriter:
+    def __init__(self, interchange: InterchangeWriter, functional_id: str, version: str) -> None:
+        self.interchange = interchange
+        self.functional_id = functional_id
+        self.version = version
+        self.control = 0
+        self.transactions = 0
+
+    def __enter__(self) -> "GroupWriter":
+        ix = self.interchange
+        self.control = ix.numbers.next_number("GS", *ix._pair())
+        ix.control_numbers.append(("GS", self.control))
+        ix._emit(Segment("GS", (
+            self.functional_id, ix.settings.sender.gs_code.strip(), ix.settings.receiver.gs_code.strip(),
+            ix.now.strftime("%Y%m%d"), ix.now.strftime("%H%M"), str(self.control), "X", self.version,
+        )))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.interchange._emit(Segment("GE", (str(self.transactions), str(self.control))))
+            self.interchange.groups += 1
+
+    def transaction(self, code: str, version: str | None = None) -> "TransactionWriter":
+        return TransactionWriter(self, code, version or self.version)
+
+
+class TransactionWriter:
+    def __init__(self, group: GroupWriter, code: str, version: str) -> None:
+        self.group = group
+        self.code = code
+        self.version = version
+        self.control = ""
+        self.count = 0
+
+    def __enter__(self) -> "TransactionWriter":
+        ix = self.group.interchange
+        number = ix.numbers.next_number("ST", *ix._pair())
+        ix.control_numbers.append(("ST", number))
+        self.control = f"{number:04d}"
+        self.write(Segment("ST", (self.code, self.control, self.version)))
+        return self
+
+    def write(self, segment: Segment) -> None:
+        self.group.interchange._emit(segment)
+        self.count += 1
+
+    def write_all(self, segments: Iterable[Segment]) -> None:
+        for segment in segments:
+            self.write(segment)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.write(Segment("SE", (str(self.count + 1), self.control)))
+            self.group.transactions += 1
+            self.group.interchange.transactions_written += 1
