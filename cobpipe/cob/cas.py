@@ -1,0 +1,82 @@
+"""CAS adjustments as the 837P carries them: one group per segment, at most 6 triplets a segment,
+at most 5 segments a loop (005010X222A1 2320 and 2430 CAS)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from edi.segment import Segment
+from edi.writer import format_amount
+
+TRIPLETS_PER_SEGMENT = 6
+SEGMENTS_PER_LOOP = 5
+GROUP_CODES_837 = ("CO", "CR", "OA", "PI", "PR")
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One CAS triplet: group (CAS01), reason (CARC), amount, optional quantity."""
+
+    group: str
+    reason: str
+    amount: Decimal
+    quantity: Decimal | None = None
+
+
+class CasDoesNotFit(ValueError):
+    """More adjustments than 5 CAS segments of 6 triplets can carry; never drop one to make it fit."""
+
+
+def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
+    """Pack adjustments verbatim into CAS segments, groups in first-seen order.
+
+    Zero amounts are left out: the 837P forbids CAS amounts of 0 [RFI 1865, 2353] and a zero
+    adjustment carries no money. Raises CasDoesNotFit when more than 5 segments are needed.
+    """
+    by_group: dict[str, list[Adjustment]] = {}
+    for adj in adjustments:
+        if adj.amount == 0:
+            continue
+        by_group.setdefault(adj.group, []).append(adj)
+    segments: list[Segment] = []
+    for group, items in by_group.items():
+        for start in range(0, len(items), TRIPLETS_PER_SEGMENT):
+            values: list[str] = [group]
+            for adj in items[start:start + TRIPLETS_PER_SEGMENT]:
+                quantity = format_amount(adj.quantity) if adj.quantity is not None else ""
+                values += [adj.reason, format_amount(adj.amount), quantity]
+            segments.append(Segment.build("CAS", *values))
+    if len(segments) > SEGMENTS_PER_LOOP:
+        raise CasDoesNotFit(f"{len(segments)} CAS segments needed, the 837P allows {SEGMENTS_PER_LOOP}")
+    return segments
+
+
+def adjustments_of(segment: Segment) -> list[Adjustment]:
+    """The triplets of one CAS segment (ours or a reader's), amounts as Decimal."""
+    out: list[Adjustment] = []
+    group = segment.get(1)
+    for start in range(2, 19, 3):
+        reason = segment.get(start)
+        if not reason:
+            continue
+        amount = Decimal(segment.get(start + 1) or "0")
+        quantity_text = segment.get(start + 2)
+        out.append(Adjustment(group, reason, amount, Decimal(quantity_text) if quantity_text else None))
+    return out
+
+
+def merge_same_reason(adjustments: Iterable[Adjustment]) -> list[Adjustment]:
+    """Sum adjustments sharing group and reason (split claims: one CAS per reason across parts)."""
+    merged: dict[tuple[str, str], Adjustment] = {}
+    for adj in adjustments:
+        key = (adj.group, adj.reason)
+        if key in merged:
+            prev = merged[key]
+            quantity = None
+            if prev.quantity is not None or adj.quantity is not None:
+                quantity = (prev.quantity or 0) + (adj.quantity or 0)
+            merged[key] = Adjustment(adj.group, adj.reason, prev.amount + adj.amount, quantity)
+        else:
+            merged[key] = adj
+    return list(merged.values())
