@@ -1,0 +1,143 @@
+"""The next payer's coverage: from the original claim's 2320/2330A/2330B, or from a coverage file.
+
+Coverage file (`--coverage FILE`): CSV with a header row, UTF-8, one row per coverage, matched by
+`claim_id` (CLM01) first, else by `primary_member_id` (the member id billed to the primary,
+2010BA NM109). Columns:
+
+  claim_id, primary_member_id    at least one of the two
+  payer_name, payer_id           the next payer (2010BB NM103 / NM109), required
+  payer_id_qualifier             2010BB NM108: PI (default) or XV
+  member_id                      the subscriber's id at that payer (2010BA NM109), required
+  member_id_qualifier            MI (default) or II
+  subscriber_last_name, subscriber_first_name, subscriber_middle_name
+                                 required unless relationship is 18 (the patient's own name is used)
+  relationship                   patient's relationship to this subscriber (SBR02/PAT01): 18 self (default),
+                                 01 spouse, 19 child, 20 employee, 21 unknown, 39, 40, 53, G8
+  group_number, group_name       SBR03 / SBR04
+  filing_indicator               SBR09 (default CI)
+  insurance_type                 SBR05, only when this payer is Medicare and not primary (12-16, 41-43, 47)
+  payer_level                    S (default) or T: the SBR01 this coverage is billed at
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from edi.errors import CobpipeError
+
+RELATIONSHIP_CODES = frozenset({"01", "18", "19", "20", "21", "39", "40", "53", "G8"})
+SBR05_CODES = frozenset({"12", "13", "14", "15", "16", "41", "42", "43", "47"})
+SBR09_CODES = frozenset({"11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM",
+                         "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ"})
+
+
+class CoverageFileError(CobpipeError):
+    def __init__(self, path: Path, row: int | None, message: str) -> None:
+        where = f"{path} row {row}" if row else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """A payer that has not yet adjudicated the claim, and the subscriber it covers."""
+
+    payer_name: str
+    payer_id: str
+    member_id: str
+    payer_id_qualifier: str = "PI"
+    member_id_qualifier: str = "MI"
+    subscriber_last_name: str = ""
+    subscriber_first_name: str = ""
+    subscriber_middle_name: str = ""
+    relationship: str = "18"
+    group_number: str = ""
+    group_name: str = ""
+    filing_indicator: str = "CI"
+    insurance_type: str = ""
+    payer_level: str = "S"
+    source: str = "coverage file"
+
+    @property
+    def subscriber_is_patient(self) -> bool:
+        return self.relationship == "18"
+
+
+class CoverageTable:
+    """Coverage rows indexed by claim id and by primary member id."""
+
+    def __init__(self, by_claim: dict[str, Coverage], by_member: dict[str, Coverage]) -> None:
+        self.by_claim = by_claim
+        self.by_member = by_member
+
+    def lookup(self, claim_id: str, primary_member_id: str) -> Coverage | None:
+        return self.by_claim.get(claim_id) or (self.by_member.get(primary_member_id) if primary_member_id else None)
+
+    @classmethod
+    def load(cls, path: Path) -> "CoverageTable":
+        path = Path(path)
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as stream:
+                reader = csv.DictReader(stream)
+                if not reader.fieldnames:
+                    raise CoverageFileError(path, None, "empty coverage file (a header row is required)")
+                fields = {name.strip().lower() for name in reader.fieldnames if name}
+                missing = {"payer_name", "payer_id", "member_id"} - fields
+                if missing:
+                    raise CoverageFileError(path, None, f"missing columns: {', '.join(sorted(missing))}")
+                if not fields & {"claim_id", "primary_member_id"}:
+                    raise CoverageFileError(path, None, "needs a claim_id or primary_member_id column")
+                by_claim: dict[str, Coverage] = {}
+                by_member: dict[str, Coverage] = {}
+                for number, raw in enumerate(reader, start=2):
+                    row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+                    coverage = _coverage_from_row(path, number, row)
+                    if row.get("claim_id"):
+                        by_claim[row["claim_id"]] = coverage
+                    if row.get("primary_member_id"):
+                        by_member[row["primary_member_id"]] = coverage
+                    if not row.get("claim_id") and not row.get("primary_member_id"):
+                        raise CoverageFileError(path, number, "neither claim_id nor primary_member_id given")
+        except OSError as exc:
+            raise CoverageFileError(path, None, f"cannot read: {exc.strerror or exc}") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise CoverageFileError(path, None, f"not a UTF-8 CSV file ({type(exc).__name__})") from exc
+        return cls(by_claim, by_member)
+
+
+def _coverage_from_row(path: Path, number: int, row: dict[str, str]) -> Coverage:
+    def value(name: str, default: str = "") -> str:
+        return row.get(name) or default
+
+    for required in ("payer_name", "payer_id", "member_id"):
+        if not value(required):
+            raise CoverageFileError(path, number, f"{required} is empty")
+    relationship = value("relationship", "18").zfill(2) if value("relationship", "18").isdigit() else value(
+        "relationship")
+    if relationship not in RELATIONSHIP_CODES:
+        raise CoverageFileError(path, number, f"relationship {relationship!r} is not an SBR02 code")
+    if relationship != "18" and not value("subscriber_last_name"):
+        raise CoverageFileError(path, number, "subscriber_last_name is required when relationship is not 18")
+    qualifier = value("payer_id_qualifier", "PI").upper()
+    if qualifier not in ("PI", "XV"):
+        raise CoverageFileError(path, number, f"payer_id_qualifier {qualifier!r} must be PI or XV")
+    member_qualifier = value("member_id_qualifier", "MI").upper()
+    if member_qualifier not in ("MI", "II"):
+        raise CoverageFileError(path, number, f"member_id_qualifier {member_qualifier!r} must be MI or II")
+    filing = value("filing_indicator", "CI").upper()
+    if filing not in SBR09_CODES:
+        raise CoverageFileError(path, number, f"filing_indicator {filing!r} is not an SBR09 code")
+    insurance_type = value("insurance_type")
+    if insurance_type and insurance_type not in SBR05_CODES:
+        raise CoverageFileError(path, number, f"insurance_type {insurance_type!r} is not an SBR05 code")
+    level = value("payer_level", "S").upper()
+    if level not in ("S", "T"):
+        raise CoverageFileError(path, number, f"payer_level {level!r} must be S or T")
+    return Coverage(
+        payer_name=value("payer_name"), payer_id=value("payer_id"), member_id=value("member_id"),
+        payer_id_qualifier=qualifier, member_id_qualifier=member_qualifier,
+        subscriber_last_name=value("subscriber_last_name"), subscriber_first_name=value("subscriber_first_name"),
+        subscriber_middle_name=value("subscriber_middle_name"), relationship=relationship,
+        group_number=value("group_number"), group_name=value("group_name"), filing_indicator=filing,
+        insurance_type=insurance_type, payer_level=level, source=f"{path.name} row {number}",
+    )
