@@ -1,0 +1,341 @@
+"""The ledger: original claims, processed files, issued secondary claims and control numbers.
+
+It is the `ClaimSource`, `IssuedRegistry` and `ControlNumberSource` of `pipeline.convert_era`, so a
+conversion run inside `ledger.transaction()` takes its ISA13/GS06/ST02 numbers in the same
+transaction that records what was issued: if the process dies before the commit, the numbers were
+never taken and the same run gets them again.
+
+Storage goes through a small dialect object (`connect`, `sql`, `begin_write`, `table_exists`);
+every statement is in `sql.py`. One connection per Ledger, shared by threads under a lock.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import sql
+from .errors import LedgerError
+from .sqlite import SqliteDialect
+
+# ISA13 and GS06 are at most nine digits; ST02 is written with at least four.
+MAX_CONTROL_NUMBER = 999_999_999
+CONTROL_KINDS = frozenset({"ISA", "GS", "ST"})
+
+
+class Dialect(Protocol):
+    """What the ledger needs from a database: see sqlite.py (and the README for PostgreSQL)."""
+
+    name: str
+    errors: Any  # the DB-API module, for its Error classes
+
+    def describe(self) -> str: ...
+    def connect(self) -> Any: ...
+    def sql(self, statement: str) -> str: ...
+    def begin_write(self, cursor: Any) -> None: ...
+    def table_exists(self, cursor: Any, table: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One input file, known by the sha256 of its bytes. `kind` is '837P', '835' or 'unknown';
+    `outcome` is 'stored', 'converted', 'partial' (some claims rejected/unmatched) or 'rejected'."""
+
+    sha256: str
+    name: str
+    kind: str
+    outcome: str
+    reason: str | None = None
+    detail: dict = field(default_factory=dict)
+    processed_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """A file written to outbound for an input, with the control numbers inside it."""
+
+    name: str
+    kind: str  # '837P' or 'report'
+    control_numbers: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedClaim:
+    """A secondary claim billed to `payer_id` (2010BB NM109), in `output` with its envelope numbers."""
+
+    claim_id: str
+    payer_id: str
+    output: str | None = None
+    isa13: int | None = None
+    gs06: int | None = None
+    st02: int | None = None
+    source_sha256: str = ""
+    issued_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOutcome:
+    """What one ERA said about one claim (CLP01): a pipeline decision status and its reason codes."""
+
+    claim_id: str
+    status: str
+    payer_id: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class LedgerStats:
+    files: dict[str, dict[str, int]]  # kind -> outcome -> count
+    claims_stored: int
+    claim_ids_stored: int
+    claims_by_status: dict[str, int]  # latest status per remitted claim id
+    claims_pending: int  # stored claim ids no ERA has mentioned
+    issued: int
+    last_rejected_files: list[FileRecord]
+    last_claim_problems: list[dict]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def claim_key(claim: Any) -> tuple[str, str, str]:
+    """CLM01, submitter (1000A NM109) and billed payer (2010BB NM109) of an original claim."""
+    return (str(claim.id), str(getattr(claim, "submitter_id", "") or ""),
+            str(getattr(claim, "payer_id", "") or ""))
+
+
+def _default_claim_factory() -> Callable[[str], Any]:
+    from cobpipe.claim837 import OriginalClaim
+
+    return OriginalClaim.from_x12
+
+
+class Ledger:
+    """Open with `Ledger.open(path)`; use as a context manager or call `close()`.
+
+        with Ledger.open(root / ".cobpipe" / "ledger.db") as ledger:
+            ledger.add_claims(iter_claims(path), source_hash=digest)
+            with ledger.transaction():
+                result = convert_era(era, ledger, out, numbers=ledger, issued=ledger)
+                ledger.record_issued(digest, [...])
+    """
+
+    def __init__(self, dialect: Dialect, *, claim_factory: Callable[[str], Any] | None = None) -> None:
+        self.dialect = dialect
+        self._claim_factory = claim_factory
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = dialect.connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def open(cls, path: str | Path, *, claim_factory: Callable[[str], Any] | None = None,
+             busy_timeout: float = 120.0) -> "Ledger":
+        """A ledger in a SQLite file (created with its folder when missing)."""
+        return cls(SqliteDialect(Path(path), busy_timeout), claim_factory=claim_factory)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Ledger"]:
+        """One write transaction; nested calls join the outer one. Rolled back on any exception."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            cursor = self._conn.cursor()
+            try:
+                self.dialect.begin_write(cursor)
+            except self.dialect.errors.Error as exc:
+                raise LedgerError(f"{self.dialect.describe()}: cannot start a transaction: {exc}") from exc
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = 0
+                with contextlib.suppress(self.dialect.errors.Error):
+                    cursor.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            cursor.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def _execute(self, statement: str, params: tuple = ()) -> Any:
+        cursor = self._conn.cursor()
+        cursor.execute(self.dialect.sql(statement), params)
+        return cursor
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            cursor = self._conn.cursor()
+            version = 0
+            if self.dialect.table_exists(cursor, "meta"):
+                row = self._execute(sql.GET_META, (sql.SCHEMA_VERSION_KEY,)).fetchone()
+                version = int(row[0]) if row else 0
+            if version > sql.SCHEMA_VERSION:
+                raise LedgerError(f"{self.dialect.describe()}: ledger schema {version} is newer than this "
+                                  f"cobpipe understands ({sql.SCHEMA_VERSION}); upgrade cobpipe")
+            for steps in sql.MIGRATIONS[version:]:
+                for statement in steps:
+                    cursor.execute(statement)
+            if version < sql.SCHEMA_VERSION:
+                self._execute(sql.SET_META, (sql.SCHEMA_VERSION_KEY, str(sql.SCHEMA_VERSION)))
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._execute(sql.GET_META, (sql.SCHEMA_VERSION_KEY,)).fetchone()[0])
+
+    # --- claims (pipeline.ClaimSource) -------------------------------------------------------
+
+    def add_claims(self, claims: Iterable[Any], source_hash: str | None = None) -> int:
+        """Store original 837P claims (their `to_x12()` text); returns how many rows were new or
+        changed. Re-adding a claim already stored with the same text changes nothing."""
+        added_at = _now()
+        rows = ((*claim_key(claim), source_hash, claim.to_x12(), added_at) for claim in claims)
+        with self.transaction():
+            cursor = self._conn.cursor()
+            cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM), rows)
+            return max(cursor.rowcount, 0)
+
+    def claims_for(self, claim_id: str) -> list:
+        """Every stored original claim with this CLM01 (several submitters or payers may share one)."""
+        with self._lock:
+            raws = [row[0] for row in self._execute(sql.CLAIMS_FOR, (claim_id,)).fetchall()]
+        if not raws:
+            return []
+        if self._claim_factory is None:
+            self._claim_factory = _default_claim_factory()
+        return [self._claim_factory(raw) for raw in raws]
+
+    # --- issued claims (pipeline.IssuedRegistry) ---------------------------------------------
+
+    def was_issued(self, claim_id: str, payer_id: str) -> bool:
+        with self._lock:
+            return self._execute(sql.WAS_ISSUED, (claim_id, payer_id)).fetchone() is not None
+
+    def issued_for(self, claim_id: str) -> list[IssuedClaim]:
+        with self._lock:
+            rows = self._execute(sql.ISSUED_FOR, (claim_id,)).fetchall()
+        return [IssuedClaim(claim_id=r[0], payer_id=r[1], source_sha256=r[2], output=r[3], isa13=r[4],
+                            gs06=r[5], st02=r[6], issued_at=r[7]) for r in rows]
+
+    def record_issued(self, source_sha256: str, claims: Iterable[IssuedClaim]) -> int:
+        """Record secondary claims sent; a claim already issued to that payer keeps its first record.
+        Returns how many were new."""
+        issued_at = _now()
+        rows = [(c.claim_id, c.payer_id, source_sha256, c.output, c.isa13, c.gs06, c.st02, issued_at)
+                for c in claims]
+        with self.transaction():
+            cursor = self._conn.cursor()
+            cursor.executemany(self.dialect.sql(sql.INSERT_ISSUED), rows)
+            return max(cursor.rowcount, 0)
+
+    # --- control numbers (edi.writer.ControlNumberSource) ------------------------------------
+
+    def next_number(self, kind: str, sender: str, receiver: str) -> int:
+        """The next ISA13/GS06/ST02 for this sender/receiver pair: 1, 2, 3, ... with no gaps, wrapping
+        after 999999999. Inside `transaction()` the number is only taken if that transaction
+        commits; outside one it is committed at once."""
+        if kind not in CONTROL_KINDS:
+            raise ValueError(f"control number kind must be one of {sorted(CONTROL_KINDS)}, not {kind!r}")
+        with self.transaction():
+            row = self._execute(sql.NEXT_CONTROL_NUMBER,
+                                (kind, sender, receiver, 1, MAX_CONTROL_NUMBER)).fetchone()
+            return int(row[0])
+
+    def control_numbers(self) -> list[tuple[str, str, str, int]]:
+        """(kind, sender, receiver, last number used) for every pair."""
+        with self._lock:
+            return [tuple(r) for r in self._execute(sql.PEEK_CONTROL_NUMBERS).fetchall()]
+
+    # --- files, outputs, decisions ------------------------------------------------------------
+
+    def file(self, sha256: str) -> FileRecord | None:
+        """The record of an input already processed (by the sha256 of its bytes), or None."""
+        with self._lock:
+            row = self._execute(sql.GET_FILE, (sha256,)).fetchone()
+        return _file_record(row) if row else None
+
+    def record_file(self, record: FileRecord) -> FileRecord:
+        """Record a processed input; raises LedgerError if this content was already recorded."""
+        record = FileRecord(record.sha256, record.name, record.kind, record.outcome, record.reason,
+                            dict(record.detail), record.processed_at or _now())
+        with self.transaction():
+            try:
+                self._execute(sql.INSERT_FILE, (record.sha256, record.name, record.kind, record.outcome,
+                                                record.reason, json.dumps(record.detail, sort_keys=True),
+                                                record.processed_at))
+            except self.dialect.errors.IntegrityError as exc:
+                raise LedgerError(f"file {record.sha256} is already recorded") from exc
+        return record
+
+    def record_outputs(self, source_sha256: str, outputs: Iterable[OutputRecord]) -> None:
+        written_at = _now()
+        rows = [(o.name, source_sha256, o.kind, json.dumps([list(n) for n in o.control_numbers]), written_at)
+                for o in outputs]
+        with self.transaction():
+            self._conn.cursor().executemany(self.dialect.sql(sql.UPSERT_OUTPUT), rows)
+
+    def outputs_of(self, source_sha256: str) -> list[OutputRecord]:
+        with self._lock:
+            rows = self._execute(sql.OUTPUTS_OF, (source_sha256,)).fetchall()
+        return [OutputRecord(r[0], r[1], tuple((k, int(n)) for k, n in json.loads(r[2] or "[]")))
+                for r in rows]
+
+    def record_decisions(self, source_sha256: str, outcomes: Iterable[ClaimOutcome]) -> None:
+        decided_at = _now()
+        rows = [(source_sha256, seq, o.claim_id, o.status, o.payer_id, json.dumps(list(o.reasons)), decided_at)
+                for seq, o in enumerate(outcomes, 1)]
+        with self.transaction():
+            self._conn.cursor().executemany(self.dialect.sql(sql.INSERT_DECISION), rows)
+
+    # --- status --------------------------------------------------------------------------------
+
+    def stats(self, last: int = 10) -> LedgerStats:
+        with self._lock:
+            files: dict[str, dict[str, int]] = {}
+            for kind, outcome, count in self._execute(sql.FILE_COUNTS).fetchall():
+                files.setdefault(kind, {})[outcome] = int(count)
+            claims_stored = int(self._execute(sql.COUNT_CLAIMS).fetchone()[0])
+            claim_ids = int(self._execute(sql.COUNT_CLAIM_IDS).fetchone()[0])
+            by_status = {status: int(n) for status, n in self._execute(sql.CLAIM_STATUS_COUNTS).fetchall()}
+            pending = int(self._execute(sql.COUNT_PENDING).fetchone()[0])
+            issued = int(self._execute(sql.COUNT_ISSUED).fetchone()[0])
+            rejected = [_file_record(r) for r in self._execute(sql.LAST_REJECTED_FILES, ("rejected", last))]
+            problems = [{"claim_id": r[0], "status": r[1], "reasons": json.loads(r[2] or "[]"),
+                         "at": r[3], "file": r[4]}
+                        for r in self._execute(sql.LAST_CLAIM_PROBLEMS, ("rejected", "unmatched", last))]
+        return LedgerStats(files, claims_stored, claim_ids, by_status, pending, issued, rejected, problems)
+
+
+def _file_record(row: tuple) -> FileRecord:
+    return FileRecord(sha256=row[0], name=row[1], kind=row[2], outcome=row[3], reason=row[4],
+                      detail=json.loads(row[5]) if row[5] else {}, processed_at=row[6])

@@ -1,0 +1,149 @@
+"""Every SQL statement of the ledger, in portable SQL with DB-API `?` parameters.
+
+Only ANSI SQL plus `INSERT ... ON CONFLICT` (SQLite >= 3.24, PostgreSQL >= 9.5) is used here; the
+statements that differ between databases (connection pragmas, how a write transaction starts) live
+in the dialect modules (`sqlite.py`). A dialect whose driver wants another paramstyle (psycopg:
+`%s`) rewrites the `?` placeholders once, in `Dialect.sql()`.
+
+The schema is versioned: `MIGRATIONS[n]` takes a ledger from version n to n + 1, and `meta` holds
+the version reached. Never edit a released migration; append a new one.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1
+    (
+        """CREATE TABLE IF NOT EXISTS meta (
+            key   VARCHAR(64) PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        # One original 837P claim (Loop 2300) with the envelope it needs, as X12 text.
+        # Keyed by CLM01 + submitter (1000A NM109) + billed payer (2010BB NM109).
+        """CREATE TABLE claims (
+            claim_id     VARCHAR(38) NOT NULL,
+            submitter_id VARCHAR(80) NOT NULL,
+            payer_id     VARCHAR(80) NOT NULL,
+            source_hash  CHAR(64),
+            raw          TEXT NOT NULL,
+            added_at     VARCHAR(32) NOT NULL,
+            PRIMARY KEY (claim_id, submitter_id, payer_id)
+        )""",
+        # Every input file by content hash: what it was and what became of it.
+        """CREATE TABLE files (
+            sha256       CHAR(64) PRIMARY KEY,
+            name         TEXT NOT NULL,
+            kind         VARCHAR(16) NOT NULL,
+            outcome      VARCHAR(16) NOT NULL,
+            reason       TEXT,
+            detail       TEXT,
+            processed_at VARCHAR(32) NOT NULL
+        )""",
+        # Outbound files written for an input, with their control numbers.
+        """CREATE TABLE outputs (
+            name            TEXT PRIMARY KEY,
+            source_sha256   CHAR(64) NOT NULL,
+            kind            VARCHAR(16) NOT NULL,
+            control_numbers TEXT,
+            written_at      VARCHAR(32) NOT NULL
+        )""",
+        # A secondary claim sent to a payer: never bill the same claim to the same payer twice.
+        """CREATE TABLE issued (
+            claim_id      VARCHAR(38) NOT NULL,
+            payer_id      VARCHAR(80) NOT NULL,
+            source_sha256 CHAR(64) NOT NULL,
+            output        TEXT,
+            isa13         INTEGER,
+            gs06          INTEGER,
+            st02          INTEGER,
+            issued_at     VARCHAR(32) NOT NULL,
+            PRIMARY KEY (claim_id, payer_id)
+        )""",
+        # What each ERA said about each claim (CLP01): converted, skipped, rejected, unmatched.
+        """CREATE TABLE decisions (
+            source_sha256 CHAR(64) NOT NULL,
+            seq           INTEGER NOT NULL,
+            claim_id      VARCHAR(38) NOT NULL,
+            status        VARCHAR(16) NOT NULL,
+            payer_id      VARCHAR(80),
+            reasons       TEXT,
+            decided_at    VARCHAR(32) NOT NULL,
+            PRIMARY KEY (source_sha256, seq)
+        )""",
+        "CREATE INDEX decisions_claim ON decisions (claim_id)",
+        # Last ISA13 / GS06 / ST02 used per sender/receiver pair.
+        """CREATE TABLE control_numbers (
+            kind        VARCHAR(8) NOT NULL,
+            sender      VARCHAR(80) NOT NULL,
+            receiver    VARCHAR(80) NOT NULL,
+            last_number BIGINT NOT NULL,
+            PRIMARY KEY (kind, sender, receiver)
+        )""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+GET_META = "SELECT value FROM meta WHERE key = ?"
+SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
+
+# Claims. Re-adding a claim is a no-op; a changed claim text (a corrected resubmission) replaces it.
+UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_hash, raw, added_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (claim_id, submitter_id, payer_id) DO UPDATE
+        SET raw = excluded.raw, source_hash = excluded.source_hash, added_at = excluded.added_at
+        WHERE claims.raw <> excluded.raw"""
+CLAIMS_FOR = "SELECT raw FROM claims WHERE claim_id = ? ORDER BY submitter_id, payer_id"
+COUNT_CLAIMS = "SELECT COUNT(*) FROM claims"
+COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims"
+
+# Files.
+GET_FILE = "SELECT sha256, name, kind, outcome, reason, detail, processed_at FROM files WHERE sha256 = ?"
+INSERT_FILE = """INSERT INTO files (sha256, name, kind, outcome, reason, detail, processed_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+FILE_COUNTS = "SELECT kind, outcome, COUNT(*) FROM files GROUP BY kind, outcome"
+LAST_REJECTED_FILES = """SELECT sha256, name, kind, outcome, reason, detail, processed_at FROM files
+    WHERE outcome = ? ORDER BY processed_at DESC, sha256 LIMIT ?"""
+
+# Outputs and issued claims.
+UPSERT_OUTPUT = """INSERT INTO outputs (name, source_sha256, kind, control_numbers, written_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET source_sha256 = excluded.source_sha256, kind = excluded.kind,
+        control_numbers = excluded.control_numbers, written_at = excluded.written_at"""
+OUTPUTS_OF = "SELECT name, kind, control_numbers FROM outputs WHERE source_sha256 = ? ORDER BY name"
+INSERT_ISSUED = """INSERT INTO issued (claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (claim_id, payer_id) DO NOTHING"""
+WAS_ISSUED = "SELECT 1 FROM issued WHERE claim_id = ? AND payer_id = ?"
+ISSUED_FOR = """SELECT claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at FROM issued
+    WHERE claim_id = ? ORDER BY issued_at, payer_id"""
+COUNT_ISSUED = "SELECT COUNT(*) FROM issued"
+
+# Decisions.
+INSERT_DECISION = """INSERT INTO decisions (source_sha256, seq, claim_id, status, payer_id, reasons, decided_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+# The latest status of every remitted claim id (by the decision's time, then its file and position).
+CLAIM_STATUS_COUNTS = """SELECT d.status, COUNT(*) FROM decisions d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM decisions later WHERE later.claim_id = d.claim_id
+          AND (later.decided_at > d.decided_at
+               OR (later.decided_at = d.decided_at AND later.source_sha256 > d.source_sha256)
+               OR (later.decided_at = d.decided_at AND later.source_sha256 = d.source_sha256
+                   AND later.seq > d.seq)))
+    GROUP BY d.status"""
+# Stored claims that no ERA has mentioned yet.
+COUNT_PENDING = """SELECT COUNT(DISTINCT c.claim_id) FROM claims c
+    WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.claim_id = c.claim_id)"""
+LAST_CLAIM_PROBLEMS = """SELECT d.claim_id, d.status, d.reasons, d.decided_at, f.name FROM decisions d
+    JOIN files f ON f.sha256 = d.source_sha256
+    WHERE d.status IN (?, ?) ORDER BY d.decided_at DESC, d.source_sha256, d.seq LIMIT ?"""
+
+# Control numbers: one statement bumps (or starts) the counter and returns the number taken; it wraps
+# from `maximum` back to 1 (ISA13 is nine digits).
+NEXT_CONTROL_NUMBER = """INSERT INTO control_numbers (kind, sender, receiver, last_number) VALUES (?, ?, ?, ?)
+    ON CONFLICT (kind, sender, receiver) DO UPDATE SET last_number =
+        CASE WHEN control_numbers.last_number >= ? THEN 1 ELSE control_numbers.last_number + 1 END
+    RETURNING last_number"""
+PEEK_CONTROL_NUMBERS = "SELECT kind, sender, receiver, last_number FROM control_numbers ORDER BY 1, 2, 3"

@@ -1,0 +1,60 @@
+"""The SQLite dialect of the ledger: the only module that knows it is talking to SQLite.
+
+WAL journal (readers never block the one writer), synchronous=FULL (a committed transaction
+survives a power cut, not only a crash), a busy timeout so a second process waits for the write
+lock instead of failing, and `BEGIN IMMEDIATE` so a write transaction takes that lock up front
+(no deadlock when two processes both read and then try to write).
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .errors import LedgerError
+
+
+class SqliteDialect:
+    """Connects to one SQLite file; statements stay in `sql.py` with `?` placeholders."""
+
+    name = "sqlite"
+    errors = sqlite3
+
+    def __init__(self, path: Path, busy_timeout: float = 120.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: no implicit transactions; the ledger issues BEGIN/COMMIT itself
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot open the ledger: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise LedgerError(f"{self.path}: the ledger needs WAL mode (got {mode}); "
+                                  "is it on a network filesystem?")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LedgerError(f"{self.path}: not a cobpipe ledger ({exc})") from exc
+        return conn
+
+    @staticmethod
+    def sql(statement: str) -> str:
+        return statement  # sqlite3 takes `?` as written
+
+    @staticmethod
+    def begin_write(cursor) -> None:
+        cursor.execute("BEGIN IMMEDIATE")
+
+    @staticmethod
+    def table_exists(cursor, table: str) -> bool:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return cursor.fetchone() is not None

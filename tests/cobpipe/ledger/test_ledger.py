@@ -1,0 +1,232 @@
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from cobpipe.ledger import (
+    MAX_CONTROL_NUMBER,
+    ClaimOutcome,
+    FileRecord,
+    IssuedClaim,
+    Ledger,
+    LedgerError,
+    OutputRecord,
+)
+from cobpipe.ledger import sql as ledger_sql
+
+
+@dataclass(frozen=True)
+class StandInClaim:
+    """The slice of cobpipe.claim837.OriginalClaim the ledger uses (id, submitter/payer, to_x12)."""
+
+    id: str
+    submitter_id: str = "SUN123"
+    payer_id: str = "11111"
+    body: str = "SV1*HC:99213*33*UN*1***1~"
+
+    def to_x12(self) -> str:
+        return f"CLM*{self.id}*33***11:B:1*Y*A*Y*Y~{self.body}|{self.submitter_id}|{self.payer_id}"
+
+    @classmethod
+    def from_x12(cls, text: str) -> "StandInClaim":
+        head, submitter, payer = text.split("|")
+        clm, body = head.split("~", 1)
+        return cls(clm.split("*")[1], submitter, payer, body)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger.open(tmp_path / "ledger.db", claim_factory=StandInClaim.from_x12) as opened:
+        yield opened
+
+
+def test_claims_round_trip_by_clm01(ledger):
+    claims = [StandInClaim("A1"), StandInClaim("A2"), StandInClaim("A1", payer_id="99999")]
+    assert ledger.add_claims(claims, source_hash="f" * 64) == 3
+    assert ledger.claims_for("A1") == [StandInClaim("A1"), StandInClaim("A1", payer_id="99999")]
+    assert ledger.claims_for("A2") == [StandInClaim("A2")]
+    assert ledger.claims_for("nope") == []
+
+
+def test_re_adding_the_same_claims_is_idempotent(ledger):
+    claims = [StandInClaim(f"C{i}") for i in range(5)]
+    assert ledger.add_claims(claims) == 5
+    assert ledger.add_claims(claims) == 0
+    assert ledger.stats().claims_stored == 5
+
+
+def test_a_changed_claim_text_replaces_the_stored_one(ledger):
+    ledger.add_claims([StandInClaim("A1")])
+    corrected = StandInClaim("A1", body="SV1*HC:99214*40*UN*1***1~")
+    assert ledger.add_claims([corrected]) == 1
+    assert ledger.claims_for("A1") == [corrected]
+
+
+def test_claims_survive_reopening(tmp_path):
+    path = tmp_path / "sub" / "ledger.db"
+    with Ledger.open(path, claim_factory=StandInClaim.from_x12) as first:
+        first.add_claims([StandInClaim("KEEP")])
+    with Ledger.open(path, claim_factory=StandInClaim.from_x12) as second:
+        assert second.claims_for("KEEP") == [StandInClaim("KEEP")]
+        assert second.schema_version == ledger_sql.SCHEMA_VERSION
+
+
+def test_hundred_thousand_claims_in_seconds(ledger):
+    started = time.perf_counter()
+    added = ledger.add_claims(StandInClaim(f"CLM{i:06d}") for i in range(100_000))
+    elapsed = time.perf_counter() - started
+    assert added == 100_000
+    assert elapsed < 15, f"100k claims took {elapsed:.1f}s"
+    assert ledger.claims_for("CLM054321") == [StandInClaim("CLM054321")]
+
+
+def test_a_failed_add_stores_nothing(ledger):
+    def claims():
+        yield StandInClaim("OK1")
+        raise RuntimeError("reader blew up")
+
+    with pytest.raises(RuntimeError):
+        ledger.add_claims(claims())
+    assert ledger.claims_for("OK1") == []
+
+
+def test_control_numbers_are_sequential_per_pair_and_kind(ledger):
+    assert [ledger.next_number("ISA", "ZZ:A", "ZZ:B") for _ in range(3)] == [1, 2, 3]
+    assert ledger.next_number("GS", "ZZ:A", "ZZ:B") == 1
+    assert ledger.next_number("ISA", "ZZ:A", "ZZ:C") == 1
+    assert ledger.next_number("ISA", "ZZ:A", "ZZ:B") == 4
+    with pytest.raises(ValueError):
+        ledger.next_number("XX", "a", "b")
+
+
+def test_numbers_taken_in_a_rolled_back_transaction_are_taken_again(ledger):
+    ledger.next_number("ISA", "s", "r")
+    with pytest.raises(RuntimeError):
+        with ledger.transaction():
+            assert ledger.next_number("ISA", "s", "r") == 2
+            assert ledger.next_number("ST", "s", "r") == 1
+            raise RuntimeError("crash before commit")
+    with ledger.transaction():
+        assert ledger.next_number("ISA", "s", "r") == 2
+        assert ledger.next_number("ST", "s", "r") == 1
+    assert ledger.next_number("ISA", "s", "r") == 3
+
+
+def test_numbers_wrap_after_nine_digits(ledger):
+    ledger.next_number("ISA", "s", "r")
+    with ledger.transaction():
+        ledger._execute("UPDATE control_numbers SET last_number = ?", (MAX_CONTROL_NUMBER - 1,))
+    assert ledger.next_number("ISA", "s", "r") == MAX_CONTROL_NUMBER
+    assert ledger.next_number("ISA", "s", "r") == 1
+
+
+def test_control_numbers_are_unique_across_processes(tmp_path):
+    """Two connections (as two processes would) drawing numbers concurrently never share one."""
+    path = tmp_path / "ledger.db"
+    Ledger.open(path).close()
+    drawn: list[int] = []
+    lock = threading.Lock()
+
+    def draw():
+        with Ledger.open(path) as mine:
+            for _ in range(50):
+                number = mine.next_number("ISA", "s", "r")
+                with lock:
+                    drawn.append(number)
+
+    threads = [threading.Thread(target=draw) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(drawn) == list(range(1, 151))
+
+
+def test_issued_claims_are_never_issued_twice(ledger):
+    assert not ledger.was_issued("A1", "22222")
+    first = IssuedClaim("A1", "22222", output="era.837", isa13=7, gs06=7, st02=1)
+    assert ledger.record_issued("a" * 64, [first]) == 1
+    assert ledger.was_issued("A1", "22222")
+    assert not ledger.was_issued("A1", "33333")
+    assert ledger.record_issued("b" * 64, [IssuedClaim("A1", "22222", output="other.837", isa13=9)]) == 0
+    [kept] = ledger.issued_for("A1")
+    assert (kept.output, kept.isa13, kept.source_sha256) == ("era.837", 7, "a" * 64)
+
+
+def test_files_are_recorded_once_by_hash(ledger):
+    assert ledger.file("c" * 64) is None
+    ledger.record_file(FileRecord("c" * 64, "era.835", "835", "converted", detail={"claims": 2}))
+    record = ledger.file("c" * 64)
+    assert (record.name, record.kind, record.outcome, record.detail) == ("era.835", "835", "converted",
+                                                                         {"claims": 2})
+    assert record.processed_at
+    with pytest.raises(LedgerError):
+        ledger.record_file(FileRecord("c" * 64, "again.835", "835", "converted"))
+
+
+def test_one_transaction_records_everything_or_nothing(ledger):
+    sha = "d" * 64
+    with pytest.raises(RuntimeError):
+        with ledger.transaction():
+            ledger.record_file(FileRecord(sha, "era.835", "835", "converted"))
+            ledger.record_outputs(sha, [OutputRecord("era.837", "837P", (("ISA", 1), ("ST", 1)))])
+            ledger.record_issued(sha, [IssuedClaim("A1", "22222")])
+            raise RuntimeError("killed before commit")
+    assert ledger.file(sha) is None
+    assert not ledger.was_issued("A1", "22222")
+    assert ledger.outputs_of(sha) == []
+    with ledger.transaction():
+        ledger.record_file(FileRecord(sha, "era.835", "835", "converted"))
+        ledger.record_outputs(sha, [OutputRecord("era.837", "837P", (("ISA", 1), ("ST", 1)))])
+    assert ledger.outputs_of(sha) == [OutputRecord("era.837", "837P", (("ISA", 1), ("ST", 1)))]
+
+
+def test_stats_count_stored_pending_and_latest_status(ledger):
+    ledger.add_claims([StandInClaim("A1"), StandInClaim("A2"), StandInClaim("A3")])
+    ledger.record_file(FileRecord("1" * 64, "claims.837", "837P", "stored"))
+    ledger.record_file(FileRecord("2" * 64, "era1.835", "835", "partial"))
+    ledger.record_decisions("2" * 64, [ClaimOutcome("A1", "converted", "22222"),
+                                       ClaimOutcome("A2", "rejected", reasons=("BAL001",))])
+    ledger.record_file(FileRecord("3" * 64, "bad.835", "unknown", "rejected", reason="truncated"))
+    stats = ledger.stats()
+    assert stats.claims_stored == 3
+    assert stats.claims_pending == 1
+    assert stats.claims_by_status == {"converted": 1, "rejected": 1}
+    assert stats.files == {"837P": {"stored": 1}, "835": {"partial": 1}, "unknown": {"rejected": 1}}
+    assert [f.reason for f in stats.last_rejected_files] == ["truncated"]
+    assert stats.last_claim_problems[0]["claim_id"] == "A2"
+    assert stats.last_claim_problems[0]["reasons"] == ["BAL001"]
+    # a later ERA converts A2: its latest status wins
+    ledger.record_file(FileRecord("4" * 64, "era2.835", "835", "converted"))
+    ledger.record_decisions("4" * 64, [ClaimOutcome("A2", "converted", "22222")])
+    assert ledger.stats().claims_by_status == {"converted": 2}
+
+
+def test_not_a_ledger_is_one_clear_error(tmp_path):
+    bogus = tmp_path / "ledger.db"
+    bogus.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(LedgerError, match="not a cobpipe ledger"):
+        Ledger.open(bogus)
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "ledger.db"
+    Ledger.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(LedgerError, match="newer"):
+        Ledger.open(path)
+
+
+def test_sql_uses_only_portable_placeholders():
+    """No SQLite-only syntax in the shared statements: the PostgreSQL dialect must run them as-is."""
+    statements = [v for k, v in vars(ledger_sql).items() if k.isupper() and isinstance(v, str)]
+    statements += [s for steps in ledger_sql.MIGRATIONS for s in steps]
+    for statement in statements:
+        upper = statement.upper()
+        for sqlite_only in ("INSERT OR ", "PRAGMA", "AUTOINCREMENT", "SQLITE_", "IMMEDIATE", "GLOB"):
+            assert sqlite_only not in upper, statement
+        assert "%s" not in statement and ":name" not in statement
