@@ -1,0 +1,325 @@
+"""Streaming 837P reader: one `OriginalClaim` at a time, in constant memory per claim.
+
+Loops are assigned from the pyx12 loop table: a segment opens the child loop it starts (NM1*82 in
+2300 -> 2310B, SVD in 2400 -> 2430), else joins the innermost open loop that holds its tag, else
+(unknown to the guide there) stays in the loop it appears in. HL levels follow HL01/HL02 parent ids.
+Structural problems are Findings on `ClaimFile.findings`; a transaction that is not an 837P raises
+UnsupportedTransactionError.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from edi.errors import EdiError, UnsupportedTransactionError
+from edi.findings import Finding, Location, Severity
+from edi.reader import TransactionSet, X12Reader, iter_transactions
+from edi.segment import STANDARD, Delimiters, Segment
+
+from .claim import Envelope, OriginalClaim, parse_amount, parse_date8
+from .loops import HL_LEVELS, Loop, LoopTable, loop_table
+
+PROFESSIONAL_PREFIX = "005010X222"  # X222A1 (HIPAA) and X222A2 (errata 2) are both 837P
+
+
+def is_837p_version(version: str) -> bool:
+    """Whether an ST03/GS08 value names the 837 professional guide (not 837I X223 or 837D X224)."""
+    return version.startswith(PROFESSIONAL_PREFIX)
+
+
+class ClaimFile:
+    """Iterator over the claims of one 837P file; `findings` collects envelope and structure problems.
+
+        parser = ClaimFile.open(path)
+        for claim in parser:
+            ...
+        parser.findings
+    """
+
+    def __init__(self, reader: X12Reader) -> None:
+        self.reader = reader
+        self.name = reader.name
+        self.structure_findings: list[Finding] = []
+        self.claims_read = 0
+        self.transactions_read = 0
+        self._claims = self._read()
+
+    @classmethod
+    def open(cls, path: str | Path, name: str | None = None) -> "ClaimFile":
+        return cls(X12Reader.open(path, name))
+
+    @classmethod
+    def from_text(cls, text: str, name: str = "<text>") -> "ClaimFile":
+        return cls(X12Reader.from_text(text, name))
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Envelope findings of the reader, then structure findings (complete once iteration ended)."""
+        return [*self.reader.findings, *self.structure_findings]
+
+    def __iter__(self) -> "ClaimFile":
+        return self
+
+    def __next__(self) -> OriginalClaim:
+        return next(self._claims)
+
+    def read_all(self) -> list[OriginalClaim]:
+        return list(self)
+
+    def _read(self) -> Iterator[OriginalClaim]:
+        for ts in iter_transactions(self.reader):
+            self._check_transaction(ts)
+            self.transactions_read += 1
+            envelope = Envelope.of(self.name, ts.isa, ts.gs, ts.st)
+            builder = _TransactionBuilder(envelope, self.name, self.structure_findings)
+            for claim in builder.run(ts.segments):
+                self.claims_read += 1
+                yield claim
+
+    def _check_transaction(self, ts: TransactionSet) -> None:
+        if ts.code != "837":
+            raise UnsupportedTransactionError(
+                f"transaction set {ts.code or '(none)'} is not an 837 claim", path=self.name,
+                segment=ts.st.index, line=ts.st.line)
+        versions = [v for v in (ts.st.get(3), ts.gs.get(8) if ts.gs is not None else "") if v]
+        if not versions:
+            raise UnsupportedTransactionError(
+                "837 without ST03/GS08 version: cannot tell 837P from 837I/837D", path=self.name,
+                segment=ts.st.index, line=ts.st.line)
+        for version in versions:
+            if not is_837p_version(version):
+                raise UnsupportedTransactionError(
+                    f"837 version {version} is not an 837P (005010X222A1)", path=self.name,
+                    segment=ts.st.index, line=ts.st.line)
+
+
+def iter_claims(path: str | Path) -> ClaimFile:
+    """The claims of an 837P file, streamed; the returned ClaimFile also holds the findings."""
+    return ClaimFile.open(path)
+
+
+def iter_claims_from_reader(reader: X12Reader) -> ClaimFile:
+    return ClaimFile(reader)
+
+
+def parse_claims_text(text: str, name: str = "<text>") -> list[OriginalClaim]:
+    """Every claim of an 837P held in memory (tests, small files); use ClaimFile.from_text for findings."""
+    return ClaimFile.from_text(text, name).read_all()
+
+
+class _TransactionBuilder:
+    """Assigns the segments of one ST..SE to loops and emits each claim when its 2300 ends."""
+
+    def __init__(self, envelope: Envelope, path: str, findings: list[Finding]) -> None:
+        self.table: LoopTable = loop_table()
+        self.envelope = envelope
+        self.path = path
+        self.findings = findings
+        self.header = Loop("HEADER")
+        self.stack: list[Loop] = [self.header]  # open loops, outermost first
+        self.billing: Loop | None = None
+        self.subscriber: Loop | None = None
+        self.patient: Loop | None = None
+        self.billing_by_id: dict[str, Loop] = {}  # 2000A loops of this transaction (few)
+        self.hl_ids: set[str] = set()
+        self.claim: Loop | None = None
+        self.claim_usable = False
+        self.claims_under: dict[int, int] = {}  # id(HL loop) -> claims emitted under it
+        self.saw_hl = False
+
+    # --- findings ------------------------------------------------------------------------------
+
+    def report(self, code: str, message: str, seg: Segment | None, severity: Severity = Severity.ERROR,
+               loop: str | None = None, claim: str | None = None) -> None:
+        if seg is not None and seg.index:
+            location = Location(self.path, seg.index, seg.line, seg.tag, loop, None, claim)
+        else:
+            location = Location(self.path, None, None, seg.tag if seg else None, loop, None, claim)
+        self.findings.append(Finding(code, message, location, severity))
+
+    # --- driving -------------------------------------------------------------------------------
+
+    def run(self, segments: Iterable[Segment]) -> Iterator[OriginalClaim]:
+        for seg in segments:
+            tag = seg.tag
+            if tag == "ST":
+                continue
+            if tag == "SE":
+                break
+            if tag == "HL":
+                done = self.finish_claim()
+                if done is not None:
+                    yield done
+                self.open_hl(seg)
+            elif tag == "BHT" and not self.saw_hl and self.stack[0] is self.header:
+                self.header.items.append(seg)
+                if parse_date8(seg.get(4)) is None:
+                    self.report("C837012", "BHT04 is not a valid CCYYMMDD date", seg, Severity.WARNING, "HEADER")
+            elif tag == "CLM":
+                done = self.finish_claim()
+                if done is not None:
+                    yield done
+                self.open_claim(seg)
+            else:
+                self.place(seg)
+        done = self.finish_claim()
+        if done is not None:
+            yield done
+        self.check_claimless(self.patient)
+        self.check_claimless(self.subscriber)
+        for billing in self.billing_by_id.values():
+            self.check_claimless(billing)
+        if self.header.segment("BHT") is None:
+            self.report("C837012", "no BHT beginning-of-hierarchical-transaction segment", None,
+                        Severity.WARNING, loop="HEADER")
+
+    def place(self, seg: Segment) -> None:
+        """Put a non-HL, non-CLM segment into the loop tree (see module docstring)."""
+        stack = self.stack
+        table = self.table
+        for depth in range(len(stack) - 1, -1, -1):
+            loop = stack[depth]
+            child_id = table.child_loop(loop.id, seg)
+            if child_id is not None:
+                child = Loop(child_id, (seg,))
+                loop.items.append(child)
+                del stack[depth + 1:]
+                stack.append(child)
+                return
+            if table.is_member(loop.id, seg.tag):
+                loop.items.append(seg)
+                del stack[depth + 1:]
+                return
+        where = stack[-1]
+        where.items.append(seg)
+        claim_id = self.claim.first.get(1) if self.claim is not None and stack[0] is self.claim else None
+        self.report("C837008", f"{seg.tag} is not expected in loop {where.id}; kept there", seg,
+                    Severity.WARNING, where.id, claim_id)
+
+    # --- HL hierarchy --------------------------------------------------------------------------
+
+    def open_hl(self, seg: Segment) -> None:
+        self.saw_hl = True
+        hl_id, parent_id, level = seg.get(1), seg.get(2), seg.get(3)
+        if hl_id in self.hl_ids:
+            self.report("C837007", f"duplicate HL01 {hl_id}", seg)
+        self.hl_ids.add(hl_id)
+        loop_id = HL_LEVELS.get(level)
+        if loop_id is None:
+            loop_id = self.infer_level(parent_id)
+            self.report("C837003", f"HL03 level code {level!r} is not 20, 22 or 23; read as {loop_id} "
+                        "from its parent", seg, loop=loop_id)
+        loop = Loop(loop_id, (seg,))
+        if loop_id == "2000A":
+            if parent_id:
+                self.report("C837002", f"billing provider HL {hl_id} has a parent ({parent_id})", seg,
+                            Severity.WARNING, loop_id)
+            self.check_claimless(self.patient)
+            self.check_claimless(self.subscriber)
+            self.billing, self.subscriber, self.patient = loop, None, None
+            self.billing_by_id[hl_id] = loop
+        elif loop_id == "2000B":
+            parent = self.billing_by_id.get(parent_id)
+            if parent is None:
+                self.report("C837002", f"subscriber HL {hl_id}: parent HL {parent_id or '(none)'} is not a "
+                            "billing provider HL", seg, loop=loop_id)
+            else:
+                self.billing = parent
+            self.check_claimless(self.patient)
+            self.check_claimless(self.subscriber)
+            self.subscriber, self.patient = loop, None
+        else:
+            sub = self.subscriber
+            if sub is None or sub.first.get(1) != parent_id:
+                self.report("C837002", f"patient HL {hl_id}: parent HL {parent_id or '(none)'} is not the "
+                            "current subscriber HL", seg, loop=loop_id)
+            elif sub.first.get(4) == "0":
+                self.report("C837009", f"subscriber HL {parent_id} has HL04=0 but patient HL {hl_id} follows",
+                            seg, Severity.WARNING, loop_id)
+            self.check_claimless(self.patient)
+            self.patient = loop
+        self.claims_under[id(loop)] = 0
+        self.stack = [loop]
+
+    def infer_level(self, parent_id: str) -> str:
+        if not parent_id:
+            return "2000A"
+        if parent_id in self.billing_by_id:
+            return "2000B"
+        return "2000C"
+
+    def check_claimless(self, loop: Loop | None) -> None:
+        """An HL with no claims under it: its segments are in no OriginalClaim, so say so."""
+        if loop is None or self.claims_under.pop(id(loop), 1):
+            return
+        if loop.id == "2000B" and loop.first.get(4) == "1":
+            return  # its patients carry it (a patient HL without claims is reported itself)
+        if loop.id == "2000A":
+            return  # reported through its subscribers; a provider with none is reported below
+        self.report("C837005", f"HL {loop.first.get(1)} ({loop.id}) has no claims; its segments are in no "
+                    "claim", loop.first, Severity.WARNING, loop.id)
+
+    # --- claims --------------------------------------------------------------------------------
+
+    def open_claim(self, seg: Segment) -> None:
+        claim = Loop("2300", (seg,))
+        self.claim = claim
+        self.stack = [claim]
+        claim_id = seg.get(1)
+        self.claim_usable = True
+        if self.subscriber is None:
+            self.report("C837001", "CLM outside any subscriber HL; claim skipped", seg, loop="2300",
+                        claim=claim_id)
+            self.claim_usable = False
+        elif self.billing is None:
+            self.report("C837004", "claim has no billing provider HL; claim skipped", seg, loop="2300",
+                        claim=claim_id)
+            self.claim_usable = False
+        elif self.patient is None and self.subscriber.first.get(4) == "1":
+            self.report("C837009", "claim directly under a subscriber HL with HL04=1 (patients follow)", seg,
+                        Severity.WARNING, "2300", claim_id)
+        if parse_amount(seg.get(2)) is None:
+            self.report("C837006", "CLM02 is not a valid amount", seg, loop="2300", claim=claim_id)
+
+    def finish_claim(self) -> OriginalClaim | None:
+        claim = self.claim
+        if claim is None:
+            return None
+        self.claim = None
+        if not self.claim_usable:
+            return None
+        claim_id = claim.first.get(1)
+        for line in claim.children_of("2400"):
+            sv1 = line.segment("SV1")
+            if sv1 is not None and parse_amount(sv1.get(2)) is None:
+                self.report("C837006", "SV102 is not a valid amount", sv1, loop="2400", claim=claim_id)
+        assert self.billing is not None and self.subscriber is not None
+        for loop in (self.billing, self.subscriber, self.patient):
+            if loop is not None:
+                self.claims_under[id(loop)] = self.claims_under.get(id(loop), 0) + 1
+        return OriginalClaim(self.envelope, self.header, self.billing, self.subscriber, self.patient, claim)
+
+
+def split_segments(text: str, delimiters: Delimiters = STANDARD) -> list[Segment]:
+    """Segments of an X12 text without envelopes (the storage form), numbered from 1."""
+    segments: list[Segment] = []
+    line = 1
+    for raw in text.split(delimiters.segment):
+        body = raw.strip()
+        if body:
+            seg_line = line + raw.count("\n", 0, len(raw) - len(raw.lstrip()))
+            parts = body.split(delimiters.element)
+            segments.append(Segment(parts[0], tuple(parts[1:]), len(segments) + 1, seg_line, delimiters))
+        line += raw.count("\n")
+    return segments
+
+
+def parse_storage_form(text: str, delimiters: Delimiters, envelope: Envelope) -> OriginalClaim:
+    """The inverse of OriginalClaim.to_x12: exactly one claim, or EdiError."""
+    name = envelope.source or "<stored claim>"
+    findings: list[Finding] = []
+    builder = _TransactionBuilder(envelope, name, findings)
+    claims = list(builder.run(split_segments(text, delimiters)))
+    if len(claims) != 1:
+        raise EdiError(f"stored claim text holds {len(claims)} claims, expected 1", path=name)
+    return claims[0]
