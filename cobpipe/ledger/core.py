@@ -100,20 +100,43 @@ class LedgerStats:
     last_claim_problems: list[dict]
 
 
+# Rebuilds a stored claim from its X12 text and its envelope dict (Envelope.to_dict()).
+ClaimFactory = Callable[[str, dict], Any]
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 def claim_key(claim: Any) -> tuple[str, str, str]:
-    """CLM01, submitter (1000A NM109) and billed payer (2010BB NM109) of an original claim."""
-    return (str(claim.id), str(getattr(claim, "submitter_id", "") or ""),
-            str(getattr(claim, "payer_id", "") or ""))
+    """CLM01, submitter (1000A NM109, else ISA06) and billed payer (2010BB NM109) of an original claim."""
+    return str(claim.id), _submitter_id(claim), str(getattr(claim, "payer_id", "") or "")
 
 
-def _default_claim_factory() -> Callable[[str], Any]:
-    from cobpipe.claim837 import OriginalClaim
+def _submitter_id(claim: Any) -> str:
+    explicit = getattr(claim, "submitter_id", None)
+    if explicit is not None:
+        return str(explicit)
+    submitter = getattr(claim, "submitter", None)  # Loop 1000A (NM1*41)
+    nm1 = submitter.first if submitter is not None else None
+    if nm1 is not None and nm1.get(9):
+        return nm1.get(9)
+    envelope = getattr(claim, "envelope", None)
+    return str(getattr(envelope, "isa_sender", "") or "")
 
-    return OriginalClaim.from_x12
+
+def _envelope_json(claim: Any) -> str | None:
+    envelope = getattr(claim, "envelope", None)
+    return json.dumps(envelope.to_dict(), sort_keys=True) if envelope is not None else None
+
+
+def _default_claim_factory() -> ClaimFactory:
+    from cobpipe.claim837.claim import Envelope, OriginalClaim
+
+    def load(text: str, envelope: dict) -> Any:
+        return OriginalClaim.from_x12(text, envelope=Envelope.from_dict(envelope))
+
+    return load
 
 
 class Ledger:
@@ -126,7 +149,7 @@ class Ledger:
                 ledger.record_issued(digest, [...])
     """
 
-    def __init__(self, dialect: Dialect, *, claim_factory: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, dialect: Dialect, *, claim_factory: ClaimFactory | None = None) -> None:
         self.dialect = dialect
         self._claim_factory = claim_factory
         self._lock = threading.RLock()
@@ -139,7 +162,7 @@ class Ledger:
             raise
 
     @classmethod
-    def open(cls, path: str | Path, *, claim_factory: Callable[[str], Any] | None = None,
+    def open(cls, path: str | Path, *, claim_factory: ClaimFactory | None = None,
              busy_timeout: float = 120.0) -> "Ledger":
         """A ledger in a SQLite file (created with its folder when missing)."""
         return cls(SqliteDialect(Path(path), busy_timeout), claim_factory=claim_factory)
@@ -219,7 +242,8 @@ class Ledger:
         """Store original 837P claims (their `to_x12()` text); returns how many rows were new or
         changed. Re-adding a claim already stored with the same text changes nothing."""
         added_at = _now()
-        rows = ((*claim_key(claim), source_hash, claim.to_x12(), added_at) for claim in claims)
+        rows = ((*claim_key(claim), source_hash, claim.to_x12(), _envelope_json(claim), added_at)
+                for claim in claims)
         with self.transaction():
             cursor = self._conn.cursor()
             cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM), rows)
@@ -228,12 +252,12 @@ class Ledger:
     def claims_for(self, claim_id: str) -> list:
         """Every stored original claim with this CLM01 (several submitters or payers may share one)."""
         with self._lock:
-            raws = [row[0] for row in self._execute(sql.CLAIMS_FOR, (claim_id,)).fetchall()]
-        if not raws:
+            rows = self._execute(sql.CLAIMS_FOR, (claim_id,)).fetchall()
+        if not rows:
             return []
         if self._claim_factory is None:
             self._claim_factory = _default_claim_factory()
-        return [self._claim_factory(raw) for raw in raws]
+        return [self._claim_factory(raw, json.loads(envelope) if envelope else {}) for raw, envelope in rows]
 
     # --- issued claims (pipeline.IssuedRegistry) ---------------------------------------------
 

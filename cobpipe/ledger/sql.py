@@ -19,7 +19,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             key   VARCHAR(64) PRIMARY KEY,
             value TEXT NOT NULL
         )""",
-        # One original 837P claim (Loop 2300) with the envelope it needs, as X12 text.
+        # One original 837P claim (Loop 2300 in its context) as X12 text (OriginalClaim.to_x12) and
+        # the ISA/GS/ST ids it was read with (Envelope.to_dict as JSON).
         # Keyed by CLM01 + submitter (1000A NM109) + billed payer (2010BB NM109).
         """CREATE TABLE claims (
             claim_id     VARCHAR(38) NOT NULL,
@@ -27,6 +28,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             payer_id     VARCHAR(80) NOT NULL,
             source_hash  CHAR(64),
             raw          TEXT NOT NULL,
+            envelope     TEXT,
             added_at     VARCHAR(32) NOT NULL,
             PRIMARY KEY (claim_id, submitter_id, payer_id)
         )""",
@@ -90,12 +92,13 @@ SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 
 # Claims. Re-adding a claim is a no-op; a changed claim text (a corrected resubmission) replaces it.
-UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_hash, raw, added_at)
-    VALUES (?, ?, ?, ?, ?, ?)
+UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (claim_id, submitter_id, payer_id) DO UPDATE
-        SET raw = excluded.raw, source_hash = excluded.source_hash, added_at = excluded.added_at
+        SET raw = excluded.raw, envelope = excluded.envelope, source_hash = excluded.source_hash,
+            added_at = excluded.added_at
         WHERE claims.raw <> excluded.raw"""
-CLAIMS_FOR = "SELECT raw FROM claims WHERE claim_id = ? ORDER BY submitter_id, payer_id"
+CLAIMS_FOR = "SELECT raw, envelope FROM claims WHERE claim_id = ? ORDER BY submitter_id, payer_id"
 COUNT_CLAIMS = "SELECT COUNT(*) FROM claims"
 COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims"
 

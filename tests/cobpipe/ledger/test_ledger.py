@@ -2,6 +2,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,7 @@ class StandInClaim:
         return f"CLM*{self.id}*33***11:B:1*Y*A*Y*Y~{self.body}|{self.submitter_id}|{self.payer_id}"
 
     @classmethod
-    def from_x12(cls, text: str) -> "StandInClaim":
+    def from_x12(cls, text: str, envelope: dict | None = None) -> "StandInClaim":
         head, submitter, payer = text.split("|")
         clm, body = head.split("~", 1)
         return cls(clm.split("*")[1], submitter, payer, body)
@@ -230,3 +231,16 @@ def test_sql_uses_only_portable_placeholders():
         for sqlite_only in ("INSERT OR ", "PRAGMA", "AUTOINCREMENT", "SQLITE_", "IMMEDIATE", "GLOB"):
             assert sqlite_only not in upper, statement
         assert "%s" not in statement and ":name" not in statement
+
+
+def test_real_837p_claims_round_trip_with_their_envelope(tmp_path):
+    claim837 = pytest.importorskip("cobpipe.claim837")
+    sample = Path(__file__).parents[3] / "samples" / "cob" / "seed-claims.837"
+    [original] = list(claim837.iter_claims(sample))
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        assert ledger.add_claims([original], source_hash="e" * 64) == 1
+        assert ledger.add_claims(claim837.iter_claims(sample)) == 0
+        [back] = ledger.claims_for("SEED001")
+    assert back.content_key() == original.content_key()
+    assert back.envelope == original.envelope
+    assert (back.payer_id, back.envelope.isa_sender) == ("11111", "SUNRISEPEDS")
