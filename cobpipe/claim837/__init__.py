@@ -9,9 +9,10 @@ from .parser import (
     parse_claims_text,
     split_segments,
 )
+from .writer import DEFAULT_VERSION, WriteSummary, write_claims_837
 
 __all__ = [
-    "ClaimFile", "Envelope", "HL_LEVELS", "Loop", "LoopSpec", "LoopTable", "OriginalClaim",
+    "ClaimFile", "DEFAULT_VERSION", "Envelope", "HL_LEVELS", "Loop", "LoopSpec", "LoopTable", "OriginalClaim",
     "is_837p_version", "iter_claims", "iter_claims_from_reader", "loop_table", "parse_amount",
-    "parse_claims_text", "parse_date8", "segment_key", "split_segments",
+    "parse_claims_text", "parse_date8", "segment_key", "split_segments", "WriteSummary", "write_claims_837",
 ]

@@ -105,7 +105,8 @@ class OriginalClaim:
     @property
     def clm(self) -> Segment:
         first = self.claim.first
-        assert first is not None and first.tag == "CLM"
+        if first is None or first.tag != "CLM":
+            raise ValueError("a 2300 loop starts with CLM")
         return first
 
     @property
@@ -132,6 +133,13 @@ class OriginalClaim:
         """BHT04 creation date; None when missing or not a real date."""
         bht = self.bht
         return parse_date8(bht.get(4)) if bht is not None else None
+
+    @property
+    def submitter_id(self) -> str:
+        """1000A NM109 (submitter's id at the receiver), else ISA06."""
+        submitter = self.submitter
+        nm1 = submitter.first if submitter is not None else None
+        return (nm1.get(9) if nm1 is not None else "") or self.envelope.isa_sender
 
     @property
     def submitter(self) -> Loop | None:
