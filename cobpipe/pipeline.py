@@ -1,20 +1,32 @@
 """One conversion pipeline for every channel (CLI, drop folder, SFTP): 835 in, secondary 837P out.
 
 read ERA (streaming) -> match each claim to its original 837P claim -> build the secondary claim ->
-balancing gate + implementation-guide check -> write the outbound 837P and the report atomically.
+balancing gate -> write the outbound 837P -> implementation-guide check of what was written ->
+rename into place, then the report. Nothing reaches its final name unless it is complete.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from edi.findings import Finding
+from edi.errors import EdiError, EdiSyntaxError, UnsupportedTransactionError
+from edi.findings import Finding, Severity
+from edi.reader import X12Reader
 from edi.segment import STANDARD, Delimiters
-from edi.writer import ControlNumberSource, InterchangeSettings
+from edi.writer import ControlNumberSource, InterchangeSettings, Party
+
+from .fsutil import atomic_writer, write_text_atomic
 
 CONVERTED, SKIPPED, REJECTED, UNMATCHED = "converted", "skipped", "rejected", "unmatched"
+STATUSES = (CONVERTED, SKIPPED, REJECTED, UNMATCHED)
 
 
 class ClaimSource(Protocol):
@@ -39,6 +51,11 @@ class ConvertOptions:
     interchange: InterchangeSettings | None = None  # default: the original claims' submitter/receiver
     usage: str = "P"  # ISA15
     validate_ig: bool = True
+    now: dt.datetime | None = None  # envelope date/time; fixed in golden tests
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.today or dt.date.today()
 
 
 @dataclass(slots=True)
@@ -70,16 +87,272 @@ class ConvertResult:
     report: Path
     output: Path | None = None
     control_numbers: list[tuple[str, int]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # about the ERA as a whole
 
     @property
     def exit_code(self) -> int:
         return 1 if any(d.status in (REJECTED, UNMATCHED) for d in self.decisions) else 0
 
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(d.status for d in self.decisions)
+        return {status: counter.get(status, 0) for status in STATUSES}
+
+    def summary(self) -> dict:
+        return {"era": str(self.era), "output": str(self.output) if self.output else None,
+                "report": str(self.report), "counts": self.counts, "exit_code": self.exit_code}
+
+
+@dataclass(slots=True)
+class EraScan:
+    """A first, cheap pass over an ERA: is it a usable 835, and how many CLPs share each CLP01."""
+
+    path: Path
+    clp_counts: Counter
+    findings: list[Finding]
+
+
+def scan_era(path: Path) -> EraScan:
+    """Refuses (EdiError) what cannot be converted at all: not X12, truncated, not an 835."""
+    reader = X12Reader.open(path)
+    counts: Counter = Counter()
+    codes: set[str] = set()
+    for seg in reader:
+        if seg.tag == "CLP":
+            counts[seg.get(1)] += 1
+        elif seg.tag == "ST":
+            codes.add(seg.get(1))
+    _refuse_truncated(path, reader.findings)
+    if not codes:
+        raise EdiSyntaxError("no transaction set (ST) in the file", path=str(path))
+    if codes != {"835"}:
+        raise UnsupportedTransactionError(
+            f"not an 835 remittance (transaction set {', '.join(sorted(codes))})", path=str(path))
+    return EraScan(Path(path), counts, list(reader.findings))
+
+
+def _refuse_truncated(path: Path, findings: Iterable[Finding]) -> None:
+    for finding in findings:
+        if finding.code == "ENV008" and "truncated" in finding.message:
+            raise EdiSyntaxError(f"truncated file: {finding.message.removeprefix('truncated: ')}",
+                                 path=str(path), segment=finding.location.segment)
+
+
+def load_claim_files(ledger, paths: Iterable[Path]) -> int:
+    """Store every claim of the given 837P files in the ledger; refuses unusable files (EdiError)."""
+    from .claim837.parser import ClaimFile
+
+    total = 0
+    for path in paths:
+        claims = ClaimFile.open(path)
+        total += ledger.add_claims(claims)
+        _refuse_truncated(path, claims.findings)
+    return total
+
 
 def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: ConvertOptions = ConvertOptions(),
                 numbers: ControlNumberSource, issued: IssuedRegistry | None = None,
-                coverage=None) -> ConvertResult:
+                coverage=None, scan: EraScan | None = None) -> ConvertResult:
     """Convert one ERA: writes out_dir/<era stem>.837 (when any claim converted) and
     out_dir/<era stem>.report.json, both atomically. Raises edi.errors.EdiError (nothing written)
     when the ERA is unusable."""
-    raise NotImplementedError("being written")
+    from .cob.convert import ClaimConverter
+
+    era = Path(era)
+    scan = scan or scan_era(era)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    converter = ClaimConverter(claims, options=options, issued=issued, coverage=coverage, path=str(era))
+    decisions: list[ClaimDecision] = []
+    output = out_dir / f"{era.stem}.837"
+    report = out_dir / f"{era.stem}.report.json"
+    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions, str(era))
+    result = ConvertResult(era, decisions, report, output if written else None,
+                           written.control_numbers if written else [], scan.findings + converter.era_findings)
+    write_text_atomic(report, json.dumps(report_document(result), indent=2) + "\n")
+    return result
+
+
+@dataclass(slots=True)
+class _Written:
+    control_numbers: list[tuple[str, int]]
+
+
+def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
+               decisions: list[ClaimDecision], era_name: str) -> _Written | None:
+    """Write converted claims to a temp file, check it against the guide, drop claims with guide
+    errors (recorded as rejected), and rename the result into place."""
+    from .claim837.parser import ClaimFile
+    from .claim837.writer import write_claims_837
+
+    first = next(built, None)
+    if first is None:
+        return None
+    settings = options.interchange or interchange_for(first, options.usage)
+    now = options.now or dt.datetime.now()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            summary = write_claims_837(_chain(first, built), stream, settings, numbers,
+                                       delimiters=options.delimiters, now=now)
+        numbers_used = list(summary.control_numbers)
+        bad = _ig_rejections(tmp, options, decisions) if options.validate_ig else set()
+        if bad:
+            kept = [c for c in ClaimFile.open(tmp) if c.id not in bad]
+            if not kept:
+                return None
+            with atomic_writer(output) as stream:
+                write_claims_837(kept, stream, settings, _Replay(numbers_used), delimiters=options.delimiters,
+                                 now=now)
+        else:
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, output)
+        return _Written(numbers_used)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _chain(first, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
+
+
+class _Replay:
+    """Hands out the numbers already taken for a file again, so a rewrite leaves no gap."""
+
+    def __init__(self, used: list[tuple[str, int]]) -> None:
+        self.queues: dict[str, list[int]] = {}
+        for kind, number in used:
+            self.queues.setdefault(kind, []).append(number)
+
+    def next_number(self, kind: str, sender: str, receiver: str) -> int:
+        return self.queues[kind].pop(0)
+
+
+def _ig_rejections(path: Path, options: ConvertOptions, decisions: list[ClaimDecision]) -> set[str]:
+    """Validate the written file against 005010X222A1; claims holding an error become rejected."""
+    from edi import ig
+
+    findings = [f for f in ig.validate_file(path) if f.severity is Severity.ERROR]
+    if not findings:
+        return set()
+    owners = _segment_owners(path)
+    by_claim: dict[str, list[Finding]] = {}
+    for finding in findings:
+        claim_id = owners(finding.location.segment)
+        by_claim.setdefault(claim_id, []).append(finding)
+    if "" in by_claim:
+        # an envelope-level error cannot be pinned on a claim: every claim in the file is suspect
+        everything = {d.claim_id for d in decisions if d.status == CONVERTED}
+        for claim_id in everything:
+            by_claim.setdefault(claim_id, []).extend(by_claim[""])
+        del by_claim[""]
+    for decision in decisions:
+        if decision.status == CONVERTED and decision.claim_id in by_claim:
+            problems = by_claim[decision.claim_id]
+            decision.status = REJECTED
+            decision.reasons.append("the built claim breaks the 005010X222A1 guide: " + "; ".join(
+                f"{f.location.tag or ''} {f.location.element or ''} {f.code} {f.message}".strip() for f in problems[:5]))
+            decision.findings.extend(f.with_location(path=None, segment=None, line=None) for f in problems)
+    return set(by_claim)
+
+
+def _segment_owners(path: Path):
+    """segment number -> CLM01 of the claim it belongs to ('' for envelope and header segments)."""
+    starts: list[tuple[int, int, str]] = []  # (first segment, last segment, claim id)
+    current: str | None = None
+    first = 0
+    hl_start = 0
+    for seg in X12Reader.open(path):
+        if seg.tag == "HL":
+            if current is not None:
+                starts.append((first, seg.index - 1, current))
+                current = None
+            hl_start = hl_start or seg.index
+        elif seg.tag == "CLM":
+            if current is not None:
+                starts.append((first, seg.index - 1, current))
+            first = hl_start or seg.index
+            current, hl_start = seg.get(1), 0
+        elif seg.tag == "SE" and current is not None:
+            starts.append((first, seg.index - 1, current))
+            current, hl_start = None, 0
+
+    def owner(segment: int | None) -> str:
+        if segment is None:
+            return ""
+        for start, end, claim_id in starts:
+            if start <= segment <= end:
+                return claim_id
+        return ""
+
+    return owner
+
+
+def interchange_for(claim, usage: str) -> InterchangeSettings:
+    """Sender and receiver of the outbound interchange: the original 837P's, as the clearinghouse knows them."""
+    env = claim.envelope
+    return InterchangeSettings(
+        sender=Party(env.isa_sender_qualifier or "ZZ", env.isa_sender or "COBPIPE", env.gs_sender or None),
+        receiver=Party(env.isa_receiver_qualifier or "ZZ", env.isa_receiver or "RECEIVER", env.gs_receiver or None),
+        usage=usage,
+    )
+
+
+def report_document(result: ConvertResult) -> dict:
+    return {
+        "era": result.era.name,
+        "output": result.output.name if result.output else None,
+        "counts": result.counts,
+        "claims": [d.to_dict() for d in result.decisions],
+        "control_numbers": [{"kind": kind, "number": number} for kind, number in result.control_numbers],
+        "findings": [f.to_dict() for f in result.findings],
+    }
+
+
+def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, options: ConvertOptions,
+              coverage_path: Path | None = None, db_path: Path | None = None,
+              progress: bool = False) -> list[ConvertResult]:
+    """The CLI's batch: every input checked before anything is written, claims indexed in a ledger
+    (a temporary one unless `db_path`), then each ERA converted."""
+    from .cob.coverage import CoverageTable
+    from .ledger import Ledger
+
+    coverage = CoverageTable.load(coverage_path) if coverage_path else None
+    scans = [scan_era(path) for path in era_files]
+    with contextlib.ExitStack() as stack:
+        if db_path is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
+            ledger = stack.enter_context(Ledger.open(tmp / "claims.sqlite"))
+        else:
+            ledger = stack.enter_context(Ledger.open(db_path))
+        load_claim_files(ledger, claim_files)
+        results = []
+        for scan in _progress(scans, progress):
+            results.append(convert_era(scan.path, ledger, out_dir, options=options, numbers=ledger,
+                                       issued=ledger if db_path else None, coverage=coverage, scan=scan))
+            if db_path is not None:
+                record_issued(ledger, results[-1])
+        return results
+
+
+def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> None:
+    from .ledger import IssuedClaim
+
+    numbers = dict(result.control_numbers[:2])
+    st = next((n for k, n in result.control_numbers if k == "ST"), None)
+    ledger.record_issued(source_sha256, [
+        IssuedClaim(d.claim_id, d.payer_id or "", result.output.name if result.output else None,
+                    numbers.get("ISA"), numbers.get("GS"), st)
+        for d in result.decisions if d.status == CONVERTED])
+
+
+def _progress(items: list, enabled: bool):
+    if not enabled or len(items) < 2:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="ERAs", unit="file")

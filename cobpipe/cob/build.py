@@ -1,0 +1,249 @@
+"""Build the secondary (or tertiary) 837P claim from the original claim and the adjudication.
+
+The payer that adjudicated moves from 2000B/2010BA/2010BB into a new 2320/2330A/2330B carrying
+its adjudication (claim CAS, AMT*D, AMT*EAF, OI, MOA, REF*F8); the next payer moves into
+2000B/2010BA/2010BB; each matched line gets a 2430 (SVD, CAS, DTP*573, AMT*EAF). Every other
+segment of the original claim is carried over unchanged (005010X222A1; cob-spec §1, §2.3).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from edi.segment import Segment
+from edi.writer import format_amount
+
+from ..claim837.claim import OriginalClaim
+from ..claim837.loops import Loop
+from .cas import cas_segments
+from .coverage import Coverage
+from .decide import PAYER_LEVELS
+from .match import LineMatch
+from .remit import RemitClaim
+
+PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
+SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
+
+
+class BuildError(ValueError):
+    """The claim cannot be built as the guide requires (the reason goes into the report)."""
+
+
+@dataclass(slots=True)
+class NextPayer:
+    """The payer the new claim is billed to and its subscriber, as 2000B/2010BA/2010BB want them."""
+
+    level: str  # SBR01 at which it is billed
+    relationship: str  # patient's relationship to this subscriber (18 = self)
+    group_number: str
+    group_name: str
+    insurance_type: str  # SBR05
+    filing_indicator: str  # SBR09
+    subscriber: list[Segment]  # NM1*IL then N3/N4/REF*SY
+    payer: list[Segment]  # NM1*PR then N3/N4/REF
+    replaces: Loop | None = None  # the original 2320 this came from (it leaves the claim)
+    source: str = "claim 2320"
+
+    @property
+    def payer_id(self) -> str:
+        return self.payer[0].get(9)
+
+    @classmethod
+    def from_2320(cls, loop: Loop) -> "NextPayer":
+        sbr = loop.first
+        subscriber = loop.child("2330A")
+        payer = loop.child("2330B")
+        if sbr is None or subscriber is None or payer is None:
+            raise BuildError("the next payer's 2320 lacks its 2330A subscriber or 2330B payer")
+        return cls(
+            level=sbr.get(1), relationship=sbr.get(2) or "18", group_number=sbr.get(3), group_name=sbr.get(4),
+            insurance_type=sbr.get(5), filing_indicator=sbr.get(9),
+            subscriber=[s for s in subscriber.iter_segments() if s.tag in ("NM1", "N3", "N4")
+                        or (s.tag == "REF" and s.get(1) == "SY")],
+            payer=[s for s in payer.iter_segments() if s.tag in ("NM1", "N3", "N4")
+                   or (s.tag == "REF" and s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS)],
+            replaces=loop,
+        )
+
+    @classmethod
+    def from_coverage(cls, coverage: Coverage, level: str, patient_name: Segment) -> "NextPayer":
+        if coverage.subscriber_is_patient and not coverage.subscriber_last_name:
+            name = (patient_name.get(3), patient_name.get(4), patient_name.get(5), patient_name.get(7))
+        else:
+            name = (coverage.subscriber_last_name, coverage.subscriber_first_name, coverage.subscriber_middle_name,
+                    "")
+        nm1_il = Segment.build("NM1", "IL", "1", name[0], name[1], name[2], "", name[3],
+                               coverage.member_id_qualifier, coverage.member_id)
+        nm1_pr = Segment.build("NM1", "PR", "2", coverage.payer_name, "", "", "", "", coverage.payer_id_qualifier,
+                               coverage.payer_id)
+        return cls(
+            level=level, relationship=coverage.relationship, group_number=coverage.group_number,
+            group_name=coverage.group_name, insurance_type=coverage.insurance_type,
+            filing_indicator=coverage.filing_indicator, subscriber=[nm1_il], payer=[nm1_pr], source=coverage.source,
+        )
+
+
+@dataclass(slots=True)
+class Patient:
+    """The patient's own name, address and demographics, wherever the original claim held them."""
+
+    name: Segment  # NM1*IL or NM1*QC
+    address: list[Segment]  # N3, N4
+    demographics: Segment | None  # DMG
+    extra: list[Segment] = field(default_factory=list)  # 2010CA REF/PER, kept when the patient stays in 2000C
+    pat: Segment | None = None  # PAT with death date / weight / pregnancy (PAT05-09)
+
+    @classmethod
+    def of(cls, original: OriginalClaim) -> "Patient":
+        if original.patient is not None:
+            loop = original.patient.child("2010CA")
+            if loop is None:
+                raise BuildError("the original 2000C has no 2010CA patient name")
+            pat = original.patient.segment("PAT")
+            return cls(loop.first, loop.segments_of("N3") + loop.segments_of("N4"), loop.segment("DMG"),
+                       [s for s in loop.segments if s.tag in ("REF", "PER")], pat)
+        loop = original.subscriber.child("2010BA")
+        if loop is None:
+            raise BuildError("the original 2000B has no 2010BA subscriber")
+        return cls(loop.first, loop.segments_of("N3") + loop.segments_of("N4"), loop.segment("DMG"), [],
+                   original.subscriber.segment("PAT"))
+
+
+def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: NextPayer, lines: LineMatch,
+                    adjudication_date: dt.date) -> OriginalClaim:
+    """The claim for `next_payer`, carrying the adjudication of the payer billed in `original`."""
+    prior_sbr = original.sbr
+    prior_payer = original.payer
+    prior_subscriber = original.subscriber.child("2010BA")
+    if prior_sbr is None or prior_payer is None or prior_subscriber is None:
+        raise BuildError("the original claim lacks its 2000B SBR, 2010BA or 2010BB")
+    patient = Patient.of(original)
+    prior_relationship = "18" if original.patient is None else (
+        original.patient.segment("PAT").get(1) if original.patient.segment("PAT") else "")
+
+    subscriber = _subscriber_loop(original.subscriber, next_payer, patient)
+    patient_loop = None if next_payer.relationship == "18" else _patient_loop(original, next_payer, patient)
+
+    claim = original.claim.copy()
+    clm = claim.first
+    claim.replace(clm, _as_original_frequency(clm))
+    for ref in claim.segments_of("REF", "F8"):
+        claim.remove(ref)  # 2300 REF*F8 is for replacing a claim at the same payer, not for COB
+    others = [loop for loop in claim.children_of("2320")]
+    for loop in others:
+        claim.remove(loop)
+    kept = [loop for loop, source in zip(others, original.claim.children_of("2320"))
+            if source is not next_payer.replaces]
+    line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
+    payer_id = prior_payer.first.get(9)
+    new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
+                                 adjudication_date, claim_level_eaf=not line_level_eaf)
+    for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(loop.first.get(1))):
+        claim.add(loop)
+
+    new_lines = claim.children_of("2400")
+    for index, line in enumerate(new_lines):
+        for remitted in lines.remitted_for(index):
+            line.add(_line_adjudication(remit.lines[remitted], payer_id, adjudication_date, line_level_eaf))
+
+    return OriginalClaim(original.envelope, original.header, original.billing_provider, subscriber, patient_loop,
+                         claim)
+
+
+def _level_rank(level: str) -> int:
+    rank = PAYER_LEVELS.find(level)
+    return rank if rank >= 0 else len(PAYER_LEVELS)
+
+
+def _as_original_frequency(clm: Segment) -> Segment:
+    """CLM05-3 = 1: to the next payer this is a new claim, not a replacement (practice; cob-spec §1)."""
+    parts = clm.composite(5)
+    if len(parts) >= 3 and parts[2] != "1":
+        parts[2] = "1"
+        return clm.replace_element(5, clm.delimiters.component.join(parts))
+    return clm
+
+
+def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient) -> Loop:
+    hl = original.first
+    sbr = Segment.build("SBR", next_payer.level, "18" if next_payer.relationship == "18" else "",
+                        next_payer.group_number, next_payer.group_name, next_payer.insurance_type, "", "", "",
+                        next_payer.filing_indicator)
+    items: list[Segment | Loop] = [hl, sbr]
+    if next_payer.relationship == "18" and patient.pat is not None and any(patient.pat.elements[4:]):
+        items.append(Segment("PAT", ("", "", "", "", *patient.pat.elements[4:]), delimiters=patient.pat.delimiters))
+    name, *rest = next_payer.subscriber
+    subscriber = [name]
+    addresses = [s for s in rest if s.tag in ("N3", "N4")]
+    if next_payer.relationship == "18":
+        # 2010BA N3/N4/DMG are required when the subscriber is the patient
+        subscriber += addresses or patient.address
+        if patient.demographics is not None:
+            subscriber.append(patient.demographics)
+    else:
+        subscriber += addresses
+    subscriber += [s for s in rest if s.tag == "REF"]
+    payer = Loop("2010BB", next_payer.payer)
+    return Loop("2000B", items, [Loop("2010BA", subscriber), payer])
+
+
+def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patient) -> Loop:
+    hl = original.patient.first if original.patient is not None else Segment.build("HL", "", "", "23", "0")
+    tail = patient.pat.elements[4:] if patient.pat is not None else ()
+    pat = Segment.build("PAT", next_payer.relationship, "", "", "", *tail)
+    name = patient.name
+    if name.get(1) != "QC":
+        name = Segment.build("NM1", "QC", "1", name.get(3), name.get(4), name.get(5), "", name.get(7))
+    segments = [name, *patient.address]
+    if patient.demographics is not None:
+        segments.append(patient.demographics)
+    segments += patient.extra
+    return Loop("2000C", [hl, pat], [Loop("2010CA", segments)])
+
+
+def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segment, relationship: str,
+                      prior_subscriber: Loop, prior_payer: Loop, adjudication_date: dt.date,
+                      *, claim_level_eaf: bool) -> Loop:
+    """2320/2330A/2330B for the payer that adjudicated: its policy, money and claim control number."""
+    level = prior_sbr.get(1)
+    sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
+                        prior_sbr.get(5) if level != "P" else "", "", "", "", prior_sbr.get(9))
+    segments: list[Segment] = [sbr, *cas_segments(remit.adjustments)]
+    segments.append(Segment.build("AMT", "D", format_amount(remit.paid)))
+    if claim_level_eaf:
+        segments.append(Segment.build("AMT", "EAF", format_amount(remit.patient_responsibility)))
+    clm = original.clm
+    segments.append(Segment.build("OI", "", "", clm.get(8) or "Y", clm.get(10), "", clm.get(9) or "Y"))
+    if remit.moa is not None and any(remit.moa.elements):
+        segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
+    subscriber = [s for s in prior_subscriber.iter_segments()
+                  if s.tag in ("NM1", "N3", "N4") or (s.tag == "REF" and s.get(1) == "SY")]
+    payer = [s for s in prior_payer.iter_segments() if s.tag in ("NM1", "N3", "N4")]
+    if not remit.has_lines:
+        payer.append(_dtp573(adjudication_date))
+    payer += [s for s in prior_payer.segments_of("REF") if s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS]
+    if remit.payer_claim_number:
+        payer.append(Segment.build("REF", "F8", remit.payer_claim_number))
+    return Loop("2320", segments, [Loop("2330A", subscriber), Loop("2330B", payer)])
+
+
+def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool) -> Loop:
+    procedure = list(line.procedure)
+    if not procedure or procedure[0] not in SVD03_QUALIFIERS:
+        raise BuildError(f"service line {line.match.ordinal}: procedure qualifier "
+                         f"{procedure[0] if procedure else 'missing'!r} cannot be reported in SVD03 "
+                         "(ER, HC, IV or WK)")
+    units = line.paid_units if line.paid_units is not None else Decimal(1)
+    segments = [Segment.build("SVD", payer_id, format_amount(line.paid), tuple(procedure), "",
+                              format_amount(units))]
+    segments += cas_segments(line.adjustments)
+    segments.append(_dtp573(adjudication_date))
+    if line_level_eaf:
+        patient = sum((a.amount for a in line.adjustments if a.group == "PR"), Decimal(0))
+        segments.append(Segment.build("AMT", "EAF", format_amount(patient)))
+    return Loop("2430", segments)
+
+
+def _dtp573(when: dt.date) -> Segment:
+    return Segment.build("DTP", "573", "D8", when.strftime("%Y%m%d"))

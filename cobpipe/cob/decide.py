@@ -1,0 +1,101 @@
+"""Which remitted claims become secondary claims, and why the others do not (cob-spec §2.4).
+
+Pure functions over RemitClaim parts; each returns a decision with reasons a billing analyst reads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .cas import merge_same_reason
+from .remit import RemitClaim
+
+REVERSAL = "22"
+CROSSOVER_CODES = frozenset({"19", "20", "21"})
+NOT_COB_INPUT = {"23": "not our claim (CLP02 23)", "25": "predetermination pricing only (CLP02 25)"}
+FORWARDED_REMARKS = frozenset({"MA18", "MA07", "N89"})
+NOT_FORWARDED_REMARK = "MA19"
+PAYER_LEVELS = "PSTABCDEFGH"  # SBR01 payer responsibility sequence
+STATUS_LEVEL = {"1": "P", "19": "P", "2": "S", "20": "S", "3": "T", "21": "T"}
+
+
+@dataclass(slots=True)
+class Resolution:
+    """The claim to bill from (or None) and, if None, why it is skipped."""
+
+    claim: RemitClaim | None
+    skip_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_parts(parts: list[RemitClaim]) -> Resolution:
+    """Collapse all CLPs of one CLP01: a reversal voids what came before it, the parts after the
+    last reversal are the correction, and split parts (MA15) are summed into one claim."""
+    last_reversal = max((i for i, p in enumerate(parts) if p.status_code == REVERSAL), default=None)
+    notes: list[str] = []
+    if last_reversal is not None:
+        current = parts[last_reversal + 1:]
+        if not current:
+            return Resolution(None, "reversal without a correction in this 835 (CLP02 22)")
+        notes.append("a reversal (CLP02 22) voided the earlier adjudication; billed from its correction")
+    else:
+        current = parts
+    if len(current) > 1:
+        notes.append(f"split claim: {len(current)} CLP segments share CLP01, combined")
+    claim = current[0] if len(current) == 1 else combine_split(current)
+    claim.reversed = last_reversal is not None
+    return Resolution(claim, None, notes)
+
+
+def combine_split(parts: list[RemitClaim]) -> RemitClaim:
+    """One claim from split parts: money summed, lines concatenated, the first part's CLP07 kept
+    (the 837P has one 2330B REF*F8 slot)."""
+    first = parts[0]
+    findings = [f for p in parts for f in p.findings]
+    remarks: set[str] = set()
+    for p in parts:
+        remarks |= p.remarks
+    return RemitClaim(
+        claim_id=first.claim_id,
+        status_code=first.status_code,
+        charge=sum((p.charge for p in parts), Decimal(0)),
+        paid=sum((p.paid for p in parts), Decimal(0)),
+        patient_responsibility=sum((p.patient_responsibility for p in parts), Decimal(0)),
+        payer_claim_number=first.payer_claim_number,
+        filing_indicator=first.filing_indicator,
+        adjustments=merge_same_reason(a for p in parts for a in p.adjustments),
+        lines=[line for p in parts for line in p.lines],
+        segment=first.segment,
+        adjudication_date=max((p.adjudication_date for p in parts if p.adjudication_date), default=None),
+        moa=first.moa,
+        crossover_carrier=next((p.crossover_carrier for p in parts if p.crossover_carrier), None),
+        remarks=remarks,
+        corrected_priority_payer=any(p.corrected_priority_payer for p in parts),
+        parts=len(parts),
+        findings=findings,
+    )
+
+
+def skip_reason(claim: RemitClaim, *, bill_zero_balance: bool) -> str | None:
+    """Why a resolved claim is not billed onward, or None when it should be."""
+    if claim.status_code in NOT_COB_INPUT:
+        return NOT_COB_INPUT[claim.status_code]
+    forwarded = claim.status_code in CROSSOVER_CODES or claim.crossover_carrier or (
+        claim.remarks & FORWARDED_REMARKS)
+    if forwarded and NOT_FORWARDED_REMARK not in claim.remarks:
+        carrier = f" to {claim.crossover_carrier}" if claim.crossover_carrier else ""
+        return f"crossover: the payer forwarded the claim{carrier} (CLP02 {claim.status_code}); not billed again"
+    if claim.status_code not in STATUS_LEVEL and claim.status_code != "4":
+        return f"claim status {claim.status_code} is not a processed claim"
+    if (claim.status_code != "4" and not bill_zero_balance and claim.patient_responsibility == 0
+            and claim.patient_adjustments == 0):
+        return "nothing left for the patient (CLP05 = 0, no PR adjustment); use --bill-zero-balance to bill it"
+    return None
+
+
+def next_level(level: str) -> str | None:
+    """The SBR01 of the payer after `level` (P -> S -> T -> A ...)."""
+    index = PAYER_LEVELS.find(level)
+    if index < 0 or index + 1 >= len(PAYER_LEVELS):
+        return None
+    return PAYER_LEVELS[index + 1]

@@ -1,0 +1,107 @@
+"""Adapters: the 835 model (cobpipe.era) and the 837P model (cobpipe.claim837) into what the
+mapper reads (RemitClaim, BilledLine)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from edi.segment import Segment
+from edi.writer import format_amount
+
+from ..claim837.claim import OriginalClaim, parse_amount, parse_date8
+from ..era.model import ClaimPayment, Moa, RemittanceHeader
+from .cas import Adjustment
+from .match import BilledLine, RemittedLine
+from .remit import RemitClaim, RemitLine
+
+ZERO = Decimal(0)
+
+
+def adjudication_date(header: RemittanceHeader) -> dt.date | None:
+    """The one DTP*573 source: the payment date BPR16, else the production date DTM*405 (cob-spec §2.3)."""
+    return header.payment.date or header.production_date
+
+
+def remit_claim(payment: ClaimPayment, header: RemittanceHeader) -> RemitClaim:
+    lines = []
+    for line in payment.lines:
+        billed = line.billed_procedure
+        lines.append(RemitLine(
+            match=RemittedLine(
+                ordinal=line.ordinal, segment=line.segment or None, ref_6r=line.ref_6r,
+                qualifier=line.procedure.qualifier, code=line.procedure.code, modifiers=line.procedure.modifiers,
+                original_code=line.original_procedure.code if line.original_procedure else "",
+                original_modifiers=line.original_procedure.modifiers if line.original_procedure else (),
+                charge=line.charge if line.charge is not None else ZERO,
+                units=line.billed_units if billed else None,
+                service_date=line.service_date,
+            ),
+            paid=line.paid if line.paid is not None else ZERO,
+            paid_units=line.units,
+            procedure=_procedure_components(line.procedure),
+            adjustments=[Adjustment(a.group, a.reason, a.amount, a.quantity) for a in line.adjustments],
+        ))
+    remarks = set(payment.remark_codes)
+    carrier = payment.crossover_carrier
+    return RemitClaim(
+        claim_id=payment.claim_id,
+        status_code=payment.status,
+        charge=payment.charge if payment.charge is not None else ZERO,
+        paid=payment.paid if payment.paid is not None else ZERO,
+        patient_responsibility=payment.patient_responsibility or ZERO,
+        payer_claim_number=payment.payer_claim_number,
+        filing_indicator=payment.filing_indicator,
+        adjustments=[Adjustment(a.group, a.reason, a.amount, a.quantity) for a in payment.adjustments],
+        lines=lines,
+        segment=payment.segment or None,
+        adjudication_date=adjudication_date(header),
+        moa=_moa_segment(payment.moa),
+        # the carrier's name is an organisation, not PHI; its id is what analysts look up
+        crossover_carrier=(f"{carrier.name} ({carrier.id})" if carrier.id else carrier.name) if carrier else None,
+        remarks=remarks,
+        corrected_priority_payer=payment.corrected_payer is not None,
+        findings=list(payment.findings),
+    )
+
+
+def _procedure_components(procedure) -> tuple[str, ...]:
+    parts = [procedure.qualifier, procedure.code, *procedure.modifiers]
+    if procedure.description:
+        parts += [""] * (6 - len(parts)) + [procedure.description]
+    return tuple(parts)
+
+
+def _moa_segment(moa: Moa | None) -> Segment | None:
+    """2320 MOA, element for element from the 835 MOA (MOA03-07 are RARCs)."""
+    if moa is None:
+        return None
+
+    def amount(value: Decimal | None) -> str:
+        return format_amount(value) if value is not None else ""
+
+    remarks = list(moa.remarks) + [""] * (5 - len(moa.remarks))
+    segment = Segment.build("MOA", amount(moa.reimbursement_rate), amount(moa.payable_amount), *remarks[:5],
+                            amount(moa.esrd_amount), amount(moa.nonpayable_professional))
+    return segment if segment.elements else None
+
+
+def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
+    out = []
+    for line in claim.lines:
+        sv1 = line.segment("SV1")
+        lx = line.first
+        ref = line.segment("REF", "6R")
+        dtp = line.segment("DTP", "472")
+        date = parse_date8(dtp.get(3)[:8]) if dtp is not None and dtp.get(3) else None
+        composite = sv1.composite(1) if sv1 is not None else []
+        out.append(BilledLine(
+            number=lx.get(1) if lx is not None else "",
+            ref_6r=ref.get(2) if ref is not None else "",
+            qualifier=composite[0] if composite else "",
+            code=composite[1] if len(composite) > 1 else "",
+            modifiers=tuple(m for m in composite[2:6] if m),
+            charge=(parse_amount(sv1.get(2)) or ZERO) if sv1 is not None else ZERO,
+            units=parse_amount(sv1.get(4)) if sv1 is not None else None,
+            service_date=date,
+        ))
+    return out

@@ -1,0 +1,64 @@
+"""The primary's adjudication of one claim, as the mapper needs it: split parts combined and a
+reversal resolved to its correction, whatever shape the 835 model gives it."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from edi.findings import Finding
+from edi.segment import Segment
+
+from .cas import Adjustment
+from .match import RemittedLine
+
+
+@dataclass(slots=True)
+class RemitLine:
+    """One 2110 service line: what matching compares plus what 2430 carries."""
+
+    match: RemittedLine
+    paid: Decimal  # SVC03 -> SVD02
+    paid_units: Decimal | None  # SVC05 -> SVD05
+    procedure: tuple[str, ...]  # SVC01 components (qualifier, code, modifiers..., description)
+    adjustments: list[Adjustment]
+    adjudication_date: dt.date | None = None  # line DTM, if ever needed
+
+    @property
+    def charge(self) -> Decimal:
+        return self.match.charge
+
+
+@dataclass(slots=True)
+class RemitClaim:
+    """Everything of a remitted claim (CLP01) the secondary claim is built from."""
+
+    claim_id: str
+    status_code: str
+    charge: Decimal
+    paid: Decimal
+    patient_responsibility: Decimal
+    payer_claim_number: str  # CLP07 -> 2330B REF*F8
+    filing_indicator: str  # CLP06
+    adjustments: list[Adjustment]
+    lines: list[RemitLine]
+    segment: int | None  # the (first) CLP's segment number
+    adjudication_date: dt.date | None  # BPR16, else DTM*405
+    moa: Segment | None = None
+    crossover_carrier: str | None = None  # NM1*TT name / id when the payer forwarded it
+    remarks: set[str] = field(default_factory=set)  # MOA/LQ remark codes
+    corrected_priority_payer: bool = False  # 2100 NM1*PR: the payer says another one is primary
+    parts: int = 1
+    reversed: bool = False  # a CLP02=22 reversal preceded this correction
+    findings: list[Finding] = field(default_factory=list)  # the 835's own balancing findings
+
+    @property
+    def has_lines(self) -> bool:
+        return bool(self.lines)
+
+    @property
+    def patient_adjustments(self) -> Decimal:
+        total = sum((a.amount for a in self.adjustments if a.group == "PR"), Decimal(0))
+        for line in self.lines:
+            total += sum((a.amount for a in line.adjustments if a.group == "PR"), Decimal(0))
+        return total

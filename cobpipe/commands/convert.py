@@ -1,0 +1,99 @@
+"""`cobpipe convert`: the primary's 835s plus the original 837Ps in, secondary 837Ps and reports out."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from edi.segment import Delimiters
+
+from ..pipeline import ConvertOptions, run_batch
+
+ERA_SUFFIXES = {".835", ".era", ".txt", ".edi", ".x12"}
+CLAIM_SUFFIXES = {".837", ".txt", ".edi", ".x12"}
+
+
+def expand(paths: tuple[Path, ...], suffixes: set[str]) -> list[Path]:
+    """Files as given, and a folder's files with an X12-ish suffix, sorted by name."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes
+                            and not p.name.startswith("."))
+        else:
+            files.append(path)
+    return files
+
+
+def parse_delimiters(text: str) -> Delimiters:
+    """Four characters: element, component, repetition, segment terminator (e.g. '*:^~' or '|>!~')."""
+    if len(text) != 4:
+        raise click.BadParameter("give four characters: element, component, repetition, terminator")
+    try:
+        return Delimiters(text[0], text[1], text[2], text[3], "\n")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command()
+@click.option("--era", "eras", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="The primary payer's 835 (a file or a folder of them); repeat for a batch.")
+@click.option("--claims", "claims", multiple=True, required=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="The original 837P claims sent to the primary (file or folder); repeatable.")
+@click.option("--coverage", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of next-payer coverage for claims without a 2320 for it (columns in the README).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for <era>.837 and <era>.report.json.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ledger file: keeps claims, issued secondary claims and control numbers across runs.")
+@click.option("--bill-zero-balance", is_flag=True,
+              help="Also bill claims that leave nothing for the patient (CLP05 = 0, no PR).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
+              help="Treat this as today when checking adjudication dates (default: today).")
+@click.option("--usage", type=click.Choice(["P", "T"]), default="P", show_default=True,
+              help="ISA15: P production, T test.")
+@click.option("--delimiters", "delimiters", default="*:^~", show_default=True,
+              help="Output delimiters: element, component, repetition, segment terminator.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, as_json):
+    """Build secondary 837P claims from the primary's 835 and the original 837P.
+
+    \b
+    Example:
+      cobpipe convert --era samples/cob/era.835 --claims samples/cob/claims.837 \\
+          --coverage samples/cob/coverage.csv --out out/
+
+    Writes OUT/<era stem>.837 when any claim converted and always OUT/<era stem>.report.json.
+    Exit 0: every claim converted or skipped; 1: some rejected or unmatched (the good ones are
+    still written); 2: an input is unusable (nothing is written).
+    """
+    options = ConvertOptions(
+        bill_zero_balance=bill_zero_balance,
+        today=as_of.date() if as_of else dt.date.today(),
+        delimiters=parse_delimiters(delimiters),
+        usage=usage,
+    )
+    era_files = expand(eras, ERA_SUFFIXES)
+    claim_files = expand(claims, CLAIM_SUFFIXES)
+    if not era_files:
+        raise click.UsageError("no 835 files found in --era")
+    if not claim_files:
+        raise click.UsageError("no 837P files found in --claims")
+    results = run_batch(era_files, claim_files, out_dir, options=options, coverage_path=coverage, db_path=db,
+                        progress=sys.stderr.isatty())
+    summary = [result.summary() for result in results]
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        for item in summary:
+            counts = ", ".join(f"{n} {status}" for status, n in item["counts"].items() if n)
+            target = item["output"] or "no 837 written"
+            click.echo(f"{item['era']}: {counts or 'no claims'} -> {target}; report {item['report']}")
+    sys.exit(max((result.exit_code for result in results), default=0))
+
+
+COMMANDS = [convert]
