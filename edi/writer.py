@@ -179,7 +179,8 @@ class GroupWriter:
             self.interchange.groups += 1
 
     def transaction(self, code: str, version: str | None = None) -> "TransactionWriter":
-        return TransactionWriter(self, code, version or self.version)
+        """ST03 is the group's version unless given; "" omits it (the 835 X221A1 marks ST03 Not Used)."""
+        return TransactionWriter(self, code, self.version if version is None else version)
 
 
 class TransactionWriter:
@@ -195,7 +196,7 @@ class TransactionWriter:
         number = ix.numbers.next_number("ST", *ix._pair())
         ix.control_numbers.append(("ST", number))
         self.control = f"{number:04d}"
-        self.write(Segment("ST", (self.code, self.control, self.version)))
+        self.write(Segment("ST", (self.code, self.control, self.version) if self.version else (self.code, self.control)))
         return self
 
     def write(self, segment: Segment) -> None:
