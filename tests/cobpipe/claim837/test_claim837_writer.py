@@ -1,0 +1,182 @@
+import datetime as dt
+import io
+import os
+
+import pytest
+
+from edi.errors import EdiError
+from edi.reader import read_segments
+from edi.segment import Delimiters, Segment
+from edi.writer import InterchangeSettings, Party, SequentialControlNumbers
+
+from cobpipe.claim837 import ClaimFile, Loop, OriginalClaim, parse_claims_text, write_claims_837
+
+from claim837_support import DATA, as_x222a1, corpus_file, corpus_files, pyx12_errors
+
+SETTINGS = InterchangeSettings(Party("ZZ", "MAPLECLINIC"), Party("ZZ", "CLEARHOUSE"), usage="T")
+NOW = dt.datetime(2026, 4, 2, 8, 15)
+GOLDEN = DATA / "grouping.expected.837"
+
+
+def fixture_claims() -> list[OriginalClaim]:
+    return parse_claims_text((DATA / "grouping.837").read_text(), "grouping.837")
+
+
+def write(claims, **options) -> tuple[str, object]:
+    out = io.StringIO()
+    options.setdefault("now", NOW)
+    numbers = options.pop("numbers", SequentialControlNumbers(start=7))
+    summary = write_claims_837(claims, out, SETTINGS, numbers, **options)
+    return out.getvalue(), summary
+
+
+def hl_tree(text: str) -> list[str]:
+    return [line.rstrip("~") for line in text.splitlines() if line.startswith(("HL*", "CLM*"))]
+
+
+def body(text: str) -> list[str]:
+    """ST..SE content after BHT, as segment texts."""
+    lines = text.splitlines()
+    return lines[lines.index(next(x for x in lines if x.startswith("BHT"))) + 1: -3]
+
+
+def test_golden_output():
+    text, summary = write(fixture_claims())
+    if os.environ.get("COBPIPE_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+    assert summary.claims == 6 and summary.billing_providers == 2 and summary.subscribers == 3
+    assert summary.patients == 2 and summary.bht_reference == "0000000070007"
+    assert summary.control_numbers == [("ISA", 7), ("GS", 7), ("ST", 7)]
+    assert (summary.isa13, summary.gs06, summary.st02) == (7, 7, 7)
+    assert summary.segments == int(text.splitlines()[-3].split("*")[1].rstrip("~"))
+
+
+def test_rewriting_a_file_keeps_every_claim_and_the_hl_tree():
+    source = (DATA / "grouping.837").read_text()
+    text, _ = write(fixture_claims())
+    assert body(text) == body(source)  # same loops, same HL numbers: the input was numbered 1..n
+    lines = text.splitlines()
+    assert lines[2] == "ST*837*0007*005010X222A1~"
+    assert lines[3] == "BHT*0019*00*0000000070007*20260402*0815*CH~"
+    assert lines[4:7] == source.splitlines()[4:7]  # 1000A and 1000B of the first claim
+    again = parse_claims_text(text)
+    for before, after in zip(fixture_claims(), again, strict=True):
+        assert after.claim.content_key() == before.claim.content_key()
+        assert after.subscriber.same_content(before.subscriber)
+
+
+def test_output_is_valid_837p():
+    text, _ = write(fixture_claims())
+    assert pyx12_errors(text) == []
+    segments, findings = read_segments_text(text)
+    assert findings == []
+
+
+def read_segments_text(text: str):
+    from edi.reader import X12Reader
+
+    reader = X12Reader.from_text(text, "out.837")
+    return list(reader), reader.findings
+
+
+LFH = corpus_files("lfh_")
+
+
+@pytest.mark.skipif(not LFH, reason="public corpus not available")
+@pytest.mark.parametrize("path", LFH, ids=[p.name for p in LFH])
+def test_corpus_rewritten_adds_no_pyx12_errors(path):
+    source = as_x222a1(path.read_text())
+    claims = parse_claims_text(source, path.name)
+    text, summary = write(claims)
+    assert summary.claims == len(claims)
+    before = pyx12_errors(source)
+    after = pyx12_errors(text)
+    assert set(after) <= set(before)
+    if path.name in ("lfh_837p_demo.cob.example3.B.837", "lfh_837p_demo.cob.example3.C.837",
+                     "lfh_837p_demo.example1.837"):
+        assert after == []
+    reread = parse_claims_text(text)
+    assert [c.claim.content_key() for c in reread] == [c.claim.content_key() for c in claims]
+
+
+def test_identical_context_from_separate_reads_shares_hls():
+    a1 = fixture_claims()[0]
+    a2 = fixture_claims()[1]  # another parse: other objects, same billing provider and subscriber
+    b1, b2 = fixture_claims()[2:4]
+    text, summary = write([a1, a2, b1, b2])
+    assert hl_tree(text) == [
+        "HL*1**20*1", "HL*2*1*22*0", "CLM*CLAIM-A1*150***11:B:1*Y*A*Y*Y", "CLM*CLAIM-A2*80***11:B:1*Y*A*Y*Y",
+        "HL*3*1*22*1", "HL*4*3*23*0", "CLM*CLAIM-B1*120***11:B:1*Y*A*Y*Y", "CLM*CLAIM-B2*60***11:B:1*Y*A*Y*Y"]
+    assert (summary.billing_providers, summary.subscribers, summary.patients) == (1, 2, 1)
+
+
+def test_only_consecutive_claims_merge():
+    a1, a2, b1, b2, b3, c1 = fixture_claims()
+    text, summary = write([a1, c1, a2, b3, b1])
+    assert hl_tree(text) == [
+        "HL*1**20*1", "HL*2*1*22*0", "CLM*CLAIM-A1*150***11:B:1*Y*A*Y*Y",
+        "HL*3**20*1", "HL*4*3*22*0", "CLM*CLAIM-C1*95***11:B:1*Y*A*Y*Y",
+        "HL*5**20*1", "HL*6*5*22*0", "CLM*CLAIM-A2*80***11:B:1*Y*A*Y*Y",
+        "HL*7*5*22*1", "HL*8*7*23*0", "CLM*CLAIM-B3*200***11:B:1*Y*A*Y*Y",
+        "HL*9*7*23*0", "CLM*CLAIM-B1*120***11:B:1*Y*A*Y*Y"]
+    assert (summary.billing_providers, summary.subscribers, summary.patients) == (3, 4, 2)
+    assert pyx12_errors(text) == []
+
+
+def test_different_subscriber_content_gets_its_own_hl():
+    a1, a2 = fixture_claims()[:2]
+    changed = a2.subscriber.copy()
+    changed.replace(changed.segment("SBR"), Segment.build("SBR", "P", "18", "GRP999", None, None, None, None,
+                                                          None, "CI"))
+    a2 = OriginalClaim(a2.envelope, a2.header, a2.billing_provider, changed, a2.patient, a2.claim)
+    text, summary = write([a1, a2])
+    assert hl_tree(text)[:5] == ["HL*1**20*1", "HL*2*1*22*0", "CLM*CLAIM-A1*150***11:B:1*Y*A*Y*Y",
+                                 "HL*3*1*22*0", "CLM*CLAIM-A2*80***11:B:1*Y*A*Y*Y"]
+    assert "SBR*P*18*GRP999******CI~" in text.splitlines()
+
+
+def test_subscriber_with_own_claims_and_patients_gets_two_hls():
+    # the same 2000B content once as patient (HL04=0, claims) and once over a 2000C (HL04=1)
+    a1, _, b1, *_ = fixture_claims()
+    as_dependent = OriginalClaim(b1.envelope, b1.header, a1.billing_provider, a1.subscriber, b1.patient, b1.claim)
+    text, _ = write([a1, as_dependent])
+    assert hl_tree(text) == ["HL*1**20*1", "HL*2*1*22*0", "CLM*CLAIM-A1*150***11:B:1*Y*A*Y*Y",
+                             "HL*3*1*22*1", "HL*4*3*23*0", "CLM*CLAIM-B1*120***11:B:1*Y*A*Y*Y"]
+
+
+def test_streams_from_iter_claims_and_other_delimiters():
+    delims = Delimiters("|", ">", "!", "~", "\n")
+    text, summary = write(ClaimFile.open(DATA / "grouping.837"), delimiters=delims,
+                          transaction_version="005010X222A1", reference="BATCH42")
+    assert text.startswith("ISA|") and "BHT|0019|00|BATCH42|20260402|0815|CH~" in text
+    assert "SV1|HC>73110>RT|200|UN|1|||1~" in text
+    reread = parse_claims_text(text)
+    assert [c.content_key()[4:] for c in reread] == [c.content_key()[4:] for c in fixture_claims()]
+    assert summary.bht_reference == "BATCH42"
+
+
+def test_submitter_and_receiver_can_be_given():
+    submitter = Loop("1000A", [Segment.build("NM1", "41", "2", "OUR CLEARINGHOUSE", None, None, None, None, "46",
+                                             "OURS"), Segment.build("PER", "IC", "EDI", "TE", "5555550111")])
+    receiver = Loop("1000B", [Segment.build("NM1", "40", "2", "SECOND PAYER", None, None, None, None, "46", "FC")])
+    text, _ = write(fixture_claims()[:1], submitter=submitter, receiver=receiver)
+    assert text.splitlines()[4:7] == ["NM1*41*2*OUR CLEARINGHOUSE*****46*OURS~", "PER*IC*EDI*TE*5555550111~",
+                                      "NM1*40*2*SECOND PAYER*****46*FC~"]
+
+
+def test_no_claims_writes_nothing():
+    out = io.StringIO()
+    numbers = SequentialControlNumbers()
+    summary = write_claims_837([], out, SETTINGS, numbers, now=NOW)
+    assert out.getvalue() == "" and summary.claims == 0 and summary.control_numbers == []
+    assert numbers.next_number("ISA", "ZZ:MAPLECLINIC", "ZZ:CLEARHOUSE") == 1  # none used
+
+
+def test_claim_without_submitter_loop_is_an_error():
+    claim = fixture_claims()[0]
+    bare = OriginalClaim(claim.envelope, Loop("HEADER", [claim.bht]), claim.billing_provider, claim.subscriber,
+                         None, claim.claim)
+    with pytest.raises(EdiError) as err:
+        write([bare])
+    assert err.value.claim == "CLAIM-A1"
