@@ -213,8 +213,7 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
     segments.append(Segment.build("AMT", "D", format_amount(remit.paid)))
     if claim_level_eaf:
         segments.append(Segment.build("AMT", "EAF", format_amount(remit.patient_responsibility)))
-    clm = original.clm
-    segments.append(Segment.build("OI", "", "", clm.get(8) or "Y", clm.get(10), "", clm.get(9) or "Y"))
+    segments.append(_other_insurance(original))
     if remit.moa is not None and any(remit.moa.elements):
         segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
     subscriber = [s for s in prior_subscriber.iter_segments()
@@ -226,6 +225,15 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
     if remit.payer_claim_number:
         payer.append(Segment.build("REF", "F8", remit.payer_claim_number))
     return Loop("2320", segments, [Loop("2330A", subscriber), Loop("2330B", payer)])
+
+
+def _other_insurance(original: OriginalClaim) -> Segment:
+    """OI: OI03 benefits assignment (CLM08) and OI06 release of information (CLM09) as the claim
+    was sent; OI04 patient signature source as the original claim's other 2320s gave it."""
+    clm = original.clm
+    signature = next((oi.get(4) for loop in original.other_payers for oi in loop.segments_of("OI") if oi.get(4)),
+                     "")
+    return Segment.build("OI", "", "", clm.get(8) or "Y", signature, "", clm.get(9) or "Y")
 
 
 def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool) -> Loop:

@@ -16,7 +16,7 @@ from .coverage import CoverageTable
 from .decide import STATUS_LEVEL, next_level, resolve_parts, skip_reason
 from .from_era import billed_lines, remit_claim
 from .gate import ClaimView, check_claim
-from .match import match_lines
+from .match import LineMatch, match_lines
 from .remit import RemitClaim
 
 
@@ -102,10 +102,12 @@ class ClaimConverter:
             return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
-        lines = match_lines(billed_lines(original), [line.match for line in remit.lines],
-                            claim_id=remit.claim_id, path=self.path)
-        decision.findings += lines.findings
-        line_errors = [f for f in lines.findings if f.severity is Severity.ERROR] if remit.has_lines else []
+        lines = LineMatch([])
+        if remit.has_lines:  # a claim-level-only 835 is reported in 2320 and 2330B alone
+            lines = match_lines(billed_lines(original), [line.match for line in remit.lines],
+                                claim_id=remit.claim_id, path=self.path)
+            decision.findings += lines.findings
+        line_errors = [f for f in lines.findings if f.severity is Severity.ERROR]
         if line_errors:
             return self._end(decision, REJECTED, "service lines do not match the original claim: " +
                              "; ".join(f.message for f in line_errors[:3]))
