@@ -1,0 +1,162 @@
+"""`cobpipe validate`: envelope checks and implementation-guide (005010 TR3) validation of X12 files."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edi import ig
+from edi.errors import EdiError
+from edi.findings import Finding, Severity
+from edi.reader import X12Reader
+
+# the exit codes of cobpipe.cli (not imported from there: cli imports the commands)
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+X12_SUFFIXES = {".835", ".837", ".era", ".txt", ".edi", ".x12", ".dat"}
+
+#: pyx12's envelope errors that restate a reader finding at the same segment (reported once, as ENV)
+_SAME_AS_READER = {
+    "IG-ST-4": "ENV006", "IG-ST-3": "ENV007", "IG-GS-5": "ENV004", "IG-GS-4": "ENV005",
+    "IG-ISA-021": "ENV002", "IG-ISA-001": "ENV003",
+    "IG-ST-2": "ENV008", "IG-GS-3": "ENV008", "IG-ISA-023": "ENV008",
+}
+
+
+@dataclass(slots=True)
+class FileReport:
+    """What `validate` found in one file: findings, or the reason the file could not be used."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None
+
+    @property
+    def ok(self) -> bool:
+        return self.usable and not any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.usable:
+            return EXIT_UNUSABLE
+        return EXIT_CLEAN if self.ok else EXIT_FINDINGS
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.path, "ok": self.ok, "findings": [_finding_dict(f) for f in self.findings]}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    loc = finding.location
+    return {
+        "code": finding.code,
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "segment": loc.segment,
+        "tag": loc.tag,
+        "line": loc.line,
+        "loop": loc.loop,
+        "element": loc.element,
+    }
+
+
+def merge_findings(envelope: list[Finding], guide: list[Finding]) -> list[Finding]:
+    """Envelope findings plus IG findings in file order; an IG envelope error that restates a reader
+    finding at the same segment (e.g. IG-ST-4 and ENV006 for a wrong SE01) is kept once, as ENV."""
+    seen = {(f.code, f.location.segment) for f in envelope}
+    kept = [f for f in guide
+            if (_SAME_AS_READER.get(f.code), f.location.segment) not in seen]
+    merged = envelope + kept
+    merged.sort(key=lambda f: (f.location.segment is None, f.location.segment or 0))
+    return merged
+
+
+def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None = None) -> FileReport:
+    """Both checks on one file; an unusable file gives a report with `error` set, never an exception."""
+    label = name or str(path)
+    try:
+        if path.is_dir():
+            return FileReport(label, error=f"{label}: is a directory")
+        reader = X12Reader.open(path, label)
+        for _ in reader:
+            pass
+        guide = ig.validate_file(path, name=label, engine=engine)  # type: ignore[arg-type]
+    except EdiError as exc:
+        return FileReport(label, error=str(exc) if exc.path else f"{label}: {exc}")
+    except OSError as exc:
+        return FileReport(label, error=f"{label}: cannot read file: {exc.strerror or exc}")
+    return FileReport(label, merge_findings(reader.findings, guide))
+
+
+def expand(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a folder contributes its X12-looking files (by suffix), sorted by name."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in X12_SUFFIXES and not p.name.startswith("."))
+        else:
+            files.append(path)
+    return files
+
+
+def format_report(report: FileReport) -> list[str]:
+    """Human-readable lines for one file: `file: OK` or one line per finding."""
+    if not report.usable:
+        return []
+    if not report.findings:
+        return [f"{report.path}: OK"]
+    errors = sum(f.severity is Severity.ERROR for f in report.findings)
+    warnings = len(report.findings) - errors
+    head = "OK" if errors == 0 else f"{errors} error{'s' * (errors != 1)}"
+    if warnings:
+        head += f", {warnings} warning{'s' * (warnings != 1)}"
+    lines = [f"{report.path}: {head}"]
+    for finding in report.findings:
+        prefix = "" if finding.severity is Severity.ERROR else f"{finding.severity}: "
+        lines.append(f"  {prefix}{finding}")
+    return lines
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {file, ok, findings} for machines.")
+@click.option("--engine", type=click.Choice(list(ig.ENGINES)), default=ig.DEFAULT_ENGINE, show_default=True,
+              help="Implementation-guide validator: 'fast' (compiled tables) or 'pyx12' (the reference).")
+def validate(files: tuple[Path, ...], as_json: bool, engine: str) -> None:
+    """Check X12 files (835, 837P): envelope counts and control numbers, then the 005010
+    implementation guide chosen by GS08 (segments, loops, element usage, lengths, code lists).
+
+    \b
+    Example:
+      cobpipe validate samples/cob/claims.837 samples/cob/era.835
+      cobpipe validate --json out/*.837
+
+    Findings are listed as `FILE seg N (TAG) line L loop LOOP ELEMENT: CODE message`; codes are
+    ENV* (envelope) and IG-* (implementation guide), listed in the README. Element values are not
+    printed (they may be PHI), except bad code values outside name/address/id segments.
+    Exit 0: every file clean (warnings allowed); 1: findings; 2: a file is unusable (empty,
+    binary, not X12, truncated ISA); the other files are still checked and reported.
+    """
+    reports = [validate_path(path, engine) for path in expand(files)]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+    for report in reports:
+        if not report.usable:
+            click.echo(f"cobpipe: {report.error}", err=True)
+        elif not as_json:
+            for line in format_report(report):
+                click.echo(line)
+    raise SystemExit(max((r.exit_code for r in reports), default=EXIT_CLEAN))
+
+
+COMMANDS = [validate]
