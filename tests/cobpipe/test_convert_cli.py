@@ -1,0 +1,137 @@
+"""`cobpipe convert` as users run it: exit codes, unusable inputs, batches, atomic outputs."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cobpipe.cli import main
+
+ROOT = Path(__file__).parents[2]
+SAMPLES = ROOT / "samples" / "cob"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["convert", *map(str, args), "--as-of", "2026-04-01"])
+
+
+def test_bundled_samples_convert_cleanly(tmp_path):
+    result = run("--era", SAMPLES, "--claims", SAMPLES, "--coverage", SAMPLES / "coverage.csv", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["era.837", "era.report.json", "seed-era.837",
+                                                          "seed-era.report.json"]
+    report = json.loads((tmp_path / "seed-era.report.json").read_text())
+    assert report["claims"] == [{"id": "SEED001", "status": "converted", "payer_id": "22222", "segment": 14,
+                                 "reasons": ["billed to payer 22222 (claim 2320) as SBR01 S"]}]
+    seed = (tmp_path / "seed-era.837").read_text()
+    for expected in ("SBR*S*18*GRP200******CI~", "NM1*PR*2*BLUE STAR INSURANCE*****PI*22222~",
+                     "SBR*P*18*GRP100******CI~", "AMT*D*10~", "NM1*PR*2*ACME HEALTH PLAN*****PI*11111~",
+                     "REF*F8*ACME26079000123~", "SVD*11111*10*HC:99213**1~", "CAS*CO*45*13~", "CAS*PR*1*10~",
+                     "DTP*573*D8*20260320~", "AMT*EAF*10~"):
+        assert expected in seed
+
+
+def test_rejected_and_unmatched_claims_exit_1_and_are_reported(tmp_path):
+    result = run("--era", SAMPLES / "problems" / "era.835", "--claims", SAMPLES / "claims.837", "--out", tmp_path)
+    assert result.exit_code == 1
+    report = json.loads((tmp_path / "era.report.json").read_text())
+    assert {c["id"]: c["status"] for c in report["claims"]} == {
+        "BADLINE01": "rejected", "UNMATCHGHOST01": "unmatched", "NOCOV01": "rejected"}
+    assert not (tmp_path / "era.837").exists()
+
+
+def test_good_claims_are_written_beside_rejected_ones(tmp_path):
+    case = GOLDEN / "08-unmatched"
+    result = run("--era", case / "era.835", "--claims", case / "claims.837", "--out", tmp_path)
+    assert result.exit_code == 1
+    assert "CLM*UNMATCHOK01*" in (tmp_path / "era.837").read_text()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"\x00\x01\x02binary\xff" * 50, "binary"),
+    (b"hello, this is not EDI\n", "not X12"),
+    (b"ISA*00*          *00*     ", "truncated ISA"),
+])
+def test_unusable_era_exits_2_with_one_line_and_writes_nothing(tmp_path, content, message):
+    era = tmp_path / "bad.835"
+    era.write_bytes(content)
+    out = tmp_path / "out"
+    result = run("--era", era, "--claims", SAMPLES / "seed-claims.837", "--out", out)
+    assert result.exit_code == 2
+    assert message in result.output and "bad.835" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_truncated_era_and_wrong_transaction_exit_2(tmp_path):
+    seed = (SAMPLES / "seed-era.835").read_text()
+    truncated = tmp_path / "cut.835"
+    truncated.write_text(seed[: seed.index("SE*")])
+    claims_as_era = tmp_path / "claims.835"
+    shutil.copy(SAMPLES / "seed-claims.837", claims_as_era)
+    for era, message in ((truncated, "truncated"), (claims_as_era, "not an 835")):
+        out = tmp_path / f"out-{era.stem}"
+        result = run("--era", era, "--claims", SAMPLES / "seed-claims.837", "--out", out)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not out.exists() or not any(out.iterdir())
+
+
+def test_an_unusable_era_in_a_batch_stops_the_whole_batch_before_writing(tmp_path):
+    bad = tmp_path / "zz-bad.835"
+    bad.write_text("not x12")
+    out = tmp_path / "out"
+    result = run("--era", SAMPLES / "seed-era.835", "--era", bad, "--claims", SAMPLES / "seed-claims.837",
+                 "--out", out)
+    assert result.exit_code == 2
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_835_given_as_claims_exits_2(tmp_path):
+    result = run("--era", SAMPLES / "seed-era.835", "--claims", SAMPLES / "seed-era.835", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "seed-era.835" in result.output
+
+
+def test_unusable_coverage_file_exits_2(tmp_path):
+    coverage = tmp_path / "coverage.csv"
+    coverage.write_text("claim_id,payer_name\nX,Y\n")
+    result = run("--era", SAMPLES / "seed-era.835", "--claims", SAMPLES / "seed-claims.837", "--coverage",
+                 coverage, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "missing columns" in result.output
+
+
+def test_ledger_remembers_issued_claims_across_runs(tmp_path):
+    args = ("--era", SAMPLES / "seed-era.835", "--claims", SAMPLES / "seed-claims.837", "--db", tmp_path / "l.db")
+    first = run(*args, "--out", tmp_path / "one")
+    second = run(*args, "--out", tmp_path / "two")
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert (tmp_path / "one" / "seed-era.837").exists()
+    report = json.loads((tmp_path / "two" / "seed-era.report.json").read_text())
+    assert report["claims"][0]["status"] == "skipped"
+    assert "already billed to payer 22222" in report["claims"][0]["reasons"][-1]
+    assert not (tmp_path / "two" / "seed-era.837").exists()
+
+
+def test_custom_output_delimiters(tmp_path):
+    result = run("--era", SAMPLES / "seed-era.835", "--claims", SAMPLES / "seed-claims.837", "--delimiters", "|>!~",
+                 "--out", tmp_path)
+    assert result.exit_code == 0
+    text = (tmp_path / "seed-era.837").read_text()
+    assert "SVD|11111|10|HC>99213||1~" in text and text.startswith("ISA|00|")
+
+
+def test_installed_console_script(tmp_path):
+    script = Path(sys.executable).parent / "cobpipe"
+    if not script.exists():
+        pytest.skip("console script not installed in this environment")
+    proc = subprocess.run([script, "convert", "--era", SAMPLES / "seed-era.835", "--claims",
+                           SAMPLES / "seed-claims.837", "--out", tmp_path, "--as-of", "2026-04-01"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "seed-era.837").exists()
