@@ -89,7 +89,7 @@ class OriginalClaim:
     Context loops are shared (not copied) between claims read from the same HL.
     """
 
-    __slots__ = ("envelope", "header", "billing_provider", "subscriber", "patient", "claim")
+    __slots__ = ("envelope", "header", "billing_provider", "subscriber", "patient", "claim", "__weakref__")
 
     def __init__(self, envelope: Envelope, header: Loop, billing_provider: Loop, subscriber: Loop,
                  patient: Loop | None, claim: Loop) -> None:

@@ -121,7 +121,7 @@ class _TransactionBuilder:
         self.subscriber: Loop | None = None
         self.patient: Loop | None = None
         self.billing_by_id: dict[str, Loop] = {}  # 2000A loops of this transaction (few)
-        self.hl_ids: set[str] = set()
+        self.last_hl_number = 0  # HL01 counts 1, 2, 3... (constant memory, unlike a set of ids)
         self.claim: Loop | None = None
         self.claim_usable = False
         self.claims_under: dict[int, int] = {}  # id(HL loop) -> claims emitted under it
@@ -201,9 +201,11 @@ class _TransactionBuilder:
     def open_hl(self, seg: Segment) -> None:
         self.saw_hl = True
         hl_id, parent_id, level = seg.get(1), seg.get(2), seg.get(3)
-        if hl_id in self.hl_ids:
-            self.report("C837007", f"duplicate HL01 {hl_id}", seg)
-        self.hl_ids.add(hl_id)
+        expected = self.last_hl_number + 1
+        if hl_id != str(expected):
+            self.report("C837007", f"HL01 {hl_id!r} should be {expected}: HL ids count 1, 2, 3... "
+                        "(duplicate or out of sequence)", seg, Severity.WARNING)
+        self.last_hl_number = int(hl_id) if hl_id.isdigit() else expected
         loop_id = HL_LEVELS.get(level)
         if loop_id is None:
             loop_id = self.infer_level(parent_id)

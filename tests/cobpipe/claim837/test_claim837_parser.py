@@ -256,3 +256,15 @@ def test_storage_form_holds_exactly_one_claim():
 def test_envelope_dict_round_trip():
     env = next(iter_claims(DATA / "grouping.837")).envelope
     assert Envelope.from_dict({**env.to_dict(), "unknown": "x"}) == env
+
+
+def test_the_reader_keeps_no_claim_it_has_yielded():
+    import gc
+    import weakref
+
+    subscribers = "".join(SUBSCRIBER.replace("HL*2*", f"HL*{n + 2}*") + claim(f"C{n}") for n in range(500))
+    parser = ClaimFile.from_text(wrap(HEADER + PROVIDER + subscribers), "big.837")
+    refs = [weakref.ref(next(parser)) for _ in range(400)]
+    gc.collect()
+    assert sum(ref() is not None for ref in refs) <= 1  # at most the last one, still being built on
+    assert len(list(parser)) == 100 and parser.findings == []
