@@ -65,6 +65,10 @@ class _Cursor:
         self._back = seg
 
 
+def _label(line: ServiceLine | None) -> str:
+    return f"{line.label()}: " if line is not None else ""
+
+
 class _Context:
     """Findings and value conversion for one transaction set."""
 
@@ -94,39 +98,40 @@ class _Context:
     def number(self, seg: Segment, position: int, *, loop: str | None = None, claim: ClaimPayment | None = None,
                line: ServiceLine | None = None, required: bool = False) -> Decimal | None:
         """A decimal element (R or N type), None when empty or not a number (with a finding)."""
-        text = seg.get(position).strip()
+        text = seg.get(position)
+        if text and _NUMBER.match(text):
+            return Decimal(text)
+        text = text.strip()
+        if text and _NUMBER.match(text):
+            return Decimal(text)
         element = f"{seg.tag}{position:02d}"
-        element_text = f"{line.label()}: {element}" if line is not None else element
         if not text:
             if required:
-                self.find("ERA005", f"{element_text} is required but empty", seg, element=element, loop=loop,
-                          claim=claim, line=line)
+                self.find("ERA005", f"{_label(line)}{element} is required but empty", seg, element=element,
+                          loop=loop, claim=claim, line=line)
             return None
-        if not _NUMBER.match(text):
-            self.find("ERA003", f"{element_text} {text[:20]!r} is not a number", seg, element=element, loop=loop,
-                      claim=claim, line=line)
-            return None
-        return Decimal(text)
+        self.find("ERA003", f"{_label(line)}{element} {text[:20]!r} is not a number", seg, element=element,
+                  loop=loop, claim=claim, line=line)
+        return None
 
     def date(self, seg: Segment, position: int, *, loop: str | None = None, claim: ClaimPayment | None = None,
              line: ServiceLine | None = None, required: bool = False) -> dt.date | None:
         """A D8 date element (CCYYMMDD), None when empty or invalid (with a finding)."""
         text = seg.get(position).strip()
-        element = f"{seg.tag}{position:02d}"
-        element_text = f"{line.label()}: {element}" if line is not None else element
-        if not text:
-            if required:
-                self.find("ERA005", f"{element_text} date is required but empty", seg, element=element, loop=loop,
-                          claim=claim, line=line)
-            return None
-        if _D8.match(text):
+        if text and _D8.match(text):
             try:
                 return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
             except ValueError:
                 pass
+        element = f"{seg.tag}{position:02d}"
+        if not text:
+            if required:
+                self.find("ERA005", f"{_label(line)}{element} date is required but empty", seg, element=element,
+                          loop=loop, claim=claim, line=line)
+            return None
         # the 835 carries no birth dates (no DMG): service and payment dates are safe to cite
-        self.find("ERA004", f"{element_text} {text[:20]!r} is not a valid CCYYMMDD date", seg, element=element,
-                  loop=loop, claim=claim, line=line)
+        self.find("ERA004", f"{_label(line)}{element} {text[:20]!r} is not a valid CCYYMMDD date", seg,
+                  element=element, loop=loop, claim=claim, line=line)
         return None
 
     def composite(self, seg: Segment, position: int) -> list[str]:
