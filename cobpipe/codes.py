@@ -34,6 +34,9 @@ LIST_FILES = {
     "insurance_type": "insurance_type.csv",
     "relationship": "relationship.csv",
     "plb_reason": "plb_reasons.csv",
+    "payment_method": "payment_method.csv",
+    "handling": "handling.csv",
+    "id_qualifier": "id_qualifier.csv",
 }
 #: the lists a user may replace or extend with a full CSV of their own
 USER_LISTS = ("carc", "rarc")

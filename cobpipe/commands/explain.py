@@ -1,0 +1,73 @@
+"""`cobpipe explain`: an 835 remittance as an EOB an EDI analyst or billing clerk can read."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cobpipe.codes import CodeBook, default_codebook
+from cobpipe.explain import FORMATS, explain_file, render
+from cobpipe.explain.build import ExplainOptions, resolve_statuses
+from cobpipe.fsutil import write_text_atomic
+
+# the exit codes of cobpipe.cli (not imported from there: cli imports the commands)
+EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+
+
+@click.command("explain")
+@click.argument("era", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--claim", "claim_ids", multiple=True, metavar="ID",
+              help="Show only this claim (CLP01). Repeat for several.")
+@click.option("--status", "statuses", multiple=True, metavar="CODE|WORD",
+              help="Show only claims with this status: a CLP02 code (1, 4, 22 ...) or a word (primary, secondary, "
+                   "tertiary, denied, crossover, reversal, not-ours, predetermination). Repeatable.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for a terminal, json for programs, html for one page to mail or print.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--show-phi", is_flag=True,
+              help="Show patient and subscriber names and member ids (masked by default).")
+@click.option("--codes", "code_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="CSV", help="Your full CARC or RARC list (code,description[,start_date,stop_date]); "
+                                  "overrides our short descriptions. Repeatable.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (atomically) instead of standard output.")
+def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], output_format: str, as_json: bool,
+            show_phi: bool, code_files: tuple[Path, ...], output: Path | None) -> None:
+    """Explain an 835 remittance: payment, claims, adjustments in words, balance verdicts.
+
+    For every transaction set: payer, payee, amount, method, trace number and dates; then each
+    claim with its status, charge, paid amount, patient responsibility, every adjustment (group,
+    reason and amount) and service line, remark codes, and whether it balances (stated and
+    computed amounts where it does not); provider-level adjustments (PLB); the payment check.
+
+    Names and member ids are masked unless --show-phi. Exit status: 0 when every shown claim
+    balances, 1 when there are findings, 2 when the file is not a usable 835.
+
+    \b
+    Examples:
+      cobpipe explain samples/cob/era.835
+      cobpipe explain era.835 --status denied --status reversal
+      cobpipe explain era.835 --claim 12345A --format json
+      cobpipe explain era.835 --format html -o remittance.html
+    """
+    codebook: CodeBook = default_codebook()
+    for path in code_files:
+        codebook = codebook.with_user_codes(path)
+    try:
+        wanted_statuses = resolve_statuses(statuses, codebook)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--status") from None
+    options = ExplainOptions(frozenset(claim_ids), wanted_statuses, show_phi)
+    view = explain_file(str(era), codebook, options)
+    text = render(view, "json" if as_json else output_format)
+    if output is not None:
+        write_text_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    missing = sorted(set(claim_ids) - {claim.id for claim in view.claims})
+    if missing:
+        click.echo(f"cobpipe explain: no claim {', '.join(missing)} in {era}", err=True)
+    click.get_current_context().exit(EXIT_FINDINGS if view.has_errors else EXIT_CLEAN)
+
+
+COMMANDS = [explain]

@@ -1,0 +1,282 @@
+"""The explain view as one self-contained HTML page: inline CSS, no scripts, no external assets.
+
+Meant to be mailed to billing staff and printed, so every value is escaped with html.escape and the
+verdicts are words as well as colours (they survive black-and-white printing).
+"""
+from __future__ import annotations
+
+from html import escape
+
+from . import fmt
+from .view import AdjustmentView, ClaimView, ExplainView, FindingView, LineView, SectionView
+
+CSS = """
+:root { --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --head: #f3f5f8; --ok: #1f7a3a; --ok-bg: #e7f4eb;
+  --bad: #a8261b; --bad-bg: #fbe9e7; --accent: #24527a; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px 48px; color: var(--ink); background: #fff;
+  font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+h1 { font-size: 22px; margin: 0 0 2px; }
+h2 { font-size: 18px; margin: 0; color: var(--accent); }
+h3 { font-size: 16px; margin: 0; }
+.sub { color: var(--muted); margin: 0 0 20px; }
+.remit { border-top: 4px solid var(--accent); padding-top: 14px; margin-bottom: 36px; }
+.facts { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 4px 18px; margin: 12px 0 16px; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; }
+.money, td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.claim { border: 1px solid var(--line); border-radius: 6px; margin: 14px 0; padding: 12px 14px;
+  page-break-inside: avoid; break-inside: avoid; }
+.claim.bad { border-color: var(--bad); }
+.claim-head { display: flex; align-items: baseline; gap: 14px; flex-wrap: wrap; }
+.claim-head .status { color: var(--muted); }
+.badge { margin-left: auto; font-weight: 600; font-size: 12px; padding: 2px 10px; border-radius: 10px;
+  border: 1px solid currentColor; }
+.badge.ok { color: var(--ok); background: var(--ok-bg); }
+.badge.bad { color: var(--bad); background: var(--bad-bg); }
+.people { display: flex; flex-wrap: wrap; gap: 2px 24px; margin: 6px 0 10px; color: var(--muted); }
+.people b { color: var(--ink); font-weight: 600; }
+table { border-collapse: collapse; width: 100%; }
+table.lines { table-layout: fixed; }
+col.n { width: 36px; } col.proc { width: 150px; } col.units { width: 64px; } col.amt { width: 112px; }
+th, td { padding: 4px 8px; vertical-align: top; }
+thead th { background: var(--head); text-align: left; font-weight: 600; border-bottom: 1px solid var(--line); }
+tr.line td { border-top: 1px solid var(--line); font-weight: 600; }
+tr.adj td, tr.note td { font-size: 13px; padding-top: 1px; padding-bottom: 1px; }
+tr.note td { color: var(--muted); }
+tr.section td { padding-top: 8px; font-weight: 600; border-top: 1px solid var(--line); }
+td.code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; white-space: nowrap; }
+tfoot th, tfoot td { border-top: 2px solid var(--ink); font-weight: 600; text-align: left; }
+tfoot td.num { text-align: right; }
+tfoot tr + tr th, tfoot tr + tr td { border-top: none; font-weight: 400; }
+.verdict { margin-top: 10px; padding: 6px 10px; border-radius: 4px; }
+.verdict.ok { background: var(--ok-bg); color: var(--ok); }
+.verdict.bad { background: var(--bad-bg); color: var(--bad); }
+.verdict.warn { background: #fff6df; color: #7a5200; }
+.verdict ul { margin: 4px 0 0 18px; padding: 0; color: var(--ink); }
+.remarks { margin: 8px 0 0; padding-left: 18px; font-size: 13px; }
+.total { margin-top: 18px; max-width: 620px; margin-left: auto; }
+.total td:first-child { color: var(--muted); }
+.plb { margin-top: 18px; }
+.plb h3, .total h3 { margin-bottom: 6px; }
+.hint { color: var(--muted); font-size: 12px; }
+@media print {
+  body { padding: 0; font-size: 11pt; }
+  .remit { page-break-before: auto; }
+  .badge, .verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+
+def render_html(view: ExplainView) -> str:
+    body: list[str] = []
+    e = escape
+    masked = "names and member ids masked" if not view.phi_shown else "names and member ids SHOWN (contains PHI)"
+    body.append(f"<h1>835 remittance explained</h1>")
+    body.append(f'<p class="sub">{e(view.path)} &middot; {len(view.sections)} payment'
+                f'{"s" if len(view.sections) != 1 else ""} &middot; {e(masked)}'
+                f'{" &middot; filtered" if view.filtered else ""}</p>')
+    if view.findings:
+        body.append('<div class="verdict bad"><strong>File problems</strong><ul>')
+        body.extend(f"<li>{_finding(f)}</li>" for f in view.findings)
+        body.append("</ul></div>")
+    if not view.sections:
+        body.append("<p>No 835 transaction sets in this file.</p>")
+    for section in view.sections:
+        body.append(_section(view, section))
+    title = f"835 remittance - {view.path}"
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def _section(view: ExplainView, section: SectionView) -> str:
+    e = escape
+    h = section.header
+    out = ['<section class="remit">']
+    who = " to ".join(x for x in (h.payer, h.payee) if x) or "Remittance"
+    out.append(f"<h2>Payment {section.number} of {len(view.sections)}: {e(who)}</h2>")
+    facts = [
+        ("Payer", _join(h.payer, f"id {h.payer_id}" if h.payer_id else "")),
+        ("Payee", _join(h.payee, f"{h.payee_id_qualifier or 'id'} {h.payee_id}" if h.payee_id else "")),
+        ("Payment", fmt.payment(h)),
+        ("Method", fmt.coded(h.method, h.method_text)),
+        ("Handling", fmt.coded(h.handling, h.handling_text)),
+        ("Check/EFT trace", _join(h.trace_number, f"payer id {h.trace_payer_id}" if h.trace_payer_id else "")),
+        ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty)"),
+        ("Production date", fmt.date(h.production_date) or "not given"),
+        ("Transaction", " ".join(x for x in (f"ST02 {h.control_number}" if h.control_number else "", h.version) if x)),
+        ("Claims", _claim_count(view, section)),
+    ]
+    out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
+    for claim in section.claims:
+        out.append(_claim(claim))
+    if section.plbs:
+        out.append(_plbs(section))
+    out.append(_total(section))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _claim_count(view: ExplainView, section: SectionView) -> str:
+    shown = len(section.claims)
+    bad = sum(1 for c in section.claims if c.errors)
+    text = f"{shown} shown" + (f" of {section.claims_total}" if view.filtered else "")
+    return text + (f", {bad} with findings" if bad else ", all balanced" if shown else "")
+
+
+def _claim(claim: ClaimView) -> str:
+    e = escape
+    ok = not claim.errors
+    out = [f'<article class="claim {"ok" if ok else "bad"}" id="claim-{e(claim.id, quote=True)}">']
+    out.append(f'<div class="claim-head"><h3>Claim {e(claim.id)}</h3>'
+               f'<span class="status">{e(fmt.status_label(claim))}</span>'
+               f'<span class="badge {"ok" if ok else "bad"}">{e(claim.verdict.capitalize())}</span></div>')
+    facts: list[tuple[str, str]] = [(p.role.capitalize(), fmt.person(p)) for p in claim.people]
+    if claim.payer_claim_number:
+        facts.append(("Payer claim no.", claim.payer_claim_number))
+    if claim.filing_indicator:
+        facts.append(("Filing indicator", fmt.filing(claim)))
+    if claim.service_from or claim.service_to:
+        facts.append(("Service", fmt.date_range(claim.service_from, claim.service_to)))
+    if claim.received:
+        facts.append(("Received", fmt.date(claim.received)))
+    if claim.crossover_to:
+        facts.append(("Forwarded to", f"{claim.crossover_to} (crossover: do not bill this payer)"))
+    if claim.corrected_payer:
+        facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
+    if facts:
+        out.append('<div class="people">' + "".join(f"<span>{e(k)}: <b>{e(v)}</b></span>" for k, v in facts)
+                   + "</div>")
+    out.append('<table class="lines"><colgroup><col class="n"><col class="proc"><col><col class="units">'
+               '<col class="amt"><col class="amt"><col class="amt"></colgroup>')
+    if claim.lines:
+        out.append('<thead><tr><th>#</th><th>Procedure</th><th>Dates</th><th class="num">Units</th>'
+                   '<th class="num">Charge</th><th class="num">Adjusted</th><th class="num">Paid</th></tr></thead>')
+    else:
+        out.append('<thead><tr><th colspan="4">No service lines: adjudicated at claim level</th>'
+                   '<th class="num">Charge</th><th class="num">Adjusted</th><th class="num">Paid</th></tr></thead>')
+    for line in claim.lines:
+        out.append(_line(line))
+    if claim.adjustments:
+        out.append('<tbody><tr class="section"><td></td><td colspan="6">Claim-level adjustments</td></tr>')
+        out.extend(_adjustment(a) for a in claim.adjustments)
+        out.append("</tbody>")
+    out.append("<tfoot>")
+    out.append(f'<tr><th colspan="4">Claim total</th><td class="num">{fmt.money(claim.charge)}</td>'
+               f'<td class="num">{fmt.money(fmt.claim_adjusted(claim))}</td>'
+               f'<td class="num">{fmt.money(claim.paid)}</td></tr>')
+    if claim.patient_responsibility is not None:
+        out.append(f'<tr><th colspan="6">Patient responsibility (CLP05)</th>'
+                   f'<td class="num">{fmt.money(claim.patient_responsibility)}</td></tr>')
+    out.append("</tfoot></table>")
+    if claim.remarks:
+        out.append('<ul class="remarks">' + "".join(
+            f'<li><span class="code">{e(r.code)}</span> {e(r.text)} <span class="hint">({e(r.source)})</span></li>'
+            for r in claim.remarks) + "</ul>")
+    out.append(_verdict(claim.balanced, claim.all_findings,
+                        "Balanced: charge minus adjustments equals the payment, for the claim and every line."))
+    out.append("</article>")
+    return "\n".join(out)
+
+
+def _line(line: LineView) -> str:
+    e = escape
+    units = fmt.number(line.units) if line.units is not None else "1"
+    flag = "" if line.balanced else ' <span class="badge bad">unbalanced</span>'
+    rows = [f'<tbody><tr class="line"><td>{line.number}</td><td class="code">{e(fmt.procedure(line))}{flag}</td>'
+            f"<td>{e(fmt.date_range(line.date_from, line.date_to))}</td><td class=\"num\">{e(units)}</td>"
+            f'<td class="num">{fmt.money(line.charge)}</td><td class="num">{fmt.money(fmt.line_adjusted(line))}</td>'
+            f'<td class="num">{fmt.money(line.paid)}</td></tr>']
+    rows.extend(_adjustment(a) for a in line.adjustments)
+    notes = []
+    if line.billed_procedure:
+        notes.append(f"billed as {line.billed_procedure}")
+    if line.billed_units is not None:
+        notes.append(f"billed units {fmt.number(line.billed_units)}")
+    if line.allowed is not None:
+        notes.append(f"allowed {fmt.money(line.allowed)}")
+    if line.ref_6r:
+        notes.append(f"line control no. {line.ref_6r}")
+    if notes:
+        rows.append(f'<tr class="note"><td></td><td colspan="6">{e(" · ".join(notes))}</td></tr>')
+    for remark in line.remarks:
+        rows.append(f'<tr class="note"><td></td><td colspan="6"><span class="code">{e(remark.code)}</span> '
+                    f"{e(remark.text)}</td></tr>")
+    rows.append("</tbody>")
+    return "\n".join(rows)
+
+
+def _adjustment(adj: AdjustmentView) -> str:
+    e = escape
+    return (f'<tr class="adj"><td></td><td class="code">{e(fmt.adjustment_label(adj))}</td>'
+            f'<td colspan="3">{e(fmt.adjustment_text(adj))} <span class="hint">{e(adj.group_text)}'
+            f'</span></td><td class="num">{fmt.money(adj.amount)}</td><td></td></tr>')
+
+
+def _plbs(section: SectionView) -> str:
+    e = escape
+    out = ['<div class="plb"><h3>Provider-level adjustments (PLB)</h3>',
+           '<p class="hint">Not part of any claim. A positive amount reduces the payment; a negative one adds '
+           "to it.</p>",
+           '<table><thead><tr><th>Reason</th><th>Meaning</th><th>Reference</th><th>Provider</th><th>Period</th>'
+           '<th class="num">Amount</th></tr></thead><tbody>']
+    for plb in section.plbs:
+        out.append(f'<tr><td class="code">{e(plb.reason)}</td><td>{e(plb.reason_text)}</td>'
+                   f"<td>{e(plb.reference)}</td><td>{e(plb.provider)}</td><td>{e(fmt.date(plb.fiscal_date))}</td>"
+                   f'<td class="num">{fmt.money(plb.amount)}</td></tr>')
+    out.append("</tbody></table></div>")
+    return "\n".join(out)
+
+
+def _total(section: SectionView) -> str:
+    e = escape
+    rows = []
+    if section.computed_payment is not None:
+        rows.append(("Claims paid (sum of CLP04, all claims)", fmt.money(section.paid_total)))
+        if section.plb_total:
+            rows.append(("Less provider-level adjustments (sum of PLB)", fmt.money(section.plb_total)))
+        rows.append(("Payment as the claims add up", fmt.money(section.computed_payment)))
+    if section.header.amount is not None:
+        rows.append(("Payment stated (BPR02)", fmt.money(section.header.amount)))
+    out = ['<div class="total"><h3>Payment check</h3><table>']
+    out.extend(f'<tr><td>{e(k)}</td><td class="num">{e(v)}</td></tr>' for k, v in rows)
+    out.append("</table>")
+    out.append(_verdict(section.balanced, [(None, f) for f in section.findings],
+                        "Balanced: the payment equals the claims paid less the provider-level adjustments."))
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _verdict(balanced: bool, findings: list, ok_text: str) -> str:
+    """The balance verdict box, then other findings; line findings say which line."""
+    def item(line, finding: FindingView) -> str:
+        return f"<li>{f'Line {line.number}: ' if line else ''}{_finding(finding)}</li>"
+
+    failures = [item(line, f) for line, f in findings if f.is_balance_failure]
+    others = [item(line, f) for line, f in findings if not f.is_balance_failure]
+    if balanced:
+        out = f'<div class="verdict ok">{escape(ok_text)}</div>'
+    else:
+        out = '<div class="verdict bad"><strong>Does not balance</strong><ul>' + "".join(failures) + "</ul></div>"
+    if others:
+        errors = any(f.is_error for _, f in findings if not f.is_balance_failure)
+        out += (f'<div class="verdict {"bad" if errors else "warn"}"><strong>Findings</strong><ul>'
+                + "".join(others) + "</ul></div>")
+    return out
+
+
+def _finding(finding: FindingView) -> str:
+    e = escape
+    where = f" (segment {finding.segment})" if finding.segment is not None else ""
+    severity = "" if finding.severity == "error" else f"{finding.severity}: "
+    text = f"<b>{e(finding.code)}</b> {e(severity + finding.message)}{e(where)}"
+    if finding.stated is not None and finding.computed is not None and "stated" not in finding.message:
+        text += e(f"; stated {fmt.money(finding.stated)}, computed {fmt.money(finding.computed)}")
+    return text
+
+
+def _join(*parts: str) -> str:
+    first, *rest = [p for p in parts if p] or [""]
+    return f"{first} ({', '.join(rest)})" if rest else first
