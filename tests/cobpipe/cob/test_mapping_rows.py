@@ -1,10 +1,13 @@
-"""Every row of mappings/cob_835_to_837p.xml is proved on the golden cases: one check per row id.
+"""Every row of mappings/cob_835_to_837p.xml is proved on what the mapper makes of the golden
+cases: one check per row id.
 
 A row without a check here fails the test, so the mapping document and the code cannot drift apart.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import tempfile
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -16,8 +19,11 @@ from cobpipe.codes import cob_mapping_rows
 from cobpipe.cob.cas import adjustments_of
 from cobpipe.cob.decide import STATUS_LEVEL
 from cobpipe.era import read_remittances
+from cobpipe.pipeline import ConvertOptions, run_batch
 
 GOLDEN = Path(__file__).parents[2] / "golden"
+OUT = tempfile.TemporaryDirectory(prefix="cobpipe-mapping-")
+OPTIONS = ConvertOptions(today=dt.date(2026, 4, 1), now=dt.datetime(2026, 4, 1, 9, 30))
 
 
 class Case:
@@ -28,10 +34,11 @@ class Case:
         self.claims = [(r.header, p) for r in read_remittances(folder / "era.835") for p in r.claims()]
         self.era_segments = (folder / "era.835").read_text()
         self.originals = {c.id: c for c in ClaimFile.open(folder / "claims.837")}
-        expected = folder / "expected.837"
-        self.outputs = {c.id: c for c in ClaimFile.open(expected)} if expected.exists() else {}
-        self.output_text = expected.read_text() if expected.exists() else ""
-        self.report = json.loads((folder / "expected.report.json").read_text())
+        coverage = folder / "coverage.csv"
+        [result] = run_batch([folder / "era.835"], [folder / "claims.837"], Path(OUT.name) / folder.name,
+                             options=OPTIONS, coverage_path=coverage if coverage.exists() else None)
+        self.outputs = {c.id: c for c in ClaimFile.open(result.output)} if result.output else {}
+        self.report = json.loads(result.report.read_text())
 
     def payments(self, claim_id):
         return [(header, p) for header, p in self.claims if p.claim_id == claim_id]
@@ -47,7 +54,7 @@ class Case:
             yield parts[reversal + 1:], original, output, prior
 
 
-CASES = [Case(p) for p in sorted(GOLDEN.iterdir()) if (p / "expected.report.json").exists()]
+CASES = [Case(p) for p in sorted(GOLDEN.iterdir()) if (p / "era.835").exists()]
 CONVERTED = [(case, *item) for case in CASES for item in case.converted()]
 
 
