@@ -197,7 +197,7 @@ class OriginalClaim:
     @property
     def payer(self) -> Loop | None:
         """Loop 2010BB (NM1*PR), the payer this claim was billed to."""
-        return self.subscriber.child("2010BB")
+        return self.loop_2010bb
 
     @property
     def payer_id(self) -> str:
@@ -215,6 +215,47 @@ class OriginalClaim:
     def subscriber_is_patient(self) -> bool:
         """True when no 2000C patient loop is used (2000B SBR02 = 18 then)."""
         return self.patient is None
+
+    # --- loops by guide name ---------------------------------------------------------------------
+
+    @property
+    def loop_2010aa(self) -> Loop | None:
+        """Billing provider name (NM1*85)."""
+        return self.billing_provider.child("2010AA")
+
+    @property
+    def loop_2010ba(self) -> Loop | None:
+        """Subscriber name (NM1*IL)."""
+        return self.subscriber.child("2010BA")
+
+    @property
+    def loop_2010bb(self) -> Loop | None:
+        """Payer name (NM1*PR); same as `payer`."""
+        return self.subscriber.child("2010BB")
+
+    @property
+    def loop_2010ca(self) -> Loop | None:
+        """Patient name (NM1*QC), when the patient is not the subscriber."""
+        return self.patient.child("2010CA") if self.patient is not None else None
+
+    # --- building ------------------------------------------------------------------------------
+
+    def replace(self, **changes: object) -> "OriginalClaim":
+        """A new claim with some parts swapped (envelope, header, billing_provider, subscriber, patient,
+        claim); the other parts are shared, not copied."""
+        parts = {name: getattr(self, name) for name in
+                 ("envelope", "header", "billing_provider", "subscriber", "patient", "claim")}
+        unknown = set(changes) - set(parts)
+        if unknown:
+            raise TypeError(f"unknown claim parts: {sorted(unknown)}")
+        parts.update(changes)
+        return OriginalClaim(**parts)  # type: ignore[arg-type]
+
+    def copy(self) -> "OriginalClaim":
+        """A deep copy of every loop, safe to edit (segments are immutable and shared)."""
+        return OriginalClaim(self.envelope, self.header.copy(), self.billing_provider.copy(),
+                             self.subscriber.copy(), self.patient.copy() if self.patient is not None else None,
+                             self.claim.copy())
 
     # --- storage form --------------------------------------------------------------------------
 

@@ -30,9 +30,9 @@ def is_837p_version(version: str) -> bool:
 class ClaimFile:
     """Iterator over the claims of one 837P file; `findings` collects envelope and structure problems.
 
-        parser = ClaimFile.open(path)
-        for claim in parser:
-            ...
+        with ClaimFile.open(path) as parser:
+            for claim in parser:
+                ...
         parser.findings
     """
 
@@ -65,6 +65,16 @@ class ClaimFile:
 
     def read_all(self) -> list[OriginalClaim]:
         return list(self)
+
+    def close(self) -> None:
+        """Stop reading and close the file (also done when iteration ends)."""
+        self._claims.close()
+
+    def __enter__(self) -> "ClaimFile":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
 
     def _read(self) -> Iterator[OriginalClaim]:
         for ts in iter_transactions(self.reader):

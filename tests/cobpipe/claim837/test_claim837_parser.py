@@ -268,3 +268,26 @@ def test_the_reader_keeps_no_claim_it_has_yielded():
     gc.collect()
     assert sum(ref() is not None for ref in refs) <= 1  # at most the last one, still being built on
     assert len(list(parser)) == 100 and parser.findings == []
+
+
+def test_guide_named_loops_replace_and_copy():
+    a1 = next(iter_claims(DATA / "grouping.837"))
+    assert a1.loop_2010aa.first.get(1) == "85" and a1.loop_2010ba.first.get(1) == "IL"
+    assert a1.loop_2010bb is a1.payer and a1.loop_2010ca is None
+    other = a1.replace(patient=None, claim=a1.claim.copy())
+    assert other.subscriber is a1.subscriber and other.claim is not a1.claim
+    with pytest.raises(TypeError):
+        a1.replace(lines=[])
+    deep = a1.copy()
+    deep.claim.remove(deep.lines[0])
+    deep.subscriber.remove(deep.subscriber.segment("SBR"))
+    assert len(a1.lines) == 2 and a1.sbr is not None and len(deep.lines) == 1 and deep.sbr is None
+
+
+def test_closing_stops_reading(tmp_path):
+    path = tmp_path / "x.837"
+    path.write_text(wrap(HEADER + PROVIDER + SUBSCRIBER + claim("A") + claim("B")))
+    with ClaimFile.open(path) as parser:
+        assert next(parser).id == "A"
+    with pytest.raises(StopIteration):
+        next(parser)

@@ -3,6 +3,8 @@ import io
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edi.errors import EdiError
 from edi.reader import read_segments
@@ -180,3 +182,27 @@ def test_claim_without_submitter_loop_is_an_error():
     with pytest.raises(EdiError) as err:
         write([bare])
     assert err.value.claim == "CLAIM-A1"
+
+
+CLAIMS = fixture_claims()
+
+
+def without_hl(claim: OriginalClaim) -> tuple[str, ...]:
+    """Claim content after the header (BHT differs), without HL segments (renumbered)."""
+    return tuple(k for k in claim.content_key()[4:] if not k.startswith("HL*"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(range(len(CLAIMS))), min_size=1, max_size=12))
+def test_any_claim_sequence_writes_a_consistent_hl_tree(order):
+    claims = [CLAIMS[i] for i in order]
+    text, summary = write(claims)
+    parser = ClaimFile.from_text(text, "out.837")
+    again = list(parser)
+    # HL01 1..n, known parents, HL04 matching what follows, no HL without claims
+    assert parser.findings == []
+    assert [without_hl(c) for c in again] == [without_hl(c) for c in claims]
+    runs = sum(1 for i, c in enumerate(claims)
+               if i == 0 or c.billing_provider.content_key() != claims[i - 1].billing_provider.content_key())
+    assert summary.billing_providers == runs
+    assert summary.claims == len(claims)
