@@ -297,3 +297,10 @@ def test_dropped_835_content_really_was_in_the_inputs():
     inputs = "".join(case.era_segments for case in CASES)
     for marker in ("AMT*B6*", "LQ*HE*", "PLB*", "MOA*"):
         assert marker in inputs
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.folder.name)
+def test_the_checked_claims_are_all_the_claims_expected_to_convert(case):
+    expected = json.loads((case.folder / "expected.report.json").read_text())
+    wanted = {c["id"] for c in expected["claims"] if c["status"] == "converted"}
+    assert set(case.outputs) == wanted
