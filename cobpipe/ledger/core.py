@@ -309,10 +309,12 @@ class Ledger:
         return _file_record(row) if row else None
 
     def record_file(self, record: FileRecord) -> FileRecord:
-        """Record a processed input; raises LedgerError if this content was already recorded."""
+        """Record a processed input. A record saying 'rejected' is replaced (the same bytes may be tried
+        again once the cause is fixed); any other existing record raises LedgerError."""
         record = FileRecord(record.sha256, record.name, record.kind, record.outcome, record.reason,
                             dict(record.detail), record.processed_at or _now())
         with self.transaction():
+            self._execute(sql.DELETE_REJECTED_FILE, (record.sha256,))
             try:
                 self._execute(sql.INSERT_FILE, (record.sha256, record.name, record.kind, record.outcome,
                                                 record.reason, json.dumps(record.detail, sort_keys=True),

@@ -104,6 +104,7 @@ COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims"
 
 # Files.
 GET_FILE = "SELECT sha256, name, kind, outcome, reason, detail, processed_at FROM files WHERE sha256 = ?"
+DELETE_REJECTED_FILE = "DELETE FROM files WHERE sha256 = ? AND outcome = 'rejected'"
 INSERT_FILE = """INSERT INTO files (sha256, name, kind, outcome, reason, detail, processed_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)"""
 FILE_COUNTS = "SELECT kind, outcome, COUNT(*) FROM files GROUP BY kind, outcome"

@@ -167,6 +167,14 @@ def test_files_are_recorded_once_by_hash(ledger):
         ledger.record_file(FileRecord("c" * 64, "again.835", "835", "converted"))
 
 
+def test_a_rejected_file_record_is_replaced_when_the_content_is_tried_again(ledger):
+    ledger.record_file(FileRecord("c" * 64, "era.835", "835", "rejected", reason="internal-error"))
+    ledger.record_file(FileRecord("c" * 64, "era.835", "835", "rejected", reason="not-x12"))
+    assert ledger.file("c" * 64).reason == "not-x12"
+    ledger.record_file(FileRecord("c" * 64, "era.835", "835", "converted"))
+    assert ledger.file("c" * 64).outcome == "converted"
+
+
 def test_one_transaction_records_everything_or_nothing(ledger):
     sha = "d" * 64
     with pytest.raises(RuntimeError):

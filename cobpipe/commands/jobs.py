@@ -1,0 +1,200 @@
+"""Unattended jobs on a drop folder ROOT: `watch`, `run`, `sftp-serve`, `status`.
+
+All three channels call the same cobpipe.jobs.process.process_inbound; logs are JSON lines on
+stderr (no PHI); see cobpipe/jobs/layout.py for the folders under ROOT.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from ..ledger import Ledger
+from ..logs import configure, unconfigure
+from ..pipeline import ConvertOptions
+from .convert import parse_delimiters
+
+EXIT_CLEAN, EXIT_REJECTED, EXIT_CONFIG = 0, 1, 2
+
+
+def job_options(function):
+    """Options shared by watch, run and sftp-serve."""
+    decorators = [
+        click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+        click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Ledger file (default ROOT/.cobpipe/ledger.db)."),
+        click.option("--coverage", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="CSV of next-payer coverage (re-read for every 835, so edits apply)."),
+        click.option("--bill-zero-balance", is_flag=True, help="Also bill claims that leave nothing for the patient."),
+        click.option("--usage", type=click.Choice(["P", "T"]), default="P", show_default=True, help="ISA15."),
+        click.option("--delimiters", default="*:^~", show_default=True,
+                     help="Output delimiters: element, component, repetition, segment terminator."),
+        click.option("--truncated-after", type=click.FloatRange(min=1), default=900, show_default=True,
+                     help="Seconds without an IEA trailer before a file is rejected as truncated."),
+        click.option("--settle", type=click.FloatRange(min=0), default=2.0, show_default=True,
+                     help="Seconds a file must stay unchanged when no close event says it is finished."),
+        click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+                     show_default=True),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle):
+    from ..cob.coverage import CoverageTable
+    from ..jobs.layout import Root
+    from ..jobs.process import JobOptions
+
+    layout = Root.prepare(root, db)
+    if coverage is not None:
+        CoverageTable.load(coverage)  # a broken coverage file stops the job before anything is taken
+    options = JobOptions(
+        convert=ConvertOptions(bill_zero_balance=bill_zero_balance, delimiters=parse_delimiters(delimiters),
+                               usage=usage),
+        coverage=coverage, truncated_after=truncated_after, settle=settle)
+    return layout, options
+
+
+@contextlib.contextmanager
+def _json_logs(level: str) -> Iterator[None]:
+    handler = configure(sys.stderr, getattr(logging, level.upper()))
+    try:
+        yield
+    finally:
+        unconfigure(handler)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop) -> Iterator[None]:
+    """SIGTERM and SIGINT ask for a graceful stop (the file in hand is finished first)."""
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@click.command()
+@job_options
+@click.option("--poll", is_flag=True, help="Poll the folder (network filesystems without inotify).")
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
+def watch(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, poll,
+          poll_interval):
+    """Watch ROOT/inbound and process each 837P and 835 as soon as it is complete.
+
+    \b
+    Example:
+      cobpipe watch /srv/cob --coverage /srv/cob/coverage.csv
+      cobpipe watch /mnt/share/cob --poll        # NFS/SMB: no inotify there
+
+    Files already in inbound are processed at start. Stop with SIGTERM or Ctrl-C.
+    """
+    from ..jobs.watch import InboundWatcher
+
+    layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
+    stop = threading.Event()
+    with _json_logs(log_level), Ledger.open(layout.ledger_path) as ledger, _stop_on_signals(stop):
+        InboundWatcher(layout, ledger, options, poll=poll, poll_interval=poll_interval).run(stop)
+
+
+@click.command()
+@job_options
+@click.option("--json", "as_json", is_flag=True, help="Print each file's outcome as JSON.")
+def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, as_json):
+    """Process everything in ROOT/inbound once, then exit (for cron).
+
+    \b
+    Example:
+      */5 * * * *  cobpipe run /srv/cob --coverage /srv/cob/coverage.csv
+
+    Exit 0: all good (files still being written are left for the next run); 1: some file was
+    rejected or some claim not converted; 2: unusable configuration (nothing was processed).
+    """
+    from ..jobs.batch import exit_code, run_once
+
+    layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
+    with _json_logs(log_level), Ledger.open(layout.ledger_path) as ledger:
+        outcomes = run_once(layout, ledger, options, progress=sys.stderr.isatty())
+    if as_json:
+        click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
+    else:
+        for outcome in outcomes:
+            detail = outcome.reason or ", ".join(f"{n} {k}" for k, n in outcome.counts.items() if n)
+            click.echo(f"{outcome.name}: {outcome.status}" + (f" ({detail})" if detail else ""))
+    sys.exit(exit_code(outcomes))
+
+
+@click.command("sftp-serve")
+@job_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=2222, show_default=True,
+              help="Port to listen on (0: any free port, logged in the sftp.listening line).")
+@click.option("--authorized-keys", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OpenSSH authorized_keys file: the only keys let in.")
+@click.option("--host-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The server's private host key (e.g. from ssh-keygen -t ed25519).")
+@click.option("--rescan", type=click.FloatRange(min=1), default=60, show_default=True,
+              help="Seconds between scans of inbound (files dropped directly, files waiting for an IEA).")
+def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, host,
+               port, authorized_keys, host_key, rescan):
+    """Serve ROOT over SFTP: partners upload into /inbound and download from /outbound.
+
+    \b
+    Example:
+      cobpipe sftp-serve /srv/cob --host 0.0.0.0 --port 2222 \\
+          --authorized-keys /etc/cobpipe/partners.pub --host-key /etc/cobpipe/host_ed25519
+
+    Public-key authentication only. Stop with SIGTERM or Ctrl-C.
+    """
+    from ..jobs.sftp import SftpSettings, serve
+
+    layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
+    settings = SftpSettings(host, port, authorized_keys, host_key, rescan_every=rescan)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(layout, ledger, options, settings, stop)
+
+    with _json_logs(log_level), Ledger.open(layout.ledger_path) as ledger:
+        asyncio.run(main())
+
+
+@click.command()
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Ledger file (default ROOT/.cobpipe/ledger.db).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many recent errors.")
+def status(root, db, as_json, last):
+    """What the drop folder has done: files processed and rejected, claims stored, converted and pending.
+
+    \b
+    Example:
+      cobpipe status /srv/cob --json
+    """
+    from ..jobs.layout import JobConfigError, Root
+    from ..jobs.status import render_text, status as build_status
+
+    layout = Root(Path(root).resolve(), Path(db).resolve() if db else Path(root).resolve() / ".cobpipe" / "ledger.db")
+    if not layout.ledger_path.exists():
+        raise JobConfigError(f"{layout.ledger_path}: no ledger yet (has a job run on this ROOT?)")
+    with Ledger.open(layout.ledger_path) as ledger:
+        data = build_status(layout, ledger, last=last)
+    data["generated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    click.echo(json.dumps(data, indent=2) if as_json else render_text(data))
+
+
+COMMANDS = [watch, run, sftp_serve, status]

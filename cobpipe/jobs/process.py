@@ -1,0 +1,585 @@
+"""One processing function for every channel: `process_inbound(path, ledger, root, options)`.
+
+The drop-folder watcher, the one-shot `run` and the SFTP server all call it, one file at a time.
+
+    837P dropped -> its claims stored in the ledger -> input archived
+    835 dropped  -> converted against the stored claims (pipeline.convert_era, ledger as claim
+                    source, issued registry and control-number source) -> secondary 837P and
+                    report published in outbound -> input archived
+    unusable     -> <name>.reason.json written in rejected/ -> input moved there
+
+Order of the steps for an 835 (S1..S6) and why a SIGKILL at any moment is safe:
+
+  S1  copy the input to a private work folder .cobpipe/work/<sha256>-<token>/, hashing it;
+  S2  BEGIN the ledger's write transaction; if this sha256 is already recorded, go to R below;
+  S3  convert_era into <work>/out: the ISA13/GS06/ST02 numbers are taken inside the transaction,
+      the outputs are written to temp names, fsynced and renamed inside <work>/out;
+  S4  record, in the same transaction: the file (sha256, outcome, the work folder's name), the
+      outputs and their control numbers, every issued claim (claim id, payer, output, numbers)
+      and each claim decision -- then COMMIT;
+  S5  publish: rename each output from <work>/out into outbound/ (atomic, then fsync the folder);
+  S6  archive the input (rename, never overwriting), then delete the work folder.
+
+  R   (sha256 already committed, or after a restart) publish whatever is still in the committed
+      work folder (S5), archive the input (S6). `recover()` does the same at start-up for work
+      folders whose input is gone, and deletes stale, uncommitted work folders.
+
+Invariants this gives:
+  * No file lost: an input leaves inbound/ only by rename, after its outputs are committed and
+    published (or its reason file written); outputs are never deleted.
+  * Nothing processed twice: the sha256 is recorded in the same transaction as the issued claims,
+    and is checked again inside that transaction (two processes on one ROOT serialise on it).
+  * No claim billed twice: issued claims are committed with the file; convert_era is given the
+    ledger as its issued registry, and the (claim id, payer) key is unique in the ledger.
+  * Unique control numbers: numbers are taken only in the committing transaction; a crash before
+    COMMIT gives them back (outputs carrying them never reached outbound/), so every 837P in
+    outbound carries numbers that are committed and never reused.
+  * Outbound readers never see partial files: outputs are complete and fsynced before the rename.
+  * A file that is not complete (no IEA yet) is never read beyond its head and tail.
+
+A rejected input's sha256 is recorded too, but the same bytes dropped again are tried again (the
+cause may have been fixed: a coverage file, an internal error). Configuration problems (a broken
+coverage file) and I/O errors leave the input where it is, untouched, for the next attempt.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import stat
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from edi.errors import CobpipeError, EdiError, EdiSyntaxError, UnsupportedTransactionError
+from edi.reader import X12Reader
+
+from .. import pipeline
+from ..fsutil import _fsync_dir, write_text_atomic
+from ..ledger import ClaimOutcome, FileRecord, IssuedClaim, Ledger, OutputRecord
+from ..logs import error_fields, event
+from .intake import Completeness, completeness
+from .layout import Root, is_ignored_name
+
+log = logging.getLogger("cobpipe.jobs")
+
+STALE_WORK_SECONDS = 3600.0
+CRASH_ENV = "COBPIPE_TEST_CRASH_AT"  # crash tests only: "<step>" or "<step>:<n>" (the n-th time)
+_crash_counts: Counter = Counter()
+
+
+class Status(StrEnum):
+    STORED = "stored"  # 837P: claims stored
+    CONVERTED = "converted"  # 835: every claim converted or skipped
+    PARTIAL = "partial"  # 835: some claims rejected or unmatched (the report says which)
+    DUPLICATE = "duplicate"  # same bytes already processed: archived, nothing new
+    REJECTED = "rejected"  # moved to rejected/ with a reason file
+    WAITING = "waiting"  # not complete yet (no IEA): left in inbound
+    ERROR = "error"  # configuration or I/O problem: left in inbound for the next attempt
+    GONE = "gone"  # vanished before it could be taken (another worker took it)
+    IGNORED = "ignored"  # hidden/temporary name, or not a regular file
+
+
+DONE = frozenset({Status.STORED, Status.CONVERTED, Status.PARTIAL, Status.DUPLICATE})
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """Settings shared by watch, run and sftp-serve (explicit, never global)."""
+
+    convert: pipeline.ConvertOptions = pipeline.ConvertOptions()
+    coverage: Path | None = None  # the coverage CSV (re-read for each 835, so edits apply)
+    truncated_after: float = 900.0  # seconds without an IEA before a file is rejected as truncated
+    settle: float = 2.0  # seconds unchanged before a file seen without a close event is taken
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one inbound file."""
+
+    name: str
+    status: Status
+    sha256: str | None = None
+    kind: str | None = None  # '837P', '835' or None when unknown
+    reason: str | None = None  # rejection reason code
+    message: str | None = None  # PHI-free detail (our own error messages only)
+    moved_to: Path | None = None
+    outputs: tuple[Path, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in DONE or self.status in (Status.WAITING, Status.GONE, Status.IGNORED)
+
+    def to_dict(self) -> dict:
+        data = {"file": self.name, "status": str(self.status)}
+        for key in ("sha256", "kind", "reason", "message"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        if self.moved_to:
+            data["moved_to"] = str(self.moved_to)
+        if self.outputs:
+            data["outputs"] = [str(p) for p in self.outputs]
+        if self.counts:
+            data["counts"] = dict(self.counts)
+        return data
+
+
+class _Reject(Exception):
+    """Internal: the input is unusable for `reason`; carries the PHI-free details."""
+
+    def __init__(self, reason: str, message: str, kind: str | None = None, exc: BaseException | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.kind = kind
+        self.exc = exc
+
+
+# --- the one entry point ------------------------------------------------------------------------
+
+def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
+    """Take one file from inbound/ to archive/ (with outputs in outbound/) or rejected/; or leave it
+    waiting. Never raises for bad input; raises only for a ledger that cannot be used."""
+    path = Path(path)
+    name = path.name
+    if is_ignored_name(name):
+        return Outcome(name, Status.IGNORED)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return Outcome(name, Status.GONE)
+    if not stat.S_ISREG(info.st_mode):
+        return Outcome(name, Status.IGNORED)  # symlinks and folders are never followed
+    try:
+        state = completeness(path)
+    except FileNotFoundError:
+        return Outcome(name, Status.GONE)
+    except OSError as exc:
+        return _error(name, None, exc)
+    if state in (Completeness.INCOMPLETE, Completeness.EMPTY):
+        age = time.time() - info.st_mtime
+        if age < options.truncated_after:
+            return Outcome(name, Status.WAITING, reason=str(state))
+        reason = "empty" if state is Completeness.EMPTY else "truncated"
+        message = ("no X12 content" if state is Completeness.EMPTY
+                   else f"no IEA trailer after {int(age)}s: the file was not written completely")
+        return _reject_path(path, ledger, root, _sha256_of(path), _Reject(reason, message))
+
+    rejecting_kind: str | None = None
+    work = root.work / f"pending-{secrets.token_hex(6)}"
+    try:
+        sha = _stage(path, work)
+    except FileNotFoundError:
+        shutil.rmtree(work, ignore_errors=True)
+        return Outcome(name, Status.GONE)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        return _error(name, None, exc)
+    staged = work.with_name(f"{sha}-{work.name.split('-', 1)[1]}")
+    os.replace(work, staged)
+    work = staged
+    _step("staged")
+    try:
+        known = ledger.file(sha)
+        if known is not None and known.outcome != "rejected":
+            return _finish_committed(path, ledger, root, known)
+        if state is Completeness.NOT_X12:
+            raise _Reject("not-x12", "the file does not start with an ISA segment")
+        kind = _sniff_kind(work / name)
+        rejecting_kind = kind
+        if kind == "837P":
+            return _store_claims(path, work, sha, ledger, root)
+        if kind == "835":
+            return _convert(path, work, sha, ledger, root, options)
+        raise _Reject("unsupported-transaction", f"transaction set {kind} is neither an 837P nor an 835")
+    except _Reject as rejection:
+        return _reject_path(path, ledger, root, sha, rejection)
+    except CobpipeError as exc:  # configuration (coverage file) or ledger: not the file's fault
+        return _error(name, sha, exc)
+    except OSError as exc:
+        return _error(name, sha, exc)
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the job or loop on one file
+        event(log, "file.internal_error", logging.ERROR, file=name, sha256=sha, **error_fields(exc))
+        return _reject_path(path, ledger, root, sha,
+                            _Reject("internal-error", f"internal error ({type(exc).__name__})",
+                                    rejecting_kind, exc))
+    finally:
+        committed = ledger.file(sha) if work.exists() else None
+        if committed is None or committed.detail.get("work") != work.name:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# --- 837P: store the claims ---------------------------------------------------------------------
+
+def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root) -> Outcome:
+    from ..claim837 import iter_claims
+
+    name = path.name
+    claim_file = iter_claims(work / name)
+    read = 0
+
+    def counted():
+        nonlocal read
+        for claim in claim_file:
+            read += 1
+            yield claim
+
+    with ledger.transaction():
+        known = ledger.file(sha)
+        if known is not None and known.outcome != "rejected":
+            duplicate = known
+        else:
+            duplicate = None
+            try:
+                added = ledger.add_claims(counted(), source_hash=sha)
+            except UnsupportedTransactionError as exc:
+                raise _Reject("unsupported-transaction", exc.message, "837", exc) from exc
+            except EdiError as exc:
+                raise _Reject(_reason_of(exc), exc.message, "837P", exc) from exc
+            if read == 0:
+                raise _Reject("no-claims", "the 837P holds no claims", "837P")
+            findings = Counter(f.code for f in claim_file.findings)
+            ledger.record_file(FileRecord(sha, name, "837P", "stored", detail={
+                "claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}))
+            _step("claims-recorded")
+        _step("claims-committed")
+    if duplicate is not None:
+        return _finish_committed(path, ledger, root, duplicate)
+    moved = _archive(path, root, sha)
+    counts = {"claims": read, "new_or_changed": added}
+    event(log, "file.stored", file=name, sha256=sha, kind="837P", counts=counts, moved_to=_rel(moved, root))
+    return Outcome(name, Status.STORED, sha, "837P", moved_to=moved, counts=counts)
+
+
+# --- 835: convert -------------------------------------------------------------------------------
+
+def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
+    name = path.name
+    coverage = _load_coverage(options)
+    # the work copy's name makes the output names unique per content: <stem>.<sha12>.837
+    era = work / f"{Path(name).stem}.{sha[:12]}{Path(name).suffix or '.835'}"
+    os.replace(work / name, era)
+    out = work / "out"
+    with ledger.transaction():
+        known = ledger.file(sha)
+        if known is not None and known.outcome != "rejected":
+            duplicate = known
+        else:
+            duplicate = None
+            try:
+                result = pipeline.convert_era(era, ledger, out, options=options.convert, numbers=ledger,
+                                              issued=ledger, coverage=coverage)
+            except UnsupportedTransactionError as exc:
+                raise _Reject("unsupported-transaction", exc.message, "835", exc) from exc
+            except EdiError as exc:
+                raise _Reject(_reason_of(exc), exc.message, "835", exc) from exc
+            produced = [p for p in (result.output, result.report) if p is not None and Path(p).exists()]
+            counts = Counter(d.status for d in result.decisions)
+            outcome = Status.PARTIAL if result.exit_code else Status.CONVERTED
+            numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
+            ledger.record_file(FileRecord(sha, name, "835", str(outcome), detail={
+                "counts": dict(counts), "outputs": [Path(p).name for p in produced], "work": work.name,
+                "control_numbers": [list(n) for n in numbers]}))
+            ledger.record_outputs(sha, [OutputRecord(Path(p).name, "837P" if p == result.output else "report",
+                                                     numbers if p == result.output else ())
+                                        for p in produced])
+            ledger.record_issued(sha, _issued_claims(result, numbers))
+            ledger.record_decisions(sha, [ClaimOutcome(d.claim_id, d.status, d.payer_id,
+                                                       tuple(_reason_codes(d))) for d in result.decisions])
+            _step("converted")
+        _step("committed")
+    if duplicate is not None:
+        return _finish_committed(path, ledger, root, duplicate)
+    published = _publish(work, root)
+    _step("published")
+    moved = _archive(path, root, sha)
+    _step("archived")
+    shutil.rmtree(work, ignore_errors=True)
+    converted = [d.claim_id for d in result.decisions if d.status == pipeline.CONVERTED]
+    problems = [d.claim_id for d in result.decisions if d.status in (pipeline.REJECTED, pipeline.UNMATCHED)]
+    event(log, "file.converted" if outcome is Status.CONVERTED else "file.partial",
+          logging.INFO if outcome is Status.CONVERTED else logging.WARNING,
+          file=name, sha256=sha, kind="835", counts=dict(counts), claims=converted or None,
+          control_numbers=[list(n) for n in numbers] or None,
+          outputs=[p.name for p in published] or None, moved_to=_rel(moved, root),
+          status=str(outcome), reason=None if not problems else "claims-not-converted")
+    if problems:
+        event(log, "claims.not_converted", logging.WARNING, file=name, sha256=sha, claims=problems)
+    return Outcome(name, outcome, sha, "835", moved_to=moved, outputs=tuple(published), counts=dict(counts))
+
+
+def _issued_claims(result: pipeline.ConvertResult, numbers: tuple[tuple[str, int], ...]) -> list[IssuedClaim]:
+    """One IssuedClaim per converted decision; ST02 is known per claim only when the file has one ST."""
+    by_kind: dict[str, list[int]] = {}
+    for kind, number in numbers:
+        by_kind.setdefault(kind, []).append(number)
+
+    def single(kind: str) -> int | None:
+        values = by_kind.get(kind, [])
+        return values[0] if len(values) == 1 else None
+
+    output = Path(result.output).name if result.output else None
+    return [IssuedClaim(d.claim_id, d.payer_id or "", output=output, isa13=single("ISA"), gs06=single("GS"),
+                        st02=single("ST"))
+            for d in result.decisions if d.status == pipeline.CONVERTED]
+
+
+def _reason_codes(decision: pipeline.ClaimDecision) -> list[str]:
+    codes = [f.code for f in decision.findings]
+    return codes or [r for r in decision.reasons if _looks_like_code(r)]
+
+
+def _looks_like_code(text: str) -> bool:
+    return 0 < len(text) <= 24 and all(c.isalnum() or c in "-_." for c in text)
+
+
+def _load_coverage(options: JobOptions):
+    if options.coverage is None:
+        return None
+    from ..cob.coverage import CoverageTable
+
+    return CoverageTable.load(options.coverage)
+
+
+# --- committed inputs, publishing, archiving --------------------------------------------------
+
+def _finish_committed(path: Path, ledger: Ledger, root: Root, record: FileRecord) -> Outcome:
+    """The sha256 is committed: publish what its work folder still holds, then archive (R)."""
+    work_name = record.detail.get("work")
+    published: list[Path] = []
+    if work_name:
+        work = root.work / work_name
+        if work.exists():
+            published = _publish(work, root)
+            shutil.rmtree(work, ignore_errors=True)
+    moved = _archive(path, root, record.sha256)
+    status = Status.DUPLICATE
+    event(log, "file.recovered" if published else "file.duplicate", file=path.name, sha256=record.sha256,
+          kind=record.kind, first_seen=record.processed_at, outputs=[p.name for p in published] or None,
+          moved_to=_rel(moved, root))
+    return Outcome(path.name, status, record.sha256, record.kind, moved_to=moved, outputs=tuple(published))
+
+
+def _publish(work: Path, root: Root) -> list[Path]:
+    """S5: move every finished output from <work>/out into outbound/; the .837 before its report."""
+    out = work / "out"
+    if not out.is_dir():
+        return []
+    files = sorted((p for p in out.iterdir() if p.is_file() and not is_ignored_name(p.name)),
+                   key=lambda p: (p.name.endswith(".json"), p.name))
+    published = []
+    for produced in files:
+        target = root.outbound / produced.name
+        _move_durably(produced, target)
+        published.append(target)
+        _step("publishing")
+    if published:
+        _fsync_dir(root.outbound)
+    return published
+
+
+def _archive(path: Path, root: Root, sha: str) -> Path | None:
+    """S6: rename the input into archive/ under a name not yet used there; None if it vanished."""
+    return _move_no_clobber(path, root.archive, sha)
+
+
+def _move_no_clobber(path: Path, folder: Path, sha: str, name: str | None = None) -> Path | None:
+    """Rename `path` into `folder` as `name` (default: its own), or a variant with the sha256 in it
+    when that is taken; never overwrites. None if `path` vanished."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = name or path.name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidates = [name, f"{stem}.{sha[:12]}{suffix}"]
+    candidates += [f"{stem}.{sha[:12]}.{n}{suffix}" for n in range(1, 1000)]
+    for candidate in candidates:
+        target = folder / candidate
+        try:
+            os.link(path, target)  # fails if target exists: never overwrite an archived file
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            if target.exists():
+                continue
+            try:
+                _move_durably(path, target)
+            except FileNotFoundError:
+                return None
+            _fsync_dir(folder)
+            return target
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        _fsync_dir(folder)
+        _fsync_dir(path.parent)
+        return target
+    raise OSError(errno.EEXIST, f"no free name for {path.name} in {folder}")
+
+
+def _move_durably(source: Path, target: Path) -> None:
+    """Atomic rename; across filesystems: copy to a temp name, fsync, rename, then remove the source."""
+    try:
+        os.replace(source, target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    with open(source, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    source.unlink()
+
+
+# --- rejection ----------------------------------------------------------------------------------
+
+def reject_truncated_upload(path: Path, name: str, ledger: Ledger, root: Root) -> Outcome:
+    """An upload the client said was finished (clean close or rename) but that has no IEA: into
+    rejected/ under the client's `name`, with a reason file. `path` is the hidden staging file."""
+    return _reject_path(path, ledger, root, _sha256_of(path),
+                        _Reject("truncated", "upload finished without an IEA trailer: the file is incomplete"),
+                        name=name)
+
+
+def _reject_path(path: Path, ledger: Ledger, root: Root, sha: str | None, rejection: _Reject,
+                 name: str | None = None) -> Outcome:
+    """reason file first, then the ledger record, then the input moved into rejected/."""
+    name = name or path.name
+    if sha is None:
+        return Outcome(name, Status.GONE)
+    exc = rejection.exc
+    reason = {"file": name, "sha256": sha, "reason": rejection.reason, "message": rejection.message,
+              "kind": rejection.kind, "rejected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if isinstance(exc, EdiError):
+        reason.update({"segment": exc.segment, "line": exc.line, "claim": exc.claim})
+    reason = {k: v for k, v in reason.items() if v is not None}
+    target_name = _free_name(root.rejected, name, sha)
+    write_text_atomic(root.rejected / f"{target_name}.reason.json", json.dumps(reason, indent=2) + "\n")
+    ledger.record_file(FileRecord(sha, name, rejection.kind or "unknown", "rejected", rejection.reason,
+                                  detail={"message": rejection.message, "moved_to": target_name}))
+    moved = _move_no_clobber(path, root.rejected, sha, name)
+    if moved is not None and moved.name != target_name:
+        # another file took the name meanwhile: keep the reason file next to the input
+        os.replace(root.rejected / f"{target_name}.reason.json", root.rejected / f"{moved.name}.reason.json")
+    event(log, "file.rejected", logging.WARNING, file=name, sha256=sha, kind=rejection.kind,
+          reason=rejection.reason, message=rejection.message,
+          segment=getattr(exc, "segment", None), line=getattr(exc, "line", None), moved_to=_rel(moved, root))
+    return Outcome(name, Status.REJECTED, sha, rejection.kind, rejection.reason, rejection.message, moved)
+
+
+def _free_name(folder: Path, name: str, sha: str) -> str:
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for candidate in [name, f"{stem}.{sha[:12]}{suffix}", *(f"{stem}.{sha[:12]}.{n}{suffix}" for n in range(1, 1000))]:
+        if not (folder / candidate).exists():
+            return candidate
+    raise OSError(errno.EEXIST, f"no free name for {name} in {folder}")
+
+
+def _reason_of(exc: EdiError) -> str:
+    if isinstance(exc, UnsupportedTransactionError):
+        return "unsupported-transaction"
+    if isinstance(exc, EdiSyntaxError):
+        return "not-x12"
+    return "unusable"
+
+
+def _error(name: str, sha: str | None, exc: BaseException) -> Outcome:
+    fields = error_fields(exc)
+    message = fields.get("message") or (f"{type(exc).__name__}: {exc.strerror}" if isinstance(exc, OSError)
+                                        and exc.strerror else type(exc).__name__)
+    if isinstance(exc, CobpipeError) and not isinstance(exc, EdiError):
+        message = str(exc)  # configuration errors name a setting file and row, never claim data
+    event(log, "file.error", logging.ERROR, file=name, sha256=sha, error=type(exc).__name__, message=message)
+    return Outcome(name, Status.ERROR, sha, reason="error", message=message)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def _step(name: str) -> None:
+    """A named point between two steps; COBPIPE_TEST_CRASH_AT=<name>[:n] kills the process there
+    (os._exit, like SIGKILL: no cleanup, no flush) so tests can prove the invariants above."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    step, _, nth = wanted.partition(":")
+    if step != name:
+        return
+    _crash_counts[name] += 1
+    if _crash_counts[name] >= int(nth or 1):
+        os._exit(137)
+
+
+def _stage(path: Path, work: Path) -> str:
+    """S1: copy the input into `work` under its own name, hashing the bytes copied; fsync the copy."""
+    work.mkdir(parents=True)
+    digest = hashlib.sha256()
+    with open(path, "rb") as src, open(work / path.name, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return digest.hexdigest()
+
+
+def _sha256_of(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return None
+    return digest.hexdigest()
+
+
+def _sniff_kind(path: Path) -> str:
+    """'837P', '835', or the ST01 found (first transaction set); raises _Reject for non-X12."""
+    reader = X12Reader.open(path, name=path.name)
+    try:
+        for segment in reader:
+            if segment.tag == "ST":
+                code = segment.get(1)
+                return "837P" if code == "837" else code
+    except EdiError as exc:
+        raise _Reject(_reason_of(exc), exc.message, None, exc) from exc
+    raise _Reject("unusable", "no ST transaction set in the file")
+
+
+def _rel(path: Path | None, root: Root) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(root.path))
+    except ValueError:
+        return str(path)
+
+
+def recover(root: Root, ledger: Ledger, stale_after: float = STALE_WORK_SECONDS) -> list[Path]:
+    """At start-up: publish outputs of committed work folders (R), delete stale uncommitted ones."""
+    published: list[Path] = []
+    now = time.time()
+    for work in sorted(p for p in root.work.iterdir() if p.is_dir()) if root.work.exists() else []:
+        sha = work.name.split("-", 1)[0]
+        record = ledger.file(sha) if len(sha) == 64 else None
+        if record is not None and record.detail.get("work") == work.name:
+            published += _publish(work, root)
+            shutil.rmtree(work, ignore_errors=True)
+        elif now - work.stat().st_mtime > stale_after:
+            shutil.rmtree(work, ignore_errors=True)
+    if published:
+        event(log, "outputs.recovered", outputs=[p.name for p in published], count=len(published))
+    return published
