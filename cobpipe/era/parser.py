@@ -637,12 +637,8 @@ class RemittanceReader:
         if self._consumed:
             raise RuntimeError("a RemittanceReader can be iterated once")
         self._consumed = True
-        previous: Remittance | None = None
         count = seen = 0
         for ts in iter_transactions(self._reader):
-            if previous is not None:
-                previous.finish()
-                previous = None
             seen += 1
             if ts.code != "835":
                 if self.require_835:
@@ -654,10 +650,10 @@ class RemittanceReader:
                                          severity_of("ERA001")))
                 continue
             count += 1
-            previous = Remittance(ts, self.path, count, keep_claims=self.keep_claims)
-            yield previous
-        if previous is not None:
-            previous.finish()
+            remit = Remittance(ts, self.path, count, keep_claims=self.keep_claims)
+            yield remit
+            # before iter_transactions drains the set: what the caller left still counts (totals, T rule)
+            remit.finish()
         if seen == 0:
             raise EdiSyntaxError("no transaction set (ST..SE) in the file", path=self.path)
 
