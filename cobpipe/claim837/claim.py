@@ -7,9 +7,9 @@ children. Its storage form (`to_x12` / `from_x12`) is those segments without env
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
-from collections.abc import Iterator
 
 from edi.errors import EdiError
 from edi.segment import STANDARD, Delimiters, Segment

@@ -229,6 +229,7 @@ class _TransactionBuilder:
             self.check_claimless(self.patient)
             self.check_claimless(self.subscriber)
             self.billing, self.subscriber, self.patient = loop, None, None
+            self.check_claimless(self.billing_by_id.get(hl_id))  # a duplicate HL01 hides the earlier one
             self.billing_by_id[hl_id] = loop
         elif loop_id == "2000B":
             parent = self.billing_by_id.get(parent_id)
@@ -264,10 +265,6 @@ class _TransactionBuilder:
         """An HL with no claims under it: its segments are in no OriginalClaim, so say so."""
         if loop is None or self.claims_under.pop(id(loop), 1):
             return
-        if loop.id == "2000B" and loop.first.get(4) == "1":
-            return  # its patients carry it (a patient HL without claims is reported itself)
-        if loop.id == "2000A":
-            return  # reported through its subscribers; a provider with none is reported below
         self.report("C837005", f"HL {loop.first.get(1)} ({loop.id}) has no claims; its segments are in no "
                     "claim", loop.first, Severity.WARNING, loop.id)
 

@@ -291,3 +291,14 @@ def test_closing_stops_reading(tmp_path):
         assert next(parser).id == "A"
     with pytest.raises(StopIteration):
         next(parser)
+
+
+def test_every_hl_without_claims_is_reported():
+    empty_provider = PROVIDER.replace("HL*1**20*1", "HL*3**20*1")
+    dependents = (SUBSCRIBER.replace("HL*2*1*22*0", "HL*2*1*22*1")
+                  + "HL*3*2*23*0~\nPAT*19~\nNM1*QC*1*DOE*KIM~\n")
+    body = HEADER + PROVIDER + dependents + SUBSCRIBER.replace("HL*2*", "HL*4*") + claim("A") + empty_provider
+    claims, parser = read(wrap(body.replace("HL*3**20*1", "HL*5**20*1")))
+    assert [c.id for c in claims] == ["A"]
+    reported = [(f.code, f.location.tag, f.location.loop) for f in parser.findings]
+    assert reported == [("C837005", "HL", "2000C"), ("C837005", "HL", "2000B"), ("C837005", "HL", "2000A")]
