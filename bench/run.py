@@ -1,0 +1,477 @@
+"""cobpipe benchmark: synthetic 835/837P pairs of several sizes, each step timed in a fresh process.
+
+    .venv/bin/python bench/run.py --sizes 1000 10000 100000 --runs 5
+
+For each size the pair is generated once (cached in bench/.data, gitignored), then every step runs
+--runs times in a fresh subprocess: median wall time, claims/second, ratio to the floor (a bare
+str.split tokenization of both files, measured in the same run) and the step's peak RSS (the
+largest process of the step, from wait4's rusage). Prints a markdown table and writes it to
+bench/latest.md with the command line and the machine. Steps whose tool does not exist yet are
+listed as skipped with the reason. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+STEPS_SCRIPT = Path(__file__).resolve().parent / "steps.py"
+DEFAULT_DATA = Path(__file__).resolve().parent / ".data"
+DEFAULT_OUT = Path(__file__).resolve().parent / "latest.md"
+ALL_STEPS = ("floor", "pyx12", "convert", "validate", "batch")
+
+
+# -- measuring one process -------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Run:
+    wall: float  # seconds, fork to reap
+    cpu: float  # user + system seconds of the process and its reaped children
+    rss_mb: float  # peak resident set of the largest process in the tree
+    code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def run_process(cmd: list[str], timeout: float | None = None) -> Run:
+    """Run `cmd` to completion in its own session; wall clock, CPU and peak RSS from wait4."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if timer:
+                timer.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
+                   out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), killed.is_set())
+
+
+# -- steps -----------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Step:
+    key: str  # floor, pyx12, convert, validate, batch
+    label: str
+    claims: int
+    command: list[str] | None  # None: skipped
+    ok_codes: tuple[int, ...] = (0,)
+    note: str = ""
+    out_dir: Path | None = None  # emptied before each run
+    check: object = None  # callable(Run) -> note
+
+
+@dataclass(slots=True)
+class Result:
+    size: int
+    step: Step
+    runs: list[Run] = field(default_factory=list)
+    note: str = ""
+    failed: bool = False
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(r.wall for r in self.runs) if self.runs and not self.failed else None
+
+
+def cobpipe_command() -> list[str]:
+    """The `cobpipe` console script of this interpreter's environment, else `python -m cobpipe.cli`."""
+    script = Path(sys.executable).with_name("cobpipe")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cobpipe.cli"]
+
+
+@dataclass(slots=True)
+class Tools:
+    """What the cobpipe in this checkout offers today (commands and options come and go)."""
+
+    cobpipe: list[str]
+    commands: set[str]
+    convert_options: set[str]
+    validate_options: set[str]
+    validate_engines: set[str]
+
+    @property
+    def workers_option(self) -> str | None:
+        return next((o for o in ("--workers", "--jobs") if o in self.convert_options), None)
+
+
+def _options(help_text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", help_text))
+
+
+def discover(cobpipe: list[str]) -> Tools:
+    def help_of(*args: str) -> str:
+        run = run_process([*cobpipe, *args, "--help"], timeout=120)
+        return run.stdout if run.code == 0 else ""
+
+    main_help = help_of()
+    commands: set[str] = set()
+    in_commands = False
+    for line in main_help.splitlines():
+        if line.strip().lower() == "commands:":
+            in_commands = True
+        elif in_commands and line.startswith("  ") and line.strip():
+            commands.add(line.split()[0])
+    convert_help = help_of("convert") if "convert" in commands else ""
+    validate_help = help_of("validate") if "validate" in commands else ""
+    engines = set()
+    match = re.search(r"--engine\s+\[([^\]]+)\]", validate_help)
+    if match:
+        engines = set(match.group(1).split("|"))
+    return Tools(cobpipe, commands, _options(convert_help), _options(validate_help), engines)
+
+
+def python_floor_command(*files: Path) -> list[str]:
+    return [sys.executable, str(STEPS_SCRIPT), "floor", *map(str, files)]
+
+
+def floor_check(run: Run) -> str:
+    data = json.loads(run.stdout.strip().splitlines()[-1])
+    return "" if data["segments"] > 0 else "no segments read"
+
+
+def pyx12_check(run: Run) -> str:
+    data = json.loads(run.stdout.strip().splitlines()[-1])
+    return "" if data["valid"] else f"pyx12: not valid ({data['errors']} errors)"
+
+
+def exit_note(run: Run) -> str:
+    return "findings (exit 1)" if run.code == 1 else ""
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+def dataset(data_dir: Path, size: int, seed: int) -> tuple[dict, float | None]:
+    """The cached pair for `size` (generated when missing or stale); its files and generation time."""
+    from cobpipe.synth import GENERATOR_VERSION, generate_set
+
+    folder = data_dir / f"n{size}-s{seed}-v{GENERATOR_VERSION}"
+    files = {"era": folder / "era.835", "claims": folder / "claims.837", "coverage": folder / "coverage.csv"}
+    manifest = folder / "synth.json"
+    if manifest.is_file() and all(p.is_file() for p in files.values()):
+        data = json.loads(manifest.read_text())
+        if data.get("n_claims") == size and data.get("generator_version") == GENERATOR_VERSION:
+            return files, None
+    if folder.exists():
+        shutil.rmtree(folder)
+    start = time.perf_counter()
+    generate_set(size, folder, seed=seed)
+    return files, time.perf_counter() - start
+
+
+def batch_dataset(data_dir: Path, size: int, seed: int, n_files: int) -> tuple[dict, int]:
+    """`n_files` pairs of size // n_files claims (distinct CLM01s), the ERAs and 837s in two folders."""
+    from cobpipe.synth import GENERATOR_VERSION, generate_set
+
+    per_file = max(1, size // n_files)
+    folder = data_dir / f"batch-n{size}-k{n_files}-s{seed}-v{GENERATOR_VERSION}"
+    files = {"era": folder / "era", "claims": folder / "claims", "coverage": folder / "coverage.csv"}
+    done = folder / "done.json"
+    if not done.is_file():
+        if folder.exists():
+            shutil.rmtree(folder)
+        parts = folder / "parts"
+        rows: list[list[str]] = []
+        for k in range(n_files):
+            prefix = f"part{k + 1:03d}-"
+            result = generate_set(per_file, parts, seed=seed + k, prefix=prefix, claim_offset=k * per_file)
+            files["era"].mkdir(parents=True, exist_ok=True)
+            files["claims"].mkdir(parents=True, exist_ok=True)
+            result.era.rename(files["era"] / f"{prefix}era.835")
+            result.claims.rename(files["claims"] / f"{prefix}claims.837")
+            with open(result.coverage, newline="") as stream:
+                reader = csv.reader(stream)
+                header = next(reader)
+                rows += list(reader)
+        with open(files["coverage"], "w", newline="") as stream:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        shutil.rmtree(parts)
+        done.write_text(json.dumps({"files": n_files, "claims_per_file": per_file}) + "\n")
+    return files, per_file * n_files
+
+
+# -- the plan --------------------------------------------------------------------------------------
+
+def plan(size: int, files: dict, tools: Tools, args, scratch: Path) -> list[Step]:
+    """The steps at one size, in table order; a step that cannot run carries its reason."""
+    wanted = set(args.steps)
+    steps: list[Step] = []
+    era, claims, coverage = files["era"], files["claims"], files["coverage"]
+    steps.append(Step("floor", "floor: str.split of 835 + 837", size, python_floor_command(era, claims),
+                      check=floor_check))
+    over = size > args.pyx12_max
+    if "pyx12" in wanted:
+        steps.append(Step("pyx12", "pyx12 x12n_document, 837", size,
+                          None if over else [sys.executable, str(STEPS_SCRIPT), "pyx12", str(claims)],
+                          note=f"skipped above --pyx12-max {args.pyx12_max}" if over else "", check=pyx12_check))
+    if "convert" in wanted:
+        out = scratch / f"convert-{size}"
+        if "convert" in tools.commands:
+            cmd = [*tools.cobpipe, "convert", "--era", str(era), "--claims", str(claims), "--out", str(out)]
+            if "--coverage" in tools.convert_options:
+                cmd[-2:-2] = ["--coverage", str(coverage)]
+            steps.append(Step("convert", "cobpipe convert, end to end", size, cmd, (0, 1), out_dir=out,
+                              check=exit_note))
+        else:
+            steps.append(Step("convert", "cobpipe convert, end to end", size, None,
+                              note="`cobpipe convert` not available yet"))
+    if "validate" in wanted:
+        if "validate" not in tools.commands:
+            steps.append(Step("validate", "cobpipe validate, 837", size, None,
+                              note="`cobpipe validate` not available yet"))
+        elif not tools.validate_engines:
+            steps.append(Step("validate", "cobpipe validate, 837", size,
+                              [*tools.cobpipe, "validate", str(claims)], (0, 1), check=exit_note))
+        else:
+            for engine in sorted(tools.validate_engines, key=lambda e: (e == "pyx12", e)):
+                skip = engine == "pyx12" and over
+                steps.append(Step("validate", f"cobpipe validate --engine {engine}, 837", size,
+                                  None if skip else [*tools.cobpipe, "validate", "--engine", engine, str(claims)],
+                                  (0, 1), note=f"skipped above --pyx12-max {args.pyx12_max}" if skip else "",
+                                  check=exit_note))
+    if "batch" in wanted:
+        steps += batch_steps(size, tools, args, scratch)
+    return steps
+
+
+def batch_steps(size: int, tools: Tools, args, scratch: Path) -> list[Step]:
+    label = f"batch: {args.batch_files} ERAs, convert"
+    if "convert" not in tools.commands:
+        return [Step("batch", label, size, None, note="`cobpipe convert` not available yet")]
+    if args.batch_files < 2 or size < args.batch_files:
+        return [Step("batch", label, size, None, note=f"needs at least {args.batch_files} claims and files")]
+    files, total = batch_dataset(args.data_dir, size, args.seed, args.batch_files)
+    eras = sorted(files["era"].iterdir())
+    claim_files = sorted(files["claims"].iterdir())
+    base = [*tools.cobpipe, "convert"]
+    for path in eras:
+        base += ["--era", str(path)]
+    for path in claim_files:
+        base += ["--claims", str(path)]
+    if "--coverage" in tools.convert_options:
+        base += ["--coverage", str(files["coverage"])]
+    option = tools.workers_option
+    steps = []
+    for workers in (1, 2):
+        out = scratch / f"batch-{size}-{workers}"
+        if option:
+            steps.append(Step("batch", f"{label}, {workers} worker{'s' if workers > 1 else ''}", total,
+                              [*base, option, str(workers), "--out", str(out)], (0, 1), out_dir=out,
+                              check=exit_note))
+        elif workers == 1:
+            steps.append(Step("batch", f"{label}, 1 process", total, [*base, "--out", str(out)], (0, 1),
+                              out_dir=out, check=exit_note))
+        else:
+            steps.append(Step("batch", f"{label}, 2 workers", total, None,
+                              note="`cobpipe convert` has no --workers option yet"))
+    return steps
+
+
+def measure(result: Result, args) -> None:
+    """Run the step --runs times (fewer once --budget seconds are spent; always at least once)."""
+    step = result.step
+    if step.command is None:
+        result.note = step.note
+        return
+    spent = 0.0
+    notes: list[str] = [step.note] if step.note else []
+    for _ in range(args.runs):
+        if step.out_dir is not None:
+            shutil.rmtree(step.out_dir, ignore_errors=True)
+        run = run_process(step.command, args.timeout or None)
+        if run.timed_out:
+            result.failed = True
+            notes.append(f"timed out after {args.timeout:g} s")
+            break
+        if run.code not in step.ok_codes:
+            result.failed = True
+            last = (run.stderr.strip().splitlines() or ["(no message)"])[-1]
+            notes.append(f"failed: exit {run.code}: {last[:160]}")
+            break
+        result.runs.append(run)
+        if step.check is not None:
+            note = step.check(run)
+            if note and note not in notes:
+                notes.append(note)
+        spent += run.wall
+        if args.budget and spent >= args.budget:
+            break
+    if step.out_dir is not None:
+        shutil.rmtree(step.out_dir, ignore_errors=True)
+    if result.runs and len(result.runs) < args.runs and not result.failed:
+        notes.append(f"{len(result.runs)} of {args.runs} runs (--budget {args.budget:g} s)")
+    result.note = "; ".join(notes)
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
+                                  text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        revision = ""
+    try:
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+        memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        memory = "?"
+    return {"nproc": usable, "cpu": cpu, "memory": memory, "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "system": f"{platform.system()} {platform.machine()}",
+            "revision": revision or "?", "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M")}
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def fmt_rate(claims: int, seconds: float | None) -> str:
+    if not seconds:
+        return "–"
+    rate = claims / seconds
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.1f}"
+
+
+def render(results: list[Result], command: str, info: dict, startup: dict, sizes_info: dict, runs: int) -> str:
+    lines = [
+        "# cobpipe benchmark",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {info['system']}, {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, "
+        f"{info['implementation']} {info['python']}; cobpipe {info['revision']}; {info['date']}.",
+        "",
+        f"Each step runs in a fresh process, {runs} run{'s' if runs != 1 else ''} (median wall time; fastest "
+        "in the min column; fewer runs when a note says so). "
+        "`× floor` compares with the bare `str.split` tokenization of the same 835 + 837 pair in the "
+        "same run. Peak RSS is the largest process of the step (wait4 rusage). Wall times include "
+        "interpreter start-up: "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in startup.items()) + ".",
+        "",
+    ]
+    for size, text in sizes_info.items():
+        lines.append(f"- {size:,} claims: {text}")
+    lines += ["", "| claims | step | median s | min s | claims/s | × floor | peak RSS MB | note |",
+              "|---:|---|---:|---:|---:|---:|---:|---|"]
+    floors = {r.size: r.median for r in results if r.step.key == "floor"}
+    for r in results:
+        median = r.median
+        floor = floors.get(r.size)
+        ratio = f"{median / floor:.1f}" if median is not None and floor else "–"
+        best = fmt_seconds(min(x.wall for x in r.runs)) if median is not None else "–"
+        rss = f"{max(x.rss_mb for x in r.runs):.0f}" if median is not None else "–"
+        note = r.note.replace("|", "\\|")
+        lines.append(f"| {r.step.claims:,} | {r.step.label} | {fmt_seconds(median)} | {best} | "
+                     f"{fmt_rate(r.step.claims, median)} | {ratio} | {rss} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def file_sizes(files: dict) -> str:
+    def mb(path: Path) -> str:
+        return f"{path.stat().st_size / 1e6:.1f} MB"
+    return f"claims.837 {mb(files['claims'])}, era.835 {mb(files['era'])}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="claims per pair")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each step (median reported)")
+    parser.add_argument("--pyx12-max", type=int, default=10000,
+                        help="skip pyx12 (and validate --engine pyx12) above this many claims (default 10000)")
+    parser.add_argument("--steps", nargs="+", choices=ALL_STEPS, default=list(ALL_STEPS),
+                        help="which steps to run (the floor always runs)")
+    parser.add_argument("--batch-files", type=int, default=8, help="ERA files in the batch step")
+    parser.add_argument("--budget", type=float, default=600.0,
+                        help="stop repeating a step once its runs took this many seconds (0: no limit)")
+    parser.add_argument("--timeout", type=float, default=0.0, help="kill one run after this many seconds (0: none)")
+    parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="cache of generated pairs")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report (default bench/latest.md)")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or any(s < 1 for s in args.sizes):
+        parser.error("--runs and --sizes must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    tools = discover(cobpipe_command())
+    startup = {
+        "`python -c pass`": statistics.median(run_process([sys.executable, "-c", "pass"]).wall for _ in range(3)),
+        "`cobpipe --help`": statistics.median(run_process([*tools.cobpipe, "--help"]).wall for _ in range(3)),
+    }
+    results: list[Result] = []
+    sizes_info: dict[int, str] = {}
+    with tempfile.TemporaryDirectory(prefix="cobpipe-bench-") as scratch:
+        for size in args.sizes:
+            files, generated = dataset(args.data_dir, size, args.seed)
+            sizes_info[size] = file_sizes(files) + (f"; generated in {generated:.1f} s" if generated else "; cached")
+            print(f"{size:,} claims: {sizes_info[size]}", file=sys.stderr, flush=True)
+            for step in plan(size, files, tools, args, Path(scratch)):
+                result = Result(size, step)
+                measure(result, args)
+                results.append(result)
+                print(f"  {step.label}: {fmt_seconds(result.median)} s {result.note}".rstrip(),
+                      file=sys.stderr, flush=True)
+    report = render(results, command, machine(), startup, sizes_info, args.runs)
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The benchmark harness runs end to end at a tiny size and reports what it could not run (no timing asserts)."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUN = REPO / "bench" / "run.py"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load("run")
+
+
+def table_rows(text: str) -> list[list[str]]:
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    return [[cell.strip() for cell in row] for row in rows[1:]]  # without the header
+
+
+def test_runs_end_to_end_and_prints_the_table(tmp_path):
+    out = tmp_path / "latest.md"
+    cmd = [sys.executable, str(RUN), "--sizes", "20", "--runs", "1", "--batch-files", "2",
+           "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "| claims | step | median s |" in done.stdout
+    assert "Command: `python bench/run.py --sizes 20 --runs 1" in done.stdout
+    assert re.search(r"Machine: .*, \d+ CPUs .*Python 3\.\d+", done.stdout)
+    assert out.read_text() == done.stdout.rstrip("\n") + "\n"
+    rows = table_rows(done.stdout)
+    labels = [row[1] for row in rows]
+    assert labels[0].startswith("floor")
+    floor = rows[0]
+    assert floor[0] == "20" and float(floor[2]) > 0 and floor[5] == "1.0" and float(floor[6]) > 0
+    for step in ("pyx12", "convert", "validate", "batch"):
+        assert any(step in label for label in labels), step
+    # every row either has a time or says why not
+    assert all(row[2] != "–" or row[7] for row in rows)
+    # a second run uses the cached pair
+    again = subprocess.run(cmd[:2] + ["--sizes", "20", "--runs", "1", "--steps", "floor",
+                                      "--data-dir", str(tmp_path / "data"), "--out", str(out)],
+                           capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert again.returncode == 0, again.stderr
+    assert "20 claims: claims.837" in again.stdout and "; cached" in again.stdout
+    assert [row[1] for row in table_rows(again.stdout)] == [labels[0]]
+
+
+def test_pyx12_max_skips_with_a_note(bench, tmp_path):
+    args = bench.parse_args(["--sizes", "30", "--pyx12-max", "10", "--steps", "pyx12", "validate",
+                             "--data-dir", str(tmp_path)])
+    tools = bench.Tools(["cobpipe"], {"validate"}, set(), {"--engine"}, {"fast", "pyx12"})
+    files = {"era": tmp_path / "e", "claims": tmp_path / "c", "coverage": tmp_path / "v"}
+    steps = {s.label: s for s in bench.plan(30, files, tools, args, tmp_path)}
+    assert steps["pyx12 x12n_document, 837"].command is None
+    assert "--pyx12-max 10" in steps["pyx12 x12n_document, 837"].note
+    assert steps["cobpipe validate --engine pyx12, 837"].command is None
+    assert steps["cobpipe validate --engine fast, 837"].command[-1] == str(tmp_path / "c")
+
+
+def test_missing_commands_are_skipped_not_failed(bench, tmp_path):
+    args = bench.parse_args(["--sizes", "8", "--batch-files", "2", "--data-dir", str(tmp_path)])
+    tools = bench.Tools(["cobpipe"], set(), set(), set(), set())
+    files = {"era": tmp_path / "e", "claims": tmp_path / "c", "coverage": tmp_path / "v"}
+    steps = bench.plan(8, files, tools, args, tmp_path)
+    by_key = {}
+    for step in steps:
+        by_key.setdefault(step.key, []).append(step)
+    assert by_key["floor"][0].command is not None
+    for key in ("convert", "validate", "batch"):
+        assert all(s.command is None and "not available yet" in s.note for s in by_key[key]), key
+    result = bench.Result(8, by_key["convert"][0])
+    bench.measure(result, args)
+    assert result.runs == [] and not result.failed and "not available" in result.note
+
+
+def test_workers_option_gives_two_batch_rows(bench, tmp_path):
+    args = bench.parse_args(["--sizes", "8", "--batch-files", "2", "--data-dir", str(tmp_path)])
+    tools = bench.Tools(["cobpipe"], {"convert"}, {"--coverage", "--workers"}, set(), set())
+    steps = bench.batch_steps(8, tools, args, tmp_path)
+    assert [s.command[s.command.index("--workers") + 1] for s in steps] == ["1", "2"]
+    assert sum(1 for a in steps[0].command if a == "--era") == 2
+
+
+def test_discover_reads_commands_and_options(bench):
+    tools = bench.discover(bench.cobpipe_command())
+    assert "synth" in tools.commands and "bench" in tools.commands
+    if "convert" in tools.commands:
+        assert "--era" in tools.convert_options
+
+
+def test_run_process_reports_peak_rss_exit_code_and_timeout(bench):
+    grow = bench.run_process([sys.executable, "-c", "x = bytearray(80 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"])
+    assert grow.code == 0 and grow.rss_mb >= 80
+    small = bench.run_process([sys.executable, "-c", "pass"])
+    assert small.rss_mb < grow.rss_mb
+    failed = bench.run_process([sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"])
+    assert failed.code == 3 and "boom" in failed.stderr
+    slow = bench.run_process([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert slow.timed_out and slow.wall < 20
+
+
+def test_failed_step_is_reported_with_its_message(bench, tmp_path):
+    args = argparse.Namespace(runs=3, timeout=0, budget=0)
+    step = bench.Step("convert", "x", 1, [sys.executable, "-c", "import sys; sys.exit('cobpipe: bad input')"])
+    result = bench.Result(1, step)
+    bench.measure(result, args)
+    assert result.failed and result.median is None and "exit 1: cobpipe: bad input" in result.note
+
+
+def test_floor_step_counts_segments(tmp_path):
+    steps = load("steps")
+    from cobpipe.synth import generate_set
+
+    result = generate_set(3, tmp_path, seed=1)
+    counted = steps.floor([str(result.claims)])
+    text = result.claims.read_text()
+    assert counted["segments"] == text.count("~") + 1  # the piece after the last terminator counts too
+    assert counted["elements"] > counted["segments"]
+
+
+def test_cobpipe_bench_passes_arguments_through(tmp_path):
+    from click.testing import CliRunner
+
+    from cobpipe.cli import main
+
+    out = tmp_path / "latest.md"
+    result = CliRunner().invoke(main, ["bench", "--sizes", "5", "--runs", "1", "--steps", "floor",
+                                       "--data-dir", str(tmp_path / "data"), "--out", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text().startswith("# cobpipe benchmark")
