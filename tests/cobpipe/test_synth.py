@@ -1,17 +1,18 @@
-"""The synthetic generator: deterministic, right sizes, IG-clean per pyx12, balanced 835s."""
+"""The synthetic generator: deterministic, right sizes, IG-clean per pyx12, 835s balanced per the 835 model."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from cobpipe import era
 from cobpipe.synth import GENERATOR_VERSION, SynthOptions, generate, generate_set
 from cobpipe.synth.model import npi
 from edi.reader import X12Reader
@@ -263,44 +264,48 @@ def test_pyx12_finds_nothing(files, request):
         assert pyx12_errors(folder / name) == [], name
 
 
+def era_findings(path: Path) -> Counter:
+    """Finding codes of the 835 model (cobpipe.era): S = ERA101, C = ERA102, T = ERA103, CLP05 = ERA105."""
+    codes: Counter = Counter()
+    for remittance in era.read_remittances(path):
+        for _ in remittance.claims():
+            pass
+        codes.update(f.code for f in remittance.findings)
+    return codes
+
+
 @pytest.mark.parametrize("files", ["pair50", "variety"])
 def test_835_balances(files, request):
-    assert check_835(request.getfixturevalue(files) / "era.835") == []
+    assert era_findings(request.getfixturevalue(files) / "era.835") == Counter()
 
 
 def test_unbalanced_fraction_breaks_exactly_the_counted_claims(tmp_path):
     result = generate_set(120, tmp_path, seed=4, unbalanced_fraction=0.25)
-    problems = Counter(rule for rule, _ in check_835(result.era))
-    assert problems["S"] == result.counts["unbalanced_line"] > 0
-    assert problems["C"] == result.counts["unbalanced_claim"] > 0
-    assert problems["T"] == problems["CLP05"] == 0  # BPR02 follows the stated CLP04s
+    codes = era_findings(result.era)
+    assert codes["ERA101"] == result.counts["unbalanced_line"] > 0
+    assert codes["ERA102"] == result.counts["unbalanced_claim"] > 0
+    assert set(codes) == {"ERA101", "ERA102"}  # BPR02 follows the stated CLP04s: T holds
 
 
-def test_balancing_agrees_with_the_era_model(tmp_path):
-    """Once cobpipe.era exists, its balancing findings must see what check_835 sees."""
-    era = pytest.importorskip("cobpipe.era")
+def test_own_decimal_check_agrees_with_the_era_model(tmp_path):
+    """check_835 is an independent computation of the same rules: both must see the same breaks."""
     result = generate_set(120, tmp_path, seed=4, unbalanced_fraction=0.25, **{
         k: v for k, v in VARIETY.items() if k != "claims_per_837"})
-    codes: Counter = Counter()
-    for remittance in era.read_remittances(result.era):
-        for _ in remittance.claims():
-            pass
-        codes.update(f.code for f in remittance.findings)
-    rules = defaultdict(int)
-    for rule, _ in check_835(result.era):
-        rules[rule] += 1
+    codes = era_findings(result.era)
+    rules = Counter(rule for rule, _ in check_835(result.era))
     assert codes["ERA101"] == rules["S"] == result.counts["unbalanced_line"]
     assert codes["ERA102"] == rules["C"] == result.counts["unbalanced_claim"]
-    assert codes["ERA103"] == 0
+    assert codes["ERA103"] == rules["T"] == 0 and rules["CLP05"] == 0
 
 
-def test_check_835_can_fail(tmp_path):
+def test_a_wrong_payment_is_caught(tmp_path):
     result = generate_set(5, tmp_path, seed=1, denial_fraction=0, reversal_fraction=0, crossover_fraction=0)
     text = result.era.read_text()
     bpr = next(line for line in text.splitlines() if line.startswith("BPR*"))
     amount = bpr.split("*")[2]
     result.era.write_text(text.replace(bpr, bpr.replace(f"*{amount}*", f"*{Decimal(amount) + 1}*", 1)))
     assert ("T", "0001") in check_835(result.era)
+    assert era_findings(result.era)["ERA103"] == 1
 
 
 def test_knobs_are_checked(tmp_path):
