@@ -44,6 +44,8 @@ _D8 = re.compile(r"\d{8}\Z")
 # a composite written with another separator than ISA16: a 2-character qualifier (HC, AD, N4 ...)
 # followed by a punctuation character, e.g. "HC>12345>26" in a file whose ISA16 is ":"
 _FOREIGN_SEPARATOR = re.compile(r"(?:[A-Z]{2}|N[1-6])([^A-Za-z0-9 ])")
+# PLB03-1 reason codes are two letters or digits (L6, WO, 50, 72, B2 ...)
+_FOREIGN_SEPARATOR_PLB = re.compile(r"[A-Z0-9]{2}([^A-Za-z0-9 ])")
 
 
 class _Cursor:
@@ -134,15 +136,16 @@ class _Context:
                   element=element, loop=loop, claim=claim, line=line)
         return None
 
-    def composite(self, seg: Segment, position: int) -> list[str]:
-        """Components of a composite element, tolerating a separator other than ISA16 (ERA006)."""
+    def composite(self, seg: Segment, position: int, hint: re.Pattern[str] = _FOREIGN_SEPARATOR) -> list[str]:
+        """Components of a composite element, tolerating a separator other than ISA16 (ERA006):
+        `hint` matches the qualifier and captures the separator the sender used instead."""
         value = seg.get(position)
         if not value:
             return []
         component = seg.delimiters.component
         if component in value:
             return value.split(component)
-        match = _FOREIGN_SEPARATOR.match(value)
+        match = hint.match(value)
         if match and len(value) > 3:
             other = match.group(1)
             if other not in self._separators_reported:
@@ -465,7 +468,7 @@ def _cas(seg: Segment, ctx: _Context, loop: str, claim: ClaimPayment, line: Serv
         ctx.find("ERA009", f"{where}CAS has {triplet} triplets; at most 6 are allowed (all read)", seg, loop=loop,
                  claim=claim, line=line)
     if not adjustments:
-        if triplet <= 1 and not seg.get(2):
+        if len(seg.elements) <= 1:
             ctx.find("ERA009", f"{where}CAS has no adjustment", seg, loop=loop, claim=claim, line=line)
         return None
     return Cas(group, tuple(adjustments), seg.index, seg.line)
@@ -478,7 +481,7 @@ def _plb(seg: Segment, ctx: _Context) -> ProviderAdjustment:
     fiscal = ctx.date(seg, 2, required=True)
     pairs: list[PlbAdjustment] = []
     for pair, base in enumerate(range(3, max(len(seg.elements) + 1, 4), 2), start=1):
-        parts = ctx.composite(seg, base)
+        parts = ctx.composite(seg, base, _FOREIGN_SEPARATOR_PLB)
         amount_text = seg.get(base + 1)
         if not parts and not amount_text:
             continue
