@@ -1,6 +1,7 @@
 """Build the explain view from the 835 model (cobpipe.era): words for every code, PHI masked, filters applied."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -86,8 +87,12 @@ class ViewBuilder:
         else:
             name = mask_name(" ".join(p for p in (party.first_name, party.last_name) if p))
             ident = mask_id(party.id)
-        qualifier = party.id_qualifier
-        return PersonView(role, name, self._describe("id_qualifier", qualifier) if qualifier else "", ident)
+        return PersonView(role, name, self._qualifier(party.id_qualifier), ident)
+
+    def _qualifier(self, code: str) -> str:
+        """NM108/N103 in words ("NPI", "member id"), or the code itself when we have no words for it."""
+        found = self.codebook.list("id_qualifier").get(code) if code else None
+        return found.description if found else code
 
     # -- the model ---------------------------------------------------------------------------
     def header(self, header) -> HeaderView:
@@ -96,7 +101,7 @@ class ViewBuilder:
         return HeaderView(
             payer=header.payer.name.strip(), payer_id=header.payer.id.strip(),
             payee=payee.name.strip(),
-            payee_id_qualifier=self._describe("id_qualifier", payee.id_qualifier) if payee.id_qualifier else "",
+            payee_id_qualifier=self._qualifier(payee.id_qualifier),
             payee_id=payee.id.strip(),
             amount=payment.amount, credit_debit=payment.credit_debit,
             method=payment.method, method_text=self._describe("payment_method", payment.method),
@@ -146,6 +151,7 @@ class ViewBuilder:
             remarks=remarks,
             lines=[self.line(line) for line in claim.lines],
             findings=[self.finding(f) for f in own],
+            notes=[status.notes] if status and status.notes else [],
             segment=claim.segment or None,
         )
 
@@ -209,11 +215,25 @@ def explain_file(path: str, codebook: CodeBook, options: ExplainOptions = Explai
     reader = read_remittances(path)
     for remit in reader:
         section = SectionView(remit.number, builder.header(remit.header))
+        seen: Counter[str] = Counter()
+        reversed_ids: set[str] = set()
         for claim in remit.claims():
             section.claims_total += 1
+            seen[claim.claim_id] += 1
+            status = codebook.claim_status(claim.status)
+            if status and status.reversal:
+                reversed_ids.add(claim.claim_id)
             if builder.wanted(claim):
                 section.claims.append(builder.claim(claim))
         remit.finish()
+        for view_claim in section.claims:
+            count = seen[view_claim.id]
+            if count > 1 and view_claim.id in reversed_ids:
+                view_claim.notes.append(f"CLP01 {view_claim.id} appears {count} times in this payment: a reversal "
+                                        "and its correction. Secondary billing uses the latest correction.")
+            elif count > 1:
+                view_claim.notes.append(f"CLP01 {view_claim.id} appears {count} times in this payment: a split "
+                                        f"claim. Secondary billing combines the {count} parts.")
         for plb in remit.plbs:
             section.plbs.extend(builder.plbs(plb))
         section.paid_total = remit.totals.paid_total

@@ -45,7 +45,9 @@ tr.line td { border-top: 1px solid var(--line); font-weight: 600; }
 tr.adj td, tr.note td { font-size: 13px; padding-top: 1px; padding-bottom: 1px; }
 tr.note td { color: var(--muted); }
 tr.section td { padding-top: 8px; font-weight: 600; border-top: 1px solid var(--line); }
-td.code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; white-space: nowrap; }
+td.off { color: var(--bad); background: var(--bad-bg); }
+tr.note.off td { color: var(--bad); }
+.code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; white-space: nowrap; }
 tfoot th, tfoot td { border-top: 2px solid var(--ink); font-weight: 600; text-align: left; }
 tfoot td.num { text-align: right; }
 tfoot tr + tr th, tfoot tr + tr td { border-top: none; font-weight: 400; }
@@ -60,6 +62,7 @@ tfoot tr + tr th, tfoot tr + tr td { border-top: none; font-weight: 400; }
 .plb { margin-top: 18px; }
 .plb h3, .total h3 { margin-bottom: 6px; }
 .hint { color: var(--muted); font-size: 12px; }
+p.note { margin: 0 0 8px; padding: 4px 10px; border-left: 3px solid var(--accent); background: #f1f5fa; }
 @media print {
   body { padding: 0; font-size: 11pt; }
   .remit { page-break-before: auto; }
@@ -143,12 +146,13 @@ def _claim(claim: ClaimView) -> str:
     if claim.received:
         facts.append(("Received", fmt.date(claim.received)))
     if claim.crossover_to:
-        facts.append(("Forwarded to", f"{claim.crossover_to} (crossover: do not bill this payer)"))
+        facts.append(("Forwarded to", claim.crossover_to))
     if claim.corrected_payer:
         facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
     if facts:
         out.append('<div class="people">' + "".join(f"<span>{e(k)}: <b>{e(v)}</b></span>" for k, v in facts)
                    + "</div>")
+    out.extend(f'<p class="note">{e(note)}</p>' for note in claim.notes)
     out.append('<table class="lines"><colgroup><col class="n"><col class="proc"><col><col class="units">'
                '<col class="amt"><col class="amt"><col class="amt"></colgroup>')
     if claim.lines:
@@ -163,17 +167,18 @@ def _claim(claim: ClaimView) -> str:
         out.append('<tbody><tr class="section"><td></td><td colspan="6">Claim-level adjustments</td></tr>')
         out.extend(_adjustment(a) for a in claim.adjustments)
         out.append("</tbody>")
+    claim_off = any(f.is_balance_failure for f in claim.findings)
     out.append("<tfoot>")
     out.append(f'<tr><th colspan="4">Claim total</th><td class="num">{fmt.money(claim.charge)}</td>'
                f'<td class="num">{fmt.money(fmt.claim_adjusted(claim))}</td>'
-               f'<td class="num">{fmt.money(claim.paid)}</td></tr>')
+               f'<td class="{"num off" if claim_off else "num"}">{fmt.money(claim.paid)}</td></tr>')
     if claim.patient_responsibility is not None:
         out.append(f'<tr><th colspan="6">Patient responsibility (CLP05)</th>'
                    f'<td class="num">{fmt.money(claim.patient_responsibility)}</td></tr>')
     out.append("</tfoot></table>")
     if claim.remarks:
         out.append('<ul class="remarks">' + "".join(
-            f'<li><span class="code">{e(r.code)}</span> {e(r.text)} <span class="hint">({e(r.source)})</span></li>'
+            f'<li>Remark <span class="code">{e(r.code)}</span> {e(r.text)} <span class="hint">({e(r.source)})</span></li>'
             for r in claim.remarks) + "</ul>")
     out.append(_verdict(claim.balanced, claim.all_findings,
                         "Balanced: charge minus adjustments equals the payment, for the claim and every line."))
@@ -184,11 +189,11 @@ def _claim(claim: ClaimView) -> str:
 def _line(line: LineView) -> str:
     e = escape
     units = fmt.number(line.units) if line.units is not None else "1"
-    flag = "" if line.balanced else ' <span class="badge bad">unbalanced</span>'
-    rows = [f'<tbody><tr class="line"><td>{line.number}</td><td class="code">{e(fmt.procedure(line))}{flag}</td>'
+    paid_class = "num" if line.balanced else "num off"
+    rows = [f'<tbody><tr class="line"><td>{line.number}</td><td class="code">{e(fmt.procedure(line))}</td>'
             f"<td>{e(fmt.date_range(line.date_from, line.date_to))}</td><td class=\"num\">{e(units)}</td>"
             f'<td class="num">{fmt.money(line.charge)}</td><td class="num">{fmt.money(fmt.line_adjusted(line))}</td>'
-            f'<td class="num">{fmt.money(line.paid)}</td></tr>']
+            f'<td class="{paid_class}">{fmt.money(line.paid)}</td></tr>']
     rows.extend(_adjustment(a) for a in line.adjustments)
     notes = []
     if line.billed_procedure:
@@ -202,8 +207,13 @@ def _line(line: LineView) -> str:
     if notes:
         rows.append(f'<tr class="note"><td></td><td colspan="6">{e(" · ".join(notes))}</td></tr>')
     for remark in line.remarks:
-        rows.append(f'<tr class="note"><td></td><td colspan="6"><span class="code">{e(remark.code)}</span> '
+        rows.append(f'<tr class="note"><td></td><td colspan="6">Remark <span class="code">{e(remark.code)}</span> '
                     f"{e(remark.text)}</td></tr>")
+    if not line.balanced:
+        rows.append('<tr class="note off"><td></td><td colspan="6">This line does not balance: charge minus '
+                    "adjustments is not the paid amount (see below).</td></tr>")
+    elif line.errors:
+        rows.append('<tr class="note off"><td></td><td colspan="6">See the findings below.</td></tr>')
     rows.append("</tbody>")
     return "\n".join(rows)
 

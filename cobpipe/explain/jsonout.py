@@ -88,6 +88,7 @@ def _claim(c: ClaimView) -> dict[str, Any]:
         "adjustments": [_adjustment(a) for a in c.adjustments],
         "remarks": [_remark(r) for r in c.remarks],
         "lines": [_line(line) for line in c.lines],
+        "notes": list(c.notes),
         "balanced": c.balanced,
         "verdict": c.verdict.lower(),
         "findings": [_finding(f, line.number if line else None) for line, f in c.all_findings],

@@ -10,7 +10,7 @@ from .view import AdjustmentView, ClaimView, ExplainView, FindingView, LineView,
 WIDTH = 100
 MONEY = 13  # width of each money column: Charge, Adjusted, Paid
 #  "    #  Procedure                 Dates                  Units"  then 3 money columns
-_NUM, _PROC, _DATES, _UNITS = 5, 26, 22, 6
+_NUM, _PROC, _DATES, _UNITS = 5, 24, 22, 8
 _LEFT = _NUM + 2 + _PROC + _DATES + _UNITS  # where the money columns start
 _ADJ_END = _LEFT + 2 * MONEY  # the Adjusted column's right edge
 
@@ -32,9 +32,10 @@ def _section(out: list[str], view: ExplainView, section: SectionView) -> None:
     h = section.header
     out.append("=" * WIDTH)
     title = f"835 REMITTANCE {section.number} of {len(view.sections)}"
-    where = (view.path, f"ST02 {h.control_number}" if h.control_number else "", h.version)
-    out.append(" | ".join(x for x in (title, *where) if x)[:WIDTH])
+    where = (f"ST02 {h.control_number}" if h.control_number else "", h.version)
+    out.append(" | ".join(x for x in (title, *where) if x))
     out.append("=" * WIDTH)
+    _labelled(out, "File", view.path)
     rows = [
         ("Payer", _join(h.payer, f"id {h.payer_id}" if h.payer_id else "")),
         ("Payee", _join(h.payee, f"{h.payee_id_qualifier or 'id'} {h.payee_id}" if h.payee_id else "")),
@@ -86,11 +87,13 @@ def _claim(out: list[str], claim: ClaimView) -> None:
     if claim.received:
         facts.append(("Received", fmt.date(claim.received)))
     if claim.crossover_to:
-        facts.append(("Forwarded to", f"{claim.crossover_to} (crossover: do not bill this payer)"))
+        facts.append(("Forwarded to", claim.crossover_to))
     if claim.corrected_payer:
         facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
     for label, value in facts:
         _labelled(out, label, value, indent=2)
+    for number, note in enumerate(claim.notes):
+        _labelled(out, "Note" if number == 0 else "", note, indent=2)
     out.append("")
     if claim.lines:
         out.append(_grid("#", "Procedure", "Dates", "Units", "Charge", "Adjusted", "Paid"))

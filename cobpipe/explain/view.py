@@ -122,6 +122,7 @@ class ClaimView:
     remarks: list[RemarkView] = field(default_factory=list)
     lines: list[LineView] = field(default_factory=list)
     findings: list[FindingView] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the status means for COB, split claims ...
     segment: int | None = None
 
     @property

@@ -304,3 +304,31 @@ def test_corpus_fragment_without_envelope_works():
     doc = json.loads(result.stdout)
     assert any(f["code"] == "ENV011" for f in doc["findings"])
     assert len(claims(doc)) == 1 and len(claims(doc)[0]["lines"]) == 3
+
+
+# --- the 835 model's own synthetic samples (samples/era) -----------------------------------
+
+SAMPLES_ERA = Path(__file__).resolve().parents[3] / "samples" / "era"
+SAMPLE_FILES = sorted(SAMPLES_ERA.glob("*.835"))
+
+
+def _phi_in(path: Path) -> set[str]:
+    """Names and member ids of NM1*QC/IL/74/GB in an 835 (what masking must hide)."""
+    values: set[str] = set()
+    for raw in path.read_text(encoding="utf-8").split("~"):
+        parts = raw.strip().split("*")
+        if parts[0] == "NM1" and len(parts) > 1 and parts[1] in ("QC", "IL", "74", "GB"):
+            values.update(p for i, p in enumerate(parts) if i in (3, 4, 9) and len(p) > 1)
+    return values
+
+
+@pytest.mark.skipif(not SAMPLE_FILES, reason="samples/era not present")
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=[p.name for p in SAMPLE_FILES])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_samples_era_every_format_masked(path, fmt):
+    result = run([str(path), "--format", fmt])
+    assert result.exit_code == (1 if "unbalanced" in path.name else 0), result.output
+    phi = _phi_in(path)
+    assert phi, "the sample names a patient"
+    words = set(re.findall(r"[A-Z0-9]+", result.stdout.upper()))
+    assert [value for value in phi if value.upper() in words] == []
