@@ -173,7 +173,8 @@ def test_a_cleanly_closed_upload_without_iea_is_rejected_as_truncated(server, ro
     cut = local(tmp_path, "era.835", text[: text.rindex("GE*")])
     code, out = sftp_batch(server, [f"put {cut} /inbound/era.835"])
     assert code == 0, out
-    wait_for(lambda: (root.rejected / "era.835.reason.json").exists(), what="truncated upload rejected")
+    wait_for(lambda: (root.rejected / "era.835").exists(), what="truncated upload rejected")
+    assert (root.rejected / "era.835.reason.json").exists()
     assert inbound_names(root) == [] and list(root.uploads.iterdir()) == []
 
 
