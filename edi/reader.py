@@ -2,7 +2,18 @@
 
 The reader holds one chunk of text at a time, so a 1 GB interchange is read in constant memory.
 Envelope problems (counts, control numbers, truncation, junk) become Findings and reading goes
-on; only a file that is not X12 at all raises EdiSyntaxError.
+on; only a file that is not X12 at all raises EdiSyntaxError (never another exception type).
+
+What it accepts, as users receive files:
+* delimiters from each ISA: element (ISA04 position), component (ISA16), repetition (ISA11 from
+  00402 on) and a segment terminator that may be `~`, a line break, or `~` followed by CR/LF;
+* several interchanges in one file, each with its own delimiters; several GS and ST;
+* a UTF-8 BOM (also in front of a later interchange), indentation, blank lines, CRLF, segments
+  wrapped over fixed-length lines, NUL or Ctrl-Z padding at the end;
+* a bare ST..SE fragment without ISA/GS, with delimiters inferred (finding ENV011).
+
+Positions: `Segment.index` counts segments in the file (ISA = 1, across interchanges) and
+`Segment.line` is the 1-based line where the segment's first character is.
 """
 from __future__ import annotations
 
@@ -15,67 +26,111 @@ from typing import BinaryIO, TextIO
 
 from .errors import EdiSyntaxError
 from .findings import Finding, Location, Severity
-from .segment import Delimiters, Segment
+from .segment import Delimiters, Segment, _make_segment
 
-CHUNK_CHARS = 1 << 20
+CHUNK_CHARS = 1 << 18
+"""Characters read at a time; memory use is about this plus the longest segment."""
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+ISA_MAX_CHARS = 1024
+"""An ISA whose 16 element separators are not all within this many characters is unusable."""
+SNIFF_CHARS = 1 << 16
+"""How much of a bare ST..SE fragment is looked at to guess its component separator."""
+
 _TAG = re.compile(r"[A-Z0-9]{2,3}\Z")
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _COMPOSITE_HINT = re.compile(r"(?:HC|AD|ER|IV|NU|WK|N4|ZZ|BE|DX|ABK|ABF|BK|BF)([^\w\s])")
+# stripped around every segment: layout, BOMs of concatenated files, NUL / Ctrl-Z end padding
+_WHITESPACE = " \t\r\n\v\f\ufeff\x00\x1a"
+# allowed before the first segment (a NUL there means a binary file)
+_LEADING_WHITESPACE = " \t\r\n\v\f\ufeff"
+_NOT_A_SEPARATOR = " \r\n"
 
 
-def parse_isa_delimiters(text: str) -> tuple[Delimiters, int, bool] | None:
+def parse_isa_delimiters(text: str, final: bool = False) -> tuple[Delimiters, int, bool] | None:
     """Delimiters of the ISA that starts `text`, where its terminator ends, and whether the ISA keeps
-    its fixed width; None when `text` is too short to hold the whole ISA.
+    its fixed width; None when `text` ends before the ISA does. Raises ValueError for an ISA that
+    cannot give usable delimiters.
 
     Counting the 16 element separators instead of trusting offset 105 reads ISAs whose sender
-    forgot to pad their fields; the fixed-width check reports them.
+    forgot to pad their fields; the fixed-width check reports them. `final` says no more text
+    follows, so a CR right after ISA16 is the terminator itself rather than the start of CRLF.
     """
+    if len(text) < 4:
+        return None
     element = text[3]
+    if element.isalnum() or element in _NOT_A_SEPARATOR:
+        raise ValueError(f"the ISA element separator {element!r} is a letter, digit, space or line break")
+    limit = min(len(text), ISA_MAX_CHARS)
     pos = 3
     for _ in range(15):  # text[3] is the first of the 16 separators
-        pos = text.find(element, pos + 1)
+        pos = text.find(element, pos + 1, limit)
         if pos < 0:
+            if len(text) >= ISA_MAX_CHARS:
+                raise ValueError(f"the ISA does not have 16 elements separated by {element!r}")
             return None
     if len(text) < pos + 3:
         return None
     component, terminator = text[pos + 1], text[pos + 2]
     end = pos + 3
     if terminator == "\r":
-        if len(text) < end + 1:
+        if len(text) > end:
+            if text[end] == "\n":  # CRLF: split on LF, the CR is stripped as layout
+                terminator = "\n"
+                end += 1
+        elif not final:
             return None
-        if text[end] == "\n":
-            end += 1
-        terminator = "\n"
-    fields = text[4:pos].split(element)
-    fixed = pos + 2 == 105 and [len(f) for f in fields] == list(ISA_WIDTHS[:-1])
+    if component.isalnum() or component in _NOT_A_SEPARATOR:
+        raise ValueError(f"the ISA16 component separator {component!r} is a letter, digit, space or line break")
+    if terminator.isalnum() or terminator == " ":
+        raise ValueError(f"the segment terminator after ISA16 ({terminator!r}) is a letter, digit or space")
+    body = text[4:pos]
+    if terminator not in "\r\n" and ("\n" in body or "\r" in body):  # wrapped over fixed-length lines
+        body = body.replace("\r", "").replace("\n", "")
+    fields = body.split(element)
+    fixed = [len(f) for f in fields] == list(ISA_WIDTHS[:-1])
     version, isa11 = fields[11], fields[10]
     repetition: str | None = None
-    if version >= "00402" and len(isa11) == 1 and not isa11.isalnum():
+    if (version >= "00402" and len(isa11) == 1 and not isa11.isalnum() and isa11 not in _NOT_A_SEPARATOR
+            and isa11 not in (element, component, terminator)):
         repetition = isa11
-    if terminator.isalnum() or terminator == " " or element.isalnum() or component.isalnum():
-        raise ValueError("ISA separators must not be letters, digits or spaces")
-    if repetition in (element, component, terminator):
-        repetition = None
     return Delimiters(element, component, repetition, terminator, ""), end, fixed
 
 
 def infer_fragment_delimiters(text: str) -> Delimiters:
-    """Delimiters for a bare ST..SE fragment with no ISA: guessed from the ST and from composites."""
+    """Delimiters for a bare ST..SE fragment with no ISA: guessed from the ST and from composites.
+
+    The terminator is the first character after ST that is not a letter, digit, space or element
+    separator; the component separator is the one after a typical composite qualifier (`HC`, `AD`,
+    `ZZ`, ...) in the first SNIFF_CHARS characters, else `:`.
+    """
+    if len(text) < 3:
+        raise ValueError("too short to hold an ST segment")
     element = text[2]
-    terminator = next((c for c in text[3:200] if not c.isalnum() and c not in (element, " ")), None)
-    if terminator is None:
+    if element.isalnum() or element in _NOT_A_SEPARATOR:
+        raise ValueError(f"the element separator after ST ({element!r}) is a letter, digit, space or line break")
+    end = min(len(text), 200)
+    pos = next((i for i in range(3, end) if not text[i].isalnum() and text[i] not in (element, " ")), None)
+    if pos is None:
         raise ValueError("cannot find the segment terminator after ST")
-    if terminator == "\r":
-        terminator = "\n"
+    terminator = text[pos]
+    if terminator == "\r" and text[pos + 1:pos + 2] in ("\n", ""):
+        terminator = "\n" if text[pos + 1:pos + 2] == "\n" else "\r"
     component = ":"
-    for match in _COMPOSITE_HINT.finditer(text, 0, 200_000):
+    for match in _COMPOSITE_HINT.finditer(text, 0, SNIFF_CHARS):
         start = match.start()
         if start and text[start - 1] == element and match.group(1) not in (element, terminator):
             component = match.group(1)
             break
+    if component == terminator or component == element:
+        component = next(c for c in ":>!|" if c not in (element, terminator))
     repetition = "^" if "^" not in (element, terminator, component) else None
     return Delimiters(element, component, repetition, terminator, "")
+
+
+def _strip_set(delims: Delimiters) -> str:
+    """The layout characters stripped around segments, minus any used as a delimiter."""
+    used = (delims.element, delims.component, delims.repetition, delims.segment)
+    return "".join(c for c in _WHITESPACE if c not in used)
 
 
 @dataclass(slots=True)
@@ -90,12 +145,16 @@ class _Envelope:
     seg_count: int = 0
     closed_interchange: bool = False
     junk_reported: bool = False
+    outside_reported: bool = False
 
 
 class X12Reader:
     """Iterates the segments of one X12 text stream; `findings` collects envelope problems.
 
-    Create it with `X12Reader.open(path)` or `X12Reader.from_text(text, name)`.
+    Create it with `X12Reader.open(path)`, `X12Reader.from_text(text, name)` or
+    `X12Reader.from_binary(stream, name)`. Iterate it once; the stream is closed when iteration
+    ends (or use it as a context manager, or call `close()`). `delimiters` holds the delimiters of
+    the interchange read last; each segment carries its own.
     """
 
     def __init__(self, stream: TextIO, name: str) -> None:
@@ -106,11 +165,23 @@ class X12Reader:
         self._stream = stream
         self._env = _Envelope()
         self._consumed = False
+        self._valid_tags: set[str] = set()
 
     @classmethod
     def open(cls, path: str | Path, name: str | None = None) -> "X12Reader":
-        raw = open(path, "rb")  # noqa: SIM115 - closed when iteration ends
-        return cls.from_binary(raw, name or str(path))
+        """A reader over the file at `path`; EdiSyntaxError naming the file when it cannot be opened."""
+        label = name or str(path)
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed when iteration ends
+        except IsADirectoryError as exc:
+            raise EdiSyntaxError("cannot read: it is a directory, not an X12 file", path=label) from exc
+        except FileNotFoundError as exc:
+            raise EdiSyntaxError("cannot read: no such file", path=label) from exc
+        except OSError as exc:  # permission, bad path, device errors
+            raise EdiSyntaxError(f"cannot read: {exc.strerror or exc}", path=label) from exc
+        except ValueError as exc:  # e.g. a NUL character in the path
+            raise EdiSyntaxError(f"cannot read: invalid file name ({exc})", path=label) from exc
+        return cls.from_binary(raw, label)
 
     @classmethod
     def from_binary(cls, raw: BinaryIO, name: str) -> "X12Reader":
@@ -121,6 +192,15 @@ class X12Reader:
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> "X12Reader":
         return cls(io.StringIO(text, newline=""), name)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> "X12Reader":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -134,140 +214,209 @@ class X12Reader:
             self._stream.close()
 
     def _read(self) -> str:
-        return self._stream.read(CHUNK_CHARS)
+        try:
+            return self._stream.read(CHUNK_CHARS)
+        except OSError as exc:
+            raise self._error(f"cannot read: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:  # only for streams opened by the caller with strict decoding
+            raise self._error("not a text file in UTF-8 or ASCII") from exc
+        except ValueError as exc:  # read from a closed stream
+            raise self._error(f"cannot read: {exc}") from exc
 
     def _error(self, message: str, segment: int | None = None, line: int | None = None) -> EdiSyntaxError:
         return EdiSyntaxError(message, path=self.name, segment=segment, line=line)
 
-    def _segments(self) -> Iterator[Segment]:
-        try:
-            buf = self._read()
-        except OSError as exc:
-            raise self._error(f"cannot read file: {exc.strerror or exc}") from exc
+    def _first_text(self) -> tuple[str, int]:
+        """The text from the first non-blank character on (at least 4 characters unless the file is
+        shorter), and the line it is on."""
+        buf = self._read()
         if buf.startswith("\ufeff"):
             buf = buf[1:]
-        if "\x00" in buf[:4096] or _mostly_binary(buf[:4096]):
-            raise self._error("binary data, not an X12 text file")
+        if buf.startswith(("\udcff\udcfe", "\udcfe\udcff")):
+            raise self._error("UTF-16 text: X12 files are ASCII or UTF-8 (save the file as UTF-8)")
         line = 1
-        lead = len(buf) - len(buf.lstrip())
-        while lead == len(buf):  # only whitespace so far
+        while True:
+            stripped = buf.lstrip(_LEADING_WHITESPACE)
+            if len(stripped) >= 4:
+                break
             more = self._read()
             if not more:
-                raise self._error("empty file: no X12 segments")
-            line += buf.count("\n")
-            buf = more
-            lead = len(buf) - len(buf.lstrip())
-        line += buf.count("\n", 0, lead)
-        buf = buf[lead:]
+                break
+            line += buf.count("\n", 0, len(buf) - len(stripped))
+            buf = stripped + more
+        line += buf.count("\n", 0, len(buf) - len(stripped))
+        if not stripped:
+            raise self._error("empty file: no X12 segments" if not buf else
+                              "empty file: only blank space, no X12 segments")
+        return stripped, line
+
+    def _fill(self, buf: str, size: int) -> str:
+        """`buf` plus what follows in the stream, up to at least `size` characters or the end."""
+        parts = [buf]
+        have = len(buf)
+        while have < size:
+            more = self._read()
+            if not more:
+                break
+            parts.append(more)
+            have += len(more)
+        return "".join(parts)
+
+    def _segments(self) -> Iterator[Segment]:
+        """Checks the start of the stream, then hands over to `_split` (holding no text itself)."""
+        buf, line = self._first_text()
         if buf.startswith("ISA"):
-            buf, delims = self._detect_isa(buf, 1, line)
-        elif buf.startswith("ST") and len(buf) > 2 and not buf[2].isalnum():
+            buf, delims = self._detect_isa(buf, line)
+        elif buf.startswith("ST") and len(buf) > 2 and not buf[2].isalnum() and buf[2] not in _NOT_A_SEPARATOR:
+            buf = self._fill(buf, SNIFF_CHARS)
             try:
                 delims = infer_fragment_delimiters(buf)
             except ValueError as exc:
-                raise self._error(f"not X12: {exc}", 1, line) from exc
+                raise self._error(f"not X12: {exc}", line=line) from exc
             self.fragment = True
             self.findings.append(Finding(
                 "ENV011", "no ISA/GS envelope: a bare ST..SE fragment; delimiters inferred",
                 Location(self.name, 1, line, "ST"), Severity.WARNING))
+        elif "\x00" in buf[:4096] or _mostly_binary(buf[:4096]):
+            raise self._error("binary data, not an X12 text file")
         else:
-            raise self._error("not X12: the file does not start with an ISA segment", 1, line)
+            raise self._error("not X12: the file does not start with an ISA segment", line=line)
         self.delimiters = delims
+        return self._split(buf, delims, line)
+
+    def _split(self, buf: str, delims: Delimiters, line: int) -> Iterator[Segment]:
+        """Split the stream into segments; re-splits from a later ISA that brings other delimiters."""
+        env = self._env
+        valid_tags = self._valid_tags
+        body_tags: set[str] = set()  # valid tags that are not envelope segments: the fast path
         index = 0
         eof = False
+        seg: Segment | None = None
+        restarted = False  # the first piece is an ISA whose delimiters were just applied
         while True:
             term = delims.segment
+            sep = delims.element
+            ws = _strip_set(delims)
+            term_is_newline = term in "\r\n"
             pieces = buf.split(term)
+            buf = ""  # the pieces hold the text now: keep one chunk in memory, not two
             carry = pieces.pop()
+            unterminated = False
             if eof:
-                if carry.strip():
+                if carry.strip(ws):
                     pieces.append(carry)
-                    self.findings.append(Finding(
-                        "ENV012", "the last segment has no segment terminator",
-                        Location(self.name, index + len(pieces), None), Severity.WARNING))
+                    unterminated = True
                 carry = ""
-            restart: str | None = None
+            restart: tuple[str, Delimiters] | None = None
             for i, raw in enumerate(pieces):
-                text = raw.strip()
+                text = raw.strip(ws)
                 if not text:
-                    line += raw.count("\n") + (term == "\n")
+                    line += raw.count("\n") + term_is_newline
                     continue
-                seg_line = line + raw.count("\n", 0, len(raw) - len(raw.lstrip()))
-                if index and text.startswith("ISA") and self._new_delimiters(raw, term, pieces, i, carry, delims):
-                    # a following interchange with other delimiters: re-split what is left
-                    rest = term.join(pieces[i:]) + ("" if eof else term + carry)
-                    restart = rest[len(raw) - len(raw.lstrip()):]
-                    line = seg_line
-                    break
-                line += raw.count("\n") + (term == "\n")
-                elements = text.split(delims.element)
+                seg_line = line if raw[0] == text[0] else line + raw.count("\n", 0, raw.index(text[0]))
+                line += raw.count("\n") + term_is_newline
+                if not term_is_newline and "\n" in text:  # a segment wrapped over fixed-length lines
+                    elements = text.replace("\r", "").replace("\n", "").split(sep)
+                else:
+                    elements = text.split(sep)
                 tag = elements[0]
                 index += 1
-                if tag == "ISA":
-                    seg_delims = self._isa_delimiters(text, delims)
-                    delims = seg_delims
-                seg = Segment(tag, tuple(elements[1:]), index, seg_line, delims)
-                if self._check(seg):
+                if tag in body_tags and env.st is not None:  # the hot path: a segment inside ST..SE
+                    env.seg_count += 1
+                    seg = _make_segment(tag, tuple(elements[1:]), index, seg_line, delims)
+                    yield seg
+                    continue
+                if tag == "ISA" or (tag not in valid_tags and text.startswith("ISA") and len(text) > 3
+                                    and not text[3].isalnum()):
+                    parsed = self._parse_isa(text, term, index, seg_line, report=not restarted)
+                    if parsed is not None:
+                        found, fixed = parsed
+                        if not restarted and (found.element != sep or found.segment != term):
+                            # a following interchange with other delimiters: re-split from this ISA
+                            index -= 1
+                            rest = term.join(pieces[i:]) + ("" if eof else term + carry)
+                            restart = rest[raw.index(text[0]):], found
+                            line = seg_line
+                            break
+                        if not fixed:
+                            self.findings.append(Finding(
+                                "ENV001", "ISA is not fixed width (106 characters with every field padded)",
+                                Location(self.name, index, seg_line, "ISA")))
+                        if found.component != delims.component or found.repetition != delims.repetition:
+                            delims = Delimiters(sep, found.component, found.repetition, term, "")
+                            ws = _strip_set(delims)
+                    self.delimiters = delims
+                restarted = False
+                valid = tag in valid_tags
+                if not valid and _TAG.match(tag):
+                    valid_tags.add(tag)
+                    valid = True
+                    if tag not in _ENVELOPE_TAGS:
+                        body_tags.add(tag)
+                seg = _make_segment(tag, tuple(elements[1:]), index, seg_line, delims)
+                if self._check(seg, valid):
                     yield seg
             if restart is not None:
-                buf, delims = self._detect_isa(restart, index + 1, line)
-                self.delimiters = delims
+                buf, delims = restart
+                restarted = True
                 continue
+            if unterminated and seg is not None and not term_is_newline:
+                self.findings.append(Finding(
+                    "ENV012", f"the last segment has no segment terminator {term!r}",
+                    Location(self.name, seg.index, seg.line, seg.tag), Severity.WARNING))
             if eof:
                 break
+            pieces = raw = text = elements = []  # type: ignore[assignment]  # free the chunk before reading on
+            buf, eof = self._more(carry, term)
+        self._close_envelope(seg)
+
+    def _more(self, carry: str, term: str) -> tuple[str, bool]:
+        """`carry` plus the next chunk; reads on while no terminator arrives, so one very long
+        segment is joined once (linear time) instead of being re-split at every chunk."""
+        parts = [carry]
+        while True:
             more = self._read()
             if not more:
-                eof = True
-            buf = carry + more
-        self._close_envelope(index, line)
+                return "".join(parts), True
+            parts.append(more)
+            if term in more:
+                return "".join(parts), False
 
-    @staticmethod
-    def _new_delimiters(raw: str, term: str, pieces: list[str], i: int, carry: str,
-                        current: Delimiters) -> bool:
-        """Whether the ISA starting in `raw` uses another element separator or terminator."""
-        text = raw.lstrip()
-        if len(text) < 4:
-            return False
-        if text[3] != current.element:
-            return True
-        following = pieces[i + 1] if i + 1 < len(pieces) else carry
-        try:
-            parsed = parse_isa_delimiters(text + term + following)
-        except (ValueError, IndexError):
-            return False
-        return parsed is not None and parsed[0].segment != term
-
-    def _isa_delimiters(self, text: str, current: Delimiters) -> Delimiters:
-        """Component and repetition separators of an ISA met in the segment stream."""
-        try:
-            parsed = parse_isa_delimiters(text + current.segment + " ")
-        except (ValueError, IndexError):
-            parsed = None
-        if parsed is None:
-            return current
-        found = parsed[0]
-        return Delimiters(current.element, found.component, found.repetition, current.segment, "")
-
-    def _detect_isa(self, buf: str, index: int, line: int) -> tuple[str, Delimiters]:
-        """Read enough of the stream to parse the ISA at the start of `buf`."""
+    def _detect_isa(self, buf: str, line: int) -> tuple[str, Delimiters]:
+        """Read enough of the stream to parse the first ISA, at the start of `buf`."""
+        eof = False
         while True:
             try:
-                parsed = parse_isa_delimiters(buf)
-            except (ValueError, IndexError) as exc:
-                raise self._error(f"unusable ISA segment: {exc}", index, line) from exc
+                parsed = parse_isa_delimiters(buf, final=eof)
+            except ValueError as exc:
+                raise self._error(f"unusable ISA segment: {exc}", 1, line) from exc
             if parsed is not None:
-                break
-            more = self._read()
-            if not more:
+                return buf, parsed[0]
+            if eof:
                 raise self._error("truncated ISA segment: the file ends inside the interchange header",
-                                  index, line)
-            buf += more
-        delims, _end, fixed = parsed
-        if not fixed:
-            self.findings.append(Finding(
-                "ENV001", "ISA is not fixed width (106 characters with every field padded)",
-                Location(self.name, index, line, "ISA")))
-        return buf, delims
+                                  1, line)
+            more = self._read()
+            if more:
+                buf += more
+            else:
+                eof = True
+
+    def _parse_isa(self, text: str, term: str, index: int, line: int,
+                   report: bool = True) -> tuple[Delimiters, bool] | None:
+        """Delimiters and fixed-width flag of an ISA met in the segment stream; None (and ENV014)
+        when it cannot give delimiters. `text` is the segment up to the current terminator, so a
+        terminator found inside it is a new one."""
+        try:
+            parsed = parse_isa_delimiters(text + term, final=True)
+            if parsed is None:
+                raise ValueError("the ISA does not have 16 elements")
+        except ValueError as exc:
+            if report:
+                self.findings.append(Finding(
+                    "ENV014", f"unusable ISA: {exc}; what follows is read with the delimiters before it",
+                    Location(self.name, index, line, "ISA")))
+            return None
+        return parsed[0], parsed[2]
 
     # --- envelope checks ---------------------------------------------------------------------
 
@@ -276,17 +425,17 @@ class X12Reader:
         self.findings.append(Finding(code, message, Location(self.name, seg.index, seg.line, seg.tag,
                                                              element=element), severity))
 
-    def _check(self, seg: Segment) -> bool:
+    def _check(self, seg: Segment, valid: bool = True) -> bool:
         """Track the envelope; returns False for junk that must not reach the models."""
         env = self._env
         tag = seg.tag
-        if not _TAG.match(tag):
-            self._find("ENV013", "not a segment: the segment id is not 2-3 letters or digits", seg)
-            return False
         if env.closed_interchange and tag != "ISA":
             if not env.junk_reported:
                 self._find("ENV009", "data after IEA: junk after the end of the interchange", seg)
                 env.junk_reported = True
+            return False
+        if not valid:
+            self._find("ENV013", "not a segment: the segment id is not 2-3 capital letters or digits", seg)
             return False
         if env.st is not None and tag not in ("ST", "GS", "GE", "ISA", "IEA"):
             env.seg_count += 1
@@ -294,21 +443,29 @@ class X12Reader:
             if env.isa is not None and not env.closed_interchange:
                 self._find("ENV008", "IEA missing: a new ISA starts before the previous interchange ended",
                            seg)
-                self._close_open(seg.index, seg.line)
+            env.st = env.gs = None
             env.isa, env.groups, env.closed_interchange, env.junk_reported = seg, 0, False, False
+            env.outside_reported = False
         elif tag == "GS":
+            if env.st is not None:
+                self._find("ENV008", "SE missing: a new GS starts inside a transaction set", seg)
+                env.st = None
             if env.gs is not None:
                 self._find("ENV008", "GE missing: a new GS starts before the previous group ended", seg)
+                env.groups += 1
             if env.isa is None and not self.fragment:
                 self._find("ENV010", "GS outside an interchange (no ISA before it)", seg)
             env.gs, env.sets = seg, 0
+            env.outside_reported = False
         elif tag == "ST":
             if env.st is not None:
                 self._find("ENV008", "SE missing: a new ST starts before the previous transaction set ended",
                            seg)
+                env.sets += 1
             if env.gs is None and not self.fragment:
                 self._find("ENV010", "ST outside a functional group (no GS before it)", seg)
             env.st, env.seg_count = seg, 1
+            env.outside_reported = False
         elif tag == "SE":
             if env.st is None:
                 self._find("ENV010", "SE without a matching ST", seg)
@@ -319,11 +476,12 @@ class X12Reader:
                 if seg.get(2) != env.st.get(2):
                     self._find("ENV007", f"SE02 {seg.get(2)!r} does not match ST02 {env.st.get(2)!r}", seg,
                                "SE02")
+                env.sets += 1
             env.st = None
-            env.sets += 1
         elif tag == "GE":
             if env.gs is None:
                 self._find("ENV010", "GE without a matching GS", seg)
+                env.st = None
             else:
                 if env.st is not None:
                     self._find("ENV008", "SE missing before GE", seg)
@@ -334,15 +492,16 @@ class X12Reader:
                                f"{env.sets}", seg, "GE01")
                 if seg.get(2) != env.gs.get(6):
                     self._find("ENV005", f"GE02 {seg.get(2)!r} does not match GS06 {env.gs.get(6)!r}", seg, "GE02")
+                env.groups += 1
             env.gs = None
-            env.groups += 1
         elif tag == "IEA":
             if env.isa is None:
                 self._find("ENV010", "IEA without a matching ISA", seg)
             else:
+                if env.st is not None:
+                    self._find("ENV008", "SE missing before IEA", seg)
                 if env.gs is not None:
                     self._find("ENV008", "GE missing before IEA", seg)
-                    env.gs = None
                     env.groups += 1
                 if seg.get(1) != str(env.groups):
                     self._find("ENV002", f"IEA01 says {seg.get(1) or 'nothing'} functional groups, the "
@@ -350,18 +509,17 @@ class X12Reader:
                 if seg.get(2) != env.isa.get(13):
                     self._find("ENV003", f"IEA02 {seg.get(2)!r} does not match ISA13 {env.isa.get(13)!r}", seg,
                                "IEA02")
-            env.isa, env.closed_interchange = None, True
+            env.st = env.gs = env.isa = None
+            env.closed_interchange = True
         elif env.st is None and not self.fragment:
-            self._find("ENV010", "segment outside a transaction set (no ST before it)", seg)
+            if not env.outside_reported:  # once per run of stray segments
+                self._find("ENV010", "segment outside a transaction set (no ST before it)", seg)
+                env.outside_reported = True
         return True
 
-    def _close_open(self, index: int, line: int | None) -> None:
+    def _close_envelope(self, last: Segment | None) -> None:
         env = self._env
-        env.st = env.gs = env.isa = None
-
-    def _close_envelope(self, index: int, line: int) -> None:
-        env = self._env
-        where = Location(self.name, index or None, line)
+        where = Location(self.name, last.index, last.line, last.tag) if last is not None else Location(self.name)
         if env.st is not None:
             self.findings.append(Finding("ENV008", "truncated: the file ends inside a transaction set (no SE)",
                                          where))
@@ -432,6 +590,10 @@ def iter_transactions(segments: Iterator[Segment] | X12Reader) -> Iterator[Trans
             isa, gs = seg, None
         elif seg.tag == "GS":
             gs = seg
+        elif seg.tag == "GE":
+            gs = None
+        elif seg.tag == "IEA":
+            isa = gs = None
         elif seg.tag == "ST":
             segments = body(seg)
             yield TransactionSet(seg, isa, gs, segments)

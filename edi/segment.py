@@ -114,6 +114,23 @@ class Segment:
         return sep.join((self.tag, *self.elements))
 
 
+_new_object = object.__new__
+_set_tag, _set_elements, _set_index, _set_line, _set_delimiters = (
+    Segment.__dict__[name].__set__ for name in ("tag", "elements", "index", "line", "delimiters"))
+
+
+def _make_segment(tag: str, elements: tuple[str, ...], index: int, line: int,
+                  delimiters: Delimiters) -> Segment:
+    """`Segment(...)` without the frozen-dataclass `__init__` overhead; the reader's hot path."""
+    seg = _new_object(Segment)
+    _set_tag(seg, tag)
+    _set_elements(seg, elements)
+    _set_index(seg, index)
+    _set_line(seg, line)
+    _set_delimiters(seg, delimiters)
+    return seg
+
+
 def _join_composite(parts: tuple[str, ...] | list[str], sep: str) -> str:
     values = list(parts)
     while values and values[-1] == "":
