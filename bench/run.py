@@ -394,15 +394,17 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
         f"Each step runs in a fresh process, {runs} run{'s' if runs != 1 else ''} (median wall time; fastest "
         "in the min column; fewer runs when a note says so). "
         "`× floor` compares with the bare `str.split` tokenization of the same 835 + 837 pair in the "
-        "same run. Peak RSS is the largest process of the step (wait4 rusage). Wall times include "
+        "same run. CPU s is the median user + system time of the step's processes (steadier than wall time "
+        "when other work shares the CPUs). Peak RSS is the largest process of the step (wait4 rusage). "
+        "Wall times include "
         "interpreter start-up: "
         + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in startup.items()) + ".",
         "",
     ]
     for size, text in sizes_info.items():
         lines.append(f"- {size:,} claims: {text}")
-    lines += ["", "| claims | step | median s | min s | claims/s | × floor | peak RSS MB | note |",
-              "|---:|---|---:|---:|---:|---:|---:|---|"]
+    lines += ["", "| claims | step | median s | min s | CPU s | claims/s | × floor | peak RSS MB | note |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     floors = {r.size: r.median for r in results if r.step.key == "floor"}
     for r in results:
         median = r.median
@@ -410,8 +412,9 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
         ratio = f"{median / floor:.1f}" if median is not None and floor else "–"
         best = fmt_seconds(min(x.wall for x in r.runs)) if median is not None else "–"
         rss = f"{max(x.rss_mb for x in r.runs):.0f}" if median is not None else "–"
+        cpu = fmt_seconds(statistics.median(x.cpu for x in r.runs)) if median is not None else "–"
         note = r.note.replace("|", "\\|")
-        lines.append(f"| {r.step.claims:,} | {r.step.label} | {fmt_seconds(median)} | {best} | "
+        lines.append(f"| {r.step.claims:,} | {r.step.label} | {fmt_seconds(median)} | {best} | {cpu} | "
                      f"{fmt_rate(r.step.claims, median)} | {ratio} | {rss} | {note} |")
     return "\n".join(lines) + "\n"
 

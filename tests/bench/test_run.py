@@ -46,11 +46,11 @@ def test_runs_end_to_end_and_prints_the_table(tmp_path):
     labels = [row[1] for row in rows]
     assert labels[0].startswith("floor")
     floor = rows[0]
-    assert floor[0] == "20" and float(floor[2]) > 0 and floor[5] == "1.0" and float(floor[6]) > 0
+    assert floor[0] == "20" and float(floor[2]) > 0 and floor[6] == "1.0" and float(floor[7]) > 0
     for step in ("pyx12", "convert", "validate", "batch"):
         assert any(step in label for label in labels), step
     # every row either has a time or says why not
-    assert all(row[2] != "–" or row[7] for row in rows)
+    assert all(row[2] != "–" or row[8] for row in rows)
     # a second run uses the cached pair
     again = subprocess.run(cmd[:2] + ["--sizes", "20", "--runs", "1", "--steps", "floor",
                                       "--data-dir", str(tmp_path / "data"), "--out", str(out)],
