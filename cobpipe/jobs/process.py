@@ -22,7 +22,8 @@ Order of the steps for an 835 (S1..S6) and why a SIGKILL at any moment is safe:
 
   R   (sha256 already committed, or after a restart) publish whatever is still in the committed
       work folder (S5), archive the input (S6). `recover()` does the same at start-up for work
-      folders whose input is gone, and deletes stale, uncommitted work folders.
+      folders whose input is gone, and deletes uncommitted work folders whose process is gone
+      (a "<host> <pid>" .owner file) or that are older than an hour.
 
 Invariants this gives:
   * No file lost: an input leaves inbound/ only by rename, after its outputs are committed and
@@ -51,6 +52,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import stat
 import time
 from collections import Counter
@@ -71,6 +73,7 @@ from .layout import Root, is_ignored_name
 log = logging.getLogger("cobpipe.jobs")
 
 STALE_WORK_SECONDS = 3600.0
+OWNER_FILE = ".owner"  # "<host> <pid>" of the process using a work folder
 CRASH_ENV = "COBPIPE_TEST_CRASH_AT"  # crash tests only: "<step>" or "<step>:<n>" (the n-th time)
 _crash_counts: Counter = Counter()
 
@@ -525,6 +528,7 @@ def _step(name: str) -> None:
 def _stage(path: Path, work: Path) -> str:
     """S1: copy the input into `work` under its own name, hashing the bytes copied; fsync the copy."""
     work.mkdir(parents=True)
+    (work / OWNER_FILE).write_text(_owner())
     digest = hashlib.sha256()
     with open(path, "rb") as src, open(work / path.name, "wb") as dst:
         while chunk := src.read(1 << 20):
@@ -568,6 +572,27 @@ def _rel(path: Path | None, root: Root) -> str | None:
         return str(path)
 
 
+def _owner() -> str:
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+def _owner_is_dead(work: Path) -> bool:
+    """An uncommitted work folder whose process (on this host) is gone: its numbers were given back."""
+    try:
+        host, pid = (work / OWNER_FILE).read_text().split()
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def recover(root: Root, ledger: Ledger, stale_after: float = STALE_WORK_SECONDS) -> list[Path]:
     """At start-up: publish outputs of committed work folders (R), delete stale uncommitted ones."""
     published: list[Path] = []
@@ -578,7 +603,7 @@ def recover(root: Root, ledger: Ledger, stale_after: float = STALE_WORK_SECONDS)
         if record is not None and record.detail.get("work") == work.name:
             published += _publish(work, root)
             shutil.rmtree(work, ignore_errors=True)
-        elif now - work.stat().st_mtime > stale_after:
+        elif _owner_is_dead(work) or now - work.stat().st_mtime > stale_after:
             shutil.rmtree(work, ignore_errors=True)
     if published:
         event(log, "outputs.recovered", outputs=[p.name for p in published], count=len(published))

@@ -1,0 +1,112 @@
+"""Kill `cobpipe run` mid-batch (at every step of process.py, and with real SIGKILLs at random
+moments), restart it, and check: no input lost, nothing processed twice, every claim converted
+exactly once, control numbers unique and gap-free."""
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from cobpipe.jobs.layout import Root
+from cobpipe.ledger import Ledger
+
+from jobfiles import claims_837, drop, era_835
+
+CLAIM_FILES = {f"claims{n}.837": [f"K{n}{i:02d}" for i in range(5)] for n in range(3)}
+ALL_CLAIMS = [c for ids in CLAIM_FILES.values() for c in ids]
+# five ERAs; K000 is remitted twice (the second time it must be skipped, not billed again)
+ERAS = {f"era{n}.835": ALL_CLAIMS[n * 3:(n + 1) * 3] for n in range(4)}
+ERAS["era4.835"] = ["K000"] + ALL_CLAIMS[12:]
+
+
+def make_batch(root):
+    inputs = {}
+    for n, (name, ids) in enumerate(CLAIM_FILES.items()):
+        inputs[name] = drop(root.inbound, name, claims_837(ids, control=200 + n)).read_bytes()
+    for n, (name, ids) in enumerate(ERAS.items()):
+        inputs[name] = drop(root.inbound, name, era_835(ids, control=600 + n)).read_bytes()
+    return {hashlib.sha256(data).hexdigest() for data in inputs.values()}
+
+
+def cobpipe_run(root, crash_at=None, timeout=180):
+    env = {k: v for k, v in os.environ.items() if k != "COBPIPE_TEST_CRASH_AT"}
+    if crash_at:
+        env["COBPIPE_TEST_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "cobpipe.cli", "run", str(root.path), "--settle", "0"],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def check_invariants(root, input_hashes):
+    assert sorted(p.name for p in root.inbound.iterdir() if p.is_file()) == []
+    archived = {hashlib.sha256(p.read_bytes()).hexdigest() for p in root.archive.iterdir()}
+    assert input_hashes <= archived, "an input was lost"
+    assert list(root.rejected.iterdir()) == []
+    assert list(root.work.iterdir()) == []
+    assert [p.name for p in root.outbound.iterdir() if p.name.startswith(".")] == []
+    billed: Counter = Counter()
+    interchanges = []
+    for out in root.outbound.glob("*.837"):
+        segments = [s.strip() for s in out.read_text().split("~") if s.strip()]
+        interchanges += [s.split("*")[13] for s in segments if s.startswith("ISA*")]
+        billed.update(s.split("*")[1] for s in segments if s.startswith("CLM*"))
+    assert billed == Counter({claim: 1 for claim in ALL_CLAIMS}), "a claim was billed twice or never"
+    numbers = sorted(int(n) for n in interchanges)
+    assert numbers == list(range(1, len(numbers) + 1)), f"ISA13 not unique and gap-free: {numbers}"
+    assert len(numbers) == len(ERAS)
+    with Ledger.open(root.ledger_path) as ledger:
+        stats = ledger.stats()
+        assert stats.issued == len(ALL_CLAIMS)
+        assert sum(stats.files.get("835", {}).values()) == len(ERAS)
+        assert stats.files.get("837P") == {"stored": len(CLAIM_FILES)}
+        assert ledger.control_numbers()[1][3] == len(ERAS)  # ISA counter == interchanges written
+
+
+STEPS = ["staged:2", "claims-recorded:2", "claims-committed:1", "staged:5", "converted:1", "converted:3",
+         "committed:1", "committed:4", "publishing:1", "publishing:2", "published:2", "archived:1"]
+
+
+@pytest.mark.parametrize("crash_at", STEPS)
+def test_killed_at_a_step_and_restarted(tmp_path, crash_at):
+    root = Root.prepare(tmp_path / "root")
+    hashes = make_batch(root)
+    crashed = cobpipe_run(root, crash_at)
+    assert crashed.returncode == 137, crashed.stderr
+    finished = cobpipe_run(root)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    check_invariants(root, hashes)
+
+
+def test_killed_twice_in_a_row(tmp_path):
+    root = Root.prepare(tmp_path / "root")
+    hashes = make_batch(root)
+    assert cobpipe_run(root, "committed:2").returncode == 137
+    assert cobpipe_run(root, "publishing:1").returncode == 137
+    assert cobpipe_run(root).returncode == 0
+    check_invariants(root, hashes)
+
+
+def test_sigkill_at_random_moments(tmp_path):
+    """Real SIGKILLs from outside at random delays, then a clean run."""
+    root = Root.prepare(tmp_path / "root")
+    hashes = make_batch(root)
+    rng = random.Random(1234)
+    killed_mid_batch = 0
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-m", "cobpipe.cli", "run", str(root.path), "--settle", "0"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(rng.uniform(0.8, 2.5))
+            if proc.poll() is None and root.inbound_files():
+                killed_mid_batch += 1
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+    assert killed_mid_batch, "no kill landed mid-batch: the test proved nothing"
+    final = cobpipe_run(root)
+    assert final.returncode == 0, final.stdout + final.stderr
+    check_invariants(root, hashes)
