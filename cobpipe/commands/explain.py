@@ -9,6 +9,7 @@ from cobpipe.codes import CodeBook, default_codebook
 from cobpipe.explain import FORMATS, explain_file, render
 from cobpipe.explain.build import ExplainOptions, resolve_statuses
 from cobpipe.fsutil import write_text_atomic
+from edi.errors import CobpipeError
 
 # the exit codes of cobpipe.cli (not imported from there: cli imports the commands)
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
@@ -61,7 +62,10 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
     view = explain_file(str(era), codebook, options)
     text = render(view, "json" if as_json else output_format)
     if output is not None:
-        write_text_atomic(output, text)
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            raise CobpipeError(f"cannot write {output}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
     missing = sorted(set(claim_ids) - {claim.id for claim in view.claims})

@@ -23,10 +23,10 @@ def money(value: Decimal | None) -> str:
     """Money for people: thousands separated, two decimals unless the file had more ("1,680.15")."""
     if value is None:
         return ""
-    plain = money_plain(value) or ""
-    sign = "-" if plain.startswith("-") else ""
-    whole, _, cents = plain.lstrip("-").partition(".")
-    return f"{sign}{int(whole):,}" + (f".{cents}" if cents else "")
+    if value.as_tuple().exponent >= -2:  # type: ignore[operator]
+        text = format(value, ",.2f")
+        return "0.00" if text == "-0.00" else text
+    return format(value, ",f")
 
 
 def number(value: Decimal | None) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import textwrap
 from decimal import Decimal
+from functools import lru_cache
 
 from . import fmt
 from .view import AdjustmentView, ClaimView, ExplainView, FindingView, LineView, SectionView
@@ -160,7 +161,7 @@ def _adjustment(out: list[str], adj: AdjustmentView, indent: int) -> None:
     """`CO-45  words ...` with the amount in the Adjusted column, words wrapped before it."""
     label = fmt.adjustment_label(adj).ljust(7)
     room = _LEFT + MONEY - indent - len(label) - 1
-    lines = textwrap.wrap(fmt.adjustment_text(adj), room) or [""]
+    lines = _wrap(fmt.adjustment_text(adj), room) or [""]
     first = f"{'':{indent}}{label}{lines[0]}"
     out.append(first.ljust(_LEFT + MONEY) + fmt.money(adj.amount).rjust(MONEY))
     for rest in lines[1:]:
@@ -183,7 +184,7 @@ def _plbs(out: list[str], section: SectionView) -> None:
         text = f"{words} ({', '.join(x for x in extra if x)})" if any(extra) else words
         label = plb.reason.ljust(4)
         room = WIDTH - MONEY - 4 - len(label) - 1
-        lines = textwrap.wrap(text, room) or [""]
+        lines = _wrap(text, room) or [""]
         out.append(f"  {label}{lines[0]}".ljust(WIDTH - MONEY) + fmt.money(plb.amount).rjust(MONEY))
         for rest in lines[1:]:
             out.append(f"  {'':{len(label)}}{rest}")
@@ -222,7 +223,7 @@ def _labelled(out: list[str], label: str, value: str, indent: int = 0, width: in
 
 def _wrapped(out: list[str], label: str, value: str, indent: int, label_width: int) -> None:
     prefix = " " * indent + label.ljust(label_width)
-    lines = textwrap.wrap(value, WIDTH - len(prefix)) or [""]
+    lines = _wrap(value, WIDTH - len(prefix)) or [""]
     out.append((prefix + lines[0]).rstrip())
     for rest in lines[1:]:
         out.append(" " * len(prefix) + rest)
@@ -231,3 +232,11 @@ def _wrapped(out: list[str], label: str, value: str, indent: int, label_width: i
 def _join(*parts: str) -> str:
     first, *rest = [p for p in parts if p] or [""]
     return f"{first} ({', '.join(rest)})" if rest else first
+
+
+@lru_cache(maxsize=4096)
+def _wrap(text: str, width: int) -> list[str]:
+    """textwrap.wrap, cached (the same reason texts repeat on every claim) with a fast path."""
+    if len(text) <= width and "\n" not in text:
+        return [text] if text.strip() else []
+    return textwrap.wrap(text, width)

@@ -47,7 +47,8 @@ def test_claim_status_flags():
     assert {c for c, s in statuses.items() if s.crossover} == {"19", "20", "21"}
     assert {c for c, s in statuses.items() if s.reversal} == {"22"}
     assert {c for c, s in statuses.items() if s.denial} == {"4"}
-    assert {c for c, s in statuses.items() if s.cob_input} == {"1", "2", "3", "4"}
+    # crossovers were adjudicated: a next payer can be billed, just not the one named in NM1*TT
+    assert {c for c, s in statuses.items() if s.cob_input} == {"1", "2", "3", "4", "19", "20", "21"}
     assert codes.claim_status("4").word == "denied"
     assert codes.claim_status("99") is None
 
@@ -228,9 +229,15 @@ def test_dropped_segments(source):
 
 
 def test_skip_rows_follow_the_claim_status_flags():
-    skipped = {code for r in codes.cob_mapping_rows() if r.action == "skip" and r.when.startswith("CLP02=")
-               for code in r.when.removeprefix("CLP02=").split(",")}
-    assert skipped == {c for c, s in book().claim_statuses.items() if not s.cob_input}
+    def skipped(row_id):
+        row = rows_by_id()[row_id]
+        assert row.action == "skip" and row.when.startswith("CLP02=")
+        return set(row.when.removeprefix("CLP02=").split(","))
+
+    statuses = book().claim_statuses
+    assert skipped("reversal-skip") | skipped("not-cob-input-skip") == {
+        c for c, s in statuses.items() if not s.cob_input}
+    assert skipped("crossover-skip") == {c for c, s in statuses.items() if s.crossover}
 
 
 def test_verbatim_rows_read_in_analyst_words():

@@ -248,6 +248,21 @@ def test_user_codes_override_descriptions(tmp_path):
     assert "OUR OFFICE WORDING FOR 45" in result.stdout
 
 
+def test_bad_user_codes_file_is_one_line_exit_2(tmp_path):
+    codes = tmp_path / "carc.csv"
+    codes.write_text("code,description,start_date\n45,ok,2020-02-31\n", encoding="utf-8")
+    result = run_case("claim-line-cas", "--codes", str(codes))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("cobpipe: ") and "line 2" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_unwritable_output_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_case("split-claim", "-o", str(blocker / "sub" / "out.txt"))
+    assert result.exit_code == 2 and "cannot write" in result.stderr and "Traceback" not in result.output
+
+
 def test_codes_dir_environment(tmp_path, monkeypatch):
     (tmp_path / "rarc.csv").write_text("code,description\nN130,ENV DIR WORDING\n", encoding="utf-8")
     monkeypatch.setenv("COBPIPE_CODES_DIR", str(tmp_path))
