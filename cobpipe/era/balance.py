@@ -57,14 +57,14 @@ def claim_balance(claim: ClaimPayment, *, path: str | None = None) -> list[Findi
 
 
 def cas_amounts_nonzero(cas_segments: Iterable[Cas], *, loop: str, claim_id: str,
-                        path: str | None = None, label: str = "") -> list[Finding]:
+                        path: str | None = None, line: ServiceLine | None = None) -> list[Finding]:
     """CAS03 (and 06, 09 ...) ≠ 0: an adjustment of zero carries no money (cob-spec §2.2; RFI 2353)."""
     found: list[Finding] = []
     for cas in cas_segments:
         for adj in cas.adjustments:
             if adj.amount == 0:
                 element = f"CAS{3 * adj.triplet:02d}"
-                prefix = f"{label}: " if label else ""
+                prefix = f"{line.label()}: " if line is not None else ""
                 found.append(_finding(
                     "ERA104", "CAS03",
                     f"{prefix}CAS {adj.group}-{adj.reason} amount is 0 ({element})",
@@ -110,7 +110,7 @@ def transaction_balance(payment: Payment, totals: RemittanceTotals, *, path: str
 def check_line(line: ServiceLine, *, claim_id: str, path: str | None = None) -> list[Finding]:
     """Every line-level rule: S and non-zero CAS."""
     return line_balance(line, claim_id=claim_id, path=path) + cas_amounts_nonzero(
-        line.cas, loop="2110", claim_id=claim_id, path=path, label=line.label())
+        line.cas, loop="2110", claim_id=claim_id, path=path, line=line)
 
 
 def check_claim_level(claim: ClaimPayment, *, path: str | None = None) -> list[Finding]:

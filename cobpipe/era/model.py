@@ -364,7 +364,7 @@ class ServiceLine:
         return f"line {self.ordinal}" + (f" (REF*6R {ref})" if ref else "")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class ClaimPayment:
     """Loop 2100: one CLP with its adjustments, people, dates, references and service lines."""
 

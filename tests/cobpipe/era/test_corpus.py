@@ -233,3 +233,19 @@ def test_three_interchanges(corpus_dir):
     assert [r.totals.claim_count for r in remits] == [19, 23, 14]
     assert [r.header.envelope.interchange_control_number for r in remits] == ["000000031", "000000032",
                                                                                "000000033"]
+
+
+def test_the_mapper_golden_835s_balance_except_the_unbalanced_case():
+    """tests/golden/*/era.835 (the COB mapper's hand-written cases) are documented as balanced except
+    case 07, whose subject is an unbalanced line: our model must agree."""
+    folder = Path(__file__).resolve().parents[2] / "golden"
+    files = sorted(folder.glob("*/era.835"))
+    if not files:
+        pytest.skip("tests/golden has no era.835 files")
+    for path in files:
+        reader = read_remittances(path, keep_claims=True)
+        remits = list(reader)
+        found = Counter(f.code for r in remits for f in r.findings)
+        expected = Counter({"ERA101": 1}) if path.parent.name.startswith("07-") else Counter()
+        assert found == expected, path.parent.name
+        assert reader.findings == [], path.parent.name
