@@ -135,9 +135,8 @@ class ClaimConverter:
             self._end(decision, REJECTED, f"charge mismatch: the 835 says CLP03 {remit.charge}, the original "
                       f"claim says CLM02 {charges}")
             return None
-        distinct = {c.content_key(): c for c in same_charge}
-        if len(distinct) > 1:
-            self._end(decision, REJECTED, f"{len(distinct)} different original claims share CLM01 "
+        if len(same_charge) > 1 and len({c.content_key() for c in same_charge}) > 1:
+            self._end(decision, REJECTED, f"{len(same_charge)} different original claims share CLM01 "
                       f"{remit.claim_id} and its charge; cannot tell which was adjudicated")
             return None
         return same_charge[0]

@@ -134,6 +134,16 @@ def money(seg: Segment, position: int) -> Decimal:
         return ZERO
 
 
+def parse_ccyymmdd(text: str) -> dt.date | None:
+    """A D8 date, or None when it is not a real calendar date."""
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
 def cas_total(segments: Iterable[Segment]) -> Decimal:
     total = ZERO
     for seg in segments:
@@ -234,9 +244,8 @@ class _Checker:
             self.error("COB009", f"no adjudication date for payer {payer.payer_id}: 2330B DTP*573 is required "
                        "when no 2430 reports the lines", payer.payer_nm1 or payer.sbr, "2330B")
         for seg in dated:
-            try:
-                when = dt.datetime.strptime(seg.get(3), "%Y%m%d").date()
-            except ValueError:
+            when = parse_ccyymmdd(seg.get(3))
+            if when is None:
                 self.error("COB010", "DTP*573 adjudication date is not a valid CCYYMMDD date", seg, "2430", "DTP03")
                 continue
             if when > today:
