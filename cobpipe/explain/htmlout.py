@@ -63,6 +63,11 @@ tfoot tr + tr th, tfoot tr + tr td { border-top: none; font-weight: 400; }
 .plb h3, .total h3 { margin-bottom: 6px; }
 .hint { color: var(--muted); font-size: 12px; }
 p.note { margin: 0 0 8px; padding: 4px 10px; border-left: 3px solid var(--accent); background: #f1f5fa; }
+@media (max-width: 760px) {
+  body { padding: 12px; }
+  .facts { grid-template-columns: max-content 1fr; }
+  col.proc { width: 110px; } col.amt { width: 84px; } col.units { width: 44px; }
+}
 @media print {
   body { padding: 0; font-size: 11pt; }
   .remit { page-break-before: auto; }
@@ -181,7 +186,8 @@ def _claim(claim: ClaimView) -> str:
             f'<li>Remark <span class="code">{e(r.code)}</span> {e(r.text)} <span class="hint">({e(r.source)})</span></li>'
             for r in claim.remarks) + "</ul>")
     out.append(_verdict(claim.balanced, claim.all_findings,
-                        "Balanced: charge minus adjustments equals the payment, for the claim and every line."))
+                        "Balanced: charge minus adjustments equals the payment, for the claim"
+                        + (" and every line." if claim.lines else ".")))
     out.append("</article>")
     return "\n".join(out)
 
