@@ -249,3 +249,22 @@ def test_the_mapper_golden_835s_balance_except_the_unbalanced_case():
         expected = Counter({"ERA101": 1}) if path.parent.name.startswith("07-") else Counter()
         assert found == expected, path.parent.name
         assert reader.findings == [], path.parent.name
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
+def test_no_phi_in_findings(path: Path):
+    """Patient and insured names and member ids never reach a finding message or location."""
+    phi: set[str] = set()
+    texts: list[str] = []
+    reader = read_remittances(path)
+    for remit in reader:
+        for claim in remit.claims():
+            for party in (claim.patient, claim.insured, claim.corrected_insured, claim.other_subscriber):
+                if party is not None:
+                    # (values masked as XXXX / 9999 in the de-identified file would match claim ids)
+                    phi |= {v for v in (party.last_name, party.first_name, party.id)
+                            if len(v.strip()) > 2 and not set(v) <= set("X9")}
+        texts += [str(f) for f in remit.findings]
+    texts += [str(f) for f in reader.findings]
+    leaks = {value for value in phi for text in texts if value in text}
+    assert not leaks
