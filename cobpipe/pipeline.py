@@ -314,29 +314,58 @@ def report_document(result: ConvertResult) -> dict:
 
 
 def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, options: ConvertOptions,
-              coverage_path: Path | None = None, db_path: Path | None = None,
-              progress: bool = False) -> list[ConvertResult]:
+              coverage_path: Path | None = None, db_path: Path | None = None, progress: bool = False,
+              workers: int = 1) -> list[ConvertResult]:
     """The CLI's batch: every input checked before anything is written, claims indexed in a ledger
-    (a temporary one unless `db_path`), then each ERA converted."""
+    (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once."""
     from .cob.coverage import CoverageTable
     from .ledger import Ledger
 
-    coverage = CoverageTable.load(coverage_path) if coverage_path else None
+    if coverage_path:
+        CoverageTable.load(coverage_path)  # refuse a bad coverage file before any work
     scans = [scan_era(path) for path in era_files]
     with contextlib.ExitStack() as stack:
         if db_path is None:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
-            ledger = stack.enter_context(Ledger.open(tmp / "claims.sqlite"))
+            ledger_path = tmp / "claims.sqlite"
         else:
-            ledger = stack.enter_context(Ledger.open(db_path))
-        load_claim_files(ledger, claim_files)
-        results = []
-        for scan in _progress(scans, progress):
-            results.append(convert_era(scan.path, ledger, out_dir, options=options, numbers=ledger,
-                                       issued=ledger if db_path else None, coverage=coverage, scan=scan))
-            if db_path is not None:
-                record_issued(ledger, results[-1])
-        return results
+            ledger_path = Path(db_path)
+        with Ledger.open(ledger_path) as ledger:
+            load_claim_files(ledger, claim_files)
+        jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
+                for scan in scans]
+        workers = max(1, min(workers, len(jobs)))
+        if workers == 1:
+            return [job.run() for job in _progress(jobs, progress)]
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
+
+
+@dataclass(frozen=True, slots=True)
+class _EraJob:
+    """One ERA of a batch; picklable so a worker process can run it against the shared ledger file."""
+
+    scan: EraScan
+    ledger_path: Path
+    out_dir: Path
+    options: ConvertOptions
+    coverage_path: Path | None
+    remember_issued: bool
+
+    def run(self) -> ConvertResult:
+        from .cob.coverage import CoverageTable
+        from .ledger import Ledger
+
+        coverage = CoverageTable.load(self.coverage_path) if self.coverage_path else None
+        with Ledger.open(self.ledger_path) as ledger:
+            issued = ledger if self.remember_issued else None
+            result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=ledger,
+                                 issued=issued, coverage=coverage, scan=self.scan)
+            if self.remember_issued:
+                record_issued(ledger, result)
+        return result
 
 
 def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> None:
@@ -350,9 +379,11 @@ def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> Non
         for d in result.decisions if d.status == CONVERTED])
 
 
-def _progress(items: list, enabled: bool):
-    if not enabled or len(items) < 2:
+def _progress(items, enabled: bool, total: int | None = None):
+    """A progress bar over ERAs, on a terminal only, for batches of several files."""
+    total = total if total is not None else len(items)
+    if not enabled or total < 2:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc="ERAs", unit="file")
+    return tqdm(items, desc="ERAs", unit="file", total=total)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,8 +59,10 @@ def parse_delimiters(text: str) -> Delimiters:
               help="ISA15: P production, T test.")
 @click.option("--delimiters", "delimiters", default="*:^~", show_default=True,
               help="Output delimiters: element, component, repetition, segment terminator.")
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
+              help="ERAs converted at once, each in its own process.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, as_json):
+def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, workers, as_json):
     """Build secondary 837P claims from the primary's 835 and the original 837P.
 
     \b
@@ -84,7 +87,7 @@ def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage
     if not claim_files:
         raise click.UsageError("no 837P files found in --claims")
     results = run_batch(era_files, claim_files, out_dir, options=options, coverage_path=coverage, db_path=db,
-                        progress=sys.stderr.isatty())
+                        progress=sys.stderr.isatty(), workers=workers)
     summary = [result.summary() for result in results]
     if as_json:
         click.echo(json.dumps(summary, indent=2))

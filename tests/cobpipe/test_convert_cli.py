@@ -135,3 +135,16 @@ def test_installed_console_script(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "seed-era.837").exists()
+
+
+def test_two_workers_give_the_same_claims_as_one(tmp_path):
+    args = ("--era", SAMPLES, "--claims", SAMPLES, "--coverage", SAMPLES / "coverage.csv")
+    assert run(*args, "--workers", "1", "--out", tmp_path / "one").exit_code == 0
+    assert run(*args, "--workers", "2", "--out", tmp_path / "two").exit_code == 0
+    for name in ("era.report.json", "seed-era.report.json"):
+        one = json.loads((tmp_path / "one" / name).read_text())
+        two = json.loads((tmp_path / "two" / name).read_text())
+        assert one["claims"] == two["claims"]
+    numbers = [json.loads((tmp_path / "two" / n).read_text())["control_numbers"][0]["number"]
+               for n in ("era.report.json", "seed-era.report.json")]
+    assert sorted(numbers) == [1, 2]  # one ledger hands out distinct interchange numbers
