@@ -507,7 +507,7 @@ class Remittance:
     """
 
     __slots__ = ("header", "findings", "plbs", "totals", "path", "number", "_ctx", "_cursor", "_stream",
-                 "_kept", "_keep", "_started", "_lx", "_se")
+                 "_kept", "_started", "_lx")
 
     def __init__(self, ts: TransactionSet, path: str, number: int, *, keep_claims: bool = False) -> None:
         self.path = path
@@ -518,7 +518,6 @@ class Remittance:
         self.totals = RemittanceTotals()
         self._cursor = _Cursor(iter(ts.segments))
         self.header = _read_header(self._cursor, self._ctx, ts)
-        self._keep = keep_claims
         self._kept: list[ClaimPayment] | None = [] if keep_claims else None
         self._started = False
         self._lx: str | None = None

@@ -5,8 +5,8 @@ correction; crossovers (19/20/21, NM1*TT, MA18/MA07/N89) must not be billed to t
 forwarded to, unless MA19 says they were not forwarded; 23 and 25 are not COB input; split claims
 (several CLPs with one CLP01, MA15) are aggregated.
 
-The status table is data here for now; mappings/claim_status.csv holds the same codes in the code
-book (a test keeps both in step).
+The status table is data here for now, descriptions in our own words; mappings/claim_status.csv
+holds the same codes in the code book (a test keeps codes, levels and flags in step).
 """
 from __future__ import annotations
 
@@ -39,16 +39,16 @@ class ClaimStatus:
 
 
 CLAIM_STATUS: dict[str, ClaimStatus] = {s.code: s for s in (
-    ClaimStatus("1", "Processed as primary", "primary", 1),
-    ClaimStatus("2", "Processed as secondary", "secondary", 2),
-    ClaimStatus("3", "Processed as tertiary", "tertiary", 3),
-    ClaimStatus("4", "Denied", "denied", None, denial=True),
-    ClaimStatus("19", "Processed as primary, forwarded to additional payer(s)", "crossover", 1, forwarded=True),
-    ClaimStatus("20", "Processed as secondary, forwarded to additional payer(s)", "crossover", 2, forwarded=True),
-    ClaimStatus("21", "Processed as tertiary, forwarded to additional payer(s)", "crossover", 3, forwarded=True),
-    ClaimStatus("22", "Reversal of previous payment", "reversal", None, reversal=True, cob_input=False),
-    ClaimStatus("23", "Not our claim, forwarded to additional payer(s)", "not-ours", None, cob_input=False),
-    ClaimStatus("25", "Predetermination pricing only: no payment", "predetermination", None, cob_input=False),
+    ClaimStatus("1", "Paid or adjudicated as the primary payer", "primary", 1),
+    ClaimStatus("2", "Paid or adjudicated as the secondary payer", "secondary", 2),
+    ClaimStatus("3", "Paid or adjudicated as the tertiary payer", "tertiary", 3),
+    ClaimStatus("4", "Denied: nothing paid", "denied", None, denial=True),
+    ClaimStatus("19", "Adjudicated as primary and sent on to the next payer", "crossover", 1, forwarded=True),
+    ClaimStatus("20", "Adjudicated as secondary and sent on to the next payer", "crossover", 2, forwarded=True),
+    ClaimStatus("21", "Adjudicated as tertiary and sent on to the next payer", "crossover", 3, forwarded=True),
+    ClaimStatus("22", "Takes back an earlier payment (amounts negated)", "reversal", None, reversal=True, cob_input=False),
+    ClaimStatus("23", "Not this payer's claim; sent on to another payer", "not-ours", None, cob_input=False),
+    ClaimStatus("25", "Priced as a predetermination only; no payment", "predetermination", None, cob_input=False),
 )}
 
 PRIMARY, SECONDARY, TERTIARY, DENIED = "1", "2", "3", "4"
