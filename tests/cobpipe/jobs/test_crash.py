@@ -17,20 +17,25 @@ from cobpipe.ledger import Ledger
 
 from jobfiles import claims_837, drop, era_835
 
-CLAIM_FILES = {f"claims{n}.837": [f"K{n}{i:02d}" for i in range(5)] for n in range(3)}
-ALL_CLAIMS = [c for ids in CLAIM_FILES.values() for c in ids]
-# five ERAs; K000 is remitted twice (the second time it must be skipped, not billed again)
-ERAS = {f"era{n}.835": ALL_CLAIMS[n * 3:(n + 1) * 3] for n in range(4)}
-ERAS["era4.835"] = ["K000"] + ALL_CLAIMS[12:]
+class Batch:
+    """`files` claim files of 5 claims each, remitted by ERAs of 3 claims; the first claim is remitted
+    a second time in the last ERA (it must then be skipped, not billed again)."""
 
+    def __init__(self, files: int) -> None:
+        self.claim_files = {f"claims{n}.837": [f"K{n:02d}{i}" for i in range(5)] for n in range(files)}
+        self.all_claims = [c for ids in self.claim_files.values() for c in ids]
+        chunks = [self.all_claims[i:i + 3] for i in range(0, len(self.all_claims), 3)]
+        chunks[-1] = [self.all_claims[0], *chunks[-1]]
+        self.eras = {f"era{n:02d}.835": ids for n, ids in enumerate(chunks)}
 
-def make_batch(root):
-    inputs = {}
-    for n, (name, ids) in enumerate(CLAIM_FILES.items()):
-        inputs[name] = drop(root.inbound, name, claims_837(ids, control=200 + n)).read_bytes()
-    for n, (name, ids) in enumerate(ERAS.items()):
-        inputs[name] = drop(root.inbound, name, era_835(ids, control=600 + n)).read_bytes()
-    return {hashlib.sha256(data).hexdigest() for data in inputs.values()}
+    def drop_all(self, root) -> set[str]:
+        """Every input in inbound; returns their sha256s."""
+        inputs = []
+        for n, (name, ids) in enumerate(self.claim_files.items()):
+            inputs.append(drop(root.inbound, name, claims_837(ids, control=200 + n)).read_bytes())
+        for n, (name, ids) in enumerate(self.eras.items()):
+            inputs.append(drop(root.inbound, name, era_835(ids, control=600 + n)).read_bytes())
+        return {hashlib.sha256(data).hexdigest() for data in inputs}
 
 
 def cobpipe_run(root, crash_at=None, timeout=180):
@@ -41,7 +46,7 @@ def cobpipe_run(root, crash_at=None, timeout=180):
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def check_invariants(root, input_hashes):
+def check_invariants(root, batch, input_hashes):
     assert sorted(p.name for p in root.inbound.iterdir() if p.is_file()) == []
     archived = {hashlib.sha256(p.read_bytes()).hexdigest() for p in root.archive.iterdir()}
     assert input_hashes <= archived, "an input was lost"
@@ -54,16 +59,16 @@ def check_invariants(root, input_hashes):
         segments = [s.strip() for s in out.read_text().split("~") if s.strip()]
         interchanges += [s.split("*")[13] for s in segments if s.startswith("ISA*")]
         billed.update(s.split("*")[1] for s in segments if s.startswith("CLM*"))
-    assert billed == Counter({claim: 1 for claim in ALL_CLAIMS}), "a claim was billed twice or never"
+    assert billed == Counter({claim: 1 for claim in batch.all_claims}), "a claim was billed twice or never"
     numbers = sorted(int(n) for n in interchanges)
     assert numbers == list(range(1, len(numbers) + 1)), f"ISA13 not unique and gap-free: {numbers}"
-    assert len(numbers) == len(ERAS)
+    assert len(numbers) == len(batch.eras)
     with Ledger.open(root.ledger_path) as ledger:
         stats = ledger.stats()
-        assert stats.issued == len(ALL_CLAIMS)
-        assert sum(stats.files.get("835", {}).values()) == len(ERAS)
-        assert stats.files.get("837P") == {"stored": len(CLAIM_FILES)}
-        assert ledger.control_numbers()[1][3] == len(ERAS)  # ISA counter == interchanges written
+        assert stats.issued == len(batch.all_claims)
+        assert sum(stats.files.get("835", {}).values()) == len(batch.eras)
+        assert stats.files.get("837P") == {"stored": len(batch.claim_files)}
+        assert ledger.control_numbers()[1][3] == len(batch.eras)  # ISA counter == interchanges written
 
 
 STEPS = ["staged:2", "claims-recorded:2", "claims-committed:1", "staged:5", "converted:1", "converted:3",
@@ -73,34 +78,37 @@ STEPS = ["staged:2", "claims-recorded:2", "claims-committed:1", "staged:5", "con
 @pytest.mark.parametrize("crash_at", STEPS)
 def test_killed_at_a_step_and_restarted(tmp_path, crash_at):
     root = Root.prepare(tmp_path / "root")
-    hashes = make_batch(root)
+    batch = Batch(3)
+    hashes = batch.drop_all(root)
     crashed = cobpipe_run(root, crash_at)
     assert crashed.returncode == 137, crashed.stderr
     finished = cobpipe_run(root)
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    check_invariants(root, hashes)
+    check_invariants(root, batch, hashes)
 
 
 def test_killed_twice_in_a_row(tmp_path):
     root = Root.prepare(tmp_path / "root")
-    hashes = make_batch(root)
+    batch = Batch(3)
+    hashes = batch.drop_all(root)
     assert cobpipe_run(root, "committed:2").returncode == 137
     assert cobpipe_run(root, "publishing:1").returncode == 137
     assert cobpipe_run(root).returncode == 0
-    check_invariants(root, hashes)
+    check_invariants(root, batch, hashes)
 
 
 def test_sigkill_at_random_moments(tmp_path):
     """Real SIGKILLs from outside at random delays, then a clean run."""
     root = Root.prepare(tmp_path / "root")
-    hashes = make_batch(root)
+    batch = Batch(12)
+    hashes = batch.drop_all(root)
     rng = random.Random(1234)
     killed_mid_batch = 0
     for _ in range(4):
         proc = subprocess.Popen([sys.executable, "-m", "cobpipe.cli", "run", str(root.path), "--settle", "0"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(rng.uniform(0.8, 2.5))
+            time.sleep(rng.uniform(0.9, 2.0))
             if proc.poll() is None and root.inbound_files():
                 killed_mid_batch += 1
             proc.send_signal(signal.SIGKILL)
@@ -109,4 +117,4 @@ def test_sigkill_at_random_moments(tmp_path):
     assert killed_mid_batch, "no kill landed mid-batch: the test proved nothing"
     final = cobpipe_run(root)
     assert final.returncode == 0, final.stdout + final.stderr
-    check_invariants(root, hashes)
+    check_invariants(root, batch, hashes)
