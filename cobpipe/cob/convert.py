@@ -99,6 +99,10 @@ class ClaimConverter:
                              f"the claim has no 2320 with SBR01 {upcoming} and no coverage-file row")
         decision.payer_id = next_payer.payer_id
         if self.issued is not None and self.issued.was_issued(remit.claim_id, next_payer.payer_id):
+            if remit.reversed:
+                return self._end(decision, REJECTED, f"the primary reversed and corrected a claim already billed "
+                                 f"to payer {next_payer.payer_id}: send that payer a replacement claim "
+                                 "(CLM05-3 7) after review")
             return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")

@@ -148,3 +148,16 @@ def test_two_workers_give_the_same_claims_as_one(tmp_path):
     numbers = [json.loads((tmp_path / "two" / n).read_text())["control_numbers"][0]["number"]
                for n in ("era.report.json", "seed-era.report.json")]
     assert sorted(numbers) == [1, 2]  # one ledger hands out distinct interchange numbers
+
+
+def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
+    case = GOLDEN / "10-reversal-correction"
+    db = tmp_path / "ledger.db"
+    first = run("--era", case / "era.835", "--claims", case / "claims.837", "--db", db, "--out", tmp_path / "a")
+    assert first.exit_code == 0
+    # the same correction arriving again (e.g. in the next 835) must not bill the secondary twice
+    second = run("--era", case / "era.835", "--claims", case / "claims.837", "--db", db, "--out", tmp_path / "b")
+    report = json.loads((tmp_path / "b" / "era.report.json").read_text())
+    [claim] = report["claims"]
+    assert second.exit_code == 1 and claim["status"] == "rejected"
+    assert "replacement claim" in claim["reasons"][-1]
