@@ -19,7 +19,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "ERA006": (W, "composite uses another component separator than ISA16; split on the one it uses"),
     "ERA007": (E, "malformed SVC: SVC01 has no procedure code, or elements are shifted"),
     "ERA008": (W, "segment not expected here; ignored (or read at claim level when it belongs there)"),
-    "ERA009": (E, "CAS malformed: more than 6 triplets, or a reason without an amount"),
+    "ERA009": (E, "CAS malformed: more than 6 triplets (all read), a reason without an amount or the reverse, or no triplet"),
     "ERA010": (W, "CAS01 group code not valid in a 5010 835 (CO, OA, PI, PR); CR is 4010 only"),
     "ERA011": (E, "Table 1 incomplete: BPR, TRN, N1*PR or N1*PE missing"),
     "ERA012": (W, "CLP02 is not a known claim status code"),
@@ -30,7 +30,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "ERA104": (E, "CAS amount is 0 (CAS03/06/... must not be zero)"),
     "ERA105": (W, "CLP05 ≠ ΣPR CAS (claim + line); reversals excepted"),
     "ERA201": (W, "reversal (CLP02 22) without a later correction for the same CLP01"),
-    "ERA202": (W, "reversal amounts are not the negatives of the original claim in the same file"),
+    "ERA202": (W, "reversal (CLP02 22) with a positive CLP03 or CLP04: 5010 reversals negate the original amounts"),
     "ERA203": (I, "split claim: several non-reversal CLPs share one CLP01"),
 }
 
