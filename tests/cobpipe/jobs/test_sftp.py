@@ -1,6 +1,7 @@
 """A real asyncssh server on 127.0.0.1 (ephemeral port), driven by OpenSSH's `sftp -b` (or asyncssh's
 client when `sftp` is missing), stopped after each test."""
 import asyncio
+import json
 import os
 import queue
 import shutil
@@ -14,7 +15,7 @@ import pytest
 
 from cobpipe.jobs.sftp import SftpSettings, UploadHub, serve
 
-from jobfiles import claims_837, era_835, wait_for
+from jobfiles import PHI, claims_837, era_835, wait_for
 
 SFTP = shutil.which("sftp")
 
@@ -118,7 +119,7 @@ def inbound_names(root):
     return sorted(p.name for p in root.inbound.iterdir() if p.is_file())
 
 
-def test_upload_837p_then_835_and_download_the_secondary_claim(server, root, tmp_path):
+def test_upload_837p_then_835_and_download_the_secondary_claim(server, root, tmp_path, json_log):
     claims = local(tmp_path, "claims.837", claims_837(["S1", "S2"]))
     era = local(tmp_path, "era.835", era_835(["S1", "S2"]))
     code, out = sftp_batch(server, [f"put {claims} /inbound/claims.837"])
@@ -138,6 +139,10 @@ def test_upload_837p_then_835_and_download_the_secondary_claim(server, root, tmp
     wait_for(lambda: len(list(root.archive.glob("era*.835"))) == 2, what="duplicate archived")
     assert sorted(root.outbound.glob("*.837")) == [secondary]
     assert list(root.uploads.iterdir()) == []
+    events = [json.loads(line)["event"] for line in json_log]
+    assert events.count("upload.received") == 3 and "file.converted" in events and "file.duplicate" in events
+    for value in PHI.values():
+        assert not any(value in line for line in json_log), value
 
 
 def test_a_temporary_upload_name_renamed_into_place_is_processed(server, root, tmp_path):
