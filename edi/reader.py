@@ -229,7 +229,7 @@ class X12Reader:
     def _first_text(self) -> tuple[str, int]:
         """The text from the first non-blank character on (at least 4 characters unless the file is
         shorter), and the line it is on."""
-        buf = self._read()
+        buf = self._fill(self._read(), 4)
         if buf.startswith("\ufeff"):
             buf = buf[1:]
         if buf.startswith(("\udcff\udcfe", "\udcfe\udcff")):
@@ -277,9 +277,10 @@ class X12Reader:
             self.findings.append(Finding(
                 "ENV011", "no ISA/GS envelope: a bare ST..SE fragment; delimiters inferred",
                 Location(self.name, 1, line, "ST"), Severity.WARNING))
-        elif "\x00" in buf[:4096] or _mostly_binary(buf[:4096]):
-            raise self._error("binary data, not an X12 text file")
         else:
+            sample = self._fill(buf, 4096)[:4096]
+            if "\x00" in sample or _mostly_binary(sample):
+                raise self._error("binary data, not an X12 text file")
             raise self._error("not X12: the file does not start with an ISA segment", line=line)
         self.delimiters = delims
         return self._split(buf, delims, line)

@@ -7,8 +7,11 @@ import textwrap
 import time
 import tracemalloc
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import edi.reader as reader_module
 from edi.errors import EdiError, EdiSyntaxError
@@ -544,3 +547,88 @@ def test_syntax_errors_are_edi_errors():
     assert issubclass(EdiSyntaxError, EdiError)
     with pytest.raises(EdiError):
         list(X12Reader.from_text("hello"))
+
+
+# --- crashers and fuzzing: bad input raises EdiError or reads, never anything else ---------------
+
+CRASHERS = sorted((Path(__file__).parent / "crashers").glob("*.x12"))
+
+
+def outcome(read_it) -> tuple:
+    """What reading gives: the segments and findings, or the EdiError message. Any other
+    exception propagates and fails the test."""
+    try:
+        reader = read_it()
+        segments = snapshot(reader)
+    except EdiError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    indices = [s[2] for s in segments]
+    assert indices == sorted(set(indices)) and all(i >= 1 for i in indices)
+    lines = [s[3] for s in segments]
+    assert lines == sorted(lines) and all(line >= 1 for line in lines)
+    for finding in reader.findings:
+        assert finding.code.startswith("ENV") and len(finding.code) == 6 and str(finding)
+    return ("read", segments, [f.to_dict() for f in reader.findings])
+
+
+def test_the_crashers_folder_is_there():
+    assert len(CRASHERS) >= 50
+
+
+@pytest.mark.parametrize("path", CRASHERS, ids=lambda p: p.name)
+def test_crashers_read_or_raise_an_edi_error_the_same_way_at_any_chunk_size(path, monkeypatch):
+    reference = outcome(lambda: X12Reader.open(path))
+    if reference[0] == "error":
+        assert reference[1] == "EdiSyntaxError" and str(path) in reference[2]
+    for chunk in (1, 7, 64):
+        monkeypatch.setattr(reader_module, "CHUNK_CHARS", chunk)
+        assert outcome(lambda: X12Reader.open(path)) == reference
+
+
+FUZZ_BASES = [
+    render(interchange(1, claims=2, sets=2))[0],
+    render(interchange(1), after="\r\n", indent="  ", lead="\ufeff")[0],
+    render(interchange(1), element="|", component=">", repetition="!", terminator="\n", after="")[0],
+    render(interchange(1), after="")[0] + render(interchange(2), element="!", component="<", terminator="\n",
+                                                 after="")[0],
+    FRAGMENT,
+]
+FUZZ_ALPHABET = list("*:^~|>!\n\r \t ISAGESTIEA019") + ["\ufeff", "\x00", "\x1a", "\x1c", "\x1d", "\udcff", "ISA*"]
+
+
+@given(data=st.data())
+@settings(max_examples=int(os.environ.get("EDI_FUZZ_EXAMPLES", "400")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+def test_mutated_and_truncated_interchanges_read_or_raise_edi_error_only(data):
+    text = data.draw(st.sampled_from(FUZZ_BASES), label="base")
+    edits = data.draw(st.lists(st.tuples(st.sampled_from("idr"), st.integers(0, 1 << 16),
+                                         st.sampled_from(FUZZ_ALPHABET)), max_size=6), label="edits")
+    for op, pos, char in edits:
+        pos %= len(text) + 1
+        if op == "i":
+            text = text[:pos] + char + text[pos:]
+        elif op == "d":
+            text = text[:pos] + text[pos + 1:]
+        else:
+            text = text[:pos] + char + text[pos + 1:]
+    if data.draw(st.booleans(), label="truncate"):
+        text = text[:data.draw(st.integers(0, len(text)), label="cut")]
+    reference = outcome(lambda: X12Reader.from_text(text, "fuzz.x12"))
+    chunk = data.draw(st.sampled_from([1, 2, 3, 7, 64]), label="chunk")
+    with patch.object(reader_module, "CHUNK_CHARS", chunk):
+        assert outcome(lambda: X12Reader.from_text(text, "fuzz.x12")) == reference
+
+
+FUZZ_TOKENS = [ISA + "~", ISA.replace("*", "|") + "\n", ISA[:40], ISA + "\r\n", "ISA", "ISA*", "GS*HP*S*R*1*1*1*X*V",
+               "ST*835*0001", "ST*", "SE*2*0001", "GE*1*1", "IEA*1*000000001", "CLP*C1*1*33*10", "SVC*HC:1*2",
+               "*", "|", ":", ">", "^", "~", "\n", "\r", "\r\n", " ", "\ufeff", "\x00", "\x1a", "junk", "\udcff"]
+
+
+@given(tokens=st.lists(st.sampled_from(FUZZ_TOKENS), max_size=30), chunk=st.sampled_from([1, 2, 5, 64]))
+@settings(max_examples=int(os.environ.get("EDI_FUZZ_EXAMPLES", "400")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+def test_any_sequence_of_x12_shaped_tokens_reads_or_raises_edi_error_only(tokens, chunk):
+    text = "".join(tokens)
+    reference = outcome(lambda: X12Reader.from_text(text, "fuzz.x12"))
+    with patch.object(reader_module, "CHUNK_CHARS", chunk):
+        assert outcome(lambda: X12Reader.from_text(text, "fuzz.x12")) == reference
