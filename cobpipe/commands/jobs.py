@@ -175,7 +175,8 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
 
 @click.command()
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Ledger file (default ROOT/.cobpipe/ledger.db).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ledger file (default ROOT/.cobpipe/ledger.db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many recent errors.")
 def status(root, db, as_json, last):

@@ -90,9 +90,6 @@ class Status(StrEnum):
     IGNORED = "ignored"  # hidden/temporary name, or not a regular file
 
 
-DONE = frozenset({Status.STORED, Status.CONVERTED, Status.PARTIAL, Status.DUPLICATE})
-
-
 @dataclass(frozen=True, slots=True)
 class JobOptions:
     """Settings shared by watch, run and sftp-serve (explicit, never global)."""
@@ -116,10 +113,6 @@ class Outcome:
     moved_to: Path | None = None
     outputs: tuple[Path, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in DONE or self.status in (Status.WAITING, Status.GONE, Status.IGNORED)
 
     def to_dict(self) -> dict:
         data = {"file": self.name, "status": str(self.status)}
@@ -149,8 +142,9 @@ class _Reject(Exception):
 # --- the one entry point ------------------------------------------------------------------------
 
 def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
-    """Take one file from inbound/ to archive/ (with outputs in outbound/) or rejected/; or leave it
-    waiting. Never raises for bad input; raises only for a ledger that cannot be used."""
+    """Take one file from inbound/ to archive/ (with outputs in outbound/) or rejected/, or leave it
+    in inbound/ (waiting for its IEA, or status ERROR for a configuration, ledger or I/O problem).
+    Never raises for bad input."""
     path = Path(path)
     name = path.name
     if is_ignored_name(name):
@@ -215,9 +209,19 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
                             _Reject("internal-error", f"internal error ({type(exc).__name__})",
                                     rejecting_kind, exc))
     finally:
-        committed = ledger.file(sha) if work.exists() else None
-        if committed is None or committed.detail.get("work") != work.name:
-            shutil.rmtree(work, ignore_errors=True)
+        _drop_uncommitted_work(ledger, sha, work)
+
+
+def _drop_uncommitted_work(ledger: Ledger, sha: str, work: Path) -> None:
+    """Delete the work folder unless a committed record points at it (its outputs await S5)."""
+    if not work.exists():
+        return
+    try:
+        committed = ledger.file(sha)
+    except CobpipeError:
+        return  # cannot tell: keep it; recover() decides on the next start
+    if committed is None or committed.detail.get("work") != work.name:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # --- 837P: store the claims ---------------------------------------------------------------------
@@ -249,6 +253,7 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root) 
                 raise _Reject(_reason_of(exc), exc.message, "837P", exc) from exc
             if read == 0:
                 raise _Reject("no-claims", "the 837P holds no claims", "837P")
+            _refuse_truncated(claim_file.findings)
             findings = Counter(f.code for f in claim_file.findings)
             ledger.record_file(FileRecord(sha, name, "837P", "stored", detail={
                 "claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}))
@@ -317,6 +322,14 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
     if problems:
         event(log, "claims.not_converted", logging.WARNING, file=name, sha256=sha, claims=problems)
     return Outcome(name, outcome, sha, "835", moved_to=moved, outputs=tuple(published), counts=dict(counts))
+
+
+def _refuse_truncated(findings) -> None:
+    """The reader reports an interchange cut short (ENV008 "truncated ...") as a finding; like
+    pipeline.load_claim_files, claims from such a file are not stored."""
+    for finding in findings:
+        if finding.code == "ENV008" and "truncated" in finding.message:
+            raise _Reject("truncated", finding.message, "837P")
 
 
 def _issued_claims(result: pipeline.ConvertResult, numbers: tuple[tuple[str, int], ...]) -> list[IssuedClaim]:

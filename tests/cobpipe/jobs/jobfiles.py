@@ -64,7 +64,8 @@ def claims_837(claim_ids: list[str], control: int = 101) -> str:
 def era_835(claim_ids: list[str], control: int = 501) -> str:
     """The primary's 835 for those claims: $10 paid, CO-45 $13, PR-1 $10 each."""
     body = [
-        f"BPR*I*{10 * len(claim_ids)}*C*ACH*CCP*01*011000015*DA*123456789*1512345678**01*021000021*DA*987654321*20260320",
+        f"BPR*I*{10 * len(claim_ids)}*C*ACH*CCP*01*011000015*DA*123456789*1512345678**01*021000021*DA"
+        "*987654321*20260320",
         f"TRN*1*EFT{control}*1512345678",
         "DTM*405*20260320",
         "N1*PR*ACME HEALTH PLAN",
