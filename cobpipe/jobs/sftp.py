@@ -394,8 +394,10 @@ class _Gate(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._peer = conn.get_extra_info("peername")
+        self._user = ""
 
     def begin_auth(self, username: str) -> bool:
+        self._user = username
         return True
 
     def password_auth_supported(self) -> bool:
@@ -405,7 +407,7 @@ class _Gate(asyncssh.SSHServer):
         return False
 
     def auth_completed(self) -> None:
-        event(log, "sftp.login", peer=str(self._peer[0]) if self._peer else None)
+        event(log, "sftp.login", user=self._user, peer=str(self._peer[0]) if self._peer else None)
 
 
 @dataclass(slots=True)
