@@ -25,6 +25,12 @@ Order of the steps for an 835 (S1..S6) and why a SIGKILL at any moment is safe:
       folders whose input is gone, and deletes uncommitted work folders whose process is gone
       (a "<host> <pid>" .owner file) or that are older than an hour.
 
+Outputs reach outbound/ only after COMMIT, never before: an 837P published before a crash that
+lost its transaction would carry control numbers the restart (or another ERA processed first)
+could hand out again, and the clearinghouse may already have fetched it.
+
+An 837P takes S1, then one transaction storing its claims and recording the file, then S6.
+
 Invariants this gives:
   * No file lost: an input leaves inbound/ only by rename, after its outputs are committed and
     published (or its reason file written); outputs are never deleted.
