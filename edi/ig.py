@@ -12,16 +12,18 @@ not X12 at all (empty, binary, no ISA or ST, truncated ISA) raises :class:`EdiSy
 Finding codes: ``IG-<level>-<pyx12 code>``, the level saying which 999 field the code belongs to:
 
 =================  ===========================================================================
-``IG-SEG-n``       segment error, n as 999 IK304: 1 unrecognized segment, 2 unexpected (not
-                   used), 3 required segment or loop missing, 4 loop occurs too often,
-                   5 segment occurs too often, 8 segment has data element errors (too many
-                   elements, syntax rules P/R/C/L/E); pyx12 extras: ``HL1`` HL01 out of
-                   sequence, ``HL2`` bad HL02 parent, ``LX`` LX01 out of sequence, ``SEG1``
-                   trailing element separators
-``IG-ELE-n``       element error, n as 999 IK403: 1 required element missing, 2 conditional
-                   element missing, 3 too many elements/components, 4 too short, 5 too long,
-                   6 invalid character / bad composite / trailing spaces, 7 invalid code
-                   value, 8 invalid date, 9 invalid time, 10 element not used (or exclusion)
+``IG-SEG-n``       segment error, n as 999 IK304: 1 unrecognized segment (or not expected
+                   here, or a leading space), 2 segment/loop marked not used, 3 required
+                   segment or loop missing (reported at the segment where it was due),
+                   4 loop occurs too often, 5 segment occurs too often, 8 segment has data
+                   element errors that belong to no single element (too many elements,
+                   syntax rules P/R/C/L/E, required composite missing, composite not used);
+                   pyx12 extras: ``HL1`` HL01 out of sequence, ``HL2`` HL02 names no earlier
+                   HL, ``LX`` LX01 out of sequence, ``SEG1`` trailing element separators
+``IG-ELE-n``       element error, n as 999 IK403: 1 required element missing, 4 too short,
+                   5 too long, 6 invalid character / simple element given as a composite /
+                   trailing spaces / control character, 7 invalid code value (or regex),
+                   8 invalid date, 9 invalid time, 10 element present but not used
 ``IG-ST-n``        transaction set error, as 999 IK502 (2 SE missing, 3 ST02/SE02 mismatch,
                    4 SE01 count wrong, 23 ST02 not unique)
 ``IG-GS-n``        functional group error, as 999 AK905 (3 GE missing, 4 GE02/GS06 mismatch,
@@ -32,12 +34,14 @@ Finding codes: ``IG-<level>-<pyx12 code>``, the level saying which 999 field the
                    or ``5010``); validation stops there
 ``IG-NOISA``       a bare ST..SE fragment: without ISA/GS there is no guide to validate against
 ``IG-ISAFMT``      ISA not usable by the validator (not fixed width, unknown ISA12 version)
-``IG-ENGINE``      the validator itself failed on this segment (a pyx12 exception); validation
-                   stops there, findings before it stand
+``IG-ENGINE``      pyx12 raises on this segment (e.g. a composite with more components than the
+                   guide defines, a non-numeric GE01); validation stops there, findings
+                   before it stand (the fast engine reports it where pyx12 would raise)
 =================  ===========================================================================
 
 Values from the file never reach a message, except the bad code of a code-list error (IG-ELE-7)
-outside the name/address/demographic/reference segments (NM1, N2, N3, N4, DMG, REF, PER).
+outside the name/address/demographic/reference segments (``PHI_TAGS``: NM1, N2, N3, N4, DMG, REF,
+PER, PAT, INS).
 pyx12's own logging (which prints element values) is silenced while validating.
 """
 from __future__ import annotations
@@ -48,7 +52,7 @@ import os
 import re
 import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,30 +65,28 @@ from .reader import X12Reader, parse_isa_delimiters
 
 Engine = Literal["fast", "pyx12"]
 ENGINES: tuple[str, ...] = ("fast", "pyx12")
-DEFAULT_ENGINE: Engine = "pyx12"
+DEFAULT_ENGINE: Engine = "fast"
 
 #: every finding code this module produces, with a one-line meaning (for the README)
 CODES: dict[str, str] = {
-    "IG-SEG-1": "segment not recognized here (unexpected segment or wrong qualifier)",
+    "IG-SEG-1": "segment not recognized here (unexpected segment, wrong qualifier, leading space)",
     "IG-SEG-2": "segment or loop present but marked not used",
-    "IG-SEG-3": "required segment or loop missing",
+    "IG-SEG-3": "required segment or loop missing (reported where it was due)",
     "IG-SEG-4": "loop occurs more often than the guide allows",
     "IG-SEG-5": "segment occurs more often than the guide allows",
-    "IG-SEG-8": "segment has data element errors (too many elements, syntax rule)",
+    "IG-SEG-8": "segment-level element errors (too many elements, syntax rule, composite missing)",
     "IG-SEG-HL1": "HL01 out of sequence",
     "IG-SEG-HL2": "HL02 names no earlier HL",
     "IG-SEG-LX": "LX01 out of sequence",
     "IG-SEG-SEG1": "trailing element separators",
     "IG-ELE-1": "required element missing",
-    "IG-ELE-2": "conditional element missing",
-    "IG-ELE-3": "too many elements or components",
     "IG-ELE-4": "element too short",
     "IG-ELE-5": "element too long",
-    "IG-ELE-6": "invalid character, bad composite or trailing spaces",
-    "IG-ELE-7": "invalid code value",
+    "IG-ELE-6": "invalid character, simple element given as composite, trailing spaces",
+    "IG-ELE-7": "invalid code value (or value not matching the guide's pattern)",
     "IG-ELE-8": "invalid date",
     "IG-ELE-9": "invalid time",
-    "IG-ELE-10": "element present but not used (or exclusion rule)",
+    "IG-ELE-10": "element present but marked not used",
     "IG-ST-n": "transaction set envelope error (999 IK502 code n)",
     "IG-GS-n": "functional group envelope error (999 AK905 code n)",
     "IG-ISA-nnn": "interchange envelope error (TA105 code nnn)",
@@ -100,6 +102,7 @@ PHI_TAGS = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PAT", "INS"
 _ENVELOPE_LOOPS = frozenset({"ISA_LOOP", "GS_LOOP", "ST_LOOP"})
 _HEAD_CHARS = 1 << 16
 MASK = "<masked>"
+_log = logging.getLogger(__name__)
 
 
 # --- the engine-neutral result -------------------------------------------------------------------
@@ -145,9 +148,12 @@ def validate_file(path: str | os.PathLike[str], *, name: str | None = None,
     Raises EdiSyntaxError when the file cannot be read or is not X12 at all.
     """
     label = name or str(path)
+
+    def reopen() -> TextIO:
+        return open(path, encoding="utf-8-sig", errors="surrogateescape")
+
     try:
-        with open(path, encoding="utf-8-sig", errors="surrogateescape") as stream:
-            return _validate_stream(stream, label, engine)
+        return _validate_stream(reopen, label, engine)
     except OSError as exc:
         raise EdiSyntaxError(f"cannot read file: {exc.strerror or exc}", path=label) from exc
 
@@ -156,7 +162,7 @@ def validate_text(text: str, *, name: str = "<text>", engine: Engine = DEFAULT_E
     """Validate X12 held in memory (e.g. the 837P the COB mapper just built, before writing it)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _validate_stream(io.StringIO(text, newline=None), name, engine)
+    return _validate_stream(lambda: io.StringIO(text, newline=None), name, engine)
 
 
 def validate(source: str | bytes | os.PathLike[str], *, name: str | None = None,
@@ -176,13 +182,7 @@ def issues_for_text(text: str, *, engine: Engine = DEFAULT_ENGINE) -> list[Issue
     """The raw engine issues (before masking and Finding conversion); for tests and comparisons."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    stream = io.StringIO(text, newline=None)
-    prepared = _prepare(stream, "<text>")
-    if isinstance(prepared, Issue):
-        return [prepared]
-    head, first_line = prepared
-    issues, _lines = _run_engine(engine, _Chained(head, stream), first_line)
-    return issues
+    return _issues(lambda: io.StringIO(text, newline=None), "<text>", engine)[0]
 
 
 # --- input preparation ----------------------------------------------------------------------------
@@ -244,23 +244,36 @@ def _prepare(stream: TextIO, name: str) -> tuple[str, int] | Issue:
     return head, first_line
 
 
-def _validate_stream(stream: TextIO, name: str, engine: Engine) -> list[Finding]:
-    if engine not in ENGINES:
-        raise ValueError(f"unknown validation engine {engine!r}; choose one of {ENGINES}")
-    prepared = _prepare(stream, name)
-    if isinstance(prepared, Issue):
-        return [to_finding(prepared, name, None)]
-    head, first_line = prepared
-    issues, lines = _run_engine(engine, _Chained(head, stream), first_line)
+def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engine) -> list[Finding]:
+    issues, lines = _issues(open_stream, name, engine)
     return [to_finding(issue, name, lines) for issue in issues]
 
 
-def _run_engine(engine: str, stream: Any, first_line: int) -> tuple[list[Issue], "array[int]"]:
-    if engine == "fast":
-        from . import ig_fast
+def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[list[Issue], "array[int] | None"]:
+    """Run `engine` on the stream; should the fast engine itself fail (a bug in it, not in the input),
+    the file is validated again with pyx12, so a caller never loses a validation to it."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r}; choose one of {ENGINES}")
+    with open_stream() as stream:
+        prepared = _prepare(stream, name)
+        if isinstance(prepared, Issue):
+            return [prepared], None
+        head, first_line = prepared
+        if engine == "fast":
+            from . import ig_fast
 
-        return ig_fast.run(stream, first_line)
-    return run_pyx12(stream, first_line)
+            try:
+                return ig_fast.run(_Chained(head, stream), first_line)
+            except ig_fast.EngineBug as exc:
+                _log.warning("fast IG validator failed (%s) on %s; validating with pyx12 instead",
+                             exc.kind, name)
+        else:
+            return run_pyx12(_Chained(head, stream), first_line)
+    with open_stream() as stream:
+        prepared = _prepare(stream, name)
+        assert not isinstance(prepared, Issue)
+        head, first_line = prepared
+        return run_pyx12(_Chained(head, stream), first_line)
 
 
 # --- masking and conversion -------------------------------------------------------------------------
@@ -586,17 +599,20 @@ def _run_pyx12(stream: Any, first_line: int) -> tuple[list[Issue], "array[int]"]
 
 
 def _no_map(icvn: str | None, vriic: str | None, fic: str | None, position: int) -> Issue:
-    known = sorted({m["vriic"] for m in _map_index().maps
-                    if m["icvn"] == icvn and m["fic"] == fic and m["vriic"]})
+    from .ig_fast import map_index
+
+    known = sorted({m_vriic for m_icvn, m_vriic, m_fic, _t, _f in map_index()
+                    if m_icvn == icvn and m_fic == fic and m_vriic})
     shown = vriic if re.fullmatch(r"[A-Z0-9]{1,12}", vriic or "") else MASK
     return Issue("nomap", "", f"no implementation guide map for GS08 {shown!r} (GS01 {_mask_token(fic or '')!r}, "
                  f"ISA12 {_mask_token(icvn or '')}); maps for GS01 {_mask_token(fic or '')!r}: "
                  f"{', '.join(known) or 'none'}; validation stops here", position, "GS", element="GS08")
 
 
-def _engine_failure(exc: BaseException, position: int | None, tag: str | None) -> Issue:
+def _engine_failure(exc: BaseException | str, position: int | None, tag: str | None) -> Issue:
+    name = exc if isinstance(exc, str) else type(exc).__name__
     return Issue("engine", "", f"the implementation guide validator failed on this segment "
-                 f"({type(exc).__name__}); later segments were not checked", position, tag)
+                 f"({name}); later segments were not checked", position, tag)
 
 
 def collect_issues(errh: Any) -> list[Issue]:
