@@ -7,11 +7,33 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TextIO
 
+from .errors import EdiError
 from .segment import STANDARD, Delimiters, Segment
 
 
-def format_amount(value: Decimal) -> str:
-    """X12 R-type number without needless zeros: 10, 10.5, -2.5, 0.25 (never 1E+1 or -0)."""
+class DelimiterCollisionError(EdiError, ValueError):
+    """A value to be written contains one of the output delimiters, so the X12 would be corrupt.
+
+    X12 has no escape character: choose other delimiters (or clean the value). The message names
+    the segment and element, never the value (it may be PHI).
+    """
+
+
+class EnvelopeError(EdiError, ValueError):
+    """Envelope settings that cannot be written: an id longer than its ISA field, a control number
+    out of range."""
+
+
+def format_amount(value: Decimal | int) -> str:
+    """X12 R-type number without needless zeros: 10, 10.5, -2.5, 0.25 (never 1E+1 or -0).
+
+    Money is Decimal: a float raises TypeError (its binary rounding would leak into claims), and
+    NaN or infinity raise ValueError.
+    """
+    if isinstance(value, float) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"format_amount takes a Decimal (or int), not {type(value).__name__}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"not a finite amount: {value}")
     if value == 0:
         return "0"
     text = format(value, "f")
@@ -20,28 +42,62 @@ def format_amount(value: Decimal) -> str:
     return text
 
 
+_ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_SEPARATOR_NAMES = ("element separator", "segment terminator", "component separator", "repetition separator")
+
+
+def _collision(segment: Segment, elements: tuple[str, ...], delimiters: Delimiters,
+               check_component: bool, check_repetition: bool) -> DelimiterCollisionError:
+    """The error for the first element holding an output delimiter (found the slow way, once)."""
+    chars = [delimiters.element, delimiters.segment,
+             delimiters.component if check_component else None,
+             delimiters.repetition if check_repetition else None]
+    for position, value in enumerate(elements, 1):
+        if segment.tag == "ISA" and position in (11, 16):
+            continue
+        for name, char in zip(_SEPARATOR_NAMES, chars):
+            if char is not None and char in value:
+                return DelimiterCollisionError(
+                    f"{segment.tag}{position:02d} contains the {name} {char!r} of the output delimiters; "
+                    "choose other delimiters")
+    return DelimiterCollisionError(f"{segment.tag} contains an output delimiter; choose other delimiters")
+
+
 def serialize(segment: Segment, delimiters: Delimiters = STANDARD) -> str:
     """One segment as text, terminator and suffix included, in `delimiters`.
 
     Composite and repetition separators written with other delimiters are translated, and an ISA
-    gets ISA11/ISA16 of the output delimiters, so a file can be re-delimited losslessly.
+    gets ISA16 (and, when ISA11 holds a repetition separator, ISA11) of the output delimiters, so a
+    file can be re-delimited losslessly. A value that contains an output delimiter raises
+    DelimiterCollisionError instead of writing corrupt X12.
     """
     source = segment.delimiters
     elements = segment.elements
     if segment.tag == "ISA":
         values = list(elements) + [""] * (16 - len(elements))
-        if delimiters.repetition is not None:
-            values[10] = delimiters.repetition
+        isa11 = values[10]
+        if len(isa11) == 1 and not isa11.isalnum() and isa11 != " ":  # ISA11 is a repetition separator
+            values[10] = delimiters.repetition or "U"
         values[15] = delimiters.component
         elements = tuple(values)
     elif source.component != delimiters.component or (
         source.repetition != delimiters.repetition and source.repetition is not None
     ):
+        new_component = source.component != delimiters.component
+        new_repetition = (source.repetition is not None and delimiters.repetition is not None
+                          and source.repetition != delimiters.repetition)
+        # a value already holding the new component/repetition character would change meaning
+        for value in elements:
+            if (new_component and delimiters.component in value) or (
+                    new_repetition and delimiters.repetition in value):
+                raise _collision(segment, elements, delimiters, new_component, new_repetition)
         table = {ord(source.component): delimiters.component}
-        if source.repetition is not None and delimiters.repetition is not None:
-            table[ord(source.repetition)] = delimiters.repetition
+        if new_repetition:
+            table[ord(source.repetition)] = delimiters.repetition  # type: ignore[index]
         elements = tuple(e.translate(table) for e in elements)
     body = delimiters.element.join((segment.tag, *elements))
+    if body.count(delimiters.element) != len(elements) or delimiters.segment in body:
+        raise _collision(segment, elements, delimiters, False, False)
     return body + delimiters.segment + delimiters.suffix
 
 
@@ -98,18 +154,29 @@ class InterchangeSettings:
     version: str = "00501"  # ISA12
 
 
+def _isa_field(value: str, width: int, name: str) -> str:
+    if len(value) > width:
+        raise EnvelopeError(f"{name} is {len(value)} characters; the ISA field holds {width}")
+    return value.ljust(width)
+
+
 def isa_segment(settings: InterchangeSettings, control: int, when: dt.datetime,
                 delimiters: Delimiters = STANDARD) -> Segment:
-    """ISA with every field padded to its fixed width."""
-    if control > 999_999_999:
-        raise ValueError("ISA13 control number exceeds nine digits")
+    """ISA with every field padded to its fixed width; ISA11 is the repetition separator from
+    version 00402 on and `U` before."""
+    if not 0 <= control <= 999_999_999:
+        raise EnvelopeError(f"ISA13 control number {control} is not 0-999999999 (nine digits)")
+    repetition = delimiters.repetition if settings.version >= "00402" else None
     return Segment("ISA", (
         "00", " " * 10, "00", " " * 10,
-        settings.sender.qualifier.ljust(2)[:2], settings.sender.id.ljust(15)[:15],
-        settings.receiver.qualifier.ljust(2)[:2], settings.receiver.id.ljust(15)[:15],
+        _isa_field(settings.sender.qualifier, 2, "ISA05 sender qualifier"),
+        _isa_field(settings.sender.id, 15, "ISA06 sender id"),
+        _isa_field(settings.receiver.qualifier, 2, "ISA07 receiver qualifier"),
+        _isa_field(settings.receiver.id, 15, "ISA08 receiver id"),
         when.strftime("%y%m%d"), when.strftime("%H%M"),
-        delimiters.repetition or "U", settings.version, f"{control:09d}",
-        settings.acknowledgment_requested, settings.usage, delimiters.component,
+        repetition or "U", _isa_field(settings.version, 5, "ISA12 version"), f"{control:09d}",
+        _isa_field(settings.acknowledgment_requested, 1, "ISA14"), _isa_field(settings.usage, 1, "ISA15"),
+        delimiters.component,
     ))
 
 
@@ -166,6 +233,8 @@ class GroupWriter:
     def __enter__(self) -> "GroupWriter":
         ix = self.interchange
         self.control = ix.numbers.next_number("GS", *ix._pair())
+        if not 1 <= self.control <= 999_999_999:
+            raise EnvelopeError(f"GS06 control number {self.control} is not 1-999999999")
         ix.control_numbers.append(("GS", self.control))
         ix._emit(Segment("GS", (
             self.functional_id, ix.settings.sender.gs_code.strip(), ix.settings.receiver.gs_code.strip(),
@@ -195,11 +264,19 @@ class TransactionWriter:
         ix = self.group.interchange
         number = ix.numbers.next_number("ST", *ix._pair())
         ix.control_numbers.append(("ST", number))
+        if not 0 <= number <= 999_999_999:
+            raise EnvelopeError(f"ST02 control number {number} is not 0-999999999 (4 to 9 digits)")
         self.control = f"{number:04d}"
-        self.write(Segment("ST", (self.code, self.control, self.version) if self.version else (self.code, self.control)))
+        self._write(Segment("ST", (self.code, self.control, self.version) if self.version else (self.code, self.control)))
         return self
 
     def write(self, segment: Segment) -> None:
+        """One body segment; the envelope (ISA/GS/ST/SE/GE/IEA) is the writers' own job."""
+        if segment.tag in _ENVELOPE_TAGS:
+            raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
+        self._write(segment)
+
+    def _write(self, segment: Segment) -> None:
         self.group.interchange._emit(segment)
         self.count += 1
 
@@ -209,6 +286,6 @@ class TransactionWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.write(Segment("SE", (str(self.count + 1), self.control)))
+            self._write(Segment("SE", (str(self.count + 1), self.control)))
             self.group.transactions += 1
             self.group.interchange.transactions_written += 1
