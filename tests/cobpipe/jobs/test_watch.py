@@ -74,7 +74,8 @@ def test_a_temporary_name_renamed_into_place_is_taken(watcher, root):
 def test_a_file_that_never_gets_its_iea_is_rejected_as_truncated(watcher, root):
     text = era_835(["T1"])
     (root.inbound / "era.835").write_text(text[: len(text) // 2])
-    wait_for(lambda: (root.rejected / "era.835.reason.json").exists(), timeout=20, what="truncated rejection")
+    wait_for(lambda: (root.rejected / "era.835").exists(), timeout=20, what="truncated rejection")
+    assert (root.rejected / "era.835.reason.json").exists()
     assert not (root.inbound / "era.835").exists()
 
 
