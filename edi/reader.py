@@ -38,7 +38,7 @@ SNIFF_CHARS = 1 << 16
 
 _TAG = re.compile(r"[A-Z0-9]{2,3}\Z")
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
-_COMPOSITE_HINT = re.compile(r"(?:HC|AD|ER|IV|NU|WK|N4|ZZ|BE|DX|ABK|ABF|BK|BF)([^\w\s])")
+_COMPOSITE_HINT = re.compile(r"(?:HC|AD|ER|IV|NU|WK|N4|ZZ|BE|DX|ABK|ABF|BK|BF)([^\w \t\r\n])")
 # stripped around every segment: layout, BOMs of concatenated files, NUL / Ctrl-Z end padding
 _WHITESPACE = " \t\r\n\v\f\ufeff\x00\x1a"
 # allowed before the first segment (a NUL there means a binary file)

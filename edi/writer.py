@@ -80,21 +80,24 @@ def serialize(segment: Segment, delimiters: Delimiters = STANDARD) -> str:
             values[10] = delimiters.repetition or "U"
         values[15] = delimiters.component
         elements = tuple(values)
-    elif source.component != delimiters.component or (
-        source.repetition != delimiters.repetition and source.repetition is not None
-    ):
+    else:
         new_component = source.component != delimiters.component
-        new_repetition = (source.repetition is not None and delimiters.repetition is not None
-                          and source.repetition != delimiters.repetition)
-        # a value already holding the new component/repetition character would change meaning
-        for value in elements:
-            if (new_component and delimiters.component in value) or (
-                    new_repetition and delimiters.repetition in value):
-                raise _collision(segment, elements, delimiters, new_component, new_repetition)
-        table = {ord(source.component): delimiters.component}
-        if new_repetition:
-            table[ord(source.repetition)] = delimiters.repetition  # type: ignore[index]
-        elements = tuple(e.translate(table) for e in elements)
+        # a target repetition separator differing from the source's (or the source has none, e.g. 4010)
+        new_repetition = delimiters.repetition is not None and source.repetition != delimiters.repetition
+        if new_component or new_repetition:
+            table = {ord(source.component): delimiters.component}
+            if new_repetition and source.repetition is not None:
+                table[ord(source.repetition)] = delimiters.repetition  # type: ignore[index]
+            # a value already holding the new component/repetition character as data would change
+            # meaning (unless that character is itself a source separator being translated)
+            check_component = new_component and ord(delimiters.component) not in table
+            check_repetition = new_repetition and ord(delimiters.repetition) not in table  # type: ignore[arg-type]
+            if check_component or check_repetition:
+                for value in elements:
+                    if (check_component and delimiters.component in value) or (
+                            check_repetition and delimiters.repetition in value):  # type: ignore[operator]
+                        raise _collision(segment, elements, delimiters, check_component, check_repetition)
+            elements = tuple(e.translate(table) for e in elements)
     body = delimiters.element.join((segment.tag, *elements))
     if body.count(delimiters.element) != len(elements) or delimiters.segment in body:
         raise _collision(segment, elements, delimiters, False, False)

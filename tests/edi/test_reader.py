@@ -363,6 +363,15 @@ def test_a_fragment_with_line_break_terminators():
     assert [s.tag for s in got][-1] == "SE" and [f.code for f in reader.findings] == ["ENV011"]
 
 
+def test_a_fragment_in_control_character_delimiters():
+    # regression: the composite hint skipped \x1f (a regex \s character), so SVC01 stayed whole
+    text = FRAGMENT.replace("*", "\x1d").replace(">", "\x1f").replace("~\n", "\x1c")
+    reader = X12Reader.from_text(text)
+    got = list(reader)
+    assert reader.delimiters == Delimiters("\x1d", "\x1f", "^", "\x1c", "")
+    assert got[5].composite(1) == ["HC", "99213", "25"]
+
+
 def test_corpus_fragment_without_envelope(corpus_dir):
     reader = X12Reader.open(corpus_dir / "835" / "e835_blue_cross_nc_sample.txt")
     got = list(reader)

@@ -255,3 +255,18 @@ def test_an_exception_leaves_the_envelope_open_for_the_reader_to_notice():
     reader = X12Reader.from_text(out.getvalue())
     list(reader)
     assert [f.code for f in reader.findings] == ["ENV008", "ENV008", "ENV008"]
+
+
+def test_swapping_component_and_repetition_separators_is_not_a_collision():
+    seg = Segment("HI", ("ABK:J189^ABF:E119",), 0, 0, STANDARD)
+    swapped = Delimiters("*", "^", ":", "~", "")
+    assert serialize(seg, swapped) == "HI*ABK^J189:ABF^E119~"
+    back = list(X12Reader.from_text(serialize(isa_segment(SETTINGS, 1, NOW), swapped) + serialize(seg, swapped)))
+    assert back[1].delimiters.component == "^" and back[1].repeats(1) == ["ABK^J189", "ABF^E119"]
+
+
+def test_a_repetition_separator_new_to_a_4010_style_source_must_not_be_in_its_data():
+    seg = Segment("NTE", ("ADD", "A^B"), 0, 0, Delimiters("*", ":", None, "~", ""))
+    with pytest.raises(DelimiterCollisionError, match="NTE02 contains the repetition separator"):
+        serialize(seg, STANDARD)
+    assert serialize(seg, Delimiters("*", ":", None, "~", "")) == "NTE*ADD*A^B~"
