@@ -81,10 +81,12 @@ class Crash(Exception):
 class EleSpec:
     __slots__ = ("name", "refdes", "usage", "seq", "data_ele", "dtype", "min_len", "max_len", "defined",
                  "codes", "codes_list", "external", "regex", "res", "in_comp", "parent_usage", "ele_pos",
-                 "subele_pos", "seg_id", "loop_id", "empty_error", "good")
+                 "subele_pos", "seg_id", "loop_id", "empty_error", "good", "memo")
 
     def __init__(self) -> None:
-        self.good: set[str] = set()  # values already validated clean (memo; only without type lists)
+        # values already validated clean, kept across files only for codes and numbers (never names,
+        # ids or dates: no PHI outlives a validation); filled only where no type list applies
+        self.good: set[str] = set()
 
 
 class CompSpec:
@@ -94,13 +96,12 @@ class CompSpec:
 class SegNode:
     __slots__ = ("id", "name", "usage", "pos", "max_repeat", "path", "parent", "children", "by_idx",
                  "child_count", "syntax", "key", "family", "loop_id", "is_loop", "is_segment", "id_re",
-                 "kinds", "tails", "good_lines", "start")
+                 "kinds", "tails", "start")
 
     def __init__(self) -> None:
         self.is_loop = False
         self.is_segment = True
         self.tails: dict[int, tuple[Any, ...]] = {}  # errors of the missing trailing elements, by count
-        self.good_lines: set[str] = set()  # segment texts (with delimiters) that validated clean
 
 
 class LoopNode:
@@ -187,6 +188,8 @@ def _compile_element(elem: Any, parent_comp: CompSpec | None, seg_id: str, loop_
     spec.loop_id = loop_id
     # _validate_when_empty, decided once
     spec.empty_error = spec.usage == "R" and (spec.seq != 1 or not spec.in_comp or spec.parent_usage == "R")
+    spec.memo = spec.defined and (spec.dtype == "ID" or spec.dtype == "R" or (spec.dtype or "")[:1] == "N"
+                                  or (bool(spec.codes_list) and spec.dtype != "DT"))
     return spec
 
 
@@ -511,7 +514,7 @@ def _check_element(spec: EleSpec, val: str, type_list: list[Any] | None, errors:
     if spec.regex is not None and not spec.regex.search(val):
         errors.append((spec, "7", 'Data element "%s" with a value of (%s)' % (spec.name, val)
                        + ' failed to match the regular expression "%s"' % spec.res, val))
-    if not type_list and len(errors) == start and len(spec.good) < 4096:
+    if spec.memo and not type_list and len(errors) == start and len(spec.good) < 4096:
         spec.good.add(val)
 
 
@@ -575,6 +578,9 @@ def _get_value(elems: list[str], idx: int, comp_sep: str, is_isa: bool) -> str |
 
 def _syntax_errors(node: SegNode, seg_id: str, elems: list[str], comp_sep: str, is_isa: bool,
                    errors: list[Any]) -> None:
+    """pyx12 syntax.is_syntax_valid for each rule (P paired, R required, E exclusive, C conditional,
+    L list conditional); an element is present when its value (trailing empty components dropped) is
+    not empty."""
     n = len(elems)
     for syn in node.syntax:
         code = syn[0]
@@ -583,34 +589,28 @@ def _syntax_errors(node: SegNode, seg_id: str, elems: list[str], comp_sep: str, 
             errors.append((None, "10" if code == "E" else "2",
                            f"Syntax string must have at least two comparators {_syntax_str(syn)}", None))
             continue
-
-        def present(s: int) -> bool:
-            return n >= s and _get_value(elems, s, comp_sep, is_isa) != ""
-
+        present = [s <= n and (elems[s - 1] if is_isa else elems[s - 1].rstrip(comp_sep)) != "" for s in idx]
         msg = None
         if code == "P":
-            count = sum(1 for s in idx if present(s))
+            count = sum(present)
             if count != 0 and count != len(idx):
                 msg = (f"Syntax Error ({_syntax_str(syn)}): If any of {_ele_ids(seg_id, idx)} is present, "
                        "then all are required")
         elif code == "R":
-            if not any(present(s) for s in idx):
+            if not any(present):
                 msg = f"Syntax Error ({_syntax_str(syn)}): At least one element is required"
         elif code == "E":
-            if sum(1 for s in idx if present(s)) > 1:
+            if sum(present) > 1:
                 msg = "Syntax Error (%s): At most one of %s may be present" % (_syntax_str(syn), _ele_ids(seg_id, idx))
         elif code == "C":
-            if n >= idx[0] and _get_value(elems, idx[0], comp_sep, is_isa) != "":
-                count = sum(1 for s in idx[1:] if present(s))
-                if count != len(idx) - 1:
-                    verb = "are" if len(idx[1:]) > 1 else "is"
-                    msg = "Syntax Error (%s): If %s%02i is present, then %s %s required" % (
-                        _syntax_str(syn), seg_id, idx[0], _ele_ids(seg_id, idx[1:]), verb)
+            if present[0] and sum(present[1:]) != len(idx) - 1:
+                verb = "are" if len(idx[1:]) > 1 else "is"
+                msg = "Syntax Error (%s): If %s%02i is present, then %s %s required" % (
+                    _syntax_str(syn), seg_id, idx[0], _ele_ids(seg_id, idx[1:]), verb)
         elif code == "L":
-            if n > idx[0] - 1 and _get_value(elems, idx[0], comp_sep, is_isa) != "":
-                if not any(present(s) for s in idx[1:]):
-                    msg = "Syntax Error (%s): If %s%02i is present, then at least one of " % (
-                        _syntax_str(syn), seg_id, idx[0]) + _ele_ids(seg_id, idx[1:]) + " is required"
+            if present[0] and not any(present[1:]):
+                msg = "Syntax Error (%s): If %s%02i is present, then at least one of " % (
+                    _syntax_str(syn), seg_id, idx[0]) + _ele_ids(seg_id, idx[1:]) + " is required"
         else:
             msg = "Syntax Type %s Not Found" % _syntax_str(syn)
         if msg is not None:
@@ -1282,7 +1282,7 @@ def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], "array[int]"]:
     position = 0
     seg_id = None
     try:
-        delims = reader.ele_term + comp
+        clean: dict[str, Any] = {}  # segment text -> map node it validated clean against (this file only)
         for seg_id, elems, line in reader.segments():
             errh.position = position = reader.cur_line
             orig_node = node
@@ -1342,8 +1342,9 @@ def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], "array[int]"]:
                 elif seg_id == "GE":
                     errh.handle(reader.pop())
                     errh.close("GS")
-                    if _int_strict(_get_value(elems, 1, comp, False)) is None:
-                        raise Crash("ValueError")  # err_gs.close does int(GE01)
+                    ge01 = _get_value(elems, 1, comp, False)
+                    if _int_strict(ge01) is None:  # err_gs.close does int(GE01)
+                        raise Crash("TypeError" if ge01 is None else "ValueError")
                 elif seg_id == "ST":
                     errh.add_st_loop(position)
                     errh.handle(reader.pop())
@@ -1353,14 +1354,12 @@ def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], "array[int]"]:
                 else:
                     errh.add_seg(node, seg_id, position)
                     errh.handle(reader.pop())
-                memo = node.good_lines
-                key = delims + line
-                if key not in memo:
+                if clean.get(line) is not node:  # the same text validated clean earlier in this file
                     errors = segment_errors(node, seg_id, elems, comp)
                     if errors:
                         apply_segment_errors(errh, errors)
-                    elif len(memo) < 8192:
-                        memo.add(key)
+                    elif len(clean) < 65536:
+                        clean[line] = node
             except Crash as exc:
                 stopped.append(_engine_failure(exc.kind, position, seg_id))
                 break
