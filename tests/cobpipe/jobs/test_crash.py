@@ -98,23 +98,29 @@ def test_killed_twice_in_a_row(tmp_path):
 
 
 def test_sigkill_at_random_moments(tmp_path):
-    """Real SIGKILLs from outside at random delays, then a clean run."""
+    """Real SIGKILLs from outside, mid-batch (after a few more inputs were archived, plus a random
+    few milliseconds to land anywhere inside a file), then a clean run."""
     root = Root.prepare(tmp_path / "root")
     batch = Batch(12)
     hashes = batch.drop_all(root)
+    total = len(hashes)
     rng = random.Random(1234)
     killed_mid_batch = 0
-    for _ in range(4):
+    for target in (3, 9, 16, 24):
         proc = subprocess.Popen([sys.executable, "-m", "cobpipe.cli", "run", str(root.path), "--settle", "0"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(rng.uniform(0.9, 2.0))
-            if proc.poll() is None and root.inbound_files():
+            deadline = time.monotonic() + 60
+            while (proc.poll() is None and time.monotonic() < deadline
+                   and len(list(root.archive.iterdir())) < target):
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.05))
+            if proc.poll() is None and len(list(root.archive.iterdir())) < total:
                 killed_mid_batch += 1
             proc.send_signal(signal.SIGKILL)
         finally:
             proc.wait(timeout=30)
-    assert killed_mid_batch, "no kill landed mid-batch: the test proved nothing"
+    assert killed_mid_batch >= 2, "the kills did not land mid-batch: the test proved nothing"
     final = cobpipe_run(root)
     assert final.returncode == 0, final.stdout + final.stderr
     check_invariants(root, batch, hashes)
