@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -343,6 +344,21 @@ def measure(result: Result, args) -> None:
 
 # -- report ----------------------------------------------------------------------------------------
 
+def git_revision() -> str:
+    """`git describe --always --dirty` of the checkout, plus a digest of uncommitted changes."""
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                                  timeout=30).stdout
+        revision = git("describe", "--always", "--dirty").strip()
+        if revision.endswith("-dirty"):
+            code = git("diff", "HEAD", "--", "edi", "cobpipe", "mappings", "pyproject.toml")
+            revision += "@" + hashlib.sha1(code.encode()).hexdigest()[:7]
+        return revision
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def machine() -> dict:
     cpu = platform.processor() or ""
     try:
@@ -353,11 +369,7 @@ def machine() -> dict:
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
-                                  text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        revision = ""
+    revision = git_revision()
     try:
         mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                       if line.startswith("MemTotal"))
@@ -402,7 +414,7 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
         "",
     ]
     for size, text in sizes_info.items():
-        lines.append(f"- {size:,} claims: {text}")
+        lines.append(f"- {size:,} claims: {text}" if isinstance(size, int) else f"- {text}")
     lines += ["", "| claims | step | median s | min s | CPU s | claims/s | × floor | peak RSS MB | note |",
               "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     floors = {r.size: r.median for r in results if r.step.key == "floor"}
@@ -451,13 +463,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    revision_at_start = git_revision() or "?"
     tools = discover(cobpipe_command())
     startup = {
         "`python -c pass`": statistics.median(run_process([sys.executable, "-c", "pass"]).wall for _ in range(3)),
         "`cobpipe --help`": statistics.median(run_process([*tools.cobpipe, "--help"]).wall for _ in range(3)),
     }
     results: list[Result] = []
-    sizes_info: dict[int, str] = {}
+    sizes_info: dict[int | str, str] = {}
     with tempfile.TemporaryDirectory(prefix="cobpipe-bench-") as scratch:
         for size in args.sizes:
             files, generated = dataset(args.data_dir, size, args.seed)
@@ -469,7 +482,11 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
                 print(f"  {step.label}: {fmt_seconds(result.median)} s {result.note}".rstrip(),
                       file=sys.stderr, flush=True)
-    report = render(results, command, machine(), startup, sizes_info, args.runs)
+    info = machine()
+    if info["revision"] != revision_at_start:
+        sizes_info["changed"] = (f"**the code changed during the run** ({revision_at_start} → {info['revision']}): "
+                                 "rows measured different code; run again on a quiet checkout")
+    report = render(results, command, info, startup, sizes_info, args.runs)
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report, encoding="utf-8")
