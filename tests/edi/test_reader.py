@@ -303,6 +303,30 @@ def test_memory_stays_constant_while_streaming(tmp_path, monkeypatch):
     assert peak < path.stat().st_size / 4, f"peak {peak} bytes reading a {path.stat().st_size} byte file"
 
 
+def test_the_hot_path_does_no_per_segment_checks_or_regexes(monkeypatch):
+    # body segments inside ST..SE take the fast path: no _check call, no regex, once their tag is known
+    calls = {"check": 0, "regex": 0}
+    real_check, real_tag = X12Reader._check, reader_module._TAG
+
+    def counting_check(self, seg, valid=True):
+        calls["check"] += 1
+        return real_check(self, seg, valid)
+
+    class CountingTag:
+        def match(self, text):
+            calls["regex"] += 1
+            return real_tag.match(text)
+
+    monkeypatch.setattr(X12Reader, "_check", counting_check)
+    monkeypatch.setattr(reader_module, "_TAG", CountingTag())
+    segments = interchange(1, claims=500, sets=2) + interchange(2, claims=500)
+    got, findings = read(render(segments)[0])
+    assert len(got) == len(segments) > 7000 and findings == []
+    distinct = len({s.split("*")[0] for s in segments})
+    assert calls["regex"] <= distinct
+    assert calls["check"] <= 2 * 6 + 2 * distinct  # envelope segments and each tag's first sighting
+
+
 def test_a_long_unterminated_tail_is_read_in_linear_time(monkeypatch):
     # re-splitting the growing carry at every chunk would take minutes here
     monkeypatch.setattr(reader_module, "CHUNK_CHARS", 64)
