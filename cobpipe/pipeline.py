@@ -7,6 +7,7 @@ rename into place, then the report. Nothing reaches its final name unless it is 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import datetime as dt
 import json
 import os
@@ -364,7 +365,7 @@ class _EraJob:
             result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=ledger,
                                  issued=issued, coverage=coverage, scan=self.scan)
             if self.remember_issued:
-                record_issued(ledger, result)
+                record_issued(ledger, result, _sha256(self.scan.path))
         return result
 
 
@@ -377,6 +378,14 @@ def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> Non
         IssuedClaim(d.claim_id, d.payer_id or "", result.output.name if result.output else None,
                     numbers.get("ISA"), numbers.get("GS"), st)
         for d in result.decisions if d.status == CONVERTED])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _progress(items, enabled: bool, total: int | None = None):
