@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_left
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -81,7 +82,7 @@ class Crash(Exception):
 class EleSpec:
     __slots__ = ("name", "refdes", "usage", "seq", "data_ele", "dtype", "min_len", "max_len", "defined",
                  "codes", "codes_list", "external", "regex", "res", "in_comp", "parent_usage", "ele_pos",
-                 "subele_pos", "seg_id", "loop_id", "empty_error", "good", "memo")
+                 "subele_pos", "seg_id", "loop_id", "empty_error", "good", "memo", "fast", "anycodes", "id_re")
 
     def __init__(self) -> None:
         # values already validated clean, kept across files only for codes and numbers (never names,
@@ -106,12 +107,14 @@ class SegNode:
 
 class LoopNode:
     __slots__ = ("id", "name", "usage", "pos", "max_repeat", "path", "prefix", "parent", "order", "positions",
-                 "first_node", "first_seg", "is_root", "is_loop", "is_segment", "loop_id", "count", "start", "desc")
+                 "first_node", "first_seg", "is_root", "is_loop", "is_segment", "loop_id", "count", "start", "desc",
+                 "relevant", "entry_ids", "records")
 
     def __init__(self) -> None:
         self.is_loop = True
         self.is_segment = False
         self.is_root = False
+        self.relevant: dict[str, list[int]] = {}  # segment id -> indexes of the children worth visiting
 
 
 class Map:
@@ -119,6 +122,11 @@ class Map:
 
 
 _BAD_CHILD = object()  # get_child_node_by_idx raises EngineError for this slot
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def _parse_xml(name: str) -> Any:
+    return etree.parse(str(files("pyx12").joinpath("map", name)), _PARSER).getroot()
 
 
 def _text(elem: Any, name: str) -> str | None:
@@ -130,20 +138,20 @@ def _text(elem: Any, name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def data_elements() -> dict[str, tuple[str | None, int, int]]:
-    root = etree.parse(str(files("pyx12").joinpath("map", "dataele.xml"))).getroot()
+    root = _parse_xml("dataele.xml")
     return {e.get("ele_num"): (e.get("data_type"), int(e.get("min_len")), int(e.get("max_len")))
             for e in root.iter("data_ele")}
 
 
 @lru_cache(maxsize=1)
 def external_codes() -> dict[str, frozenset[str | None]]:
-    root = etree.parse(str(files("pyx12").joinpath("map", "codes.xml"))).getroot()
+    root = _parse_xml("codes.xml")
     return {cs.findtext("id"): frozenset(c.text for c in cs.iterfind("version/code")) for cs in root.iter("codeset")}
 
 
 @lru_cache(maxsize=1)
 def map_index() -> list[tuple[str | None, str | None, str | None, str | None, str | None]]:
-    root = etree.parse(str(files("pyx12").joinpath("map", "maps.xml"))).getroot()
+    root = _parse_xml("maps.xml")
     out = []
     for version in root.iter("version"):
         for m in version.iterfind("map"):
@@ -190,6 +198,17 @@ def _compile_element(elem: Any, parent_comp: CompSpec | None, seg_id: str, loop_
     spec.empty_error = spec.usage == "R" and (spec.seq != 1 or not spec.in_comp or spec.parent_usage == "R")
     spec.memo = spec.defined and (spec.dtype == "ID" or spec.dtype == "R" or (spec.dtype or "")[:1] == "N"
                                   or (bool(spec.codes_list) and spec.dtype != "DT"))
+    # a quick test that a value passes every check (when it says no, the full checks run)
+    spec.anycodes = None
+    spec.fast = 0
+    if spec.defined and spec.usage != "N":
+        if spec.codes_list or spec.external is not None:
+            external = external_codes().get(spec.external) if spec.external is not None else frozenset()
+            spec.anycodes = spec.codes | external if external is not None else None
+        if spec.external is None or spec.anycodes is not None:
+            dtype = spec.dtype or ""
+            spec.fast = (1 if dtype in ("AN", "ID") else 2 if dtype == "R" else 3 if dtype[:1] == "N"
+                         else 4 if dtype in ("DT", "D8", "D6") else 5 if dtype == "TM" else 0)
     return spec
 
 
@@ -320,7 +339,7 @@ def _compile_loop(elem: Any, parent: LoopNode, path: str, mp: Map, is_root: bool
         child = _compile_loop(e, node, child_path, mp)
         pos_map.setdefault(child.pos, []).append(child)
     for e in elem.findall("segment"):
-        seg = _compile_segment(e, node if not is_root else node, node.loop_id)
+        seg = _compile_segment(e, node, node.loop_id)
         pos_map.setdefault(seg.pos, []).append(seg)
     for nodes in pos_map.values():
         for seg in nodes:
@@ -336,17 +355,16 @@ def _compile_loop(elem: Any, parent: LoopNode, path: str, mp: Map, is_root: bool
     node.first_node = node.order[0] if node.order else None
     node.first_seg = node.first_node if isinstance(node.first_node, SegNode) else None
     node.count = len(node.order)
-    for index, child in enumerate(node.order):
+    for child in node.order:
         mp.by_path[child.path] = child
-        child.start = next(i for i, c in enumerate(node.order) if c.pos >= child.pos)
-        del index
+        child.start = bisect_left(node.positions, child.pos)  # a walk from here scans siblings at pos >= it
     return node
 
 
 @lru_cache(maxsize=16)
 def load_map(map_file: str) -> Map:
     """A pyx12 map XML compiled into a Map, once per process."""
-    root = etree.parse(str(files("pyx12").joinpath("map", map_file))).getroot()
+    root = _parse_xml(map_file)
     mp = Map()
     mp.file = map_file
     mp.id = root.get("xid")
@@ -361,6 +379,9 @@ def load_map(map_file: str) -> Map:
     for node in mp.by_path.values():
         if isinstance(node, SegNode):
             node.id_re = mp.id_re  # IsValidDataType's charset depends on the map's interchange version
+            for child in node.children:
+                for spec in child.children if isinstance(child, CompSpec) else [child]:
+                    spec.id_re = mp.id_re
         else:
             node.desc = frozenset(p for p in mp.by_path if p.startswith(node.prefix))
     return mp
@@ -406,6 +427,13 @@ def _valid_date(data_type: str, val: str) -> bool:
     if len(val) == 12 and not _valid_time(val[8:12]):
         return False
     return True
+
+
+def _valid_date_safe(data_type: str, val: str) -> bool:
+    try:
+        return _valid_date(data_type, val)
+    except ValueError:
+        return False
 
 
 def _valid_time(val: str) -> bool:
@@ -460,8 +488,26 @@ def _check_element(spec: EleSpec, val: str, type_list: list[Any] | None, errors:
         return
     if not spec.defined:
         raise Crash("EngineError")
-    if not type_list and val in spec.good:
-        return
+    if not type_list:
+        if val in spec.good:
+            return
+        fast = spec.fast
+        if fast and spec.min_len <= len(val) and (spec.anycodes is None or val in spec.anycodes) \
+                and (spec.regex is None or spec.regex.search(val)):
+            if fast == 1:
+                ok = len(val) <= spec.max_len and val[-1] != " " and not spec.id_re.search(val)
+            elif fast == 2 or fast == 3:
+                m = (_REC_R if fast == 2 else _REC_N).search(val)
+                ok = m is not None and m.group(0) == val and spec.min_len <= len(
+                    val.replace("-", "").replace(".", "")) <= spec.max_len
+            elif fast == 4:
+                ok = len(val) <= spec.max_len and _valid_date_safe(spec.dtype, val)
+            else:
+                ok = len(val) <= spec.max_len and _valid_time(val)
+            if ok:
+                if spec.memo and len(spec.good) < 4096:
+                    spec.good.add(val)
+                return
     start = len(errors)
     dtype = spec.dtype
     measured = val.replace("-", "").replace(".", "") if dtype is not None and (dtype == "R" or dtype[0] == "N") else val
@@ -650,7 +696,10 @@ def segment_errors(node: SegNode, seg_id: str, elems: list[str], comp_sep: str) 
         if kind == 0:
             if raw in child.good:
                 continue
-            _element_errors(child, raw, comp_sep, None, errors, id_re, is_isa)
+            if raw and (is_isa or comp_sep not in raw):
+                _check_element(child, raw, None, errors, id_re)
+            else:
+                _element_errors(child, raw, comp_sep, None, errors, id_re, is_isa)
         elif kind == 1:
             nparts = 1 if is_isa else raw.count(comp_sep) + 1
             if nparts > child.count and child.usage != "N":
@@ -896,20 +945,24 @@ class _Walker:
                 else:
                     first = _get_value(elems, 1, comp_sep, False)
                     seg_str = f"{seg_id}*{first}"
-                self.pending.append(("1", "Segment %s not found.  Started at %s" % (seg_str, _full_path(orig)),
+                self.pending.append(("1", "Segment %s not found.  Started at %s" % (seg_str, orig.path),
                                      orig, seg_id))
                 return None
             frm = node
             node = node.parent
 
     def _scan(self, node: LoopNode, i: int, seg_id: str, elems: list[str], comp_sep: str) -> Any:
-        """Children of `node` from index i on (pyx12: positions >= the starting node's)."""
+        """Children of `node` from index i on (pyx12: positions >= the starting node's).
+
+        Only the children that can matter are visited (see `relevant_children`): the others
+        neither match this segment id nor record a missing mandatory segment or loop."""
         order = node.order
-        n = node.count
+        relevant = node.relevant.get(seg_id)
+        if relevant is None:
+            relevant = node.relevant[seg_id] = relevant_children(node, seg_id)
         counts = self.counts
-        while i < n:
-            child = order[i]
-            i += 1
+        for j in relevant[bisect_left(relevant, i):]:
+            child = order[j]
             if child.is_segment:
                 if child.id == seg_id and _matches(child, elems, comp_sep):
                     if node.is_loop and not node.is_root and self._is_loop_match(node, seg_id, elems, comp_sep):
@@ -996,6 +1049,54 @@ class _Walker:
         self.missing = keep
 
 
+def _loop_facts(loop: LoopNode) -> None:
+    """entry_ids: segment ids _is_loop_match(loop) can accept; records: whether it can record a
+    missing mandatory loop (for a wrapper loop, through its child loops)."""
+    if loop.count <= 0:
+        loop.entry_ids, loop.records = frozenset(), False
+        return
+    first = loop.first_node
+    if first.is_loop:
+        ids: set[str] = set()
+        records = False
+        for child in loop.order:
+            if child.is_loop:
+                _loop_facts(child)
+                ids |= child.entry_ids
+                records = records or child.records
+        loop.entry_ids, loop.records = frozenset(ids), records
+    else:
+        loop.entry_ids, loop.records = frozenset({first.id}), loop.usage == "R"
+    for child in loop.order:
+        if child.is_loop and not hasattr_slot(child, "entry_ids"):
+            _loop_facts(child)
+
+
+def hasattr_slot(node: Any, name: str) -> bool:
+    try:
+        getattr(node, name)
+    except AttributeError:
+        return False
+    return True
+
+
+def relevant_children(node: LoopNode, seg_id: str) -> list[int]:
+    """Indexes of the children of `node` a scan for `seg_id` must visit: segments with this id or
+    usage R (they may record a missing mandatory segment), loops this id may enter or that may
+    record a missing mandatory loop."""
+    out = []
+    for j, child in enumerate(node.order):
+        if child.is_segment:
+            if child.id == seg_id or child.usage == "R":
+                out.append(j)
+        else:
+            if not hasattr_slot(child, "entry_ids"):
+                _loop_facts(child)
+            if seg_id in child.entry_ids or child.records:
+                out.append(j)
+    return out
+
+
 def _matches(node: SegNode, elems: list[str], comp_sep: str) -> bool:
     key = node.key
     if key is None:
@@ -1029,10 +1130,6 @@ def _trim(parts: list[str]) -> list[str]:
     return parts[:i + 1]
 
 
-def _full_path(node: Any) -> str:
-    return node.path
-
-
 # --- the reader (pyx12 RawX12File + X12Reader checks) -----------------------------------------------
 
 
@@ -1054,7 +1151,6 @@ class _Reader:
         self.ele_term = head[3]
         self.comp_sep = head[-2]
         self.data = head + stream.read(BUFSIZE)
-        self.base = 0  # absolute offset of self.data[0]
         self.read_to = len(self.data)  # what pyx12 would have read so far (absolute)
         self.eof = len(self.data) < ISA_LEN + BUFSIZE
         self.lines: array[int] = array("L")
@@ -1068,41 +1164,45 @@ class _Reader:
         self.hl_stack: list[int] = []
         self.check_837_lx = False
 
-    def _more(self) -> None:
-        if not self.eof:
-            chunk = self.stream.read(READ_CHARS)
-            if len(chunk) < READ_CHARS:
-                self.eof = True
-            self.data += chunk
-
     def pieces(self) -> Any:
+        """The segment texts, split as pyx12's RawX12File splits them: on the terminator, newlines
+        before a segment dropped, the first empty piece ends the file, and (as pyx12 reads 8 KiB at a
+        time) a segment whose terminator lies more than one buffer beyond what was read ends it too."""
         term = self.seg_term
         newline_term = term == "\n"
         lines = self.lines
-        off = 0  # offset into self.data
+        carry = self.data
+        self.data = ""
+        pos = 0  # absolute offset of carry[0]
+        read_to = self.read_to
         while True:
-            p = self.data.find(term, off)
-            while p == -1 and not self.eof:
-                self._more()
-                p = self.data.find(term, off)
-            abs_p = -1 if p == -1 else self.base + p
-            if abs_p == -1 or abs_p >= self.read_to:
-                self.read_to += BUFSIZE  # pyx12 reads one more buffer, then gives up
-                if abs_p == -1 or abs_p >= self.read_to:
+            parts = carry.split(term)
+            carry = parts.pop()
+            for piece in parts:
+                end = pos + len(piece)  # where its terminator is
+                if end >= read_to:
+                    read_to += BUFSIZE
+                    if end >= read_to:
+                        return
+                pos = end + 1
+                line = piece.lstrip("\n\r")
+                if line == "":
                     return
-            piece = self.data[off:p]
-            off = p + 1
-            if off > READ_CHARS:
-                self.data = self.data[off:]
-                self.base += off
-                off = 0
-            line = piece.lstrip("\n\r")
-            if line == "":
+                if piece[0] == "\n" or piece[0] == "\r" or piece[0] == " ":
+                    lead = len(piece) - len(piece.lstrip())
+                    lines.append(self.line + piece.count("\n", 0, lead))
+                    self.line += piece.count("\n") + newline_term
+                else:
+                    lines.append(self.line)
+                    if newline_term or "\n" in piece:
+                        self.line += piece.count("\n") + newline_term
+                yield line
+            if self.eof:
                 return
-            lead = len(piece) - len(piece.lstrip())
-            lines.append(self.line + piece.count("\n", 0, lead))
-            self.line += piece.count("\n") + newline_term
-            yield line
+            chunk = self.stream.read(READ_CHARS)
+            if len(chunk) < READ_CHARS:
+                self.eof = True
+            carry += chunk
 
     def segments(self) -> Any:
         """(seg_id, elements) per segment, after X12Reader's checks (their errors in self.pending)."""

@@ -144,6 +144,16 @@ def test_pyx12_quirks_are_reproduced(text_change, code):
         assert code in {ig.finding_code(i.level, i.code) for i in fast}
 
 
+@pytest.mark.parametrize("length", [9_000, 17_000, 40_000])
+def test_very_long_segment_is_read_as_pyx12_reads_it(length):
+    """pyx12 reads 8 KiB at a time and stops at a segment whose end it cannot find in the next buffer:
+    the rest of the file goes unread and its trailers are reported missing. The fast engine does the same."""
+    text = read(REPO / "samples" / "bad" / "837p-missing-hi-bad-pos.837").replace("NM1*82", "NM1*82" + "X" * length)
+    reference, fast = both(text)
+    assert full(fast) == full(reference)
+    assert ("IG-ISA-023" in {ig.finding_code(i.level, i.code) for i in fast}) == (length > 16_000)
+
+
 # --- engine plumbing ---------------------------------------------------------------------------------------
 
 
