@@ -52,7 +52,7 @@ import os
 import re
 import threading
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +62,7 @@ from typing import Any, Literal, TextIO
 from .errors import EdiSyntaxError
 from .findings import Finding, Location, Severity
 from .reader import X12Reader, parse_isa_delimiters
+from .segment import Segment
 
 Engine = Literal["fast", "pyx12"]
 ENGINES: tuple[str, ...] = ("fast", "pyx12")
@@ -176,6 +177,17 @@ def validate(source: str | bytes | os.PathLike[str], *, name: str | None = None,
     if isinstance(source, bytes):
         source = source.decode("utf-8", errors="surrogateescape")
     return validate_text(source, name=name or "<text>", engine=engine)
+
+
+def validate_segments(segments: Iterable[Segment], *, name: str = "<segments>",
+                      engine: Engine = DEFAULT_ENGINE) -> list[Finding]:
+    """Validate segments built in memory (ISA..IEA), serialized in standard delimiters first;
+    finding positions count the segments as given (ISA = 1)."""
+    from .segment import Delimiters
+    from .writer import serialize
+
+    delimiters = Delimiters(suffix="\n")
+    return validate_text("".join(serialize(seg, delimiters) for seg in segments), name=name, engine=engine)
 
 
 def issues_for_text(text: str, *, engine: Engine = DEFAULT_ENGINE) -> list[Issue]:
@@ -689,5 +701,5 @@ def pyx12_document_issues(text: str) -> tuple[bool, list[tuple[int, str]] | None
 __all__ = [
     "CODES", "DEFAULT_ENGINE", "ENGINES", "Issue", "PHI_TAGS", "collect_issues", "finding_code",
     "issues_for_text", "load_map", "map_file_for", "pyx12_document_issues", "quiet_pyx12", "run_pyx12",
-    "safe_message", "to_finding", "validate", "validate_file", "validate_text",
+    "safe_message", "to_finding", "validate", "validate_file", "validate_segments", "validate_text",
 ]

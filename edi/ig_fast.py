@@ -20,8 +20,12 @@ our samples and mutated files):
   and where pyx12 attaches them, including errors pyx12 drops and inputs on which pyx12 raises
   (reported as IG-ENGINE at the same segment).
 
-What makes it fast: no per-segment objects beyond a tuple of strings, dict/frozenset lookups,
-integer positions, path strings interned at compile time, no logging, no error-tree visitors.
+What makes it fast (about 13x pyx12 in CPU time on a few thousand claims of our own output):
+maps compiled once; per segment only a list of element strings; each walk visits only the children
+that can match the segment id or record a missing mandatory segment/loop; a quick accept test per
+element before the detailed checks; clean segment texts remembered within a file and clean code and
+number values across files (never names, ids or dates, so no PHI outlives a validation); no
+logging, no error-tree objects unless there is an error.
 """
 from __future__ import annotations
 
@@ -384,6 +388,7 @@ def load_map(map_file: str) -> Map:
                     spec.id_re = mp.id_re
         else:
             node.desc = frozenset(p for p in mp.by_path if p.startswith(node.prefix))
+    _loop_facts(mp.root)
     return mp
 
 
@@ -1051,33 +1056,18 @@ class _Walker:
 
 def _loop_facts(loop: LoopNode) -> None:
     """entry_ids: segment ids _is_loop_match(loop) can accept; records: whether it can record a
-    missing mandatory loop (for a wrapper loop, through its child loops)."""
+    missing mandatory loop (for a wrapper loop, through its child loops). Children first."""
+    for child in loop.order:
+        if child.is_loop:
+            _loop_facts(child)
     if loop.count <= 0:
         loop.entry_ids, loop.records = frozenset(), False
-        return
-    first = loop.first_node
-    if first.is_loop:
-        ids: set[str] = set()
-        records = False
-        for child in loop.order:
-            if child.is_loop:
-                _loop_facts(child)
-                ids |= child.entry_ids
-                records = records or child.records
-        loop.entry_ids, loop.records = frozenset(ids), records
+    elif loop.first_node.is_loop:
+        child_loops = [c for c in loop.order if c.is_loop]
+        loop.entry_ids = frozenset().union(*(c.entry_ids for c in child_loops))
+        loop.records = any(c.records for c in child_loops)
     else:
-        loop.entry_ids, loop.records = frozenset({first.id}), loop.usage == "R"
-    for child in loop.order:
-        if child.is_loop and not hasattr_slot(child, "entry_ids"):
-            _loop_facts(child)
-
-
-def hasattr_slot(node: Any, name: str) -> bool:
-    try:
-        getattr(node, name)
-    except AttributeError:
-        return False
-    return True
+        loop.entry_ids, loop.records = frozenset({loop.first_node.id}), loop.usage == "R"
 
 
 def relevant_children(node: LoopNode, seg_id: str) -> list[int]:
@@ -1089,11 +1079,8 @@ def relevant_children(node: LoopNode, seg_id: str) -> list[int]:
         if child.is_segment:
             if child.id == seg_id or child.usage == "R":
                 out.append(j)
-        else:
-            if not hasattr_slot(child, "entry_ids"):
-                _loop_facts(child)
-            if seg_id in child.entry_ids or child.records:
-                out.append(j)
+        elif seg_id in child.entry_ids or child.records:
+            out.append(j)
     return out
 
 

@@ -105,6 +105,15 @@ def test_text_and_file_give_the_same_findings(tmp_path):
     assert ig.validate(text.encode(), name=str(path), engine="pyx12") == from_text
 
 
+def test_segments_built_in_memory():
+    from edi.reader import read_segments
+
+    segments, _ = read_segments(BAD_837)
+    findings = ig.validate_segments(segments, name="built.837")
+    assert keys(findings) == [(20, "IG-ELE-7"), (21, "IG-SEG-3")]
+    assert findings[0].location.path == "built.837"
+
+
 def test_utf8_bom_crlf_and_leading_blank_lines_keep_line_numbers(tmp_path):
     text = BAD_837.read_text()
     path = tmp_path / "bom.837"
