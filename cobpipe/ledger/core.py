@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -127,7 +128,13 @@ def _submitter_id(claim: Any) -> str:
 
 def _envelope_json(claim: Any) -> str | None:
     envelope = getattr(claim, "envelope", None)
-    return json.dumps(envelope.to_dict(), sort_keys=True) if envelope is not None else None
+    return _envelope_text(envelope) if envelope is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _envelope_text(envelope: Any) -> str:
+    """The JSON of an envelope; cached because every claim of a file shares one (frozen) envelope."""
+    return json.dumps(envelope.to_dict(), sort_keys=True)
 
 
 def _default_claim_factory() -> ClaimFactory:
