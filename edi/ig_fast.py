@@ -636,6 +636,8 @@ def _syntax_errors(node: SegNode, seg_id: str, elems: list[str], comp_sep: str, 
     for syn in node.syntax:
         code = syn[0]
         idx = syn[1:]
+        if code != "R" and len(syn) >= 3 and n < min(idx):
+            continue  # none of its elements is there: only an R rule can fail
         if len(syn) < 3:
             errors.append((None, "10" if code == "E" else "2",
                            f"Syntax string must have at least two comparators {_syntax_str(syn)}", None))
@@ -694,10 +696,7 @@ def segment_errors(node: SegNode, seg_id: str, elems: list[str], comp_sep: str) 
     dtype: list[Any] = []
     by_idx = node.by_idx
     kinds = node.kinds
-    for i in range(min(n, child_count)):
-        child = by_idx[i]
-        raw = elems[i]
-        kind = kinds[i]
+    for i, (child, raw, kind) in enumerate(zip(by_idx, elems, kinds)):
         if kind == 0:
             if raw in child.good:
                 continue
