@@ -24,7 +24,7 @@ from edi.reader import X12Reader
 from edi.segment import STANDARD, Delimiters
 from edi.writer import ControlNumberSource, InterchangeSettings, Party
 
-from .fsutil import atomic_writer, write_text_atomic
+from .fsutil import atomic_writer
 
 CONVERTED, SKIPPED, REJECTED, UNMATCHED = "converted", "skipped", "rejected", "unmatched"
 STATUSES = (CONVERTED, SKIPPED, REJECTED, UNMATCHED)
@@ -170,7 +170,8 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions, str(era))
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings)
-    write_text_atomic(report, json.dumps(report_document(result), indent=2) + "\n")
+    with atomic_writer(report) as stream:
+        write_report(result, stream)
     return result
 
 
@@ -303,15 +304,19 @@ def interchange_for(claim, usage: str) -> InterchangeSettings:
     )
 
 
-def report_document(result: ConvertResult) -> dict:
-    return {
-        "era": result.era.name,
-        "output": result.output.name if result.output else None,
-        "counts": result.counts,
-        "claims": [d.to_dict() for d in result.decisions],
-        "control_numbers": [{"kind": kind, "number": number} for kind, number in result.control_numbers],
-        "findings": [f.to_dict() for f in result.findings],
-    }
+def write_report(result: ConvertResult, stream) -> None:
+    """The report JSON, written claim by claim so a 100k-claim ERA never sits in memory as one string.
+
+    {"era", "output", "counts", "claims": [{"id", "status", "reasons", ...}], "control_numbers", "findings"}
+    """
+    head = {"era": result.era.name, "output": result.output.name if result.output else None,
+            "counts": result.counts}
+    stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "claims": [')
+    for n, decision in enumerate(result.decisions):
+        stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+    tail = {"control_numbers": [{"kind": kind, "number": number} for kind, number in result.control_numbers],
+            "findings": [f.to_dict() for f in result.findings]}
+    stream.write(("\n  " if result.decisions else "") + "],\n" + json.dumps(tail, indent=2)[2:] + "\n")
 
 
 def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, options: ConvertOptions,
