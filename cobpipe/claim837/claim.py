@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from edi.errors import EdiError
 from edi.segment import STANDARD, Delimiters, Segment
+from edi.values import parse_amount, parse_date8  # noqa: F401 - re-exported
 from edi.writer import serialize
 
 from .loops import Loop
@@ -57,27 +58,6 @@ class Envelope:
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> "Envelope":
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """An X12 R-type amount as Decimal; None when empty or not a finite number."""
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None
-
-
-def parse_date8(text: str) -> dt.date | None:
-    """CCYYMMDD as a date; None when not a real date."""
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
 
 
 class OriginalClaim:

@@ -8,7 +8,9 @@ from decimal import Decimal
 from edi.segment import Segment
 from edi.writer import format_amount
 
-from ..claim837.claim import OriginalClaim, parse_amount, parse_date8
+from edi.values import parse_amount, parse_date8
+
+from ..claim837.claim import OriginalClaim
 from ..era.model import ClaimPayment, Moa, RemittanceHeader
 from .cas import Adjustment
 from .match import BilledLine, RemittedLine

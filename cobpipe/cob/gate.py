@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from edi.findings import Finding, Location, Severity
 from edi.segment import Segment
+from edi.values import parse_amount, parse_date8
 
 ZERO = Decimal(0)
 
@@ -127,21 +128,9 @@ def check_claim(view: ClaimView, *, today: dt.date, path: str | None = None) -> 
 
 
 def money(seg: Segment, position: int) -> Decimal:
-    text = seg.get(position)
-    try:
-        return Decimal(text) if text else ZERO
-    except InvalidOperation:
-        return ZERO
-
-
-def parse_ccyymmdd(text: str) -> dt.date | None:
-    """A D8 date, or None when it is not a real calendar date."""
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
+    """An amount element; empty or unreadable reads as 0 (the IG check reports bad numbers)."""
+    value = parse_amount(seg.get(position))
+    return ZERO if value is None else value
 
 
 def cas_total(segments: Iterable[Segment]) -> Decimal:
@@ -244,7 +233,7 @@ class _Checker:
             self.error("COB009", f"no adjudication date for payer {payer.payer_id}: 2330B DTP*573 is required "
                        "when no 2430 reports the lines", payer.payer_nm1 or payer.sbr, "2330B")
         for seg in dated:
-            when = parse_ccyymmdd(seg.get(3))
+            when = parse_date8(seg.get(3))
             if when is None:
                 self.error("COB010", "DTP*573 adjudication date is not a valid CCYYMMDD date", seg, "2430", "DTP03")
                 continue
