@@ -77,8 +77,17 @@ class ClaimDecision:
         if self.era_segment is not None:
             data["segment"] = self.era_segment
         if self.findings:
-            data["findings"] = [f.to_dict() for f in self.findings]
+            data["findings"] = [report_finding(f) for f in self.findings]
         return data
+
+
+def report_finding(finding: Finding) -> dict:
+    """A finding for a report: the file by its name only, so reports do not depend on where they ran."""
+    data = finding.to_dict()
+    path = data.get("location", {}).get("path")
+    if path:
+        data["location"]["path"] = Path(path).name
+    return data
 
 
 @dataclass(slots=True)
@@ -315,7 +324,7 @@ def write_report(result: ConvertResult, stream) -> None:
     for n, decision in enumerate(result.decisions):
         stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
     tail = {"control_numbers": [{"kind": kind, "number": number} for kind, number in result.control_numbers],
-            "findings": [f.to_dict() for f in result.findings]}
+            "findings": [report_finding(f) for f in result.findings]}
     stream.write(("\n  " if result.decisions else "") + "],\n" + json.dumps(tail, indent=2)[2:] + "\n")
 
 
