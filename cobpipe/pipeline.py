@@ -6,6 +6,7 @@ rename into place, then the report. Nothing reaches its final name unless it is 
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import datetime as dt
@@ -176,7 +177,7 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     decisions: list[ClaimDecision] = []
     output = out_dir / f"{era.stem}.837"
     report = out_dir / f"{era.stem}.report.json"
-    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions, str(era))
+    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings)
     with atomic_writer(report) as stream:
@@ -190,7 +191,7 @@ class _Written:
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
-               decisions: list[ClaimDecision], era_name: str) -> _Written | None:
+               decisions: list[ClaimDecision]) -> _Written | None:
     """Write converted claims to a temp file, check it against the guide, drop claims with guide
     errors (recorded as rejected), and rename the result into place."""
     from .claim837.parser import ClaimFile
@@ -208,14 +209,15 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             summary = write_claims_837(_chain(first, built), stream, settings, numbers,
                                        delimiters=options.delimiters, now=now)
         numbers_used = list(summary.control_numbers)
-        bad = _ig_rejections(tmp, options, decisions) if options.validate_ig else set()
+        bad = _ig_rejections(tmp, decisions) if options.validate_ig else set()
         if bad:
-            kept = [c for c in ClaimFile.open(tmp) if c.id not in bad]
-            if not kept:
+            kept = (c for c in ClaimFile.open(tmp) if c.id not in bad)
+            first_kept = next(kept, None)
+            if first_kept is None:
                 return None
             with atomic_writer(output) as stream:
-                write_claims_837(kept, stream, settings, _Replay(numbers_used), delimiters=options.delimiters,
-                                 now=now)
+                write_claims_837(_chain(first_kept, kept), stream, settings, _Replay(numbers_used),
+                                 delimiters=options.delimiters, now=now)
         else:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -243,7 +245,7 @@ class _Replay:
         return self.queues[kind].pop(0)
 
 
-def _ig_rejections(path: Path, options: ConvertOptions, decisions: list[ClaimDecision]) -> set[str]:
+def _ig_rejections(path: Path, decisions: list[ClaimDecision]) -> set[str]:
     """Validate the written file against 005010X222A1; claims holding an error become rejected."""
     from edi import ig
 
@@ -272,33 +274,33 @@ def _ig_rejections(path: Path, options: ConvertOptions, decisions: list[ClaimDec
 
 
 def _segment_owners(path: Path):
-    """segment number -> CLM01 of the claim it belongs to ('' for envelope and header segments)."""
-    starts: list[tuple[int, int, str]] = []  # (first segment, last segment, claim id)
+    """segment number -> CLM01 of the claim it belongs to ('' for envelope and header segments).
+
+    A claim owns its CLM..last segment and the HL segments written just before it."""
+    firsts: list[int] = []
+    lasts: list[int] = []
+    claim_ids: list[str] = []
     current: str | None = None
-    first = 0
-    hl_start = 0
+    first = hl_start = 0
     for seg in X12Reader.open(path):
+        if seg.tag in ("HL", "CLM", "SE") and current is not None:
+            lasts.append(seg.index - 1)
+            current = None
         if seg.tag == "HL":
-            if current is not None:
-                starts.append((first, seg.index - 1, current))
-                current = None
             hl_start = hl_start or seg.index
         elif seg.tag == "CLM":
-            if current is not None:
-                starts.append((first, seg.index - 1, current))
-            first = hl_start or seg.index
-            current, hl_start = seg.get(1), 0
-        elif seg.tag == "SE" and current is not None:
-            starts.append((first, seg.index - 1, current))
-            current, hl_start = None, 0
+            first, hl_start = hl_start or seg.index, 0
+            current = seg.get(1)
+            firsts.append(first)
+            claim_ids.append(current)
+    if current is not None:
+        lasts.append(firsts[-1] + 10**9)  # no SE: the last claim runs to the end
 
     def owner(segment: int | None) -> str:
         if segment is None:
             return ""
-        for start, end, claim_id in starts:
-            if start <= segment <= end:
-                return claim_id
-        return ""
+        at = bisect.bisect_right(firsts, segment) - 1
+        return claim_ids[at] if at >= 0 and segment <= lasts[at] else ""
 
     return owner
 

@@ -161,3 +161,29 @@ def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
     [claim] = report["claims"]
     assert second.exit_code == 1 and claim["status"] == "rejected"
     assert "replacement claim" in claim["reasons"][-1]
+
+
+def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path):
+    """The gate checks money; the guide check catches what the original claim carried in wrongly
+    (here a place of service that is not a code) and drops just that claim from the outbound file."""
+    claims = (SAMPLES / "seed-claims.837").read_text()
+    era = (SAMPLES / "seed-era.835").read_text()
+    clm_block = claims[claims.index("CLM*SEED001"):claims.index("\nSE*") + 1]
+    bad_block = clm_block.replace("SEED001", "SEED002").replace("*11:B:1*", "*X9:B:1*")
+    claims = claims.replace("SE*30*0001~", bad_block + "SE*40*0001~")
+    clp_block = era[era.index("CLP*SEED001"):era.index("\nSE*") + 1]
+    era = era.replace("SE*21*0001~", clp_block.replace("SEED001", "SEED002") + "SE*30*0001~")
+    era = era.replace("BPR*I*10*", "BPR*I*20*")
+    (tmp_path / "claims.837").write_text(claims)
+    (tmp_path / "era.835").write_text(era)
+    result = run("--era", tmp_path / "era.835", "--claims", tmp_path / "claims.837", "--out", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "out" / "era.report.json").read_text())
+    statuses = {c["id"]: c for c in report["claims"]}
+    assert statuses["SEED001"]["status"] == "converted"
+    assert statuses["SEED002"]["status"] == "rejected"
+    assert "005010X222A1" in statuses["SEED002"]["reasons"][-1]
+    assert any(f["code"].startswith("IG-") for f in statuses["SEED002"]["findings"])
+    written = (tmp_path / "out" / "era.837").read_text()
+    assert "CLM*SEED001*" in written and "SEED002" not in written
+    assert CliRunner().invoke(main, ["validate", str(tmp_path / "out" / "era.837")]).exit_code == 0
