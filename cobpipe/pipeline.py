@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import hashlib
 import datetime as dt
+import hashlib
+import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -54,6 +57,9 @@ class ConvertOptions:
     usage: str = "P"  # ISA15
     validate_ig: bool = True
     now: dt.datetime | None = None  # envelope date/time; fixed in golden tests
+    # ERAs with at least this many claims have their output checked by a validator process that
+    # reads it as it is written (the second core works while the first converts)
+    pipe_validation_from: int = 2000
 
     @property
     def as_of(self) -> dt.date:
@@ -177,7 +183,8 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     decisions: list[ClaimDecision] = []
     output = out_dir / f"{era.stem}.837"
     report = out_dir / f"{era.stem}.report.json"
-    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions)
+    piped = options.validate_ig and sum(scan.clp_counts.values()) >= options.pipe_validation_from
+    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions, piped=piped)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings)
     with atomic_writer(report) as stream:
@@ -191,9 +198,10 @@ class _Written:
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
-               decisions: list[ClaimDecision]) -> _Written | None:
-    """Write converted claims to a temp file, check it against the guide, drop claims with guide
-    errors (recorded as rejected), and rename the result into place."""
+               decisions: list[ClaimDecision], *, piped: bool = False) -> _Written | None:
+    """Write converted claims to a temp file, check it against the guide (`piped`: in a validator
+    process fed as the file is written), drop claims with guide errors (recorded as rejected), and
+    rename the result into place."""
     from .claim837.parser import ClaimFile
     from .claim837.writer import write_claims_837
 
@@ -204,12 +212,17 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
     now = options.now or dt.datetime.now()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     tmp = Path(tmp_name)
+    validator = _PipedValidator(output.name) if piped else None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-            summary = write_claims_837(_chain(first, built), stream, settings, numbers,
+            target = _Tee(stream, validator) if validator else stream
+            summary = write_claims_837(_chain(first, built), target, settings, numbers,
                                        delimiters=options.delimiters, now=now)
         numbers_used = list(summary.control_numbers)
-        bad = _ig_rejections(tmp, decisions) if options.validate_ig else set()
+        findings = validator.finish() if validator else None
+        if findings is None and options.validate_ig:
+            findings = [f for f in _validate_written(tmp) if f.severity is Severity.ERROR]
+        bad = _ig_rejections(tmp, findings, decisions) if findings else set()
         if bad:
             kept = (c for c in ClaimFile.open(tmp) if c.id not in bad)
             first_kept = next(kept, None)
@@ -224,8 +237,70 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             os.replace(tmp, output)
         return _Written(numbers_used)
     finally:
+        if validator:
+            validator.kill()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _validate_written(path: Path) -> list[Finding]:
+    from edi import ig
+
+    return ig.validate_file(path)
+
+
+class _PipedValidator:
+    """`python -m edi.validate_pipe` fed through a pipe; any failure of it means "not validated"
+    (finish() returns None) and the caller validates the written file itself."""
+
+    def __init__(self, name: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "edi.validate_pipe", name], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.stdin = io.TextIOWrapper(self.proc.stdin, encoding="utf-8", errors="surrogateescape", newline="")
+        self.alive = True
+
+    def write(self, text: str) -> None:
+        if not self.alive:
+            return
+        try:
+            self.stdin.write(text)
+        except (BrokenPipeError, OSError, ValueError):
+            self.alive = False
+
+    def finish(self) -> list[Finding] | None:
+        from edi.validate_pipe import finding_from_dict
+
+        try:
+            self.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            self.alive = False
+        try:
+            answer, _ = self.proc.communicate(timeout=3600)
+            result = json.loads(answer or b"{}")
+        except (subprocess.TimeoutExpired, ValueError, OSError):
+            return None
+        if self.proc.returncode != 0 or not result.get("validated"):
+            return None
+        return [finding_from_dict(f) for f in result["findings"]]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+            self.stdin.close()
+
+
+class _Tee:
+    """A text stream writing to the output file and to the validator."""
+
+    def __init__(self, stream, validator: _PipedValidator) -> None:
+        self.stream = stream
+        self.validator = validator
+
+    def write(self, text: str) -> int:
+        self.validator.write(text)
+        return self.stream.write(text)
 
 
 def _chain(first, rest: Iterator) -> Iterator:
@@ -245,13 +320,8 @@ class _Replay:
         return self.queues[kind].pop(0)
 
 
-def _ig_rejections(path: Path, decisions: list[ClaimDecision]) -> set[str]:
-    """Validate the written file against 005010X222A1; claims holding an error become rejected."""
-    from edi import ig
-
-    findings = [f for f in ig.validate_file(path) if f.severity is Severity.ERROR]
-    if not findings:
-        return set()
+def _ig_rejections(path: Path, findings: list[Finding], decisions: list[ClaimDecision]) -> set[str]:
+    """Claims holding a guide error (`findings` on the written file) become rejected; their ids."""
     owners = _segment_owners(path)
     by_claim: dict[str, list[Finding]] = {}
     for finding in findings:

@@ -159,6 +159,28 @@ def validate_file(path: str | os.PathLike[str], *, name: str | None = None,
         raise EdiSyntaxError(f"cannot read file: {exc.strerror or exc}", path=label) from exc
 
 
+class StreamNotValidated(Exception):
+    """The fast engine failed on a stream that can be read only once; validate the file instead."""
+
+
+def validate_stream(stream: TextIO, *, name: str = "<stream>") -> list[Finding]:
+    """Fast-engine validation of a stream read once, start to end (a pipe from a writer).
+
+    Raises StreamNotValidated when the fast engine itself fails: its pyx12 fallback needs to
+    read the input again, which only the caller can do (it still has the file).
+    """
+    opened = False
+
+    def once() -> TextIO:
+        nonlocal opened
+        if opened:
+            raise StreamNotValidated(name)
+        opened = True
+        return stream
+
+    return _validate_stream(once, name, "fast")
+
+
 def validate_text(text: str, *, name: str = "<text>", engine: Engine = DEFAULT_ENGINE) -> list[Finding]:
     """Validate X12 held in memory (e.g. the 837P the COB mapper just built, before writing it)."""
     if text.startswith("\ufeff"):
@@ -701,5 +723,6 @@ def pyx12_document_issues(text: str) -> tuple[bool, list[tuple[int, str]] | None
 __all__ = [
     "CODES", "DEFAULT_ENGINE", "ENGINES", "Issue", "PHI_TAGS", "collect_issues", "finding_code",
     "issues_for_text", "load_map", "map_file_for", "pyx12_document_issues", "quiet_pyx12", "run_pyx12",
-    "safe_message", "to_finding", "validate", "validate_file", "validate_segments", "validate_text",
+    "safe_message", "to_finding", "validate", "validate_file", "validate_segments", "validate_stream",
+    "validate_text", "StreamNotValidated",
 ]

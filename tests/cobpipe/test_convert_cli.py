@@ -1,6 +1,7 @@
 """`cobpipe convert` as users run it: exit codes, unusable inputs, batches, atomic outputs."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cobpipe.cli import main
+from cobpipe.pipeline import ConvertOptions, run_batch
 
 ROOT = Path(__file__).parents[2]
 SAMPLES = ROOT / "samples" / "cob"
@@ -163,7 +165,9 @@ def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
     assert "replacement claim" in claim["reasons"][-1]
 
 
-def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path):
+@pytest.mark.parametrize("piped", ["no", "yes", "broken"], ids=["in-process", "validator-process",
+                                                                  "validator-process-dies"])
+def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, piped, monkeypatch):
     """The gate checks money; the guide check catches what the original claim carried in wrongly
     (here a place of service that is not a code) and drops just that claim from the outbound file."""
     claims = (SAMPLES / "seed-claims.837").read_text()
@@ -176,8 +180,11 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path):
     era = era.replace("BPR*I*10*", "BPR*I*20*")
     (tmp_path / "claims.837").write_text(claims)
     (tmp_path / "era.835").write_text(era)
-    result = run("--era", tmp_path / "era.835", "--claims", tmp_path / "claims.837", "--out", tmp_path / "out")
-    assert result.exit_code == 1, result.output
+    if piped == "broken":  # the validator process exits at once: the file is validated in-process
+        monkeypatch.setattr("cobpipe.pipeline.sys.executable", shutil.which("false"))
+    options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=10**9 if piped == "no" else 0)
+    [result] = run_batch([tmp_path / "era.835"], [tmp_path / "claims.837"], tmp_path / "out", options=options)
+    assert result.exit_code == 1
     report = json.loads((tmp_path / "out" / "era.report.json").read_text())
     statuses = {c["id"]: c for c in report["claims"]}
     assert statuses["SEED001"]["status"] == "converted"

@@ -74,3 +74,13 @@ def test_zero_balance_is_billed_on_request(tmp_path):
                           ConvertOptions(today=OPTIONS.today, now=NOW, usage="T", bill_zero_balance=True))
     assert [(d.claim_id, d.status) for d in result.decisions] == [("ZEROBAL01", "converted")]
     assert "AMT*D*212.25~" in result.output.read_text()
+
+
+@pytest.mark.parametrize("case", ["01-multi-line", "08-unmatched", "11-coverage-file", "12-tertiary"])
+def test_validator_process_gives_the_same_result(case, tmp_path):
+    """Large ERAs are checked by a validator process fed as the output is written; forced on here."""
+    piped = convert_case(GOLDEN / case, tmp_path / "piped",
+                         ConvertOptions(today=OPTIONS.today, now=NOW, usage="T", pipe_validation_from=0))
+    assert piped.output.read_text() == (GOLDEN / case / "expected.837").read_text()
+    assert [d.to_dict() for d in piped.decisions] == json.loads(
+        (GOLDEN / case / "expected.report.json").read_text())["claims"]
