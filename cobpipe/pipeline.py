@@ -218,6 +218,8 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             target = _Tee(stream, validator) if validator else stream
             summary = write_claims_837(_chain(first, built), target, settings, numbers,
                                        delimiters=options.delimiters, now=now)
+            if validator:
+                target.flush_block()
         numbers_used = list(summary.control_numbers)
         findings = validator.finish() if validator else None
         if findings is None and options.validate_ig:
@@ -275,7 +277,8 @@ class _PipedValidator:
         except (BrokenPipeError, OSError, ValueError):
             self.alive = False
         try:
-            answer, _ = self.proc.communicate(timeout=3600)
+            answer = self.proc.stdout.read()
+            self.proc.wait(timeout=60)
             result = json.loads(answer or b"{}")
         except (subprocess.TimeoutExpired, ValueError, OSError):
             return None
@@ -289,18 +292,35 @@ class _PipedValidator:
             self.proc.wait()
         with contextlib.suppress(BrokenPipeError, OSError, ValueError):
             self.stdin.close()
+        with contextlib.suppress(OSError, ValueError):
+            self.proc.stdout.close()
 
 
 class _Tee:
-    """A text stream writing to the output file and to the validator."""
+    """A text stream writing to the output file and, in blocks of about 256 KB, to the validator
+    (one pipe write per block: writing each small segment to the pipe would cost as much as the
+    validation)."""
+
+    BLOCK = 1 << 18
 
     def __init__(self, stream, validator: _PipedValidator) -> None:
         self.stream = stream
         self.validator = validator
+        self.pending: list[str] = []
+        self.size = 0
 
     def write(self, text: str) -> int:
-        self.validator.write(text)
+        self.pending.append(text)
+        self.size += len(text)
+        if self.size >= self.BLOCK:
+            self.flush_block()
         return self.stream.write(text)
+
+    def flush_block(self) -> None:
+        if self.pending:
+            self.validator.write("".join(self.pending))
+            self.pending.clear()
+            self.size = 0
 
 
 def _chain(first, rest: Iterator) -> Iterator:

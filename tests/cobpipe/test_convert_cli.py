@@ -182,6 +182,8 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     (tmp_path / "era.835").write_text(era)
     if piped == "broken":  # the validator process exits at once: the file is validated in-process
         monkeypatch.setattr("cobpipe.pipeline.sys.executable", shutil.which("false"))
+    elif piped == "yes":  # the validator process answers: the written file is not validated again
+        monkeypatch.setattr("cobpipe.pipeline._validate_written", None)
     options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=10**9 if piped == "no" else 0)
     [result] = run_batch([tmp_path / "era.835"], [tmp_path / "claims.837"], tmp_path / "out", options=options)
     assert result.exit_code == 1
