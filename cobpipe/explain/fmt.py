@@ -106,3 +106,22 @@ def coded(code: str, text: str) -> str:
     if not code:
         return "not given"
     return f"{code}: {text}" if text else code
+
+
+def claim_facts(claim: ClaimView, service_label: str = "Service dates") -> list[tuple[str, str]]:
+    """The labelled facts shown under a claim's heading, in every format: its people (masked as the
+    view says), payer claim number, filing indicator, dates, crossover and corrected payer."""
+    facts: list[tuple[str, str]] = [(p.role.capitalize(), person(p)) for p in claim.people]
+    if claim.payer_claim_number:
+        facts.append(("Payer claim no.", claim.payer_claim_number))
+    if claim.filing_indicator:
+        facts.append(("Filing indicator", filing(claim)))
+    if claim.service_from or claim.service_to:
+        facts.append((service_label, date_range(claim.service_from, claim.service_to)))
+    if claim.received:
+        facts.append(("Received", date(claim.received)))
+    if claim.crossover_to:
+        facts.append(("Forwarded to", claim.crossover_to))
+    if claim.corrected_payer:
+        facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
+    return facts

@@ -141,19 +141,7 @@ def _claim(claim: ClaimView) -> str:
     out.append(f'<div class="claim-head"><h3>Claim {e(claim.id)}</h3>'
                f'<span class="status">{e(fmt.status_label(claim))}</span>'
                f'<span class="badge {"ok" if ok else "bad"}">{e(claim.verdict.capitalize())}</span></div>')
-    facts: list[tuple[str, str]] = [(p.role.capitalize(), fmt.person(p)) for p in claim.people]
-    if claim.payer_claim_number:
-        facts.append(("Payer claim no.", claim.payer_claim_number))
-    if claim.filing_indicator:
-        facts.append(("Filing indicator", fmt.filing(claim)))
-    if claim.service_from or claim.service_to:
-        facts.append(("Service", fmt.date_range(claim.service_from, claim.service_to)))
-    if claim.received:
-        facts.append(("Received", fmt.date(claim.received)))
-    if claim.crossover_to:
-        facts.append(("Forwarded to", claim.crossover_to))
-    if claim.corrected_payer:
-        facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
+    facts = fmt.claim_facts(claim, service_label="Service")
     if facts:
         out.append('<div class="people">' + "".join(f"<span>{e(k)}: <b>{e(v)}</b></span>" for k, v in facts)
                    + "</div>")

@@ -76,21 +76,7 @@ def _claim(out: list[str], claim: ClaimView) -> None:
     out.append("-" * WIDTH)
     out.append(head[: WIDTH - len(verdict) - 1].ljust(WIDTH - len(verdict)) + verdict)
     out.append("-" * WIDTH)
-    facts: list[tuple[str, str]] = []
-    for p in claim.people:
-        facts.append((p.role.capitalize(), fmt.person(p)))
-    if claim.payer_claim_number:
-        facts.append(("Payer claim no.", claim.payer_claim_number))
-    if claim.filing_indicator:
-        facts.append(("Filing indicator", fmt.filing(claim)))
-    if claim.service_from or claim.service_to:
-        facts.append(("Service dates", fmt.date_range(claim.service_from, claim.service_to)))
-    if claim.received:
-        facts.append(("Received", fmt.date(claim.received)))
-    if claim.crossover_to:
-        facts.append(("Forwarded to", claim.crossover_to))
-    if claim.corrected_payer:
-        facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
+    facts = fmt.claim_facts(claim)
     for label, value in facts:
         _labelled(out, label, value, indent=2)
     for number, note in enumerate(claim.notes):
