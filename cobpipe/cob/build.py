@@ -133,8 +133,9 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     others = [loop for loop in claim.children_of("2320")]
     for loop in others:
         claim.remove(loop)
+    # the 2320 of the payer now billed leaves the claim, whether it or a coverage row named that payer
     kept = [loop for loop, source in zip(others, original.claim.children_of("2320"))
-            if source is not next_payer.replaces]
+            if source is not next_payer.replaces and source.first.get(1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
     payer_id = prior_payer.first.get(9)
     new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,

@@ -146,16 +146,24 @@ class ClaimConverter:
         return same_charge[0]
 
     def _next_payer(self, original, level: str, remit: RemitClaim) -> NextPayer | None:
+        incomplete: BuildError | None = None
         for loop in original.other_payers:
             sbr = loop.first
             if sbr is not None and sbr.get(1) == level:
-                return NextPayer.from_2320(loop)
+                try:
+                    return NextPayer.from_2320(loop)
+                except BuildError as exc:  # e.g. no 2330B: a coverage-file row may still say who it is
+                    incomplete = exc
         if self.coverage is None:
+            if incomplete:
+                raise incomplete
             return None
         subscriber = original.subscriber.child("2010BA")
         member_id = subscriber.first.get(9) if subscriber is not None and subscriber.first is not None else ""
         coverage = self.coverage.lookup(remit.claim_id, member_id)
         if coverage is None:
+            if incomplete:
+                raise incomplete
             return None
         if coverage.payer_level != level:
             raise BuildError(f"the coverage row ({coverage.source}) is for payer level {coverage.payer_level}, "
