@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from edi.errors import EdiError, EdiSyntaxError, UnsupportedTransactionError
+from edi.errors import EdiSyntaxError, UnsupportedTransactionError
 from edi.findings import Finding, Severity
 from edi.reader import X12Reader
 from edi.segment import STANDARD, Delimiters

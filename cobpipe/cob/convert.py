@@ -3,7 +3,6 @@ secondary claim. Streams the ERA; holds back only CLP01s that occur more than on
 reversals) until their last part has been read."""
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 from edi.errors import EdiError

@@ -80,7 +80,7 @@ def render_html(view: ExplainView) -> str:
     body: list[str] = []
     e = escape
     masked = "names and member ids masked" if not view.phi_shown else "names and member ids SHOWN (contains PHI)"
-    body.append(f"<h1>835 remittance explained</h1>")
+    body.append("<h1>835 remittance explained</h1>")
     body.append(f'<p class="sub">{e(view.path)} &middot; {len(view.sections)} payment'
                 f'{"s" if len(view.sections) != 1 else ""} &middot; {e(masked)}'
                 f'{" &middot; filtered" if view.filtered else ""}</p>')

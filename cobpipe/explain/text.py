@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import textwrap
-from decimal import Decimal
 from functools import lru_cache
 
 from . import fmt

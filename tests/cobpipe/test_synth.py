@@ -146,7 +146,7 @@ def variety(tmp_path_factory) -> Path:
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
     a = generate_set(40, tmp_path / "a", seed=3, unbalanced_fraction=0.1)
-    b = generate_set(40, tmp_path / "b", seed=3, unbalanced_fraction=0.1)
+    generate_set(40, tmp_path / "b", seed=3, unbalanced_fraction=0.1)
     for name in ("era.835", "claims.837", "coverage.csv", "synth.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     c = generate_set(40, tmp_path / "c", seed=4)
