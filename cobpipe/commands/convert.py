@@ -86,6 +86,13 @@ def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage
         raise click.UsageError("no 835 files found in --era")
     if not claim_files:
         raise click.UsageError("no 837P files found in --claims")
+    stems: dict[str, Path] = {}
+    for era in era_files:
+        if era.stem in stems and stems[era.stem].resolve() != era.resolve():
+            raise click.UsageError(f"{stems[era.stem]} and {era} would both write {era.stem}.837 in --out; "
+                                   "convert them in separate runs or rename one")
+        stems[era.stem] = era
+    era_files = list(stems.values())
     results = run_batch(era_files, claim_files, out_dir, options=options, coverage_path=coverage, db_path=db,
                         progress=sys.stderr.isatty(), workers=workers)
     summary = [result.summary() for result in results]

@@ -196,3 +196,14 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     written = (tmp_path / "out" / "era.837").read_text()
     assert "CLM*SEED001*" in written and "SEED002" not in written
     assert CliRunner().invoke(main, ["validate", str(tmp_path / "out" / "era.837")]).exit_code == 0
+
+
+def test_two_eras_with_one_name_are_refused_before_anything_is_written(tmp_path):
+    for folder in ("payer-a", "payer-b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(SAMPLES / "seed-era.835", tmp_path / folder / "remit.835")
+    out = tmp_path / "out"
+    result = run("--era", tmp_path / "payer-a" / "remit.835", "--era", tmp_path / "payer-b" / "remit.835",
+                 "--claims", SAMPLES / "seed-claims.837", "--out", out)
+    assert result.exit_code == 2 and "remit.837" in result.output
+    assert not out.exists()
