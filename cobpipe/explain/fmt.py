@@ -125,3 +125,18 @@ def claim_facts(claim: ClaimView, service_label: str = "Service dates") -> list[
     if claim.corrected_payer:
         facts.append(("Corrected payer", f"{claim.corrected_payer} (COB order was wrong)"))
     return facts
+
+
+def line_notes(line: LineView) -> list[str]:
+    """What a service line says besides its amounts: the billed code and units when the payer
+    changed them, the allowed amount, the line control number."""
+    notes = []
+    if line.billed_procedure:
+        notes.append(f"billed as {line.billed_procedure}")
+    if line.billed_units is not None:
+        notes.append(f"billed units {number(line.billed_units)}")
+    if line.allowed is not None:
+        notes.append(f"allowed {money(line.allowed)}")
+    if line.ref_6r:
+        notes.append(f"line control no. {line.ref_6r}")
+    return notes

@@ -189,15 +189,7 @@ def _line(line: LineView) -> str:
             f'<td class="num">{fmt.money(line.charge)}</td><td class="num">{fmt.money(fmt.line_adjusted(line))}</td>'
             f'<td class="{paid_class}">{fmt.money(line.paid)}</td></tr>']
     rows.extend(_adjustment(a) for a in line.adjustments)
-    notes = []
-    if line.billed_procedure:
-        notes.append(f"billed as {line.billed_procedure}")
-    if line.billed_units is not None:
-        notes.append(f"billed units {fmt.number(line.billed_units)}")
-    if line.allowed is not None:
-        notes.append(f"allowed {fmt.money(line.allowed)}")
-    if line.ref_6r:
-        notes.append(f"line control no. {line.ref_6r}")
+    notes = fmt.line_notes(line)
     if notes:
         rows.append(f'<tr class="note"><td></td><td colspan="6">{e(" · ".join(notes))}</td></tr>')
     for remark in line.remarks:

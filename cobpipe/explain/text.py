@@ -123,15 +123,7 @@ def _line(out: list[str], line: LineView) -> None:
                      fmt.money(line.charge), fmt.money(fmt.line_adjusted(line)), fmt.money(line.paid)))
     for adj in line.adjustments:
         _adjustment(out, adj, indent=_NUM + 4)
-    notes = []
-    if line.billed_procedure:
-        notes.append(f"billed as {line.billed_procedure}")
-    if line.billed_units is not None:
-        notes.append(f"billed units {fmt.number(line.billed_units)}")
-    if line.allowed is not None:
-        notes.append(f"allowed {fmt.money(line.allowed)}")
-    if line.ref_6r:
-        notes.append(f"line control no. {line.ref_6r}")
+    notes = fmt.line_notes(line)
     if notes:
         _wrapped(out, "", "; ".join(notes), indent=_NUM + 4, label_width=0)
     for remark in line.remarks:

@@ -66,8 +66,24 @@ class PersonView:
     id: str = ""
 
 
+class _Verdict:
+    """`balanced` and `errors` of anything holding its own balancing `findings` (a line: the S rule,
+    a transaction set: the T rule), as far as the model's findings say."""
+
+    __slots__ = ()
+    findings: list[FindingView]
+
+    @property
+    def balanced(self) -> bool:
+        return not any(f.is_balance_failure for f in self.findings)
+
+    @property
+    def errors(self) -> list[FindingView]:
+        return [f for f in self.findings if f.is_error]
+
+
 @dataclass(slots=True)
-class LineView:
+class LineView(_Verdict):
     """One 2110 service line (SVC)."""
 
     number: int
@@ -87,15 +103,6 @@ class LineView:
     remarks: list[RemarkView] = field(default_factory=list)
     findings: list[FindingView] = field(default_factory=list)
     segment: int | None = None
-
-    @property
-    def balanced(self) -> bool:
-        """SVC02 - sum of CAS = SVC03, as far as the model's findings say."""
-        return not any(f.is_balance_failure for f in self.findings)
-
-    @property
-    def errors(self) -> list[FindingView]:
-        return [f for f in self.findings if f.is_error]
 
 
 @dataclass(slots=True)
@@ -184,7 +191,7 @@ class HeaderView:
 
 
 @dataclass(slots=True)
-class SectionView:
+class SectionView(_Verdict):
     """One 835 transaction set (ST..SE): one payment and its claims."""
 
     number: int
@@ -202,15 +209,6 @@ class SectionView:
         if self.paid_total is None:
             return None
         return self.paid_total - (self.plb_total or Decimal(0))
-
-    @property
-    def balanced(self) -> bool:
-        """BPR02 = sum CLP04 - sum PLB (T rule), as far as the model's findings say."""
-        return not any(f.is_balance_failure for f in self.findings)
-
-    @property
-    def errors(self) -> list[FindingView]:
-        return [f for f in self.findings if f.is_error]
 
 
 @dataclass(slots=True)
