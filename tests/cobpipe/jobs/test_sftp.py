@@ -139,7 +139,10 @@ def test_upload_837p_then_835_and_download_the_secondary_claim(server, root, tmp
     wait_for(lambda: len(list(root.archive.glob("era*.835"))) == 2, what="duplicate archived")
     assert sorted(root.outbound.glob("*.837")) == [secondary]
     assert list(root.uploads.iterdir()) == []
-    events = [json.loads(line)["event"] for line in json_log]
+    # the worker thread logs the outcome just after archiving: wait for the line, not only the file
+    wait_for(lambda: "file.duplicate" in [json.loads(line)["event"] for line in list(json_log)],
+             what="duplicate logged")
+    events = [json.loads(line)["event"] for line in list(json_log)]
     assert events.count("upload.received") == 3 and "file.converted" in events and "file.duplicate" in events
     for value in PHI.values():
         assert not any(value in line for line in json_log), value
