@@ -181,10 +181,10 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
     try:
         sha = _stage(path, work)
     except FileNotFoundError:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_work(work)
         return Outcome(name, Status.GONE)
     except OSError as exc:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_work(work)
         return _error(name, None, exc)
     staged = work.with_name(f"{sha}-{work.name.split('-', 1)[1]}")
     os.replace(work, staged)
@@ -227,7 +227,7 @@ def _drop_uncommitted_work(ledger: Ledger, sha: str, work: Path) -> None:
     except CobpipeError:
         return  # cannot tell: keep it; recover() decides on the next start
     if committed is None or committed.detail.get("work") != work.name:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_work(work)
 
 
 # --- 837P: store the claims ---------------------------------------------------------------------
@@ -316,7 +316,7 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
     _step("published")
     moved = _archive(path, root, sha)
     _step("archived")
-    shutil.rmtree(work, ignore_errors=True)
+    _remove_work(work)
     converted = [d.claim_id for d in result.decisions if d.status == pipeline.CONVERTED]
     problems = [d.claim_id for d in result.decisions if d.status in (pipeline.REJECTED, pipeline.UNMATCHED)]
     event(log, "file.converted" if outcome is Status.CONVERTED else "file.partial",
@@ -381,7 +381,7 @@ def _finish_committed(path: Path, ledger: Ledger, root: Root, record: FileRecord
         work = root.work / work_name
         if work.exists():
             published = _publish(work, root)
-            shutil.rmtree(work, ignore_errors=True)
+            _remove_work(work)
     moved = _archive(path, root, record.sha256)
     status = Status.DUPLICATE
     event(log, "file.recovered" if published else "file.duplicate", file=path.name, sha256=record.sha256,
@@ -612,6 +612,51 @@ def _owner_is_dead(work: Path) -> bool:
     return False
 
 
+def _remove_work(work: Path) -> None:
+    """Delete a work folder, its .owner file last: a kill midway leaves either a folder whose
+    owner is dead or one that holds nothing but an unreadable .owner, and recover() deletes both."""
+    try:
+        entries = list(work.iterdir())
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name == OWNER_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (work / OWNER_FILE).unlink()
+    with contextlib.suppress(OSError):
+        work.rmdir()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
+
+
+def _abandoned(work: Path) -> bool:
+    """Uncommitted and safe to delete: its process is gone, or it was killed while being created or
+    removed (no readable owner and nothing else inside). Deleting a folder a live process is just
+    creating makes that process see its input as gone; the input stays in inbound for next time."""
+    if _owner_is_dead(work):
+        return True
+    try:
+        (work / OWNER_FILE).read_text().split()[1]
+        return False
+    except (OSError, IndexError):
+        pass
+    try:
+        return all(entry.name == OWNER_FILE for entry in work.iterdir())
+    except FileNotFoundError:
+        return False
+
+
 def recover(root: Root, ledger: Ledger, stale_after: float = STALE_WORK_SECONDS) -> list[Path]:
     """At start-up: publish outputs of committed work folders (R), delete stale uncommitted ones."""
     published: list[Path] = []
@@ -621,9 +666,9 @@ def recover(root: Root, ledger: Ledger, stale_after: float = STALE_WORK_SECONDS)
         record = ledger.file(sha) if len(sha) == 64 else None
         if record is not None and record.detail.get("work") == work.name:
             published += _publish(work, root)
-            shutil.rmtree(work, ignore_errors=True)
-        elif _owner_is_dead(work) or now - work.stat().st_mtime > stale_after:
-            shutil.rmtree(work, ignore_errors=True)
+            _remove_work(work)
+        elif _abandoned(work) or now - _mtime(work) > stale_after:
+            _remove_work(work)
     if published:
         event(log, "outputs.recovered", outputs=[p.name for p in published], count=len(published))
     return published

@@ -203,3 +203,46 @@ def test_a_crash_before_commit_gives_the_control_numbers_back(root, ledger, opti
     outcome = process_inbound(root.inbound / "era.835", ledger, root, options)
     assert outcome.status is Status.CONVERTED
     assert "IEA*1*000000001" in (root.outbound / f"era.{outcome.sha256[:12]}.837").read_text()
+
+
+@pytest.mark.parametrize("contents", [{}, {".owner": ""}, {".owner": "myhost"}])
+def test_recover_deletes_folders_killed_while_being_created_or_removed(root, ledger, contents):
+    """A SIGKILL between mkdir and writing .owner, or in the middle of removing a folder (the
+    .owner goes last), leaves a folder with nothing but an unreadable owner: nothing to lose."""
+    work = root.work / "pending-0123456789ab"
+    work.mkdir(parents=True)
+    for name, text in contents.items():
+        (work / name).write_text(text)
+    recover(root, ledger)
+    assert list(root.work.iterdir()) == []
+
+
+def test_recover_keeps_a_folder_whose_owner_is_alive_or_unknown(root, ledger):
+    alive = root.work / "pending-aaaaaaaaaaaa"
+    alive.mkdir(parents=True)
+    (alive / ".owner").write_text(f"{process_module.socket.gethostname()} {os.getppid()}")
+    (alive / "era.835").write_text("ISA")
+    unknown = root.work / "pending-bbbbbbbbbbbb"
+    unknown.mkdir()
+    (unknown / "era.835").write_text("ISA")  # owner file lost but content present: wait for staleness
+    recover(root, ledger)
+    assert sorted(p.name for p in root.work.iterdir()) == [alive.name, unknown.name]
+    recover(root, ledger, stale_after=-1)
+    assert list(root.work.iterdir()) == []
+
+
+def test_a_removed_work_folder_loses_its_owner_last(tmp_path, monkeypatch):
+    work = tmp_path / "w"
+    (work / "out").mkdir(parents=True)
+    for name in (".owner", "a.835", "out/x.837"):
+        (work / name).write_text("x")
+    seen = []
+    real_unlink = type(work).unlink
+
+    def unlink(self, *args, **kwargs):
+        seen.append(self.name)
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(work), "unlink", unlink)
+    process_module._remove_work(work)
+    assert seen[-1] == ".owner" and not work.exists()
