@@ -258,6 +258,7 @@ class _PipedValidator:
     def __init__(self, name: str) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "edi.validate_pipe", name], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        _widen_pipe(self.proc.stdin.fileno())
         self.stdin = io.TextIOWrapper(self.proc.stdin, encoding="utf-8", errors="surrogateescape", newline="")
         self.alive = True
 
@@ -294,6 +295,18 @@ class _PipedValidator:
             self.stdin.close()
         with contextlib.suppress(OSError, ValueError):
             self.proc.stdout.close()
+
+
+def _widen_pipe(fd: int) -> None:
+    """Give the pipe room for a whole reader chunk (Linux; 1 MB is the default unprivileged maximum).
+    With the default 64 KB the writer blocks while the validator works through its last chunk, and
+    the two processes take turns instead of running side by side (measured: 2.6 s of 3 s blocked)."""
+    try:
+        import fcntl
+    except ImportError:  # not on this platform: correct, only slower
+        return
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 class _Tee:
