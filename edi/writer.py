@@ -284,8 +284,17 @@ class TransactionWriter:
         self.count += 1
 
     def write_all(self, segments: Iterable[Segment]) -> None:
+        """Body segments, serialized together and handed to the stream in one write (a claim's
+        30-odd segments one call at a time cost more than serializing them)."""
+        delimiters = self.group.interchange.delimiters
+        texts = []
         for segment in segments:
-            self.write(segment)
+            if segment.tag in _ENVELOPE_TAGS:
+                raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
+            texts.append(serialize(segment, delimiters))
+        if texts:
+            self.group.interchange.stream.write("".join(texts))
+            self.count += len(texts)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from edi.errors import EdiError, UnsupportedTransactionError
 from edi.findings import Finding, Location, Severity
 from edi.reader import TransactionSet, X12Reader, iter_transactions
-from edi.segment import STANDARD, Delimiters, Segment
+from edi.segment import STANDARD, Delimiters, Segment, _make_segment
 
 from .claim import Envelope, OriginalClaim, parse_amount, parse_date8
 from .loops import HL_LEVELS, Loop, LoopTable, loop_table
@@ -318,7 +318,7 @@ def split_segments(text: str, delimiters: Delimiters = STANDARD) -> list[Segment
         if body:
             seg_line = line + raw.count("\n", 0, len(raw) - len(raw.lstrip()))
             parts = body.split(delimiters.element)
-            segments.append(Segment(parts[0], tuple(parts[1:]), len(segments) + 1, seg_line, delimiters))
+            segments.append(_make_segment(parts[0], tuple(parts[1:]), len(segments) + 1, seg_line, delimiters))
         line += raw.count("\n")
     return segments
 

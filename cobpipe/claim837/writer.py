@@ -69,17 +69,18 @@ class _HlWriter:
     def open(self, loop: Loop, level: str, parent: int | None, has_children: bool) -> int:
         hl_id = self.next_id
         self.next_id += 1
-        self.ts.write(Segment.build("HL", str(hl_id), str(parent) if parent else None, level,
-                                    "1" if has_children else "0"))
+        segments = [Segment.build("HL", str(hl_id), str(parent) if parent else None, level,
+                                  "1" if has_children else "0")]
         items = iter(loop.items)
         first = loop.items[0] if loop.items else None
         if isinstance(first, Segment) and first.tag == "HL":
             next(items)
         for item in items:
             if isinstance(item, Segment):
-                self.ts.write(item)
+                segments.append(item)
             else:
-                self.ts.write_all(item.iter_segments())
+                segments.extend(item.iter_segments())
+        self.ts.write_all(segments)
         return hl_id
 
 

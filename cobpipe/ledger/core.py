@@ -101,8 +101,9 @@ class LedgerStats:
     last_claim_problems: list[dict]
 
 
-# Rebuilds a stored claim from its X12 text and its envelope dict (Envelope.to_dict()).
-ClaimFactory = Callable[[str, dict], Any]
+# Rebuilds a stored claim from its X12 text and its envelope as stored: the JSON of
+# Envelope.to_dict(), or "" when there is none. Text, so a factory can cache per envelope.
+ClaimFactory = Callable[[str, str], Any]
 
 
 def _now() -> str:
@@ -140,8 +141,12 @@ def _envelope_text(envelope: Any) -> str:
 def _default_claim_factory() -> ClaimFactory:
     from cobpipe.claim837.claim import Envelope, OriginalClaim
 
-    def load(text: str, envelope: dict) -> Any:
-        return OriginalClaim.from_x12(text, envelope=Envelope.from_dict(envelope))
+    @functools.lru_cache(maxsize=64)
+    def envelope_of(data: str) -> Envelope:  # claims of one file share one envelope (frozen)
+        return Envelope.from_dict(json.loads(data) if data else {})
+
+    def load(text: str, envelope: str) -> Any:
+        return OriginalClaim.from_x12(text, envelope=envelope_of(envelope))
 
     return load
 
@@ -264,7 +269,7 @@ class Ledger:
             return []
         if self._claim_factory is None:
             self._claim_factory = _default_claim_factory()
-        return [self._claim_factory(raw, json.loads(envelope) if envelope else {}) for raw, envelope in rows]
+        return [self._claim_factory(raw, envelope or "") for raw, envelope in rows]
 
     # --- issued claims (pipeline.IssuedRegistry) ---------------------------------------------
 

@@ -31,7 +31,7 @@ class StandInClaim:
         return f"CLM*{self.id}*33***11:B:1*Y*A*Y*Y~{self.body}|{self.submitter_id}|{self.payer_id}"
 
     @classmethod
-    def from_x12(cls, text: str, envelope: dict | None = None) -> "StandInClaim":
+    def from_x12(cls, text: str, envelope: str | None = None) -> "StandInClaim":
         head, submitter, payer = text.split("|")
         clm, body = head.split("~", 1)
         return cls(clm.split("*")[1], submitter, payer, body)
