@@ -60,6 +60,9 @@ class ConvertOptions:
     # ERAs with at least this many claims have their output checked by a validator process that
     # reads it as it is written (the second core works while the first converts)
     pipe_validation_from: int = 2000
+    # convert only these CLP01s (the rest of the ERA is read but not decided): the jobs' retry of
+    # claims an earlier 835 remitted before their 837P was stored
+    only_claims: frozenset[str] | None = None
 
     @property
     def as_of(self) -> dt.date:

@@ -34,9 +34,12 @@ class ClaimConverter:
         from ..era import read_remittances
 
         pending: dict[str, list[RemitClaim]] = {}
+        only = self.options.only_claims
         for remittance in read_remittances(scan.path):
             header = remittance.header
             for payment in remittance.claims():
+                if only is not None and payment.claim_id not in only:
+                    continue
                 part = remit_claim(payment, header)
                 expected = scan.clp_counts.get(part.claim_id, 1)
                 if expected <= 1:

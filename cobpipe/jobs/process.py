@@ -51,6 +51,7 @@ coverage file) and I/O errors leave the input where it is, untouched, for the ne
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import json
@@ -199,7 +200,7 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
         kind = _sniff_kind(work / name)
         rejecting_kind = kind
         if kind == "837P":
-            return _store_claims(path, work, sha, ledger, root)
+            return _store_claims(path, work, sha, ledger, root, options)
         if kind == "835":
             return _convert(path, work, sha, ledger, root, options)
         raise _Reject("unsupported-transaction", f"transaction set {kind} is neither an 837P nor an 835")
@@ -232,17 +233,22 @@ def _drop_uncommitted_work(ledger: Ledger, sha: str, work: Path) -> None:
 
 # --- 837P: store the claims ---------------------------------------------------------------------
 
-def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root) -> Outcome:
+def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
+    """Store the claims; in the same transaction, convert the claims earlier 835s left unmatched
+    because this 837P had not arrived yet (R1..R2 below), then publish and archive like an 835."""
     from ..claim837 import iter_claims
 
     name = path.name
     claim_file = iter_claims(work / name)
     read = 0
+    claim_ids: set[str] = set()
+    retried: list[dict] = []
 
     def counted():
         nonlocal read
         for claim in claim_file:
             read += 1
+            claim_ids.add(claim.id)
             yield claim
 
     with ledger.transaction():
@@ -260,17 +266,106 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root) 
             if read == 0:
                 raise _Reject("no-claims", "the 837P holds no claims", "837P")
             _refuse_truncated(claim_file.findings)
+            retried = _retry_unmatched(claim_ids, sha, work, ledger, root, options)
             findings = Counter(f.code for f in claim_file.findings)
-            ledger.record_file(FileRecord(sha, name, "837P", "stored", detail={
-                "claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}))
+            detail = {"claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}
+            if retried:
+                detail.update(retried=retried, work=work.name)
+            ledger.record_file(FileRecord(sha, name, "837P", "stored", detail=detail))
             _step("claims-recorded")
         _step("claims-committed")
     if duplicate is not None:
         return _finish_committed(path, ledger, root, duplicate)
+    published = _publish(work, root) if retried else []
     moved = _archive(path, root, sha)
+    _note_archived(ledger, sha, moved)
+    if retried:
+        _remove_work(work)
     counts = {"claims": read, "new_or_changed": added}
-    event(log, "file.stored", file=name, sha256=sha, kind="837P", counts=counts, moved_to=_rel(moved, root))
-    return Outcome(name, Status.STORED, sha, "837P", moved_to=moved, counts=counts)
+    if retried:
+        counts["retried_converted"] = sum(r["counts"].get(pipeline.CONVERTED, 0) for r in retried)
+    event(log, "file.stored", file=name, sha256=sha, kind="837P", counts=counts, moved_to=_rel(moved, root),
+          outputs=[p.name for p in published] or None)
+    return Outcome(name, Status.STORED, sha, "837P", moved_to=moved, outputs=tuple(published), counts=counts)
+
+
+# --- claims an 835 remitted before their 837P was stored ----------------------------------------
+#
+# An 835 may be processed before the 837P it answers is stored (the 837P went out another way and
+# is dropped later, or the files arrived out of order). Its claims are then `unmatched`. When an
+# 837P later stores one of them, that 835 is converted again from its archived copy for those
+# claims only, inside the 837P's transaction:
+#   R1  for each such 835, oldest first: copy it from archive/ into the work folder (its hash
+#       checked) and convert it for the awaiting claims into <work>/out, recording the issued
+#       claims before the next 835 (so two 835s can never bill one claim twice);
+#   R2  record the decisions, outputs and the 837P's file record (detail.work) -- COMMIT;
+# then publish and archive as for an 835 (S5, S6): a crash at any point is recovered the same way.
+# Claims the first conversion settled (converted, skipped, rejected) are never retried.
+
+def _retry_unmatched(claim_ids: set[str], sha: str, work: Path, ledger: Ledger, root: Root,
+                     options: JobOptions) -> list[dict]:
+    awaiting = ledger.unmatched_awaiting(claim_ids)
+    if not awaiting:
+        return []
+    coverage = _load_coverage(options)
+    out = work / "out"
+    retried: list[dict] = []
+    decisions: list[ClaimOutcome] = []
+    for era_sha, ids in awaiting.items():
+        record = ledger.file(era_sha)
+        archived = _archived_copy(root, record) if record is not None else None
+        if record is None or archived is None:
+            event(log, "retry.era_missing", logging.WARNING, sha256=era_sha, claims=sorted(ids),
+                  reason="the 835 is no longer in archive/: drop it again to convert these claims")
+            continue
+        era_name = Path(record.name)
+        copy = work / f"{era_name.stem}.{era_sha[:12]}.retry-{sha[:12]}{era_name.suffix or '.835'}"
+        shutil.copyfile(archived, copy)
+        convert = dataclasses.replace(options.convert, only_claims=frozenset(ids))
+        try:
+            result = pipeline.convert_era(copy, ledger, out, options=convert, numbers=ledger, issued=ledger,
+                                          coverage=coverage)
+        except EdiError as exc:  # it converted once; say why it no longer does, keep the 837P
+            event(log, "retry.failed", logging.WARNING, sha256=era_sha, claims=sorted(ids), **error_fields(exc))
+            continue
+        produced = [p for p in (result.output, result.report) if p is not None and Path(p).exists()]
+        numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
+        ledger.record_outputs(sha, [OutputRecord(Path(p).name, "837P" if p == result.output else "report",
+                                                 numbers if p == result.output else ()) for p in produced])
+        ledger.record_issued(sha, _issued_claims(result, numbers))
+        decisions += [ClaimOutcome(d.claim_id, d.status, d.payer_id, tuple(_reason_codes(d)))
+                      for d in result.decisions]
+        counts = Counter(d.status for d in result.decisions)
+        retried.append({"era": record.name, "sha256": era_sha, "claims": sorted(ids), "counts": dict(counts),
+                        "outputs": [Path(p).name for p in produced],
+                        "control_numbers": [list(n) for n in numbers]})
+        event(log, "claims.retried", sha256=era_sha, era=record.name, claims=sorted(ids), counts=dict(counts))
+        _step("retried")
+    ledger.record_decisions(sha, decisions)
+    return retried
+
+
+def _archived_copy(root: Root, record: FileRecord) -> Path | None:
+    """The archived bytes of a recorded input, found by the name noted at archiving or else by
+    name and hash (a crash may have come between archiving and noting it)."""
+    noted = record.detail.get("archived")
+    stem = Path(record.name).stem
+    candidates = [root.archive / noted] if noted else []
+    if root.archive.is_dir():
+        candidates += sorted(p for p in root.archive.iterdir() if p.name.startswith(stem) and p.is_file())
+    for candidate in candidates:
+        if candidate.is_file() and _sha256_of(candidate) == record.sha256:
+            return candidate
+    return None
+
+
+def _note_archived(ledger: Ledger, sha: str, moved: Path | None) -> None:
+    if moved is None:
+        return
+    try:
+        ledger.update_file_detail(sha, archived=moved.name)
+    except CobpipeError:  # only a shortcut: _archived_copy finds the file by hash without it
+        pass
 
 
 # --- 835: convert -------------------------------------------------------------------------------
@@ -315,6 +410,7 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
     published = _publish(work, root)
     _step("published")
     moved = _archive(path, root, sha)
+    _note_archived(ledger, sha, moved)
     _step("archived")
     _remove_work(work)
     converted = [d.claim_id for d in result.decisions if d.status == pipeline.CONVERTED]

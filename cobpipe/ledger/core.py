@@ -335,6 +335,33 @@ class Ledger:
                 raise LedgerError(f"file {record.sha256} is already recorded") from exc
         return record
 
+    def update_file_detail(self, sha256: str, **detail: Any) -> None:
+        """Add keys to a recorded file's detail (e.g. where it was archived)."""
+        with self.transaction():
+            row = self._execute(sql.GET_FILE, (sha256,)).fetchone()
+            if row is None:
+                return
+            merged = {**_file_record(row).detail, **detail}
+            self._execute(sql.SET_FILE_DETAIL, (json.dumps(merged, sort_keys=True), sha256))
+
+    def unmatched_awaiting(self, claim_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The 835s (sha256, oldest first) that left some of `claim_ids` unmatched, with no decision
+        about them since: {era sha256: [claim ids]}."""
+        ids = sorted(set(claim_ids))
+        awaiting: dict[str, list[str]] = {}
+        seen: set[tuple[str, str]] = set()
+        rows: list[tuple] = []
+        with self._lock:
+            for start in range(0, len(ids), 500):  # SQLite allows 999 parameters in older builds
+                chunk = ids[start:start + 500]
+                statement = sql.UNMATCHED_AWAITING.format(marks=", ".join("?" * len(chunk)))
+                rows += self._execute(statement, tuple(chunk)).fetchall()
+        for _, era, _, claim_id in sorted(rows):
+            if (era, claim_id) not in seen:
+                seen.add((era, claim_id))
+                awaiting.setdefault(era, []).append(claim_id)
+        return awaiting
+
     def record_outputs(self, source_sha256: str, outputs: Iterable[OutputRecord]) -> None:
         written_at = _now()
         rows = [(o.name, source_sha256, o.kind, json.dumps([list(n) for n in o.control_numbers]), written_at)

@@ -107,6 +107,7 @@ GET_FILE = "SELECT sha256, name, kind, outcome, reason, detail, processed_at FRO
 DELETE_REJECTED_FILE = "DELETE FROM files WHERE sha256 = ? AND outcome = 'rejected'"
 INSERT_FILE = """INSERT INTO files (sha256, name, kind, outcome, reason, detail, processed_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)"""
+SET_FILE_DETAIL = "UPDATE files SET detail = ? WHERE sha256 = ?"
 FILE_COUNTS = "SELECT kind, outcome, COUNT(*) FROM files GROUP BY kind, outcome"
 LAST_REJECTED_FILES = """SELECT sha256, name, kind, outcome, reason, detail, processed_at FROM files
     WHERE outcome = ? ORDER BY processed_at DESC, sha256 LIMIT ?"""
@@ -137,6 +138,13 @@ CLAIM_STATUS_COUNTS = """SELECT d.status, COUNT(*) FROM decisions d
                OR (later.decided_at = d.decided_at AND later.source_sha256 = d.source_sha256
                    AND later.seq > d.seq)))
     GROUP BY d.status"""
+# Claims (CLP01 among the {marks}) an 835 could not match and nothing has decided since: an 837P
+# storing them retries that 835 for them. Oldest first, as they would have been converted.
+UNMATCHED_AWAITING = """SELECT d.decided_at, d.source_sha256, d.seq, d.claim_id FROM decisions d
+    JOIN files f ON f.sha256 = d.source_sha256
+    WHERE f.kind = '835' AND d.status = 'unmatched' AND d.claim_id IN ({marks})
+      AND NOT EXISTS (SELECT 1 FROM decisions later WHERE later.claim_id = d.claim_id
+                      AND later.status <> 'unmatched' AND later.decided_at >= d.decided_at)"""
 # Stored claims that no ERA has mentioned yet.
 COUNT_PENDING = """SELECT COUNT(DISTINCT c.claim_id) FROM claims c
     WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.claim_id = c.claim_id)"""

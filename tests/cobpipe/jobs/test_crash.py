@@ -124,3 +124,40 @@ def test_sigkill_at_random_moments(tmp_path):
     final = cobpipe_run(root)
     assert final.returncode == 0, final.stdout + final.stderr
     check_invariants(root, batch, hashes)
+
+
+@pytest.mark.parametrize("crash_at", ["retried:1", "retried:2", "claims-recorded:1", "claims-committed:1",
+                                      "publishing:1", "publishing:3"])
+def test_killed_while_retrying_unmatched_claims(tmp_path, crash_at):
+    """The 835s arrive first (every claim unmatched); the 837Ps that follow convert them from the
+    archive. A kill anywhere in that leaves every claim billed exactly once after a restart."""
+    root = Root.prepare(tmp_path / "root")
+    batch = Batch(2)
+    inputs = []
+    for n, (name, ids) in enumerate(batch.eras.items()):
+        inputs.append(drop(root.inbound, name, era_835(ids, control=600 + n)).read_bytes())
+    assert cobpipe_run(root).returncode == 1  # claims unmatched: exit 1, nothing billed
+    assert list(root.outbound.glob("*.837")) == []
+    for n, (name, ids) in enumerate(batch.claim_files.items()):
+        inputs.append(drop(root.inbound, name, claims_837(ids, control=200 + n)).read_bytes())
+    crashed = cobpipe_run(root, crash_at)
+    assert crashed.returncode == 137, crashed.stderr
+    finished = cobpipe_run(root)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert sorted(p.name for p in root.inbound.iterdir() if p.is_file()) == []
+    archived = {hashlib.sha256(p.read_bytes()).hexdigest() for p in root.archive.iterdir()}
+    assert {hashlib.sha256(data).hexdigest() for data in inputs} <= archived
+    assert list(root.work.iterdir()) == [] and list(root.rejected.iterdir()) == []
+    billed: Counter = Counter()
+    numbers = []
+    for out in root.outbound.glob("*.837"):
+        segments = [s.strip() for s in out.read_text().split("~") if s.strip()]
+        numbers += [int(s.split("*")[13]) for s in segments if s.startswith("ISA*")]
+        billed.update(s.split("*")[1] for s in segments if s.startswith("CLM*"))
+    assert billed == Counter({claim: 1 for claim in batch.all_claims})
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    with Ledger.open(root.ledger_path) as ledger:
+        stats = ledger.stats()
+        assert stats.issued == len(batch.all_claims)
+        # the claim remitted twice is converted from the older 835 and skipped (billed) from the other
+        assert stats.claims_by_status == {"converted": len(batch.all_claims) - 1, "skipped": 1}
