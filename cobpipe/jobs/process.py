@@ -29,7 +29,9 @@ Outputs reach outbound/ only after COMMIT, never before: an 837P published befor
 lost its transaction would carry control numbers the restart (or another ERA processed first)
 could hand out again, and the clearinghouse may already have fetched it.
 
-An 837P takes S1, then one transaction storing its claims and recording the file, then S6.
+An 837P takes S1, then one transaction storing its claims and recording the file, then S6. When
+earlier 835s left some of its claims unmatched, that transaction also converts them (R1, R2 at
+_retry_unmatched) and the 837P then takes S5 and S6 like an 835.
 
 Invariants this gives:
   * No file lost: an input leaves inbound/ only by rename, after its outputs are committed and

@@ -46,7 +46,8 @@ def render_text(data: dict) -> str:
         f"files    {files['processed']} processed, {files['rejected']} rejected, "
         f"{files['waiting_in_inbound']} in inbound",
         f"claims   {claims['stored']} stored; {claims['converted']} converted, {claims['skipped']} skipped, "
-        f"{claims['rejected']} rejected, {claims['unmatched']} unmatched, {claims['pending']} pending (no 835 yet)",
+        f"{claims['rejected']} rejected, {claims['unmatched']} unmatched (awaiting their 837P), "
+        f"{claims['pending']} pending (no 835 yet)",
     ]
     for number in data["control_numbers"]:
         lines.append(f"control  {number['kind']} {number['sender']} -> {number['receiver']}: last {number['last']}")
