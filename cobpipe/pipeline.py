@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -455,9 +456,14 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             ledger_path = Path(db_path)
         with Ledger.open(ledger_path) as ledger:
             load_claim_files(ledger, claim_files)
+        workers = max(1, min(workers, len(scans)))
+        if workers >= (os.cpu_count() or 1):
+            # every core already converts: a validator process per worker would only compete for
+            # them (measured at 100k claims, 2 workers: 74.6 s piped, 127 CPU s), so each worker
+            # checks its output itself after writing it
+            options = dataclasses.replace(options, pipe_validation_from=sys.maxsize)
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
                 for scan in scans]
-        workers = max(1, min(workers, len(jobs)))
         if workers == 1:
             return [job.run() for job in _progress(jobs, progress)]
         from concurrent.futures import ProcessPoolExecutor
