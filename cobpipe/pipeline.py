@@ -441,21 +441,35 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
               coverage_path: Path | None = None, db_path: Path | None = None, progress: bool = False,
               workers: int = 1) -> list[ConvertResult]:
     """The CLI's batch: every input checked before anything is written, claims indexed in a ledger
-    (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once."""
+    (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
+    With several workers the ERA scans and the 837P parsing run in the same processes too."""
     from .cob.coverage import CoverageTable
     from .ledger import Ledger
 
     if coverage_path:
         CoverageTable.load(coverage_path)  # refuse a bad coverage file before any work
-    scans = [scan_era(path) for path in era_files]
     with contextlib.ExitStack() as stack:
-        if db_path is None:
-            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
-            ledger_path = tmp / "claims.sqlite"
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
+        pool = None
+        if workers > 1 and max(len(era_files), len(claim_files)) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=workers)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        scans = list(pool.map(scan_era, era_files) if pool else map(scan_era, era_files))
+        ledger_path = Path(db_path) if db_path is not None else tmp / "claims.sqlite"
+        if pool and len(claim_files) > 1:
+            parts = [tmp / f"claims-{k}.sqlite" for k in range(len(claim_files))]
+            parsed = pool.map(_claims_into_ledger, claim_files, parts)  # submits all before we open ours
+            with Ledger.open(ledger_path) as ledger:
+                for part in parsed:
+                    with Ledger.open(part) as source:
+                        ledger.add_claims_of(source)
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{part}{suffix}").unlink(missing_ok=True)
         else:
-            ledger_path = Path(db_path)
-        with Ledger.open(ledger_path) as ledger:
-            load_claim_files(ledger, claim_files)
+            with Ledger.open(ledger_path) as ledger:
+                load_claim_files(ledger, claim_files)
         workers = max(1, min(workers, len(scans)))
         if workers >= (os.cpu_count() or 1):
             # every core already converts: a validator process per worker would only compete for
@@ -464,12 +478,18 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             options = dataclasses.replace(options, pipe_validation_from=sys.maxsize)
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
                 for scan in scans]
-        if workers == 1:
+        if workers == 1 or pool is None:
             return [job.run() for job in _progress(jobs, progress)]
-        from concurrent.futures import ProcessPoolExecutor
+        return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
+
+def _claims_into_ledger(claim_file: Path, ledger_path: Path) -> Path:
+    """A batch worker's share of the claim loading: one 837P file into a ledger of its own."""
+    from .ledger import Ledger
+
+    with Ledger.open(ledger_path) as ledger:
+        load_claim_files(ledger, [claim_file])
+    return ledger_path
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,8 +254,19 @@ class Ledger:
         """Store original 837P claims (their `to_x12()` text); returns how many rows were new or
         changed. Re-adding a claim already stored with the same text changes nothing."""
         added_at = _now()
-        rows = ((*claim_key(claim), source_hash, claim.to_x12(), _envelope_json(claim), added_at)
-                for claim in claims)
+        return self._store_claim_rows(
+            (*claim_key(claim), source_hash, claim.to_x12(), _envelope_json(claim), added_at)
+            for claim in claims)
+
+    def add_claims_of(self, other: "Ledger") -> int:
+        """Store every claim of another ledger as if `add_claims` had read them here: a batch
+        parses its 837P files in parallel, each into a ledger of its own, then merges those in
+        command-line order so the last file naming a claim wins, as in a serial run."""
+        with other._lock:
+            rows = other._execute(sql.ALL_CLAIMS)
+            return self._store_claim_rows(iter(rows))
+
+    def _store_claim_rows(self, rows: Iterable[tuple]) -> int:
         with self.transaction():
             cursor = self._conn.cursor()
             cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM), rows)

@@ -98,6 +98,8 @@ UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_h
         SET raw = excluded.raw, envelope = excluded.envelope, source_hash = excluded.source_hash,
             added_at = excluded.added_at
         WHERE claims.raw <> excluded.raw"""
+ALL_CLAIMS = """SELECT claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at
+    FROM claims ORDER BY claim_id, submitter_id, payer_id"""
 CLAIMS_FOR = "SELECT raw, envelope FROM claims WHERE claim_id = ? ORDER BY submitter_id, payer_id"
 COUNT_CLAIMS = "SELECT COUNT(*) FROM claims"
 COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims"

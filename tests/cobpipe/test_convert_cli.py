@@ -152,6 +152,35 @@ def test_two_workers_give_the_same_claims_as_one(tmp_path):
     assert sorted(numbers) == [1, 2]  # one ledger hands out distinct interchange numbers
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_last_claims_file_naming_a_claim_wins_whatever_the_workers(tmp_path, workers):
+    # a billing office re-exports a claim after fixing it: the later file on the command line is
+    # the one billed, also when two workers parse the 837P files side by side
+    seed = (SAMPLES / "seed-claims.837").read_text()
+    fixed = tmp_path / "fixed.837"
+    fixed.write_text(seed.replace("NM1*85*2*SUNRISE PEDIATRICS*", "NM1*85*2*SUNRISE PEDIATRICS GROUP*"))
+    base = ("--era", SAMPLES / "seed-era.835", "--era", SAMPLES / "era.835", "--coverage",
+            SAMPLES / "coverage.csv", "--workers", workers)
+    assert run(*base, "--claims", SAMPLES, "--claims", fixed, "--out", tmp_path / "a").exit_code == 0
+    assert run(*base, "--claims", fixed, "--claims", SAMPLES, "--out", tmp_path / "b").exit_code == 0
+    assert "NM1*85*2*SUNRISE PEDIATRICS GROUP*" in (tmp_path / "a" / "seed-era.837").read_text()
+    assert "NM1*85*2*SUNRISE PEDIATRICS*" in (tmp_path / "b" / "seed-era.837").read_text()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_unusable_claims_file_in_a_batch_exits_2_naming_it(tmp_path, workers):
+    cut = tmp_path / "cut.837"
+    seed = (SAMPLES / "seed-claims.837").read_text()
+    cut.write_text(seed[: seed.index("SE*")])
+    out = tmp_path / "out"
+    result = run("--era", SAMPLES / "seed-era.835", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837",
+                 "--claims", cut, "--claims", SAMPLES / "seed-claims.837", "--workers", workers, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "cut.837" in result.output and "truncated" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
     case = GOLDEN / "10-reversal-correction"
     db = tmp_path / "ledger.db"

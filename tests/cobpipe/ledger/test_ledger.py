@@ -65,6 +65,17 @@ def test_a_changed_claim_text_replaces_the_stored_one(ledger):
     assert ledger.claims_for("A1") == [corrected]
 
 
+def test_claims_of_another_ledger_are_added_as_if_read_here(ledger, tmp_path):
+    ledger.add_claims([StandInClaim("A1"), StandInClaim("B1")])
+    corrected = StandInClaim("A1", body="SV1*HC:99214*40*UN*1***1~")
+    with Ledger.open(tmp_path / "part.db", claim_factory=StandInClaim.from_x12) as part:
+        part.add_claims([corrected, StandInClaim("B1"), StandInClaim("C1")], source_hash="e" * 64)
+        assert ledger.add_claims_of(part) == 2  # A1 changed, C1 new, B1 the same
+    assert ledger.claims_for("A1") == [corrected]
+    assert ledger.claims_for("C1") == [StandInClaim("C1")]
+    assert ledger.stats().claims_stored == 3
+
+
 def test_claims_survive_reopening(tmp_path):
     path = tmp_path / "sub" / "ledger.db"
     with Ledger.open(path, claim_factory=StandInClaim.from_x12) as first:
