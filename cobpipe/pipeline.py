@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -159,14 +160,15 @@ def _refuse_truncated(path: Path, findings: Iterable[Finding]) -> None:
                                  path=str(path), segment=finding.location.segment)
 
 
-def load_claim_files(ledger, paths: Iterable[Path]) -> int:
-    """Store every claim of the given 837P files in the ledger; refuses unusable files (EdiError)."""
+def load_claim_files(ledger, paths: Iterable[Path], only: frozenset[str] | None = None) -> int:
+    """Store the claims of the given 837P files in the ledger (those whose CLM01 is in `only`, when
+    given); refuses unusable files (EdiError)."""
     from .claim837.parser import ClaimFile
 
     total = 0
     for path in paths:
         claims = ClaimFile.open(path)
-        total += ledger.add_claims(claims)
+        total += ledger.add_claims(claims if only is None else (c for c in claims if c.id in only))
         _refuse_truncated(path, claims.findings)
     return total
 
@@ -457,10 +459,14 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             pool = ProcessPoolExecutor(max_workers=workers)
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         scans = list(pool.map(scan_era, era_files) if pool else map(scan_era, era_files))
-        ledger_path = Path(db_path) if db_path is not None else tmp / "claims.sqlite"
+        if db_path is not None:
+            ledger_path, only = Path(db_path), None  # kept for later ERAs too
+        else:  # a throwaway index needs only the claims these ERAs remit
+            ledger_path, only = tmp / "claims.sqlite", frozenset().union(*(s.clp_counts for s in scans))
         if pool and len(claim_files) > 1:
             parts = [tmp / f"claims-{k}.sqlite" for k in range(len(claim_files))]
-            parsed = pool.map(_claims_into_ledger, claim_files, parts)  # submits all before we open ours
+            # submits every file before we open our ledger
+            parsed = pool.map(_claims_into_ledger, claim_files, parts, itertools.repeat(only))
             with Ledger.open(ledger_path) as ledger:
                 for part in parsed:
                     with Ledger.open(part) as source:
@@ -469,7 +475,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
                         Path(f"{part}{suffix}").unlink(missing_ok=True)
         else:
             with Ledger.open(ledger_path) as ledger:
-                load_claim_files(ledger, claim_files)
+                load_claim_files(ledger, claim_files, only)
         workers = max(1, min(workers, len(scans)))
         if workers >= (os.cpu_count() or 1):
             # every core already converts: a validator process per worker would only compete for
@@ -483,12 +489,12 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
 
 
-def _claims_into_ledger(claim_file: Path, ledger_path: Path) -> Path:
+def _claims_into_ledger(claim_file: Path, ledger_path: Path, only: frozenset[str] | None) -> Path:
     """A batch worker's share of the claim loading: one 837P file into a ledger of its own."""
     from .ledger import Ledger
 
     with Ledger.open(ledger_path) as ledger:
-        load_claim_files(ledger, [claim_file])
+        load_claim_files(ledger, [claim_file], only)
     return ledger_path
 
 

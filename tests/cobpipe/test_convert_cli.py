@@ -181,6 +181,17 @@ def test_an_unusable_claims_file_in_a_batch_exits_2_naming_it(tmp_path, workers)
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_a_batch_index_keeps_only_the_claims_its_eras_remit(tmp_path):
+    from cobpipe.ledger import Ledger
+    from cobpipe.pipeline import load_claim_files
+
+    with Ledger.open(tmp_path / "all.db") as everything, Ledger.open(tmp_path / "some.db") as some:
+        stored = load_claim_files(everything, [SAMPLES / "claims.837", SAMPLES / "seed-claims.837"])
+        assert load_claim_files(some, [SAMPLES / "claims.837", SAMPLES / "seed-claims.837"],
+                                only=frozenset({"SEED001"})) == 1
+        assert stored > 1 and some.stats().claims_stored == 1 and some.claims_for("SEED001")
+
+
 def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
     case = GOLDEN / "10-reversal-correction"
     db = tmp_path / "ledger.db"
