@@ -345,15 +345,16 @@ def measure(result: Result, args) -> None:
 # -- report ----------------------------------------------------------------------------------------
 
 def git_revision() -> str:
-    """`git describe --always --dirty` of the checkout, plus a digest of uncommitted changes."""
+    """`git describe --always` of the checkout, plus `-dirty@<digest>` of uncommitted changes to the
+    code (an edited README or report does not change what is measured)."""
     try:
         def git(*args: str) -> str:
             return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
                                   timeout=30).stdout
-        revision = git("describe", "--always", "--dirty").strip()
-        if revision.endswith("-dirty"):
-            code = git("diff", "HEAD", "--", "edi", "cobpipe", "mappings", "pyproject.toml")
-            revision += "@" + hashlib.sha1(code.encode()).hexdigest()[:7]
+        revision = git("describe", "--always").strip()
+        code = git("diff", "HEAD", "--", "edi", "cobpipe", "mappings", "pyproject.toml")
+        if code:
+            revision += "-dirty@" + hashlib.sha1(code.encode()).hexdigest()[:7]
         return revision
     except (OSError, subprocess.SubprocessError):
         return ""
