@@ -298,6 +298,9 @@ class ServiceLine:
     original_procedure: Procedure = field(default_factory=Procedure)  # SVC06, when the payer changed the code
     original_units: Decimal | None = None  # SVC07
     dates: dict[str, dt.date | None] = field(default_factory=dict)  # DTM 472 / 150 / 151
+    # the claim's statement period (2100 DTM*232/233, see ClaimPayment.statement_period), set by the
+    # parser: claim dates apply to every line that has no DTM of its own (X221A1 2100/2110 DTM notes)
+    claim_period: tuple[dt.date | None, dt.date | None] = (None, None)
     cas: list[Cas] = field(default_factory=list)
     refs: dict[str, list[str]] = field(default_factory=dict)  # 6R, LU, 0K, 1B, HPI, ...
     amounts: dict[str, Decimal | None] = field(default_factory=dict)  # AMT*B6 allowed, KH, T, T2, ZK...
@@ -333,13 +336,33 @@ class ServiceLine:
         return values[0] if values else ""
 
     @property
+    def has_own_dates(self) -> bool:
+        """Whether the line has a DTM*472/150/151 (even an invalid one, reported as ERA004)."""
+        return any(q in self.dates for q in ("472", "150", "151"))
+
+    @property
+    def period(self) -> tuple[dt.date | None, dt.date | None]:
+        """(first, last) day of service: the line's DTM*472 or DTM*150/151, else the claim's statement period."""
+        if self.has_own_dates:
+            return (self.dates.get("472") or self.dates.get("150"), self.dates.get("151") or self.dates.get("472"))
+        return self.claim_period
+
+    @property
     def service_date(self) -> dt.date | None:
-        """DTM*472, else the start of the DTM*150/151 period."""
-        return self.dates.get("472") or self.dates.get("150")
+        """DTM*472, else the start of the DTM*150/151 period, else the claim's date when its statement
+        period is one day. A multi-day claim period does not say which day the line was (None), so
+        line matching does not compare dates it does not have."""
+        start, end = self.period
+        if self.has_own_dates or end in (None, start):
+            return start
+        return None
 
     @property
     def service_end(self) -> dt.date | None:
-        return self.dates.get("151") or self.dates.get("472")
+        start, end = self.period
+        if self.has_own_dates or start == end:
+            return end
+        return None
 
     @property
     def allowed(self) -> Decimal | None:
@@ -442,6 +465,12 @@ class ClaimPayment:
     @property
     def statement_to(self) -> dt.date | None:
         return self.dates.get("233")
+
+    @property
+    def statement_period(self) -> tuple[dt.date | None, dt.date | None]:
+        """(DTM*232, DTM*233); a start without an end is a one-day period (X221A1 DTM*232 note)."""
+        start, end = self.statement_from, self.statement_to
+        return start, (end if end is not None or "233" in self.dates else start)
 
     @property
     def errors(self) -> list[Finding]:

@@ -67,6 +67,15 @@ class _Cursor:
         self._back = seg
 
 
+def _quoted(text: str) -> str:
+    """An invalid amount or date as findings cite it. A value with letters is withheld: when a segment
+    terminator is missing, the next segment (NM1*QC: patient name, member id) runs into the amount
+    and date elements, and findings are printed without --show-phi."""
+    if any(c.isalpha() for c in text):
+        return f"(value of {len(text)} characters with letters, not shown: may be a name or id)"
+    return repr(text[:20])
+
+
 def _label(line: ServiceLine | None) -> str:
     return f"{line.label()}: " if line is not None else ""
 
@@ -112,7 +121,7 @@ class _Context:
                 self.find("ERA005", f"{_label(line)}{element} is required but empty", seg, element=element,
                           loop=loop, claim=claim, line=line)
             return None
-        self.find("ERA003", f"{_label(line)}{element} {text[:20]!r} is not a number", seg, element=element,
+        self.find("ERA003", f"{_label(line)}{element} {_quoted(text)} is not a number", seg, element=element,
                   loop=loop, claim=claim, line=line)
         return None
 
@@ -131,8 +140,7 @@ class _Context:
                 self.find("ERA005", f"{_label(line)}{element} date is required but empty", seg, element=element,
                           loop=loop, claim=claim, line=line)
             return None
-        # the 835 carries no birth dates (no DMG): service and payment dates are safe to cite
-        self.find("ERA004", f"{_label(line)}{element} {text[:20]!r} is not a valid CCYYMMDD date", seg,
+        self.find("ERA004", f"{_label(line)}{element} {_quoted(text)} is not a valid CCYYMMDD date", seg,
                   element=element, loop=loop, claim=claim, line=line)
         return None
 
@@ -330,6 +338,10 @@ def _read_claim(clp: Segment, cursor: _Cursor, ctx: _Context, lx: str | None) ->
                 ctx.find("ERA008", f"{tag} after a service line (SVC); read as claim-level (2100)", seg,
                          loop="2110", claim=claim, line=line)
         _claim_segment(seg, ctx, claim)
+    # claim dates apply to lines without their own DTM; set once the claim (and its DTMs) is read
+    period = claim.statement_period
+    for each in claim.lines:
+        each.claim_period = period
     return claim
 
 
@@ -556,11 +568,22 @@ class Remittance:
 
     def _read_claims(self) -> Iterator[ClaimPayment]:
         ctx, cursor, totals = self._ctx, self._cursor, self.totals
+        in_orphan_line = False  # after an SVC with no CLP: its 2110 segments are covered by that error
         while True:
             seg = cursor.next()
             if seg is None:
                 break
             tag = seg.tag
+            if tag == "SVC":
+                # an error, not a warning: the line's charge, payment and adjustments are lost, so the
+                # file must not pass as clean (exit 0) while money in it was not read
+                in_orphan_line = True
+                ctx.find("ERA008", "SVC outside a claim (no CLP before it): the service line and its "
+                         "adjustments are not read", seg, loop="2110", severity=Severity.ERROR)
+                continue
+            if in_orphan_line and tag in _LINE_TAGS:
+                continue
+            in_orphan_line = False
             if tag == "CLP":
                 claim = _read_claim(seg, cursor, ctx, self._lx)
                 self._check(claim)
@@ -583,6 +606,9 @@ class Remittance:
                 totals.plb_total += plb.total
             elif tag == "SE":
                 continue
+            elif tag == "CAS":
+                ctx.find("ERA008", "CAS outside a claim (no CLP before it): its adjustments are not read", seg,
+                         severity=Severity.ERROR)  # money not read: an error, as for SVC
             else:
                 ctx.find("ERA008", f"{tag} not expected between claims; ignored", seg)
         for finding in balance.transaction_balance(self.header.payment, totals, path=self.path):

@@ -167,8 +167,9 @@ class ViewBuilder:
             paid=line.paid if line.paid is not None else Decimal(0),
             units=line.units,
             billed_units=line.original_units,
-            date_from=line.service_date,
-            date_to=line.service_end,
+            # the line's own dates, else the claim's statement period, which applies to it
+            date_from=line.period[0],
+            date_to=line.period[1],
             allowed=line.allowed,
             ref_6r=line.ref_6r,
             adjustments=[self.adjustment(a) for a in line.adjustments],

@@ -101,6 +101,11 @@ def payment(h: HeaderView) -> str:
     return f"{money(h.amount)} {direction}".strip()
 
 
+def stated_label(h: HeaderView) -> str:
+    """The label of the signed BPR02 in the payment check: a debit is shown negative, and says so."""
+    return "Payment stated (BPR02, BPR03 D: debit)" if h.credit_debit == "D" else "Payment stated (BPR02)"
+
+
 def coded(code: str, text: str) -> str:
     """A code with our words for it: "ACH: ACH (automated clearing house) transfer"."""
     if not code:

@@ -234,8 +234,8 @@ def _total(section: SectionView) -> str:
         if section.plb_total:
             rows.append(("Less provider-level adjustments (sum of PLB)", fmt.money(section.plb_total)))
         rows.append(("Payment as the claims add up", fmt.money(section.computed_payment)))
-    if section.header.amount is not None:
-        rows.append(("Payment stated (BPR02)", fmt.money(section.header.amount)))
+    if section.stated_payment is not None:
+        rows.append((fmt.stated_label(section.header), fmt.money(section.stated_payment)))
     out = ['<div class="total"><h3>Payment check</h3><table>']
     out.extend(f'<tr><td>{e(k)}</td><td class="num">{e(v)}</td></tr>' for k, v in rows)
     out.append("</table>")

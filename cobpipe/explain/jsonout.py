@@ -35,7 +35,7 @@ def _section(section: SectionView) -> dict[str, Any]:
         "claims_in_transaction": section.claims_total,
         "plbs": [_plb(p) for p in section.plbs],
         "total": {
-            "stated": fmt.money_plain(section.header.amount),
+            "stated": fmt.money_plain(section.stated_payment),  # signed like "computed" (BPR03 D: negative)
             "claims_paid": fmt.money_plain(section.paid_total),
             "plb": fmt.money_plain(section.plb_total),
             "computed": fmt.money_plain(section.computed_payment),

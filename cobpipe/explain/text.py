@@ -176,8 +176,8 @@ def _total(out: list[str], section: SectionView) -> None:
         if section.plb_total:
             rows.append(("Less provider-level adjustments (sum of PLB)", fmt.money(section.plb_total)))
         rows.append(("Payment as the claims add up", fmt.money(computed)))
-    if h.amount is not None:
-        rows.append(("Payment stated (BPR02)", fmt.money(h.amount)))
+    if section.stated_payment is not None:
+        rows.append((fmt.stated_label(h), fmt.money(section.stated_payment)))
     for label, amount in rows:
         out.append(f"  {label:<{WIDTH - MONEY - 2}}{amount:>{MONEY}}")
     out.append("")

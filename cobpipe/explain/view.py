@@ -204,6 +204,15 @@ class SectionView(_Verdict):
     plb_total: Decimal | None = None
 
     @property
+    def stated_payment(self) -> Decimal | None:
+        """BPR02 signed like computed_payment: negative when BPR03 = D (the payee pays the payer), so
+        the two compare as the T rule does."""
+        amount = self.header.amount
+        if amount is None:
+            return None
+        return -amount if self.header.credit_debit == "D" else amount
+
+    @property
     def computed_payment(self) -> Decimal | None:
         """BPR02 as the claims say it should be: sum CLP04 - sum PLB."""
         if self.paid_total is None:
