@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from edi.segment import Segment
 from edi.writer import format_amount
@@ -21,9 +21,11 @@ from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
 from .remit import RemitClaim
+from .tidy import tidy_loop
 
 PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
 SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
+CENT = Decimal("0.01")
 
 
 class BuildError(ValueError):
@@ -57,8 +59,8 @@ class NextPayer:
         if sbr is None or subscriber is None or payer is None:
             raise BuildError("the next payer's 2320 lacks its 2330A subscriber or 2330B payer")
         return cls(
-            level=sbr.get(1), relationship=sbr.get(2) or "18", group_number=sbr.get(3), group_name=sbr.get(4),
-            insurance_type=sbr.get(5), filing_indicator=sbr.get(9),
+            level=code(sbr, 1), relationship=code(sbr, 2) or "18", group_number=sbr.get(3),
+            group_name=sbr.get(4), insurance_type=code(sbr, 5), filing_indicator=code(sbr, 9),
             subscriber=[s for s in subscriber.iter_segments() if s.tag in ("NM1", "N3", "N4")
                         or (s.tag == "REF" and s.get(1) == "SY")],
             payer=[s for s in payer.iter_segments() if s.tag in ("NM1", "N3", "N4")
@@ -113,6 +115,7 @@ class Patient:
 def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: NextPayer, lines: LineMatch,
                     adjudication_date: dt.date) -> OriginalClaim:
     """The claim for `next_payer`, carrying the adjudication of the payer billed in `original`."""
+    _require_whole_cents(remit)
     prior_sbr = original.sbr
     prior_payer = original.payer
     prior_subscriber = original.subscriber.child("2010BA")
@@ -120,7 +123,7 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
         raise BuildError("the original claim lacks its 2000B SBR, 2010BA or 2010BB")
     patient = Patient.of(original)
     prior_relationship = "18" if original.patient is None else (
-        original.patient.segment("PAT").get(1) if original.patient.segment("PAT") else "")
+        code(original.patient.segment("PAT"), 1) if original.patient.segment("PAT") else "")
 
     subscriber = _subscriber_loop(original.subscriber, next_payer, patient)
     patient_loop = None if next_payer.relationship == "18" else _patient_loop(original, next_payer, patient)
@@ -135,21 +138,46 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
         claim.remove(loop)
     # the 2320 of the payer now billed leaves the claim, whether it or a coverage row named that payer
     kept = [loop for loop, source in zip(others, original.claim.children_of("2320"))
-            if source is not next_payer.replaces and source.first.get(1) != next_payer.level]
+            if source is not next_payer.replaces and code(source.first, 1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
     payer_id = prior_payer.first.get(9)
     new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, claim_level_eaf=not line_level_eaf)
-    for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(loop.first.get(1))):
+    for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1))):
         claim.add(loop)
 
     new_lines = claim.children_of("2400")
     for index, line in enumerate(new_lines):
-        for remitted in lines.remitted_for(index):
-            line.add(_line_adjudication(remit.lines[remitted], payer_id, adjudication_date, line_level_eaf))
+        remitted_lines = lines.remitted_for(index)
+        for remitted in remitted_lines:
+            bundled_into = _bundled_into(new_lines, index, remit.lines[remitted]) if len(remitted_lines) == 1 else ""
+            line.add(_line_adjudication(remit.lines[remitted], payer_id, adjudication_date, line_level_eaf,
+                                        bundled_into))
 
-    return OriginalClaim(original.envelope, original.header, original.billing_provider, subscriber, patient_loop,
-                         claim)
+    return OriginalClaim(original.envelope, tidy_loop(original.header), tidy_loop(original.billing_provider),
+                         tidy_loop(subscriber), tidy_loop(patient_loop), tidy_loop(claim))
+
+
+def _require_whole_cents(remit: RemitClaim) -> None:
+    """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
+    copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
+    amounts = [("CLP04", remit.paid), ("CLP05", remit.patient_responsibility)]
+    amounts += [(f"claim CAS {a.group}-{a.reason}", a.amount) for a in remit.adjustments]
+    for line in remit.lines:
+        amounts.append((f"service line {line.match.ordinal} SVC03", line.paid))
+        amounts += [(f"service line {line.match.ordinal} CAS {a.group}-{a.reason}", a.amount)
+                    for a in line.adjustments]
+    for name, value in amounts:
+        if value != value.quantize(CENT, rounding=ROUND_DOWN):
+            raise BuildError(f"the 835 gives {name} as {value}: the 837P carries whole cents only, and "
+                             "rounding would unbalance the claim")
+
+
+def code(segment: Segment, position: int) -> str:
+    """An ID-type element the mapper interprets or rewrites (SBR01/02/05/09, PAT01), in upper case:
+    X12 code values are upper case, and an original written in lower case would otherwise be read
+    as an unknown payer level or copied into a claim the guide refuses."""
+    return segment.get(position).strip().upper()
 
 
 def _level_rank(level: str) -> int:
@@ -207,9 +235,9 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
                       prior_subscriber: Loop, prior_payer: Loop, adjudication_date: dt.date,
                       *, claim_level_eaf: bool) -> Loop:
     """2320/2330A/2330B for the payer that adjudicated: its policy, money and claim control number."""
-    level = prior_sbr.get(1)
+    level = code(prior_sbr, 1)
     sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
-                        prior_sbr.get(5) if level != "P" else "", "", "", "", prior_sbr.get(9))
+                        code(prior_sbr, 5) if level != "P" else "", "", "", "", code(prior_sbr, 9))
     segments: list[Segment] = [sbr, *cas_segments(remit.adjustments)]
     segments.append(Segment.build("AMT", "D", format_amount(remit.paid)))
     if claim_level_eaf:
@@ -237,7 +265,25 @@ def _other_insurance(original: OriginalClaim) -> Segment:
     return Segment.build("OI", "", "", clm.get(8) or "Y", signature, "", clm.get(9) or "Y")
 
 
-def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool) -> Loop:
+def _bundled_into(lines: list[Loop], index: int, remitted) -> str:
+    """SVD06: the LX01 of the billed line this one was bundled into, else "".
+
+    The 835 reports a bundled line with SVC06 = the code billed on it and SVC01 = the code it was
+    paid under; when SVC01 is the code of exactly one other billed line, that is the line it went
+    into. Lines split into several SVCs (unbundling) never get SVD06 [RFI 1814], so the caller
+    asks only for a billed line with a single adjudication."""
+    billed_code, paid_code = remitted.match.original_code, remitted.match.code
+    if not billed_code or billed_code == paid_code:
+        return ""
+    hosts = [other for position, other in enumerate(lines) if position != index
+             and (sv1 := other.segment("SV1")) is not None and sv1.component(1, 2) == paid_code]
+    if len(hosts) != 1 or hosts[0].first is None:
+        return ""
+    return hosts[0].first.get(1)
+
+
+def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool,
+                       bundled_into: str = "") -> Loop:
     procedure = list(line.procedure)
     if not procedure or procedure[0] not in SVD03_QUALIFIERS:
         raise BuildError(f"service line {line.match.ordinal}: procedure qualifier "
@@ -245,7 +291,7 @@ def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_lev
                          "(ER, HC, IV or WK)")
     units = line.paid_units if line.paid_units is not None else Decimal(1)
     segments = [Segment.build("SVD", payer_id, format_amount(line.paid), tuple(procedure), "",
-                              format_amount(units))]
+                              format_amount(units), bundled_into)]
     segments += cas_segments(line.adjustments)
     segments.append(_dtp573(adjudication_date))
     if line_level_eaf:

@@ -9,7 +9,7 @@ from edi.errors import EdiError
 from edi.findings import Finding, Severity
 
 from ..pipeline import CONVERTED, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions, EraScan
-from .build import BuildError, NextPayer, Patient, build_secondary
+from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
 from .coverage import CoverageTable
 from .decide import STATUS_LEVEL, next_level, resolve_parts, skip_reason
@@ -40,7 +40,7 @@ class ClaimConverter:
             for payment in remittance.claims():
                 if only is not None and payment.claim_id not in only:
                     continue
-                part = remit_claim(payment, header)
+                part = remit_claim(payment, header, self.options.as_of)
                 expected = scan.clp_counts.get(part.claim_id, 1)
                 if expected <= 1:
                     yield from self._convert([part], decisions)
@@ -84,7 +84,7 @@ class ClaimConverter:
         original = self._pick_original(candidates, remit, decision)
         if original is None:
             return None
-        level = original.sbr.get(1) if original.sbr is not None else ""
+        level = code(original.sbr, 1) if original.sbr is not None else ""
         expected_level = STATUS_LEVEL.get(remit.status_code)
         if expected_level and level and expected_level != level:
             decision.reasons.append(f"note: CLP02 {remit.status_code} says payer level {expected_level}, the "
@@ -151,7 +151,7 @@ class ClaimConverter:
         incomplete: BuildError | None = None
         for loop in original.other_payers:
             sbr = loop.first
-            if sbr is not None and sbr.get(1) == level:
+            if sbr is not None and code(sbr, 1) == level:
                 try:
                     return NextPayer.from_2320(loop)
                 except BuildError as exc:  # e.g. no 2330B: a coverage-file row may still say who it is

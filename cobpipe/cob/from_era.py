@@ -19,12 +19,21 @@ from .remit import RemitClaim, RemitLine
 ZERO = Decimal(0)
 
 
-def adjudication_date(header: RemittanceHeader) -> dt.date | None:
-    """The one DTP*573 source: the payment date BPR16, else the production date DTM*405 (cob-spec §2.3)."""
-    return header.payment.date or header.production_date
+def adjudication_date(header: RemittanceHeader, today: dt.date | None = None) -> dt.date | None:
+    """The one DTP*573 source: the payment date BPR16, else the production date DTM*405 (cob-spec §2.3).
+
+    BPR16 is the EFT effective date, often days after the payer produced the 835. When an ERA is
+    converted before its money settles, BPR16 is still in the future and a receiver (and our gate)
+    refuses a future DTP*573; the claims were adjudicated by DTM*405, so that date is used then.
+    """
+    payment, production = header.payment.date, header.production_date
+    if payment is not None and today is not None and payment > today \
+            and production is not None and production <= today:
+        return production
+    return payment or production
 
 
-def remit_claim(payment: ClaimPayment, header: RemittanceHeader) -> RemitClaim:
+def remit_claim(payment: ClaimPayment, header: RemittanceHeader, today: dt.date | None = None) -> RemitClaim:
     lines = []
     for line in payment.lines:
         billed = line.billed_procedure
@@ -56,7 +65,7 @@ def remit_claim(payment: ClaimPayment, header: RemittanceHeader) -> RemitClaim:
         adjustments=[Adjustment(a.group, a.reason, a.amount, a.quantity) for a in payment.adjustments],
         lines=lines,
         segment=payment.segment or None,
-        adjudication_date=adjudication_date(header),
+        adjudication_date=adjudication_date(header, today),
         moa=_moa_segment(payment.moa),
         # the carrier's name is an organisation, not PHI; its id is what analysts look up
         crossover_carrier=(f"{carrier.name} ({carrier.id})" if carrier.id else carrier.name) if carrier else None,

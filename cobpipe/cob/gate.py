@@ -115,6 +115,8 @@ def check_claim(view: ClaimView, *, today: dt.date, path: str | None = None) -> 
         checker.rule_cas_structure(payer.cas, "2320")
         if payer.amounts.get("A8"):
             continue  # cost avoidance: that payer never adjudicated, nothing to balance [RFI 1353]
+        if _comes_after_destination(payer, view.subscriber_sbr):
+            continue  # a later payer (the tertiary on a secondary claim) has not adjudicated yet
         if not payer.amounts.get("D"):
             checker.error("COB012", "2320 has no AMT*D paid amount although the payer adjudicated the claim",
                           payer.sbr, "2320")
@@ -125,6 +127,20 @@ def check_claim(view: ClaimView, *, today: dt.date, path: str | None = None) -> 
         checker.rule_eaf_one_level(view, payer)
     checker.rule_svd_payers_known(view)
     return checker.findings
+
+
+PAYER_ORDER = "PSTABCDEFGH"  # SBR01 payer responsibility sequence
+
+
+def _comes_after_destination(payer: Loop2320, subscriber_sbr: Segment | None) -> bool:
+    """Whether this 2320's payer is billed after the 2000B destination payer, so it has nothing to
+    report yet (a primary claim may list both the secondary and the tertiary in 2320)."""
+    if subscriber_sbr is None or payer.amounts.get("D") or payer.cas:
+        return False
+    destination, level = subscriber_sbr.get(1), payer.sbr.get(1)
+    if destination not in PAYER_ORDER or level not in PAYER_ORDER:
+        return False
+    return PAYER_ORDER.index(level) > PAYER_ORDER.index(destination)
 
 
 def money(seg: Segment, position: int) -> Decimal:
@@ -255,7 +271,7 @@ class _Checker:
         Medicare; 2000B and a 2320 must not both say SBR09 = MB."""
         levels = {p.sbr.get(1) for p in view.other_payers}
         sbr = view.subscriber_sbr
-        order = "PSTABCDEFGH"
+        order = PAYER_ORDER
         if sbr is not None:
             level = sbr.get(1)
             if level in order:

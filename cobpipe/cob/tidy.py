@@ -1,0 +1,55 @@
+"""Trailing empty elements and components of carried-over segments, dropped before writing.
+
+An original 837P may end a segment with separators (`CLM*...*Y*~`, `SV1*HC:99213:*...`). X12
+forbids them (pyx12 IG-SEG-SEG1), and a secondary claim copies most of the original verbatim, so
+without this one stray separator would get the whole secondary claim refused. Dropping them loses
+nothing: an empty trailing element means "not used" either way.
+"""
+from __future__ import annotations
+
+from edi.segment import Segment
+
+from ..claim837.loops import Loop
+
+
+def tidy_segment(segment: Segment) -> Segment:
+    """The segment without trailing empty elements or empty trailing components; itself if clean."""
+    if segment.tag in ("ISA", "IEA", "GS", "GE", "ST", "SE"):
+        return segment
+    component = segment.delimiters.component
+    elements = segment.elements
+    if (not elements or elements[-1] != "") and not any(value.endswith(component) for value in elements):
+        return segment  # the usual case, checked without building anything
+    values = [_tidy_composite(value, component) for value in elements]
+    while values and values[-1] == "":
+        values.pop()
+    if tuple(values) == segment.elements:
+        return segment
+    return Segment(segment.tag, tuple(values), segment.index, segment.line, segment.delimiters)
+
+
+def tidy_loop(loop: Loop | None) -> Loop | None:
+    """The loop with every segment tidied; the same object when nothing changed (the 837 writer
+    merges claims sharing a context loop by identity first)."""
+    if loop is None:
+        return None
+    items: list[Segment | Loop] = []
+    changed = False
+    for item in loop.items:
+        tidied = tidy_segment(item) if isinstance(item, Segment) else tidy_loop(item)
+        changed = changed or tidied is not item
+        items.append(tidied)
+    if not changed:
+        return loop
+    clone = Loop(loop.id)
+    clone.items = items
+    return clone
+
+
+def _tidy_composite(value: str, component: str) -> str:
+    if component not in value:
+        return value
+    parts = value.split(component)
+    while parts and parts[-1] == "":
+        parts.pop()
+    return component.join(parts)
