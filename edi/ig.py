@@ -33,7 +33,8 @@ Finding codes: ``IG-<level>-<pyx12 code>``, the level saying which 999 field the
 ``IG-NOMAP``       no implementation guide map for this ISA12/GS01/GS08 (e.g. 005010X222A2,
                    or ``5010``); validation stops there
 ``IG-NOISA``       a bare ST..SE fragment: without ISA/GS there is no guide to validate against
-``IG-ISAFMT``      ISA not usable by the validator (not fixed width, unknown ISA12 version)
+``IG-ISAFMT``      ISA not usable by the validator (not fixed width, unknown ISA12 version, or
+                   a later interchange with other delimiters: validation stops at that ISA)
 ``IG-ENGINE``      pyx12 raises on this segment (e.g. a composite with more components than the
                    guide defines, a non-numeric GE01); validation stops there, findings
                    before it stand (the fast engine reports it where pyx12 would raise)
@@ -60,7 +61,7 @@ from typing import Any, Literal, TextIO
 
 from .errors import EdiSyntaxError
 from .findings import Finding, Location, Severity
-from .reader import X12Reader, parse_isa_delimiters
+from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters
 from .segment import Segment
 
 Engine = Literal["fast", "pyx12"]
@@ -246,6 +247,95 @@ class _Chained:
         return False
 
 
+class _UntilNewDelimiters:
+    """A read()-only stream that ends before a later ISA bringing other delimiters than the first.
+
+    Both engines take their delimiters from the first ISA only: a second interchange in other
+    delimiters would be read as junk (one IG error per segment). A BOM in front of a later ISA
+    (files concatenated) is dropped, as edi.reader drops it. Reads return exactly the size
+    asked for until the (possibly cut) end, as the engines tell the end of the file by a short read.
+    """
+
+    __slots__ = ("_inner", "_buf", "_eof", "_offset", "_scanned", "_prev", "_newlines", "_first",
+                 "_ws", "stop_line")
+
+    def __init__(self, inner: Any, first: Any, first_line: int) -> None:
+        self._inner = inner
+        self._buf = ""
+        self._eof = False
+        self._offset = 0  # absolute offset of _buf[0]
+        self._scanned = 0  # _buf is checked for a new ISA up to here
+        self._prev = ""  # last non-blank character handed out
+        self._newlines = first_line - 1
+        self._first = first  # Delimiters of the first ISA
+        self._ws = "".join(c for c in " \t\r\n\v\f\ufeff" if c != first.segment)
+        self.stop_line: int | None = None  # line of the ISA the stream ends before
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> str:
+        if size is None or size < 0:
+            parts = []
+            while True:
+                out = self.read(1 << 16)
+                if not out:
+                    return "".join(parts)
+                parts.append(out)
+        need = size + ISA_MAX_CHARS
+        while True:
+            while not self._eof and len(self._buf) < need:
+                more = self._inner.read(max(need - len(self._buf), 1 << 13))
+                if more:
+                    self._buf += more
+                else:
+                    self._eof = True
+            if "\ufeffISA" not in self._buf:
+                break
+            # a BOM of a concatenated file in front of a later ISA (edi.reader skips it too)
+            self._buf = self._buf.replace("\ufeffISA", "ISA")
+        self._scan()
+        out, self._buf = self._buf[:size], self._buf[size:]
+        self._offset += len(out)
+        self._scanned = max(0, self._scanned - len(out))
+        self._newlines += out.count("\n")
+        back = len(out) - 1
+        while back >= 0 and out[back] in self._ws:
+            back -= 1
+        if back >= 0:
+            self._prev = out[back]
+        return out
+
+    def _scan(self) -> None:
+        buf, first = self._buf, self._first
+        pos = buf.find("ISA", self._scanned)
+        while pos >= 0:
+            if pos + ISA_MAX_CHARS > len(buf) and not self._eof:
+                self._scanned = pos  # look again when more text is there
+                return
+            back = pos - 1
+            while back >= 0 and buf[back] in self._ws:
+                back -= 1
+            prev = buf[back] if back >= 0 else self._prev
+            if self._offset + pos > 0 and prev == first.segment:
+                try:
+                    parsed = parse_isa_delimiters(buf[pos:pos + ISA_MAX_CHARS], final=True)
+                except ValueError:
+                    parsed = None
+                if parsed is not None:
+                    found = parsed[0]
+                    if (found.element, found.component, found.segment) != (
+                            first.element, first.component, first.segment):
+                        self.stop_line = self._newlines + 1 + buf.count("\n", 0, pos)
+                        self._buf = buf[:pos]
+                        self._eof = True
+                        self._scanned = pos
+                        return
+            pos = buf.find("ISA", pos + 1)
+        self._scanned = max(0, len(buf) - 2)
+
+
 def _prepare(stream: TextIO, name: str) -> tuple[str, int] | Issue:
     """Check the start of the input; returns (head trimmed to start at ISA, line of the ISA), or one
     Issue when the file is X12 the validator cannot take; raises EdiSyntaxError when it is not X12."""
@@ -296,17 +386,31 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[
             from . import ig_fast
 
             try:
-                return ig_fast.run(_Chained(head, stream), first_line)
+                return _run(ig_fast.run, head, stream, first_line)
             except ig_fast.EngineBug as exc:
                 _log.warning("fast IG validator failed (%s) on %s; validating with pyx12 instead",
                              exc.kind, name)
         else:
-            return run_pyx12(_Chained(head, stream), first_line)
+            return _run(run_pyx12, head, stream, first_line)
     with open_stream() as stream:
         prepared = _prepare(stream, name)
         assert not isinstance(prepared, Issue)
         head, first_line = prepared
-        return run_pyx12(_Chained(head, stream), first_line)
+        return _run(run_pyx12, head, stream, first_line)
+
+
+def _run(engine: Callable[[Any, int], tuple[list[Issue], "array[int]"]], head: str, stream: TextIO,
+         first_line: int) -> tuple[list[Issue], "array[int]"]:
+    """One engine over the input, up to a later ISA with other delimiters (IG-ISAFMT there)."""
+    parsed = parse_isa_delimiters(head)
+    assert parsed is not None  # _prepare checked it
+    source = _UntilNewDelimiters(_Chained(head, stream), parsed[0], first_line)
+    issues, lines = engine(source, first_line)
+    if source.stop_line is not None:
+        issues.append(Issue("isafmt", "", "this interchange uses other delimiters than the first one in the "
+                            "file; the implementation guide validator stops here (validate it as a file "
+                            "of its own)", len(lines) + 1, "ISA", line=source.stop_line))
+    return issues, lines
 
 
 # --- masking and conversion -------------------------------------------------------------------------
@@ -315,6 +419,8 @@ _CONTROL_CHAR_VALUE = re.compile(r"<[A-Z]{2,3}>\Z")
 _SAFE_TOKEN = re.compile(r"[A-Z0-9]{1,3}\Z")
 _NOT_FOUND = re.compile(r"Segment (.*) not found\.(?=  Started at )", re.S)
 _SEG_ID = re.compile(r'Segment identifier "(.*)" is invalid', re.S)
+_EMPTY_SEG = re.compile(r'Segment "(.*)" is empty', re.S)
+_SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}\Z")
 _HL_COUNT = re.compile(r"your HL count (.*)\Z", re.S)
 _LX_COUNT = re.compile(r"Service Line Number (.*) does not match", re.S)
 _LEN = re.compile(r'len\(".*"\) = ', re.S)
@@ -330,9 +436,12 @@ def safe_message(level: str, code: str, message: str, value: str | None, tag: st
     if level == "seg" and code == "1":
         def repl(match: re.Match[str]) -> str:
             parts = match.group(1).split("*")
-            return "Segment " + "*".join([parts[0]] + [_mask_token(p) for p in parts[1:]]) + " not found."
+            # parts[0] is the whole segment when it is not split on `*` (other delimiters than the ISA's)
+            return "Segment " + "*".join([_mask_token(p) for p in parts]) + " not found."
         msg = _NOT_FOUND.sub(repl, msg)
         msg = _SEG_ID.sub(lambda m: f'Segment identifier "{_mask_token(m.group(1))}" is invalid', msg)
+    elif level == "seg" and code == "8":  # quotes the whole segment: keep only a real segment id
+        msg = _EMPTY_SEG.sub(lambda m: f'Segment "{_mask_token(m.group(1).split("*")[0])}" is empty', msg)
     elif level == "seg" and code == "HL1":
         msg = _HL_COUNT.sub(lambda m: "your HL count " + _mask_token(m.group(1)), msg)
     elif level == "seg" and code == "LX":
@@ -356,8 +465,10 @@ def to_finding(issue: Issue, name: str, lines: "array[int] | None") -> Finding:
         line = lines[issue.position - 1] or None
     loop = issue.loop if issue.loop not in _ENVELOPE_LOOPS else None
     message = safe_message(issue.level, issue.code, issue.message, issue.value, issue.tag)
+    # a "tag" that is not a segment id is a whole line of text (junk, other delimiters): maybe PHI
+    tag = issue.tag if issue.tag is None or _SEGMENT_ID.match(issue.tag) else None
     return Finding(finding_code(issue.level, issue.code), message,
-                   Location(name, issue.position, line, issue.tag, loop, issue.element), Severity.ERROR)
+                   Location(name, issue.position, line, tag, loop, issue.element), Severity.ERROR)
 
 
 # --- pyx12 reference engine -------------------------------------------------------------------------

@@ -294,7 +294,14 @@ class X12Reader:
         eof = False
         seg: Segment | None = None
         restarted = False  # the first piece is an ISA whose delimiters were just applied
+        # lines are counted by LF (also CRLF), or by CR in files with old Mac line ends: decided by
+        # the first line break of the file, whatever the chunk size
+        nl_found: str | None = None
+        nl = "\n"
         while True:
+            if nl_found is None:
+                nl_found = _line_break(buf, eof)
+                nl = nl_found or "\n"  # undecided: this text has no line break to count yet
             term = delims.segment
             sep = delims.element
             ws = _strip_set(delims)
@@ -312,10 +319,10 @@ class X12Reader:
             for i, raw in enumerate(pieces):
                 text = raw.strip(ws)
                 if not text:
-                    line += raw.count("\n") + term_is_newline
+                    line += raw.count(nl) + term_is_newline
                     continue
-                seg_line = line if raw[0] == text[0] else line + raw.count("\n", 0, raw.index(text[0]))
-                line += raw.count("\n") + term_is_newline
+                seg_line = line if raw[0] == text[0] else line + raw.count(nl, 0, raw.index(text[0]))
+                line += raw.count(nl) + term_is_newline
                 if not term_is_newline and "\n" in text:  # a segment wrapped over fixed-length lines
                     elements = text.replace("\r", "").replace("\n", "").split(sep)
                 else:
@@ -364,7 +371,7 @@ class X12Reader:
             if unterminated and seg is not None and not term_is_newline:
                 self.findings.append(Finding(
                     "ENV012", f"the last segment has no segment terminator {term!r}",
-                    Location(self.name, seg.index, seg.line, seg.tag), Severity.WARNING))
+                    Location(self.name, seg.index, seg.line, _safe_tag(seg.tag)), Severity.WARNING))
             if eof:
                 break
             pieces = raw = text = elements = []  # type: ignore[assignment]  # free the chunk before reading on
@@ -423,7 +430,7 @@ class X12Reader:
 
     def _find(self, code: str, message: str, seg: Segment, element: str | None = None,
               severity: Severity = Severity.ERROR) -> None:
-        self.findings.append(Finding(code, message, Location(self.name, seg.index, seg.line, seg.tag,
+        self.findings.append(Finding(code, message, Location(self.name, seg.index, seg.line, _safe_tag(seg.tag),
                                                              element=element), severity))
 
     def _check(self, seg: Segment, valid: bool = True) -> bool:
@@ -520,7 +527,10 @@ class X12Reader:
 
     def _close_envelope(self, last: Segment | None) -> None:
         env = self._env
-        where = Location(self.name, last.index, last.line, last.tag) if last is not None else Location(self.name)
+        if env.st is None and env.gs is None and env.isa is None:
+            return
+        where = (Location(self.name, last.index, last.line, _safe_tag(last.tag)) if last is not None
+                 else Location(self.name))
         if env.st is not None:
             self.findings.append(Finding("ENV008", "truncated: the file ends inside a transaction set (no SE)",
                                          where))
@@ -530,6 +540,26 @@ class X12Reader:
         if env.isa is not None:
             self.findings.append(Finding("ENV008", "truncated: the file ends inside an interchange (no IEA)",
                                          where))
+
+
+def _line_break(text: str, eof: bool) -> str | None:
+    """The line break of a file from its first one: LF (also CRLF) or a lone CR; None when `text`
+    has none yet (or ends in a CR whose next character is still unread)."""
+    cr = text.find("\r")
+    lf = text.find("\n")
+    if cr < 0:
+        return "\n" if lf >= 0 else None
+    if 0 <= lf < cr:
+        return "\n"
+    if cr + 1 < len(text):
+        return "\n" if text[cr + 1] == "\n" else "\r"
+    return "\r" if eof else None
+
+
+def _safe_tag(tag: str) -> str | None:
+    """The tag for a finding's location: None when it is not a segment id, since a line that is not
+    a segment (junk, a segment in other delimiters) may hold names or member ids."""
+    return tag if _TAG.match(tag) else None
 
 
 def _mostly_binary(sample: str) -> bool:

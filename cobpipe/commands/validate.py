@@ -85,7 +85,8 @@ def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None 
     label = name or str(path)
     try:
         if path.is_dir():
-            return FileReport(label, error=f"{label}: is a directory")
+            return FileReport(label, error=f"{label}: a folder with no X12 files "
+                              f"({', '.join(sorted(X12_SUFFIXES))})")
         reader = X12Reader.open(path, label)
         for _ in reader:
             pass
@@ -98,12 +99,14 @@ def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None 
 
 
 def expand(paths: tuple[Path, ...]) -> list[Path]:
-    """Files as given; a folder contributes its X12-looking files (by suffix), sorted by name."""
+    """Files as given; a folder contributes its X12-looking files (by suffix), sorted by name, or
+    itself when it has none (reported as unusable rather than silently passing)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir()
-                            if p.is_file() and p.suffix.lower() in X12_SUFFIXES and not p.name.startswith("."))
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in X12_SUFFIXES and not p.name.startswith("."))
+            files += found or [path]
         else:
             files.append(path)
     return files

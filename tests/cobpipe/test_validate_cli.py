@@ -175,3 +175,11 @@ def test_installed_console_script(tmp_path):
     assert len(err) == 1 and err[0].startswith(f"cobpipe: {empty}: empty file")
     ok = subprocess.run([str(script), "validate", str(CLEAN_837)], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0 and ok.stdout == f"{CLEAN_837}: OK\n"
+
+
+def test_a_folder_without_x12_files_is_unusable_not_clean(tmp_path):
+    (tmp_path / "notes.md").write_text("not x12")
+    result = run(str(tmp_path), str(CLEAN_837))
+    assert result.exit_code == 2
+    assert str(tmp_path) in result.stderr and "Traceback" not in result.output
+    assert f"{CLEAN_837}: OK" in result.stdout

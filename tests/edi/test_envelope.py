@@ -138,7 +138,7 @@ def test_iea_closes_an_open_transaction_and_group():
 def test_junk_after_iea_is_reported_once_and_not_passed_on():
     text = text_of(GOOD) + "this is not x12~\nNM1*QC*1*X~\n"
     got, findings, _ = check(text)
-    assert findings == [("ENV009", 14, 14, "this is not x12", None)]
+    assert findings == [("ENV009", 14, 14, None, None)]  # junk is no segment id: not shown as a tag
     assert [s.tag for s in got][-1] == "IEA" and len(got) == len(GOOD)
 
 
@@ -192,3 +192,24 @@ def test_findings_are_the_same_whatever_the_chunk_size(monkeypatch):
     for chunk in (1, 3, 7, 64):
         assert check(segments, chunk, monkeypatch)[1] == reference
     assert {f[0] for f in reference} == {"ENV006", "ENV013", "ENV008", "ENV004", "ENV005"}
+
+
+def test_lines_that_are_not_segments_never_reach_a_finding_as_their_tag():
+    # a line that is no segment (or a segment after IEA) may be a name and a member id
+    segments = GOOD[:4] + ["john doe W123456789 19800101"] + GOOD[4:] + ["Jane Roe W987654321"]
+    _, findings, all_findings = check("".join(s + "~\n" for s in segments).rstrip("~\n"))
+    assert [f[:4] for f in findings] == [("ENV013", 5, 5, None), ("ENV009", 15, 15, None),
+                                         ("ENV012", 15, 15, None)]
+    shown = " ".join(str(f) + repr(f.to_dict()) for f in all_findings)
+    assert "doe" not in shown.lower() and "W123456789" not in shown and "W987654321" not in shown
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 2, 109])
+@pytest.mark.parametrize("layout", ["~\r", "~\r\r", "\r"])
+def test_cr_only_line_ends_number_the_lines(layout, chunk, monkeypatch):
+    # old Mac line ends: each CR starts a line (the IG findings count lines the same way)
+    text = "".join(s + layout for s in GOOD).replace("SE*5*0001" + layout, "SE*6*0001" + layout)
+    got, findings, _ = check(text, chunk, monkeypatch)
+    step = 2 if layout == "~\r\r" else 1
+    assert [s.line for s in got] == [1 + step * i for i in range(len(GOOD))]
+    assert findings == [("ENV006", 7, 1 + step * 6, "SE", "SE01")]

@@ -294,3 +294,42 @@ def test_agrees_with_pyx12_x12n_document(path):
             if f.code.startswith(("IG-SEG", "IG-ELE")) and f.location.tag not in ("ISA", "GS", "ST")]
     assert sorted(ours) == sorted(pairs)
     assert ok == (not findings)
+
+
+_ISA1 = ("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *230101*1200*^*00501*"
+         "000000001*0*P*:~")
+_BODY = ("GS*HP*SENDER*RECEIVER*20230101*1200*1*X*005010X221A1~ST*835*0001~BPR*I*10*C~NM1*QC*1*DOE*JOHN~"
+         "SE*4*0001~GE*1*1~IEA*1*000000001~")
+
+
+@pytest.mark.parametrize("engine", ig.ENGINES)
+@pytest.mark.parametrize("terminator", ["~", "\n"])
+def test_a_later_interchange_in_other_delimiters_stops_validation_there(engine, terminator):
+    second = (_ISA1 + _BODY).replace("000000001", "000000002").replace("*", "|").replace(":~", ">~")
+    text = _ISA1 + _BODY + second.replace("~", terminator)
+    findings = ig.validate_text(text, name="two.835", engine=engine)
+    alone = ig.validate_text(_ISA1 + _BODY, name="two.835", engine=engine)
+    # the first interchange as on its own, then one finding at the second ISA (segment 9)
+    assert keys(findings) == keys(alone) + [(9, "IG-ISAFMT")]
+    assert findings[-1].location.tag == "ISA" and findings[-1].location.line == 1
+    shown = " ".join(str(f) for f in findings)
+    assert "DOE" not in shown and "JOHN" not in shown
+
+
+@pytest.mark.parametrize("engine", ig.ENGINES)
+def test_a_bom_in_front_of_a_later_interchange_is_skipped(engine):
+    second = (_ISA1 + _BODY).replace("000000001", "000000002")
+    with_bom = ig.validate_text(_ISA1 + _BODY + "\n\ufeff" + second, engine=engine)
+    without = ig.validate_text(_ISA1 + _BODY + "\n" + second, engine=engine)
+    assert keys(with_bom) == keys(without)
+    assert not {"IG-ENGINE", "IG-GS-6"} & {f.code for f in with_bom}
+
+
+@pytest.mark.parametrize("engine", ig.ENGINES)
+def test_a_segment_in_the_wrong_delimiters_is_not_quoted(engine):
+    # the element separator is `*`: a line in `|` is one long "segment id" holding the name
+    text = _ISA1 + _BODY.replace("NM1*QC*1*DOE*JOHN", "NM1|QC|1|DOE|JOHN")
+    findings = ig.validate_text(text, engine=engine)
+    assert any(f.location.segment == 5 for f in findings)
+    shown = " ".join(str(f) + repr(f.to_dict()) for f in findings)
+    assert "DOE" not in shown and "JOHN" not in shown
