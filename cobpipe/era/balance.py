@@ -23,11 +23,13 @@ def _finding(code: str, rule: str, message: str, where: Location, stated: Decima
     return BalanceFinding(code, message, where, severity_of(code), rule=rule, stated=stated, computed=computed)
 
 
-def line_balance(line: ServiceLine, *, claim_id: str, path: str | None = None) -> list[Finding]:
-    """S: SVC02 − Σ2110 CAS = SVC03 (cob-spec §2.2; X221A1 §1.10.2.1 line balancing)."""
+def line_balance(line: ServiceLine, *, claim_id: str, path: str | None = None,
+                 cas_total: Decimal | None = None) -> list[Finding]:
+    """S: SVC02 − Σ2110 CAS = SVC03 (cob-spec §2.2; X221A1 §1.10.2.1 line balancing).
+    `cas_total` is the line's adjustment_total when the caller has summed it already."""
     if line.charge is None or line.paid is None:
         return []
-    cas = line.adjustment_total
+    cas = line.adjustment_total if cas_total is None else cas_total
     computed = line.charge - cas
     if computed == line.paid:
         return []
@@ -39,12 +41,16 @@ def line_balance(line: ServiceLine, *, claim_id: str, path: str | None = None) -
         line.paid, computed)]
 
 
-def claim_balance(claim: ClaimPayment, *, path: str | None = None) -> list[Finding]:
+def claim_balance(claim: ClaimPayment, *, path: str | None = None,
+                  line_cas_total: Decimal | None = None) -> list[Finding]:
     """C: CLP03 − Σ(2100 CAS + 2110 CAS) = CLP04 (cob-spec §2.2; RFI 452: CLP04 = ΣSVC03 only
-    when there is no claim-level CAS, so the CAS form is the rule)."""
+    when there is no claim-level CAS, so the CAS form is the rule). `line_cas_total` is Σ2110 CAS
+    when the caller has summed it already (the parser does, for the S rule)."""
     if claim.charge is None or claim.paid is None:
         return []
-    cas = sum((c.total for c in claim.cas), ZERO) + sum((line.adjustment_total for line in claim.lines), ZERO)
+    if line_cas_total is None:
+        line_cas_total = sum((line.adjustment_total for line in claim.lines), ZERO)
+    cas = sum((c.total for c in claim.cas), ZERO) + line_cas_total
     computed = claim.charge - cas
     if computed == claim.paid:
         return []
@@ -78,7 +84,13 @@ def patient_responsibility(claim: ClaimPayment, *, path: str | None = None) -> l
     payment balancing, so a warning; reversals (CLP02 22) are excepted. An absent CLP05 counts as 0."""
     if claim.status == REVERSAL:
         return []
-    computed = sum((a.amount for a in claim.all_adjustments if a.group == "PR"), ZERO)
+    # ΣPR over claim.all_adjustments (claim-level, then each line's), without building those lists
+    computed = ZERO
+    for cas_segments in (claim.cas, *(line.cas for line in claim.lines)):
+        for cas in cas_segments:
+            for adjustment in cas.adjustments:
+                if adjustment.group == "PR":
+                    computed += adjustment.amount
     stated = claim.patient_responsibility if claim.patient_responsibility is not None else ZERO
     if stated == computed:
         return []
@@ -107,16 +119,19 @@ def transaction_balance(payment: Payment, totals: RemittanceTotals, *, path: str
         stated, computed)]
 
 
-def check_line(line: ServiceLine, *, claim_id: str, path: str | None = None) -> list[Finding]:
-    """Every line-level rule: S and non-zero CAS."""
-    return line_balance(line, claim_id=claim_id, path=path) + cas_amounts_nonzero(
+def check_line(line: ServiceLine, *, claim_id: str, path: str | None = None,
+               cas_total: Decimal | None = None) -> list[Finding]:
+    """Every line-level rule: S and non-zero CAS (`cas_total`: see line_balance)."""
+    return line_balance(line, claim_id=claim_id, path=path, cas_total=cas_total) + cas_amounts_nonzero(
         line.cas, loop="2110", claim_id=claim_id, path=path, line=line)
 
 
-def check_claim_level(claim: ClaimPayment, *, path: str | None = None) -> list[Finding]:
-    """Every claim-level rule: non-zero 2100 CAS, C and CLP05."""
+def check_claim_level(claim: ClaimPayment, *, path: str | None = None,
+                      line_cas_total: Decimal | None = None) -> list[Finding]:
+    """Every claim-level rule: non-zero 2100 CAS, C and CLP05 (`line_cas_total`: see claim_balance)."""
     return (cas_amounts_nonzero(claim.cas, loop="2100", claim_id=claim.claim_id, path=path)
-            + claim_balance(claim, path=path) + patient_responsibility(claim, path=path))
+            + claim_balance(claim, path=path, line_cas_total=line_cas_total)
+            + patient_responsibility(claim, path=path))
 
 
 def check_claim(claim: ClaimPayment, *, path: str | None = None) -> list[Finding]:

@@ -122,7 +122,10 @@ class Cas:
 
     @property
     def total(self) -> Decimal:
-        return sum((a.amount for a in self.adjustments), ZERO)
+        total = ZERO  # a plain loop: read for every CAS by the balance checks, a generator costs more
+        for adjustment in self.adjustments:
+            total += adjustment.amount
+        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +378,10 @@ class ServiceLine:
 
     @property
     def adjustment_total(self) -> Decimal:
-        return sum((cas.total for cas in self.cas), ZERO)
+        total = ZERO  # a plain loop, as Cas.total
+        for cas in self.cas:
+            total += cas.total
+        return total
 
     @property
     def remark_codes(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ raises an edi.errors.EdiError.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -30,7 +31,7 @@ from . import balance
 from .codes import severity_of
 from .model import (Address, Adjustment, Cas, ClaimPayment, Contact, Envelope, Mia, Moa, Party, Payee, Payer,
                     Payment, PlbAdjustment, Procedure, ProviderAdjustment, Remark, RemittanceHeader,
-                    RemittanceTotals, ServiceLine, Trace)
+                    RemittanceTotals, ServiceLine, Trace, ZERO)
 from .status import CLAIM_STATUS
 
 VERSION = "005010X221A1"
@@ -48,23 +49,43 @@ _FOREIGN_SEPARATOR = re.compile(r"(?:[A-Z]{2}|N[1-6])([^A-Za-z0-9 ])")
 _FOREIGN_SEPARATOR_PLB = re.compile(r"[A-Z0-9]{2}([^A-Za-z0-9 ])")
 
 
-class _Cursor:
-    """A segment stream with one segment of push-back (loops end at the next loop's first segment)."""
+# Loops end at the next loop's first segment: each loop reader takes the segment iterator, reads
+# on until a segment that is not its own, and returns that segment with what it read, so the
+# caller starts from it. (No push-back cursor: a method call per segment costs more than the
+# dispatch it serves.)
 
-    __slots__ = ("_segments", "_back")
 
-    def __init__(self, segments: Iterator[Segment]) -> None:
-        self._segments = segments
-        self._back: Segment | None = None
+def _elements(seg: Segment, count: int) -> tuple[str, ...]:
+    """At least `count` elements (01 first); X12 drops trailing empty elements, these read as ""."""
+    elements = seg.elements
+    missing = count - len(elements)
+    return elements + ("",) * missing if missing > 0 else elements
 
-    def next(self) -> Segment | None:
-        if self._back is not None:
-            seg, self._back = self._back, None
-            return seg
-        return next(self._segments, None)
 
-    def push(self, seg: Segment) -> None:
-        self._back = seg
+# Amounts and dates repeat across claims (units "1", round CAS amounts, one date of service for
+# many lines), so each distinct text is converted once. Decimal and date are immutable, so sharing
+# one value between claims is safe; the caches are bounded to keep streaming in constant memory.
+@functools.lru_cache(maxsize=16384)
+def _decimal(text: str) -> Decimal | None:
+    """An R/N element as Decimal (surrounding blanks tolerated), None when empty or not a number."""
+    if _NUMBER.match(text):
+        return Decimal(text)
+    text = text.strip()
+    if text and _NUMBER.match(text):
+        return Decimal(text)
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _d8(text: str) -> dt.date | None:
+    """A D8 element (CCYYMMDD, surrounding blanks tolerated) as a date, None when empty or invalid."""
+    text = text.strip()
+    if text and _D8.match(text):
+        try:
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            pass
+    return None
 
 
 def _quoted(text: str) -> str:
@@ -109,12 +130,14 @@ class _Context:
     def number(self, seg: Segment, position: int, *, loop: str | None = None, claim: ClaimPayment | None = None,
                line: ServiceLine | None = None, required: bool = False) -> Decimal | None:
         """A decimal element (R or N type), None when empty or not a number (with a finding)."""
-        text = seg.get(position)
-        if text and _NUMBER.match(text):
-            return Decimal(text)
+        elements = seg.elements
+        text = elements[position - 1] if position <= len(elements) else ""
+        if not text and not required:
+            return None
+        value = _decimal(text)
+        if value is not None:
+            return value
         text = text.strip()
-        if text and _NUMBER.match(text):
-            return Decimal(text)
         element = f"{seg.tag}{position:02d}"
         if not text:
             if required:
@@ -128,12 +151,11 @@ class _Context:
     def date(self, seg: Segment, position: int, *, loop: str | None = None, claim: ClaimPayment | None = None,
              line: ServiceLine | None = None, required: bool = False) -> dt.date | None:
         """A D8 date element (CCYYMMDD), None when empty or invalid (with a finding)."""
+        elements = seg.elements
+        value = _d8(elements[position - 1] if position <= len(elements) else "")
+        if value is not None:
+            return value
         text = seg.get(position).strip()
-        if text and _D8.match(text):
-            try:
-                return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-            except ValueError:
-                pass
         element = f"{seg.tag}{position:02d}"
         if not text:
             if required:
@@ -147,7 +169,8 @@ class _Context:
     def composite(self, seg: Segment, position: int, hint: re.Pattern[str] = _FOREIGN_SEPARATOR) -> list[str]:
         """Components of a composite element, tolerating a separator other than ISA16 (ERA006):
         `hint` matches the qualifier and captures the separator the sender used instead."""
-        value = seg.get(position)
+        elements = seg.elements
+        value = elements[position - 1] if position <= len(elements) else ""
         if not value:
             return []
         component = seg.delimiters.component
@@ -187,7 +210,8 @@ def _envelope(ts: TransactionSet) -> Envelope:
 
 
 def _add_ref(refs: dict[str, list[str]], seg: Segment) -> None:
-    refs.setdefault(seg.get(1), []).append(seg.get(2))
+    qualifier, value = _elements(seg, 2)[:2]
+    refs.setdefault(qualifier, []).append(value)
 
 
 def _contact(seg: Segment) -> Contact:
@@ -195,8 +219,10 @@ def _contact(seg: Segment) -> Contact:
     return Contact(seg.get(1), seg.get(2), pairs, seg.index)
 
 
-def _read_header(cursor: _Cursor, ctx: _Context, ts: TransactionSet) -> RemittanceHeader:
-    """Table 1: BPR, TRN, CUR, REF, DTM*405, loop 1000A (N1*PR) and 1000B (N1*PE)."""
+def _read_header(segments: Iterator[Segment], ctx: _Context,
+                 ts: TransactionSet) -> tuple[RemittanceHeader, Segment | None]:
+    """Table 1: BPR, TRN, CUR, REF, DTM*405, loop 1000A (N1*PR) and 1000B (N1*PE); with the first
+    segment after it (None at the end of the set)."""
     header = RemittanceHeader(envelope=_envelope(ts))
     st = ts.st
     if ts.version != VERSION:
@@ -205,13 +231,11 @@ def _read_header(cursor: _Cursor, ctx: _Context, ts: TransactionSet) -> Remittan
     party: Payer | Payee | None = None
     in_party_loop = False
     seen: set[str] = set()
-    while True:
-        seg = cursor.next()
-        if seg is None:
-            break
+    end: Segment | None = None
+    for seg in segments:
         tag = seg.tag
         if tag in _HEADER_END:
-            cursor.push(seg)
+            end = seg
             break
         if tag == "ST":
             continue
@@ -270,7 +294,7 @@ def _read_header(cursor: _Cursor, ctx: _Context, ts: TransactionSet) -> Remittan
                          ("N1*PR", "N1*PR (payer, loop 1000A)"), ("N1*PE", "N1*PE (payee, loop 1000B)")):
         if needed not in seen:
             ctx.find("ERA011", f"{what} missing", st)
-    return header
+    return header, end
 
 
 def _payment(seg: Segment, ctx: _Context) -> Payment:
@@ -293,56 +317,57 @@ def _payment(seg: Segment, ctx: _Context) -> Payment:
 # --- Table 2: claims -------------------------------------------------------------------------
 
 
-def _read_claim(clp: Segment, cursor: _Cursor, ctx: _Context, lx: str | None) -> ClaimPayment:
-    """Loop 2100 from its CLP up to the next CLP, LX, TS3/TS2, PLB or SE, with its 2110 loops."""
-    claim = ClaimPayment(clp.get(1), clp.get(2), None, None, lx=lx, segment=clp.index, line=clp.line)
+def _read_claim(clp: Segment, segments: Iterator[Segment], ctx: _Context,
+                lx: str | None) -> tuple[ClaimPayment, Segment | None]:
+    """Loop 2100 from its CLP up to the next CLP, LX, TS3/TS2, PLB or SE, with its 2110 loops; with
+    the segment that ended it (None at the end of the set)."""
+    # the elements as text (CLP01-14); amounts are converted below, with their findings
+    (claim_id, status, _charge, _paid, _patient_responsibility, filing_indicator, payer_claim_number,
+     facility_code, frequency, patient_status, drg, drg_weight_text, discharge_fraction_text,
+     yes_no) = _elements(clp, 14)[:14]
+    claim = ClaimPayment(claim_id, status, None, None, filing_indicator=filing_indicator,
+                         payer_claim_number=payer_claim_number, facility_code=facility_code, frequency=frequency,
+                         patient_status=patient_status, drg=drg, yes_no=yes_no, lx=lx, segment=clp.index,
+                         line=clp.line)
     loop = "2100"
-    for position in (1, 2):
-        if not clp.get(position):
+    for position, value in ((1, claim_id), (2, status)):
+        if not value:
             ctx.find("ERA005", f"CLP{position:02d} is required but empty", clp, element=f"CLP{position:02d}",
                      loop=loop, claim=claim)
     claim.charge = ctx.number(clp, 3, loop=loop, claim=claim, required=True)
     claim.paid = ctx.number(clp, 4, loop=loop, claim=claim, required=True)
     claim.patient_responsibility = ctx.number(clp, 5, loop=loop, claim=claim)
-    claim.filing_indicator = clp.get(6)
-    claim.payer_claim_number = clp.get(7)
-    claim.facility_code = clp.get(8)
-    claim.frequency = clp.get(9)
-    claim.patient_status = clp.get(10)
-    claim.drg = clp.get(11)
-    claim.drg_weight = ctx.number(clp, 12, loop=loop, claim=claim)
-    claim.discharge_fraction = ctx.number(clp, 13, loop=loop, claim=claim)
-    claim.yes_no = clp.get(14)
-    if claim.status and claim.status not in CLAIM_STATUS:
-        ctx.find("ERA012", f"CLP02 {claim.status[:10]!r} is not a claim status code", clp, element="CLP02",
+    if drg_weight_text:  # CLP12 and CLP13 are institutional: mostly absent
+        claim.drg_weight = ctx.number(clp, 12, loop=loop, claim=claim)
+    if discharge_fraction_text:
+        claim.discharge_fraction = ctx.number(clp, 13, loop=loop, claim=claim)
+    if status and status not in CLAIM_STATUS:
+        ctx.find("ERA012", f"CLP02 {status[:10]!r} is not a claim status code", clp, element="CLP02",
                  loop=loop, claim=claim)
 
     line: ServiceLine | None = None
-    while True:
-        seg = cursor.next()
-        if seg is None:
-            break
+    end: Segment | None = None
+    # most segments of a claim belong to a service line, so that case is tested first
+    for seg in segments:
         tag = seg.tag
-        if tag in _CLAIM_END:
-            cursor.push(seg)
-            break
-        if tag == "SVC":
+        if line is not None and tag in _LINE_TAGS:
+            _line_segment(seg, ctx, claim, line)
+        elif tag == "SVC":
             line = _read_svc(seg, ctx, claim, len(claim.lines) + 1)
             claim.lines.append(line)
-            continue
-        if line is not None:
-            if tag in _LINE_TAGS:
-                _line_segment(seg, ctx, claim, line)
-                continue
-            if tag in ("NM1", "MIA", "MOA", "PER"):
+        elif tag in _CLAIM_END:
+            end = seg
+            break
+        else:
+            if line is not None and tag in ("NM1", "MIA", "MOA", "PER"):
                 ctx.find("ERA008", f"{tag} after a service line (SVC); read as claim-level (2100)", seg,
                          loop="2110", claim=claim, line=line)
-        _claim_segment(seg, ctx, claim)
+            _claim_segment(seg, ctx, claim)
     # claim dates apply to lines without their own DTM; set once the claim (and its DTMs) is read
     period = claim.statement_period
     for each in claim.lines:
         each.claim_period = period
-    return claim
+    return claim, end
 
 
 def _claim_segment(seg: Segment, ctx: _Context, claim: ClaimPayment) -> None:
@@ -383,8 +408,8 @@ _PARTY_SLOTS = {"QC": "patient", "IL": "insured", "74": "corrected_insured", "82
 
 
 def _party(seg: Segment, claim: ClaimPayment) -> None:
-    party = Party(seg.get(1), seg.get(2), seg.get(3), seg.get(4), seg.get(5), seg.get(7), seg.get(8), seg.get(9),
-                  seg.index, seg.line)
+    entity, entity_type, last, first, middle, _prefix, suffix, id_qualifier, party_id = _elements(seg, 9)[:9]
+    party = Party(entity, entity_type, last, first, middle, suffix, id_qualifier, party_id, seg.index, seg.line)
     slot = _PARTY_SLOTS.get(party.entity)
     if slot is not None and getattr(claim, slot) is None:
         setattr(claim, slot, party)
@@ -395,18 +420,23 @@ def _party(seg: Segment, claim: ClaimPayment) -> None:
 def _procedure(parts: list[str]) -> Procedure:
     if not parts:
         return Procedure()
-    return Procedure(parts[0], parts[1] if len(parts) > 1 else "",
-                     tuple(m for m in parts[2:6] if m), parts[6] if len(parts) > 6 else "")
+    count = len(parts)
+    if count <= 2:  # qualifier and code, the common case: no modifiers to collect
+        return Procedure(parts[0], parts[1] if count > 1 else "")
+    return Procedure(parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if count > 6 else "")
 
 
 def _read_svc(seg: Segment, ctx: _Context, claim: ClaimPayment, ordinal: int) -> ServiceLine:
     """SVC: 01 procedure composite, 02 charge, 03 paid, 04 revenue code, 05 units, 06 original procedure,
     07 original units."""
     loop = "2110"
-    line = ServiceLine(ordinal, Procedure(), None, None, segment=seg.index, line=seg.line)
-    line.procedure = _procedure(ctx.composite(seg, 1))
+    # the elements as text (SVC01-07); amounts and composites are converted below, with their findings
+    (procedure_text, _charge, _paid, revenue_code, units_text, original_procedure_text,
+     original_units_text) = _elements(seg, 7)[:7]
+    line = ServiceLine(ordinal, _procedure(ctx.composite(seg, 1)), None, None, revenue_code=revenue_code,
+                       segment=seg.index, line=seg.line)
     problems: list[str] = []
-    if not seg.get(1):
+    if not procedure_text:
         ctx.find("ERA005", f"{line.label()}: SVC01 is required but empty", seg, element="SVC01", loop=loop,
                  claim=claim, line=line)
     elif not line.procedure.code:
@@ -415,14 +445,17 @@ def _read_svc(seg: Segment, ctx: _Context, claim: ClaimPayment, ordinal: int) ->
         problems.append(f"SVC has {len(seg.elements)} elements where 7 are allowed")
     line.charge = ctx.number(seg, 2, loop=loop, claim=claim, line=line, required=True)
     line.paid = ctx.number(seg, 3, loop=loop, claim=claim, line=line, required=True)
-    line.revenue_code = seg.get(4)
-    if line.revenue_code and not line.revenue_code.isdigit():
+    if revenue_code and not revenue_code.isdigit():
         problems.append("SVC04 is not a revenue code")
-    line.units = ctx.number(seg, 5, loop=loop, claim=claim, line=line)
-    line.original_procedure = _procedure(ctx.composite(seg, 6))
-    if line.original_procedure and not line.original_procedure.code:
-        problems.append("SVC06 has no procedure code")
-    line.original_units = ctx.number(seg, 7, loop=loop, claim=claim, line=line)
+    # SVC05-07 are mostly absent; an absent element is None (or an empty Procedure) without a finding
+    if units_text:
+        line.units = ctx.number(seg, 5, loop=loop, claim=claim, line=line)
+    if original_procedure_text:
+        line.original_procedure = _procedure(ctx.composite(seg, 6))
+        if line.original_procedure and not line.original_procedure.code:
+            problems.append("SVC06 has no procedure code")
+    if original_units_text:
+        line.original_units = ctx.number(seg, 7, loop=loop, claim=claim, line=line)
     if problems:
         ctx.find("ERA007", f"{line.label()}: malformed SVC: {'; '.join(problems)}; elements may be shifted", seg,
                  element="SVC01", loop=loop, claim=claim, line=line)
@@ -435,53 +468,59 @@ def _line_segment(seg: Segment, ctx: _Context, claim: ClaimPayment, line: Servic
         cas = _cas(seg, ctx, loop, claim, line)
         if cas is not None:
             line.cas.append(cas)
-    elif tag == "DTM":
-        line.dates.setdefault(seg.get(1), ctx.date(seg, 2, loop=loop, claim=claim, line=line))
+        return
+    qualifier = seg.elements[0] if seg.elements else ""
+    if tag == "DTM":
+        line.dates.setdefault(qualifier, ctx.date(seg, 2, loop=loop, claim=claim, line=line))
     elif tag == "REF":
         _add_ref(line.refs, seg)
     elif tag == "AMT":
-        line.amounts.setdefault(seg.get(1), ctx.number(seg, 2, loop=loop, claim=claim, line=line))
+        line.amounts.setdefault(qualifier, ctx.number(seg, 2, loop=loop, claim=claim, line=line))
     elif tag == "QTY":
-        line.quantities.setdefault(seg.get(1), ctx.number(seg, 2, loop=loop, claim=claim, line=line))
+        line.quantities.setdefault(qualifier, ctx.number(seg, 2, loop=loop, claim=claim, line=line))
     elif tag == "LQ":
         if seg.get(2):
-            line.remarks.append(Remark(seg.get(2), f"LQ*{seg.get(1)}", seg.index))
+            line.remarks.append(Remark(seg.get(2), f"LQ*{qualifier}", seg.index))
 
 
 def _cas(seg: Segment, ctx: _Context, loop: str, claim: ClaimPayment, line: ServiceLine | None) -> Cas | None:
     """CAS: CAS01 group, then up to 6 reason (CARC) / amount / quantity triplets."""
-    group = seg.get(1)
-    where = f"{line.label()}: " if line else ""
+    elements = seg.elements
+    count = len(elements)
+    group = elements[0] if count else ""
     if not group:
-        ctx.find("ERA005", f"{where}CAS01 group code is required but empty", seg, element="CAS01", loop=loop,
-                 claim=claim, line=line)
+        ctx.find("ERA005", f"{_label(line)}CAS01 group code is required but empty", seg, element="CAS01",
+                 loop=loop, claim=claim, line=line)
     elif group not in GROUP_CODES:
-        ctx.find("ERA010", f"{where}CAS01 {group[:4]!r} is not a 5010 835 group code (CO, OA, PI, PR)", seg,
-                 element="CAS01", loop=loop, claim=claim, line=line)
+        ctx.find("ERA010", f"{_label(line)}CAS01 {group[:4]!r} is not a 5010 835 group code (CO, OA, PI, PR)",
+                 seg, element="CAS01", loop=loop, claim=claim, line=line)
     adjustments: list[Adjustment] = []
-    count = len(seg.elements)
+    # a triplet cut short at the end (or the first one of an empty CAS) reads as empty elements
+    padded = elements + ("", "", "", "")
     triplet = 0
     for base in range(2, max(count + 1, 3), 3):
         triplet += 1
-        reason, amount_text = seg.get(base), seg.get(base + 1)
-        if not reason and not amount_text and not seg.get(base + 2):
+        reason, amount_text, quantity_text = padded[base - 1:base + 2]
+        if not reason and not amount_text and not quantity_text:
             continue
         if not reason or not amount_text:
             missing = f"CAS{base:02d} reason" if not reason else f"CAS{base + 1:02d} amount"
-            ctx.find("ERA009", f"{where}CAS triplet {triplet} has no {missing.split()[1]} ({missing.split()[0]})",
-                     seg, element=missing.split()[0], loop=loop, claim=claim, line=line)
+            ctx.find("ERA009",
+                     f"{_label(line)}CAS triplet {triplet} has no {missing.split()[1]} ({missing.split()[0]})", seg,
+                     element=missing.split()[0], loop=loop, claim=claim, line=line)
             continue
-        amount = ctx.number(seg, base + 1, loop=loop, claim=claim, line=line)
-        if amount is None:
+        amount = _decimal(amount_text)
+        if amount is None:  # not a number: ctx.number says so in a finding
+            ctx.number(seg, base + 1, loop=loop, claim=claim, line=line)
             continue
-        quantity = ctx.number(seg, base + 2, loop=loop, claim=claim, line=line)
+        quantity = ctx.number(seg, base + 2, loop=loop, claim=claim, line=line) if quantity_text else None
         adjustments.append(Adjustment(group, reason, amount, quantity, seg.index, triplet))
     if triplet > 6:
-        ctx.find("ERA009", f"{where}CAS has {triplet} triplets; at most 6 are allowed (all read)", seg, loop=loop,
-                 claim=claim, line=line)
+        ctx.find("ERA009", f"{_label(line)}CAS has {triplet} triplets; at most 6 are allowed (all read)", seg,
+                 loop=loop, claim=claim, line=line)
     if not adjustments:
         if len(seg.elements) <= 1:
-            ctx.find("ERA009", f"{where}CAS has no adjustment", seg, loop=loop, claim=claim, line=line)
+            ctx.find("ERA009", f"{_label(line)}CAS has no adjustment", seg, loop=loop, claim=claim, line=line)
         return None
     return Cas(group, tuple(adjustments), seg.index, seg.line)
 
@@ -518,8 +557,8 @@ class Remittance:
     each claim's own findings are also on `claim.findings`.
     """
 
-    __slots__ = ("header", "findings", "plbs", "totals", "path", "number", "_ctx", "_cursor", "_stream",
-                 "_kept", "_started", "_lx")
+    __slots__ = ("header", "findings", "plbs", "totals", "path", "number", "_ctx", "_segments",
+                 "_after_header", "_stream", "_kept", "_started", "_lx")
 
     def __init__(self, ts: TransactionSet, path: str, number: int, *, keep_claims: bool = False) -> None:
         self.path = path
@@ -528,8 +567,8 @@ class Remittance:
         self.findings = self._ctx.findings
         self.plbs: list[ProviderAdjustment] = []
         self.totals = RemittanceTotals()
-        self._cursor = _Cursor(iter(ts.segments))
-        self.header = _read_header(self._cursor, self._ctx, ts)
+        self._segments = iter(ts.segments)
+        self.header, self._after_header = _read_header(self._segments, self._ctx, ts)
         self._kept: list[ClaimPayment] | None = [] if keep_claims else None
         self._started = False
         self._lx: str | None = None
@@ -567,25 +606,14 @@ class Remittance:
                 self._kept.append(claim)
 
     def _read_claims(self) -> Iterator[ClaimPayment]:
-        ctx, cursor, totals = self._ctx, self._cursor, self.totals
+        ctx, segments, totals = self._ctx, self._segments, self.totals
         in_orphan_line = False  # after an SVC with no CLP: its 2110 segments are covered by that error
-        while True:
-            seg = cursor.next()
-            if seg is None:
-                break
+        seg = self._after_header
+        while seg is not None:
             tag = seg.tag
-            if tag == "SVC":
-                # an error, not a warning: the line's charge, payment and adjustments are lost, so the
-                # file must not pass as clean (exit 0) while money in it was not read
-                in_orphan_line = True
-                ctx.find("ERA008", "SVC outside a claim (no CLP before it): the service line and its "
-                         "adjustments are not read", seg, loop="2110", severity=Severity.ERROR)
-                continue
-            if in_orphan_line and tag in _LINE_TAGS:
-                continue
-            in_orphan_line = False
             if tag == "CLP":
-                claim = _read_claim(seg, cursor, ctx, self._lx)
+                in_orphan_line = False
+                claim, seg = _read_claim(seg, segments, ctx, self._lx)  # seg: the one after the claim
                 self._check(claim)
                 totals.claim_count += 1
                 totals.line_count += len(claim.lines)
@@ -596,30 +624,44 @@ class Remittance:
                 if claim.patient_responsibility is not None:
                     totals.patient_responsibility_total += claim.patient_responsibility
                 yield claim
-            elif tag == "LX":
-                self._lx = seg.get(1)
-            elif tag in ("TS3", "TS2"):
-                continue  # provider summary information: not needed for COB
-            elif tag == "PLB":
-                plb = _plb(seg, ctx)
-                self.plbs.append(plb)
-                totals.plb_total += plb.total
-            elif tag == "SE":
                 continue
-            elif tag == "CAS":
-                ctx.find("ERA008", "CAS outside a claim (no CLP before it): its adjustments are not read", seg,
-                         severity=Severity.ERROR)  # money not read: an error, as for SVC
+            if tag == "SVC":
+                # an error, not a warning: the line's charge, payment and adjustments are lost, so the
+                # file must not pass as clean (exit 0) while money in it was not read
+                in_orphan_line = True
+                ctx.find("ERA008", "SVC outside a claim (no CLP before it): the service line and its "
+                         "adjustments are not read", seg, loop="2110", severity=Severity.ERROR)
+            elif in_orphan_line and tag in _LINE_TAGS:
+                pass
             else:
-                ctx.find("ERA008", f"{tag} not expected between claims; ignored", seg)
+                in_orphan_line = False
+                if tag == "LX":
+                    self._lx = seg.get(1)
+                elif tag in ("TS3", "TS2", "SE"):
+                    pass  # TS3/TS2: provider summary information, not needed for COB
+                elif tag == "PLB":
+                    plb = _plb(seg, ctx)
+                    self.plbs.append(plb)
+                    totals.plb_total += plb.total
+                elif tag == "CAS":
+                    ctx.find("ERA008", "CAS outside a claim (no CLP before it): its adjustments are not read", seg,
+                             severity=Severity.ERROR)  # money not read: an error, as for SVC
+                else:
+                    ctx.find("ERA008", f"{tag} not expected between claims; ignored", seg)
+            seg = next(segments, None)
         for finding in balance.transaction_balance(self.header.payment, totals, path=self.path):
             ctx.attach(finding)
         totals.complete = True
 
     def _check(self, claim: ClaimPayment) -> None:
+        # each line's CAS total serves the line rule (S) and the claim rule (C): summed once
+        line_cas_total = ZERO
         for line in claim.lines:
-            for finding in balance.check_line(line, claim_id=claim.claim_id, path=self.path):
+            cas_total = line.adjustment_total
+            line_cas_total += cas_total
+            for finding in balance.check_line(line, claim_id=claim.claim_id, path=self.path, cas_total=cas_total):
                 self._ctx.attach(finding, claim, line)
-        for finding in balance.check_claim_level(claim, path=self.path):
+        for finding in balance.check_claim_level(claim, path=self.path, line_cas_total=line_cas_total):
             self._ctx.attach(finding, claim)
 
 
