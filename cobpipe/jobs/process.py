@@ -169,7 +169,7 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
     except FileNotFoundError:
         return Outcome(name, Status.GONE)
     except OSError as exc:
-        return _error(name, None, exc)
+        return _error(name, None, exc, root)
     if state in (Completeness.INCOMPLETE, Completeness.EMPTY):
         age = time.time() - info.st_mtime
         if age < options.truncated_after:
@@ -177,21 +177,25 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
         reason = "empty" if state is Completeness.EMPTY else "truncated"
         message = ("no X12 content" if state is Completeness.EMPTY
                    else f"no IEA trailer after {int(age)}s: the file was not written completely")
-        return _reject_path(path, ledger, root, _sha256_of(path), _Reject(reason, message))
+        try:
+            digest = _sha256_of(path)
+        except OSError as exc:
+            return _error(name, None, exc, root)
+        return _reject_path(path, ledger, root, digest, _Reject(reason, message))
 
     rejecting_kind: str | None = None
     work = root.work / f"pending-{secrets.token_hex(6)}"
     try:
         sha = _stage(path, work)
+        staged = work.with_name(f"{sha}-{work.name.split('-', 1)[1]}")
+        os.replace(work, staged)
+        work = staged
     except FileNotFoundError:
         _remove_work(work)
         return Outcome(name, Status.GONE)
     except OSError as exc:
         _remove_work(work)
-        return _error(name, None, exc)
-    staged = work.with_name(f"{sha}-{work.name.split('-', 1)[1]}")
-    os.replace(work, staged)
-    work = staged
+        return _error(name, None, exc, root)
     _step("staged")
     try:
         known = ledger.file(sha)
@@ -209,9 +213,9 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
     except _Reject as rejection:
         return _reject_path(path, ledger, root, sha, rejection)
     except CobpipeError as exc:  # configuration (coverage file) or ledger: not the file's fault
-        return _error(name, sha, exc)
+        return _error(name, sha, exc, root)
     except OSError as exc:
-        return _error(name, sha, exc)
+        return _error(name, sha, exc, root)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the job or loop on one file
         event(log, "file.internal_error", logging.ERROR, file=name, sha256=sha, **error_fields(exc))
         return _reject_path(path, ledger, root, sha,
@@ -576,10 +580,24 @@ def reject_truncated_upload(path: Path, name: str, ledger: Ledger, root: Root) -
 
 def _reject_path(path: Path, ledger: Ledger, root: Root, sha: str | None, rejection: _Reject,
                  name: str | None = None) -> Outcome:
-    """reason file first, then the ledger record, then the input moved into rejected/."""
+    """reason file first, then the ledger record, then the input moved into rejected/. Never raises:
+    when rejected/ or the ledger cannot be written (disk full, read-only, locked), the input stays
+    where it is (status ERROR, tried again next time) and no reason file is left without its input."""
     name = name or path.name
     if sha is None:
         return Outcome(name, Status.GONE)
+    written: list[Path] = []
+    try:
+        return _reject_now(path, ledger, root, sha, rejection, name, written)
+    except (OSError, CobpipeError) as exc:
+        for reason_file in written:
+            with contextlib.suppress(OSError):
+                reason_file.unlink()
+        return _error(name, sha, exc, root)
+
+
+def _reject_now(path: Path, ledger: Ledger, root: Root, sha: str, rejection: _Reject, name: str,
+                written: list[Path]) -> Outcome:
     exc = rejection.exc
     reason = {"file": name, "sha256": sha, "reason": rejection.reason, "message": rejection.message,
               "kind": rejection.kind, "rejected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -588,9 +606,11 @@ def _reject_path(path: Path, ledger: Ledger, root: Root, sha: str | None, reject
     reason = {k: v for k, v in reason.items() if v is not None}
     target_name = _free_name(root.rejected, name, sha)
     write_text_atomic(root.rejected / f"{target_name}.reason.json", json.dumps(reason, indent=2) + "\n")
+    written.append(root.rejected / f"{target_name}.reason.json")
     ledger.record_file(FileRecord(sha, name, rejection.kind or "unknown", "rejected", rejection.reason,
                                   detail={"message": rejection.message, "moved_to": target_name}))
     moved = _move_no_clobber(path, root.rejected, sha, name)
+    written.clear()  # the input is beside its reason file now (or gone): keep the reason file
     if moved is not None and moved.name != target_name:
         # another file took the name meanwhile: keep the reason file next to the input
         os.replace(root.rejected / f"{target_name}.reason.json", root.rejected / f"{moved.name}.reason.json")
@@ -616,14 +636,27 @@ def _reason_of(exc: EdiError) -> str:
     return "unusable"
 
 
-def _error(name: str, sha: str | None, exc: BaseException) -> Outcome:
+def _error(name: str, sha: str | None, exc: BaseException, root: Root | None = None) -> Outcome:
     fields = error_fields(exc)
     message = fields.get("message") or (f"{type(exc).__name__}: {exc.strerror}" if isinstance(exc, OSError)
                                         and exc.strerror else type(exc).__name__)
+    if isinstance(exc, OSError) and not fields.get("message"):
+        # which file or folder failed (paths under ROOT: folder and file names, never file content)
+        paths = [_shown_path(p, root) for p in (exc.filename, exc.filename2) if p]
+        if paths:
+            message += ": " + " -> ".join(paths)
     if isinstance(exc, CobpipeError) and not isinstance(exc, EdiError):
         message = str(exc)  # configuration errors name a setting file and row, never claim data
     event(log, "file.error", logging.ERROR, file=name, sha256=sha, error=type(exc).__name__, message=message)
     return Outcome(name, Status.ERROR, sha, reason="error", message=message)
+
+
+def _shown_path(raw, root: Root | None) -> str:
+    path = Path(os.fsdecode(raw))
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            return str(path.relative_to(root.path))
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 # --- helpers --------------------------------------------------------------------------------------

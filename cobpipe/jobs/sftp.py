@@ -14,9 +14,11 @@ Uploads never write into inbound/ directly. Each is written to a hidden staging 
 inbound/.uploads/ and moved into inbound/ (never overwriting) only when finished:
   * the client closed it under its final name and its last segment is an IEA, or
   * the client renamed it from a temporary name (x.filepart, x.tmp, .x) to its final name;
-then it is processed by `process_inbound` on a single worker thread (the SSH server keeps serving).
-A finished upload without IEA goes to rejected/ as "truncated". An aborted upload (connection
-dropped mid-write) leaves nothing: its staging file is deleted when the session ends.
+it is moved into inbound/ before the client's close or rename is acknowledged (a server killed
+afterwards finds it there at start), then processed by `process_inbound` on a single worker thread
+(the SSH server keeps serving). A finished upload without IEA goes to rejected/ as "truncated". An
+aborted upload (connection dropped before the close) triggers nothing and leaves nothing, whatever
+its bytes: its staging file is deleted when the session ends.
 """
 from __future__ import annotations
 
@@ -105,29 +107,46 @@ class UploadHub:
         elif self.on_processed is not None:
             self.on_processed(future.result())
 
-    def finished(self, staged: _Staged, user: str, *, explicit: bool) -> None:
-        """A staged upload was closed or renamed to its final name: checked, published and processed
-        on the worker thread, so a large file never stalls the SSH server."""
-        self.submit(self._finish, staged, user, explicit)
+    async def finished(self, staged: _Staged, user: str) -> None:
+        """A staged upload was closed or renamed to its final name. Before the client hears "OK", a
+        complete one is moved into inbound/ (so a server killed right after cannot lose it); the
+        processing then runs on the worker thread, so a large file never stalls the SSH server. An
+        upload without its IEA goes to rejected/ as truncated (on the worker: it writes the ledger)."""
+        loop = asyncio.get_running_loop()
+        try:
+            received, target = await loop.run_in_executor(None, self._receive, staged, user)
+        except OSError as exc:
+            event(log, "upload.error", logging.ERROR, file=staged.name, user=user, **error_fields(exc))
+            self.discard(staged, user)
+            raise asyncssh.SFTPFailure("the upload could not be stored: please send it again") from None
+        if target is not None:
+            self.submit(process_inbound, target, self.ledger, self.root, self.options)
+        elif not received:
+            self.submit(self._reject_truncated, staged, user)
 
-    def _finish(self, staged: _Staged, user: str, explicit: bool):
+    def _receive(self, staged: _Staged, user: str) -> tuple[bool, Path | None]:
+        """(True, its path in inbound/) for a complete upload; (True, None) if it vanished;
+        (False, None) if it has no IEA (or a hole)."""
+        try:
+            size = staged.path.stat().st_size
+        except FileNotFoundError:
+            return True, None
+        if completeness(staged.path) is Completeness.COMPLETE and staged.contiguous(size):
+            sha = _sha256_of(staged.path)
+            target = _move_no_clobber(staged.path, self.root.inbound, sha or secrets.token_hex(8), staged.name)
+            if target is not None:
+                event(log, "upload.received", file=target.name, sha256=sha, user=user, count=size)
+            return True, target
+        return False, None
+
+    def _reject_truncated(self, staged: _Staged, user: str):
         try:
             size = staged.path.stat().st_size
         except FileNotFoundError:
             return None
-        if completeness(staged.path) is Completeness.COMPLETE and staged.contiguous(size):
-            sha = _sha256_of(staged.path)
-            target = _move_no_clobber(staged.path, self.root.inbound, sha or secrets.token_hex(8), staged.name)
-            if target is None:
-                return None
-            event(log, "upload.received", file=target.name, sha256=sha, user=user, count=size)
-            return process_inbound(target, self.ledger, self.root, self.options)
-        if explicit:
-            event(log, "upload.incomplete", logging.WARNING, file=staged.name, user=user, count=size,
-                  reason="truncated")
-            return reject_truncated_upload(staged.path, staged.name, self.ledger, self.root)
-        self.discard(staged, user)
-        return None
+        event(log, "upload.incomplete", logging.WARNING, file=staged.name, user=user, count=size,
+              reason="truncated")
+        return reject_truncated_upload(staged.path, staged.name, self.ledger, self.root)
 
     def discard(self, staged: _Staged, user: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -313,7 +332,7 @@ class DropFolderSFTP(asyncssh.SFTPServer):
         file_obj.file.flush()
         os.fsync(file_obj.file.fileno())
 
-    def close(self, file_obj: object) -> None:
+    async def close(self, file_obj: object) -> None:
         handle: _Handle = file_obj
         if handle.writable:
             handle.file.flush()
@@ -325,11 +344,14 @@ class DropFolderSFTP(asyncssh.SFTPServer):
         staged.open_handles -= 1
         if staged.open_handles or is_ignored_name(staged.name):
             return  # a temporary name: wait for the rename that says it is finished
-        # asyncssh also closes the handles left open when a connection drops: that is an abort
-        aborted = self.channel.is_closing()
         if self.staged.get(staged.name) is staged:
             del self.staged[staged.name]
-        self.hub.finished(staged, self.user, explicit=not aborted)
+        # asyncssh also closes the handles left open when a connection drops: that is an abort, and
+        # an aborted upload triggers nothing, even when what arrived happens to end with an IEA
+        if self.channel.is_closing():
+            self.hub.discard(staged, self.user)
+            return
+        await self.hub.finished(staged, self.user)
 
     def remove(self, path: bytes) -> None:
         area, name = self._resolve(path)
@@ -346,7 +368,7 @@ class DropFolderSFTP(asyncssh.SFTPServer):
         with contextlib.suppress(FileNotFoundError):
             staged.path.unlink()
 
-    def rename(self, oldpath: bytes, newpath: bytes) -> None:
+    async def rename(self, oldpath: bytes, newpath: bytes) -> None:
         old_area, old_name = self._resolve(oldpath)
         new_area, new_name = self._resolve(newpath)
         if old_area != "inbound" or new_area != "inbound" or not old_name or not new_name:
@@ -361,10 +383,10 @@ class DropFolderSFTP(asyncssh.SFTPServer):
         if is_ignored_name(new_name) or staged.open_handles:
             self.staged[new_name] = staged
             return
-        self.hub.finished(staged, self.user, explicit=True)
+        await self.hub.finished(staged, self.user)
 
-    def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
-        self.rename(oldpath, newpath)
+    async def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self.rename(oldpath, newpath)
 
     def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
         raise asyncssh.SFTPPermissionDenied("folders cannot be created")

@@ -237,3 +237,45 @@ def test_the_root_shows_only_inbound_and_outbound(server):
     listed = {name.rsplit("/", 1)[-1] for name in out.split("ls -a /", 1)[-1].split()}
     assert {"inbound", "outbound"} <= listed
     assert not {"archive", "rejected", ".cobpipe", ".uploads"} & listed
+
+
+def test_a_closed_upload_is_in_inbound_before_the_close_is_acknowledged(server, root, tmp_path):
+    """The worker thread may be busy for minutes with a large file; an upload the client was told is
+    stored must not wait in the hidden staging folder meanwhile (a server killed then would lose it)."""
+    busy, release = threading.Event(), threading.Event()
+    server.hub.submit(lambda: (busy.set(), release.wait(30)))
+    assert busy.wait(10)
+    try:
+        claims = local(tmp_path, "claims.837", claims_837(["W1"]))
+        code, out = sftp_batch(server, [f"put {claims} /inbound/claims.837"])
+        assert code == 0, out
+        assert inbound_names(root) == ["claims.837"] and list(root.uploads.iterdir()) == []
+        part = local(tmp_path, "more.837", claims_837(["W2"], control=102))
+        code, out = sftp_batch(server, [f"put {part} /inbound/more.837.filepart",
+                                        "rename /inbound/more.837.filepart /inbound/more.837"])
+        assert code == 0, out
+        assert inbound_names(root) == ["claims.837", "more.837"] and list(root.uploads.iterdir()) == []
+    finally:
+        release.set()
+    wait_for(lambda: sorted(p.name for p in root.archive.iterdir()) == ["claims.837", "more.837"],
+             what="both uploads processed once the worker is free")
+
+
+def test_an_aborted_upload_triggers_nothing_even_if_it_ends_with_an_iea(server, root, ledger):
+    """The connection dropped before the client closed the file: the client never heard "stored" and
+    will send it again, so nothing is processed (the bytes may also be only the first interchange)."""
+    text = claims_837(["AB1"])
+
+    async def upload_all_then_drop():
+        conn = await asyncssh.connect("127.0.0.1", server.port, username="partner",
+                                      client_keys=[str(server.key)], known_hosts=None, agent_path=None)
+        client = await conn.start_sftp_client()
+        remote = await client.open("/inbound/claims.837", "wb")
+        await remote.write(text.encode())
+        conn.abort()
+
+    asyncio.run(asyncio.wait_for(upload_all_then_drop(), 30))
+    wait_for(lambda: list(root.uploads.iterdir()) == [], what="staging file removed")
+    wait_for(lambda: not server.hub.pending, what="worker idle")
+    assert inbound_names(root) == [] and list(root.archive.iterdir()) == []
+    assert ledger.stats().files == {}
