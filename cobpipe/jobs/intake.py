@@ -63,7 +63,8 @@ def completeness(path: Path) -> Completeness:
         return Completeness.INCOMPLETE  # "I", "IS" or "S": a writer has only just begun
     else:
         return Completeness.NOT_X12
-    tail = tail_bytes.decode("utf-8", "surrogateescape").rstrip()
+    # a DOS end-of-file mark (Ctrl-Z) after the trailer still ends a complete file
+    tail = tail_bytes.decode("utf-8", "surrogateescape").rstrip().rstrip("\x1a").rstrip()
     terminator = delimiters.segment
     if terminator.strip():
         tail = tail.rstrip(terminator).rstrip()

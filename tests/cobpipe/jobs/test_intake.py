@@ -48,6 +48,12 @@ def test_crlf_and_other_delimiters(tmp_path):
     assert check(tmp_path, "\ufeff" + piped) is Completeness.COMPLETE
 
 
+def test_a_dos_end_of_file_mark_after_the_iea_is_complete(tmp_path):
+    # files from old DOS/Windows tools end with Ctrl-Z; it must not make them look half-written
+    assert check(tmp_path, era_835(["A1"]).replace("~\n", "~\r\n") + "\x1a") is Completeness.COMPLETE
+    assert check(tmp_path, era_835(["A1"])[:-20] + "\x1a") is Completeness.INCOMPLETE
+
+
 def test_a_bare_fragment_ends_with_se(tmp_path):
     fragment = "ST*835*0001~\nBPR*I*0*C~\nSE*3*0001~\n"
     assert check(tmp_path, fragment) is Completeness.COMPLETE
