@@ -132,9 +132,15 @@ COUNT_ISSUED = "SELECT COUNT(*) FROM issued"
 INSERT_DECISION = """INSERT INTO decisions (source_sha256, seq, claim_id, status, payer_id, reasons, decided_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)"""
 # The latest status of every remitted claim id (by the decision's time, then its file and position).
+# A claim once converted is not counted as skipped when a later ERA remits it again ("already
+# billed"): the skip only confirms the conversion. Rejections after it still show (they need review).
+_SETTLED_SKIP = """{d}.status = 'skipped' AND EXISTS (
+        SELECT 1 FROM decisions c WHERE c.claim_id = {d}.claim_id AND c.status = 'converted')"""
 CLAIM_STATUS_COUNTS = """SELECT d.status, COUNT(*) FROM decisions d
-    WHERE NOT EXISTS (
+    WHERE NOT (""" + _SETTLED_SKIP.format(d="d") + """)
+      AND NOT EXISTS (
         SELECT 1 FROM decisions later WHERE later.claim_id = d.claim_id
+          AND NOT (""" + _SETTLED_SKIP.format(d="later") + """)
           AND (later.decided_at > d.decided_at
                OR (later.decided_at = d.decided_at AND later.source_sha256 > d.source_sha256)
                OR (later.decided_at = d.decided_at AND later.source_sha256 = d.source_sha256

@@ -222,6 +222,10 @@ def test_stats_count_stored_pending_and_latest_status(ledger):
     ledger.record_file(FileRecord("4" * 64, "era2.835", "835", "converted"))
     ledger.record_decisions("4" * 64, [ClaimOutcome("A2", "converted", "22222")])
     assert ledger.stats().claims_by_status == {"converted": 2}
+    # the same claims remitted again: "already billed" skips do not hide that they were converted
+    ledger.record_file(FileRecord("5" * 64, "era3.835", "835", "converted"))
+    ledger.record_decisions("5" * 64, [ClaimOutcome("A1", "skipped", "22222"), ClaimOutcome("A3", "skipped")])
+    assert ledger.stats().claims_by_status == {"converted": 2, "skipped": 1}
 
 
 def test_not_a_ledger_is_one_clear_error(tmp_path):
