@@ -21,6 +21,7 @@ Coverage file (`--coverage FILE`): CSV with a header row, UTF-8, one row per cov
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +79,10 @@ class CoverageTable:
         path = Path(path)
         try:
             with open(path, newline="", encoding="utf-8-sig") as stream:
-                reader = csv.DictReader(stream)
+                reader = csv.DictReader(stream, delimiter=_delimiter(stream))
                 if not reader.fieldnames:
                     raise CoverageFileError(path, None, "empty coverage file (a header row is required)")
-                fields = {name.strip().lower() for name in reader.fieldnames if name}
+                fields = {_column(name) for name in reader.fieldnames if name}
                 missing = {"payer_name", "payer_id", "member_id"} - fields
                 if missing:
                     raise CoverageFileError(path, None, f"missing columns: {', '.join(sorted(missing))}")
@@ -90,7 +91,7 @@ class CoverageTable:
                 by_claim: dict[str, Coverage] = {}
                 by_member: dict[str, Coverage] = {}
                 for number, raw in enumerate(reader, start=2):
-                    row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+                    row = {_column(k or ""): (v or "").strip() for k, v in raw.items()}
                     coverage = _coverage_from_row(path, number, row)
                     if row.get("claim_id"):
                         by_claim[row["claim_id"]] = coverage
@@ -103,6 +104,21 @@ class CoverageTable:
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CoverageFileError(path, None, f"not a UTF-8 CSV file ({type(exc).__name__})") from exc
         return cls(by_claim, by_member)
+
+
+def _column(header: str) -> str:
+    """A header as the documented column name: spreadsheets export "Payer Name" or "payer-id"."""
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def _delimiter(stream) -> str:
+    """The field separator of the header line: a comma, or what a spreadsheet set to another locale
+    writes instead (semicolon, tab, pipe); the stream is left at its start."""
+    header = stream.readline()
+    stream.seek(0)
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
 
 
 def _coverage_from_row(path: Path, number: int, row: dict[str, str]) -> Coverage:

@@ -1,0 +1,67 @@
+"""The coverage CSV as billing offices export it: from the CLI's format to what spreadsheets write."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cobpipe.cob.coverage import CoverageFileError, CoverageTable
+
+SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "cob" / "coverage.csv"
+
+
+def rows() -> list[str]:
+    return SAMPLE.read_text(encoding="utf-8").splitlines()
+
+
+def write(tmp_path: Path, lines: list[str], *, encoding: str = "utf-8", newline: str = "\n") -> Path:
+    path = tmp_path / "coverage.csv"
+    path.write_text(newline.join(lines) + newline, encoding=encoding, newline="")
+    return path
+
+
+def check_sample_rows(table: CoverageTable) -> None:
+    by_claim = table.lookup("COVFILE01", "")
+    assert by_claim is not None and by_claim.payer_id == "22222" and by_claim.member_id == "SEC1110002"
+    by_member = table.lookup("ANYCLAIM", "PRM1110101")
+    assert by_member is not None and by_member.payer_id == "44444" and by_member.relationship == "01"
+
+
+def test_the_bundled_sample_loads():
+    check_sample_rows(CoverageTable.load(SAMPLE))
+
+
+def test_an_excel_export_with_bom_and_crlf_loads(tmp_path):
+    check_sample_rows(CoverageTable.load(write(tmp_path, rows(), encoding="utf-8-sig", newline="\r\n")))
+
+
+def test_spreadsheet_headers_in_title_case_with_spaces_or_hyphens_load(tmp_path):
+    header, *data = rows()
+    names = header.split(",")
+    titled = [(" " + n.replace("_", " ").title() + " ") if i % 2 else n.replace("_", "-").upper()
+              for i, n in enumerate(names)]
+    check_sample_rows(CoverageTable.load(write(tmp_path, [",".join(titled), *data])))
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_spreadsheet_in_another_locale_separates_fields_otherwise(tmp_path, separator):
+    lines = [line.replace(",", separator) for line in rows()]
+    check_sample_rows(CoverageTable.load(write(tmp_path, lines)))
+
+
+def test_a_comma_inside_a_semicolon_file_is_data(tmp_path):
+    header, first, *rest = (line.replace(",", ";") for line in rows())
+    first = first.replace("BLUE STAR INSURANCE", "BLUE STAR, INC")
+    table = CoverageTable.load(write(tmp_path, [header, first]))
+    assert table.lookup("COVFILE01", "").payer_name == "BLUE STAR, INC"
+
+
+def test_a_relationship_that_lost_its_leading_zero_in_a_spreadsheet_is_read(tmp_path):
+    header, *data = rows()
+    table = CoverageTable.load(write(tmp_path, [header, *(line.replace(",01,", ",1,") for line in data)]))
+    assert table.lookup("ANYCLAIM", "PRM1110101").relationship == "01"
+
+
+def test_missing_required_columns_are_named(tmp_path):
+    with pytest.raises(CoverageFileError, match="missing columns: member_id, payer_id"):
+        CoverageTable.load(write(tmp_path, ["claim_id,payer_name", "X,Y"]))
