@@ -131,6 +131,8 @@ class _TransactionBuilder:
         self.subscriber: Loop | None = None
         self.patient: Loop | None = None
         self.billing_by_id: dict[str, Loop] = {}  # 2000A loops of this transaction (few)
+        # recent 2000B loops with HL04=1 (and their 2000A): a 2000C may follow a later subscriber HL
+        self.parent_subscribers: dict[str, tuple[Loop, Loop | None]] = {}
         self.last_hl_number = 0  # HL01 counts 1, 2, 3... (constant memory, unlike a set of ids)
         self.claim: Loop | None = None
         self.claim_usable = False
@@ -177,6 +179,8 @@ class _TransactionBuilder:
             yield done
         self.check_claimless(self.patient)
         self.check_claimless(self.subscriber)
+        for subscriber, _ in self.parent_subscribers.values():
+            self.check_claimless(subscriber)
         for billing in self.billing_by_id.values():
             self.check_claimless(billing)
         if self.header.segment("BHT") is None:
@@ -227,7 +231,7 @@ class _TransactionBuilder:
                 self.report("C837002", f"billing provider HL {hl_id} has a parent ({parent_id})", seg,
                             Severity.WARNING, loop_id)
             self.check_claimless(self.patient)
-            self.check_claimless(self.subscriber)
+            self.leave_subscriber()
             self.billing, self.subscriber, self.patient = loop, None, None
             self.check_claimless(self.billing_by_id.get(hl_id))  # a duplicate HL01 hides the earlier one
             self.billing_by_id[hl_id] = loop
@@ -239,11 +243,22 @@ class _TransactionBuilder:
             else:
                 self.billing = parent
             self.check_claimless(self.patient)
-            self.check_claimless(self.subscriber)
+            self.leave_subscriber()
             self.subscriber, self.patient = loop, None
+            if seg.get(4) == "1" and hl_id:
+                self.remember_subscriber(hl_id, loop)
         else:
             sub = self.subscriber
-            if sub is None or sub.first.get(1) != parent_id:
+            earlier = (self.parent_subscribers.get(parent_id)
+                       if parent_id and (sub is None or sub.first.get(1) != parent_id) else None)
+            if earlier is not None:
+                # its subscriber HL came before another subscriber HL: read under that parent
+                self.report("C837002", f"patient HL {hl_id}: parent HL {parent_id} is not the latest "
+                            "subscriber HL; read under it", seg, Severity.WARNING, loop_id)
+                self.leave_subscriber()
+                self.subscriber, self.billing = earlier
+                self.claims_under.setdefault(id(earlier[0]), 0)
+            elif sub is None or sub.first.get(1) != parent_id:
                 self.report("C837002", f"patient HL {hl_id}: parent HL {parent_id or '(none)'} is not the "
                             "current subscriber HL", seg, loop=loop_id)
             elif sub.first.get(4) == "0":
@@ -253,6 +268,22 @@ class _TransactionBuilder:
             self.patient = loop
         self.claims_under[id(loop)] = 0
         self.stack = [loop]
+
+    def remember_subscriber(self, hl_id: str, loop: Loop) -> None:
+        subscribers = self.parent_subscribers
+        subscribers.pop(hl_id, None)
+        subscribers[hl_id] = (loop, self.billing)
+        if len(subscribers) > 32:  # bounded memory: the oldest can no longer get patients
+            oldest = next(iter(subscribers))
+            self.check_claimless(subscribers.pop(oldest)[0])
+
+    def leave_subscriber(self) -> None:
+        """The subscriber HL is no longer the latest: report it unless a later patient HL may name it."""
+        sub = self.subscriber
+        if sub is not None:
+            remembered = self.parent_subscribers.get(sub.first.get(1))
+            if remembered is None or remembered[0] is not sub:
+                self.check_claimless(sub)
 
     def infer_level(self, parent_id: str) -> str:
         if not parent_id:

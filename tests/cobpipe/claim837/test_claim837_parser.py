@@ -302,3 +302,20 @@ def test_every_hl_without_claims_is_reported():
     assert [c.id for c in claims] == ["A"]
     reported = [(f.code, f.location.tag, f.location.loop) for f in parser.findings]
     assert reported == [("C837005", "HL", "2000C"), ("C837005", "HL", "2000B"), ("C837005", "HL", "2000A")]
+
+
+def test_patient_hl_after_a_later_subscriber_hl_reads_under_its_parent():
+    # HL 4 (patient) names subscriber HL 2 although subscriber HL 3 came in between
+    first = SUBSCRIBER.replace("HL*2*1*22*0", "HL*2*1*22*1")
+    second = SUBSCRIBER.replace("HL*2*1*22*0", "HL*3*1*22*0").replace("MI*M1", "MI*M3").replace("PI*P1", "PI*P3")
+    patient = "HL*4*2*23*0~\nPAT*19~\nNM1*QC*1*DOE*KIM~\n"
+    body = HEADER + PROVIDER + first + second + claim("A") + patient + claim("B")
+    claims, parser = read(wrap(body))
+    assert [c.id for c in claims] == ["A", "B"]
+    assert claims[0].subscriber.first.get(1) == "3" and claims[0].payer_id == "P3"
+    assert claims[1].subscriber.first.get(1) == "2" and claims[1].payer_id == "P1"
+    assert claims[1].patient.first.get(2) == "2"
+    # subscriber HL 2 has a claim after all: no C837005 for it, and the odd order is a warning
+    (finding,) = parser.findings
+    assert finding.code == "C837002" and finding.severity.name == "WARNING"
+    assert finding.location.segment == 26 and "DOE" not in finding.message
