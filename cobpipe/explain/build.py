@@ -214,6 +214,7 @@ def explain_file(path: str, codebook: CodeBook, options: ExplainOptions = Explai
     builder = ViewBuilder(codebook, options)
     view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
     reader = read_remittances(path)
+    found_ids: dict[str, set[str]] = {}  # --claim id -> the CLP02 codes it has in the file
     for remit in reader:
         section = SectionView(remit.number, builder.header(remit.header))
         seen: Counter[str] = Counter()
@@ -221,6 +222,8 @@ def explain_file(path: str, codebook: CodeBook, options: ExplainOptions = Explai
         for claim in remit.claims():
             section.claims_total += 1
             seen[claim.claim_id] += 1
+            if claim.claim_id in options.claim_ids:
+                found_ids.setdefault(claim.claim_id, set()).add(claim.status)
             status = codebook.claim_status(claim.status)
             if status and status.reversal:
                 reversed_ids.add(claim.claim_id)
@@ -243,4 +246,17 @@ def explain_file(path: str, codebook: CodeBook, options: ExplainOptions = Explai
         section.findings = [builder.finding(f) for f in remit.findings if f.location.claim is None]
         view.sections.append(section)
     view.findings = [builder.finding(f) for f in reader.findings]
+    shown = {claim.id for claim in view.claims}
+    for ident in sorted(options.claim_ids - shown):
+        codes = found_ids.get(ident)
+        if codes:
+            why = (f"claim {ident} is in this file (CLP02 {', '.join(sorted(codes, key=_code_order))}) but not "
+                   "with the status asked for (--status)")
+        else:
+            why = f"no claim {ident} (CLP01) in this file"
+        view.missing_claims.append((ident, why))
     return view
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    return (int(code), code) if code.isdigit() else (10**6, code)

@@ -145,3 +145,13 @@ def line_notes(line: LineView) -> list[str]:
     if line.ref_6r:
         notes.append(f"line control no. {line.ref_6r}")
     return notes
+
+
+def line_prefix(line, message: str) -> str:
+    """"line 2: " before a line's finding, unless the message already starts by naming that line."""
+    if line is None:
+        return ""
+    own = f"line {line.number}"
+    if message.startswith(own) and message[len(own):len(own) + 1] in (" ", ":", ""):
+        return ""
+    return own + ": "

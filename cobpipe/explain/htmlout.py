@@ -71,7 +71,11 @@ p.note { margin: 0 0 8px; padding: 4px 10px; border-left: 3px solid var(--accent
 @media print {
   body { padding: 0; font-size: 11pt; }
   .remit { page-break-before: auto; }
-  .badge, .verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .badge, .verdict, td.off { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  thead { display: table-header-group; } tfoot { display: table-row-group; }
+  tr, .verdict, .total, .facts, dl, p.note { break-inside: avoid; page-break-inside: avoid; }
+  tbody { break-inside: avoid; page-break-inside: avoid; }
+  h2, h3, .claim-head { break-after: avoid; page-break-after: avoid; }
 }
 """
 
@@ -87,6 +91,10 @@ def render_html(view: ExplainView) -> str:
     if view.findings:
         body.append('<div class="verdict bad"><strong>File problems</strong><ul>')
         body.extend(f"<li>{_finding(f)}</li>" for f in view.findings)
+        body.append("</ul></div>")
+    if view.missing_claims:
+        body.append('<div class="verdict bad"><strong>Claims asked for but not shown</strong><ul>')
+        body.extend(f"<li>{e(why)}</li>" for _, why in view.missing_claims)
         body.append("</ul></div>")
     if not view.sections:
         body.append("<p>No 835 transaction sets in this file.</p>")
@@ -112,7 +120,7 @@ def _section(view: ExplainView, section: SectionView) -> str:
         ("Method", fmt.coded(h.method, h.method_text)),
         ("Handling", fmt.coded(h.handling, h.handling_text)),
         ("Check/EFT trace", _join(h.trace_number, f"payer id {h.trace_payer_id}" if h.trace_payer_id else "")),
-        ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty)"),
+        ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty or not a valid date)"),
         ("Production date", fmt.date(h.production_date) or "not given"),
         ("Transaction", " ".join(x for x in (f"ST02 {h.control_number}" if h.control_number else "", h.version) if x)),
         ("Claims", _claim_count(view, section)),
@@ -248,7 +256,7 @@ def _total(section: SectionView) -> str:
 def _verdict(balanced: bool, findings: list, ok_text: str) -> str:
     """The balance verdict box, then other findings; line findings say which line."""
     def item(line, finding: FindingView) -> str:
-        return f"<li>{f'Line {line.number}: ' if line else ''}{_finding(finding)}</li>"
+        return f"<li>{escape(fmt.line_prefix(line, finding.message).capitalize())}{_finding(finding)}</li>"
 
     failures = [item(line, f) for line, f in findings if f.is_balance_failure]
     others = [item(line, f) for line, f in findings if not f.is_balance_failure]

@@ -17,7 +17,8 @@ def to_dict(view: ExplainView) -> dict[str, Any]:
         "file": view.path,
         "phi_masked": not view.phi_shown,
         "filtered": view.filtered,
-        "balanced": not view.has_errors,
+        "balanced": not view.has_findings,
+        "missing_claims": [{"id": ident, "reason": why} for ident, why in view.missing_claims],
         "findings": [_finding(f) for f in view.findings],
         "transactions": [_section(s) for s in view.sections],
     }

@@ -19,7 +19,9 @@ def render_text(view: ExplainView) -> str:
     out: list[str] = []
     for finding in view.findings:
         out.append(f"File: {_finding(finding)}")
-    if view.findings:
+    for _, why in view.missing_claims:
+        _wrapped(out, "Not shown: ", why, indent=0, label_width=0)
+    if view.findings or view.missing_claims:
         out.append("")
     if not view.sections:
         out.append(f"{view.path}: no 835 transaction sets")
@@ -43,7 +45,7 @@ def _section(out: list[str], view: ExplainView, section: SectionView) -> None:
         ("Method", fmt.coded(h.method, h.method_text)),
         ("Handling", fmt.coded(h.handling, h.handling_text)),
         ("Check/EFT trace", _join(h.trace_number, f"payer id {h.trace_payer_id}" if h.trace_payer_id else "")),
-        ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty)"),
+        ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty or not a valid date)"),
         ("Production date", fmt.date(h.production_date) or "not given"),
         ("Claims", _claim_count(view, section)),
     ]
@@ -108,11 +110,11 @@ def _verdict(out: list[str], balanced: bool, failures: list, others: list) -> No
     _labelled(out, "Balance", "balanced" if balanced else "DOES NOT BALANCE", indent=2)
     prefix = " " * 20
     for line, finding in failures:
-        _wrapped(out, "", (f"line {line.number}: " if line else "") + _finding(finding), indent=len(prefix),
+        _wrapped(out, "", fmt.line_prefix(line, finding.message) + _finding(finding), indent=len(prefix),
                  label_width=0)
     for number, (line, finding) in enumerate(others):
         label = "Findings" if number == 0 else ""
-        _wrapped(out, label, (f"line {line.number}: " if line else "") + _finding(finding), indent=2,
+        _wrapped(out, label, fmt.line_prefix(line, finding.message) + _finding(finding), indent=2,
                  label_width=18)
 
 

@@ -229,6 +229,8 @@ class ExplainView:
     findings: list[FindingView] = field(default_factory=list)  # envelope (ISA/GS/ST/SE counts ...)
     filtered: bool = False  # --claim or --status was given
     phi_shown: bool = False
+    #: --claim ids that no shown claim has: (id, why), why says whether the file has it at all
+    missing_claims: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def claims(self) -> list[ClaimView]:
@@ -236,7 +238,12 @@ class ExplainView:
 
     @property
     def has_errors(self) -> bool:
-        """Exit-code verdict: any error in a shown claim; transaction and envelope errors unless filtered."""
+        """Exit-code verdict: a --claim that is not shown, or any error (see has_findings)."""
+        return bool(self.missing_claims) or self.has_findings
+
+    @property
+    def has_findings(self) -> bool:
+        """Any error in a shown claim; transaction and envelope errors unless filtered."""
         if any(claim.errors for claim in self.claims):
             return True
         if self.filtered:

@@ -147,7 +147,7 @@ def test_claim_filter_repeatable():
 
 def test_missing_claim_is_reported_on_stderr():
     result = run_case("claim-line-cas", "--claim", "NOPE")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # the claim asked for is not there: scripts must be able to tell
     assert "no claim NOPE" in result.stderr and "CLAIM " not in result.stdout
 
 
