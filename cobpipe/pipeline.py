@@ -446,7 +446,6 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
     With several workers the ERA scans and the 837P parsing run in the same processes too."""
     from .cob.coverage import CoverageTable
-    from .ledger import Ledger
 
     if coverage_path:
         CoverageTable.load(coverage_path)  # refuse a bad coverage file before any work
@@ -463,19 +462,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             ledger_path, only = Path(db_path), None  # kept for later ERAs too
         else:  # a throwaway index needs only the claims these ERAs remit
             ledger_path, only = tmp / "claims.sqlite", frozenset().union(*(s.clp_counts for s in scans))
-        if pool and len(claim_files) > 1:
-            parts = [tmp / f"claims-{k}.sqlite" for k in range(len(claim_files))]
-            # submits every file before we open our ledger
-            parsed = pool.map(_claims_into_ledger, claim_files, parts, itertools.repeat(only))
-            with Ledger.open(ledger_path) as ledger:
-                for part in parsed:
-                    with Ledger.open(part) as source:
-                        ledger.add_claims_of(source)
-                    for suffix in ("", "-wal", "-shm"):
-                        Path(f"{part}{suffix}").unlink(missing_ok=True)
-        else:
-            with Ledger.open(ledger_path) as ledger:
-                load_claim_files(ledger, claim_files, only)
+        _index_claims(claim_files, ledger_path, only, pool, tmp)
         workers = max(1, min(workers, len(scans)))
         if workers >= (os.cpu_count() or 1):
             # every core already converts: a validator process per worker would only compete for
@@ -487,6 +474,27 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         if workers == 1 or pool is None:
             return [job.run() for job in _progress(jobs, progress)]
         return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
+
+
+def _index_claims(claim_files: list[Path], ledger_path: Path, only: frozenset[str] | None, pool, tmp: Path) -> None:
+    """Store the claims of the 837P files in the ledger; with a pool, each file is parsed by a worker
+    into a ledger of its own under `tmp`, merged here in command-line order (the last file naming a
+    claim wins, as in a serial run)."""
+    from .ledger import Ledger
+
+    if pool is None or len(claim_files) < 2:
+        with Ledger.open(ledger_path) as ledger:
+            load_claim_files(ledger, claim_files, only)
+        return
+    parts = [tmp / f"claims-{k}.sqlite" for k in range(len(claim_files))]
+    # every file is submitted (and the workers forked) before this process opens an SQLite connection
+    parsed = pool.map(_claims_into_ledger, claim_files, parts, itertools.repeat(only))
+    with Ledger.open(ledger_path) as ledger:
+        for part in parsed:
+            with Ledger.open(part) as source:
+                ledger.add_claims_of(source)
+            for suffix in ("", "-wal", "-shm"):  # the part's SQLite files: free the disk early
+                Path(f"{part}{suffix}").unlink(missing_ok=True)
 
 
 def _claims_into_ledger(claim_file: Path, ledger_path: Path, only: frozenset[str] | None) -> Path:

@@ -61,7 +61,7 @@ from typing import Any, Literal, TextIO
 
 from .errors import EdiSyntaxError
 from .findings import Finding, Location, Severity
-from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters
+from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters, safe_tag
 from .segment import Segment
 
 Engine = Literal["fast", "pyx12"]
@@ -420,7 +420,6 @@ _SAFE_TOKEN = re.compile(r"[A-Z0-9]{1,3}\Z")
 _NOT_FOUND = re.compile(r"Segment (.*) not found\.(?=  Started at )", re.S)
 _SEG_ID = re.compile(r'Segment identifier "(.*)" is invalid', re.S)
 _EMPTY_SEG = re.compile(r'Segment "(.*)" is empty', re.S)
-_SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}\Z")
 _HL_COUNT = re.compile(r"your HL count (.*)\Z", re.S)
 _LX_COUNT = re.compile(r"Service Line Number (.*) does not match", re.S)
 _LEN = re.compile(r'len\(".*"\) = ', re.S)
@@ -466,9 +465,9 @@ def to_finding(issue: Issue, name: str, lines: "array[int] | None") -> Finding:
     loop = issue.loop if issue.loop not in _ENVELOPE_LOOPS else None
     message = safe_message(issue.level, issue.code, issue.message, issue.value, issue.tag)
     # a "tag" that is not a segment id is a whole line of text (junk, other delimiters): maybe PHI
-    tag = issue.tag if issue.tag is None or _SEGMENT_ID.match(issue.tag) else None
     return Finding(finding_code(issue.level, issue.code), message,
-                   Location(name, issue.position, line, tag, loop, issue.element), Severity.ERROR)
+                   Location(name, issue.position, line, safe_tag(issue.tag), loop, issue.element),
+                   Severity.ERROR)
 
 
 # --- pyx12 reference engine -------------------------------------------------------------------------

@@ -371,7 +371,7 @@ class X12Reader:
             if unterminated and seg is not None and not term_is_newline:
                 self.findings.append(Finding(
                     "ENV012", f"the last segment has no segment terminator {term!r}",
-                    Location(self.name, seg.index, seg.line, _safe_tag(seg.tag)), Severity.WARNING))
+                    Location(self.name, seg.index, seg.line, safe_tag(seg.tag)), Severity.WARNING))
             if eof:
                 break
             pieces = raw = text = elements = []  # type: ignore[assignment]  # free the chunk before reading on
@@ -430,7 +430,7 @@ class X12Reader:
 
     def _find(self, code: str, message: str, seg: Segment, element: str | None = None,
               severity: Severity = Severity.ERROR) -> None:
-        self.findings.append(Finding(code, message, Location(self.name, seg.index, seg.line, _safe_tag(seg.tag),
+        self.findings.append(Finding(code, message, Location(self.name, seg.index, seg.line, safe_tag(seg.tag),
                                                              element=element), severity))
 
     def _check(self, seg: Segment, valid: bool = True) -> bool:
@@ -529,7 +529,7 @@ class X12Reader:
         env = self._env
         if env.st is None and env.gs is None and env.isa is None:
             return
-        where = (Location(self.name, last.index, last.line, _safe_tag(last.tag)) if last is not None
+        where = (Location(self.name, last.index, last.line, safe_tag(last.tag)) if last is not None
                  else Location(self.name))
         if env.st is not None:
             self.findings.append(Finding("ENV008", "truncated: the file ends inside a transaction set (no SE)",
@@ -556,10 +556,10 @@ def _line_break(text: str, eof: bool) -> str | None:
     return "\r" if eof else None
 
 
-def _safe_tag(tag: str) -> str | None:
+def safe_tag(tag: str | None) -> str | None:
     """The tag for a finding's location: None when it is not a segment id, since a line that is not
     a segment (junk, a segment in other delimiters) may hold names or member ids."""
-    return tag if _TAG.match(tag) else None
+    return tag if tag is not None and _TAG.match(tag) else None
 
 
 def _mostly_binary(sample: str) -> bool:
