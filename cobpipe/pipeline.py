@@ -444,7 +444,8 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
               workers: int = 1) -> list[ConvertResult]:
     """The CLI's batch: every input checked before anything is written, claims indexed in a ledger
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
-    With several workers the ERA scans and the 837P parsing run in the same processes too."""
+    With several workers the ERA scans and the 837P parsing run in the same processes too; with
+    more workers than ERAs, the spare process checks the written 837P against the guide."""
     from .cob.coverage import CoverageTable
 
     if coverage_path:
@@ -463,11 +464,13 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         else:  # a throwaway index needs only the claims these ERAs remit
             ledger_path, only = tmp / "claims.sqlite", frozenset().union(*(s.clp_counts for s in scans))
         _index_claims(claim_files, ledger_path, only, pool, tmp)
-        workers = max(1, min(workers, len(scans)))
-        if workers >= (os.cpu_count() or 1):
-            # every core already converts: a validator process per worker would only compete for
-            # them (measured at 100k claims, 2 workers: 74.6 s piped, 127 CPU s), so each worker
-            # checks its output itself after writing it
+        allowed, workers = workers, max(1, min(workers, len(scans)))
+        if workers >= allowed:
+            # `workers` is the number of processes the batch may keep busy. When every one of them
+            # converts, a validator process beside each would exceed it (and compete for the
+            # cores: measured at 100k claims, 2 workers: 74.6 s piped, 127 CPU s), so each checks
+            # its output itself after writing it. A spare process (fewer ERAs than workers) runs
+            # the guide check while the 837P is written.
             options = dataclasses.replace(options, pipe_validation_from=sys.maxsize)
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
                 for scan in scans]

@@ -60,7 +60,9 @@ def parse_delimiters(text: str) -> Delimiters:
 @click.option("--delimiters", "delimiters", default="*:^~", show_default=True,
               help="Output delimiters: element, component, repetition, segment terminator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
-              help="ERAs converted at once, each in its own process.")
+              help="Processes kept busy at once: ERAs converted side by side, each in its own process; "
+                   "with fewer ERAs than workers, a spare one checks the output against the guide as it "
+                   "is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, workers, as_json):
     """Build secondary 837P claims from the primary's 835 and the original 837P.

@@ -225,7 +225,9 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     elif piped == "yes":  # the validator process answers: the written file is not validated again
         monkeypatch.setattr("cobpipe.pipeline._validate_written", None)
     options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=10**9 if piped == "no" else 0)
-    [result] = run_batch([tmp_path / "era.835"], [tmp_path / "claims.837"], tmp_path / "out", options=options)
+    # two workers for one ERA: the spare process is the piped validator (one worker never pipes)
+    [result] = run_batch([tmp_path / "era.835"], [tmp_path / "claims.837"], tmp_path / "out", options=options,
+                         workers=1 if piped == "no" else 2)
     assert result.exit_code == 1
     report = json.loads((tmp_path / "out" / "era.report.json").read_text())
     statuses = {c["id"]: c for c in report["claims"]}
@@ -236,6 +238,27 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     written = (tmp_path / "out" / "era.837").read_text()
     assert "CLM*SEED001*" in written and "SEED002" not in written
     assert CliRunner().invoke(main, ["validate", str(tmp_path / "out" / "era.837")]).exit_code == 0
+
+
+@pytest.mark.parametrize("workers, validator_processes", [(1, 0), (2, 1)])
+def test_workers_bound_the_processes_one_era_keeps_busy(tmp_path, monkeypatch, workers, validator_processes):
+    """--workers N means at most N busy processes: one worker checks its own output after writing
+    it; a second, spare for a single ERA, checks the output while it is written."""
+    import cobpipe.pipeline as pipeline
+
+    started = []
+
+    class CountingValidator(pipeline._PipedValidator):
+        def __init__(self, name):
+            started.append(name)
+            super().__init__(name)
+
+    monkeypatch.setattr(pipeline, "_PipedValidator", CountingValidator)
+    options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=0)
+    [result] = run_batch([SAMPLES / "seed-era.835"], [SAMPLES / "seed-claims.837"], tmp_path, options=options,
+                         workers=workers)
+    assert result.exit_code == 0 and result.output.exists()
+    assert len(started) == validator_processes
 
 
 def test_two_eras_with_one_name_are_refused_before_anything_is_written(tmp_path):
