@@ -342,7 +342,15 @@ class _TransactionBuilder:
 
 def split_segments(text: str, delimiters: Delimiters = STANDARD) -> list[Segment]:
     """Segments of an X12 text without envelopes (the storage form), numbered from 1."""
-    segments: list[Segment] = []
+    lines = _one_segment_per_line(text, delimiters)
+    if lines is not None:  # what `to_x12` writes: each segment on its own line, nothing around it
+        element = delimiters.element
+        segments = []
+        for number, body in enumerate(lines, 1):
+            parts = body.split(element)
+            segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number, delimiters))
+        return segments
+    segments = []
     line = 1
     for raw in text.split(delimiters.segment):
         body = raw.strip()
@@ -352,6 +360,22 @@ def split_segments(text: str, delimiters: Delimiters = STANDARD) -> list[Segment
             segments.append(_make_segment(parts[0], tuple(parts[1:]), len(segments) + 1, seg_line, delimiters))
         line += raw.count("\n")
     return segments
+
+
+def _one_segment_per_line(text: str, delimiters: Delimiters) -> list[str] | None:
+    """The segment bodies, verbatim, when `text` is laid out as `to_x12` writes it (`SEG~<LF>SEG~<LF>`,
+    no blank line, no CR, no indentation); else None. Checked with whole-text counts, far cheaper than stripping
+    every piece: the reader already stripped the layout around each segment before it was stored."""
+    end = delimiters.segment + "\n"
+    if not text.endswith(end) or delimiters.segment == "\n":
+        return None
+    bodies = text.split(end)
+    bodies.pop()  # the empty text after the last terminator
+    if text.count("\n") != len(bodies) or text.count(delimiters.segment) != len(bodies):
+        return None  # a terminator or line break inside a piece
+    if "" in bodies or "\r" in text or text[0].isspace() or "\n " in text or "\n\t" in text:
+        return None
+    return bodies
 
 
 def parse_storage_form(text: str, delimiters: Delimiters, envelope: Envelope) -> OriginalClaim:

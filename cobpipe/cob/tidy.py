@@ -16,10 +16,11 @@ def tidy_segment(segment: Segment) -> Segment:
     """The segment without trailing empty elements or empty trailing components; itself if clean."""
     if segment.tag in ("ISA", "IEA", "GS", "GE", "ST", "SE"):
         return segment
-    component = segment.delimiters.component
+    delimiters = segment.delimiters
+    component, element = delimiters.component, delimiters.element
     elements = segment.elements
-    if (not elements or elements[-1] != "") and not any(value.endswith(component) for value in elements):
-        return segment  # the usual case, checked without building anything
+    if (not elements or elements[-1] != "") and component + element not in element.join(elements) + element:
+        return segment  # the usual case: no element ends with a component separator (one C-level scan)
     values = [_tidy_composite(value, component) for value in elements]
     while values and values[-1] == "":
         values.pop()

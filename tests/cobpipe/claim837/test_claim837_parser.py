@@ -8,7 +8,7 @@ from edi.reader import X12Reader
 from edi.segment import Delimiters
 
 from cobpipe.claim837 import ClaimFile, Envelope, OriginalClaim, iter_claims, iter_claims_from_reader, \
-    parse_claims_text
+    parse_claims_text, split_segments
 
 from claim837_support import DATA
 
@@ -243,6 +243,19 @@ def test_storage_form_round_trips():
         assert (back.patient is None) == (original.patient is None)
         other = Delimiters("|", ">", "!", "\n", "")
         assert OriginalClaim.from_x12(original.to_x12(other), other).content_key() == original.content_key()
+
+
+def test_storage_form_with_layout_reads_as_the_plain_form():
+    """The plain form (one segment a line) is split without stripping each piece; any other layout
+    (CRLF, indentation, blank lines, no line breaks) is stripped the careful way, to the same segments."""
+    original = next(iter(iter_claims(DATA / "grouping.837")))
+    text = original.to_x12()
+    plain = split_segments(text)
+    assert [s.index for s in plain] == [s.line for s in plain] == list(range(1, len(plain) + 1))
+    for variant in (text.replace("~\n", "~\r\n"), "  " + text.replace("~\n", "~\n\t"),
+                    text.replace("~\n", "~\n\n"), text.replace("~\n", "~")):
+        assert [(s.tag, s.elements) for s in split_segments(variant)] == [(s.tag, s.elements) for s in plain]
+    assert [s.line for s in split_segments(text.replace("~\n", "~\n\n"))][:3] == [1, 3, 5]
 
 
 def test_storage_form_holds_exactly_one_claim():
