@@ -65,6 +65,8 @@ class ConvertOptions:
     # convert only these CLP01s (the rest of the ERA is read but not decided): the jobs' retry of
     # claims an earlier 835 remitted before their 837P was stored
     only_claims: frozenset[str] | None = None
+    # claims per ST-SE in the outbound 837P (the TR3 recommends at most 5000)
+    claims_per_transaction: int = 5000
 
     @property
     def as_of(self) -> dt.date:
@@ -110,6 +112,7 @@ class ConvertResult:
     output: Path | None = None
     control_numbers: list[tuple[str, int]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # about the ERA as a whole
+    transactions: list[tuple[int, int]] = field(default_factory=list)  # output (ST02, claims), in order
 
     @property
     def exit_code(self) -> int:
@@ -192,7 +195,8 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     piped = options.validate_ig and sum(scan.clp_counts.values()) >= options.pipe_validation_from
     written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions, piped=piped)
     result = ConvertResult(era, decisions, report, output if written else None,
-                           written.control_numbers if written else [], scan.findings + converter.era_findings)
+                           written.control_numbers if written else [], scan.findings + converter.era_findings,
+                           written.transactions if written else [])
     with atomic_writer(report) as stream:
         write_report(result, stream)
     return result
@@ -201,6 +205,7 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
 @dataclass(slots=True)
 class _Written:
     control_numbers: list[tuple[str, int]]
+    transactions: list[tuple[int, int]]
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
@@ -223,7 +228,8 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             target = _Tee(stream, validator) if validator else stream
             summary = write_claims_837(_chain(first, built), target, settings, numbers,
-                                       delimiters=options.delimiters, now=now)
+                                       delimiters=options.delimiters, now=now,
+                                       claims_per_transaction=options.claims_per_transaction)
             if validator:
                 target.flush_block()
         numbers_used = list(summary.control_numbers)
@@ -237,13 +243,16 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             if first_kept is None:
                 return None
             with atomic_writer(output) as stream:
-                write_claims_837(_chain(first_kept, kept), stream, settings, _Replay(numbers_used),
-                                 delimiters=options.delimiters, now=now)
+                summary = write_claims_837(_chain(first_kept, kept), stream, settings, _Replay(numbers_used),
+                                           delimiters=options.delimiters, now=now,
+                                           claims_per_transaction=options.claims_per_transaction)
+            # fewer claims may need fewer transaction sets: the numbers left over are not used
+            numbers_used = list(summary.control_numbers)
         else:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, output)
-        return _Written(numbers_used)
+        return _Written(numbers_used, list(summary.transactions))
     finally:
         if validator:
             validator.kill()
@@ -535,14 +544,20 @@ class _EraJob:
 
 
 def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> None:
+    ledger.record_issued(source_sha256, issued_claims(result))
+
+
+def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
+    """One IssuedClaim per converted claim, with the ISA13/GS06 of the output and the ST02 of the
+    transaction set holding it (claims are written in decision order, `transactions` counts them)."""
     from .ledger import IssuedClaim
 
     numbers = dict(result.control_numbers[:2])
-    st = next((n for k, n in result.control_numbers if k == "ST"), None)
-    ledger.record_issued(source_sha256, [
-        IssuedClaim(d.claim_id, d.payer_id or "", result.output.name if result.output else None,
-                    numbers.get("ISA"), numbers.get("GS"), st)
-        for d in result.decisions if d.status == CONVERTED])
+    set_of_claim = (st for st, claims in result.transactions for _ in range(claims))
+    output = result.output.name if result.output else None
+    return [IssuedClaim(d.claim_id, d.payer_id or "", output, numbers.get("ISA"), numbers.get("GS"),
+                        next(set_of_claim, None))
+            for d in result.decisions if d.status == CONVERTED]
 
 
 def _sha256(path: Path) -> str:

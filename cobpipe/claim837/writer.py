@@ -8,7 +8,7 @@ writer streams: claims from `iter_claims` already arrive grouped.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -20,6 +20,9 @@ from .claim import OriginalClaim
 from .loops import Loop, segment_key
 
 DEFAULT_VERSION = "005010X222A1"
+MAX_CLAIMS_PER_TRANSACTION = 5000
+"""The 837 TR3 recommends at most 5000 CLM segments per ST-SE, and clearinghouses enforce it: a
+larger output is written as several transaction sets in the one functional group."""
 
 
 @dataclass(slots=True)
@@ -30,9 +33,10 @@ class WriteSummary:
     billing_providers: int = 0  # 2000A HLs
     subscribers: int = 0  # 2000B HLs
     patients: int = 0  # 2000C HLs
-    segments: int = 0  # ST..SE, SE01
-    bht_reference: str = ""  # BHT03
+    segments: int = 0  # ST..SE, SE01 (summed over the transaction sets)
+    bht_reference: str = ""  # BHT03 of the first transaction set
     control_numbers: list[tuple[str, int]] = field(default_factory=list)  # ('ISA', 7), ('GS', 7), ('ST', 7)
+    transactions: list[tuple[int, int]] = field(default_factory=list)  # (ST02, claims in it), in file order
 
     @property
     def isa13(self) -> int | None:
@@ -88,13 +92,19 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
                      numbers: ControlNumberSource, delimiters: Delimiters = STANDARD,
                      now: dt.datetime | None = None, transaction_version: str = DEFAULT_VERSION, *,
                      submitter: Loop | None = None, receiver: Loop | None = None,
-                     reference: str | None = None) -> WriteSummary:
-    """Write `claims` as ONE interchange / group / 837 transaction (TR3 005010X222A1).
+                     reference: str | None = None,
+                     claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION) -> WriteSummary:
+    """Write `claims` as ONE interchange / group holding 837 transaction sets (TR3 005010X222A1) of
+    at most `claims_per_transaction` claims each, every one with its own BHT, 1000A/1000B and HL
+    tree numbered from 1.
 
     BHT*0019*00*<reference>*<date>*<time>*CH; `reference` defaults to ISA13 + ST02, unique per
-    sender/receiver. 1000A/1000B (`submitter`, `receiver`) default to the first claim's. Writes
-    nothing and returns an empty summary when there are no claims.
+    sender/receiver (a given `reference` gets -2, -3... in the later sets). 1000A/1000B
+    (`submitter`, `receiver`) default to the first claim's. Writes nothing and returns an empty
+    summary when there are no claims.
     """
+    if claims_per_transaction < 1:
+        raise ValueError("claims_per_transaction must be at least 1")
     iterator = iter(claims)
     first = next(iterator, None)
     summary = WriteSummary()
@@ -109,17 +119,30 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
     now = now or dt.datetime.now()
     with InterchangeWriter(stream, settings, numbers, delimiters, now) as ix:
         with ix.group("HC", transaction_version) as group:
-            with group.transaction("837", transaction_version) as ts:
-                ref = reference or f"{ix.control:09d}{ts.control}"
-                summary.bht_reference = ref
-                ts.write(Segment.build("BHT", "0019", "00", ref, now.strftime("%Y%m%d"), now.strftime("%H%M"),
-                                       "CH"))
-                ts.write_all(submitter.iter_segments())
-                ts.write_all(receiver.iter_segments())
-                _write_hierarchy(first, iterator, ts, summary)
-            summary.segments = ts.count
+            pending: OriginalClaim | None = first
+            while pending is not None:
+                with group.transaction("837", transaction_version) as ts:
+                    ref = f"{ix.control:09d}{ts.control}" if reference is None else _nth_reference(
+                        reference, len(summary.transactions) + 1)
+                    summary.bht_reference = summary.bht_reference or ref
+                    ts.write(Segment.build("BHT", "0019", "00", ref, now.strftime("%Y%m%d"),
+                                           now.strftime("%H%M"), "CH"))
+                    ts.write_all(submitter.iter_segments())
+                    ts.write_all(receiver.iter_segments())
+                    before = summary.claims
+                    pending = _write_hierarchy(pending, iterator, ts, summary, claims_per_transaction)
+                summary.segments += ts.count
+                summary.transactions.append((int(ts.control), summary.claims - before))
     summary.control_numbers = list(ix.control_numbers)
     return summary
+
+
+def _nth_reference(reference: str, n: int) -> str:
+    """BHT03 of the n-th transaction set when the caller named the first: unique, at most 30 characters."""
+    if n == 1:
+        return reference
+    suffix = f"-{n}"
+    return reference[:30 - len(suffix)] + suffix
 
 
 class _Level:
@@ -146,16 +169,18 @@ class _Level:
         return same
 
 
-def _write_hierarchy(first: OriginalClaim, rest: Iterable[OriginalClaim], ts: TransactionWriter,
-                     summary: WriteSummary) -> None:
+def _write_hierarchy(first: OriginalClaim, rest: Iterator[OriginalClaim], ts: TransactionWriter,
+                     summary: WriteSummary, limit: int) -> OriginalClaim | None:
+    """Write `first` and the claims after it into `ts`, `limit` at most; returns the claim read but
+    not written (it opens the next transaction set), or None when `rest` ran out."""
     hl = _HlWriter(ts)
     billing, subscriber, patient = _Level(), _Level(), _Level()
-
-    def claims() -> Iterable[OriginalClaim]:
-        yield first
-        yield from rest
-
-    for claim in claims():
+    claim: OriginalClaim | None = first
+    written = 0
+    while claim is not None:
+        if written == limit:
+            return claim
+        written += 1
         has_patient = claim.patient is not None
         if not billing.matches(claim.billing_provider):
             billing.hl_id = hl.open(claim.billing_provider, "20", None, True)
@@ -173,3 +198,5 @@ def _write_hierarchy(first: OriginalClaim, rest: Iterable[OriginalClaim], ts: Tr
             summary.patients += 1
         ts.write_all(claim.claim.iter_segments())
         summary.claims += 1
+        claim = next(rest, None)
+    return None

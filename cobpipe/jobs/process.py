@@ -74,7 +74,7 @@ from edi.reader import X12Reader
 
 from .. import pipeline
 from ..fsutil import _fsync_dir, write_text_atomic
-from ..ledger import ClaimOutcome, FileRecord, IssuedClaim, Ledger, OutputRecord
+from ..ledger import ClaimOutcome, FileRecord, Ledger, OutputRecord
 from ..logs import error_fields, event
 from .intake import Completeness, completeness
 from .layout import Root, is_ignored_name
@@ -338,7 +338,7 @@ def _retry_unmatched(claim_ids: set[str], sha: str, work: Path, ledger: Ledger, 
         numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
         ledger.record_outputs(sha, [OutputRecord(Path(p).name, "837P" if p == result.output else "report",
                                                  numbers if p == result.output else ()) for p in produced])
-        ledger.record_issued(sha, _issued_claims(result, numbers))
+        ledger.record_issued(sha, pipeline.issued_claims(result))
         decisions += [ClaimOutcome(d.claim_id, d.status, d.payer_id, tuple(_reason_codes(d)))
                       for d in result.decisions]
         counts = Counter(d.status for d in result.decisions)
@@ -406,7 +406,7 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
             ledger.record_outputs(sha, [OutputRecord(Path(p).name, "837P" if p == result.output else "report",
                                                      numbers if p == result.output else ())
                                         for p in produced])
-            ledger.record_issued(sha, _issued_claims(result, numbers))
+            ledger.record_issued(sha, pipeline.issued_claims(result))
             ledger.record_decisions(sha, [ClaimOutcome(d.claim_id, d.status, d.payer_id,
                                                        tuple(_reason_codes(d))) for d in result.decisions])
             _step("converted")
@@ -438,22 +438,6 @@ def _refuse_truncated(findings) -> None:
     for finding in findings:
         if finding.code == "ENV008" and "truncated" in finding.message:
             raise _Reject("truncated", finding.message, "837P")
-
-
-def _issued_claims(result: pipeline.ConvertResult, numbers: tuple[tuple[str, int], ...]) -> list[IssuedClaim]:
-    """One IssuedClaim per converted decision; ST02 is known per claim only when the file has one ST."""
-    by_kind: dict[str, list[int]] = {}
-    for kind, number in numbers:
-        by_kind.setdefault(kind, []).append(number)
-
-    def single(kind: str) -> int | None:
-        values = by_kind.get(kind, [])
-        return values[0] if len(values) == 1 else None
-
-    output = Path(result.output).name if result.output else None
-    return [IssuedClaim(d.claim_id, d.payer_id or "", output=output, isa13=single("ISA"), gs06=single("GS"),
-                        st02=single("ST"))
-            for d in result.decisions if d.status == pipeline.CONVERTED]
 
 
 def _reason_codes(decision: pipeline.ClaimDecision) -> list[str]:

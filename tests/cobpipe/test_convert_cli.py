@@ -224,7 +224,9 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
         monkeypatch.setattr("cobpipe.pipeline.sys.executable", shutil.which("false"))
     elif piped == "yes":  # the validator process answers: the written file is not validated again
         monkeypatch.setattr("cobpipe.pipeline._validate_written", None)
-    options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=10**9 if piped == "no" else 0)
+    # one claim per transaction set: the rewrite without the bad claim also drops its ST-SE
+    options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=10**9 if piped == "no" else 0,
+                             claims_per_transaction=1)
     # two workers for one ERA: the spare process is the piped validator (one worker never pipes)
     [result] = run_batch([tmp_path / "era.835"], [tmp_path / "claims.837"], tmp_path / "out", options=options,
                          workers=1 if piped == "no" else 2)
@@ -237,6 +239,7 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     assert any(f["code"].startswith("IG-") for f in statuses["SEED002"]["findings"])
     written = (tmp_path / "out" / "era.837").read_text()
     assert "CLM*SEED001*" in written and "SEED002" not in written
+    assert written.count("ST*837*") == 1 and "GE*1*" in written and len(result.transactions) == 1
     assert CliRunner().invoke(main, ["validate", str(tmp_path / "out" / "era.837")]).exit_code == 0
 
 
@@ -259,6 +262,29 @@ def test_workers_bound_the_processes_one_era_keeps_busy(tmp_path, monkeypatch, w
                          workers=workers)
     assert result.exit_code == 0 and result.output.exists()
     assert len(started) == validator_processes
+
+
+def test_a_large_output_is_split_into_transaction_sets_and_each_claim_remembers_its_own(tmp_path):
+    """Past `claims_per_transaction` claims the 837P holds another ST-SE (the TR3's 5000 by default);
+    the ledger records each issued claim with the ST02 of the set that carries it."""
+    from cobpipe.ledger import Ledger
+
+    options = ConvertOptions(today=dt.date(2026, 4, 1), claims_per_transaction=4)
+    db = tmp_path / "ledger.db"
+    [result] = run_batch([SAMPLES / "era.835"], [SAMPLES / "claims.837"], tmp_path / "out", options=options,
+                         coverage_path=SAMPLES / "coverage.csv", db_path=db, workers=1)
+    assert result.exit_code == 0 and result.counts["converted"] == 10
+    text = result.output.read_text()
+    assert text.count("ST*837*") == 3 and result.transactions == [(1, 4), (2, 4), (3, 2)]
+    assert [k for k, _ in result.control_numbers] == ["ISA", "GS", "ST", "ST", "ST"]
+    assert CliRunner().invoke(main, ["validate", str(result.output)]).exit_code == 0
+    converted = [d.claim_id for d in result.decisions if d.status == "converted"]
+    with Ledger.open(db) as ledger:
+        st02 = [ledger.issued_for(claim_id)[0].st02 for claim_id in converted]
+    assert st02 == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
+    sets = text.split("ST*837*")[1:]
+    assert [[c.split("*")[0] for c in part.split("CLM*")[1:]] for part in sets] == [
+        converted[:4], converted[4:8], converted[8:]]
 
 
 def test_two_eras_with_one_name_are_refused_before_anything_is_written(tmp_path):

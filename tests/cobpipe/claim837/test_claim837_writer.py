@@ -74,6 +74,35 @@ def test_output_is_valid_837p():
     assert len(list(parser)) == 6 and parser.findings == []  # envelope counts and HL tree check out
 
 
+def test_claims_beyond_the_transaction_limit_open_another_transaction_set():
+    """The TR3 recommends at most 5000 claims per ST-SE: each set gets its own BHT, 1000A/1000B and
+    an HL tree numbered from 1, all in one group; reading it back gives the same claims."""
+    claims = fixture_claims()
+    text, summary = write(claims, claims_per_transaction=4)
+    sets = text.split("ST*837*")[1:]
+    assert len(sets) == 2 and [s.count("CLM*") for s in sets] == [4, 2]
+    for number, part in zip((7, 8), sets):
+        assert part.startswith(f"{number:04d}*005010X222A1~")
+        assert f"BHT*0019*00*{7:09d}{number:04d}*" in part
+        assert "\nNM1*41*" in part and "\nNM1*40*" in part and "\nHL*1**20*1~" in part
+        segment_count = part.count("~\n") - (2 if part is sets[-1] else 0)  # up to SE, not GE/IEA
+        assert f"SE*{segment_count}*{number:04d}~" in part
+    assert "GE*2*7~" in text
+    assert summary.transactions == [(7, 4), (8, 2)] and summary.claims == 6
+    assert summary.control_numbers == [("ISA", 7), ("GS", 7), ("ST", 7), ("ST", 8)]
+    assert pyx12_errors(text) == []
+    parser = ClaimFile.from_text(text, "out.837")
+    again = list(parser)
+    assert parser.findings == []
+    assert [c.claim.content_key() for c in again] == [c.claim.content_key() for c in claims]
+
+
+def test_a_named_reference_stays_unique_across_transaction_sets():
+    text, summary = write(fixture_claims(), claims_per_transaction=5, reference="X" * 30)
+    assert [x.split("*")[3] for x in text.splitlines() if x.startswith("BHT*")] == ["X" * 30, "X" * 28 + "-2"]
+    assert summary.bht_reference == "X" * 30
+
+
 LFH = corpus_files("lfh_")
 
 
