@@ -65,8 +65,8 @@ class ConvertOptions:
     # convert only these CLP01s (the rest of the ERA is read but not decided): the jobs' retry of
     # claims an earlier 835 remitted before their 837P was stored
     only_claims: frozenset[str] | None = None
-    # claims per ST-SE in the outbound 837P (the TR3 recommends at most 5000)
-    claims_per_transaction: int = 5000
+    # claims per ST-SE of the outbound 837P; None: the writer's MAX_CLAIMS_PER_TRANSACTION (the TR3's 5000)
+    claims_per_transaction: int | None = None
 
     @property
     def as_of(self) -> dt.date:

@@ -364,8 +364,9 @@ def split_segments(text: str, delimiters: Delimiters = STANDARD) -> list[Segment
 
 def _one_segment_per_line(text: str, delimiters: Delimiters) -> list[str] | None:
     """The segment bodies, verbatim, when `text` is laid out as `to_x12` writes it (`SEG~<LF>SEG~<LF>`,
-    no blank line, no CR, no indentation); else None. Checked with whole-text counts, far cheaper than stripping
-    every piece: the reader already stripped the layout around each segment before it was stored."""
+    no blank line, no CR, no indentation); else None. Checked with whole-text counts, far cheaper
+    than stripping every piece: the reader stripped the layout around each segment before it was
+    stored."""
     end = delimiters.segment + "\n"
     if not text.endswith(end) or delimiters.segment == "\n":
         return None

@@ -93,17 +93,18 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
                      now: dt.datetime | None = None, transaction_version: str = DEFAULT_VERSION, *,
                      submitter: Loop | None = None, receiver: Loop | None = None,
                      reference: str | None = None,
-                     claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION) -> WriteSummary:
+                     claims_per_transaction: int | None = None) -> WriteSummary:
     """Write `claims` as ONE interchange / group holding 837 transaction sets (TR3 005010X222A1) of
-    at most `claims_per_transaction` claims each, every one with its own BHT, 1000A/1000B and HL
-    tree numbered from 1.
+    at most `claims_per_transaction` claims each (default MAX_CLAIMS_PER_TRANSACTION), every one
+    with its own BHT, 1000A/1000B and HL tree numbered from 1.
 
     BHT*0019*00*<reference>*<date>*<time>*CH; `reference` defaults to ISA13 + ST02, unique per
     sender/receiver (a given `reference` gets -2, -3... in the later sets). 1000A/1000B
     (`submitter`, `receiver`) default to the first claim's. Writes nothing and returns an empty
     summary when there are no claims.
     """
-    if claims_per_transaction < 1:
+    per_set = MAX_CLAIMS_PER_TRANSACTION if claims_per_transaction is None else claims_per_transaction
+    if per_set < 1:
         raise ValueError("claims_per_transaction must be at least 1")
     iterator = iter(claims)
     first = next(iterator, None)
@@ -130,7 +131,7 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
                     ts.write_all(submitter.iter_segments())
                     ts.write_all(receiver.iter_segments())
                     before = summary.claims
-                    pending = _write_hierarchy(pending, iterator, ts, summary, claims_per_transaction)
+                    pending = _write_hierarchy(pending, iterator, ts, summary, per_set)
                 summary.segments += ts.count
                 summary.transactions.append((int(ts.control), summary.claims - before))
     summary.control_numbers = list(ix.control_numbers)
