@@ -59,9 +59,12 @@ class ConvertOptions:
     usage: str = "P"  # ISA15
     validate_ig: bool = True
     now: dt.datetime | None = None  # envelope date/time; fixed in golden tests
-    # ERAs with at least this many claims have their output checked by a validator process that
-    # reads it as it is written (the second core works while the first converts)
+    # ERAs with at least this many claims have their output checked by a validator process of its
+    # own: beside the conversion, reading the output as it is written (the second core works while
+    # the first converts), or, without `validate_alongside`, after it (the converter waits; either
+    # way neither process holds both jobs' memory)
     pipe_validation_from: int = 2000
+    validate_alongside: bool = True
     # convert only these CLP01s (the rest of the ERA is read but not decided): the jobs' retry of
     # claims an earlier 835 remitted before their 837P was stored
     only_claims: frozenset[str] | None = None
@@ -192,8 +195,10 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     decisions: list[ClaimDecision] = []
     output = out_dir / f"{era.stem}.837"
     report = out_dir / f"{era.stem}.report.json"
-    piped = options.validate_ig and sum(scan.clp_counts.values()) >= options.pipe_validation_from
-    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions, piped=piped)
+    separate = options.validate_ig and sum(scan.clp_counts.values()) >= options.pipe_validation_from
+    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions,
+                         piped=separate and options.validate_alongside,
+                         validate_after=separate and not options.validate_alongside)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
                            written.transactions if written else [])
@@ -209,10 +214,12 @@ class _Written:
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
-               decisions: list[ClaimDecision], *, piped: bool = False) -> _Written | None:
+               decisions: list[ClaimDecision], *, piped: bool = False,
+               validate_after: bool = False) -> _Written | None:
     """Write converted claims to a temp file, check it against the guide (`piped`: in a validator
-    process fed as the file is written), drop claims with guide errors (recorded as rejected), and
-    rename the result into place."""
+    process fed as the file is written; `validate_after`: in one started once it is written; else,
+    or when that process fails, in this one), drop claims with guide errors (recorded as rejected),
+    and rename the result into place."""
     from .claim837.parser import ClaimFile
     from .claim837.writer import write_claims_837
 
@@ -234,6 +241,8 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
                 target.flush_block()
         numbers_used = list(summary.control_numbers)
         findings = validator.finish() if validator else None
+        if findings is None and validate_after:
+            findings = _validate_in_child(tmp)
         if findings is None and options.validate_ig:
             findings = [f for f in _validate_written(tmp) if f.severity is Severity.ERROR]
         bad = _ig_rejections(tmp, findings, decisions) if findings else set()
@@ -266,6 +275,31 @@ def _validate_written(path: Path) -> list[Finding]:
     return ig.validate_file(path)
 
 
+def _validate_in_child(path: Path) -> list[Finding] | None:
+    """The error findings of `python -m edi.validate_pipe` run on the written file; None when it
+    fails (the caller then validates in-process)."""
+    try:
+        with open(path, "rb") as source:
+            done = subprocess.run([sys.executable, "-m", "edi.validate_pipe", path.name], stdin=source,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=3600, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _validator_answer(done.returncode, done.stdout)
+
+
+def _validator_answer(returncode: int | None, answer: bytes) -> list[Finding] | None:
+    """The findings a validator process printed; None unless it exited 0 having validated."""
+    from edi.validate_pipe import finding_from_dict
+
+    try:
+        result = json.loads(answer or b"{}")
+    except ValueError:
+        return None
+    if returncode != 0 or not isinstance(result, dict) or not result.get("validated"):
+        return None
+    return [finding_from_dict(f) for f in result["findings"]]
+
+
 class _PipedValidator:
     """`python -m edi.validate_pipe` fed through a pipe; any failure of it means "not validated"
     (finish() returns None) and the caller validates the written file itself."""
@@ -286,8 +320,6 @@ class _PipedValidator:
             self.alive = False
 
     def finish(self) -> list[Finding] | None:
-        from edi.validate_pipe import finding_from_dict
-
         try:
             self.stdin.close()
         except (BrokenPipeError, OSError, ValueError):
@@ -295,12 +327,9 @@ class _PipedValidator:
         try:
             answer = self.proc.stdout.read()
             self.proc.wait(timeout=60)
-            result = json.loads(answer or b"{}")
-        except (subprocess.TimeoutExpired, ValueError, OSError):
+        except (subprocess.TimeoutExpired, OSError):
             return None
-        if self.proc.returncode != 0 or not result.get("validated"):
-            return None
-        return [finding_from_dict(f) for f in result["findings"]]
+        return _validator_answer(self.proc.returncode, answer)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -477,10 +506,10 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         if workers >= allowed:
             # `workers` is the number of processes the batch may keep busy. When every one of them
             # converts, a validator process beside each would exceed it (and compete for the
-            # cores: measured at 100k claims, 2 workers: 74.6 s piped, 127 CPU s), so each checks
-            # its output itself after writing it. A spare process (fewer ERAs than workers) runs
-            # the guide check while the 837P is written.
-            options = dataclasses.replace(options, pipe_validation_from=sys.maxsize)
+            # cores: measured at 100k claims, 2 workers: 74.6 s piped, 127 CPU s), so a large
+            # output is checked after it is written, while its converter waits. A spare process
+            # (fewer ERAs than workers) runs the guide check while the 837P is written.
+            options = dataclasses.replace(options, validate_alongside=False)
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
                 for scan in scans]
         if workers == 1 or pool is None:

@@ -2,7 +2,8 @@
 its own, and print the error findings as one JSON object.
 
 The COB pipeline pipes the 837P it writes through this, so the guide check runs on the second
-core while the first is still converting, and neither process holds both jobs' memory.
+core while the first is still converting, or (when no core is spare) gives it the written file
+once it is complete; either way neither process holds both jobs' memory.
 Output: {"validated": true, "findings": [Finding.to_dict(), ...]} or {"validated": false} when
 the fast engine could not finish (the caller then validates the written file itself).
 """

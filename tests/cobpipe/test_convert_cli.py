@@ -205,8 +205,9 @@ def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
     assert "replacement claim" in claim["reasons"][-1]
 
 
-@pytest.mark.parametrize("piped", ["no", "yes", "broken"], ids=["in-process", "validator-process",
-                                                                  "validator-process-dies"])
+@pytest.mark.parametrize("piped", ["no", "yes", "broken", "after", "after-broken"],
+                         ids=["in-process", "validator-process", "validator-process-dies",
+                              "validator-process-after-writing", "validator-process-after-writing-dies"])
 def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, piped, monkeypatch):
     """The gate checks money; the guide check catches what the original claim carried in wrongly
     (here a place of service that is not a code) and drops just that claim from the outbound file."""
@@ -220,16 +221,17 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     era = era.replace("BPR*I*10*", "BPR*I*20*")
     (tmp_path / "claims.837").write_text(claims)
     (tmp_path / "era.835").write_text(era)
-    if piped == "broken":  # the validator process exits at once: the file is validated in-process
+    if piped in ("broken", "after-broken"):  # the validator process exits at once: validated in-process
         monkeypatch.setattr("cobpipe.pipeline.sys.executable", shutil.which("false"))
-    elif piped == "yes":  # the validator process answers: the written file is not validated again
+    elif piped in ("yes", "after"):  # the validator process answers: the file is not validated again
         monkeypatch.setattr("cobpipe.pipeline._validate_written", None)
     # one claim per transaction set: the rewrite without the bad claim also drops its ST-SE
     options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=10**9 if piped == "no" else 0,
                              claims_per_transaction=1)
-    # two workers for one ERA: the spare process is the piped validator (one worker never pipes)
+    # two workers for one ERA: the spare process is the piped validator; one worker starts its
+    # validator process once the file is written
     [result] = run_batch([tmp_path / "era.835"], [tmp_path / "claims.837"], tmp_path / "out", options=options,
-                         workers=1 if piped == "no" else 2)
+                         workers=2 if piped in ("yes", "broken") else 1)
     assert result.exit_code == 1
     report = json.loads((tmp_path / "out" / "era.report.json").read_text())
     statuses = {c["id"]: c for c in report["claims"]}
@@ -243,25 +245,33 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     assert CliRunner().invoke(main, ["validate", str(tmp_path / "out" / "era.837")]).exit_code == 0
 
 
-@pytest.mark.parametrize("workers, validator_processes", [(1, 0), (2, 1)])
-def test_workers_bound_the_processes_one_era_keeps_busy(tmp_path, monkeypatch, workers, validator_processes):
-    """--workers N means at most N busy processes: one worker checks its own output after writing
-    it; a second, spare for a single ERA, checks the output while it is written."""
+@pytest.mark.parametrize("workers, alongside, after", [(1, 0, 1), (2, 1, 0)])
+def test_workers_bound_the_processes_one_era_keeps_busy(tmp_path, monkeypatch, workers, alongside, after):
+    """--workers N means at most N busy processes: with one worker the validator process starts
+    once the output is written (the converter waits for it); a second worker, spare for a single
+    ERA, checks the output while it is written."""
     import cobpipe.pipeline as pipeline
 
-    started = []
+    piped, checked_after = [], []
 
     class CountingValidator(pipeline._PipedValidator):
         def __init__(self, name):
-            started.append(name)
+            piped.append(name)
             super().__init__(name)
 
+    def counting_child(path):
+        checked_after.append(path.name)
+        return validate_in_child(path)
+
+    validate_in_child = pipeline._validate_in_child
     monkeypatch.setattr(pipeline, "_PipedValidator", CountingValidator)
+    monkeypatch.setattr(pipeline, "_validate_in_child", counting_child)
+    monkeypatch.setattr(pipeline, "_validate_written", None)  # never in the converter's own process
     options = ConvertOptions(today=dt.date(2026, 4, 1), pipe_validation_from=0)
     [result] = run_batch([SAMPLES / "seed-era.835"], [SAMPLES / "seed-claims.837"], tmp_path, options=options,
                          workers=workers)
     assert result.exit_code == 0 and result.output.exists()
-    assert len(started) == validator_processes
+    assert (len(piped), len(checked_after)) == (alongside, after)
 
 
 def test_a_large_output_is_split_into_transaction_sets_and_each_claim_remembers_its_own(tmp_path):
