@@ -197,8 +197,7 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     report = out_dir / f"{era.stem}.report.json"
     separate = options.validate_ig and sum(scan.clp_counts.values()) >= options.pipe_validation_from
     written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions,
-                         piped=separate and options.validate_alongside,
-                         validate_after=separate and not options.validate_alongside)
+                         separate_validator=separate)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
                            written.transactions if written else [])
@@ -214,12 +213,11 @@ class _Written:
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
-               decisions: list[ClaimDecision], *, piped: bool = False,
-               validate_after: bool = False) -> _Written | None:
-    """Write converted claims to a temp file, check it against the guide (`piped`: in a validator
-    process fed as the file is written; `validate_after`: in one started once it is written; else,
-    or when that process fails, in this one), drop claims with guide errors (recorded as rejected),
-    and rename the result into place."""
+               decisions: list[ClaimDecision], *, separate_validator: bool = False) -> _Written | None:
+    """Write converted claims to a temp file, check it against the guide (`separate_validator`: in
+    a validator process, fed as the file is written with `options.validate_alongside`, else started
+    once it is written; without one, or when it fails, in this process), drop claims with guide
+    errors (recorded as rejected), and rename the result into place."""
     from .claim837.parser import ClaimFile
     from .claim837.writer import write_claims_837
 
@@ -230,7 +228,7 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
     now = options.now or dt.datetime.now()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     tmp = Path(tmp_name)
-    validator = _PipedValidator(output.name) if piped else None
+    validator = _PipedValidator(output.name) if separate_validator and options.validate_alongside else None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             target = _Tee(stream, validator) if validator else stream
@@ -241,7 +239,7 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
                 target.flush_block()
         numbers_used = list(summary.control_numbers)
         findings = validator.finish() if validator else None
-        if findings is None and validate_after:
+        if findings is None and separate_validator and not options.validate_alongside:
             findings = _validate_in_child(tmp)
         if findings is None and options.validate_ig:
             findings = [f for f in _validate_written(tmp) if f.severity is Severity.ERROR]
@@ -280,11 +278,15 @@ def _validate_in_child(path: Path) -> list[Finding] | None:
     fails (the caller then validates in-process)."""
     try:
         with open(path, "rb") as source:
-            done = subprocess.run([sys.executable, "-m", "edi.validate_pipe", path.name], stdin=source,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=3600, check=False)
+            done = subprocess.run(_validator_command(path.name), stdin=source, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, timeout=3600, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return _validator_answer(done.returncode, done.stdout)
+
+
+def _validator_command(name: str) -> list[str]:
+    return [sys.executable, "-m", "edi.validate_pipe", name]
 
 
 def _validator_answer(returncode: int | None, answer: bytes) -> list[Finding] | None:
@@ -305,7 +307,7 @@ class _PipedValidator:
     (finish() returns None) and the caller validates the written file itself."""
 
     def __init__(self, name: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "edi.validate_pipe", name], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(_validator_command(name), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         _widen_pipe(self.proc.stdin.fileno())
         self.stdin = io.TextIOWrapper(self.proc.stdin, encoding="utf-8", errors="surrogateescape", newline="")
