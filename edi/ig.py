@@ -52,7 +52,6 @@ import logging
 import os
 import re
 import threading
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ from .errors import EdiSyntaxError
 from .findings import Finding, Location, Severity
 from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters, safe_tag
 from .segment import Segment
+from .seglines import SegmentLines
 
 Engine = Literal["fast", "pyx12"]
 ENGINES: tuple[str, ...] = ("fast", "pyx12")
@@ -372,7 +372,7 @@ def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engin
     return [to_finding(issue, name, lines) for issue in issues]
 
 
-def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[list[Issue], "array[int] | None"]:
+def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[list[Issue], "SegmentLines | None"]:
     """Run `engine` on the stream; should the fast engine itself fail (a bug in it, not in the input),
     the file is validated again with pyx12, so a caller never loses a validation to it."""
     if engine not in ENGINES:
@@ -399,8 +399,8 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[
         return _run(run_pyx12, head, stream, first_line)
 
 
-def _run(engine: Callable[[Any, int], tuple[list[Issue], "array[int]"]], head: str, stream: TextIO,
-         first_line: int) -> tuple[list[Issue], "array[int]"]:
+def _run(engine: Callable[[Any, int], tuple[list[Issue], SegmentLines]], head: str, stream: TextIO,
+         first_line: int) -> tuple[list[Issue], SegmentLines]:
     """One engine over the input, up to a later ISA with other delimiters (IG-ISAFMT there)."""
     parsed = parse_isa_delimiters(head)
     assert parsed is not None  # _prepare checked it
@@ -458,7 +458,7 @@ def safe_message(level: str, code: str, message: str, value: str | None, tag: st
     return " ".join(msg.split())
 
 
-def to_finding(issue: Issue, name: str, lines: "array[int] | None") -> Finding:
+def to_finding(issue: Issue, name: str, lines: "SegmentLines | None") -> Finding:
     line = issue.line
     if lines is not None and issue.position and issue.position <= len(lines):
         line = lines[issue.position - 1] or None
@@ -598,7 +598,7 @@ class _LineTracker:
 
     def __init__(self, raw: Any, first_line: int) -> None:
         self.raw = raw
-        self.lines: array[int] = array("L")
+        self.lines = SegmentLines()
         self._line = first_line
 
     def __iter__(self) -> Iterator[str]:
@@ -626,7 +626,7 @@ class _LineTracker:
         return self.raw.get_term()
 
 
-def run_pyx12(stream: Any, first_line: int = 1) -> tuple[list[Issue], "array[int]"]:
+def run_pyx12(stream: Any, first_line: int = 1) -> tuple[list[Issue], SegmentLines]:
     """Validate with pyx12's walker (the loop of pyx12.x12n_document, without 997/HTML/XML output).
 
     Returns the issues and the line of every segment (by 1-based segment number).
@@ -635,7 +635,7 @@ def run_pyx12(stream: Any, first_line: int = 1) -> tuple[list[Issue], "array[int
         return _run_pyx12(stream, first_line)
 
 
-def _run_pyx12(stream: Any, first_line: int) -> tuple[list[Issue], "array[int]"]:
+def _run_pyx12(stream: Any, first_line: int) -> tuple[list[Issue], SegmentLines]:
     import pyx12.errors
     import pyx12.map_if
     import pyx12.x12file
@@ -647,7 +647,7 @@ def _run_pyx12(stream: Any, first_line: int) -> tuple[list[Issue], "array[int]"]
     try:
         src = pyx12.x12file.X12Reader(stream)
     except pyx12.errors.X12Error:
-        return [Issue("isafmt", "", "the ISA is not usable by the implementation guide validator", 1, "ISA")], array("L")
+        return [Issue("isafmt", "", "the ISA is not usable by the implementation guide validator", 1, "ISA")], SegmentLines()
     tracker = _LineTracker(src.raw, first_line)
     src.raw = tracker
     map_file = "x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml"

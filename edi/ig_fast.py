@@ -30,7 +30,6 @@ logging, no error-tree objects unless there is an error.
 from __future__ import annotations
 
 import re
-from array import array
 from bisect import bisect_left
 from functools import lru_cache
 from importlib.resources import files
@@ -39,6 +38,7 @@ from typing import Any
 from lxml import etree
 
 from .ig import Issue
+from .seglines import SegmentLines
 
 MAXINT = 2147483647
 ISA_LEN = 106
@@ -1139,7 +1139,7 @@ class _Reader:
         self.data = head + stream.read(BUFSIZE)
         self.read_to = len(self.data)  # what pyx12 would have read so far (absolute)
         self.eof = len(self.data) < ISA_LEN + BUFSIZE
-        self.lines: array[int] = array("L")
+        self.lines = SegmentLines()
         self.line = first_line
         self.pending: list[tuple[str, str, str, str | None]] = []
         self.loops: list[tuple[str, str | None]] = []
@@ -1350,7 +1350,7 @@ def _is_empty(elems: list[str], comp: str, is_isa: bool) -> bool:
 # --- the driver (pyx12 x12n_document's loop) ------------------------------------------------------------
 
 
-def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], "array[int]"]:
+def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], SegmentLines]:
     """Validate the X12 text in `stream` (positioned at the ISA); issues and the line of each segment."""
     from .ig import _engine_failure, _no_map
 
