@@ -30,6 +30,7 @@ from edi.reader import X12Reader
 from edi.segment import STANDARD, Delimiters
 from edi.writer import ControlNumberSource, InterchangeSettings, Party
 
+from .decision_log import DecisionLog
 from .fsutil import atomic_writer
 
 CONVERTED, SKIPPED, REJECTED, UNMATCHED = "converted", "skipped", "rejected", "unmatched"
@@ -110,7 +111,7 @@ def report_finding(finding: Finding) -> dict:
 @dataclass(slots=True)
 class ConvertResult:
     era: Path
-    decisions: list[ClaimDecision]
+    decisions: DecisionLog  # reads like a list of ClaimDecision
     report: Path
     output: Path | None = None
     control_numbers: list[tuple[str, int]] = field(default_factory=list)
@@ -136,8 +137,16 @@ class EraScan:
     """A first, cheap pass over an ERA: is it a usable 835, and how many CLPs share each CLP01."""
 
     path: Path
-    clp_counts: Counter
+    clp_counts: Counter  # every CLP01, or (`repeated_only`) those of claims split over several CLPs
     findings: list[Finding]
+    claims: int = 0  # CLP segments
+
+    def repeated_only(self) -> "EraScan":
+        """The scan as the conversion needs it: counts only for CLP01s seen more than once (their
+        parts are held back until the last one is read). A claim id per remitted claim is memory
+        that grows with the ERA; the conversion treats an id missing here as seen once."""
+        repeated = Counter({claim_id: n for claim_id, n in self.clp_counts.items() if n > 1})
+        return EraScan(self.path, repeated, self.findings, self.claims)
 
 
 def scan_era(path: Path) -> EraScan:
@@ -156,7 +165,7 @@ def scan_era(path: Path) -> EraScan:
     if codes != {"835"}:
         raise UnsupportedTransactionError(
             f"not an 835 remittance (transaction set {', '.join(sorted(codes))})", path=str(path))
-    return EraScan(Path(path), counts, list(reader.findings))
+    return EraScan(Path(path), counts, list(reader.findings), sum(counts.values()))
 
 
 def _refuse_truncated(path: Path, findings: Iterable[Finding]) -> None:
@@ -188,14 +197,14 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     from .cob.convert import ClaimConverter
 
     era = Path(era)
-    scan = scan or scan_era(era)
+    scan = (scan or scan_era(era)).repeated_only()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     converter = ClaimConverter(claims, options=options, issued=issued, coverage=coverage, path=str(era))
-    decisions: list[ClaimDecision] = []
+    decisions = DecisionLog()
     output = out_dir / f"{era.stem}.837"
     report = out_dir / f"{era.stem}.report.json"
-    separate = options.validate_ig and sum(scan.clp_counts.values()) >= options.pipe_validation_from
+    separate = options.validate_ig and scan.claims >= options.pipe_validation_from
     written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions,
                          separate_validator=separate)
     result = ConvertResult(era, decisions, report, output if written else None,
@@ -213,7 +222,7 @@ class _Written:
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
-               decisions: list[ClaimDecision], *, separate_validator: bool = False) -> _Written | None:
+               decisions: DecisionLog, *, separate_validator: bool = False) -> _Written | None:
     """Write converted claims to a temp file, check it against the guide (`separate_validator`: in
     a validator process, fed as the file is written with `options.validate_alongside`, else started
     once it is written; without one, or when it fails, in this process), drop claims with guide
@@ -399,7 +408,7 @@ class _Replay:
         return self.queues[kind].pop(0)
 
 
-def _ig_rejections(path: Path, findings: list[Finding], decisions: list[ClaimDecision]) -> set[str]:
+def _ig_rejections(path: Path, findings: list[Finding], decisions: DecisionLog) -> set[str]:
     """Claims holding a guide error (`findings` on the written file) become rejected; their ids."""
     owners = _segment_owners(path)
     by_claim: dict[str, list[Finding]] = {}
@@ -412,13 +421,18 @@ def _ig_rejections(path: Path, findings: list[Finding], decisions: list[ClaimDec
         for claim_id in everything:
             by_claim.setdefault(claim_id, []).extend(by_claim[""])
         del by_claim[""]
-    for decision in decisions:
-        if decision.status == CONVERTED and decision.claim_id in by_claim:
-            problems = by_claim[decision.claim_id]
-            decision.status = REJECTED
-            decision.reasons.append("the built claim breaks the 005010X222A1 guide: " + "; ".join(
-                f"{f.location.tag or ''} {f.location.element or ''} {f.code} {f.message}".strip() for f in problems[:5]))
-            decision.findings.extend(f.with_location(path=None, segment=None, line=None) for f in problems)
+
+    def reject(decision: ClaimDecision) -> bool:
+        if decision.status != CONVERTED or decision.claim_id not in by_claim:
+            return False
+        problems = by_claim[decision.claim_id]
+        decision.status = REJECTED
+        decision.reasons.append("the built claim breaks the 005010X222A1 guide: " + "; ".join(
+            f"{f.location.tag or ''} {f.location.element or ''} {f.code} {f.message}".strip() for f in problems[:5]))
+        decision.findings.extend(f.with_location(path=None, segment=None, line=None) for f in problems)
+        return True
+
+    decisions.revise(reject)
     return set(by_claim)
 
 
@@ -504,6 +518,8 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         else:  # a throwaway index needs only the claims these ERAs remit
             ledger_path, only = tmp / "claims.sqlite", frozenset().union(*(s.clp_counts for s in scans))
         _index_claims(claim_files, ledger_path, only, pool, tmp)
+        del only
+        scans = [scan.repeated_only() for scan in scans]  # the ids were for the index only
         allowed, workers = workers, max(1, min(workers, len(scans)))
         if workers >= allowed:
             # `workers` is the number of processes the batch may keep busy. When every one of them

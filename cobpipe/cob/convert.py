@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from edi.errors import EdiError
 from edi.findings import Finding, Severity
 
+from ..decision_log import DecisionLog
 from ..pipeline import CONVERTED, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions, EraScan
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
@@ -29,7 +30,7 @@ class ClaimConverter:
         self.path = path
         self.era_findings: list[Finding] = []
 
-    def run(self, scan: EraScan, decisions: list[ClaimDecision]) -> Iterator:
+    def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
         """Yields built secondary claims (OriginalClaim) in ERA order; appends every decision."""
         from ..era import read_remittances
 
@@ -53,7 +54,7 @@ class ClaimConverter:
         for parts in pending.values():  # fewer parts than the first pass counted: convert what came
             yield from self._convert(parts, decisions)
 
-    def _convert(self, parts: list[RemitClaim], decisions: list[ClaimDecision]) -> Iterator:
+    def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> Iterator:
         first = parts[0]
         decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment)
         decisions.append(decision)

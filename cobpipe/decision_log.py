@@ -1,0 +1,99 @@
+"""The decisions of one ERA, in ERA order, in memory that does not grow with the ERA.
+
+Every remitted claim gets a decision (status, reasons, findings): about half a kilobyte each, so
+a 100k-claim ERA held as a list costs some 50 MB, which grows with every claim. The log keeps the
+latest decisions in memory and pickles older ones, in blocks, to an anonymous temporary file (gone
+when the log is closed or collected; it is ours alone, so unpickling it is safe). It reads like a
+list: iterate, `len`, index.
+"""
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+BLOCK = 1000  # decisions per pickled block; as many again stay in memory
+
+
+class DecisionLog:
+    """Append decisions in order; the converter may still change the latest ones, so a decision is
+    written out only once `block` newer ones follow it. `revise` changes decisions already written."""
+
+    def __init__(self, decisions: Iterable[Any] = (), *, block: int | None = None) -> None:
+        self._block = block or BLOCK
+        self._recent: list[Any] = []
+        self._file: IO[bytes] | None = None
+        self._written = 0  # decisions in the file
+        self._revised: dict[int, Any] = {}  # position -> a written decision changed after it was written
+        for decision in decisions:
+            self.append(decision)
+
+    def append(self, decision: Any) -> None:
+        self._recent.append(decision)
+        if len(self._recent) >= 2 * self._block:
+            self._write_out(self._recent[:self._block])
+            del self._recent[:self._block]
+
+    def _write_out(self, decisions: list[Any]) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="cobpipe-decisions-")
+        self._file.seek(0, 2)
+        pickle.dump(decisions, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._written += len(decisions)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._file is not None:
+            self._file.flush()
+            offset = 0
+            position = 0
+            while position < self._written:
+                # re-seek for every block: a caller may interleave two iterations
+                self._file.seek(offset)
+                block = pickle.load(self._file)
+                offset = self._file.tell()
+                for decision in block:
+                    yield self._revised.get(position, decision)
+                    position += 1
+        yield from list(self._recent)
+
+    def __len__(self) -> int:
+        return self._written + len(self._recent)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, index: int) -> Any:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("decision index out of range")
+        if index >= self._written:
+            return self._recent[index - self._written]
+        for position, decision in enumerate(self):
+            if position == index:
+                return decision
+        raise IndexError(index)  # not reached
+
+    def revise(self, change: Callable[[Any], bool]) -> int:
+        """Call `change` on every decision; those it changed (it returns True) keep the change.
+        Returns how many changed."""
+        changed = 0
+        for position, decision in enumerate(self):
+            if change(decision):
+                changed += 1
+                if position < self._written:
+                    self._revised[position] = decision
+        return changed
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __reduce__(self) -> tuple:
+        # to another process (a batch worker's result): the decisions themselves, not our file
+        return (DecisionLog, (list(self),))
+
+    def __repr__(self) -> str:
+        return f"DecisionLog({len(self)} decisions, {self._written} on disk)"

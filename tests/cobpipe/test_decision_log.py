@@ -1,0 +1,85 @@
+"""DecisionLog reads like the list it replaces while keeping only the latest decisions in memory."""
+import datetime as dt
+import pickle
+from pathlib import Path
+
+import pytest
+
+from cobpipe.decision_log import DecisionLog
+from cobpipe.pipeline import CONVERTED, REJECTED, ClaimDecision, ConvertOptions, run_batch
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "cob"
+
+
+def decisions(n):
+    return [ClaimDecision(f"C{k:03d}", CONVERTED, [f"reason {k}"], payer_id="P2", era_segment=k) for k in range(n)]
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 6, 7, 20])
+def test_reads_back_what_was_appended_in_order(n):
+    log = DecisionLog(block=3)
+    for decision in decisions(n):
+        log.append(decision)
+    assert len(log) == n and bool(log) is (n > 0)
+    assert [d.to_dict() for d in log] == [d.to_dict() for d in decisions(n)]
+    assert [log[k].claim_id for k in range(n)] == [f"C{k:03d}" for k in range(n)]
+    if n:
+        assert log[-1].claim_id == f"C{n - 1:03d}"
+    with pytest.raises(IndexError):
+        log[n]
+
+
+def test_older_decisions_leave_memory():
+    log = DecisionLog(decisions(20), block=3)
+    assert len(log._recent) < 6 and log._written >= 15
+
+
+def test_the_latest_decision_can_still_change_after_it_was_appended():
+    """The converter appends a decision, then decides it."""
+    log = DecisionLog(block=2)
+    for decision in decisions(9):
+        log.append(decision)
+        decision.status = REJECTED
+        decision.reasons.append("decided")
+    assert all(d.status == REJECTED and d.reasons[-1] == "decided" for d in log)
+
+
+def test_revise_changes_decisions_already_written_out():
+    log = DecisionLog(decisions(10), block=2)
+
+    def reject_odd(decision):
+        if int(decision.claim_id[1:]) % 2:
+            decision.status = REJECTED
+            return True
+        return False
+
+    assert log.revise(reject_odd) == 5
+    assert [d.status for d in log] == [CONVERTED, REJECTED] * 5
+    assert [d.status for d in log] == [CONVERTED, REJECTED] * 5  # read twice: still changed
+
+
+def test_two_readers_at_once():
+    log = DecisionLog(decisions(10), block=2)
+    pairs = list(zip(log, log))
+    assert [a.claim_id for a, _ in pairs] == [b.claim_id for _, b in pairs] == [f"C{k:03d}" for k in range(10)]
+
+
+def test_goes_to_another_process_as_its_decisions():
+    log = DecisionLog(decisions(10), block=2)
+    copy = pickle.loads(pickle.dumps(log))
+    assert [d.to_dict() for d in copy] == [d.to_dict() for d in log]
+
+
+def test_a_conversion_writes_the_same_files_whatever_stays_in_memory(tmp_path, monkeypatch):
+    options = ConvertOptions(today=dt.date(2026, 4, 1), now=dt.datetime(2026, 4, 2, 12, 0))
+    outputs = {}
+    for block in (1000, 2):
+        monkeypatch.setattr("cobpipe.decision_log.BLOCK", block)
+        [result] = run_batch([SAMPLES / "era.835"], [SAMPLES / "claims.837"], tmp_path / str(block),
+                             options=options, coverage_path=SAMPLES / "coverage.csv", db_path=tmp_path / f"{block}.db")
+        outputs[block] = result
+    small, large = outputs[2], outputs[1000]
+    assert small.decisions._written > 0 and large.decisions._written == 0
+    assert small.counts == large.counts and small.counts["converted"] == 10
+    for name in ("era.837", "era.report.json"):
+        assert (tmp_path / "2" / name).read_bytes() == (tmp_path / "1000" / name).read_bytes()
