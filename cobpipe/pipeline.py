@@ -10,6 +10,7 @@ import bisect
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import itertools
@@ -500,10 +501,8 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
     With several workers the ERA scans and the 837P parsing run in the same processes too; with
     more workers than ERAs, the spare process checks the written 837P against the guide."""
-    from .cob.coverage import CoverageTable
-
     if coverage_path:
-        CoverageTable.load(coverage_path)  # refuse a bad coverage file before any work
+        _coverage_table(coverage_path)  # refuse a bad coverage file before any work
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
         pool = None
@@ -577,10 +576,9 @@ class _EraJob:
     remember_issued: bool
 
     def run(self) -> ConvertResult:
-        from .cob.coverage import CoverageTable
         from .ledger import Ledger
 
-        coverage = CoverageTable.load(self.coverage_path) if self.coverage_path else None
+        coverage = _coverage_table(self.coverage_path) if self.coverage_path else None
         with Ledger.open(self.ledger_path) as ledger:
             issued = ledger if self.remember_issued else None
             result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=ledger,
@@ -588,6 +586,23 @@ class _EraJob:
             if self.remember_issued:
                 record_issued(ledger, result, _sha256(self.scan.path))
         return result
+
+
+def _coverage_table(path: Path | str):
+    """The coverage file, read once per process for all the ERAs of a batch (again if it changed)."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:  # CoverageTable.load says what is wrong with it
+        return _load_coverage.__wrapped__(path, 0, 0)
+    return _load_coverage(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_coverage(path: Path, mtime_ns: int, size: int):
+    from .cob.coverage import CoverageTable
+
+    return CoverageTable.load(path)
 
 
 def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> None:

@@ -57,12 +57,17 @@ class Segment:
                 values.append(value)
         while values and values[-1] == "":
             values.pop()
+        if cls is Segment:  # the mapper builds ~20 segments a claim: skip the frozen __init__
+            return _make_segment(tag, tuple(values), 0, 0, STANDARD)
         return cls(tag, tuple(values))
 
     def get(self, position: int, default: str = "") -> str:
         """Element by its X12 position (1 = CLP01); missing elements read as `default`."""
-        if 0 < position <= len(self.elements):
-            return self.elements[position - 1]
+        if position > 0:
+            try:
+                return self.elements[position - 1]
+            except IndexError:
+                pass
         return default
 
     def component(self, position: int, sub: int, default: str = "") -> str:

@@ -306,3 +306,20 @@ def test_two_eras_with_one_name_are_refused_before_anything_is_written(tmp_path)
                  "--claims", SAMPLES / "seed-claims.837", "--out", out)
     assert result.exit_code == 2 and "remit.837" in result.output
     assert not out.exists()
+
+
+def test_a_batch_reads_its_coverage_file_once_per_process_and_again_when_it_changes(tmp_path, monkeypatch):
+    from cobpipe.cob.coverage import CoverageTable
+
+    loads = []
+    load = CoverageTable.load.__func__
+    monkeypatch.setattr(CoverageTable, "load", classmethod(lambda cls, path: loads.append(path) or load(cls, path)))
+    coverage = tmp_path / "coverage.csv"
+    coverage.write_bytes((SAMPLES / "coverage.csv").read_bytes())
+    options = ConvertOptions(today=dt.date(2026, 4, 1))
+    eras, claims = [SAMPLES / "era.835", SAMPLES / "seed-era.835"], [SAMPLES / "claims.837", SAMPLES / "seed-claims.837"]
+    results = run_batch(eras, claims, tmp_path / "a", options=options, coverage_path=coverage, workers=1)
+    assert [r.exit_code for r in results] == [0, 0] and len(loads) == 1
+    coverage.write_bytes(coverage.read_bytes() + b"\n")
+    run_batch(eras, claims, tmp_path / "b", options=options, coverage_path=coverage, workers=1)
+    assert len(loads) == 2
