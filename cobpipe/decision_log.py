@@ -26,36 +26,55 @@ class DecisionLog:
         self._file: IO[bytes] | None = None
         self._written = 0  # decisions in the file
         self._revised: dict[int, Any] = {}  # position -> a written decision changed after it was written
+        self._spilling = True
+        self._blocks: list[tuple[int, int]] = []  # (offset, size) of each pickled block in the file
         for decision in decisions:
             self.append(decision)
 
     def append(self, decision: Any) -> None:
         self._recent.append(decision)
-        if len(self._recent) >= 2 * self._block:
-            self._write_out(self._recent[:self._block])
-            del self._recent[:self._block]
+        if len(self._recent) >= 2 * self._block and self._spilling:
+            if self._write_out(self._recent[:self._block]):
+                del self._recent[:self._block]
 
-    def _write_out(self, decisions: list[Any]) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="cobpipe-decisions-")
-        self._file.seek(0, 2)
-        pickle.dump(decisions, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+    def _write_out(self, decisions: list[Any]) -> bool:
+        data = pickle.dumps(decisions, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            if self._file is None:
+                # unbuffered: a failed write leaves nothing pending to fail again on the next read
+                self._file = tempfile.TemporaryFile(prefix="cobpipe-decisions-", buffering=0)
+            offset = self._file.seek(0, 2)
+            view = memoryview(data)
+            while view:
+                view = view[self._file.write(view):]
+        except OSError:
+            # no usable temporary folder (full, read-only): keep the rest in memory. Blocks already
+            # written stay readable; a partly written one lies past them and is never read.
+            self._spilling = False
+            return False
+        self._blocks.append((offset, len(data)))
         self._written += len(decisions)
+        return True
 
     def __iter__(self) -> Iterator[Any]:
-        if self._file is not None:
-            self._file.flush()
-            offset = 0
-            position = 0
-            while position < self._written:
-                # re-seek for every block: a caller may interleave two iterations
-                self._file.seek(offset)
-                block = pickle.load(self._file)
-                offset = self._file.tell()
-                for decision in block:
-                    yield self._revised.get(position, decision)
-                    position += 1
+        position = 0
+        for offset, size in self._blocks:
+            for decision in pickle.loads(self._read(offset, size)):
+                yield self._revised.get(position, decision)
+                position += 1
         yield from list(self._recent)
+
+    def _read(self, offset: int, size: int) -> bytes:
+        assert self._file is not None
+        self._file.seek(offset)  # every time: a caller may interleave two iterations
+        parts, left = [], size
+        while left:
+            part = self._file.read(left)
+            if not part:
+                raise EOFError(f"decision log ends {left} bytes early")  # not reached: we wrote them
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
 
     def __len__(self) -> int:
         return self._written + len(self._recent)

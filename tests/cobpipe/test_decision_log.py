@@ -83,3 +83,36 @@ def test_a_conversion_writes_the_same_files_whatever_stays_in_memory(tmp_path, m
     assert small.counts == large.counts and small.counts["converted"] == 10
     for name in ("era.837", "era.report.json"):
         assert (tmp_path / "2" / name).read_bytes() == (tmp_path / "1000" / name).read_bytes()
+
+
+def test_without_a_usable_temporary_folder_the_rest_stays_in_memory(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("cobpipe.decision_log.tempfile.TemporaryFile", refuse)
+    log = DecisionLog(decisions(9), block=2)
+    assert log._written == 0 and [d.claim_id for d in log] == [f"C{k:03d}" for k in range(9)]
+
+
+def test_a_disk_that_fills_up_loses_no_decision():
+    log = DecisionLog(decisions(5), block=2)
+    assert log._written == 2
+
+    class FillsUp:
+        """The log's file, refusing to take more after what was written."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def write(self, data):
+            self.real.write(data[:10])  # part of a block reaches the disk
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    log._file = FillsUp(log._file)
+    for decision in decisions(12)[5:]:
+        log.append(decision)
+    assert log._written == 2 and len(log) == 12
+    assert [d.claim_id for d in log] == [f"C{k:03d}" for k in range(12)]
