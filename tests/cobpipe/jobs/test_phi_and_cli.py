@@ -131,3 +131,17 @@ def test_status_text(root):
 def test_help_shows_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_a_log_event_lists_the_first_claims_and_says_how_many_there_were(root, ledger, options, json_log,
+                                                                          monkeypatch):
+    """A 100k-claim ERA must not write a megabyte log line; the report lists every claim."""
+    monkeypatch.setattr(process_module, "LOGGED_CLAIMS_MAX", 2)
+    drop(root.inbound, "claims.837", claims_837(["P1", "P2", "P3"]))
+    drop(root.inbound, "era.835", era_835(["P1", "P2", "P3", "P8", "P9"]))  # P8, P9 unmatched
+    run_once(root, ledger, options)
+    events = [json.loads(line) for line in json_log]
+    [partial] = [e for e in events if e["event"] == "file.partial"]
+    assert partial["claims"] == ["P1", "P2"] and partial["claims_total"] == 3
+    [problems] = [e for e in events if e["event"] == "claims.not_converted"]
+    assert problems["claims"] == ["P8", "P9"] and "claims_total" not in problems
