@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from edi.errors import EdiError
 
 SAFE_FIELDS = frozenset({
-    "file", "files", "sha256", "kind", "outcome", "reason", "moved_to", "outputs", "output",
+    "file", "files", "era", "sha256", "kind", "outcome", "reason", "moved_to", "outputs", "output",
     "control_numbers", "counts", "count", "claims", "claims_total", "claim", "segment", "line", "error",
     "message",
     "root", "host", "port", "user", "peer", "session", "elapsed_ms", "first_seen", "observer",

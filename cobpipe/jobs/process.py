@@ -321,7 +321,7 @@ def _retry_unmatched(claim_ids: set[str], sha: str, work: Path, ledger: Ledger, 
         record = ledger.file(era_sha)
         archived = _archived_copy(root, record) if record is not None else None
         if record is None or archived is None:
-            event(log, "retry.era_missing", logging.WARNING, sha256=era_sha, claims=sorted(ids),
+            event(log, "retry.era_missing", logging.WARNING, sha256=era_sha, **_claim_fields(sorted(ids)),
                   reason="the 835 is no longer in archive/: drop it again to convert these claims")
             continue
         era_name = Path(record.name)
@@ -332,7 +332,8 @@ def _retry_unmatched(claim_ids: set[str], sha: str, work: Path, ledger: Ledger, 
             result = pipeline.convert_era(copy, ledger, out, options=convert, numbers=ledger, issued=ledger,
                                           coverage=coverage)
         except EdiError as exc:  # it converted once; say why it no longer does, keep the 837P
-            event(log, "retry.failed", logging.WARNING, sha256=era_sha, claims=sorted(ids), **error_fields(exc))
+            event(log, "retry.failed", logging.WARNING, sha256=era_sha, **_claim_fields(sorted(ids)),
+                  **error_fields(exc))
             continue
         produced = [p for p in (result.output, result.report) if p is not None and Path(p).exists()]
         numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
@@ -345,7 +346,8 @@ def _retry_unmatched(claim_ids: set[str], sha: str, work: Path, ledger: Ledger, 
         retried.append({"era": record.name, "sha256": era_sha, "claims": sorted(ids), "counts": dict(counts),
                         "outputs": [Path(p).name for p in produced],
                         "control_numbers": [list(n) for n in numbers]})
-        event(log, "claims.retried", sha256=era_sha, era=record.name, claims=sorted(ids), counts=dict(counts))
+        event(log, "claims.retried", sha256=era_sha, era=record.name, **_claim_fields(sorted(ids)),
+              counts=dict(counts))
         _step("retried")
     ledger.record_decisions(sha, decisions)
     return retried
@@ -419,17 +421,16 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
     _note_archived(ledger, sha, moved)
     _step("archived")
     _remove_work(work)
-    converted = _first_claims(d for d in result.decisions if d.status == pipeline.CONVERTED)
-    problems = _first_claims(d for d in result.decisions if d.status in (pipeline.REJECTED, pipeline.UNMATCHED))
+    converted = _claim_fields(d.claim_id for d in result.decisions if d.status == pipeline.CONVERTED)
+    problems = _claim_fields(d.claim_id for d in result.decisions if d.status in (pipeline.REJECTED, pipeline.UNMATCHED))
     event(log, "file.converted" if outcome is Status.CONVERTED else "file.partial",
           logging.INFO if outcome is Status.CONVERTED else logging.WARNING,
-          file=name, sha256=sha, kind="835", counts=dict(counts), claims=converted.ids or None,
-          claims_total=converted.total_if_cut, control_numbers=[list(n) for n in numbers] or None,
+          file=name, sha256=sha, kind="835", counts=dict(counts), **converted,
+          control_numbers=[list(n) for n in numbers] or None,
           outputs=[p.name for p in published] or None, moved_to=_rel(moved, root),
-          status=str(outcome), reason=None if not problems.ids else "claims-not-converted")
-    if problems.ids:
-        event(log, "claims.not_converted", logging.WARNING, file=name, sha256=sha, claims=problems.ids,
-              claims_total=problems.total_if_cut)
+          status=str(outcome), reason=None if not problems["claims"] else "claims-not-converted")
+    if problems["claims"]:
+        event(log, "claims.not_converted", logging.WARNING, file=name, sha256=sha, **problems)
     return Outcome(name, outcome, sha, "835", moved_to=moved, outputs=tuple(published), counts=dict(counts))
 
 
@@ -444,14 +445,20 @@ class _ClaimList:
     total_if_cut: int | None  # how many there were, when `ids` holds only the first of them
 
 
-def _first_claims(decisions) -> _ClaimList:
+def _first_claims(claim_ids) -> _ClaimList:
     ids: list[str] = []
     total = 0
-    for decision in decisions:
+    for claim_id in claim_ids:
         total += 1
         if total <= LOGGED_CLAIMS_MAX:
-            ids.append(decision.claim_id)
+            ids.append(claim_id)
     return _ClaimList(ids, total if total > LOGGED_CLAIMS_MAX else None)
+
+
+def _claim_fields(claim_ids) -> dict:
+    """`claims` (the first LOGGED_CLAIMS_MAX) and, when there were more, `claims_total`: for event()."""
+    listed = _first_claims(claim_ids)
+    return {"claims": listed.ids or None, "claims_total": listed.total_if_cut}
 
 
 def _refuse_truncated(findings) -> None:
