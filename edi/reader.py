@@ -321,8 +321,14 @@ class X12Reader:
                 if not text:
                     line += raw.count(nl) + term_is_newline
                     continue
-                seg_line = line if raw[0] == text[0] else line + raw.count(nl, 0, raw.index(text[0]))
-                line += raw.count(nl) + term_is_newline
+                if len(raw) == len(text) + 1 and raw[0] == nl:  # "~<LF>SEG": the usual layout, counted at once
+                    seg_line = line = line + 1
+                    if "\n" in text or "\r" in text:  # a break inside the segment: count them all
+                        line += text.count(nl)
+                    line += term_is_newline
+                else:
+                    seg_line = line if raw[0] == text[0] else line + raw.count(nl, 0, raw.index(text[0]))
+                    line += raw.count(nl) + term_is_newline
                 if not term_is_newline and "\n" in text:  # a segment wrapped over fixed-length lines
                     elements = text.replace("\r", "").replace("\n", "").split(sep)
                 else:
