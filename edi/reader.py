@@ -594,6 +594,9 @@ class TransactionSet:
         return self.st.get(3) or (self.gs.get(8) if self.gs else "")
 
 
+_OUTSIDE_A_SET = frozenset({"ST", "GS", "GE", "ISA", "IEA"})  # segments that end an ST..SE without SE
+
+
 def iter_transactions(segments: Iterator[Segment] | X12Reader) -> Iterator[TransactionSet]:
     """Group a segment stream into transaction sets, lazily: each set's segments are read on demand."""
     stream = iter(segments)
@@ -608,15 +611,14 @@ def iter_transactions(segments: Iterator[Segment] | X12Reader) -> Iterator[Trans
 
     def body(st: Segment) -> Iterator[Segment]:
         yield st
-        while True:
-            seg = next_segment()
-            if seg is None:
-                return
-            if seg.tag in ("ST", "GS", "GE", "ISA", "IEA"):
+        # nothing is pending here: the ST came through next_segment, which took what was
+        for seg in stream:
+            tag = seg.tag
+            if tag in _OUTSIDE_A_SET:
                 pending.append(seg)
                 return
             yield seg
-            if seg.tag == "SE":
+            if tag == "SE":
                 return
 
     while True:
