@@ -153,8 +153,10 @@ def test_a_temporary_upload_name_renamed_into_place_is_processed(server, root, t
     code, out = sftp_batch(server, [f"put {claims} /inbound/claims.837.filepart",
                                     "rename /inbound/claims.837.filepart /inbound/claims.837"])
     assert code == 0, out
-    wait_for(lambda: (root.archive / "claims.837").exists(), what="renamed upload processed")
-    assert list(root.uploads.iterdir()) == [] and inbound_names(root) == []
+    # archiving links the file into archive/ before it unlinks it from inbound/: wait for both
+    wait_for(lambda: (root.archive / "claims.837").exists() and inbound_names(root) == [],
+             what="renamed upload processed")
+    assert list(root.uploads.iterdir()) == []
 
 
 def test_an_aborted_upload_leaves_nothing_and_triggers_nothing(server, root, ledger):
@@ -181,9 +183,11 @@ def test_a_cleanly_closed_upload_without_iea_is_rejected_as_truncated(server, ro
     cut = local(tmp_path, "era.835", text[: text.rindex("GE*")])
     code, out = sftp_batch(server, [f"put {cut} /inbound/era.835"])
     assert code == 0, out
-    wait_for(lambda: (root.rejected / "era.835").exists(), what="truncated upload rejected")
+    # the move links the file into rejected/ before it unlinks the staging file: wait for both
+    wait_for(lambda: (root.rejected / "era.835").exists() and list(root.uploads.iterdir()) == [],
+             what="truncated upload rejected and its staging file gone")
     assert (root.rejected / "era.835.reason.json").exists()
-    assert inbound_names(root) == [] and list(root.uploads.iterdir()) == []
+    assert inbound_names(root) == []
 
 
 def test_a_key_not_in_the_authorized_file_is_refused(server, root, tmp_path):
