@@ -39,7 +39,9 @@ def test_dropped_837p_then_835_gives_the_secondary_claim(watcher, root):
     (root.inbound / "era.835").write_text(era_835(["W1", "W2"]))
     [name] = wait_for(lambda: outbound_837s(root), what="secondary 837P")
     assert (root.outbound / name).read_text().count("CLM*") == 2
-    wait_for(lambda: (root.archive / "era.835").exists(), what="835 archived")
+    # archiving links first and unlinks after: wait until inbound/ no longer has it either
+    wait_for(lambda: (root.archive / "era.835").exists() and not (root.inbound / "era.835").exists(),
+             what="835 archived")
     # the same 835 again: recognized, nothing new
     (root.inbound / "era.835").write_text(era_835(["W1", "W2"]))
     wait_for(lambda: len(watcher.processed) == 3, what="duplicate recognized")
@@ -74,9 +76,9 @@ def test_a_temporary_name_renamed_into_place_is_taken(watcher, root):
 def test_a_file_that_never_gets_its_iea_is_rejected_as_truncated(watcher, root):
     text = era_835(["T1"])
     (root.inbound / "era.835").write_text(text[: len(text) // 2])
-    wait_for(lambda: (root.rejected / "era.835").exists(), timeout=20, what="truncated rejection")
+    wait_for(lambda: (root.rejected / "era.835").exists() and not (root.inbound / "era.835").exists(),
+             timeout=20, what="truncated rejection")
     assert (root.rejected / "era.835.reason.json").exists()
-    assert not (root.inbound / "era.835").exists()
 
 
 def test_files_already_in_inbound_are_processed_at_start(root, ledger, options):
