@@ -3,7 +3,7 @@
 Every remitted claim gets a decision (status, reasons, findings): about half a kilobyte each, so
 a 100k-claim ERA held as a list costs some 50 MB, which grows with every claim. The log keeps the
 latest decisions in memory and pickles older ones, in blocks, to an anonymous temporary file (gone
-when the log is closed or collected; it is ours alone, so unpickling it is safe). It reads like a
+when the log is collected; it is ours alone, so unpickling it is safe). It reads like a
 list: iterate, `len`, index.
 """
 from __future__ import annotations
@@ -104,11 +104,6 @@ class DecisionLog:
                 if position < self._written:
                     self._revised[position] = decision
         return changed
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
     def __reduce__(self) -> tuple:
         # to another process (a batch worker's result): the decisions themselves, not our file

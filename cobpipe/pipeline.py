@@ -593,16 +593,20 @@ def _coverage_table(path: Path | str):
     path = Path(path)
     try:
         stat = path.stat()
-    except OSError:  # CoverageTable.load says what is wrong with it
-        return _load_coverage.__wrapped__(path, 0, 0)
-    return _load_coverage(path, stat.st_mtime_ns, stat.st_size)
+    except OSError:  # not cached: loading it says what is wrong with it
+        return _load_coverage(path)
+    return _load_coverage_once(path, stat.st_mtime_ns, stat.st_size)
 
 
-@functools.lru_cache(maxsize=1)
-def _load_coverage(path: Path, mtime_ns: int, size: int):
+def _load_coverage(path: Path):
     from .cob.coverage import CoverageTable
 
     return CoverageTable.load(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_coverage_once(path: Path, mtime_ns: int, size: int):  # the stat is part of the cache key
+    return _load_coverage(path)
 
 
 def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> None:

@@ -323,7 +323,7 @@ class X12Reader:
                     continue
                 if len(raw) == len(text) + 1 and raw[0] == nl:  # "~<LF>SEG": the usual layout, counted at once
                     seg_line = line = line + 1
-                    if "\n" in text or "\r" in text:  # a break inside the segment: count them all
+                    if nl in text:  # a segment wrapped over lines
                         line += text.count(nl)
                     line += term_is_newline
                 else:

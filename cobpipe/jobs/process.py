@@ -439,26 +439,14 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
 LOGGED_CLAIMS_MAX = 200
 
 
-@dataclass(frozen=True)
-class _ClaimList:
-    ids: list[str]
-    total_if_cut: int | None  # how many there were, when `ids` holds only the first of them
-
-
-def _first_claims(claim_ids) -> _ClaimList:
+def _claim_fields(claim_ids) -> dict:
+    """event() fields: `claims`, the first LOGGED_CLAIMS_MAX ids, and `claims_total` when there were more."""
     ids: list[str] = []
     total = 0
-    for claim_id in claim_ids:
-        total += 1
+    for total, claim_id in enumerate(claim_ids, 1):
         if total <= LOGGED_CLAIMS_MAX:
             ids.append(claim_id)
-    return _ClaimList(ids, total if total > LOGGED_CLAIMS_MAX else None)
-
-
-def _claim_fields(claim_ids) -> dict:
-    """`claims` (the first LOGGED_CLAIMS_MAX) and, when there were more, `claims_total`: for event()."""
-    listed = _first_claims(claim_ids)
-    return {"claims": listed.ids or None, "claims_total": listed.total_if_cut}
+    return {"claims": ids or None, "claims_total": total if total > LOGGED_CLAIMS_MAX else None}
 
 
 def _refuse_truncated(findings) -> None:
