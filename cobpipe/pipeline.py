@@ -179,13 +179,13 @@ def _refuse_truncated(path: Path, findings: Iterable[Finding]) -> None:
 def load_claim_files(ledger, paths: Iterable[Path], only: frozenset[str] | None = None) -> int:
     """Store the claims of the given 837P files in the ledger (those whose CLM01 is in `only`, when
     given); refuses unusable files (EdiError)."""
-    from .claim837.parser import ClaimFile
+    from .claim837.rows import ClaimRows
 
     total = 0
     for path in paths:
-        claims = ClaimFile.open(path)
-        total += ledger.add_claims(claims if only is None else (c for c in claims if c.id in only))
-        _refuse_truncated(path, claims.findings)
+        rows = ClaimRows.open(path, only=only)  # key and storage text, without a tree per claim
+        total += ledger.add_claim_rows(rows)
+        _refuse_truncated(path, rows.findings)
     return total
 
 

@@ -258,6 +258,14 @@ class Ledger:
             (*claim_key(claim), source_hash, claim.to_x12(), _envelope_json(claim), added_at)
             for claim in claims)
 
+    def add_claim_rows(self, rows: Iterable[tuple[str, str, str, str, str]], source_hash: str | None = None) -> int:
+        """`add_claims` for claims already in their storage form: (CLM01, submitter id, payer id,
+        `to_x12()` text, envelope JSON) rows, as cobpipe.claim837.rows.ClaimRows reads them."""
+        added_at = _now()
+        return self._store_claim_rows(
+            (claim_id, submitter, payer, source_hash, raw, envelope, added_at)
+            for claim_id, submitter, payer, raw, envelope in rows)
+
     def add_claims_of(self, other: "Ledger") -> int:
         """Store every claim of another ledger as if `add_claims` had read them here: a batch
         parses its 837P files in parallel, each into a ledger of its own, then merges those in
