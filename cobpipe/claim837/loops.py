@@ -45,6 +45,18 @@ class LoopTable:
 
     specs: dict[str, LoopSpec]
     starts: dict[str, dict[str, tuple[tuple[frozenset[str] | None, str], ...]]]
+    # (loop id, tag) -> (the child loops that tag may start there, whether the loop holds the tag):
+    # child_loop and is_member in one look-up, for the parser's hot path; absent = neither
+    placement: dict[tuple[str, str], tuple[tuple[tuple[frozenset[str] | None, str], ...], bool]] = field(
+        init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        placement = {}
+        for loop_id, spec in self.specs.items():
+            starts = self.starts.get(loop_id, {})
+            for tag in set(starts) | spec.members:
+                placement[(loop_id, tag)] = (starts.get(tag, ()), tag in spec.members)
+        object.__setattr__(self, "placement", placement)
 
     def child_loop(self, parent: str, segment: Segment) -> str | None:
         """The child loop of `parent` that `segment` starts, or None."""

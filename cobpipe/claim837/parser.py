@@ -190,17 +190,24 @@ class _TransactionBuilder:
     def place(self, seg: Segment) -> None:
         """Put a non-HL, non-CLM segment into the loop tree (see module docstring)."""
         stack = self.stack
-        table = self.table
+        placement = self.table.placement  # LoopTable.child_loop and is_member, looked up once
+        tag = seg.tag
         for depth in range(len(stack) - 1, -1, -1):
             loop = stack[depth]
-            child_id = table.child_loop(loop.id, seg)
-            if child_id is not None:
-                child = Loop(child_id, (seg,))
-                loop.items.append(child)
-                del stack[depth + 1:]
-                stack.append(child)
-                return
-            if table.is_member(loop.id, seg.tag):
+            rule = placement.get((loop.id, tag))
+            if rule is None:
+                continue
+            starts, member = rule
+            if starts:
+                qualifier = seg.get(1)
+                for qualifiers, child_id in starts:
+                    if qualifiers is None or qualifier in qualifiers:
+                        child = Loop(child_id, (seg,))
+                        loop.items.append(child)
+                        del stack[depth + 1:]
+                        stack.append(child)
+                        return
+            if member:
                 loop.items.append(seg)
                 del stack[depth + 1:]
                 return

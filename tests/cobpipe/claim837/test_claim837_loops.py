@@ -82,3 +82,22 @@ def test_copy_is_independent_and_remove_replace_work_by_identity():
     assert claim.child("2310B") is not None and claim.segment("HI").get(1) == "ABK:J069"
     assert [loop.id for loop in clone.children] == ["2400"] and clone.segment("HI").get(1) == "ABK:R05"
     assert not clone.same_content(claim) and claim.same_content(claim.copy())
+
+
+def test_placement_table_agrees_with_child_loop_and_is_member():
+    table = loop_table()
+    tags = {tag for starts in table.starts.values() for tag in starts} | {
+        tag for spec in table.specs.values() for tag in spec.members} | {"ZZZ"}
+    qualifiers = {q for starts in table.starts.values() for entries in starts.values()
+                  for codes, _ in entries if codes for q in codes} | {"", "ZZ"}
+    checked = 0
+    for loop_id in table.specs:
+        for tag in tags:
+            starts, member = table.placement.get((loop_id, tag), ((), False))
+            assert member == table.is_member(loop_id, tag)
+            for qualifier in qualifiers:
+                segment = Segment(tag, (qualifier,))
+                chosen = next((child for codes, child in starts if codes is None or qualifier in codes), None)
+                assert chosen == table.child_loop(loop_id, segment)
+                checked += chosen is not None
+    assert checked > 100
