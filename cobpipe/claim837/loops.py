@@ -225,11 +225,21 @@ class Loop:
 
     def iter_segments(self) -> Iterator[Segment]:
         """Every segment of the loop and its children, in document order."""
+        return iter(self.all_segments())
+
+    def all_segments(self) -> list[Segment]:
+        """`iter_segments` as a list: collected in one recursion, not passed up through a nested
+        generator per loop level (the writer and the gate walk every claim this way)."""
+        found: list[Segment] = []
+        self._collect(found)
+        return found
+
+    def _collect(self, found: list[Segment]) -> None:
         for item in self.items:
             if isinstance(item, Segment):
-                yield item
+                found.append(item)
             else:
-                yield from item.iter_segments()
+                item._collect(found)
 
     def segment_count(self) -> int:
         return sum(1 if isinstance(i, Segment) else i.segment_count() for i in self.items)

@@ -54,13 +54,23 @@ class WriteSummary:
         return next((n for k, n in self.control_numbers if k == kind), None)
 
 
-def _context_key(loop: Loop) -> tuple[str, ...]:
-    """Content of an HL loop without its HL segment (whose ids are renumbered anyway)."""
-    segments = loop.iter_segments()
-    first = next(segments, None)
-    keys = [] if first is None or first.tag == "HL" else [segment_key(first)]
-    keys.extend(segment_key(s) for s in segments)
-    return tuple(keys)
+def _context_key(loop: Loop) -> tuple:
+    """Content of an HL loop without its HL segment (whose ids are renumbered anyway): equal keys,
+    equal segments once written in standard delimiters."""
+    segments = loop.all_segments()
+    if segments and segments[0].tag == "HL":
+        del segments[0]
+    return tuple(_segment_key(s) for s in segments)
+
+
+def _segment_key(segment: Segment) -> tuple[str, tuple[str, ...]]:
+    """`segment_key` without writing the text: in standard delimiters a segment's text is its tag and
+    elements joined (a value holding a delimiter fails when the segment is written)."""
+    delimiters = segment.delimiters
+    if delimiters.component == STANDARD.component and delimiters.repetition == STANDARD.repetition:
+        return segment.tag, segment.elements
+    tag, *elements = segment_key(segment)[:-len(STANDARD.segment + STANDARD.suffix)].split(STANDARD.element)
+    return tag, tuple(elements)
 
 
 class _HlWriter:

@@ -152,7 +152,7 @@ def money(seg: Segment, position: int) -> Decimal:
 def cas_total(segments: Iterable[Segment]) -> Decimal:
     total = ZERO
     for seg in segments:
-        for pos in range(3, 19, 3):
+        for pos in range(3, min(len(seg.elements), 18) + 1, 3):  # the amounts present (absent reads as 0)
             total += money(seg, pos)
     return total
 
@@ -220,7 +220,7 @@ class _Checker:
         for seg in segments:
             if len(seg.elements) > 19:
                 self.error("COB006", "more than 6 adjustment triplets in one CAS segment", seg, loop)
-            for pos in range(3, 19, 3):
+            for pos in range(3, min(len(seg.elements) + 1, 18) + 1, 3):  # a reason with or without its amount
                 if seg.get(pos - 1) and money(seg, pos) == 0:
                     self.error("COB007", f"CAS{pos:02d} adjustment amount is zero", seg, loop, f"CAS{pos:02d}")
 

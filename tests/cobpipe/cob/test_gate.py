@@ -55,6 +55,8 @@ def test_claim_charge_must_equal_line_charges():
 
 def test_zero_cas_amount_rejected():
     assert "COB007" in codes(SEED.replace("CAS*PR*1*10~", "CAS*PR*1*10*1*3*0~"))
+    assert "COB007" in codes(SEED.replace("CAS*PR*1*10~", "CAS*PR*1*10**2~"))  # CAS05 reason, no CAS06 amount
+    assert "COB007" not in codes(SEED)
 
 
 def test_negative_paid_rejected():
