@@ -153,6 +153,7 @@ class EraScan:
 def scan_era(path: Path) -> EraScan:
     """Refuses (EdiError) what cannot be converted at all: not X12, truncated, not an 835."""
     reader = X12Reader.open(path)
+    reader.body_tags = frozenset({"CLP"})  # and the envelope: the rest is read when converting
     counts: Counter = Counter()
     codes: set[str] = set()
     for seg in reader:

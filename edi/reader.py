@@ -166,6 +166,10 @@ class X12Reader:
         self._env = _Envelope()
         self._consumed = False
         self._valid_tags: set[str] = set()
+        # when set, the only segments inside an ST..SE that are yielded (envelope segments always
+        # are); the others are still counted and checked: a pass that needs a few tags (the ERA
+        # pre-scan: CLP) skips building a segment object for each of the rest
+        self.body_tags: frozenset[str] | None = None
 
     @classmethod
     def open(cls, path: str | Path, name: str | None = None) -> "X12Reader":
@@ -294,6 +298,8 @@ class X12Reader:
         eof = False
         seg: Segment | None = None
         restarted = False  # the first piece is an ISA whose delimiters were just applied
+        wanted = self.body_tags
+        skipped: tuple[str, int, int] | None = None  # the last segment read but not yielded (`body_tags`)
         # lines are counted by LF (also CRLF), or by CR in files with old Mac line ends: decided by
         # the first line break of the file, whatever the chunk size
         nl_found: str | None = None
@@ -337,6 +343,9 @@ class X12Reader:
                 index += 1
                 if tag in body_tags and env.st is not None:  # the hot path: a segment inside ST..SE
                     env.seg_count += 1
+                    if wanted is not None and tag not in wanted:
+                        seg, skipped = None, (tag, index, seg_line)
+                        continue
                     seg = _make_segment(tag, tuple(elements[1:]), index, seg_line, delims)
                     yield seg
                     continue
@@ -368,8 +377,11 @@ class X12Reader:
                     if tag not in _ENVELOPE_TAGS:
                         body_tags.add(tag)
                 seg = _make_segment(tag, tuple(elements[1:]), index, seg_line, delims)
-                if self._check(seg, valid):
+                if self._check(seg, valid) and (wanted is None or tag in wanted or tag in _ENVELOPE_TAGS
+                                                or env.st is None):
                     yield seg
+            if seg is None and skipped is not None:  # the findings below name the last segment read
+                seg = _make_segment(skipped[0], (), skipped[1], skipped[2], delims)
             if restart is not None:
                 buf, delims = restart
                 restarted = True

@@ -604,6 +604,29 @@ def outcome(read_it) -> tuple:
     return ("read", segments, [f.to_dict() for f in reader.findings])
 
 
+ENVELOPE_TAGS = {"ISA", "IEA", "GS", "GE", "ST", "SE"}
+
+
+def assert_a_body_tag_filter_only_drops_segments(read_it, wanted=frozenset({"CLP"})) -> None:
+    """A reader with `body_tags` set (the ERA pre-scan) gives the same findings or error, every
+    envelope and wanted segment, and nothing that a full read does not give."""
+    full = outcome(read_it)
+
+    def filtered():
+        reader = read_it()
+        reader.body_tags = wanted
+        return reader
+
+    part = outcome(filtered)
+    if full[0] == "error":
+        assert part == full
+        return
+    assert part[2] == full[2]
+    kept = ENVELOPE_TAGS | wanted
+    assert [s for s in part[1] if s[0] in kept] == [s for s in full[1] if s[0] in kept]
+    assert set(part[1]) <= set(full[1])
+
+
 def test_the_crashers_folder_is_there():
     assert len(CRASHERS) >= 50
 
@@ -616,6 +639,7 @@ def test_crashers_read_or_raise_an_edi_error_the_same_way_at_any_chunk_size(path
     for chunk in (1, 7, 64):
         monkeypatch.setattr(reader_module, "CHUNK_CHARS", chunk)
         assert outcome(lambda: X12Reader.open(path)) == reference
+        assert_a_body_tag_filter_only_drops_segments(lambda: X12Reader.open(path))
 
 
 FUZZ_BASES = [
@@ -650,6 +674,7 @@ def test_mutated_and_truncated_interchanges_read_or_raise_edi_error_only(data):
     chunk = data.draw(st.sampled_from([1, 2, 3, 7, 64]), label="chunk")
     with patch.object(reader_module, "CHUNK_CHARS", chunk):
         assert outcome(lambda: X12Reader.from_text(text, "fuzz.x12")) == reference
+        assert_a_body_tag_filter_only_drops_segments(lambda: X12Reader.from_text(text, "fuzz.x12"))
 
 
 FUZZ_TOKENS = [ISA + "~", ISA.replace("*", "|") + "\n", ISA[:40], ISA + "\r\n", "ISA", "ISA*", "GS*HP*S*R*1*1*1*X*V",
@@ -665,3 +690,13 @@ def test_any_sequence_of_x12_shaped_tokens_reads_or_raises_edi_error_only(tokens
     reference = outcome(lambda: X12Reader.from_text(text, "fuzz.x12"))
     with patch.object(reader_module, "CHUNK_CHARS", chunk):
         assert outcome(lambda: X12Reader.from_text(text, "fuzz.x12")) == reference
+
+
+def test_a_body_tag_filter_on_real_remittances(corpus_dir, samples_dir):
+    paths = sorted((corpus_dir / "835").glob("*")) + sorted((samples_dir / "era").glob("*.835"))
+    paths += [samples_dir / "cob" / "era.835"]
+    for path in paths:
+        assert_a_body_tag_filter_only_drops_segments(lambda: X12Reader.open(path))
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        cut = text[: len(text) * 3 // 5]  # a truncated file names its last segment in ENV008
+        assert_a_body_tag_filter_only_drops_segments(lambda: X12Reader.from_text(cut, "cut.835"))
