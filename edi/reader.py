@@ -26,7 +26,7 @@ from typing import BinaryIO, TextIO
 
 from .errors import EdiSyntaxError
 from .findings import Finding, Location, Severity
-from .segment import Delimiters, Segment, _make_segment
+from .segment import _SEGMENT_FACTORY, Delimiters, Segment, _make_segment
 
 CHUNK_CHARS = 1 << 18
 """Characters read at a time; memory use is about this plus the longest segment."""
@@ -299,6 +299,7 @@ class X12Reader:
         seg: Segment | None = None
         restarted = False  # the first piece is an ISA whose delimiters were just applied
         wanted = self.body_tags
+        new_segment, set_tag, set_elements, set_index, set_line, set_delimiters = _SEGMENT_FACTORY
         skipped: tuple[str, int, int] | None = None  # the last segment read but not yielded (`body_tags`)
         # lines are counted by LF (also CRLF), or by CR in files with old Mac line ends: decided by
         # the first line break of the file, whatever the chunk size
@@ -327,15 +328,16 @@ class X12Reader:
                 if not text:
                     line += raw.count(nl) + term_is_newline
                     continue
+                has_lf = "\n" in text  # a segment wrapped over lines (looked for once)
                 if len(raw) == len(text) + 1 and raw[0] == nl:  # "~<LF>SEG": the usual layout, counted at once
                     seg_line = line = line + 1
-                    if nl in text:  # a segment wrapped over lines
+                    if has_lf if nl == "\n" else nl in text:
                         line += text.count(nl)
                     line += term_is_newline
                 else:
                     seg_line = line if raw[0] == text[0] else line + raw.count(nl, 0, raw.index(text[0]))
                     line += raw.count(nl) + term_is_newline
-                if not term_is_newline and "\n" in text:  # a segment wrapped over fixed-length lines
+                if has_lf and not term_is_newline:  # a segment wrapped over fixed-length lines
                     elements = text.replace("\r", "").replace("\n", "").split(sep)
                 else:
                     elements = text.split(sep)
@@ -346,7 +348,13 @@ class X12Reader:
                     if wanted is not None and tag not in wanted:
                         seg, skipped = None, (tag, index, seg_line)
                         continue
-                    seg = _make_segment(tag, tuple(elements[1:]), index, seg_line, delims)
+                    # _make_segment inlined: this line runs once per segment of every file read
+                    seg = new_segment(Segment)
+                    set_tag(seg, tag)
+                    set_elements(seg, tuple(elements[1:]))
+                    set_index(seg, index)
+                    set_line(seg, seg_line)
+                    set_delimiters(seg, delims)
                     yield seg
                     continue
                 if tag == "ISA" or (tag not in valid_tags and text.startswith("ISA") and len(text) > 3

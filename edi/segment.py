@@ -124,6 +124,10 @@ _set_tag, _set_elements, _set_index, _set_line, _set_delimiters = (
     Segment.__dict__[name].__set__ for name in ("tag", "elements", "index", "line", "delimiters"))
 
 
+# what _make_segment does, for a loop that inlines it (the reader's): object.__new__, then each field
+_SEGMENT_FACTORY = (_new_object, _set_tag, _set_elements, _set_index, _set_line, _set_delimiters)
+
+
 def _make_segment(tag: str, elements: tuple[str, ...], index: int, line: int,
                   delimiters: Delimiters) -> Segment:
     """`Segment(...)` without the frozen-dataclass `__init__` overhead; the reader's hot path."""
