@@ -348,7 +348,7 @@ class X12Reader:
                     if wanted is not None and tag not in wanted:
                         seg, skipped = None, (tag, index, seg_line)
                         continue
-                    # _make_segment inlined: this line runs once per segment of every file read
+                    # _make_segment inlined: this runs once for every segment of every file read
                     seg = new_segment(Segment)
                     set_tag(seg, tag)
                     set_elements(seg, tuple(elements[1:]))
