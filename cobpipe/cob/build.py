@@ -8,6 +8,7 @@ segment of the original claim is carried over unchanged (005010X222A1; cob-spec 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
@@ -300,5 +301,8 @@ def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_lev
     return Loop("2430", segments)
 
 
+@functools.lru_cache(maxsize=64)
 def _dtp573(when: dt.date) -> Segment:
+    """One segment per date (segments are immutable and shared): every line of every claim of an
+    ERA usually carries the same payment date."""
     return Segment.build("DTP", "573", "D8", when.strftime("%Y%m%d"))
