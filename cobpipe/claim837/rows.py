@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi.reader import X12Reader, iter_transactions
 from edi.segment import STANDARD, Delimiters, Segment
 from edi.writer import serialize
 
+from ..ledger.core import _envelope_text
 from .claim import Envelope, OriginalClaim
 from .loops import Loop
 from .parser import ClaimFile, _TransactionBuilder
@@ -119,15 +121,9 @@ class ClaimRows(ClaimFile):
 
     @classmethod
     def open(cls, path, name: str | None = None, only: frozenset[str] | None = None) -> "ClaimRows":
-        from edi.reader import X12Reader
-
         return cls(X12Reader.open(path, name), only)
 
     def _read(self) -> Iterator[ClaimRow]:  # type: ignore[override]
-        from edi.reader import iter_transactions
-
-        from ..ledger.core import _envelope_text
-
         storage = _Storage()
         for ts in iter_transactions(self.reader):
             self._check_transaction(ts)
