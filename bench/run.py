@@ -5,7 +5,8 @@
 For each size the pair is generated once (cached in bench/.data, gitignored), then every step runs
 --runs times in a fresh subprocess: median wall time, claims/second, ratio to the floor (a bare
 str.split tokenization of both files, measured in the same run) and the step's peak RSS (the
-largest process of the step, from wait4's rusage). Prints a markdown table and writes it to
+largest process of the step, from wait4's rusage
+as reported by bench/launch.py, so the benchmark's own size never counts). Prints a markdown table and writes it to
 bench/latest.md with the command line and the machine. Steps whose tool does not exist yet are
 listed as skipped with the reason. See bench/README.md.
 """
@@ -54,11 +55,22 @@ class Run:
     timed_out: bool = False
 
 
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
+
+
 def run_process(cmd: list[str], timeout: float | None = None) -> Run:
-    """Run `cmd` to completion in its own session; wall clock, CPU and peak RSS from wait4."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run `cmd` to completion in its own session: wall clock, CPU and peak RSS of the command alone.
+
+    The command is started by `bench/launch.py` in a fresh, bare interpreter, which reports what
+    wait4 says about the command: a process forked straight from this one would be charged for this
+    process's memory too (Linux counts the parent's address space in a forked child's ru_maxrss),
+    so figures would grow with whatever ran here before (see launch.py)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        report = Path(tmp) / "usage.json"
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-S", "-I", str(LAUNCHER), str(report), *cmd],
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
         killed = threading.Event()
 
         def kill() -> None:
@@ -78,9 +90,13 @@ def run_process(cmd: list[str], timeout: float | None = None) -> Run:
                 timer.cancel()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            child = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # killed before it could report: no figures of the command's own
+            child = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": 0}
         out.seek(0)
         err.seek(0)
-        return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
+        return Run(child["wall"], child["cpu"], child["maxrss_kb"] / 1024, proc.returncode,
                    out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), killed.is_set())
 
 
@@ -408,7 +424,8 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
         "in the min column; fewer runs when a note says so). "
         "`× floor` compares with the bare `str.split` tokenization of the same 835 + 837 pair in the "
         "same run. CPU s is the median user + system time of the step's processes (steadier than wall time "
-        "when other work shares the CPUs). Peak RSS is the largest process of the step (wait4 rusage). "
+        "when other work shares the CPUs). Peak RSS is the largest process of the step (wait4 rusage, "
+        "taken by a bare launcher so that the benchmark's own memory is never counted). "
         "Wall times include "
         "interpreter start-up: "
         + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in startup.items()) + ".",

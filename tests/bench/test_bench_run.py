@@ -107,11 +107,40 @@ def test_run_process_reports_peak_rss_exit_code_and_timeout(bench):
     grow = bench.run_process([sys.executable, "-c", "x = bytearray(80 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"])
     assert grow.code == 0 and grow.rss_mb >= 80
     small = bench.run_process([sys.executable, "-c", "pass"])
-    assert small.rss_mb < grow.rss_mb
+    assert small.rss_mb < 60 < 80 <= grow.rss_mb
     failed = bench.run_process([sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"])
     assert failed.code == 3 and "boom" in failed.stderr
     slow = bench.run_process([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
     assert slow.timed_out and slow.wall < 20
+
+
+PARENT_MB = 300
+# the same measurements, made by a process that has first grown to PARENT_MB: a child forked from
+# it would be charged for that memory (issue 16: the test failed in a full suite run, passed alone)
+BIG_PARENT = f"""
+import importlib.util, json, sys
+ballast = bytearray({PARENT_MB} * 1024 * 1024)
+ballast[::4096] = b"1" * len(ballast[::4096])
+spec = importlib.util.spec_from_file_location("bench_run", sys.argv[1])
+bench = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = bench
+spec.loader.exec_module(bench)
+with open("/proc/self/status") as status:
+    own = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+small = bench.run_process([sys.executable, "-c", "pass"])
+grow = bench.run_process([sys.executable, "-c", "x = bytearray(80 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"])
+print(json.dumps({{"own": own, "small": small.rss_mb, "grow": grow.rss_mb}}))
+"""
+
+
+def test_peak_rss_does_not_include_the_measuring_process():
+    done = subprocess.run([sys.executable, "-c", BIG_PARENT, str(RUN)], capture_output=True, text=True,
+                          timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    figures = __import__("json").loads(done.stdout)
+    assert figures["own"] >= PARENT_MB  # the ballast is resident in the measuring process
+    assert figures["small"] < 60, figures  # `python -c pass` alone, not the 300 MB it was started from
+    assert 80 <= figures["grow"] < PARENT_MB, figures
 
 
 def test_failed_step_is_reported_with_its_message(bench, tmp_path):
