@@ -248,6 +248,14 @@ class Ledger:
         with self._lock:
             return int(self._execute(sql.GET_META, (sql.SCHEMA_VERSION_KEY,)).fetchone()[0])
 
+    def query(self, statement: str, params: tuple = ()) -> list[tuple]:
+        """Run one portable statement (`?` parameters) under the ledger's lock and return its rows
+        ([] for statements without a result). For modules keeping tables of their own in the
+        ledger (cobpipe/console/store.py); writes belong inside `transaction()`."""
+        with self._lock:
+            cursor = self._execute(statement, params)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
     # --- claims (pipeline.ClaimSource) -------------------------------------------------------
 
     def add_claims(self, claims: Iterable[Any], source_hash: str | None = None) -> int:

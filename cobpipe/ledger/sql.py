@@ -83,6 +83,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (kind, sender, receiver)
         )""",
     ),
+    # 1 -> 2: the web console (issue 19): its users, their sessions and the audit log. Statements in
+    # cobpipe/console/store.py.
+    (
+        """CREATE TABLE console_users (
+            name          VARCHAR(64) PRIMARY KEY,
+            role          VARCHAR(16) NOT NULL,
+            password_hash TEXT NOT NULL,
+            disabled      INTEGER NOT NULL DEFAULT 0,
+            created_at    VARCHAR(32) NOT NULL
+        )""",
+        # A session is known by the SHA-256 of its cookie value (the value itself is never stored).
+        """CREATE TABLE console_sessions (
+            token_hash CHAR(64) PRIMARY KEY,
+            user_name  VARCHAR(64) NOT NULL,
+            csrf       VARCHAR(64) NOT NULL,
+            revealed   TEXT NOT NULL,
+            created_at VARCHAR(32) NOT NULL,
+            last_seen  VARCHAR(32) NOT NULL,
+            expires_at VARCHAR(32) NOT NULL
+        )""",
+        # Who did what when: every login, reveal of PHI, download, change and claim sent.
+        """CREATE TABLE console_audit (
+            id        VARCHAR(32) PRIMARY KEY,
+            at        VARCHAR(32) NOT NULL,
+            user_name VARCHAR(64) NOT NULL,
+            action    VARCHAR(32) NOT NULL,
+            target    TEXT,
+            detail    TEXT
+        )""",
+        "CREATE INDEX console_audit_at ON console_audit (at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
