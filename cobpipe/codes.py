@@ -265,6 +265,9 @@ def _parse_date(text: str) -> dt.date | None:
     raise ValueError(f"{text!r} is not a date (YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY)")
 
 
+#: what a CARC (45, A1, B23, P12, W1) or RARC (M12, MA04, N130) looks like
+_USER_CODE_SHAPE = re.compile(r"[A-Za-z]{0,2}[0-9]{1,4}")
+
 _HEADER_WORDS = {
     "code": ("code",),
     "description": ("desc", "text", "meaning"),
@@ -314,6 +317,11 @@ def read_user_codes(path: str | Path) -> list[Code]:
         code, description = cell("code"), cell("description")
         if not code or not description:
             raise CodeListError(shown, "each row needs a code and a description", number)
+        if not _USER_CODE_SHAPE.fullmatch(code):
+            if not first and not codes:  # most often a header we cannot read (e.g. reason,text)
+                raise CodeListError(shown, f"the first row {','.join(c.strip() for c in row)!r} is neither a "
+                                    "header (Code,Description[,Start Date,Stop Date]) nor a code", number)
+            raise CodeListError(shown, f"{code!r} is not a CARC or RARC code", number)
         try:
             start, stop = _parse_date(cell("start_date")), _parse_date(cell("stop_date"))
         except ValueError as exc:

@@ -311,3 +311,16 @@ def test_payer_settings_user_file_and_errors(tmp_path):
     level = write(tmp_path, "level.csv", "payer_id,name,accepts_electronic_secondary,eaf_level,notes\n1,P,yes,both,\n")
     with pytest.raises(CodeListError, match="eaf_level"):
         codes.load_payer_settings(level)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("reason,text\n45,user 45\n", 1, "neither a header"),  # a header we cannot read: not a code "reason"
+    ("\ufeffCARC,Meaning\n45,user 45\n", 1, "neither a header"),
+    ("Code,Description\n45,user 45\nsee the note below,x\n", 3, "not a CARC or RARC code"),
+])
+def test_a_user_code_file_with_a_header_we_cannot_read_is_refused_with_the_line(tmp_path, text, line, message):
+    path = tmp_path / "carc.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CodeListError, match=message) as info:
+        codes.load_user_codes(path)
+    assert info.value.line == line and str(path) in str(info.value) and f"line {line}" in str(info.value)
