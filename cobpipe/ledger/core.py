@@ -77,16 +77,29 @@ class IssuedClaim:
     st02: int | None = None
     source_sha256: str = ""
     issued_at: str = ""
+    payer_level: str = ""  # SBR01 of the 2000B billed: S, T, ...
+    frequency: str = "1"  # CLM05-3: 1 original, 7 replacement, 8 void
+    channel: str = "electronic"  # or "paper"
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimOutcome:
-    """What one ERA said about one claim (CLP01): a pipeline decision status and its reason codes."""
+    """What one ERA said about one claim (CLP01): a pipeline decision status and its reason codes,
+    and which payer sent that 835, at which level (CLP02), with its claim number (CLP07)."""
 
     claim_id: str
     status: str
     payer_id: str | None = None
     reasons: tuple[str, ...] = ()
+    era_payer: str | None = None
+    era_level: str | None = None
+    clp02: str | None = None
+    payer_claim_number: str | None = None
+
+
+# Where a claim stands (claim_states.state); a stored claim with no state is awaiting its primary's 835.
+CLAIM_STATES = ("awaiting_primary", "billed_secondary", "billed_tertiary", "billed_next", "awaiting_crossover",
+                "closed", "needs_review")
 
 
 @dataclass(slots=True)
@@ -263,7 +276,7 @@ class Ledger:
         changed. Re-adding a claim already stored with the same text changes nothing."""
         added_at = _now()
         return self._store_claim_rows(
-            (*claim_key(claim), source_hash, claim.to_x12(), _envelope_json(claim), added_at)
+            (*(key := claim_key(claim)), source_hash, claim.to_x12(), _envelope_json(claim), added_at, key[0])
             for claim in claims)
 
     def add_claim_rows(self, rows: Iterable[tuple[str, str, str, str, str]], source_hash: str | None = None) -> int:
@@ -271,7 +284,7 @@ class Ledger:
         `to_x12()` text, envelope JSON) rows, as cobpipe.claim837.rows.ClaimRows reads them."""
         added_at = _now()
         return self._store_claim_rows(
-            (claim_id, submitter, payer, source_hash, raw, envelope, added_at)
+            (claim_id, submitter, payer, source_hash, raw, envelope, added_at, claim_id)
             for claim_id, submitter, payer, raw, envelope in rows)
 
     def add_claims_of(self, other: "Ledger") -> int:
@@ -288,10 +301,12 @@ class Ledger:
             cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM), rows)
             return max(cursor.rowcount, 0)
 
-    def claims_for(self, claim_id: str) -> list:
-        """Every stored original claim with this CLM01 (several submitters or payers may share one)."""
+    def claims_for(self, claim_id: str, *, folded: bool = False) -> list:
+        """Every stored claim with this CLM01 (several submitters or payers may share one: the
+        original billed to the primary, and the claims cobpipe issued to later payers). `folded`:
+        every claim whose CLM01 equals `claim_id` ignoring case."""
         with self._lock:
-            rows = self._execute(sql.CLAIMS_FOR, (claim_id,)).fetchall()
+            rows = self._execute(sql.CLAIMS_FOLDED if folded else sql.CLAIMS_FOR, (claim_id,)).fetchall()
         if not rows:
             return []
         if self._claim_factory is None:
@@ -308,18 +323,89 @@ class Ledger:
         with self._lock:
             rows = self._execute(sql.ISSUED_FOR, (claim_id,)).fetchall()
         return [IssuedClaim(claim_id=r[0], payer_id=r[1], source_sha256=r[2], output=r[3], isa13=r[4],
-                            gs06=r[5], st02=r[6], issued_at=r[7]) for r in rows]
+                            gs06=r[5], st02=r[6], issued_at=r[7], payer_level=r[8] or "",
+                            frequency=r[9] or "1", channel=r[10] or "electronic") for r in rows]
 
     def record_issued(self, source_sha256: str, claims: Iterable[IssuedClaim]) -> int:
-        """Record secondary claims sent; a claim already issued to that payer keeps its first record.
-        Returns how many were new."""
+        """Record claims sent to a later payer: an original (CLM05-3 1) keeps its first record per
+        claim and payer; a replacement or void is a follow-up, one per causing 835. Returns how many
+        were new."""
         issued_at = _now()
-        rows = [(c.claim_id, c.payer_id, source_sha256, c.output, c.isa13, c.gs06, c.st02, issued_at)
-                for c in claims]
+        originals, follow_ups = [], []
+        for c in claims:
+            if c.frequency in ("7", "8"):
+                follow_ups.append((c.claim_id, c.payer_id, source_sha256, c.frequency, c.output, c.isa13,
+                                   c.gs06, c.st02, issued_at))
+            else:
+                originals.append((c.claim_id, c.payer_id, source_sha256, c.output, c.isa13, c.gs06, c.st02,
+                                  issued_at, c.payer_level, c.frequency or "1", c.channel))
         with self.transaction():
             cursor = self._conn.cursor()
-            cursor.executemany(self.dialect.sql(sql.INSERT_ISSUED), rows)
-            return max(cursor.rowcount, 0)
+            cursor.executemany(self.dialect.sql(sql.INSERT_ISSUED), originals)
+            new = max(cursor.rowcount, 0) if originals else 0
+            if follow_ups:
+                cursor.executemany(self.dialect.sql(sql.INSERT_FOLLOW_UP), follow_ups)
+                new += max(cursor.rowcount, 0)
+            return new
+
+    def follow_ups_for(self, claim_id: str) -> list[IssuedClaim]:
+        """Replacements and voids sent for this claim, oldest first."""
+        with self._lock:
+            rows = self._execute(sql.FOLLOW_UPS_FOR, (claim_id,)).fetchall()
+        return [IssuedClaim(claim_id=r[0], payer_id=r[1], source_sha256=r[2], output=r[3], isa13=r[4],
+                            gs06=r[5], st02=r[6], issued_at=r[7], frequency=r[8]) for r in rows]
+
+    # --- a claim's life across payers ----------------------------------------------------------
+
+    def record_payer_claim_number(self, claim_id: str, payer_id: str, number: str, source: str) -> None:
+        """The claim number `payer_id` gave our claim (`source`: '835' CLP07, '277CA' REF*1K, ...)."""
+        if not number:
+            return
+        with self.transaction():
+            self._execute(sql.UPSERT_PAYER_CLAIM_NUMBER, (claim_id, payer_id, number, source, _now()))
+
+    def payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
+        with self._lock:
+            row = self._execute(sql.GET_PAYER_CLAIM_NUMBER, (claim_id, payer_id)).fetchone()
+        return row[0] if row else None
+
+    def set_claim_state(self, claim_id: str, state: str, payer_id: str | None = None, detail: str = "") -> None:
+        if state not in CLAIM_STATES:
+            raise ValueError(f"unknown claim state {state!r}")
+        with self.transaction():
+            self._execute(sql.UPSERT_CLAIM_STATE, (claim_id, state, payer_id, detail, _now()))
+
+    def claim_state(self, claim_id: str) -> dict | None:
+        with self._lock:
+            row = self._execute(sql.GET_CLAIM_STATE, (claim_id,)).fetchone()
+        return {"state": row[0], "payer_id": row[1], "detail": row[2], "updated_at": row[3]} if row else None
+
+    def claim_state_counts(self) -> dict[str, int]:
+        with self._lock:
+            return {state: int(n) for state, n in self._execute(sql.CLAIM_STATE_COUNTS).fetchall()}
+
+    def record_crossover(self, claim_id: str, source_sha256: str, announced_by: str, forwarded_to: str,
+                         announced_on: dt.date) -> None:
+        with self.transaction():
+            self._execute(sql.INSERT_CROSSOVER, (claim_id, source_sha256, announced_by, forwarded_to,
+                                                 announced_on.isoformat()))
+
+    def open_crossovers(self, claim_id: str) -> list[dict]:
+        with self._lock:
+            rows = self._execute(sql.OPEN_CROSSOVERS_FOR, (claim_id,)).fetchall()
+        return [{"source_sha256": r[0], "announced_by": r[1], "forwarded_to": r[2], "announced_on": r[3]}
+                for r in rows]
+
+    def answer_crossovers(self, claim_id: str, source_sha256: str) -> int:
+        with self.transaction():
+            return max(self._execute(sql.ANSWER_CROSSOVERS, (source_sha256, _now(), claim_id)).rowcount, 0)
+
+    def overdue_crossovers(self, announced_before: dt.date) -> list[dict]:
+        """Crossovers announced before that date that the forwarded-to payer has not answered."""
+        with self._lock:
+            rows = self._execute(sql.OVERDUE_CROSSOVERS, (announced_before.isoformat(),)).fetchall()
+        return [{"claim_id": r[0], "source_sha256": r[1], "announced_by": r[2], "forwarded_to": r[3],
+                 "announced_on": r[4]} for r in rows]
 
     # --- control numbers (edi.writer.ControlNumberSource) ------------------------------------
 
@@ -404,7 +490,8 @@ class Ledger:
 
     def record_decisions(self, source_sha256: str, outcomes: Iterable[ClaimOutcome]) -> None:
         decided_at = _now()
-        rows = [(source_sha256, seq, o.claim_id, o.status, o.payer_id, json.dumps(list(o.reasons)), decided_at)
+        rows = [(source_sha256, seq, o.claim_id, o.status, o.payer_id, json.dumps(list(o.reasons)), decided_at,
+                 o.era_payer, o.era_level, o.clp02, o.payer_claim_number)
                 for seq, o in enumerate(outcomes, 1)]
         with self.transaction():
             self._conn.cursor().executemany(self.dialect.sql(sql.INSERT_DECISION), rows)

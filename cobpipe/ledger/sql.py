@@ -114,6 +114,65 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX console_audit_at ON console_audit (at)",
     ),
+    # 2 -> 3: a claim's life (issue 14): which payer sent each 835 and at which level, what was billed
+    # to whom (level, frequency, channel), the payers' own claim numbers, follow-ups (replacement /
+    # void), crossovers awaiting the forwarded-to payer, each claim's current state, and CLM01
+    # folded for matching a CLP01 the payer upper-cased.
+    (
+        "ALTER TABLE decisions ADD COLUMN era_payer TEXT",
+        "ALTER TABLE decisions ADD COLUMN era_level VARCHAR(2)",
+        "ALTER TABLE decisions ADD COLUMN clp02 VARCHAR(4)",
+        "ALTER TABLE decisions ADD COLUMN payer_claim_number VARCHAR(50)",
+        "ALTER TABLE issued ADD COLUMN payer_level VARCHAR(2)",
+        "ALTER TABLE issued ADD COLUMN frequency VARCHAR(2)",
+        "ALTER TABLE issued ADD COLUMN channel VARCHAR(16)",
+        "ALTER TABLE claims ADD COLUMN claim_id_folded VARCHAR(38)",
+        "UPDATE claims SET claim_id_folded = UPPER(claim_id)",
+        "CREATE INDEX claims_folded ON claims (claim_id_folded)",
+        # The claim number a payer gave a claim we billed it (835 CLP07, 277CA REF*1K): a replacement
+        # or void to that payer carries it in 2300 REF*F8.
+        """CREATE TABLE payer_claim_numbers (
+            claim_id    VARCHAR(38) NOT NULL,
+            payer_id    VARCHAR(80) NOT NULL,
+            number      VARCHAR(50) NOT NULL,
+            source      VARCHAR(32) NOT NULL,
+            recorded_at VARCHAR(32) NOT NULL,
+            PRIMARY KEY (claim_id, payer_id)
+        )""",
+        # A replacement (CLM05-3 7) or void (8) sent after the claim was billed, one per 835 causing it.
+        """CREATE TABLE follow_ups (
+            claim_id      VARCHAR(38) NOT NULL,
+            payer_id      VARCHAR(80) NOT NULL,
+            source_sha256 CHAR(64) NOT NULL,
+            frequency     VARCHAR(2) NOT NULL,
+            output        TEXT,
+            isa13         INTEGER,
+            gs06          INTEGER,
+            st02          INTEGER,
+            issued_at     VARCHAR(32) NOT NULL,
+            PRIMARY KEY (claim_id, payer_id, source_sha256)
+        )""",
+        # A payer's 835 said it forwarded the claim (crossover); answered once the forwarded-to
+        # payer's own 835 for the claim arrives.
+        """CREATE TABLE crossovers (
+            claim_id        VARCHAR(38) NOT NULL,
+            source_sha256   CHAR(64) NOT NULL,
+            announced_by    TEXT,
+            forwarded_to    TEXT,
+            announced_on    VARCHAR(10) NOT NULL,
+            answered_sha256 CHAR(64),
+            answered_at     VARCHAR(32),
+            PRIMARY KEY (claim_id, source_sha256)
+        )""",
+        # Where each claim stands now: awaiting_primary is every stored claim with no row here.
+        """CREATE TABLE claim_states (
+            claim_id   VARCHAR(38) PRIMARY KEY,
+            state      VARCHAR(32) NOT NULL,
+            payer_id   VARCHAR(80),
+            detail     TEXT,
+            updated_at VARCHAR(32) NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -123,15 +182,19 @@ SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 
 # Claims. Re-adding a claim is a no-op; a changed claim text (a corrected resubmission) replaces it.
-UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
+UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at,
+                        claim_id_folded)
+    VALUES (?, ?, ?, ?, ?, ?, ?, UPPER(?))
     ON CONFLICT (claim_id, submitter_id, payer_id) DO UPDATE
         SET raw = excluded.raw, envelope = excluded.envelope, source_hash = excluded.source_hash,
             added_at = excluded.added_at
         WHERE claims.raw <> excluded.raw"""
-ALL_CLAIMS = """SELECT claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at
+ALL_CLAIMS = """SELECT claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at, claim_id
     FROM claims ORDER BY claim_id, submitter_id, payer_id"""
 CLAIMS_FOR = "SELECT raw, envelope FROM claims WHERE claim_id = ? ORDER BY submitter_id, payer_id"
+# A CLP01 the payer upper-cased: every stored claim whose CLM01 folds to the same text.
+CLAIMS_FOLDED = """SELECT raw, envelope FROM claims WHERE claim_id_folded = UPPER(?)
+    ORDER BY claim_id, submitter_id, payer_id"""
 COUNT_CLAIMS = "SELECT COUNT(*) FROM claims"
 COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims"
 
@@ -151,17 +214,44 @@ UPSERT_OUTPUT = """INSERT INTO outputs (name, source_sha256, kind, control_numbe
     ON CONFLICT (name) DO UPDATE SET source_sha256 = excluded.source_sha256, kind = excluded.kind,
         control_numbers = excluded.control_numbers, written_at = excluded.written_at"""
 OUTPUTS_OF = "SELECT name, kind, control_numbers FROM outputs WHERE source_sha256 = ? ORDER BY name"
-INSERT_ISSUED = """INSERT INTO issued (claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT_ISSUED = """INSERT INTO issued (claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at,
+                        payer_level, frequency, channel)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (claim_id, payer_id) DO NOTHING"""
+INSERT_FOLLOW_UP = """INSERT INTO follow_ups (claim_id, payer_id, source_sha256, frequency, output, isa13, gs06,
+                                              st02, issued_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (claim_id, payer_id, source_sha256) DO NOTHING"""
+FOLLOW_UPS_FOR = """SELECT claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at, frequency
+    FROM follow_ups WHERE claim_id = ? ORDER BY issued_at, payer_id"""
+UPSERT_PAYER_CLAIM_NUMBER = """INSERT INTO payer_claim_numbers (claim_id, payer_id, number, source, recorded_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (claim_id, payer_id) DO UPDATE SET number = excluded.number, source = excluded.source,
+        recorded_at = excluded.recorded_at"""
+GET_PAYER_CLAIM_NUMBER = "SELECT number FROM payer_claim_numbers WHERE claim_id = ? AND payer_id = ?"
+UPSERT_CLAIM_STATE = """INSERT INTO claim_states (claim_id, state, payer_id, detail, updated_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (claim_id) DO UPDATE SET state = excluded.state, payer_id = excluded.payer_id,
+        detail = excluded.detail, updated_at = excluded.updated_at"""
+GET_CLAIM_STATE = "SELECT state, payer_id, detail, updated_at FROM claim_states WHERE claim_id = ?"
+CLAIM_STATE_COUNTS = "SELECT state, COUNT(*) FROM claim_states GROUP BY state"
+INSERT_CROSSOVER = """INSERT INTO crossovers (claim_id, source_sha256, announced_by, forwarded_to, announced_on)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT (claim_id, source_sha256) DO NOTHING"""
+OPEN_CROSSOVERS_FOR = """SELECT source_sha256, announced_by, forwarded_to, announced_on FROM crossovers
+    WHERE claim_id = ? AND answered_sha256 IS NULL ORDER BY announced_on"""
+ANSWER_CROSSOVERS = """UPDATE crossovers SET answered_sha256 = ?, answered_at = ?
+    WHERE claim_id = ? AND answered_sha256 IS NULL"""
+OVERDUE_CROSSOVERS = """SELECT claim_id, source_sha256, announced_by, forwarded_to, announced_on FROM crossovers
+    WHERE answered_sha256 IS NULL AND announced_on < ? ORDER BY announced_on, claim_id"""
 WAS_ISSUED = "SELECT 1 FROM issued WHERE claim_id = ? AND payer_id = ?"
-ISSUED_FOR = """SELECT claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at FROM issued
+ISSUED_FOR = """SELECT claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at,
+        payer_level, frequency, channel FROM issued
     WHERE claim_id = ? ORDER BY issued_at, payer_id"""
 COUNT_ISSUED = "SELECT COUNT(*) FROM issued"
 
 # Decisions.
-INSERT_DECISION = """INSERT INTO decisions (source_sha256, seq, claim_id, status, payer_id, reasons, decided_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+INSERT_DECISION = """INSERT INTO decisions (source_sha256, seq, claim_id, status, payer_id, reasons, decided_at,
+                           era_payer, era_level, clp02, payer_claim_number)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 # The latest status of every remitted claim id (by the decision's time, then its file and position).
 # A claim once converted is not counted as skipped when a later ERA remits it again ("already
 # billed"): the skip only confirms the conversion. Rejections after it still show (they need review).

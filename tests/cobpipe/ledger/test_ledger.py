@@ -267,3 +267,35 @@ def test_real_837p_claims_round_trip_with_their_envelope(tmp_path):
     assert back.content_key() == original.content_key()
     assert back.envelope == original.envelope
     assert (back.payer_id, back.envelope.isa_sender) == ("11111", "SUNRISEPEDS")
+
+
+def test_claim_life_tables(tmp_path):
+    """Issue 14: payer claim numbers, follow-ups, states, crossovers and CLM01 folded for matching."""
+    import datetime as dt
+
+    from cobpipe.claim837 import ClaimFile
+
+    with Ledger.open(tmp_path / "l.db") as ledger:
+        ledger.record_payer_claim_number("A1", "22222", "SEC-9", "835")
+        ledger.record_payer_claim_number("A1", "22222", "SEC-10", "277CA")
+        assert ledger.payer_claim_number("A1", "22222") == "SEC-10"
+        assert ledger.payer_claim_number("A1", "11111") is None
+        ledger.record_issued("a" * 64, [IssuedClaim("A1", "22222", payer_level="S")])
+        ledger.record_issued("b" * 64, [IssuedClaim("A1", "22222", frequency="7")])
+        assert [i.frequency for i in ledger.issued_for("A1")] == ["1"]
+        assert [i.frequency for i in ledger.follow_ups_for("A1")] == ["7"]
+        ledger.set_claim_state("A1", "billed_secondary", "22222")
+        assert ledger.claim_state("A1")["state"] == "billed_secondary"
+        assert ledger.claim_state_counts() == {"billed_secondary": 1}
+        with pytest.raises(ValueError):
+            ledger.set_claim_state("A1", "lost")
+        ledger.record_crossover("A1", "c" * 64, "MEDICARE", "MEDIGAP", dt.date(2026, 1, 1))
+        assert len(ledger.overdue_crossovers(dt.date(2026, 2, 1))) == 1
+        assert ledger.overdue_crossovers(dt.date(2026, 1, 1)) == []
+        assert ledger.answer_crossovers("A1", "d" * 64) == 1
+        assert ledger.open_crossovers("A1") == [] and ledger.overdue_crossovers(dt.date(2026, 2, 1)) == []
+        claims = list(ClaimFile.open(Path(__file__).parents[3] / "samples" / "cob" / "seed-claims.837"))
+        ledger.add_claims(claims)
+        clm01 = claims[0].id
+        assert ledger.claims_for(clm01.lower()) == []
+        assert [c.id for c in ledger.claims_for(clm01.lower(), folded=True)] == [clm01]
