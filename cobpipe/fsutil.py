@@ -50,3 +50,58 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Persist the entries of `directory` (renames, links, new files and folders in it)."""
+    _fsync_dir(directory)
+
+
+def mkdir_durable(folder: Path) -> None:
+    """Create `folder` and any missing parents, fsyncing the parent of each folder created, so the
+    new folders survive a power cut (a rename into them relies on that)."""
+    folder = Path(folder)
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir()
+        except FileExistsError:
+            pass
+        _fsync_dir(created.parent)
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)  # raises the usual error for a path under a file
+
+
+def write_new_file(target: Path, text: str, encoding: str = "utf-8") -> None:
+    """Write `text` to `target` durably, never replacing an existing file: FileExistsError if the
+    name is taken (temp name, fsync, hard link to the target, folder fsynced)."""
+    target = Path(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, errors="surrogateescape", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.link(tmp, target)  # fails when the name exists: never overwrites
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    _fsync_dir(target.parent)
+
+
+def rename_no_clobber(source: Path, target: Path) -> None:
+    """Rename `source` to `target` in one filesystem, raising FileExistsError instead of replacing
+    an existing `target` (link, then unlink the source); both folders fsynced."""
+    os.link(source, target)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(source)
+    _fsync_dir(Path(target).parent)
+    if Path(source).parent != Path(target).parent:
+        _fsync_dir(Path(source).parent)

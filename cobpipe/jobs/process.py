@@ -73,7 +73,7 @@ from edi.errors import CobpipeError, EdiError, EdiSyntaxError, UnsupportedTransa
 from edi.reader import X12Reader
 
 from .. import pipeline
-from ..fsutil import _fsync_dir, write_text_atomic
+from ..fsutil import _fsync_dir, mkdir_durable, write_new_file
 from ..ledger import ClaimOutcome, FileRecord, Ledger, OutputRecord
 from ..logs import error_fields, event
 from .intake import Completeness, completeness
@@ -190,6 +190,7 @@ def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions)
         staged = work.with_name(f"{sha}-{work.name.split('-', 1)[1]}")
         os.replace(work, staged)
         work = staged
+        _fsync_dir(root.work)  # the committed record will name the new folder: its name must last
     except FileNotFoundError:
         _remove_work(work)
         return Outcome(name, Status.GONE)
@@ -516,38 +517,55 @@ def _archive(path: Path, root: Root, sha: str) -> Path | None:
     return _move_no_clobber(path, root.archive, sha)
 
 
+def _candidate_names(name: str, sha: str):
+    """`name`, then variants with the sha256 in it: the names tried for a file in archive/ or rejected/."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    yield name
+    yield f"{stem}.{sha[:12]}{suffix}"
+    for n in range(1, 1000):
+        yield f"{stem}.{sha[:12]}.{n}{suffix}"
+
+
+_PLACED, _TAKEN, _GONE = "placed", "taken", "gone"
+
+
+def _place(path: Path, target: Path) -> str:
+    """Rename `path` to `target` unless `target` exists (never overwrites); both folders fsynced."""
+    try:
+        os.link(path, target)  # fails if target exists: never overwrite an archived file
+    except FileExistsError:
+        return _TAKEN
+    except FileNotFoundError:
+        return _GONE
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(target):
+            return _TAKEN
+        try:
+            _move_durably(path, target)
+        except FileNotFoundError:
+            return _GONE
+        _fsync_dir(target.parent)
+        return _PLACED
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    _fsync_dir(target.parent)
+    _fsync_dir(path.parent)
+    return _PLACED
+
+
 def _move_no_clobber(path: Path, folder: Path, sha: str, name: str | None = None) -> Path | None:
     """Rename `path` into `folder` as `name` (default: its own), or a variant with the sha256 in it
     when that is taken; never overwrites. None if `path` vanished."""
-    folder.mkdir(parents=True, exist_ok=True)
-    name = name or path.name
-    stem, suffix = Path(name).stem, Path(name).suffix
-    candidates = [name, f"{stem}.{sha[:12]}{suffix}"]
-    candidates += [f"{stem}.{sha[:12]}.{n}{suffix}" for n in range(1, 1000)]
-    for candidate in candidates:
+    mkdir_durable(folder)
+    for candidate in _candidate_names(name or path.name, sha):
         target = folder / candidate
-        try:
-            os.link(path, target)  # fails if target exists: never overwrite an archived file
-        except FileExistsError:
-            continue
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise
-            if target.exists():
-                continue
-            try:
-                _move_durably(path, target)
-            except FileNotFoundError:
-                return None
-            _fsync_dir(folder)
+        placed = _place(path, target)
+        if placed == _PLACED:
             return target
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        _fsync_dir(folder)
-        _fsync_dir(path.parent)
-        return target
+        if placed == _GONE:
+            return None
     raise OSError(errno.EEXIST, f"no free name for {path.name} in {folder}")
 
 
@@ -605,28 +623,39 @@ def _reject_now(path: Path, ledger: Ledger, root: Root, sha: str, rejection: _Re
     if isinstance(exc, EdiError):
         reason.update({"segment": exc.segment, "line": exc.line, "claim": exc.claim})
     reason = {k: v for k, v in reason.items() if v is not None}
-    target_name = _free_name(root.rejected, name, sha)
-    write_text_atomic(root.rejected / f"{target_name}.reason.json", json.dumps(reason, indent=2) + "\n")
-    written.append(root.rejected / f"{target_name}.reason.json")
-    ledger.record_file(FileRecord(sha, name, rejection.kind or "unknown", "rejected", rejection.reason,
-                                  detail={"message": rejection.message, "moved_to": target_name}))
-    moved = _move_no_clobber(path, root.rejected, sha, name)
-    written.clear()  # the input is beside its reason file now (or gone): keep the reason file
-    if moved is not None and moved.name != target_name:
-        # another file took the name meanwhile: keep the reason file next to the input
-        os.replace(root.rejected / f"{target_name}.reason.json", root.rejected / f"{moved.name}.reason.json")
+    text = json.dumps(reason, indent=2) + "\n"
+    mkdir_durable(root.rejected)
+    moved: Path | None = None
+    for candidate in _candidate_names(name, sha):
+        # a name free for the input and for its reason file: nothing in rejected/ is ever replaced
+        # (a dropped file may itself be called "<other>.reason.json")
+        target = root.rejected / candidate
+        reason_file = root.rejected / f"{candidate}.reason.json"
+        if os.path.lexists(target) or os.path.lexists(reason_file):
+            continue
+        try:
+            write_new_file(reason_file, text)
+        except FileExistsError:
+            continue
+        written.append(reason_file)
+        ledger.record_file(FileRecord(sha, name, rejection.kind or "unknown", "rejected", rejection.reason,
+                                      detail={"message": rejection.message, "moved_to": candidate}))
+        _step("rejected-recorded")
+        placed = _place(path, target)
+        if placed == _TAKEN:  # another file took the name meanwhile: try the next one
+            reason_file.unlink()
+            written.remove(reason_file)
+            continue
+        if placed == _PLACED:
+            moved = target
+        written.clear()  # the input is beside its reason file now (or gone): keep the reason file
+        break
+    else:
+        raise OSError(errno.EEXIST, f"no free name for {name} in {root.rejected}")
     event(log, "file.rejected", logging.WARNING, file=name, sha256=sha, kind=rejection.kind,
           reason=rejection.reason, message=rejection.message,
           segment=getattr(exc, "segment", None), line=getattr(exc, "line", None), moved_to=_rel(moved, root))
     return Outcome(name, Status.REJECTED, sha, rejection.kind, rejection.reason, rejection.message, moved)
-
-
-def _free_name(folder: Path, name: str, sha: str) -> str:
-    stem, suffix = Path(name).stem, Path(name).suffix
-    for candidate in [name, f"{stem}.{sha[:12]}{suffix}", *(f"{stem}.{sha[:12]}.{n}{suffix}" for n in range(1, 1000))]:
-        if not (folder / candidate).exists():
-            return candidate
-    raise OSError(errno.EEXIST, f"no free name for {name} in {folder}")
 
 
 def _reason_of(exc: EdiError) -> str:
@@ -678,7 +707,9 @@ def _step(name: str) -> None:
 
 def _stage(path: Path, work: Path) -> str:
     """S1: copy the input into `work` under its own name, hashing the bytes copied; fsync the copy."""
-    work.mkdir(parents=True)
+    mkdir_durable(work.parent)
+    work.mkdir()
+    _fsync_dir(work.parent)
     (work / OWNER_FILE).write_text(_owner())
     digest = hashlib.sha256()
     with open(path, "rb") as src, open(work / path.name, "wb") as dst:
@@ -687,6 +718,7 @@ def _stage(path: Path, work: Path) -> str:
             dst.write(chunk)
         dst.flush()
         os.fsync(dst.fileno())
+    _fsync_dir(work)
     return digest.hexdigest()
 
 
