@@ -183,18 +183,22 @@ class Ledger:
         try:
             self._migrate()
         except BaseException:
-            self._conn.close()
+            self.close()
             raise
 
     @classmethod
     def open(cls, path: str | Path, *, claim_factory: ClaimFactory | None = None,
              busy_timeout: float = 120.0) -> "Ledger":
-        """A ledger in a SQLite file (created with its folder when missing)."""
-        return cls(SqliteDialect(Path(path), busy_timeout), claim_factory=claim_factory)
+        """A ledger in a SQLite file (created with its folder when missing), or in PostgreSQL when
+        `path` is a `postgresql://` URL (dialects.py, pg.py)."""
+        from .dialects import dialect_for
+
+        return cls(dialect_for(path, busy_timeout), claim_factory=claim_factory)
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            release = getattr(self.dialect, "release", None)  # a pooled connection goes back to its pool
+            release(self._conn) if release is not None else self._conn.close()
 
     def __enter__(self) -> "Ledger":
         return self
@@ -250,9 +254,10 @@ class Ledger:
             if version > sql.SCHEMA_VERSION:
                 raise LedgerError(f"{self.dialect.describe()}: ledger schema {version} is newer than this "
                                   f"cobpipe understands ({sql.SCHEMA_VERSION}); upgrade cobpipe")
+            ddl = getattr(self.dialect, "ddl", None)  # e.g. BLOB -> BYTEA on PostgreSQL
             for steps in sql.MIGRATIONS[version:]:
                 for statement in steps:
-                    cursor.execute(statement)
+                    cursor.execute(ddl(statement) if ddl is not None else statement)
             if version < sql.SCHEMA_VERSION:
                 self._execute(sql.SET_META, (sql.SCHEMA_VERSION_KEY, str(sql.SCHEMA_VERSION)))
 
@@ -495,6 +500,44 @@ class Ledger:
                 for seq, o in enumerate(outcomes, 1)]
         with self.transaction():
             self._conn.cursor().executemany(self.dialect.sql(sql.INSERT_DECISION), rows)
+
+    # --- acknowledgments of what we sent (issue 18; cobpipe/acks) -------------------------------
+
+    def record_claim_ack(self, claim_id: str, payer_id: str, kind: str, state: str, codes: Iterable[str],
+                         reason: str, ack_sha256: str, ack_name: str, payer_claim_number: str = "") -> None:
+        """A claim's latest 999 or 277CA verdict ('accepted', 'accepted_with_errors', 'rejected')."""
+        with self.transaction():
+            self._execute(sql.UPSERT_CLAIM_ACK, (claim_id, payer_id, kind, state, json.dumps(list(codes)), reason,
+                                                 payer_claim_number or None, ack_sha256, ack_name, _now()))
+
+    def claim_acks(self, claim_id: str) -> list[dict]:
+        with self._lock:
+            rows = self._execute(sql.CLAIM_ACKS_FOR, (claim_id,)).fetchall()
+        keys = ("claim_id", "payer_id", "kind", "state", "codes", "reason", "payer_claim_number", "ack_sha256",
+                "ack_name", "received_at")
+        return [{**dict(zip(keys, r)), "codes": json.loads(r[4] or "[]")} for r in rows]
+
+    def issued_in_set(self, gs06: int, st02: int | None) -> list[tuple[str, str, str | None]]:
+        """(claim id, payer id, output) of the claims we issued in group GS06 (and set ST02 when given)."""
+        with self._lock:
+            if st02 is None:
+                return [tuple(r) for r in self._execute(sql.ISSUED_IN_GROUP, (gs06,)).fetchall()]
+            return [tuple(r) for r in self._execute(sql.ISSUED_IN_SET, (gs06, st02)).fetchall()]
+
+    def ack_summary(self, before: str, last: int = 10) -> dict:
+        """For `cobpipe status`: verdict counts, 837Ps written before `before` (ISO time) without a 999,
+        and claims issued before it without a 277CA."""
+        with self._lock:
+            counts: dict[str, dict[str, int]] = {}
+            for kind, state, n in self._execute(sql.ACK_STATE_COUNTS).fetchall():
+                counts.setdefault(kind, {})[state] = int(n)
+            no_999 = [{"file": r[0], "written_at": r[1]}
+                      for r in self._execute(sql.OUTPUTS_WITHOUT_999, (before, last)).fetchall()]
+            no_277 = [{"claim_id": r[0], "payer_id": r[1], "output": r[2], "issued_at": r[3]}
+                      for r in self._execute(sql.ISSUED_WITHOUT_277CA, (before, last)).fetchall()]
+            no_277_total = int(self._execute(sql.COUNT_WITHOUT_277CA, (before,)).fetchone()[0])
+        return {"counts": counts, "outputs_without_999": no_999, "claims_without_277ca": no_277,
+                "claims_without_277ca_total": no_277_total}
 
     # --- status --------------------------------------------------------------------------------
 

@@ -1,4 +1,3 @@
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -38,8 +37,8 @@ class StandInClaim:
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with Ledger.open(tmp_path / "ledger.db", claim_factory=StandInClaim.from_x12) as opened:
+def ledger(db):
+    with Ledger.open(db(), claim_factory=StandInClaim.from_x12) as opened:
         yield opened
 
 
@@ -65,10 +64,10 @@ def test_a_changed_claim_text_replaces_the_stored_one(ledger):
     assert ledger.claims_for("A1") == [corrected]
 
 
-def test_claims_of_another_ledger_are_added_as_if_read_here(ledger, tmp_path):
+def test_claims_of_another_ledger_are_added_as_if_read_here(ledger, db):
     ledger.add_claims([StandInClaim("A1"), StandInClaim("B1")])
     corrected = StandInClaim("A1", body="SV1*HC:99214*40*UN*1***1~")
-    with Ledger.open(tmp_path / "part.db", claim_factory=StandInClaim.from_x12) as part:
+    with Ledger.open(db("part"), claim_factory=StandInClaim.from_x12) as part:
         part.add_claims([corrected, StandInClaim("B1"), StandInClaim("C1")], source_hash="e" * 64)
         assert ledger.add_claims_of(part) == 2  # A1 changed, C1 new, B1 the same
     assert ledger.claims_for("A1") == [corrected]
@@ -76,8 +75,8 @@ def test_claims_of_another_ledger_are_added_as_if_read_here(ledger, tmp_path):
     assert ledger.stats().claims_stored == 3
 
 
-def test_claims_survive_reopening(tmp_path):
-    path = tmp_path / "sub" / "ledger.db"
+def test_claims_survive_reopening(db, tmp_path):
+    path = tmp_path / "sub" / "ledger.db" if db.kind == "sqlite" else db()
     with Ledger.open(path, claim_factory=StandInClaim.from_x12) as first:
         first.add_claims([StandInClaim("KEEP")])
     with Ledger.open(path, claim_factory=StandInClaim.from_x12) as second:
@@ -134,9 +133,9 @@ def test_numbers_wrap_after_nine_digits(ledger):
     assert ledger.next_number("ISA", "s", "r") == 1
 
 
-def test_control_numbers_are_unique_across_processes(tmp_path):
+def test_control_numbers_are_unique_across_processes(db):
     """Two connections (as two processes would) drawing numbers concurrently never share one."""
-    path = tmp_path / "ledger.db"
+    path = db()
     Ledger.open(path).close()
     drawn: list[int] = []
     lock = threading.Lock()
@@ -235,12 +234,10 @@ def test_not_a_ledger_is_one_clear_error(tmp_path):
         Ledger.open(bogus)
 
 
-def test_a_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "ledger.db"
-    Ledger.open(path).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
-    conn.close()
+def test_a_newer_schema_is_refused(db):
+    path = db()
+    with Ledger.open(path) as ledger, ledger.transaction():
+        ledger._execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(LedgerError, match="newer"):
         Ledger.open(path)
 
@@ -256,11 +253,11 @@ def test_sql_uses_only_portable_placeholders():
         assert "%s" not in statement and ":name" not in statement
 
 
-def test_real_837p_claims_round_trip_with_their_envelope(tmp_path):
+def test_real_837p_claims_round_trip_with_their_envelope(db):
     claim837 = pytest.importorskip("cobpipe.claim837")
     sample = Path(__file__).parents[3] / "samples" / "cob" / "seed-claims.837"
     [original] = list(claim837.iter_claims(sample))
-    with Ledger.open(tmp_path / "ledger.db") as ledger:
+    with Ledger.open(db()) as ledger:
         assert ledger.add_claims([original], source_hash="e" * 64) == 1
         assert ledger.add_claims(claim837.iter_claims(sample)) == 0
         [back] = ledger.claims_for("SEED001")
@@ -269,13 +266,13 @@ def test_real_837p_claims_round_trip_with_their_envelope(tmp_path):
     assert (back.payer_id, back.envelope.isa_sender) == ("11111", "SUNRISEPEDS")
 
 
-def test_claim_life_tables(tmp_path):
+def test_claim_life_tables(db):
     """Issue 14: payer claim numbers, follow-ups, states, crossovers and CLM01 folded for matching."""
     import datetime as dt
 
     from cobpipe.claim837 import ClaimFile
 
-    with Ledger.open(tmp_path / "l.db") as ledger:
+    with Ledger.open(db("l")) as ledger:
         ledger.record_payer_claim_number("A1", "22222", "SEC-9", "835")
         ledger.record_payer_claim_number("A1", "22222", "SEC-10", "277CA")
         assert ledger.payer_claim_number("A1", "22222") == "SEC-10"
@@ -299,3 +296,10 @@ def test_claim_life_tables(tmp_path):
         clm01 = claims[0].id
         assert ledger.claims_for(clm01.lower()) == []
         assert [c.id for c in ledger.claims_for(clm01.lower(), folded=True)] == [clm01]
+
+
+def test_an_unreachable_database_is_one_clear_error():
+    """A PostgreSQL URL nothing answers at: LedgerError naming the URL without its password."""
+    with pytest.raises(LedgerError, match=r"cannot connect") as caught:
+        Ledger.open("postgresql://cobpipe:s3cret@127.0.0.1:1/none?connect_timeout=2")
+    assert "s3cret" not in str(caught.value) and "127.0.0.1:1" in str(caught.value)
