@@ -5,7 +5,9 @@ Exit codes, shared by every command: 0 clean, 1 findings or rejected claims, 2 u
 """
 from __future__ import annotations
 
+import errno
 import importlib
+import json
 import sys
 import traceback
 
@@ -26,9 +28,21 @@ COMMAND_MODULES = {
 }
 
 
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (--json, or explain's --format json)."""
+    for n, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("--json", "--format=json") or arg == "--format" and args[n + 1:n + 2] == ["json"]:
+            return True
+    return False
+
+
 class CobpipeGroup(click.Group):
-    """Loads each command's module on first use; turns our own errors into one line and exit 2,
-    and anything else into exit 3."""
+    """Loads each command's module on first use; turns our own errors and the environment's (a
+    path that cannot be written or read) into one line and exit 2, anything else into exit 3; with
+    --json, also the error object of cobpipe.cliutil on stdout. `--debug` may come before or after
+    the command name."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
@@ -42,31 +56,72 @@ class CobpipeGroup(click.Group):
             command = super().get_command(ctx, name)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `cobpipe convert ... --debug` as well as `cobpipe --debug convert ...` (not after `--`,
+        # and not for `bench`, whose arguments pass through to bench/run.py untouched)
+        args = list(args)
+        names = [a for a in args if not a.startswith("-")]
+        if names and names[0] != "bench":
+            cut = args.index("--") if "--" in args else len(args)
+            if "--debug" in args[1:cut]:
+                args = ["--debug"] + [a for a in args[:cut] if a != "--debug"] + args[cut:]
+        ctx.meta["cobpipe.json"] = _wants_json(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
+        from .cliutil import error_object, is_environment_error, os_error_message
+
+        as_json = ctx.meta.get("cobpipe.json", False)
+
+        def fail(code: str, message: str, path: str | None, status: int) -> None:
+            if as_json:
+                click.echo(json.dumps(error_object(code, message, path)))
+            click.echo(f"cobpipe: {message}", err=True)
+            ctx.exit(status)
+
         try:
             return super().invoke(ctx)
         except CobpipeError as exc:
-            click.echo(f"cobpipe: {exc}", err=True)
-            ctx.exit(EXIT_UNUSABLE)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            from .cliutil import OutputError
+
+            code = "cannot_write" if isinstance(exc, OutputError) else "unusable_input"
+            fail(code, str(exc), getattr(exc, "path", None), EXIT_UNUSABLE)
+        except click.ClickException as exc:
+            if as_json:
+                click.echo(json.dumps(error_object("usage", exc.format_message(), None)))
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("cobpipe: interrupted", err=True)
             ctx.exit(130)
+        except OSError as exc:
+            if not is_environment_error(exc):
+                return self._internal(ctx, exc, fail)
+            path = exc.filename if exc.filename is None else str(exc.filename)
+            fail("cannot_read" if exc.errno == errno.ENOENT else "cannot_write",
+                 os_error_message(exc), path, EXIT_UNUSABLE)
         except Exception as exc:  # noqa: BLE001 - the last guard against a traceback for users
-            if ctx.meta.get("cobpipe.debug"):
-                traceback.print_exc()
-            click.echo(f"cobpipe: internal error ({type(exc).__name__}); run with --debug for details",
-                       err=True)
-            ctx.exit(EXIT_INTERNAL)
+            return self._internal(ctx, exc, fail)
+
+    @staticmethod
+    def _internal(ctx: click.Context, exc: BaseException, fail) -> None:
+        if ctx.meta.get("cobpipe.debug"):
+            traceback.print_exc()
+        fail("internal", f"internal error ({type(exc).__name__}); run with --debug for details", None,
+             EXIT_INTERNAL)
 
 
-@click.group(cls=CobpipeGroup)
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (may include data).")
+@click.group(cls=CobpipeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (may include data); "
+                                            "before or after the command name.")
 @click.version_option(package_name="cobpipe")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
-    """cobpipe: secondary (COB) 837P claims from the primary payer's 835 remittance."""
+    """cobpipe: secondary (COB) 837P claims from the primary payer's 835 remittance.
+
+    Shell completion (bash; zsh and fish likewise): eval "$(_COBPIPE_COMPLETE=bash_source cobpipe)"
+    """
     ctx.meta["cobpipe.debug"] = debug
 
 

@@ -192,10 +192,11 @@ def load_claim_files(ledger, paths: Iterable[Path], only: frozenset[str] | None 
 
 def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: ConvertOptions = ConvertOptions(),
                 numbers: ControlNumberSource, issued: IssuedRegistry | None = None,
-                coverage=None, scan: EraScan | None = None) -> ConvertResult:
+                coverage=None, scan: EraScan | None = None, on_progress=None) -> ConvertResult:
     """Convert one ERA: writes out_dir/<era stem>.837 (when any claim converted) and
     out_dir/<era stem>.report.json, both atomically. Raises edi.errors.EdiError (nothing written)
-    when the ERA is unusable."""
+    when the ERA is unusable. `on_progress(era, claims decided, CLP count)` is called as claims
+    are converted (for a progress bar)."""
     from .cob.convert import ClaimConverter
 
     era = Path(era)
@@ -207,7 +208,10 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     output = out_dir / f"{era.stem}.837"
     report = out_dir / f"{era.stem}.report.json"
     separate = options.validate_ig and scan.claims >= options.pipe_validation_from
-    written = _write_837(converter.run(scan, decisions), output, options, numbers, decisions,
+    built = converter.run(scan, decisions)
+    if on_progress is not None:
+        built = _reporting(built, decisions, era, scan.claims, on_progress)
+    written = _write_837(built, output, options, numbers, decisions,
                          separate_validator=separate)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
@@ -215,6 +219,14 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     with atomic_writer(report) as stream:
         write_report(result, stream)
     return result
+
+
+def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, on_progress) -> Iterator:
+    """`built`, calling on_progress(era, decided, total) as each built claim passes, and at the end."""
+    for claim in built:
+        on_progress(era, len(decisions), total)
+        yield claim
+    on_progress(era, max(total, len(decisions)), total)
 
 
 @dataclass(slots=True)
@@ -497,7 +509,7 @@ def write_report(result: ConvertResult, stream) -> None:
 
 def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, options: ConvertOptions,
               coverage_path: Path | None = None, db_path: Path | None = None, progress: bool = False,
-              workers: int = 1) -> list[ConvertResult]:
+              workers: int = 1, on_progress=None) -> list[ConvertResult]:
     """The CLI's batch: every input checked before anything is written, claims indexed in a ledger
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
     With several workers the ERA scans and the 837P parsing run in the same processes too; with
@@ -531,7 +543,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
                 for scan in scans]
         if workers == 1 or pool is None:
-            return [job.run() for job in _progress(jobs, progress)]
+            return [job.run(on_progress) for job in _progress(jobs, progress)]
         return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
 
 
@@ -576,14 +588,14 @@ class _EraJob:
     coverage_path: Path | None
     remember_issued: bool
 
-    def run(self) -> ConvertResult:
+    def run(self, on_progress=None) -> ConvertResult:
         from .ledger import Ledger
 
         coverage = _coverage_table(self.coverage_path) if self.coverage_path else None
         with Ledger.open(self.ledger_path) as ledger:
             issued = ledger if self.remember_issued else None
             result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=ledger,
-                                 issued=issued, coverage=coverage, scan=self.scan)
+                                 issued=issued, coverage=coverage, scan=self.scan, on_progress=on_progress)
             if self.remember_issued:
                 record_issued(ledger, result, _sha256(self.scan.path))
         return result

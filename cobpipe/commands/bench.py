@@ -49,7 +49,8 @@ def parse_knobs(items: tuple[str, ...]) -> dict:
 @click.option("--knob", "knobs", multiple=True, metavar="NAME=VALUE",
               help="A generator knob, e.g. unbalanced_fraction=0.05 or claims_per_835=500; repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest (knobs and counts) as JSON.")
-def synth(n_claims, out_dir, seed, prefix, knobs, as_json):
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (there is none unless stderr is a terminal).")
+def synth(n_claims, out_dir, seed, prefix, knobs, as_json, quiet):
     """Write a synthetic original 837P and the primary's 835 for N fake claims.
 
     \b
@@ -60,15 +61,25 @@ def synth(n_claims, out_dir, seed, prefix, knobs, as_json):
     denial_fraction, crossover_fraction, reversal_fraction, claim_cas_fraction, oa23_fraction,
     bundled_fraction, rendering_fraction, plb_fraction (per 835 transaction),
     unbalanced_fraction, max_lines, claims_per_837, claims_per_835, claim_offset, paid_date.
+
+    Prints `N claims: CLAIMS.837 (L service lines), ERA.835 (paid P), COVERAGE.csv (R rows)`.
+    On a terminal, a progress bar on stderr (claims written, rate, time left).
     """
+    from ..cliutil import check_output_dir, progress_callback, show_progress
+
+    parsed = parse_knobs(knobs)
+    check_output_dir(out_dir)
+    on_progress, close = progress_callback(show_progress(quiet=quiet, as_json=as_json))
     try:
-        result = generate_set(n_claims, out_dir, seed=seed, prefix=prefix, **parse_knobs(knobs))
+        result = generate_set(n_claims, out_dir, seed=seed, prefix=prefix, on_progress=on_progress, **parsed)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--knob") from exc
+    finally:
+        close()
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        click.echo(f"{result.n_claims} claims: {result.claims} ({result.counts['service_lines']} lines), "
+        click.echo(f"{result.n_claims} claims: {result.claims} ({result.counts['service_lines']} service lines), "
                    f"{result.era} (paid {result.paid_total}), {result.coverage} "
                    f"({result.counts['secondary_absent']} rows)")
 

@@ -64,7 +64,12 @@ def parse_delimiters(text: str) -> Delimiters:
                    "with fewer ERAs than workers, a spare one checks the output against the guide as it "
                    "is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, workers, as_json):
+@click.option("--report-format", type=click.Choice(["json", "csv"]), default="json", show_default=True,
+              help="csv: also OUT/<era stem>.report.csv, one row per claim (id, status, payer_id, segment, "
+                   "reasons), for a spreadsheet; the JSON report is always written.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (there is none unless stderr is a terminal).")
+def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, workers, as_json,
+            report_format="json", quiet=False):
     """Build secondary 837P claims from the primary's 835 and the original 837P.
 
     \b
@@ -95,8 +100,19 @@ def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage
                                    "convert them in separate runs or rename one")
         stems[era.stem] = era
     era_files = list(stems.values())
-    results = run_batch(era_files, claim_files, out_dir, options=options, coverage_path=coverage, db_path=db,
-                        progress=sys.stderr.isatty(), workers=workers)
+    from ..cliutil import check_output_dir, progress_callback, show_progress, write_report_csv
+
+    check_output_dir(out_dir)  # one line and exit 2 before any work, not an error after it
+    bar = show_progress(quiet=quiet, as_json=as_json)
+    on_progress, close = progress_callback(bar)
+    try:
+        results = run_batch(era_files, claim_files, out_dir, options=options, coverage_path=coverage, db_path=db,
+                            progress=bar, workers=workers, on_progress=on_progress)
+    finally:
+        close()
+    if report_format == "csv":
+        for result in results:
+            write_report_csv(result)
     summary = [result.summary() for result in results]
     if as_json:
         click.echo(json.dumps(summary, indent=2))

@@ -51,6 +51,10 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
       cobpipe explain era.835 --claim 12345A --format json
       cobpipe explain era.835 --format html -o remittance.html
     """
+    if output is not None:
+        from cobpipe.cliutil import check_output_file
+
+        check_output_file(output)  # before any work: one line and exit 2, nothing written
     codebook: CodeBook = default_codebook()
     for path in code_files:
         codebook = codebook.with_user_codes(path)

@@ -50,8 +50,11 @@ class FileReport:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.path, "ok": self.ok, "findings": [_finding_dict(f) for f in self.findings]}
-        if self.error is not None:
-            out["error"] = self.error
+        if self.error is not None:  # the error object every command prints (cobpipe.cliutil)
+            from cobpipe.cliutil import error_object
+
+            code = "cannot_read" if "cannot read file" in self.error else "unusable_input"
+            out.update(error_object(code, self.error, self.path))
         return out
 
 

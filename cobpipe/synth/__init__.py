@@ -72,8 +72,12 @@ def generate(n_claims: int, out_dir: str | Path, seed: int = 0, **knobs) -> tupl
 
 
 def generate_set(n_claims: int, out_dir: str | Path, seed: int = 0, prefix: str = "",
-                 options: SynthOptions | None = None, **knobs) -> SynthSet:
-    """Like `generate`, returning every path and the counts (also written to <prefix>synth.json)."""
+                 options: SynthOptions | None = None, on_progress=None, **knobs) -> SynthSet:
+    """Like `generate`, returning every path and the counts (also written to <prefix>synth.json).
+
+    `on_progress(file name, claims written, n_claims)` is called as each file is written (for a
+    progress bar). Files are created with mode 0600 (cobpipe.cliutil.OUTPUT_MODE), like every file
+    cobpipe writes."""
     if n_claims < 1:
         raise ValueError("n_claims must be at least 1 (an 837 needs a claim)")
     unknown = set(knobs) - set(SynthOptions.knob_names())
@@ -88,23 +92,30 @@ def generate_set(n_claims: int, out_dir: str | Path, seed: int = 0, prefix: str 
     result = SynthSet(out / f"{prefix}era.835", out / f"{prefix}claims.837", out / f"{prefix}coverage.csv",
                       out / f"{prefix}synth.json", n_claims, seed, options)
     numbers = range(options.claim_offset + 1, options.claim_offset + n_claims + 1)
-    _write_837(result, numbers)
-    _write_835(result, numbers)
-    result.manifest.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    tick = on_progress or (lambda name, done, total: None)
+    _write_837(result, numbers, tick)
+    _write_835(result, numbers, tick)
+    with _open(result.manifest, "utf-8") as stream:
+        stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
 
-def _open(path: Path):
-    return open(path, "w", encoding="ascii", newline="", buffering=BUFFER)
+def _open(path: Path, encoding: str = "ascii"):
+    from ..cliutil import open_output
+
+    return open_output(path, encoding=encoding, buffering=BUFFER)
 
 
-def _write_837(result: SynthSet, numbers: range) -> None:
+PROGRESS_EVERY = 500  # claims between two progress calls
+
+
+def _write_837(result: SynthSet, numbers: range, tick) -> None:
     """The original claims, billed to the primary, plus coverage.csv rows for claims without a 2320."""
     options, seed = result.options, result.seed
     created = dt.datetime.combine(options.paid_date - dt.timedelta(days=10), dt.time(9, 30))
     settings = InterchangeSettings(PROVIDER, CLEARINGHOUSE, usage="T")
     per_st = options.claims_per_837
-    with _open(result.claims) as stream, open(result.coverage, "w", encoding="utf-8", newline="") as cov_stream:
+    with _open(result.claims) as stream, _open(result.coverage, "utf-8") as cov_stream:
         coverage = csv.writer(cov_stream, lineterminator="\n")
         coverage.writerow(x12.COVERAGE_COLUMNS)
         with InterchangeWriter(stream, settings, SequentialControlNumbers(), now=created) as ix:
@@ -125,10 +136,13 @@ def _write_837(result: SynthSet, numbers: range) -> None:
                             if not claim.secondary_in_claim:
                                 result.counts["secondary_absent"] += 1
                                 coverage.writerow(x12.coverage_row(claim))
+                            if result.counts["claims"] % PROGRESS_EVERY == 0:
+                                tick(result.claims.name, result.counts["claims"], len(numbers))
                     result.counts["837_transactions"] += 1
+    tick(result.claims.name, len(numbers), len(numbers))
 
 
-def _write_835(result: SynthSet, numbers: range) -> None:
+def _write_835(result: SynthSet, numbers: range, tick) -> None:
     """The primary's remittance, one payment (ST/BPR) per `claims_per_835` claims."""
     options, seed = result.options, result.seed
     paid = options.paid_date
@@ -166,3 +180,4 @@ def _write_835(result: SynthSet, numbers: range) -> None:
                     result.counts["835_transactions"] += 1
                     result.counts["plb_adjustments"] += len(plb)
                     result.paid_total += payment
+                    tick(result.era.name, min(start + per_st, len(numbers)), len(numbers))

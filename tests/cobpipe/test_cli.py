@@ -35,3 +35,177 @@ def test_a_command_loads_only_its_own_module():
             "print(sorted(m for m in sys.modules if m.startswith('cobpipe.commands.')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "['cobpipe.commands.convert']"
+
+
+# -- errors: one line naming the path and the reason, exit 2, nothing written (issue 16) -----------
+
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples" / "cob"
+COBPIPE = [sys.executable, "-m", "cobpipe.cli"]
+
+
+def cobpipe(*args, user: int | None = None, cwd=None, env=None):
+    """The CLI in a process of its own; as another `user` (root ignores permission bits) by setpriv."""
+    prefix = []
+    if user is not None:
+        prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
+    return subprocess.run([*prefix, *COBPIPE, *map(str, args)], capture_output=True, text=True, cwd=cwd or REPO,
+                          env=env, timeout=300)
+
+
+def can_run_as(user: int) -> bool:
+    if shutil.which("setpriv") is None:
+        return False
+    return cobpipe("--version", user=user).returncode == 0
+
+
+def output_commands(target: Path) -> dict[str, list]:
+    """Every command that writes into `target` (a folder that should not be writable)."""
+    return {
+        "convert": ["convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837",
+                    "--coverage", SAMPLES / "coverage.csv", "--out", target / "out"],
+        "synth": ["synth", "3", "--out", target / "synth"],
+        "explain -o": ["explain", SAMPLES / "era.835", "-o", target / "page.html", "--format", "html"],
+        "explain json -o": ["explain", SAMPLES / "era.835", "--json", "-o", target / "era.json"],
+    }
+
+
+def snapshot(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.is_dir() else []
+
+
+@contextlib.contextmanager
+def unwritable(kind: str):
+    """(folder, reason words, user) for each way a folder cannot be written."""
+    base = Path(tempfile.mkdtemp(prefix="cobpipe-cli-"))
+    os.chmod(base, 0o755)
+    try:
+        if kind == "under a file":
+            (base / "file").write_text("x")
+            yield base / "file", "not a folder", None
+        elif kind == "permission":
+            target = base / "locked"
+            target.mkdir(mode=0o555)
+            os.chmod(target, 0o555)
+            if os.geteuid() == 0:  # root ignores the mode: run the command as nobody
+                if not can_run_as(65534):
+                    pytest.skip("running as root without setpriv to become another user: root is never "
+                                "refused by permission bits")
+                yield target, "Permission denied", 65534
+            else:
+                yield target, "Permission denied", None
+        elif kind == "immutable":
+            target = base / "immutable"
+            target.mkdir()
+            if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(target)]).returncode:
+                pytest.skip("chattr +i is not available here (needs root and a filesystem with flags)")
+            try:
+                yield target, "Operation not permitted", None
+            finally:
+                subprocess.run(["chattr", "-i", str(target)])
+        elif kind == "read-only filesystem":
+            target = base / "ro"
+            target.mkdir()
+            if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(target)],
+                              capture_output=True).returncode:
+                pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+            try:
+                yield target, "Read-only file system", None
+            finally:
+                subprocess.run(["umount", str(target)])
+        else:
+            raise AssertionError(kind)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("kind", ["under a file", "permission", "immutable", "read-only filesystem"])
+def test_an_output_that_cannot_be_written_is_one_line_exit_2_and_nothing_written(kind):
+    with unwritable(kind) as (target, reason, user):
+        before = snapshot(target if target.is_dir() else target.parent)
+        for name, args in output_commands(target).items():
+            done = cobpipe(*args, user=user)
+            lines = done.stderr.strip().splitlines()
+            assert done.returncode == 2, (name, done.stderr)
+            assert len(lines) == 1 and reason in lines[0] and str(target) in lines[0], (name, done.stderr)
+            assert "internal error" not in done.stderr and (done.stdout == "" or "--json" in args), name
+            assert snapshot(target if target.is_dir() else target.parent) == before, name
+            as_json = cobpipe(*args, *(["--json"] if "--json" not in args else []), user=user)
+            assert as_json.returncode == 2
+            error = json.loads(as_json.stdout)["error"]
+            assert error["code"] == "cannot_write" and reason in error["message"], (name, error)
+            assert str(target) in error["path"], (name, error)
+
+
+def test_one_json_error_shape_for_every_command(tmp_path):
+    junk = tmp_path / "junk.835"
+    junk.write_text("this is not X12\n")
+    cases = {
+        "convert": ["convert", "--era", junk, "--claims", SAMPLES / "claims.837", "--out", tmp_path / "o", "--json"],
+        "explain": ["explain", junk, "--json"],
+        "explain --format json": ["explain", junk, "--format", "json"],
+        "validate": ["validate", junk, "--json"],
+        "synth": ["synth", "0", "--out", tmp_path / "s", "--json"],  # a usage error
+        "status": ["status", tmp_path, "--json"],
+        "run": ["run", tmp_path / "missing", "--json"],
+    }
+    for name, args in cases.items():
+        done = cobpipe(*args)
+        assert done.returncode == 2, (name, done.stdout, done.stderr)
+        data = json.loads(done.stdout)
+        if isinstance(data, list):  # validate: one report per file, each with the same error object
+            data = data[0]
+        error = data["error"]
+        assert set(error) == {"code", "message", "path"}, name
+        assert error["code"] in ("unusable_input", "usage", "cannot_read"), (name, error)
+        assert error["message"] and "Traceback" not in done.stderr, name
+    assert not (tmp_path / "o").exists()
+
+
+def test_debug_before_or_after_the_command_and_h_everywhere():
+    runner = CliRunner()
+    for args in (["--debug", "validate", "--help"], ["validate", "--help", "--debug"], ["validate", "--debug", "-h"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0 and "Usage:" in result.output and "FILES..." in result.output, args
+    assert runner.invoke(main, ["-h"]).exit_code == 0
+    for name in COMMAND_MODULES:
+        if name == "bench":
+            continue
+        result = runner.invoke(main, [name, "-h"])
+        assert result.exit_code == 0 and "Usage:" in result.output, name
+    # --debug after the command is the group's flag (tracebacks), not an unknown option of the command
+    result = runner.invoke(main, ["status", "/nonexistent-root", "--debug"])
+    assert "No such option" not in result.output and result.exit_code == 2
+
+
+def test_an_internal_error_is_one_line_exit_3_and_debug_after_the_command_shows_the_traceback():
+    import click
+
+    @click.command("boom-for-test")
+    @click.option("--json", "as_json", is_flag=True)
+    def boom(as_json):
+        raise ZeroDivisionError("a bug")
+
+    main.add_command(boom)
+    try:
+        runner = CliRunner()
+        plain = runner.invoke(main, ["boom-for-test"])
+        assert plain.exit_code == 3 and "Traceback" not in plain.output
+        assert plain.output.strip() == "cobpipe: internal error (ZeroDivisionError); run with --debug for details"
+        for args in (["--debug", "boom-for-test"], ["boom-for-test", "--debug"]):
+            debug = runner.invoke(main, args)
+            assert debug.exit_code == 3 and "Traceback" in debug.output and "a bug" in debug.output, args
+        as_json = runner.invoke(main, ["boom-for-test", "--json"])
+        first = as_json.output.splitlines()[0]
+        assert json.loads(first)["error"]["code"] == "internal" and as_json.exit_code == 3
+    finally:
+        main.commands.pop("boom-for-test", None)

@@ -91,7 +91,8 @@ def test_json_report(tmp_path):
     assert (first["code"], first["segment"], first["line"], first["loop"], first["element"]) == \
         ("IG-ELE-7", 20, 20, "2300", "CLM05-1")
     assert data[1]["findings"] == []
-    assert "empty file" in data[2]["error"] and data[2]["findings"] == []
+    assert "empty file" in data[2]["error"]["message"] and data[2]["findings"] == []
+    assert data[2]["error"]["code"] == "unusable_input" and data[2]["error"]["path"] == data[2]["file"]
 
 
 @pytest.mark.parametrize("content, why", [
