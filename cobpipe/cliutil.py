@@ -139,6 +139,17 @@ def show_progress(*, quiet: bool = False, as_json: bool = False, stream=None) ->
         return False
 
 
+def terminal_size(default: tuple[int, int] = (100, 24)) -> tuple[int, int]:
+    """(columns, rows) of the terminal on stderr; the default for what it does not say (a pty that
+    was never sized says 0 x 0, and tqdm then draws nothing)."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+        columns, rows = size.columns, size.lines
+    except (AttributeError, OSError, ValueError):
+        columns = rows = 0
+    return columns or default[0], rows or default[1]
+
+
 class ClaimProgress:
     """A tqdm bar over the claims of one or more ERAs (one bar, reset for each ERA); a callable
     `(era, done, total)` for the pipeline's progress callback."""
@@ -152,8 +163,9 @@ class ClaimProgress:
         from tqdm import tqdm
 
         if self.bar is None:
+            columns, rows = terminal_size()
             self.bar = tqdm(total=total, unit=self.unit, desc=Path(str(era)).name, file=sys.stderr,
-                            dynamic_ncols=True, smoothing=0.1)
+                            ncols=columns, nrows=rows, smoothing=0.1)
             self.era = era
         elif era != self.era:
             self.era = era

@@ -209,3 +209,65 @@ def test_an_internal_error_is_one_line_exit_3_and_debug_after_the_command_shows_
         assert json.loads(first)["error"]["code"] == "internal" and as_json.exit_code == 3
     finally:
         main.commands.pop("boom-for-test", None)
+
+
+# -- progress on a terminal (issue 16) ------------------------------------------------------------
+
+def on_a_terminal(*args, timeout=600) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal: (exit code, stdout, what the terminal showed)."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*COBPIPE, *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, cwd=REPO)
+    os.close(slave)
+    shown = bytearray()
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other side is closed
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    stdout, _ = proc.communicate(timeout=timeout)
+    reader.join(timeout=60)
+    os.close(master)
+    return proc.returncode, stdout.decode(), shown.decode("utf-8", "replace")
+
+
+def has_bar(text: str, name: str) -> bool:
+    """A tqdm bar of `name`: done/total, a rate and the time left ([elapsed<left, rate])."""
+    import re
+
+    return bool(re.search(re.escape(name) + r".*\d+/\d+ \[\d\d:\d\d<\d\d:\d\d, +[\d.?]+ ?\w*(claim|/s)", text))
+
+
+def test_synth_and_convert_show_progress_on_a_terminal_only(tmp_path):
+    code, stdout, shown = on_a_terminal("synth", "1500", "--out", tmp_path / "s")
+    assert code == 0 and "1500 claims" in stdout
+    assert has_bar(shown, "claims.837") and has_bar(shown, "era.835"), shown
+    assert "1500/1500" in shown
+    for quiet in (["--quiet"], ["--json"]):
+        code, stdout, shown = on_a_terminal("synth", "20", "--out", tmp_path / "q", *quiet)
+        assert code == 0 and shown == "", quiet
+    piped = cobpipe("synth", "20", "--out", tmp_path / "p")
+    assert piped.returncode == 0 and piped.stderr == ""
+    era = tmp_path / "s" / "era.835"
+    args = ["convert", "--era", era, "--claims", tmp_path / "s" / "claims.837", "--coverage",
+            tmp_path / "s" / "coverage.csv", "--workers", "1"]
+    code, stdout, shown = on_a_terminal(*args, "--out", tmp_path / "o1")
+    assert code in (0, 1) and "era.835" in stdout
+    assert has_bar(shown, "era.835"), shown
+    code, stdout, shown = on_a_terminal(*args, "--out", tmp_path / "o2", "--json")
+    assert code in (0, 1) and shown == "" and json.loads(stdout)[0]["counts"]
+    code, stdout, shown = on_a_terminal(*args, "--out", tmp_path / "o3", "--quiet")
+    assert code in (0, 1) and shown == ""
+    piped = cobpipe(*args, "--out", tmp_path / "o4")
+    assert piped.returncode in (0, 1) and piped.stderr == ""
