@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from ..ledger import Ledger
-from ..logs import configure, unconfigure
+from ..logs import LOG_FORMATS, configure, unconfigure
 from ..pipeline import ConvertOptions
 from .convert import parse_delimiters
 
@@ -44,6 +44,9 @@ def job_options(function):
                      help="Seconds a file must stay unchanged when no close event says it is finished."),
         click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
                      show_default=True),
+        click.option("--log-format", type=click.Choice(LOG_FORMATS), default="auto", show_default=True,
+                     help="Log lines on stderr: json (one object per line), text (short lines for a "
+                          "person), auto: text on a terminal, else json."),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
@@ -66,8 +69,8 @@ def _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_a
 
 
 @contextlib.contextmanager
-def _json_logs(level: str) -> Iterator[None]:
-    handler = configure(sys.stderr, getattr(logging, level.upper()))
+def _json_logs(level: str, log_format: str = "auto") -> Iterator[None]:
+    handler = configure(sys.stderr, getattr(logging, level.upper()), log_format=log_format)
     try:
         yield
     finally:
@@ -89,8 +92,8 @@ def _stop_on_signals(stop) -> Iterator[None]:
 @job_options
 @click.option("--poll", is_flag=True, help="Poll the folder (network filesystems without inotify).")
 @click.option("--poll-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
-def watch(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, poll,
-          poll_interval):
+def watch(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, log_format,
+          poll, poll_interval):
     """Watch ROOT/inbound and process each 837P and 835 as soon as it is complete.
 
     \b
@@ -104,14 +107,15 @@ def watch(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_af
 
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
     stop = threading.Event()
-    with _json_logs(log_level), Ledger.open(layout.ledger_path) as ledger, _stop_on_signals(stop):
+    with _json_logs(log_level, log_format), Ledger.open(layout.ledger_path) as ledger, _stop_on_signals(stop):
         InboundWatcher(layout, ledger, options, poll=poll, poll_interval=poll_interval).run(stop)
 
 
 @click.command()
 @job_options
 @click.option("--json", "as_json", is_flag=True, help="Print each file's outcome as JSON.")
-def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, as_json):
+def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, log_format,
+        as_json):
     """Process everything in ROOT/inbound once, then exit (for cron).
 
     \b
@@ -124,8 +128,8 @@ def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_afte
     from ..jobs.batch import exit_code, run_once
 
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
-    with _json_logs(log_level), Ledger.open(layout.ledger_path) as ledger:
-        outcomes = run_once(layout, ledger, options, progress=sys.stderr.isatty())
+    with _json_logs(log_level, log_format), Ledger.open(layout.ledger_path) as ledger:
+        outcomes = run_once(layout, ledger, options, progress=sys.stderr.isatty() and not as_json)
     if as_json:
         click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
     else:
@@ -146,8 +150,8 @@ def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_afte
               help="The server's private host key (e.g. from ssh-keygen -t ed25519).")
 @click.option("--rescan", type=click.FloatRange(min=1), default=60, show_default=True,
               help="Seconds between scans of inbound (files dropped directly, files waiting for an IEA).")
-def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level, host,
-               port, authorized_keys, host_key, rescan):
+def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level,
+               log_format, host, port, authorized_keys, host_key, rescan):
     """Serve ROOT over SFTP: partners upload into /inbound and download from /outbound.
 
     \b
@@ -169,7 +173,7 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
             loop.add_signal_handler(sig, stop.set)
         await serve(layout, ledger, options, settings, stop)
 
-    with _json_logs(log_level), Ledger.open(layout.ledger_path) as ledger:
+    with _json_logs(log_level, log_format), Ledger.open(layout.ledger_path) as ledger:
         asyncio.run(main())
 
 
@@ -179,7 +183,9 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
               help="Ledger file (default ROOT/.cobpipe/ledger.db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many recent errors.")
-def status(root, db, as_json, last):
+@click.option("--ack-after", type=click.FloatRange(min=0), default=24, show_default=True,
+              help="Hours after which an 837P without a 999, or a claim without a 277CA, is listed.")
+def status(root, db, as_json, last, ack_after):
     """What the drop folder has done: files processed and rejected, claims stored, converted and pending.
 
     \b
@@ -193,7 +199,7 @@ def status(root, db, as_json, last):
     if not layout.ledger_path.exists():
         raise JobConfigError(f"{layout.ledger_path}: no ledger yet (has a job run on this ROOT?)")
     with Ledger.open(layout.ledger_path) as ledger:
-        data = build_status(layout, ledger, last=last)
+        data = build_status(layout, ledger, last=last, ack_after=ack_after * 3600)
     data["generated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     click.echo(json.dumps(data, indent=2) if as_json else render_text(data))
 

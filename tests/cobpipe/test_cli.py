@@ -213,12 +213,18 @@ def test_an_internal_error_is_one_line_exit_3_and_debug_after_the_command_shows_
 
 # -- progress on a terminal (issue 16) ------------------------------------------------------------
 
-def on_a_terminal(*args, timeout=600) -> tuple[int, str, str]:
+def on_a_terminal(*args, timeout=600, size=(40, 120)) -> tuple[int, str, str]:
     """Run the CLI with stderr on a pseudo-terminal: (exit code, stdout, what the terminal showed)."""
     import pty
     import threading
 
     master, slave = pty.openpty()
+    if size:  # rows, columns, as a terminal window says
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
     proc = subprocess.Popen([*COBPIPE, *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=slave, cwd=REPO)
     os.close(slave)
@@ -271,3 +277,36 @@ def test_synth_and_convert_show_progress_on_a_terminal_only(tmp_path):
     assert code in (0, 1) and shown == ""
     piped = cobpipe(*args, "--out", tmp_path / "o4")
     assert piped.returncode in (0, 1) and piped.stderr == ""
+
+
+# -- run: logs as JSON off a terminal, short lines on one, never inside the progress bar (issue 16) --
+
+def drop_folder(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    for name in ("claims.837", "era.835"):
+        (root / "inbound" / name).write_bytes((SAMPLES / name).read_bytes())
+    past = 1_600_000_000  # long settled: processed at once whatever the settle rule
+    for path in (root / "inbound").iterdir():
+        os.utime(path, (past, past))
+    return root
+
+
+def test_run_logs_json_when_piped_and_text_lines_apart_from_the_bar_on_a_terminal(tmp_path):
+    piped = cobpipe("run", drop_folder(tmp_path / "a"), "--settle", "0")
+    events = [json.loads(line) for line in piped.stderr.splitlines()]
+    assert events and all("event" in e and "ts" in e for e in events), piped.stderr
+    text = cobpipe("run", drop_folder(tmp_path / "b"), "--settle", "0", "--log-format", "text")
+    assert text.stderr and not any(line.startswith("{") for line in text.stderr.splitlines())
+    assert any(" file.converted " in f" {line} " or "converted" in line for line in text.stderr.splitlines())
+    code, stdout, shown = on_a_terminal("run", drop_folder(tmp_path / "c"), "--settle", "0")
+    assert code in (0, 1) and stdout
+    pieces = [piece.strip() for line in shown.split("\n") for piece in line.split("\r") if piece.strip()]
+    logs = [p for p in pieces if p[:2].isdigit() and p[2] == ":"]  # 12:04:05 event ...
+    assert logs and not any(p.startswith("{") for p in pieces), shown
+    bars = [p for p in pieces if "%|" in p]
+    assert bars, shown  # the bar over the inbound files was drawn
+    assert not any("%|" in p for p in logs) and not any(p in bars for p in logs)
+    code, stdout, shown = on_a_terminal("run", drop_folder(tmp_path / "d"), "--settle", "0", "--log-format", "json")
+    lines = [piece.strip() for line in shown.split("\n") for piece in line.split("\r") if piece.strip()]
+    assert any(p.startswith("{") for p in lines) and all(json.loads(p) for p in lines if p.startswith("{"))
