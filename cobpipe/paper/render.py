@@ -111,9 +111,9 @@ def draw_data(canvas, page: FormPage) -> None:
     canvas.setFont(grid.FONT, grid.FONT_SIZE)
     for key, text in page.values.items():
         where = grid.spot(key)
-        text = text[:where.width]
+        text = text.strip()[:where.width]
         x = grid.x_of(where.col)
-        if where.align == "right":
+        if where.align == "right":  # money: the cents end at the box's last column
             x = grid.x_of(where.col + where.width - len(text))
         canvas.drawString(x, grid.baseline_of(where.line), text)
 
