@@ -40,8 +40,11 @@ class Root:
         root = Path(path).expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise JobConfigError(f"{root}: ROOT is not a folder")
-        layout = cls(root, Path(ledger_path).expanduser().resolve() if ledger_path
-                     else root / ".cobpipe" / "ledger.db")
+        if isinstance(ledger_path, str) and ledger_path.startswith(("postgresql://", "postgres://")):
+            layout = cls(root, ledger_path)  # a PostgreSQL ledger (issue 21): the URL as given
+        else:
+            layout = cls(root, Path(ledger_path).expanduser().resolve() if ledger_path
+                         else root / ".cobpipe" / "ledger.db")
         try:
             for folder in (layout.inbound, layout.outbound, layout.archive, layout.rejected, layout.work,
                            layout.uploads):
@@ -82,10 +85,18 @@ class Root:
         return self.state / "work"
 
     def inbound_files(self) -> list[Path]:
-        """Regular files directly in inbound/ whose names are not hidden or temporary."""
-        try:
-            entries = list(os.scandir(self.inbound))
-        except FileNotFoundError:
-            return []
+        """Regular files directly in inbound/ (and in each partner's, ROOT/partners/<p>/inbound/) whose
+        names are not hidden or temporary."""
+        folders = [self.inbound]
+        if type(self) is Root:  # partner homes: cobpipe.acks.partners (issue 18)
+            from ..acks.partners import partner_inbound_folders
+
+            folders += partner_inbound_folders(self)
+        entries = []
+        for folder in folders:
+            try:
+                entries += list(os.scandir(folder))
+            except FileNotFoundError:
+                pass
         return sorted(Path(e.path) for e in entries
                       if not is_ignored_name(e.name) and e.is_file(follow_symlinks=False))

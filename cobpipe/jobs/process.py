@@ -70,6 +70,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from edi.errors import CobpipeError, EdiError, EdiSyntaxError, UnsupportedTransactionError
+from edi.findings import TooManyFindings
 from edi.reader import X12Reader
 
 from .. import pipeline
@@ -107,6 +108,7 @@ class JobOptions:
     coverage: Path | None = None  # the coverage CSV (re-read for each 835, so edits apply)
     truncated_after: float = 900.0  # seconds without an IEA before a file is rejected as truncated
     settle: float = 2.0  # seconds unchanged before a file seen without a close event is taken
+    acknowledge: bool = False  # TA1/999 for ROOT/inbound files too (partner homes always get them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,21 @@ class _Reject(Exception):
 # --- the one entry point ------------------------------------------------------------------------
 
 def process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
+    """`_process_inbound`, with the acknowledgments hook (cobpipe.acks.hook, issue 18): a file in a
+    partner's home (ROOT/partners/<p>/inbound) is processed for that partner (outputs in its
+    outbound); a 999/277CA is applied to the ledger instead; every other file taken gets a TA1/999."""
+    from ..acks import hook
+
+    root = hook.home_of(path, root)
+    taken = hook.take_ack(Path(path), ledger, root, options)
+    if taken is not None:
+        return taken
+    outcome = _process_inbound(path, ledger, root, options)
+    hook.after(outcome, ledger, root, options)
+    return outcome
+
+
+def _process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
     """Take one file from inbound/ to archive/ (with outputs in outbound/) or rejected/, or leave it
     in inbound/ (waiting for its IEA, or status ERROR for a configuration, ledger or I/O problem).
     Never raises for bad input."""
@@ -659,6 +676,8 @@ def _reject_now(path: Path, ledger: Ledger, root: Root, sha: str, rejection: _Re
 
 
 def _reason_of(exc: EdiError) -> str:
+    if isinstance(exc, TooManyFindings):
+        return "too-many-errors"
     if isinstance(exc, UnsupportedTransactionError):
         return "unsupported-transaction"
     if isinstance(exc, EdiSyntaxError):

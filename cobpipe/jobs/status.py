@@ -1,12 +1,16 @@
 """`cobpipe status ROOT`: what the ledger and the folders say, as a dict (for --json) or text."""
 from __future__ import annotations
 
+import datetime as dt
+
 from ..ledger import Ledger
 from .layout import Root
 
 
-def status(root: Root, ledger: Ledger, last: int = 10) -> dict:
+def status(root: Root, ledger: Ledger, last: int = 10, ack_after: float = 86400.0) -> dict:
+    """`ack_after`: seconds after which an 837P without a 999 (a claim without a 277CA) is listed."""
     stats = ledger.stats(last=last)
+    cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ack_after)).isoformat(timespec="microseconds")
     processed = sum(n for kind in stats.files.values() for outcome, n in kind.items() if outcome != "rejected")
     rejected = sum(kind.get("rejected", 0) for kind in stats.files.values())
     return {
@@ -28,6 +32,7 @@ def status(root: Root, ledger: Ledger, last: int = 10) -> dict:
             "pending": stats.claims_pending,
             "issued": stats.issued,
         },
+        "acknowledgments": {"after_seconds": ack_after, **ledger.ack_summary(cutoff, last=last)},
         "control_numbers": [{"kind": k, "sender": s, "receiver": r, "last": n}
                             for k, s, r, n in ledger.control_numbers()],
         "last_errors": {
@@ -49,6 +54,16 @@ def render_text(data: dict) -> str:
         f"{claims['rejected']} rejected, {claims['unmatched']} unmatched (awaiting their 837P), "
         f"{claims['pending']} pending (no 835 yet)",
     ]
+    acks = data.get("acknowledgments")
+    if acks:
+        for kind, states in sorted(acks["counts"].items()):
+            lines.append(f"acks     {kind}: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(states.items())))
+        hours = acks["after_seconds"] / 3600
+        for missing in acks["outputs_without_999"]:
+            lines.append(f"no 999   {missing['file']} (written {missing['written_at'][:19]}, over {hours:g} h ago)")
+        if acks["claims_without_277ca_total"]:
+            shown = ", ".join(c["claim_id"] for c in acks["claims_without_277ca"])
+            lines.append(f"no 277CA {acks['claims_without_277ca_total']} claims issued over {hours:g} h ago: {shown}")
     for number in data["control_numbers"]:
         lines.append(f"control  {number['kind']} {number['sender']} -> {number['receiver']}: last {number['last']}")
     errors = data["last_errors"]

@@ -173,6 +173,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at VARCHAR(32) NOT NULL
         )""",
     ),
+    # 3 -> 4: acknowledgments of what we sent (issue 18): each issued claim's latest 999 and 277CA
+    # verdict (accepted, accepted_with_errors, rejected) with its codes and reason in words.
+    (
+        """CREATE TABLE claim_acks (
+            claim_id           VARCHAR(38) NOT NULL,
+            payer_id           VARCHAR(80) NOT NULL,
+            kind               VARCHAR(8) NOT NULL,
+            state              VARCHAR(24) NOT NULL,
+            codes              TEXT,
+            reason             TEXT,
+            payer_claim_number VARCHAR(50),
+            ack_sha256         CHAR(64) NOT NULL,
+            ack_name           TEXT,
+            received_at        VARCHAR(32) NOT NULL,
+            PRIMARY KEY (claim_id, payer_id, kind)
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -288,3 +305,29 @@ NEXT_CONTROL_NUMBER = """INSERT INTO control_numbers (kind, sender, receiver, la
         CASE WHEN control_numbers.last_number >= ? THEN 1 ELSE control_numbers.last_number + 1 END
     RETURNING last_number"""
 PEEK_CONTROL_NUMBERS = "SELECT kind, sender, receiver, last_number FROM control_numbers ORDER BY 1, 2, 3"
+
+# Acknowledgments (issue 18): the latest 999 / 277CA verdict per issued claim and payer.
+UPSERT_CLAIM_ACK = """INSERT INTO claim_acks (claim_id, payer_id, kind, state, codes, reason, payer_claim_number,
+                        ack_sha256, ack_name, received_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (claim_id, payer_id, kind) DO UPDATE SET state = excluded.state, codes = excluded.codes,
+        reason = excluded.reason, payer_claim_number = excluded.payer_claim_number,
+        ack_sha256 = excluded.ack_sha256, ack_name = excluded.ack_name, received_at = excluded.received_at"""
+CLAIM_ACKS_FOR = """SELECT claim_id, payer_id, kind, state, codes, reason, payer_claim_number, ack_sha256, ack_name,
+        received_at FROM claim_acks WHERE claim_id = ? ORDER BY payer_id, kind"""
+ISSUED_IN_SET = """SELECT claim_id, payer_id, output FROM issued WHERE gs06 = ? AND st02 = ?
+    ORDER BY output, claim_id"""
+ISSUED_IN_GROUP = "SELECT claim_id, payer_id, output FROM issued WHERE gs06 = ? ORDER BY output, claim_id"
+ACK_STATE_COUNTS = "SELECT kind, state, COUNT(*) FROM claim_acks GROUP BY kind, state"
+# 837Ps written before a cutoff none of whose claims has a 999 yet.
+OUTPUTS_WITHOUT_999 = """SELECT o.name, o.written_at FROM outputs o
+    WHERE o.kind = '837P' AND o.written_at < ? AND NOT EXISTS (
+        SELECT 1 FROM issued i JOIN claim_acks a ON a.claim_id = i.claim_id AND a.payer_id = i.payer_id
+        WHERE i.output = o.name AND a.kind = '999')
+    ORDER BY o.written_at, o.name LIMIT ?"""
+_WITHOUT_277CA = """FROM issued i WHERE i.issued_at < ? AND NOT EXISTS (
+        SELECT 1 FROM claim_acks a WHERE a.claim_id = i.claim_id AND a.payer_id = i.payer_id
+          AND a.kind = '277CA')"""
+ISSUED_WITHOUT_277CA = ("SELECT i.claim_id, i.payer_id, i.output, i.issued_at " + _WITHOUT_277CA
+                        + " ORDER BY i.issued_at, i.claim_id LIMIT ?")
+COUNT_WITHOUT_277CA = "SELECT COUNT(*) " + _WITHOUT_277CA
