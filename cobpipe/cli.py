@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "convert": "convert", "explain": "explain", "validate": "validate",
     "watch": "jobs", "run": "jobs", "sftp-serve": "jobs", "status": "jobs",
     "synth": "bench", "bench": "bench",
+    "console": "console", "user": "console",
     "ack": "ack",
 }
 
