@@ -353,13 +353,13 @@ def _retry_unmatched(claim_ids: set[str], sha: str, work: Path, ledger: Ledger, 
             event(log, "retry.failed", logging.WARNING, sha256=era_sha, **_claim_fields(sorted(ids)),
                   **error_fields(exc))
             continue
-        produced = [p for p in (result.output, result.report) if p is not None and Path(p).exists()]
+        produced = [p for p in (result.output, getattr(result, "paper", None), result.report)
+                    if p is not None and Path(p).exists()]
         numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
-        ledger.record_outputs(sha, [OutputRecord(Path(p).name, "837P" if p == result.output else "report",
+        ledger.record_outputs(sha, [OutputRecord(Path(p).name, _output_kind(p, result),
                                                  numbers if p == result.output else ()) for p in produced])
-        ledger.record_issued(sha, pipeline.issued_claims(result))
-        decisions += [ClaimOutcome(d.claim_id, d.status, d.payer_id, tuple(_reason_codes(d)))
-                      for d in result.decisions]
+        pipeline.record_conversion(ledger, result, sha, decisions=False)  # all retried ERAs' decisions below
+        decisions += pipeline.claim_outcomes(result)
         counts = Counter(d.status for d in result.decisions)
         retried.append({"era": record.name, "sha256": era_sha, "claims": sorted(ids), "counts": dict(counts),
                         "outputs": [Path(p).name for p in produced],
@@ -416,19 +416,18 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
                 raise _Reject("unsupported-transaction", exc.message, "835", exc) from exc
             except EdiError as exc:
                 raise _Reject(_reason_of(exc), exc.message, "835", exc) from exc
-            produced = [p for p in (result.output, result.report) if p is not None and Path(p).exists()]
+            produced = [p for p in (result.output, getattr(result, "paper", None), result.report)
+                        if p is not None and Path(p).exists()]
             counts = Counter(d.status for d in result.decisions)
             outcome = Status.PARTIAL if result.exit_code else Status.CONVERTED
             numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
             ledger.record_file(FileRecord(sha, name, "835", str(outcome), detail={
                 "counts": dict(counts), "outputs": [Path(p).name for p in produced], "work": work.name,
                 "control_numbers": [list(n) for n in numbers]}))
-            ledger.record_outputs(sha, [OutputRecord(Path(p).name, "837P" if p == result.output else "report",
+            ledger.record_outputs(sha, [OutputRecord(Path(p).name, _output_kind(p, result),
                                                      numbers if p == result.output else ())
                                         for p in produced])
-            ledger.record_issued(sha, pipeline.issued_claims(result))
-            ledger.record_decisions(sha, [ClaimOutcome(d.claim_id, d.status, d.payer_id,
-                                                       tuple(_reason_codes(d))) for d in result.decisions])
+            pipeline.record_conversion(ledger, result, sha)  # issued claims, decisions, the claims' life
             _step("converted")
         _step("committed")
     if duplicate is not None:
@@ -475,15 +474,6 @@ def _refuse_truncated(findings) -> None:
             raise _Reject("truncated", finding.message, "837P")
 
 
-def _reason_codes(decision: pipeline.ClaimDecision) -> list[str]:
-    codes = [f.code for f in decision.findings]
-    return codes or [r for r in decision.reasons if _looks_like_code(r)]
-
-
-def _looks_like_code(text: str) -> bool:
-    return 0 < len(text) <= 24 and all(c.isalnum() or c in "-_." for c in text)
-
-
 def _load_coverage(options: JobOptions):
     if options.coverage is None:
         return None
@@ -512,7 +502,8 @@ def _finish_committed(path: Path, ledger: Ledger, root: Root, record: FileRecord
 
 
 def _publish(work: Path, root: Root) -> list[Path]:
-    """S5: move every finished output from <work>/out into outbound/; the .837 before its report."""
+    """S5: move every finished output from <work>/out into outbound/; the .837 before its report.
+    Paper claims (<era>.paper.pdf, CMS-1500 forms to print) go to outbound/paper/ (issue 20)."""
     out = work / "out"
     if not out.is_dir():
         return []
@@ -520,13 +511,26 @@ def _publish(work: Path, root: Root) -> list[Path]:
                    key=lambda p: (p.name.endswith(".json"), p.name))
     published = []
     for produced in files:
-        target = root.outbound / produced.name
+        folder = root.outbound / PAPER_FOLDER if produced.name.endswith(PAPER_SUFFIX) else root.outbound
+        if folder != root.outbound:
+            mkdir_durable(folder)
+        target = folder / produced.name
         _move_durably(produced, target)
         published.append(target)
         _step("publishing")
-    if published:
-        _fsync_dir(root.outbound)
+    for folder in sorted({p.parent for p in published}):
+        _fsync_dir(folder)
     return published
+
+
+PAPER_FOLDER, PAPER_SUFFIX = "paper", ".paper.pdf"
+
+
+def _output_kind(path, result) -> str:
+    """How the ledger lists an output of a conversion: the 837P, the paper claims' PDF, the report."""
+    if path == result.output:
+        return "837P"
+    return "paper" if path == getattr(result, "paper", None) else "report"
 
 
 def _archive(path: Path, root: Root, sha: str) -> Path | None:

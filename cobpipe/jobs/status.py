@@ -26,6 +26,7 @@ def status(root: Root, ledger: Ledger, last: int = 10, ack_after: float = 86400.
             "stored": stats.claims_stored,
             "stored_ids": stats.claim_ids_stored,
             "converted": stats.claims_by_status.get("converted", 0),
+            "paper": stats.claims_by_status.get("paper", 0),  # billed on a CMS-1500 (outbound/paper/)
             "skipped": stats.claims_by_status.get("skipped", 0),
             "rejected": stats.claims_by_status.get("rejected", 0),
             "unmatched": stats.claims_by_status.get("unmatched", 0),
@@ -50,7 +51,8 @@ def render_text(data: dict) -> str:
         f"root     {data['root']}",
         f"files    {files['processed']} processed, {files['rejected']} rejected, "
         f"{files['waiting_in_inbound']} in inbound",
-        f"claims   {claims['stored']} stored; {claims['converted']} converted, {claims['skipped']} skipped, "
+        f"claims   {claims['stored']} stored; {claims['converted']} converted, {claims.get('paper', 0)} on paper, "
+        f"{claims['skipped']} skipped, "
         f"{claims['rejected']} rejected, {claims['unmatched']} unmatched (awaiting their 837P), "
         f"{claims['pending']} pending (no 835 yet)",
     ]
