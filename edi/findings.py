@@ -5,6 +5,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from .errors import EdiSyntaxError
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -82,3 +84,85 @@ class Finding:
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
+
+
+# --- bounded findings for hostile input ------------------------------------------------------------
+
+FINDINGS_PER_CODE = 100
+"""Findings kept per code in one file; the rest are counted in one summary finding of that code."""
+JUNK_LIMIT = 10_000
+"""Segments that are not segments or not expected anywhere (JUNK_CODES) before a file is refused."""
+JUNK_CODES = frozenset({"ENV013", "ERA008", "IG-SEG-1", "C837008"})
+
+
+class TooManyFindings(EdiSyntaxError):
+    """A file with more junk segments than JUNK_LIMIT: refused early, in bounded memory and time."""
+
+
+def _too_many(finding: Finding, limit: int) -> TooManyFindings:
+    loc = finding.location
+    return TooManyFindings(f"refused: more than {limit:,} segments that are not segments or not expected "
+                           f"here ({finding.code}); the file is not usable", path=loc.path,
+                           segment=loc.segment, line=loc.line)
+
+
+class CappedFindings(list):
+    """A list of findings that keeps at most `per_code` findings of each code; the next one of a code
+    becomes a summary finding ("... and N more") whose count goes up with every finding dropped,
+    so memory stays bounded whatever the input. More than `junk_limit` findings with a code of
+    JUNK_CODES raise TooManyFindings (an EdiSyntaxError naming the file and the segment).
+
+    `per_code=None` and `junk_limit=None` keep everything (a list like any other). `keep()` adds a
+    finding whatever the cap (e.g. "truncated", which callers look for).
+    """
+
+    __slots__ = ("per_code", "junk_limit", "counts", "junk", "_summaries")
+
+    def __init__(self, findings=(), *, per_code: int | None = FINDINGS_PER_CODE,
+                 junk_limit: int | None = JUNK_LIMIT) -> None:
+        super().__init__()
+        self.per_code = per_code
+        self.junk_limit = junk_limit
+        self.counts: dict[str, int] = {}
+        self.junk = 0
+        self._summaries: dict[str, Finding] = {}
+        self.extend(findings)
+
+    def append(self, finding: Finding) -> None:  # type: ignore[override]
+        code = finding.code
+        if code in JUNK_CODES:
+            self.junk += 1
+            if self.junk_limit is not None and self.junk > self.junk_limit:
+                raise _too_many(finding, self.junk_limit)
+        n = self.counts.get(code, 0) + 1
+        self.counts[code] = n
+        per_code = self.per_code
+        if per_code is None or n <= per_code:
+            list.append(self, finding)
+            return
+        summary = self._summaries.get(code)
+        more = n - per_code
+        if summary is None:
+            summary = Finding(code, "", finding.location, finding.severity)
+            self._summaries[code] = summary
+            list.append(self, summary)
+        # a summary is the one finding that changes after it was made: only its count
+        object.__setattr__(summary, "message", f"... and {more:,} more {code} findings not listed "
+                                               f"(the first {per_code} are)")
+
+    def keep(self, finding: Finding) -> None:
+        """Add `finding` whatever the cap."""
+        list.append(self, finding)
+
+    def extend(self, findings) -> None:  # type: ignore[override]
+        for finding in findings:
+            self.append(finding)
+
+    def __iadd__(self, findings):  # type: ignore[override]
+        self.extend(findings)
+        return self
+
+    @property
+    def dropped(self) -> int:
+        """How many findings were counted but not kept."""
+        return sum(max(0, n - self.per_code) for n in self.counts.values()) if self.per_code else 0

@@ -47,6 +47,7 @@ pyx12's own logging (which prints element values) is silenced while validating.
 """
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -59,7 +60,7 @@ from functools import lru_cache
 from typing import Any, Literal, TextIO
 
 from .errors import EdiSyntaxError
-from .findings import Finding, Location, Severity
+from .findings import JUNK_LIMIT, CappedFindings, Finding, Location, Severity, TooManyFindings
 from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters, safe_tag
 from .segment import Segment
 from .seglines import SegmentLines
@@ -143,10 +144,14 @@ def finding_code(level: str, code: str) -> str:
 
 
 def validate_file(path: str | os.PathLike[str], *, name: str | None = None,
-                  engine: Engine = DEFAULT_ENGINE) -> list[Finding]:
+                  engine: Engine = DEFAULT_ENGINE, capped: bool = True) -> list[Finding]:
     """Validate one X12 file against its implementation guide (chosen by ISA12/GS01/GS08).
 
-    Raises EdiSyntaxError when the file cannot be read or is not X12 at all.
+    Raises EdiSyntaxError when the file cannot be read or is not X12 at all. `capped` (the default,
+    for files from outside): at most FINDINGS_PER_CODE findings per code, then a counted summary,
+    and a file with more than ISSUE_LIMIT issues or JUNK_LIMIT unrecognized segments is refused
+    (TooManyFindings); capped=False keeps every finding (cobpipe's own output, whose findings
+    decide which claims are rejected).
     """
     label = name or str(path)
 
@@ -154,7 +159,7 @@ def validate_file(path: str | os.PathLike[str], *, name: str | None = None,
         return open(path, encoding="utf-8-sig", errors="surrogateescape")
 
     try:
-        return _validate_stream(reopen, label, engine)
+        return _validate_stream(reopen, label, engine, capped)
     except OSError as exc:
         raise EdiSyntaxError(f"cannot read file: {exc.strerror or exc}", path=label) from exc
 
@@ -163,7 +168,7 @@ class StreamNotValidated(Exception):
     """The fast engine failed on a stream that can be read only once; validate the file instead."""
 
 
-def validate_stream(stream: TextIO, *, name: str = "<stream>") -> list[Finding]:
+def validate_stream(stream: TextIO, *, name: str = "<stream>", capped: bool = True) -> list[Finding]:
     """Fast-engine validation of a stream read once, start to end (a pipe from a writer).
 
     Raises StreamNotValidated when the fast engine itself fails: its pyx12 fallback needs to
@@ -178,14 +183,15 @@ def validate_stream(stream: TextIO, *, name: str = "<stream>") -> list[Finding]:
         opened = True
         return stream
 
-    return _validate_stream(once, name, "fast")
+    return _validate_stream(once, name, "fast", capped)
 
 
-def validate_text(text: str, *, name: str = "<text>", engine: Engine = DEFAULT_ENGINE) -> list[Finding]:
+def validate_text(text: str, *, name: str = "<text>", engine: Engine = DEFAULT_ENGINE,
+                  capped: bool = True) -> list[Finding]:
     """Validate X12 held in memory (e.g. the 837P the COB mapper just built, before writing it)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _validate_stream(lambda: io.StringIO(text, newline=None), name, engine)
+    return _validate_stream(lambda: io.StringIO(text, newline=None), name, engine, capped)
 
 
 def validate(source: str | bytes | os.PathLike[str], *, name: str | None = None,
@@ -367,12 +373,32 @@ def _prepare(stream: TextIO, name: str) -> tuple[str, int] | Issue:
     return head, first_line
 
 
-def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engine) -> list[Finding]:
-    issues, lines = _issues(open_stream, name, engine)
-    return [to_finding(issue, name, lines) for issue in issues]
+#: issues of any kind in one file before a capped validation refuses it (memory stays bounded)
+ISSUE_LIMIT = 100_000
 
 
-def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[list[Issue], "SegmentLines | None"]:
+def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engine,
+                     capped: bool = False) -> list[Finding]:
+    from . import ig_fast
+
+    limits = (ISSUE_LIMIT, JUNK_LIMIT) if capped else None
+    try:
+        issues, lines = _issues(open_stream, name, engine, limits)
+    except ig_fast.TooManyIssues as exc:
+        what = (f"more than {ISSUE_LIMIT:,} implementation guide errors" if exc.total else
+                f"more than {JUNK_LIMIT:,} segments not recognized here (IG-SEG-1)")
+        raise TooManyFindings(f"refused: {what}; the file is not usable", path=name,
+                              segment=exc.position or None) from None
+    if not capped:
+        return [to_finding(issue, name, lines) for issue in issues]
+    findings = CappedFindings(junk_limit=None)
+    for issue in issues:
+        findings.append(to_finding(issue, name, lines))
+    return findings
+
+
+def _issues(open_stream: Callable[[], TextIO], name: str, engine: str,
+            limits: tuple[int, int] | None = None) -> tuple[list[Issue], "SegmentLines | None"]:
     """Run `engine` on the stream; should the fast engine itself fail (a bug in it, not in the input),
     the file is validated again with pyx12, so a caller never loses a validation to it."""
     if engine not in ENGINES:
@@ -386,7 +412,7 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str) -> tuple[
             from . import ig_fast
 
             try:
-                return _run(ig_fast.run, head, stream, first_line)
+                return _run(functools.partial(ig_fast.run, limits=limits), head, stream, first_line)
             except ig_fast.EngineBug as exc:
                 _log.warning("fast IG validator failed (%s) on %s; validating with pyx12 instead",
                              exc.kind, name)

@@ -64,6 +64,15 @@ _READER_IDS = frozenset({"ISA", "GS", "ST", "HL", "CLM", "LX", "IEA", "GE", "SE"
 _CONTROL_ANY = re.compile("[" + "".join(re.escape(c) for c, _ in _CONTROL) + "]")
 
 
+class TooManyIssues(Exception):
+    """More issues than the limits given to `run`: the input is refused (edi.ig says why)."""
+
+    def __init__(self, position: int, total: bool) -> None:
+        super().__init__(position)
+        self.position = position
+        self.total = total  # True: every kind of issue counted; False: unrecognized segments
+
+
 class EngineBug(Exception):
     """This engine failed where pyx12 would not have (a bug here): edi.ig falls back to pyx12."""
 
@@ -775,9 +784,13 @@ class _EnvRec:
 class _Errh:
     """Where pyx12's err_handler would file each error: the same cursor rules, flattened on output."""
 
-    __slots__ = ("isas", "cur_isa", "cur_gs", "cur_st", "cur", "position", "envelope", "lost", "lazy")
+    __slots__ = ("isas", "cur_isa", "cur_gs", "cur_st", "cur", "position", "envelope", "lost", "lazy",
+                 "limits", "issued", "junk")
 
-    def __init__(self) -> None:
+    def __init__(self, limits: tuple[int, int] | None = None) -> None:
+        self.limits = limits  # (every issue, unrecognized segments) before the file is refused
+        self.issued = 0
+        self.junk = 0
         self.isas: list[_EnvRec] = []
         self.cur_isa: _EnvRec | None = None
         self.cur_gs: _EnvRec | None = None
@@ -827,7 +840,17 @@ class _Errh:
             self.cur_st.children.append(cur)
             cur.attached = True
 
+    def _count(self, junk: bool = False) -> None:
+        """Every issue is counted; past the limits the file is refused (TooManyIssues), so the error
+        tree of a hostile file (millions of bad segments) never grows without bound."""
+        self.issued += 1
+        self.junk += junk
+        limits = self.limits
+        if limits is not None and (self.issued > limits[0] or self.junk > limits[1]):
+            raise TooManyIssues(self.position, self.issued > limits[0])
+
     def seg_error(self, code: str, msg: str, value: str | None) -> None:
+        self._count(code == "1")
         cur = self._current()
         if cur is None:
             return  # pyx12 swallows the AttributeError: the error is lost
@@ -841,6 +864,7 @@ class _Errh:
             self.lost.append(Issue("seg", code, msg, self.position, cur.kind, value=value))
 
     def ele_error(self, spec: EleSpec, code: str, msg: str, value: str | None) -> None:
+        self._count()
         cur = self._current()
         if cur is None:
             raise Crash("AttributeError")
@@ -1350,12 +1374,13 @@ def _is_empty(elems: list[str], comp: str, is_isa: bool) -> bool:
 # --- the driver (pyx12 x12n_document's loop) ------------------------------------------------------------
 
 
-def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], SegmentLines]:
-    """Validate the X12 text in `stream` (positioned at the ISA); issues and the line of each segment."""
+def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None) -> tuple[list[Issue], SegmentLines]:
+    """Validate the X12 text in `stream` (positioned at the ISA); issues and the line of each segment.
+    `limits` (issues of any kind, unrecognized segments): past either, TooManyIssues is raised."""
     from .ig import _engine_failure, _no_map
 
     reader = _Reader(stream, first_line)
-    errh = _Errh()
+    errh = _Errh(limits)
     walker = _Walker()
     stopped: list[Issue] = []
     control_file = "x12.control.00501.xml" if reader.icvn == "00501" else "x12.control.00401.xml"
@@ -1458,6 +1483,8 @@ def run(stream: Any, first_line: int = 1) -> tuple[list[Issue], SegmentLines]:
                 stopped.append(_engine_failure(exc.kind, reader.cur_line, None))
     except Crash as exc:
         stopped.append(_engine_failure(exc.kind, reader.cur_line + 1, None))
+    except TooManyIssues:
+        raise
     except Exception as exc:  # noqa: BLE001 - a bug in this engine, not a problem of the input
         raise EngineBug(type(exc).__name__) from exc
     issues = errh.issues() + stopped

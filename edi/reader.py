@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .errors import EdiSyntaxError
-from .findings import Finding, Location, Severity
+from .findings import CappedFindings, Finding, Location, Severity
 from .segment import _SEGMENT_FACTORY, Delimiters, Segment, _make_segment
 
 CHUNK_CHARS = 1 << 18
@@ -159,7 +159,9 @@ class X12Reader:
 
     def __init__(self, stream: TextIO, name: str) -> None:
         self.name = name
-        self.findings: list[Finding] = []
+        # at most FINDINGS_PER_CODE of a code, then a counted summary; more than JUNK_LIMIT
+        # non-segments refuse the file (TooManyFindings, an EdiSyntaxError) in bounded memory
+        self.findings: list[Finding] = CappedFindings()
         self.delimiters: Delimiters | None = None
         self.fragment = False
         self._stream = stream
@@ -558,13 +560,13 @@ class X12Reader:
         where = (Location(self.name, last.index, last.line, safe_tag(last.tag)) if last is not None
                  else Location(self.name))
         if env.st is not None:
-            self.findings.append(Finding("ENV008", "truncated: the file ends inside a transaction set (no SE)",
+            self.findings.keep(Finding("ENV008", "truncated: the file ends inside a transaction set (no SE)",
                                          where))
         if env.gs is not None:
-            self.findings.append(Finding("ENV008", "truncated: the file ends inside a functional group (no GE)",
+            self.findings.keep(Finding("ENV008", "truncated: the file ends inside a functional group (no GE)",
                                          where))
         if env.isa is not None:
-            self.findings.append(Finding("ENV008", "truncated: the file ends inside an interchange (no IEA)",
+            self.findings.keep(Finding("ENV008", "truncated: the file ends inside an interchange (no IEA)",
                                          where))
 
 

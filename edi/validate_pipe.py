@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     raw = os.fdopen(fd, "rb", closefd=False)  # the validator closes its stream; fd 0 stays for draining
     stream = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
     try:
-        findings = validate_stream(stream, name=name)
+        findings = validate_stream(stream, name=name, capped=False)  # the pipeline's own output
         result = {"validated": True,
                   "findings": [f.to_dict() for f in findings if f.severity is Severity.ERROR]}
     except (StreamNotValidated, EdiError):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from edi.errors import EdiError, UnsupportedTransactionError
-from edi.findings import Finding, Location, Severity
+from edi.findings import CappedFindings, Finding, Location, Severity
 from edi.reader import TransactionSet, X12Reader, iter_transactions
 from edi.segment import STANDARD, Delimiters, Segment, _make_segment
 
@@ -39,7 +39,7 @@ class ClaimFile:
     def __init__(self, reader: X12Reader) -> None:
         self.reader = reader
         self.name = reader.name
-        self.structure_findings: list[Finding] = []
+        self.structure_findings: list[Finding] = CappedFindings()  # bounded on hostile input
         self.claims_read = 0
         self.transactions_read = 0
         self._claims = self._read()

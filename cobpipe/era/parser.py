@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from edi.errors import EdiError, EdiSyntaxError, UnsupportedTransactionError
-from edi.findings import Finding, Location, Severity
+from edi.findings import CappedFindings, Finding, Location, Severity
 from edi.reader import TransactionSet, X12Reader, iter_transactions
 from edi.segment import Segment
 
@@ -108,7 +108,7 @@ class _Context:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.findings: list[Finding] = []
+        self.findings: list[Finding] = CappedFindings()  # bounded on hostile input
         self._separators_reported: set[str] = set()
 
     def find(self, code: str, message: str, seg: Segment, *, element: str | None = None,

@@ -1,0 +1,79 @@
+"""Hostile inputs, generated (never stored): the shapes of issue 15 at any size.
+
+Every generator writes in blocks, so the test process never holds the file in memory.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cobpipe" / "jobs"))
+
+from jobfiles import claims_837, era_835  # noqa: E402  (the jobs tests' synthetic pair)
+
+BLOCK = 1 << 16
+
+
+def _repeat(stream, unit: str, count: int) -> None:
+    block = unit * BLOCK
+    full, rest = divmod(count, BLOCK)
+    for _ in range(full):
+        stream.write(block)
+    stream.write(unit * rest)
+
+
+def _split_era(claim_ids: list[str], control: int) -> tuple[str, str, str]:
+    """An 835 as (head up to and including the last segment before the first CLP, the claims, the
+    trailer SE/GE/IEA) so a generator can put segments between them."""
+    text = era_835(claim_ids, control)
+    clp = text.index("CLP*")
+    se = text.index("\nSE*") + 1
+    return text[:clp], text[clp:se], text[se:]
+
+
+def _fix_se(trailer: str, segments: int) -> str:
+    first, rest = trailer.split("~", 1)
+    tag, _, number = first.split("*")
+    return f"{tag}*{segments}*{number}~{rest}"
+
+
+def _body_segments(text: str) -> int:
+    """Segments from ST on (ST counted) in a piece of the file."""
+    return sum(1 for s in text.split("~") if s.strip())
+
+
+def bad_segment_ids(path: Path, count: int, kind: str = "837") -> Path:
+    """An interchange whose transaction set holds `count` segments `x~` (not a segment id)."""
+    text = claims_837(["BAD1"]) if kind == "837" else era_835(["BAD1"])
+    st = text.index("ST*")
+    se = text.index("\nSE*") + 1
+    with open(path, "w") as stream:
+        stream.write(text[:se])
+        _repeat(stream, "x~\n", count)
+        stream.write(text[se:])
+    return path
+
+
+def unknown_segments(path: Path, count: int, *, counts_right: bool = True, claims: int = 3) -> Path:
+    """An 835 with `count` unknown `ZZ*1` segments after its header, before the first CLP; SE01
+    right (default) or stating the count without them."""
+    head, body, trailer = _split_era([f"ZZC{n}" for n in range(claims)], 701)
+    st_on = _body_segments(head[head.index("ST*"):]) + _body_segments(body) + 1  # + the SE
+    with open(path, "w") as stream:
+        stream.write(head)
+        _repeat(stream, "ZZ*1~\n", count)
+        stream.write(body)
+        stream.write(_fix_se(trailer, st_on + (count if counts_right else 0)))
+    return path
+
+
+def zz_only(path: Path, count: int) -> Path:
+    """Nothing but `ZZ*1~` after an 835's ISA/GS/ST: no header, no claims, counts right."""
+    head, _, trailer = _split_era(["ZZONLY"], 702)
+    st = head.index("ST*")
+    envelope_head = head[:head.index("~", st) + 1] + "\n"
+    with open(path, "w") as stream:
+        stream.write(envelope_head)
+        _repeat(stream, "ZZ*1~\n", count)
+        stream.write(_fix_se(trailer, count + 2))
+    return path
