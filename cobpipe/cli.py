@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "synth": "bench", "bench": "bench",
     "console": "console", "user": "console",
     "ack": "ack",
+    "worker": "worker",
 }
 
 

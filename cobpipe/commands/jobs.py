@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from ..ledger import Ledger
+from ..ledger.dialects import ledger_target
 from ..logs import LOG_FORMATS, configure, unconfigure
 from ..pipeline import ConvertOptions
 from .convert import parse_delimiters
@@ -26,12 +27,30 @@ from .convert import parse_delimiters
 EXIT_CLEAN, EXIT_REJECTED, EXIT_CONFIG = 0, 1, 2
 
 
+def _remember_broker(ctx, _param, value):
+    ctx.meta["cobpipe.broker"] = value  # read by _intake(); keeps the commands' signatures as they were
+
+
+def _intake(layout, ledger, options):
+    """With --broker: the cobpipe/dist intake (accept, store, queue; deliver the workers' outputs)."""
+    broker = click.get_current_context().meta.get("cobpipe.broker")
+    if not broker:
+        return None
+    from ..dist.app import make_app
+    from ..dist.intake import Intake
+
+    return Intake(layout, ledger, make_app(broker), options)
+
+
 def job_options(function):
     """Options shared by watch, run and sftp-serve."""
     decorators = [
         click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path)),
-        click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Ledger file (default ROOT/.cobpipe/ledger.db)."),
+        click.option("--db", type=ledger_target, envvar="COBPIPE_DB",
+                     help="Ledger file or postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db)."),
+        click.option("--broker", expose_value=False, callback=_remember_broker,
+                     help="Celery broker URL (redis://... or amqp://...): only accept files, store them in the "
+                          "ledger database and queue them for `cobpipe worker` (README: several hosts)."),
         click.option("--coverage", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="CSV of next-payer coverage (re-read for every 835, so edits apply)."),
         click.option("--bill-zero-balance", is_flag=True, help="Also bill claims that leave nothing for the patient."),
@@ -108,6 +127,10 @@ def watch(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_af
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
     stop = threading.Event()
     with _json_logs(log_level, log_format), Ledger.open(layout.ledger_path) as ledger, _stop_on_signals(stop):
+        intake = _intake(layout, ledger, options)
+        if intake is not None:
+            intake.run(stop, poll_interval=poll_interval)
+            return
         InboundWatcher(layout, ledger, options, poll=poll, poll_interval=poll_interval).run(stop)
 
 
@@ -129,6 +152,12 @@ def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_afte
 
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
     with _json_logs(log_level, log_format), Ledger.open(layout.ledger_path) as ledger:
+        intake = _intake(layout, ledger, options)
+        if intake is not None:
+            accepted = intake.run_once()
+            click.echo(json.dumps([a.to_dict() for a in accepted], indent=2) if as_json
+                       else "\n".join(f"{a.name}: {a.status}" for a in accepted))
+            sys.exit(1 if any(a.status == "error" for a in accepted) else 0)
         outcomes = run_once(layout, ledger, options, progress=sys.stderr.isatty() and not as_json)
     if as_json:
         click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
@@ -163,6 +192,9 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
     """
     from ..jobs.sftp import SftpSettings, serve
 
+    if click.get_current_context().meta.get("cobpipe.broker"):
+        raise click.UsageError("sftp-serve --broker is not supported yet: run `cobpipe watch ROOT --broker URL` "
+                               "on the same ROOT beside it (uploads land in ROOT/inbound)")
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
     settings = SftpSettings(host, port, authorized_keys, host_key, rescan_every=rescan)
 
@@ -179,8 +211,8 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
 
 @click.command()
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ledger file (default ROOT/.cobpipe/ledger.db).")
+@click.option("--db", type=ledger_target, envvar="COBPIPE_DB",
+              help="Ledger file or postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many recent errors.")
 @click.option("--ack-after", type=click.FloatRange(min=0), default=24, show_default=True,
@@ -195,8 +227,9 @@ def status(root, db, as_json, last, ack_after):
     from ..jobs.layout import JobConfigError, Root
     from ..jobs.status import render_text, status as build_status
 
-    layout = Root(Path(root).resolve(), Path(db).resolve() if db else Path(root).resolve() / ".cobpipe" / "ledger.db")
-    if not layout.ledger_path.exists():
+    layout = Root(Path(root).resolve(), db if isinstance(db, str) else Path(db).resolve() if db
+                  else Path(root).resolve() / ".cobpipe" / "ledger.db")
+    if not isinstance(layout.ledger_path, str) and not layout.ledger_path.exists():
         raise JobConfigError(f"{layout.ledger_path}: no ledger yet (has a job run on this ROOT?)")
     with Ledger.open(layout.ledger_path) as ledger:
         data = build_status(layout, ledger, last=last, ack_after=ack_after * 3600)

@@ -190,6 +190,49 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (claim_id, payer_id, kind)
         )""",
     ),
+    # 4 -> 5: files travelling between intake hosts and workers through the database (issue 21,
+    # cobpipe/dist/store.py): input and output bytes in chunks (BLOB; BYTEA on PostgreSQL, translated
+    # by its dialect), a blob complete once its blob_files row exists; the files each intake accepted
+    # and what became of them; the outputs each intake has to deliver into its outbound folder.
+    (
+        """CREATE TABLE blobs (
+            sha256 CHAR(64) NOT NULL,
+            seq    INTEGER NOT NULL,
+            data   BLOB NOT NULL,
+            PRIMARY KEY (sha256, seq)
+        )""",
+        """CREATE TABLE blob_files (
+            sha256    CHAR(64) PRIMARY KEY,
+            size      BIGINT NOT NULL,
+            chunks    INTEGER NOT NULL,
+            stored_at VARCHAR(32) NOT NULL
+        )""",
+        """CREATE TABLE dist_jobs (
+            sha256    CHAR(64) NOT NULL,
+            intake    VARCHAR(200) NOT NULL,
+            name      VARCHAR(255) NOT NULL,
+            mtime_ns  BIGINT,
+            options   TEXT,
+            state     VARCHAR(16) NOT NULL,
+            status    VARCHAR(16),
+            detail    TEXT,
+            queued_at VARCHAR(32) NOT NULL,
+            done_at   VARCHAR(32),
+            PRIMARY KEY (sha256, intake, name)
+        )""",
+        "CREATE INDEX dist_jobs_state ON dist_jobs (intake, state)",
+        """CREATE TABLE dist_outbox (
+            intake        VARCHAR(200) NOT NULL,
+            folder        VARCHAR(16) NOT NULL,
+            name          VARCHAR(255) NOT NULL,
+            blob_sha256   CHAR(64) NOT NULL,
+            source_sha256 CHAR(64) NOT NULL,
+            created_at    VARCHAR(32) NOT NULL,
+            delivered_at  VARCHAR(32),
+            PRIMARY KEY (intake, folder, name)
+        )""",
+        "CREATE INDEX dist_outbox_pending ON dist_outbox (intake, delivered_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
