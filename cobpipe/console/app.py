@@ -100,6 +100,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     claimmod.recover_pending(ledger, settings.outbound)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     env.filters["money"] = _money
+    env.filters["amount"] = claimmod.money  # an input's value: 10.00, no thousands separator
     env.globals["carc_text"] = lambda code: codebook.describe("carc", code) if code else ""
     env.globals["group_text"] = lambda code: (codebook.group.get(code).description
                                               if code and codebook.group.get(code) else "")
