@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -198,7 +199,7 @@ def claim_items(claim, *, today: dt.date | None = None) -> dict[str, str]:
             v[f"32.{n}"] = text
         if nm1.get(8) == "XX":
             v["32a"] = nm1.get(9)
-    return {key: text for key, text in v.items() if text}
+    return {key: printable(text) for key, text in v.items() if text}
 
 
 def service_line(claim, line) -> ServiceLine:
@@ -235,7 +236,7 @@ def service_line(claim, line) -> ServiceLine:
         svd = adjudication.first
         amount = parse_amount(svd.get(2)) if svd is not None else None
         paid += amount or ZERO
-    return ServiceLine({k: t for k, t in v.items() if t}, charge, paid)
+    return ServiceLine({k: printable(t) for k, t in v.items() if t}, charge, paid)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -269,8 +270,15 @@ def provider_name(nm1: Segment, *, first_name_first: bool = False) -> str:
     return ", ".join(p for p in (last, first) if p)
 
 
+def printable(text: str) -> str:
+    """What a form (and OCR) can take: accents folded (MUÑOZ -> MUNOZ), anything else that is not
+    printable ASCII dropped."""
+    folded = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in folded if " " <= ch <= "~")
+
+
 def _clean_name(text: str) -> str:
-    return re.sub(r"[^A-Z0-9 \-']", "", (text or "").upper()).strip()
+    return re.sub(r"[^A-Z0-9 \-']", "", printable(text).upper()).strip()
 
 
 def _upper(text: str) -> str:
@@ -294,7 +302,7 @@ def _address(loop) -> list[str]:
 
 
 def _street(text: str) -> str:
-    return " ".join(_NOT_ALLOWED.sub(" ", (text or "").upper()).split())
+    return " ".join(_NOT_ALLOWED.sub(" ", printable(text).upper()).split())
 
 
 def zip_code(text: str) -> str:

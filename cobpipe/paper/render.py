@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import grid
 from .eob import eob_lines
-from .form import FormPage, forms_for
+from .form import FormPage, forms_for, printable
 
 LAYOUTS = ("data", "full")
 FORM_RED = (0.80, 0.11, 0.13)
@@ -96,7 +96,7 @@ def _claim_pages(canvas, item, layout: str, today: dt.date | None, number: int) 
         for text in chunk:
             canvas.setFont("Courier", EOB_FONT_SIZE)
             if text:
-                canvas.drawString(EOB_MARGIN, y, text)
+                canvas.drawString(EOB_MARGIN, y, printable(text))
             y -= EOB_LEADING
         if len(chunks) > 1:
             canvas.setFont("Courier", EOB_FONT_SIZE)

@@ -234,6 +234,8 @@ def test_names_and_addresses_follow_nucc_punctuation(seed_item):
 
     nm1 = Segment.build("NM1", "IL", "1", "O'Neil-Smith", "Mary.", "Ann", "", "Jr.", "MI", "X1")
     assert person_name(nm1) == "O'NEIL-SMITH JR, MARY, A"
+    accented = Segment.build("NM1", "IL", "1", "Muñoz\u4e2d\x07", "Zoë", "", "", "", "MI", "X1")
+    assert person_name(accented) == "MUNOZ, ZOE"
     assert zip_code("627010001") == "62701-0001" and zip_code("62701") == "62701"
     assert money(Decimal("1234.5")) == " 1234 50" and money(Decimal("0")) == "    0 00"
     from cobpipe.claim837 import Loop
