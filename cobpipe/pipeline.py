@@ -35,7 +35,11 @@ from .decision_log import DecisionLog
 from .fsutil import atomic_writer
 
 CONVERTED, SKIPPED, REJECTED, UNMATCHED = "converted", "skipped", "rejected", "unmatched"
-STATUSES = (CONVERTED, SKIPPED, REJECTED, UNMATCHED)
+# held: a person must decide (COB order disputed, the 835 is from another payer than the one billed,
+# a follow-up to send); paper: billed on a CMS-1500 because the payer takes no electronic secondary
+HELD, PAPER = "held", "paper"
+STATUSES = (CONVERTED, PAPER, SKIPPED, HELD, REJECTED, UNMATCHED)
+NEEDS_A_PERSON = frozenset({HELD, REJECTED, UNMATCHED})  # exit 1
 
 
 class ClaimSource(Protocol):
@@ -58,7 +62,7 @@ class ConvertOptions:
     today: dt.date | None = None  # adjudication dates after this are rejected; default: today
     delimiters: Delimiters = STANDARD
     interchange: InterchangeSettings | None = None  # default: the original claims' submitter/receiver
-    usage: str = "P"  # ISA15
+    usage: str | None = None  # ISA15; None: follows the inputs (T when the 835 or the original claim is test data)
     validate_ig: bool = True
     now: dt.datetime | None = None  # envelope date/time; fixed in golden tests
     # ERAs with at least this many claims have their output checked by a validator process of its
@@ -70,6 +74,10 @@ class ConvertOptions:
     # convert only these CLP01s (the rest of the ERA is read but not decided): the jobs' retry of
     # claims an earlier 835 remitted before their 837P was stored
     only_claims: frozenset[str] | None = None
+    # the payer list (cobpipe.payers.PayerList): payer identity across 835s and 837Ps, and which
+    # payers take electronic secondary claims; None: mappings/payers.csv
+    payers: object | None = None
+    paper_layout: str = "data"  # CMS-1500: "data" for pre-printed red forms, "full" draws the form
     # claims per ST-SE of the outbound 837P; None: the writer's MAX_CLAIMS_PER_TRANSACTION (the TR3's 5000)
     claims_per_transaction: int | None = None
 
@@ -88,11 +96,31 @@ class ClaimDecision:
     payer_id: str | None = None  # the payer the secondary claim was billed to
     era_segment: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    # the claim's life (issue 14): who sent the 835 and at which level, its claim number (CLP07),
+    # the level and frequency (CLM05-3) billed now, the claim's state after this decision
+    era_payer: str | None = None
+    era_payer_id: str | None = None  # the id of that payer as the claim knows it (2010BB/2330B NM109)
+    era_level: str | None = None
+    clp02: str | None = None
+    payer_claim_number: str | None = None
+    level: str | None = None
+    frequency: str = "1"
+    state: str | None = None  # "" keeps the claim's state as it was
+    crossover_to: str | None = None  # the payer forwarded the claim to ...
+    crossover_answered: bool = False  # the forwarded-to payer's own 835 arrived
 
     def to_dict(self) -> dict:
         data = {"id": self.claim_id, "status": self.status, "reasons": list(self.reasons)}
         if self.payer_id:
             data["payer_id"] = self.payer_id
+        if self.level and self.status in (CONVERTED, PAPER):
+            data["level"] = self.level
+        if self.frequency != "1" and self.status in (CONVERTED, PAPER):
+            data["frequency"] = self.frequency
+        if self.era_payer:
+            data["era_payer"] = self.era_payer
+        if self.state:
+            data["state"] = self.state
         if self.era_segment is not None:
             data["segment"] = self.era_segment
         if self.findings:
@@ -119,9 +147,11 @@ class ConvertResult:
     findings: list[Finding] = field(default_factory=list)  # about the ERA as a whole
     transactions: list[tuple[int, int]] = field(default_factory=list)  # output (ST02, claims), in order
 
+    paper: Path | None = None  # the CMS-1500 PDF of the claims billed on paper
+
     @property
     def exit_code(self) -> int:
-        return 1 if any(d.status in (REJECTED, UNMATCHED) for d in self.decisions) else 0
+        return 1 if any(d.status in NEEDS_A_PERSON for d in self.decisions) else 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -130,6 +160,7 @@ class ConvertResult:
 
     def summary(self) -> dict:
         return {"era": str(self.era), "output": str(self.output) if self.output else None,
+                "paper": str(self.paper) if self.paper else None,
                 "report": str(self.report), "counts": self.counts, "exit_code": self.exit_code}
 
 
@@ -141,13 +172,14 @@ class EraScan:
     clp_counts: Counter  # every CLP01, or (`repeated_only`) those of claims split over several CLPs
     findings: list[Finding]
     claims: int = 0  # CLP segments
+    usage: str = ""  # ISA15 of the (first) interchange: P production, T test
 
     def repeated_only(self) -> "EraScan":
         """The scan as the conversion needs it: counts only for CLP01s seen more than once (their
         parts are held back until the last one is read). A claim id per remitted claim is memory
         that grows with the ERA; the conversion treats an id missing here as seen once."""
         repeated = Counter({claim_id: n for claim_id, n in self.clp_counts.items() if n > 1})
-        return EraScan(self.path, repeated, self.findings, self.claims)
+        return EraScan(self.path, repeated, self.findings, self.claims, self.usage)
 
 
 def scan_era(path: Path) -> EraScan:
@@ -156,18 +188,21 @@ def scan_era(path: Path) -> EraScan:
     reader.body_tags = frozenset({"CLP"})  # and the envelope: the rest is read when converting
     counts: Counter = Counter()
     codes: set[str] = set()
+    usage = ""
     for seg in reader:
         if seg.tag == "CLP":
-            counts[seg.get(1)] += 1
+            counts[seg.get(1).strip()] += 1  # CLP01 padded by the payer is the same claim
         elif seg.tag == "ST":
             codes.add(seg.get(1))
+        elif seg.tag == "ISA" and not usage:
+            usage = seg.get(15).strip().upper()
     _refuse_truncated(path, reader.findings)
     if not codes:
         raise EdiSyntaxError("no transaction set (ST) in the file", path=str(path))
     if codes != {"835"}:
         raise UnsupportedTransactionError(
             f"not an 835 remittance (transaction set {', '.join(sorted(codes))})", path=str(path))
-    return EraScan(Path(path), counts, list(reader.findings), sum(counts.values()))
+    return EraScan(Path(path), counts, list(reader.findings), sum(counts.values()), usage)
 
 
 def _refuse_truncated(path: Path, findings: Iterable[Finding]) -> None:
@@ -211,11 +246,14 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     built = converter.run(scan, decisions)
     if on_progress is not None:
         built = _reporting(built, decisions, era, scan.claims, on_progress)
+    if options.usage is None:
+        options = dataclasses.replace(options, usage="T" if scan.usage == "T" else None)
     written = _write_837(built, output, options, numbers, decisions,
                          separate_validator=separate)
+    paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
-                           written.transactions if written else [])
+                           written.transactions if written else [], paper)
     with atomic_writer(report) as stream:
         write_report(result, stream)
     return result
@@ -227,6 +265,29 @@ def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, o
         on_progress(era, len(decisions), total)
         yield claim
     on_progress(era, max(total, len(decisions)), total)
+
+
+def _write_paper(claims: list, path: Path, options: ConvertOptions, decisions: DecisionLog) -> Path | None:
+    """The CMS-1500 PDF of the claims decided `paper` (with each one's primary EOB page)."""
+    if not claims:
+        return None
+    try:
+        from .paper import PaperClaim, write_paper_pdf
+    except ImportError as exc:  # never lose a claim: without the renderer it is not billed at all
+        ids = {c.claim.id for c in claims}
+
+        def unbilled(decision: ClaimDecision) -> bool:
+            if decision.status != PAPER or decision.claim_id not in ids:
+                return False
+            decision.status = REJECTED
+            decision.reasons.append(f"the paper claim could not be printed ({exc})")
+            return True
+
+        decisions.revise(unbilled)
+        return None
+    write_paper_pdf((PaperClaim(c.claim, c.payments, c.header, c.reason) for c in claims), path,
+                    layout=options.paper_layout)
+    return path
 
 
 @dataclass(slots=True)
@@ -482,9 +543,11 @@ def _segment_owners(path: Path):
     return owner
 
 
-def interchange_for(claim, usage: str) -> InterchangeSettings:
-    """Sender and receiver of the outbound interchange: the original 837P's, as the clearinghouse knows them."""
+def interchange_for(claim, usage: str | None) -> InterchangeSettings:
+    """Sender and receiver of the outbound interchange: the original 837P's, as the clearinghouse knows them.
+    ISA15: `usage`, else test (T) when the original claim came in test data, else production."""
     env = claim.envelope
+    usage = usage or ("T" if getattr(env, "usage", "") == "T" else "P")
     return InterchangeSettings(
         sender=Party(env.isa_sender_qualifier or "ZZ", env.isa_sender or "COBPIPE", env.gs_sender or None),
         receiver=Party(env.isa_receiver_qualifier or "ZZ", env.isa_receiver or "RECEIVER", env.gs_receiver or None),
@@ -498,7 +561,7 @@ def write_report(result: ConvertResult, stream) -> None:
     {"era", "output", "counts", "claims": [{"id", "status", "reasons", ...}], "control_numbers", "findings"}
     """
     head = {"era": result.era.name, "output": result.output.name if result.output else None,
-            "counts": result.counts}
+            "paper": result.paper.name if result.paper else None, "counts": result.counts}
     stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "claims": [')
     for n, decision in enumerate(result.decisions):
         stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
@@ -509,9 +572,11 @@ def write_report(result: ConvertResult, stream) -> None:
 
 def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, options: ConvertOptions,
               coverage_path: Path | None = None, db_path: Path | None = None, progress: bool = False,
-              workers: int = 1, on_progress=None) -> list[ConvertResult]:
+              workers: int = 1, on_progress=None, numbers_path: Path | None = None) -> list[ConvertResult]:
     """The CLI's batch: every input checked before anything is written, claims indexed in a ledger
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
+    Control numbers come from the `db_path` ledger, else from the `numbers_path` ledger (the
+    user's, so two runs never repeat an ISA13), else from the throwaway index (start at 1).
     With several workers the ERA scans and the 837P parsing run in the same processes too; with
     more workers than ERAs, the spare process checks the written 837P against the guide."""
     if coverage_path:
@@ -528,7 +593,9 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         if db_path is not None:
             ledger_path, only = Path(db_path), None  # kept for later ERAs too
         else:  # a throwaway index needs only the claims these ERAs remit
-            ledger_path, only = tmp / "claims.sqlite", frozenset().union(*(s.clp_counts for s in scans))
+            remitted = frozenset().union(*(s.clp_counts for s in scans))
+            # payers echo CLP01 upper-cased: a claim whose CLM01 folds to a remitted id is kept too
+            ledger_path, only = tmp / "claims.sqlite", remitted | {claim_id.upper() for claim_id in remitted}
         _index_claims(claim_files, ledger_path, only, pool, tmp)
         del only
         scans = [scan.repeated_only() for scan in scans]  # the ids were for the index only
@@ -540,7 +607,8 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             # output is checked after it is written, while its converter waits. A spare process
             # (fewer ERAs than workers) runs the guide check while the 837P is written.
             options = dataclasses.replace(options, validate_alongside=False)
-        jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None)
+        jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None,
+                        None if db_path is not None else numbers_path)
                 for scan in scans]
         if workers == 1 or pool is None:
             return [job.run(on_progress) for job in _progress(jobs, progress)]
@@ -587,17 +655,20 @@ class _EraJob:
     options: ConvertOptions
     coverage_path: Path | None
     remember_issued: bool
+    numbers_path: Path | None = None  # control numbers from this ledger instead of `ledger_path`
 
     def run(self, on_progress=None) -> ConvertResult:
         from .ledger import Ledger
 
         coverage = _coverage_table(self.coverage_path) if self.coverage_path else None
-        with Ledger.open(self.ledger_path) as ledger:
+        with contextlib.ExitStack() as stack:
+            ledger = stack.enter_context(Ledger.open(self.ledger_path))
+            numbers = stack.enter_context(Ledger.open(self.numbers_path)) if self.numbers_path else ledger
             issued = ledger if self.remember_issued else None
-            result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=ledger,
+            result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=numbers,
                                  issued=issued, coverage=coverage, scan=self.scan, on_progress=on_progress)
             if self.remember_issued:
-                record_issued(ledger, result, _sha256(self.scan.path))
+                record_conversion(ledger, result, _sha256(self.scan.path))
         return result
 
 
@@ -623,7 +694,46 @@ def _load_coverage_once(path: Path, mtime_ns: int, size: int):  # the stat is pa
 
 
 def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> None:
-    ledger.record_issued(source_sha256, issued_claims(result))
+    record_conversion(ledger, result, source_sha256)
+
+
+def claim_outcomes(result: ConvertResult) -> list:  # list[ledger.ClaimOutcome]
+    """Each decision as the ledger stores it: status, payer billed, the 835's payer and level, and
+    the reasons in words (a biller reads them in `status` and the console) after the finding codes."""
+    from .ledger import ClaimOutcome
+
+    return [ClaimOutcome(d.claim_id, d.status, d.payer_id,
+                         tuple(dict.fromkeys([f.code for f in d.findings] + list(d.reasons))),
+                         d.era_payer, d.era_level, d.clp02, d.payer_claim_number)
+            for d in result.decisions]
+
+
+def record_conversion(ledger, result: ConvertResult, source_sha256: str = "", *, decisions: bool = True) -> None:
+    """Everything one conversion tells the ledger about its claims' lives: what was billed to whom
+    (and the claims issued, stored as claims so the next payer's 835 continues from them), each
+    decision with the 835's payer and level, the payer claim numbers (CLP07) for later follow-ups,
+    the claims' states, crossovers announced and answered; and, unless `decisions` is False (the
+    caller records them with others), the decisions."""
+    with ledger.transaction():
+        ledger.record_issued(source_sha256, issued_claims(result))
+        if result.output is not None and Path(result.output).exists():
+            from .claim837.rows import ClaimRows
+
+            ledger.add_claim_rows(ClaimRows.open(result.output), source_hash=source_sha256 or None, issued=True)
+        numbers, states, crossovers, answered = [], [], [], []
+        for d in result.decisions:
+            if d.payer_claim_number and d.era_payer_id:
+                numbers.append((d.claim_id, d.era_payer_id, d.payer_claim_number, "835"))
+            if d.state:
+                states.append((d.claim_id, d.state, d.payer_id, d.reasons[-1] if d.reasons else ""))
+            if d.crossover_to:
+                crossovers.append((d.claim_id, d.era_payer or "", d.crossover_to))
+            if d.crossover_answered:
+                answered.append(d.claim_id)
+        ledger.record_claim_life(source_sha256, numbers=numbers, states=states, crossovers=crossovers,
+                                 answered=answered)
+        if decisions:
+            ledger.record_decisions(source_sha256, claim_outcomes(result))
 
 
 def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
@@ -634,9 +744,16 @@ def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
     numbers = dict(result.control_numbers[:2])
     set_of_claim = (st for st, claims in result.transactions for _ in range(claims))
     output = result.output.name if result.output else None
-    return [IssuedClaim(d.claim_id, d.payer_id or "", output, numbers.get("ISA"), numbers.get("GS"),
-                        next(set_of_claim, None))
-            for d in result.decisions if d.status == CONVERTED]
+    paper = result.paper.name if result.paper else None
+    issued = []
+    for d in result.decisions:
+        if d.status == CONVERTED:
+            issued.append(IssuedClaim(d.claim_id, d.payer_id or "", output, numbers.get("ISA"), numbers.get("GS"),
+                                      next(set_of_claim, None), payer_level=d.level or "", frequency=d.frequency))
+        elif d.status == PAPER:
+            issued.append(IssuedClaim(d.claim_id, d.payer_id or "", paper, payer_level=d.level or "",
+                                      frequency=d.frequency, channel="paper"))
+    return issued
 
 
 def _sha256(path: Path) -> str:

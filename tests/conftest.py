@@ -27,3 +27,10 @@ def samples_dir() -> Path:
     if not SAMPLES_DIR.is_dir():
         pytest.skip(f"samples folder not found at {SAMPLES_DIR}")
     return SAMPLES_DIR
+
+
+@pytest.fixture(autouse=True)
+def _private_user_state(tmp_path_factory, monkeypatch):
+    """`cobpipe convert` keeps its control numbers in the user's state folder ($XDG_STATE_HOME):
+    every test gets its own, so none writes to the real home folder or sees another test's numbers."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -37,6 +37,7 @@ class Envelope:
     gs_control: str = ""  # GS06
     version: str = ""  # ST03, else GS08 (005010X222A1 / A2)
     st_control: str = ""  # ST02
+    usage: str = ""  # ISA15: P production, T test
 
     @classmethod
     def of(cls, source: str, isa: Segment | None, gs: Segment | None, st: Segment | None) -> "Envelope":
@@ -49,7 +50,7 @@ class Envelope:
             isa_receiver_qualifier=isa_get(7).strip(), isa_receiver=isa_get(8).strip(),
             isa_control=isa_get(13).strip(),
             gs_sender=gs_get(2).strip(), gs_receiver=gs_get(3).strip(), gs_control=gs_get(6).strip(),
-            version=st_get(3) or gs_get(8), st_control=st_get(2),
+            version=st_get(3) or gs_get(8), st_control=st_get(2), usage=isa_get(15).strip().upper(),
         )
 
     def to_dict(self) -> dict[str, str]:

@@ -70,7 +70,8 @@ class _RowBuilder(_TransactionBuilder):
 
     def open_claim(self, seg: Segment) -> None:
         super().open_claim(seg)
-        wanted = self.claim_usable and (self.only is None or seg.get(1) in self.only)
+        wanted = self.claim_usable and (self.only is None or seg.get(1) in self.only
+                                            or seg.get(1).upper() in self.only)  # CLP01 upper-cased by the payer
         self.claim_text = [self.storage.line(seg)] if wanted else None
 
     def place(self, seg: Segment) -> None:

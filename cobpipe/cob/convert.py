@@ -1,23 +1,55 @@
-"""Per-claim conversion: each remitted claim (CLP01) to a decision and, when converted, the
-secondary claim. Streams the ERA; holds back only CLP01s that occur more than once (split claims,
-reversals) until their last part has been read."""
+"""Per-claim conversion: each remitted claim (CLP01) to a decision and, when converted, the claim to
+bill next. Streams the ERA; holds back only CLP01s that occur more than once (split claims,
+reversals) until their last part has been read.
+
+Every decision knows which payer sent the 835 (cob/identity.py) and what was already billed to
+whom: the claim answered is the one billed to that payer (the original 837P claim, or a claim
+cobpipe issued to a later payer), a claim already sent to the next payer is never sent again as an
+original (a reversal or correction after billing becomes a replacement or void, or is held for a
+person), and an 835 from a payer the claim was not billed to is never converted as if it were.
+"""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from edi.errors import EdiError
 from edi.findings import Finding, Severity
 
 from ..decision_log import DecisionLog
-from ..pipeline import CONVERTED, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions, EraScan
+from ..payers import PayerList, PayerRef
+from ..pipeline import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions,
+                        EraScan)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
 from .coverage import CoverageTable
-from .decide import STATUS_LEVEL, next_level, resolve_parts, skip_reason
+from .decide import STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
+from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_lines, remit_claim
 from .gate import ClaimView, check_claim
+from .identity import billed_level, billed_payer, era_payer, level_word, other_payers, place
 from .match import LineMatch, match_lines
 from .remit import RemitClaim
+from .routes import route
+
+STATE_OF_LEVEL = {"S": "billed_secondary", "T": "billed_tertiary"}
+MEDICARE_FILING = frozenset({"MA", "MB"})
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_payers() -> PayerList:
+    return PayerList.load()
+
+
+@dataclass(slots=True)
+class PaperBound:
+    """A claim decided `paper`: the built claim and what its EOB page shows."""
+
+    claim: object  # OriginalClaim
+    payments: list
+    header: object  # era.model.RemittanceHeader
+    reason: str
 
 
 class ClaimConverter:
@@ -28,18 +60,24 @@ class ClaimConverter:
         self.issued = issued
         self.coverage = coverage
         self.path = path
+        self.payers: PayerList = options.payers or _shipped_payers()
         self.era_findings: list[Finding] = []
+        self.paper: list[PaperBound] = []
+        self._header = None
+        self._sender = PayerRef()
 
     def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
-        """Yields built secondary claims (OriginalClaim) in ERA order; appends every decision."""
+        """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
+        decided `paper` are kept in `self.paper` instead."""
         from ..era import read_remittances
 
         pending: dict[str, list[RemitClaim]] = {}
         only = self.options.only_claims
         for remittance in read_remittances(scan.path):
-            header = remittance.header
+            self._header = header = remittance.header
+            self._sender = era_payer(header)
             for payment in remittance.claims():
-                if only is not None and payment.claim_id not in only:
+                if only is not None and payment.claim_id.strip() not in only:
                     continue
                 part = remit_claim(payment, header, self.options.as_of)
                 expected = scan.clp_counts.get(part.claim_id, 1)
@@ -55,41 +93,62 @@ class ClaimConverter:
             yield from self._convert(parts, decisions)
 
     def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> Iterator:
-        first = parts[0]
-        decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment)
+        first, last = parts[0], parts[-1]
+        decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment,
+                                 era_payer=self._sender.describe(), clp02=last.status_code,
+                                 era_level=STATUS_LEVEL.get(last.status_code),
+                                 payer_claim_number=last.payer_claim_number or None)
         decisions.append(decision)
-        built = self._decide(parts, decision)
-        if built is not None:
-            yield built
+        yield from self._decide(parts, decision)
+        if decision.state is None:
+            decision.state = _state_of(decision)
 
-    def _decide(self, parts: list[RemitClaim], decision: ClaimDecision):
+    # --- the decision --------------------------------------------------------------------------
+
+    def _decide(self, parts: list[RemitClaim], decision: ClaimDecision) -> list:
         resolution = resolve_parts(parts)
         decision.reasons += resolution.notes
         remit = resolution.claim
         if remit is None:
-            return self._end(decision, SKIPPED, resolution.skip_reason)
-        reason = skip_reason(remit, bill_zero_balance=self.options.bill_zero_balance)
+            return self._reversal_alone(parts, decision, resolution.skip_reason)
+        reason = not_cob_input(remit)
         if reason:
+            if is_crossover(remit):
+                decision.state = "awaiting_crossover"
+                decision.crossover_to = remit.crossover_carrier or "the next payer"
             return self._end(decision, SKIPPED, reason)
         errors = [f for f in remit.findings if f.severity is Severity.ERROR]
-        if errors:
+        if errors:  # before every other skip: the patient's share of an unbalanced claim is unknown
             decision.findings += errors
             return self._end(decision, REJECTED, "the 835 does not balance for this claim: " +
                              "; ".join(f.message for f in errors[:3]))
-        if remit.corrected_priority_payer:
-            return self._end(decision, REJECTED, "manual review: the payer names another payer as primary "
-                             "(2100 NM1*PR corrected priority payer)")
-        candidates = self.claims.claims_for(remit.claim_id)
+        candidates = self._candidates(remit, decision)
+        if candidates is None:
+            return []
         if not candidates:
+            reason = self._not_billed_onward(remit)
+            if reason:
+                return self._end(decision, SKIPPED, reason)
             return self._end(decision, UNMATCHED, f"no original 837P claim with CLM01 {remit.claim_id}")
-        original = self._pick_original(candidates, remit, decision)
+        original = self._answered_claim(candidates, remit, decision)
         if original is None:
-            return None
-        level = code(original.sbr, 1) if original.sbr is not None else ""
+            return []
+        decision.era_payer_id = billed_payer(original).ids[0] if billed_payer(original).ids else None
+        level = billed_level(original)
         expected_level = STATUS_LEVEL.get(remit.status_code)
         if expected_level and level and expected_level != level:
-            decision.reasons.append(f"note: CLP02 {remit.status_code} says payer level {expected_level}, the "
-                                    f"original claim billed level {level}")
+            return self._end(decision, HELD, f"COB order disputed: {self._sender.describe()} processed the claim "
+                             f"as {level_word(expected_level)} (CLP02 {remit.status_code}) but it was billed to it as "
+                             f"{level_word(level)} (SBR01 {level}); check the coverage order before billing anyone")
+        if remit.corrected_priority_payer:
+            return self._end(decision, HELD, "COB order disputed: the payer names another payer as primary "
+                             "(2100 NM1*PR corrected priority payer); check the coverage order")
+        routed = route(remit)
+        if routed is not None and routed.action != "convert":
+            return self._end(decision, HELD if routed.action == "hold" else SKIPPED, routed.reason)
+        reason = zero_balance(remit, bill_zero_balance=self.options.bill_zero_balance)
+        if reason:
+            return self._end(decision, SKIPPED, reason)
         upcoming = next_level(level)
         if upcoming is None:
             return self._end(decision, REJECTED, f"the original claim's payer level {level!r} has no next payer")
@@ -101,12 +160,19 @@ class ClaimConverter:
             return self._end(decision, REJECTED, f"no {'secondary' if upcoming == 'S' else 'next'} coverage: "
                              f"the claim has no 2320 with SBR01 {upcoming} and no coverage-file row")
         decision.payer_id = next_payer.payer_id
-        if self.issued is not None and self.issued.was_issued(remit.claim_id, next_payer.payer_id):
-            if remit.reversed:
-                return self._end(decision, REJECTED, f"the primary reversed and corrected a claim already billed "
-                                 f"to payer {next_payer.payer_id}: send that payer a replacement claim "
-                                 "(CLM05-3 7) after review")
-            return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
+        decision.level = next_payer.level
+        frequency, follow_up_number = "1", None
+        if self._billed_already(remit.claim_id, next_payer, candidates):
+            if not remit.reversed:
+                decision.state = ""  # unchanged: this 835 only confirms what was billed
+                return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
+            follow_up_number = self._payer_claim_number(remit.claim_id, next_payer.payer_id)
+            if follow_up_number is None:
+                return self._end(decision, HELD, f"the primary reversed and corrected its payment after the claim "
+                                 f"was billed to payer {next_payer.payer_id}: send that payer a replacement claim "
+                                 f"(CLM05-3 7) with 2300 REF*F8 = its claim number for the claim, which cobpipe "
+                                 f"does not know yet (it comes with that payer's 835 or 277CA)")
+            frequency = REPLACEMENT
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
         lines = LineMatch([])
@@ -130,10 +196,92 @@ class ClaimConverter:
         if gate_errors:
             return self._end(decision, REJECTED, "the secondary claim does not balance: " +
                              "; ".join(f"{f.code} {f.message}" for f in gate_errors[:3]))
+        if follow_up_number is not None:
+            built = as_follow_up(built, frequency, follow_up_number)
+            decision.frequency = frequency
+            decision.reasons.append(f"replacement (CLM05-3 7) of the claim sent to payer {next_payer.payer_id}, "
+                                    f"its claim number {follow_up_number} in REF*F8: the primary reversed and "
+                                    "corrected its payment")
+        paper = self._paper_reason(next_payer, built)
+        if paper:
+            decision.status = PAPER
+            decision.reasons.append(f"billed on paper to payer {next_payer.payer_id} as SBR01 {next_payer.level}: "
+                                    f"{paper}")
+            self.paper.append(PaperBound(built, remit.payments, self._header, paper))
+            return []
         decision.status = CONVERTED
         decision.reasons.append(f"billed to payer {next_payer.payer_id} ({next_payer.source}) as SBR01 "
                                 f"{next_payer.level}")
-        return built
+        return [built]
+
+    # --- which claim the 835 answers --------------------------------------------------------
+
+    def _candidates(self, remit: RemitClaim, decision: ClaimDecision) -> list | None:
+        """The claims we hold under this CLP01: exactly, else ignoring case when that names one CLM01
+        (payers upper-case patient control numbers; the claim is billed with its CLM01 as sent).
+        None when the decision is already made (ambiguous)."""
+        found = self.claims.claims_for(remit.claim_id)
+        if found:
+            return found
+        try:
+            folded = self.claims.claims_for(remit.claim_id, folded=True)
+        except TypeError:  # a claim source without case-insensitive look-up
+            return []
+        ids = sorted({c.id for c in folded})
+        if len(ids) > 1:
+            narrowed = [c for c in folded if _member_ids(c) & remit.member_ids and _charge(c) == remit.charge]
+            ids = sorted({c.id for c in narrowed}) if narrowed else ids
+            if len(ids) > 1:
+                self._end(decision, HELD, f"CLP01 {remit.claim_id} matches {len(ids)} claims ignoring case "
+                          f"(CLM01 {', '.join(ids)}), with the same member and charge: cannot tell which one the "
+                          "payer adjudicated")
+                return None
+            folded = narrowed
+        if ids:
+            decision.reasons.append(f"CLP01 {remit.claim_id} matched CLM01 {ids[0]} ignoring case; billed as "
+                                    f"{ids[0]}")
+            decision.claim_id = ids[0]
+            remit.claim_id = ids[0]
+        return folded
+
+    def _answered_claim(self, candidates: list, remit: RemitClaim, decision: ClaimDecision):
+        """The claim the 835 answers: the one billed to the 835's payer. None when decided otherwise."""
+        sender = self._sender
+        placements = [place(self.payers, sender, c) for c in candidates]
+        billed = [p.claim for p in placements if p.billed]
+        if billed:
+            return self._pick_original(billed, remit, decision)
+        known_elsewhere = [p for p in placements if p.other_level]
+        first = candidates[0]
+        billed_to = f"{billed_payer(first).describe()} ({level_word(billed_level(first))})"
+        era_level = STATUS_LEVEL.get(remit.status_code)
+        if known_elsewhere:
+            where = known_elsewhere[0]
+            crossed = self._open_crossovers(remit.claim_id)
+            if crossed:
+                decision.state = "closed"
+                decision.crossover_answered = True
+                return self._end(decision, SKIPPED, f"the {level_word(where.other_level)} payer "
+                                 f"{sender.describe()} adjudicated the claim the {level_word(billed_level(first))} "
+                                 "payer crossed over to it: nothing to bill to it again")
+            return self._end(decision, HELD, f"this 835 is from {sender.describe()}, the claim's "
+                             f"{level_word(where.other_level)} payer (CLP02 {remit.status_code}: "
+                             f"{level_word(era_level)}), but the claim cobpipe holds was billed to {billed_to} and "
+                             f"no claim billed to {sender.describe()} is known: give the claim sent to it with "
+                             "--claims, or bill the next payer by hand")
+        unknown = [p.claim for p in placements if p.billed is None]
+        if unknown or not era_level:
+            pool = unknown or candidates
+        else:
+            pool = [c for c in candidates if billed_level(c) == era_level]
+            if not pool:
+                return self._end(decision, HELD, f"this 835 is from {sender.describe()} at "
+                                 f"{level_word(era_level)} level (CLP02 {remit.status_code}), but the claim was "
+                                 f"billed to {billed_to}, a different payer: never billed as if that payer had "
+                                 "adjudicated it; check who sent this 835")
+        decision.reasons.append(f"note: the 835's payer {sender.describe()} is not recognised as {billed_to}; "
+                                "matched by CLP02 level (add the payer's 835 ids to the payer list's aliases)")
+        return self._pick_original(pool, remit, decision)
 
     def _pick_original(self, candidates: list, remit: RemitClaim, decision: ClaimDecision):
         same_charge = [c for c in candidates if _charge(c) == remit.charge]
@@ -147,6 +295,80 @@ class ClaimConverter:
                       f"{remit.claim_id} and its charge; cannot tell which was adjudicated")
             return None
         return same_charge[0]
+
+    # --- what was billed already ------------------------------------------------------------
+
+    def _billed_already(self, claim_id: str, next_payer: NextPayer, candidates: list) -> bool:
+        if self.issued is not None and self.issued.was_issued(claim_id, next_payer.payer_id):
+            return True
+        target = loop_payer_of(next_payer)
+        return any(self.payers.same(billed_payer(c), target) for c in candidates)
+
+    def _payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
+        for source in (self.issued, self.claims):
+            lookup = getattr(source, "payer_claim_number", None)
+            if lookup is not None:
+                number = lookup(claim_id, payer_id)
+                if number:
+                    return number
+        return None
+
+    def _open_crossovers(self, claim_id: str) -> list:
+        for source in (self.issued, self.claims):
+            lookup = getattr(source, "open_crossovers", None)
+            if lookup is not None:
+                return lookup(claim_id)
+        return []
+
+    def _not_billed_onward(self, remit: RemitClaim) -> str | None:
+        """For a claim we hold no original of: a reason not to call it unmatched."""
+        routed = route(remit)
+        if routed is not None and routed.action == "skip":
+            return routed.reason
+        return zero_balance(remit, bill_zero_balance=self.options.bill_zero_balance)
+
+    def _reversal_alone(self, parts: list[RemitClaim], decision: ClaimDecision, reason: str | None) -> list:
+        """The payer took its adjudication back with no correction: the claims sent onward that
+        report it are voided (CLM05-3 8) where their payer's claim number is known, else held."""
+        claim_id = parts[0].claim_id
+        candidates = self.claims.claims_for(claim_id) or []
+        sender = self._sender
+        onward = [c for c in candidates
+                  if any(self.payers.same(sender, ref) for _, ref in other_payers(c))
+                  and not self.payers.same(sender, billed_payer(c))]
+        if not onward and self.issued is not None and hasattr(self.issued, "issued_for"):
+            issued = self.issued.issued_for(claim_id)
+            if issued:
+                payers = ", ".join(sorted({i.payer_id for i in issued}))
+                return self._end(decision, HELD, f"the primary reversed its payment (CLP02 22) with no correction "
+                                 f"after the claim was billed to payer {payers}: void that claim (CLM05-3 8, "
+                                 f"REF*F8 = that payer's claim number) or wait for the correction and replace it")
+        if not onward:
+            if self.issued is not None:
+                decision.state = "awaiting_primary"
+                return self._end(decision, SKIPPED, f"{reason}; nothing was billed onward, waiting for the "
+                                 "correction")
+            return self._end(decision, HELD, f"{reason}: the primary took its payment back. If a claim was already "
+                             "sent to the next payer, void it (CLM05-3 8) or replace it when the correction comes; "
+                             "cobpipe keeps track of what was sent only with a ledger (--db)")
+        built = []
+        for claim in onward:
+            payer_id = billed_payer(claim).ids[0] if billed_payer(claim).ids else ""
+            number = self._payer_claim_number(claim_id, payer_id)
+            if number is None:
+                decision.reasons.clear()
+                built.clear()
+                return self._end(decision, HELD, f"the primary reversed its payment (CLP02 22) with no correction "
+                                 f"after the claim was billed to payer {payer_id}: send that payer a void "
+                                 f"(CLM05-3 8) with 2300 REF*F8 = its claim number, which cobpipe does not know yet")
+            built.append(as_follow_up(claim, VOID, number))
+            decision.payer_id, decision.level, decision.frequency = payer_id, billed_level(claim), VOID
+            decision.reasons.append(f"void (CLM05-3 8) of the claim sent to payer {payer_id}, its claim number "
+                                    f"{number} in REF*F8: the primary reversed its payment")
+        decision.status = CONVERTED
+        return built
+
+    # --- the next payer -----------------------------------------------------------------------
 
     def _next_payer(self, original, level: str, remit: RemitClaim) -> NextPayer | None:
         incomplete: BuildError | None = None
@@ -173,12 +395,45 @@ class ClaimConverter:
                              f"the claim needs level {level}")
         return NextPayer.from_coverage(coverage, level, Patient.of(original).name)
 
+    def _paper_reason(self, next_payer: NextPayer, built) -> str | None:
+        """Why this claim goes on a CMS-1500, or None for an electronic claim."""
+        if not self.payers.accepts_electronic_secondary(loop_payer_of(next_payer)):
+            return "the payer list says this payer takes no electronic secondary claims"
+        priors = len(built.other_payers)
+        if next_payer.filing_indicator.upper() in MEDICARE_FILING and priors > 1:
+            return (f"Medicare as a later payer with {priors} payers primary to it: such MSP claims go on paper "
+                    "with the other payers' EOBs")
+        return None
+
     @staticmethod
-    def _end(decision: ClaimDecision, status: str, reason: str | None) -> None:
+    def _end(decision: ClaimDecision, status: str, reason: str | None) -> list:
         decision.status = status
         if reason:
             decision.reasons.append(reason)
-        return None
+        return []
+
+
+def loop_payer_of(next_payer: NextPayer) -> PayerRef:
+    ids = [next_payer.payer_id] + [s.get(2) for s in next_payer.payer[1:] if s.tag == "REF"]
+    return PayerRef(tuple(i for i in ids if i), next_payer.payer[0].get(3))
+
+
+def _state_of(decision: ClaimDecision) -> str:
+    if decision.status in (CONVERTED, PAPER):
+        if decision.frequency == VOID:
+            return "needs_review"  # the primary's payment is gone: a person follows the claim from here
+        return STATE_OF_LEVEL.get(decision.level or "", "billed_next")
+    if decision.status == SKIPPED:
+        return "closed"
+    return "needs_review"
+
+
+def _member_ids(claim) -> set[str]:
+    ids = set()
+    for loop in (claim.subscriber.child("2010BA"), claim.patient.child("2010CA") if claim.patient else None):
+        if loop is not None and loop.first is not None and loop.first.get(9):
+            ids.add(loop.first.get(9))
+    return ids
 
 
 def _charge(claim):

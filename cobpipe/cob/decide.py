@@ -73,20 +73,39 @@ def combine_split(parts: list[RemitClaim]) -> RemitClaim:
         corrected_priority_payer=any(p.corrected_priority_payer for p in parts),
         parts=len(parts),
         findings=findings,
+        payments=[payment for p in parts for payment in p.payments],
+        member_ids=frozenset().union(*(p.member_ids for p in parts)),
     )
 
 
 def skip_reason(claim: RemitClaim, *, bill_zero_balance: bool) -> str | None:
     """Why a resolved claim is not billed onward, or None when it should be."""
-    if claim.status_code in NOT_COB_INPUT:
-        return NOT_COB_INPUT[claim.status_code]
+    return not_cob_input(claim) or zero_balance(claim, bill_zero_balance=bill_zero_balance)
+
+
+def is_crossover(claim: RemitClaim) -> bool:
+    """The payer forwarded the claim to the next payer itself (CLP02 19-21, NM1*TT, MA18/MA07/N89),
+    unless it says it did not (MA19)."""
     forwarded = claim.status_code in CROSSOVER_CODES or claim.crossover_carrier or (
         claim.remarks & FORWARDED_REMARKS)
-    if forwarded and NOT_FORWARDED_REMARK not in claim.remarks:
+    return bool(forwarded) and NOT_FORWARDED_REMARK not in claim.remarks
+
+
+def not_cob_input(claim: RemitClaim) -> str | None:
+    """Why an 835 claim is no adjudication to bill a next payer with (checked before its balance)."""
+    if claim.status_code in NOT_COB_INPUT:
+        return NOT_COB_INPUT[claim.status_code]
+    if is_crossover(claim):
         carrier = f" to {claim.crossover_carrier}" if claim.crossover_carrier else ""
         return f"crossover: the payer forwarded the claim{carrier} (CLP02 {claim.status_code}); not billed again"
     if claim.status_code not in STATUS_LEVEL and claim.status_code != "4":
         return f"claim status {claim.status_code} is not a processed claim"
+    return None
+
+
+def zero_balance(claim: RemitClaim, *, bill_zero_balance: bool) -> str | None:
+    """Nothing left for the patient: checked only once the claim balances (an unbalanced claim's
+    patient share is unknown)."""
     if (claim.status_code != "4" and not bill_zero_balance and claim.patient_responsibility == 0
             and claim.patient_adjustments == 0):
         return "nothing left for the patient (CLP05 = 0, no PR adjustment); use --bill-zero-balance to bill it"

@@ -54,8 +54,9 @@ def remit_claim(payment: ClaimPayment, header: RemittanceHeader, today: dt.date 
         ))
     remarks = set(payment.remark_codes)
     carrier = payment.crossover_carrier
+    # fixed-width payer back ends pad CLP01 with spaces; 5010 AN elements carry none (cob-spec §8)
     return RemitClaim(
-        claim_id=payment.claim_id,
+        claim_id=payment.claim_id.strip(),
         status_code=payment.status,
         charge=payment.charge if payment.charge is not None else ZERO,
         paid=payment.paid if payment.paid is not None else ZERO,
@@ -72,6 +73,8 @@ def remit_claim(payment: ClaimPayment, header: RemittanceHeader, today: dt.date 
         remarks=remarks,
         corrected_priority_payer=payment.corrected_payer is not None,
         findings=list(payment.findings),
+        payments=[payment],
+        member_ids=frozenset(p.id for p in (payment.patient, payment.insured) if p is not None and p.id),
     )
 
 

@@ -51,6 +51,8 @@ class RemitClaim:
     parts: int = 1
     reversed: bool = False  # a CLP02=22 reversal preceded this correction
     findings: list[Finding] = field(default_factory=list)  # the 835's own balancing findings
+    payments: list = field(default_factory=list)  # the 835 claims (era.model.ClaimPayment), for a paper EOB
+    member_ids: frozenset[str] = frozenset()  # NM1*QC/IL NM109, to tell apart claims whose CLM01 differs in case
 
     @property
     def has_lines(self) -> bool:

@@ -11,7 +11,9 @@ import click
 
 from edi.segment import Delimiters
 
+from ..payers import PayerList
 from ..pipeline import ConvertOptions, run_batch
+from ..state import user_ledger_path
 
 ERA_SUFFIXES = {".835", ".era", ".txt", ".edi", ".x12"}
 CLAIM_SUFFIXES = {".837", ".txt", ".edi", ".x12"}
@@ -55,8 +57,15 @@ def parse_delimiters(text: str) -> Delimiters:
               help="Also bill claims that leave nothing for the patient (CLP05 = 0, no PR).")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
               help="Treat this as today when checking adjudication dates (default: today).")
-@click.option("--usage", type=click.Choice(["P", "T"]), default="P", show_default=True,
-              help="ISA15: P production, T test.")
+@click.option("--usage", type=click.Choice(["P", "T"]), default=None,
+              help="ISA15: P production, T test (default: T when the 835 or the original claims are test data, "
+                   "else P).")
+@click.option("--payers", "payers_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The payer list (CSV: payer_id,name,accepts_electronic_secondary,eaf_level,notes,aliases); "
+                   "default: mappings/payers.csv.")
+@click.option("--paper-layout", type=click.Choice(["data", "full"]), default="data", show_default=True,
+              help="Paper claims (payers that take no electronic secondary): data only for pre-printed red "
+                   "CMS-1500 forms, or the full form drawn.")
 @click.option("--delimiters", "delimiters", default="*:^~", show_default=True,
               help="Output delimiters: element, component, repetition, segment terminator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
@@ -69,7 +78,7 @@ def parse_delimiters(text: str) -> Delimiters:
                    "reasons), for a spreadsheet; the JSON report is always written.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (there is none unless stderr is a terminal).")
 def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage, delimiters, workers, as_json,
-            report_format="json", quiet=False):
+            report_format="json", quiet=False, payers_file=None, paper_layout="data"):
     """Build secondary 837P claims from the primary's 835 and the original 837P.
 
     \b
@@ -86,6 +95,8 @@ def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage
         today=as_of.date() if as_of else dt.date.today(),
         delimiters=parse_delimiters(delimiters),
         usage=usage,
+        payers=PayerList.load(payers_file) if payers_file else None,
+        paper_layout=paper_layout,
     )
     era_files = expand(eras, ERA_SUFFIXES)
     claim_files = expand(claims, CLAIM_SUFFIXES)
@@ -106,21 +117,28 @@ def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage
     bar = show_progress(quiet=quiet, as_json=as_json)
     on_progress, close = progress_callback(bar)
     try:
+        numbers = None if db else user_ledger_path()  # control numbers never repeat between runs
         results = run_batch(era_files, claim_files, out_dir, options=options, coverage_path=coverage, db_path=db,
-                            progress=bar, workers=workers, on_progress=on_progress)
+                            progress=bar, workers=workers, on_progress=on_progress, numbers_path=numbers)
     finally:
         close()
     if report_format == "csv":
         for result in results:
             write_report_csv(result)
     summary = [result.summary() for result in results]
+    if numbers is not None:  # say where the control numbers are kept
+        for item in summary:
+            item["control_numbers_ledger"] = str(numbers)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
         for item in summary:
             counts = ", ".join(f"{n} {status}" for status, n in item["counts"].items() if n)
             target = item["output"] or "no 837 written"
-            click.echo(f"{item['era']}: {counts or 'no claims'} -> {target}; report {item['report']}")
+            paper = f"; paper {item['paper']}" if item.get("paper") else ""
+            click.echo(f"{item['era']}: {counts or 'no claims'} -> {target}{paper}; report {item['report']}")
+        if numbers is not None and not quiet:
+            click.echo(f"control numbers kept in {numbers} (use --db to keep a ledger of your own)", err=True)
     sys.exit(max((result.exit_code for result in results), default=0))
 
 

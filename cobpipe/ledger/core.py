@@ -281,15 +281,19 @@ class Ledger:
         changed. Re-adding a claim already stored with the same text changes nothing."""
         added_at = _now()
         return self._store_claim_rows(
-            (*(key := claim_key(claim)), source_hash, claim.to_x12(), _envelope_json(claim), added_at, key[0])
+            (*(key := claim_key(claim)), source_hash, claim.to_x12(), _envelope_json(claim), added_at, key[0], None)
             for claim in claims)
 
-    def add_claim_rows(self, rows: Iterable[tuple[str, str, str, str, str]], source_hash: str | None = None) -> int:
+    def add_claim_rows(self, rows: Iterable[tuple[str, str, str, str, str]], source_hash: str | None = None,
+                       *, issued: bool = False) -> int:
         """`add_claims` for claims already in their storage form: (CLM01, submitter id, payer id,
-        `to_x12()` text, envelope JSON) rows, as cobpipe.claim837.rows.ClaimRows reads them."""
+        `to_x12()` text, envelope JSON) rows, as cobpipe.claim837.rows.ClaimRows reads them.
+        `issued`: claims cobpipe sent to a later payer (the next payer's 835 continues from them),
+        not counted as stored originals."""
         added_at = _now()
+        origin = "issued" if issued else None
         return self._store_claim_rows(
-            (claim_id, submitter, payer, source_hash, raw, envelope, added_at, claim_id)
+            (claim_id, submitter, payer, source_hash, raw, envelope, added_at, claim_id, origin)
             for claim_id, submitter, payer, raw, envelope in rows)
 
     def add_claims_of(self, other: "Ledger") -> int:
@@ -404,6 +408,26 @@ class Ledger:
     def answer_crossovers(self, claim_id: str, source_sha256: str) -> int:
         with self.transaction():
             return max(self._execute(sql.ANSWER_CROSSOVERS, (source_sha256, _now(), claim_id)).rowcount, 0)
+
+    def record_claim_life(self, source_sha256: str, *, numbers: Iterable[tuple] = (), states: Iterable[tuple] = (),
+                          crossovers: Iterable[tuple] = (), answered: Iterable[str] = (),
+                          today: dt.date | None = None) -> None:
+        """One conversion's claim life in one transaction: payer claim numbers (claim, payer, number,
+        source), states (claim, state, payer, detail), crossovers announced by this 835 (claim,
+        announced by, forwarded to) and the claims whose crossover this 835 answers."""
+        now = _now()
+        announced = (today or dt.date.today()).isoformat()
+        with self.transaction():
+            cursor = self._conn.cursor()
+            cursor.executemany(self.dialect.sql(sql.UPSERT_PAYER_CLAIM_NUMBER), [(*n, now) for n in numbers])
+            for state in states:
+                if state[1] not in CLAIM_STATES:
+                    raise ValueError(f"unknown claim state {state[1]!r}")
+            cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM_STATE), [(*st, now) for st in states])
+            cursor.executemany(self.dialect.sql(sql.INSERT_CROSSOVER),
+                               [(c[0], source_sha256, c[1], c[2], announced) for c in crossovers])
+            cursor.executemany(self.dialect.sql(sql.ANSWER_CROSSOVERS),
+                               [(source_sha256, now, claim_id) for claim_id in answered])
 
     def overdue_crossovers(self, announced_before: dt.date) -> list[dict]:
         """Crossovers announced before that date that the forwarded-to payer has not answered."""

@@ -127,6 +127,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE issued ADD COLUMN frequency VARCHAR(2)",
         "ALTER TABLE issued ADD COLUMN channel VARCHAR(16)",
         "ALTER TABLE claims ADD COLUMN claim_id_folded VARCHAR(38)",
+        # NULL: an original claim read from an 837P; 'issued': a claim cobpipe sent to a later payer
+        "ALTER TABLE claims ADD COLUMN origin VARCHAR(16)",
         "UPDATE claims SET claim_id_folded = UPPER(claim_id)",
         "CREATE INDEX claims_folded ON claims (claim_id_folded)",
         # The claim number a payer gave a claim we billed it (835 CLP07, 277CA REF*1K): a replacement
@@ -243,20 +245,20 @@ SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
 
 # Claims. Re-adding a claim is a no-op; a changed claim text (a corrected resubmission) replaces it.
 UPSERT_CLAIM = """INSERT INTO claims (claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at,
-                        claim_id_folded)
-    VALUES (?, ?, ?, ?, ?, ?, ?, UPPER(?))
+                        claim_id_folded, origin)
+    VALUES (?, ?, ?, ?, ?, ?, ?, UPPER(?), ?)
     ON CONFLICT (claim_id, submitter_id, payer_id) DO UPDATE
         SET raw = excluded.raw, envelope = excluded.envelope, source_hash = excluded.source_hash,
             added_at = excluded.added_at
         WHERE claims.raw <> excluded.raw"""
-ALL_CLAIMS = """SELECT claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at, claim_id
+ALL_CLAIMS = """SELECT claim_id, submitter_id, payer_id, source_hash, raw, envelope, added_at, claim_id, origin
     FROM claims ORDER BY claim_id, submitter_id, payer_id"""
 CLAIMS_FOR = "SELECT raw, envelope FROM claims WHERE claim_id = ? ORDER BY submitter_id, payer_id"
 # A CLP01 the payer upper-cased: every stored claim whose CLM01 folds to the same text.
 CLAIMS_FOLDED = """SELECT raw, envelope FROM claims WHERE claim_id_folded = UPPER(?)
     ORDER BY claim_id, submitter_id, payer_id"""
-COUNT_CLAIMS = "SELECT COUNT(*) FROM claims"
-COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims"
+COUNT_CLAIMS = "SELECT COUNT(*) FROM claims WHERE origin IS NULL"
+COUNT_CLAIM_IDS = "SELECT COUNT(DISTINCT claim_id) FROM claims WHERE origin IS NULL"
 
 # Files.
 GET_FILE = "SELECT sha256, name, kind, outcome, reason, detail, processed_at FROM files WHERE sha256 = ?"
@@ -311,12 +313,16 @@ COUNT_ISSUED = "SELECT COUNT(*) FROM issued"
 # Decisions.
 INSERT_DECISION = """INSERT INTO decisions (source_sha256, seq, claim_id, status, payer_id, reasons, decided_at,
                            era_payer, era_level, clp02, payer_claim_number)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source_sha256, seq) DO UPDATE SET claim_id = excluded.claim_id, status = excluded.status,
+        payer_id = excluded.payer_id, reasons = excluded.reasons, decided_at = excluded.decided_at,
+        era_payer = excluded.era_payer, era_level = excluded.era_level, clp02 = excluded.clp02,
+        payer_claim_number = excluded.payer_claim_number"""
 # The latest status of every remitted claim id (by the decision's time, then its file and position).
 # A claim once converted is not counted as skipped when a later ERA remits it again ("already
 # billed"): the skip only confirms the conversion. Rejections after it still show (they need review).
 _SETTLED_SKIP = """{d}.status = 'skipped' AND EXISTS (
-        SELECT 1 FROM decisions c WHERE c.claim_id = {d}.claim_id AND c.status = 'converted')"""
+        SELECT 1 FROM decisions c WHERE c.claim_id = {d}.claim_id AND c.status IN ('converted', 'paper'))"""
 CLAIM_STATUS_COUNTS = """SELECT d.status, COUNT(*) FROM decisions d
     WHERE NOT (""" + _SETTLED_SKIP.format(d="d") + """)
       AND NOT EXISTS (
@@ -336,7 +342,7 @@ UNMATCHED_AWAITING = """SELECT d.decided_at, d.source_sha256, d.seq, d.claim_id 
                       AND later.status <> 'unmatched' AND later.decided_at >= d.decided_at)"""
 # Stored claims that no ERA has mentioned yet.
 COUNT_PENDING = """SELECT COUNT(DISTINCT c.claim_id) FROM claims c
-    WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.claim_id = c.claim_id)"""
+    WHERE c.origin IS NULL AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.claim_id = c.claim_id)"""
 LAST_CLAIM_PROBLEMS = """SELECT d.claim_id, d.status, d.reasons, d.decided_at, f.name FROM decisions d
     JOIN files f ON f.sha256 = d.source_sha256
     WHERE d.status IN (?, ?) ORDER BY d.decided_at DESC, d.source_sha256, d.seq LIMIT ?"""

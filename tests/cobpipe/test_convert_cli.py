@@ -30,6 +30,8 @@ def test_bundled_samples_convert_cleanly(tmp_path):
                                                           "seed-era.report.json"]
     report = json.loads((tmp_path / "seed-era.report.json").read_text())
     assert report["claims"] == [{"id": "SEED001", "status": "converted", "payer_id": "22222", "segment": 14,
+                                 "level": "S", "era_payer": "ACME HEALTH PLAN (1512345678)",
+                                 "state": "billed_secondary",
                                  "reasons": ["billed to payer 22222 (claim 2320) as SBR01 S"]}]
     seed = (tmp_path / "seed-era.837").read_text()
     for expected in ("SBR*S*18*GRP200******CI~", "NM1*PR*2*BLUE STAR INSURANCE*****PI*22222~",
@@ -149,7 +151,27 @@ def test_two_workers_give_the_same_claims_as_one(tmp_path):
         assert one["claims"] == two["claims"]
     numbers = [json.loads((tmp_path / "two" / n).read_text())["control_numbers"][0]["number"]
                for n in ("era.report.json", "seed-era.report.json")]
-    assert sorted(numbers) == [1, 2]  # one ledger hands out distinct interchange numbers
+    # one ledger (the user's) hands out distinct interchange numbers, continuing after the first run's 1 and 2
+    assert sorted(numbers) == [3, 4]
+
+
+def test_two_runs_never_repeat_control_numbers_and_test_data_stays_test(tmp_path):
+    """Without --db, control numbers live in the user's state folder (XDG): the README's command
+    run twice gives new ISA13/GS06; test data in (ISA15 T) gives test data out unless --usage."""
+    import os
+
+    args = ("--era", SAMPLES / "seed-era.835", "--claims", SAMPLES / "seed-claims.837", "--as-of", "2026-04-01")
+    first, second = run(*args, "--out", tmp_path / "a"), run(*args, "--out", tmp_path / "b")
+    assert first.exit_code == second.exit_code == 0
+    isa = [(tmp_path / d / "seed-era.837").read_text().split("~")[0].split("*") for d in "ab"]
+    gs = [(tmp_path / d / "seed-era.837").read_text().split("~")[1].split("*") for d in "ab"]
+    assert isa[0][13] != isa[1][13] and gs[0][6] != gs[1][6]
+    state = Path(os.environ["XDG_STATE_HOME"]) / "cobpipe" / "ledger.db"
+    assert state.exists() and str(state) in first.output
+    assert (SAMPLES / "seed-era.835").read_text().split("*")[15] == "T"
+    assert isa[0][15] == "T"
+    forced = run(*args, "--out", tmp_path / "c", "--usage", "P")
+    assert (tmp_path / "c" / "seed-era.837").read_text().split("*")[15] == "P" and forced.exit_code == 0
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -201,7 +223,7 @@ def test_correction_of_a_claim_already_billed_asks_for_review(tmp_path):
     second = run("--era", case / "era.835", "--claims", case / "claims.837", "--db", db, "--out", tmp_path / "b")
     report = json.loads((tmp_path / "b" / "era.report.json").read_text())
     [claim] = report["claims"]
-    assert second.exit_code == 1 and claim["status"] == "rejected"
+    assert second.exit_code == 1 and claim["status"] == "held"
     assert "replacement claim" in claim["reasons"][-1]
 
 

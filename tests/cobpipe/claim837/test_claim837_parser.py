@@ -74,7 +74,7 @@ def test_claims_carry_their_context_and_envelope_ids():
     assert a1.envelope == Envelope(source=str(DATA / "grouping.837"), isa_sender_qualifier="ZZ",
                                    isa_sender="MAPLECLINIC", isa_receiver_qualifier="ZZ", isa_receiver="CLEARHOUSE",
                                    isa_control="000000042", gs_sender="MAPLECLINIC", gs_receiver="CLEARHOUSE",
-                                   gs_control="42", version="005010X222A1", st_control="0042")
+                                   gs_control="42", version="005010X222A1", st_control="0042", usage="T")
     assert a1.bht_reference == "GRP0401" and str(a1.bht_date) == "2026-04-01"
     assert a1.submitter.first.get(9) == "MAPLE01" and a1.receiver.first.get(9) == "CLEARHOUSE"
     assert a1.submitter_id == "MAPLE01"

@@ -1,0 +1,74 @@
+"""Which payer sent an 835, and where that payer stands on a claim we hold (cob-spec §8).
+
+The 835 names its payer in 1000A (N1*PR N102 name, N104 id, REF*2U) and TRN03 (1 + its tax id);
+the 837P claim names the payer it was billed to in 2010BB and the other payers in 2320/2330B. The
+ids rarely agree literally, so they are compared through the payer list's aliases (cobpipe.payers),
+then by normalised name. CLP02 says the level the payer processed the claim at.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..claim837.claim import OriginalClaim
+from ..claim837.loops import Loop
+from ..payers import PayerList, PayerRef
+from .build import code
+
+LEVEL_WORDS = {"P": "primary", "S": "secondary", "T": "tertiary"}
+
+
+def level_word(level: str | None) -> str:
+    return LEVEL_WORDS.get(level or "", f"level {level}" if level else "an unknown level")
+
+
+def era_payer(header) -> PayerRef:
+    """The 835's payer (cobpipe.era.model.RemittanceHeader): N104, REF*2U and TRN03 ids, N102 name."""
+    payer = header.payer
+    ids = tuple(i for i in (payer.id, payer.ref("2U"), header.trace.payer_id) if i)
+    return PayerRef(ids, payer.name)
+
+
+def loop_payer(loop: Loop | None) -> PayerRef:
+    """The payer of a 2010BB or 2330B loop: NM109 and its REF*2U/FY/NF/EI ids, NM103 name."""
+    if loop is None or loop.first is None:
+        return PayerRef()
+    nm1 = loop.first
+    ids = [nm1.get(9)] + [ref.get(2) for ref in loop.segments_of("REF") if ref.get(1) in ("2U", "FY", "NF", "EI")]
+    return PayerRef(tuple(i for i in ids if i), nm1.get(3))
+
+
+def billed_payer(claim: OriginalClaim) -> PayerRef:
+    return loop_payer(claim.payer)
+
+
+def billed_level(claim: OriginalClaim) -> str:
+    return code(claim.sbr, 1) if claim.sbr is not None else ""
+
+
+def other_payers(claim: OriginalClaim) -> list[tuple[str, PayerRef]]:
+    """(SBR01, payer) of each 2320 of the claim."""
+    found = []
+    for loop in claim.other_payers:
+        sbr = loop.first
+        if sbr is not None:
+            found.append((code(sbr, 1), loop_payer(loop.child("2330B"))))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the 835's payer stands on one claim we hold."""
+
+    claim: OriginalClaim
+    billed: bool | None  # the 835's payer is the payer this claim was billed to (None: cannot tell)
+    other_level: str | None = None  # else the SBR01 of the 2320 naming that payer, if any
+
+
+def place(payers: PayerList, sender: PayerRef, claim: OriginalClaim) -> Placement:
+    same = payers.same(sender, billed_payer(claim))
+    if same:
+        return Placement(claim, True)
+    for level, ref in other_payers(claim):
+        if payers.same(sender, ref):
+            return Placement(claim, False if same is False else None, level)
+    return Placement(claim, same)

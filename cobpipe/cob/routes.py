@@ -1,0 +1,67 @@
+"""What to do with a claim the payer denied, or whose COB order it disputes, by CARC or RARC.
+
+`mappings/denial_routes.csv` (an analyst edits it): `code` (a CARC, or a RARC such as MA130),
+`action` (hold: a person decides; skip: nothing to bill; convert: bill the next payer with AMT*D 0),
+`when` (denied: only on a denied claim, CLP02 4; any: on any claim carrying the code, at claim or
+line level) and the `reason` a biller reads. A denial no row names goes to the next payer with
+AMT*D 0 (cob-spec §2.4). When several rows apply, hold wins over skip, skip over convert.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from dataclasses import dataclass
+
+from ..codes import CodeListError, _open_data
+from .remit import RemitClaim
+
+ROUTES_FILE = "denial_routes.csv"
+ACTIONS = ("hold", "skip", "convert")  # strongest first
+HEADER = ("code", "action", "when", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    code: str
+    action: str
+    when: str
+    reason: str
+
+
+@functools.lru_cache(maxsize=1)
+def default_routes() -> tuple[Route, ...]:
+    text, shown = _open_data(ROUTES_FILE)
+    return parse_routes(text, shown)
+
+
+def parse_routes(text: str, shown: str) -> tuple[Route, ...]:
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or tuple(c.strip().lower() for c in rows[0]) != HEADER:
+        raise CodeListError(shown, f"the header must be {','.join(HEADER)}", 1)
+    routes = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(HEADER):
+            raise CodeListError(shown, f"{len(row)} fields, expected {len(HEADER)}", number)
+        code, action, when, reason = (c.strip() for c in row)
+        if not code or action not in ACTIONS or when not in ("denied", "any"):
+            raise CodeListError(shown, f"row {code!r}: action must be one of {', '.join(ACTIONS)} and when "
+                                "denied or any", number)
+        routes.append(Route(code.upper(), action, when, reason))
+    return tuple(routes)
+
+
+def route(claim: RemitClaim, routes: tuple[Route, ...] | None = None) -> Route | None:
+    """The route for this claim's codes, strongest action first; None: no row applies."""
+    routes = default_routes() if routes is None else routes
+    denied = claim.status_code == "4"
+    codes = {a.reason.upper() for a in claim.adjustments}
+    for line in claim.lines:
+        codes |= {a.reason.upper() for a in line.adjustments}
+    codes |= {r.upper() for r in claim.remarks}
+    matching = [r for r in routes if r.code in codes and (denied or r.when == "any")]
+    if not matching:
+        return None
+    return min(matching, key=lambda r: ACTIONS.index(r.action))
