@@ -2,13 +2,16 @@
 
 The 1500 form is 8.5 x 11 inches and is laid out for fixed-pitch printing at 10 characters per
 inch and 6 lines per inch (Courier 12 pt: 7.2 pt advance = 1/10 in, 12 pt leading = 1/6 in), the
-way practice-management systems have printed on the red pre-printed forms since the 08/05 version
-(OpenEMR's Hcfa1500 text output uses the same line and column numbers and was used to cross-check
-this table). Positions here are (line, column), both 1-based:
+way practice-management systems have printed on the red pre-printed forms since the 08/05 version.
+The line and column of each item were cross-checked against OpenEMR's Hcfa1500 text layout (same
+grid, printed with 24 pt left and 20 pt top margins) and the relative row spacing against another
+vendor's 1500 print template (rows 1/3 in apart, box 24 lines 1/3 in apart, box 25 twelve lines
+below the first service line). NUCC publishes no coordinates; real printers differ (see OFFSET_X/Y).
+Positions here are (line, column), both 1-based:
 
-    column c starts at x = LEFT + (c - 1) / 10 in   (LEFT = 0.28 in from the left paper edge)
-    line l is the band from TOP + (l - 1) / 6 in to TOP + l / 6 in from the top edge (TOP = 1/3 in);
-    text sits on a baseline 2.5 pt above the bottom of its band
+    column c starts at x = LEFT + (c - 1) / 10 in   (LEFT = 24 pt = 1/3 in from the left paper edge)
+    line l is the band from TOP + (l - 1) / 6 in to TOP + l / 6 in from the top edge (TOP = 22.5 pt);
+    text sits on a baseline 2.5 pt above the bottom of its band: 20 pt + l / 6 in from the top
 
 so the grid is 80 columns by 63 lines. On the form each box is two lines tall: its printed caption
 on the upper line, the data on the lower one (the lines listed below). Box 24 has six service lines,
@@ -37,8 +40,8 @@ PAGE_WIDTH = 8.5 * PT_PER_IN
 PAGE_HEIGHT = 11 * PT_PER_IN
 CHAR = PT_PER_IN / 10  # 10 characters per inch
 LINE = PT_PER_IN / 6  # 6 lines per inch
-LEFT = 20.0  # x of column 1 (0.28 in)
-TOP = 24.0  # top of line 1's band (1/3 in)
+LEFT = 24.0  # x of column 1 (1/3 in)
+TOP = 22.5  # top of line 1's band: line l's baseline is 20 pt + l * 12 pt from the top
 BASELINE_RISE = 2.5
 FONT = "Courier"
 FONT_SIZE = 12.0  # Courier 12: 0.6 * 12 = 7.2 pt per character = 10 per inch
