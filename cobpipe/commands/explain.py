@@ -1,15 +1,17 @@
 """`cobpipe explain`: an 835 remittance as an EOB an EDI analyst or billing clerk can read."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from cobpipe.codes import CodeBook, default_codebook
-from cobpipe.explain import FORMATS, explain_file, render
+from cobpipe.cliutil import OutputError
+from cobpipe.explain import FORMATS
 from cobpipe.explain.build import ExplainOptions, resolve_statuses
-from cobpipe.fsutil import write_text_atomic
-from edi.errors import CobpipeError
+from cobpipe.explain.stream import iter_claims, survey_file, write_explain
+from cobpipe.fsutil import atomic_writer
 
 # the exit codes of cobpipe.cli (not imported from there: cli imports the commands)
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
@@ -32,8 +34,14 @@ EXIT_CLEAN, EXIT_FINDINGS = 0, 1
                                   "overrides our short descriptions. Repeatable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of standard output.")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Only the totals: every payment's verdict, claims by status and by adjustment reason, and "
+                   "the claims with findings.")
+@click.option("--findings-only", is_flag=True,
+              help="List only the claims with findings (and those whose balance cannot be checked).")
 def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], output_format: str, as_json: bool,
-            show_phi: bool, code_files: tuple[Path, ...], output: Path | None) -> None:
+            show_phi: bool, code_files: tuple[Path, ...], output: Path | None, summary_only: bool = False,
+            findings_only: bool = False) -> None:
     """Explain an 835 remittance: payment, claims, adjustments in words, balance verdicts.
 
     For every transaction set: payer, payee, amount, method, trace number and dates; then each
@@ -41,8 +49,12 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
     reason and amount) and service line, remark codes, and whether it balances (stated and
     computed amounts where it does not); provider-level adjustments (PLB); the payment check.
 
+    The verdict of every payment comes first. Claims are written one at a time, so memory stays
+    flat whatever the size of the file (it is read twice: the totals first, then the claims).
     Names and member ids are masked unless --show-phi. Exit status: 0 when every shown claim
-    balances, 1 when there are findings, 2 when the file is not a usable 835.
+    balances and no error was found (warnings alone exit 0), 1 when there are errors (a claim or
+    payment that does not balance, a malformed segment) or a --claim is not shown, 2 when the file
+    is not a usable 835.
 
     \b
     Examples:
@@ -50,6 +62,8 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
       cobpipe explain era.835 --status denied --status reversal
       cobpipe explain era.835 --claim 12345A --format json
       cobpipe explain era.835 --format html -o remittance.html
+      cobpipe explain era.835 --summary
+      cobpipe explain era.835 --findings-only --format html -o problems.html
     """
     if output is not None:
         from cobpipe.cliutil import check_output_file
@@ -63,19 +77,21 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--status") from None
     options = ExplainOptions(frozenset(claim_ids), wanted_statuses, show_phi)
-    view = explain_file(str(era), codebook, options)
-    text = render(view, "json" if as_json else output_format)
+    output_format = "json" if as_json else output_format
+    survey = survey_file(str(era), codebook, options, findings_only=findings_only)
+    claims = iter_claims(str(era), codebook, options, survey)
     if output is not None:
         try:
-            write_text_atomic(output, text)
+            with atomic_writer(output) as stream:
+                write_explain(survey, output_format, stream, claims, summary_only=summary_only)
         except OSError as exc:
-            raise CobpipeError(f"cannot write {output}: {exc.strerror or exc}") from exc
+            raise OutputError(output, exc.strerror or str(exc)) from exc
     else:
-        click.echo(text, nl=False)
-    missing = sorted(set(claim_ids) - {claim.id for claim in view.claims})
+        write_explain(survey, output_format, sys.stdout, claims, summary_only=summary_only)
+    missing = [ident for ident, _ in survey.view.missing_claims]
     if missing:
         click.echo(f"cobpipe explain: no claim {', '.join(missing)} in {era}", err=True)
-    click.get_current_context().exit(EXIT_FINDINGS if view.has_errors else EXIT_CLEAN)
+    click.get_current_context().exit(EXIT_FINDINGS if survey.has_errors else EXIT_CLEAN)
 
 
 COMMANDS = [explain]

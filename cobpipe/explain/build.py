@@ -153,6 +153,7 @@ class ViewBuilder:
             findings=[self.finding(f) for f in own],
             notes=[status.notes] if status and status.notes else [],
             segment=claim.segment or None,
+            amounts_given=claim.charge is not None and claim.paid is not None,
         )
 
     def line(self, line) -> LineView:

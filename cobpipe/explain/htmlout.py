@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from . import fmt
-from .view import AdjustmentView, ClaimView, ExplainView, FindingView, LineView, SectionView
+from .view import NOT_CHECKED, AdjustmentView, ClaimView, ExplainView, FindingView, LineView, SectionView
 
 CSS = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --head: #f3f5f8; --ok: #1f7a3a; --ok-bg: #e7f4eb;
@@ -81,33 +81,88 @@ p.note { margin: 0 0 8px; padding: 4px 10px; border-left: 3px solid var(--accent
 
 
 def render_html(view: ExplainView) -> str:
-    body: list[str] = []
-    e = escape
-    masked = "names and member ids masked" if not view.phi_shown else "names and member ids SHOWN (contains PHI)"
-    body.append("<h1>835 remittance explained</h1>")
-    body.append(f'<p class="sub">{e(view.path)} &middot; {len(view.sections)} payment'
-                f'{"s" if len(view.sections) != 1 else ""} &middot; {e(masked)}'
-                f'{" &middot; filtered" if view.filtered else ""}</p>')
-    if view.findings:
-        body.append('<div class="verdict bad"><strong>File problems</strong><ul>')
-        body.extend(f"<li>{_finding(f)}</li>" for f in view.findings)
-        body.append("</ul></div>")
-    if view.missing_claims:
-        body.append('<div class="verdict bad"><strong>Claims asked for but not shown</strong><ul>')
-        body.extend(f"<li>{e(why)}</li>" for _, why in view.missing_claims)
-        body.append("</ul></div>")
+    from .stream import render_view
+
+    return render_view(view, "html")
+
+
+class HtmlWriter:
+    """The page written piece by piece (stream.write_explain): the verdict of every payment at the
+    top, then each payment with its claims one at a time."""
+
+    def __init__(self, stream, survey) -> None:
+        self.stream = stream
+        self.survey = survey
+        self.view = survey.view
+
+    def start(self) -> None:
+        view, e = self.view, escape
+        body: list[str] = []
+        masked = "names and member ids masked" if not view.phi_shown else "names and member ids SHOWN (contains PHI)"
+        title = f"835 remittance - {view.path}"
+        body.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                    f"<title>{e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>")
+        body.append("<h1>835 remittance explained</h1>")
+        body.append(f'<p class="sub">{e(view.path)} &middot; {len(view.sections)} payment'
+                    f'{"s" if len(view.sections) != 1 else ""} &middot; {e(masked)}'
+                    f'{" &middot; filtered" if view.filtered else ""}'
+                    f'{" &middot; claims with findings only" if self.survey.findings_only else ""}</p>')
+        body.append(_overview(self.survey))
+        if view.findings:
+            body.append('<div class="verdict bad"><strong>File problems</strong><ul>')
+            body.extend(f"<li>{_finding(f)}</li>" for f in view.findings)
+            body.append("</ul></div>")
+        if view.missing_claims:
+            body.append('<div class="verdict bad"><strong>Claims asked for but not shown</strong><ul>')
+            body.extend(f"<li>{e(why)}</li>" for _, why in view.missing_claims)
+            body.append("</ul></div>")
+        if not view.sections:
+            body.append("<p>No 835 transaction sets in this file.</p>")
+        self.stream.write("\n".join(body) + "\n")
+
+    def section_start(self, section: SectionView, counts) -> None:
+        self.stream.write(_section_head(self.view, section, counts, self.survey.findings_only) + "\n")
+
+    def claim(self, claim: ClaimView) -> None:
+        self.stream.write(_claim(claim) + "\n")
+
+    def section_end(self, section: SectionView, counts) -> None:
+        out = []
+        if section.plbs:
+            out.append(_plbs(section))
+        out.append(_total(section))
+        out.append("</section>")
+        self.stream.write("\n".join(out) + "\n")
+
+    def summary(self) -> None:
+        self.stream.write(_summary(self.survey) + "\n")
+
+    def end(self) -> None:
+        self.stream.write("</body>\n</html>\n")
+
+
+def _overview(survey) -> str:
+    """The verdict of the file first: every payment that does not balance, in the findings' words."""
+    from .text import _claims_verdict, payment_verdict
+
+    view = survey.view
     if not view.sections:
-        body.append("<p>No 835 transaction sets in this file.</p>")
-    for section in view.sections:
-        body.append(_section(view, section))
-    title = f"835 remittance - {view.path}"
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+        return ""
+    bad = [s for s in view.sections if not s.balanced]
+    claims = escape(_claims_verdict(survey.summary))
+    if not bad:
+        n = len(view.sections)
+        return (f'<div class="verdict ok" id="verdict"><strong>Every payment balances</strong> '
+                f"({n} payment{'s' * (n != 1)}); {claims}</div>")
+    items = "".join(f"<li>Payment {s.number}: {escape(payment_verdict(s))}</li>" for s in bad)
+    return (f'<div class="verdict bad" id="verdict"><strong>{len(bad)} payment{"s" * (len(bad) != 1)} '
+            f'do{"es" * (len(bad) == 1)} not balance</strong>; {claims}<ul>{items}</ul></div>')
 
 
-def _section(view: ExplainView, section: SectionView) -> str:
+def _section_head(view: ExplainView, section: SectionView, counts, findings_only: bool) -> str:
+    from .text import claim_count, payment_verdict
+
     e = escape
     h = section.header
     out = ['<section class="remit">']
@@ -117,34 +172,70 @@ def _section(view: ExplainView, section: SectionView) -> str:
         ("Payer", _join(h.payer, f"id {h.payer_id}" if h.payer_id else "")),
         ("Payee", _join(h.payee, f"{h.payee_id_qualifier or 'id'} {h.payee_id}" if h.payee_id else "")),
         ("Payment", fmt.payment(h)),
+        ("Payment check", payment_verdict(section)),
         ("Method", fmt.coded(h.method, h.method_text)),
         ("Handling", fmt.coded(h.handling, h.handling_text)),
         ("Check/EFT trace", _join(h.trace_number, f"payer id {h.trace_payer_id}" if h.trace_payer_id else "")),
         ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty or not a valid date)"),
         ("Production date", fmt.date(h.production_date) or "not given"),
         ("Transaction", " ".join(x for x in (f"ST02 {h.control_number}" if h.control_number else "", h.version) if x)),
-        ("Claims", _claim_count(view, section)),
+        ("Claims", claim_count(view, section, counts, findings_only)),
     ]
     out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
-    for claim in section.claims:
-        out.append(_claim(claim))
-    if section.plbs:
-        out.append(_plbs(section))
-    out.append(_total(section))
+    return "\n".join(out)
+
+
+def _summary(survey) -> str:
+    """--summary as a page section: payments, totals, claims by status and adjustment, claims with findings."""
+    from .text import _claims_verdict, payment_verdict
+
+    e = escape
+    view, summary = survey.view, survey.summary
+    out = ['<section class="remit summary"><h2>Summary</h2><table>',
+           '<thead><tr><th>Payment</th><th>Payer</th><th>Trace</th><th class="num">Stated</th>'
+           '<th class="num">Computed</th><th>Verdict</th></tr></thead><tbody>']
+    for s in view.sections:
+        out.append(f"<tr><td>{s.number}</td><td>{e(s.header.payer)}</td><td>{e(s.header.trace_number)}</td>"
+                   f'<td class="num">{fmt.money(s.stated_payment)}</td>'
+                   f'<td class="num">{fmt.money(s.computed_payment)}</td>'
+                   f'<td class="{"" if s.balanced else "off"}">{e(payment_verdict(s))}</td></tr>')
+    out.append("</tbody></table>")
+    out.append(f"<p>{e(str(summary.claims_shown))} claims shown of {e(str(summary.claims_in_file))}; "
+               f"{e(_claims_verdict(summary))}. Charged {fmt.money(summary.charge)}, paid {fmt.money(summary.paid)}, "
+               f"patient responsibility {fmt.money(summary.patient_responsibility)}.</p>")
+    if summary.by_status:
+        out.append('<h3>By status (CLP02)</h3><table><thead><tr><th>Code</th><th>Status</th><th class="num">Claims'
+                   '</th><th class="num">Charge</th><th class="num">Paid</th></tr></thead><tbody>')
+        for code in sorted(summary.by_status, key=lambda c: (int(c), c) if c.isdigit() else (10**6, c)):
+            words, n, charge, paid = summary.by_status[code]
+            out.append(f'<tr><td class="code">{e(code)}</td><td>{e(words)}</td><td class="num">{n}</td>'
+                       f'<td class="num">{fmt.money(charge)}</td><td class="num">{fmt.money(paid)}</td></tr>')
+        out.append("</tbody></table>")
+    if summary.by_carc:
+        out.append('<h3>By adjustment (group-CARC)</h3><table><thead><tr><th>Code</th><th>Meaning</th>'
+                   '<th class="num">Times</th><th class="num">Amount</th></tr></thead><tbody>')
+        for key in sorted(summary.by_carc, key=lambda k: -abs(summary.by_carc[k][3])):
+            _group, words, n, amount = summary.by_carc[key]
+            out.append(f'<tr><td class="code">{e(key)}</td><td>{e(words)}</td><td class="num">{n}</td>'
+                       f'<td class="num">{fmt.money(amount)}</td></tr>')
+        out.append("</tbody></table>")
+    if summary.with_findings:
+        out.append('<h3>Claims with findings</h3><table><thead><tr><th>Claim</th><th>CLP02</th><th>Verdict</th>'
+                   "<th>Findings</th></tr></thead><tbody>")
+        for _number, ident, status, verdict, findings in summary.with_findings:
+            items = "".join(f"<li><b>{e(code)}</b> {e(message)}</li>" for code, _sev, message, _seg in findings)
+            if verdict == "not checked":
+                items += f"<li>{e(NOT_CHECKED)}</li>"
+            out.append(f'<tr><td class="code">{e(ident)}</td><td>{e(status)}</td><td>{e(verdict)}</td>'
+                       f"<td><ul>{items}</ul></td></tr>")
+        out.append("</tbody></table>")
     out.append("</section>")
     return "\n".join(out)
 
 
-def _claim_count(view: ExplainView, section: SectionView) -> str:
-    shown = len(section.claims)
-    bad = sum(1 for c in section.claims if c.errors)
-    text = f"{shown} shown" + (f" of {section.claims_total}" if view.filtered else "")
-    return text + (f", {bad} with findings" if bad else ", all balanced" if shown else "")
-
-
 def _claim(claim: ClaimView) -> str:
     e = escape
-    ok = not claim.errors
+    ok = claim.ok
     out = [f'<article class="claim {"ok" if ok else "bad"}" id="claim-{e(claim.id, quote=True)}">']
     out.append(f'<div class="claim-head"><h3>Claim {e(claim.id)}</h3>'
                f'<span class="status">{e(fmt.status_label(claim))}</span>'
@@ -183,7 +274,7 @@ def _claim(claim: ClaimView) -> str:
             for r in claim.remarks) + "</ul>")
     out.append(_verdict(claim.balanced, claim.all_findings,
                         "Balanced: charge minus adjustments equals the payment, for the claim"
-                        + (" and every line." if claim.lines else ".")))
+                        + (" and every line." if claim.lines else "."), checked=claim.amounts_given))
     out.append("</article>")
     return "\n".join(out)
 
@@ -204,8 +295,7 @@ def _line(line: LineView) -> str:
         rows.append(f'<tr class="note"><td></td><td colspan="6">Remark <span class="code">{e(remark.code)}</span> '
                     f"{e(remark.text)}</td></tr>")
     if not line.balanced:
-        rows.append('<tr class="note off"><td></td><td colspan="6">This line does not balance: charge minus '
-                    "adjustments is not the paid amount (see below).</td></tr>")
+        rows.append('<tr class="note off"><td></td><td colspan="6">Line does not balance (see below).</td></tr>')
     elif line.errors:
         rows.append('<tr class="note off"><td></td><td colspan="6">See the findings below.</td></tr>')
     rows.append("</tbody>")
@@ -253,14 +343,16 @@ def _total(section: SectionView) -> str:
     return "\n".join(out)
 
 
-def _verdict(balanced: bool, findings: list, ok_text: str) -> str:
+def _verdict(balanced: bool, findings: list, ok_text: str, checked: bool = True) -> str:
     """The balance verdict box, then other findings; line findings say which line."""
     def item(line, finding: FindingView) -> str:
         return f"<li>{escape(fmt.line_prefix(line, finding.message).capitalize())}{_finding(finding)}</li>"
 
     failures = [item(line, f) for line, f in findings if f.is_balance_failure]
     others = [item(line, f) for line, f in findings if not f.is_balance_failure]
-    if balanced:
+    if balanced and not checked:  # no CLP03/CLP04: nothing to check, never a green box
+        out = f'<div class="verdict warn">{escape(NOT_CHECKED[:1].upper() + NOT_CHECKED[1:])}.</div>'
+    elif balanced:
         out = f'<div class="verdict ok">{escape(ok_text)}</div>'
     else:
         out = '<div class="verdict bad"><strong>Does not balance</strong><ul>' + "".join(failures) + "</ul></div>"

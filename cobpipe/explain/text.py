@@ -5,7 +5,7 @@ import textwrap
 from functools import lru_cache
 
 from . import fmt
-from .view import AdjustmentView, ClaimView, ExplainView, FindingView, LineView, SectionView
+from .view import NOT_CHECKED, AdjustmentView, ClaimView, ExplainView, FindingView, LineView, SectionView
 
 WIDTH = 100
 MONEY = 13  # width of each money column: Charge, Adjusted, Paid
@@ -16,21 +16,109 @@ _ADJ_END = _LEFT + 2 * MONEY  # the Adjusted column's right edge
 
 
 def render_text(view: ExplainView) -> str:
-    out: list[str] = []
-    for finding in view.findings:
-        out.append(f"File: {_finding(finding)}")
-    for _, why in view.missing_claims:
-        _wrapped(out, "Not shown: ", why, indent=0, label_width=0)
-    if view.findings or view.missing_claims:
+    from .stream import render_view
+
+    return render_view(view, "text")
+
+
+class TextWriter:
+    """The text view written piece by piece (see stream.write_explain): the file's problems and
+    every payment's verdict first, then each payment: its header and verdict, its claims one at a
+    time, its provider-level adjustments and the payment check."""
+
+    def __init__(self, stream, survey) -> None:
+        self.stream = stream
+        self.survey = survey
+        self.view = survey.view
+        self.started = False
+
+    def _write(self, out: list[str]) -> None:
+        if out:
+            self.stream.write("\n".join(out) + "\n")
+
+    def start(self) -> None:
+        view, out = self.view, []
+        for finding in view.findings:
+            out.append(f"File: {_finding(finding)}")
+        for _, why in view.missing_claims:
+            _wrapped(out, "Not shown: ", why, indent=0, label_width=0)
+        _overview(out, self.survey)
+        if not view.sections:
+            out.append(f"{view.path}: no 835 transaction sets")
+        self._write(out)
+        self.started = bool(out)
+
+    def section_start(self, section: SectionView, counts) -> None:
+        out = [""] if self.started else []
+        _section_head(out, self.view, section, counts, self.survey.findings_only)
+        self._write(out)
+        self.started = True
+
+    def claim(self, claim: ClaimView) -> None:
+        out = [""]
+        _claim(out, claim)
+        self._write(out)
+
+    def section_end(self, section: SectionView, counts) -> None:
+        out: list[str] = []
+        if section.plbs:
+            out.append("")
+            _plbs(out, section)
         out.append("")
+        out.append("-" * WIDTH)
+        out.append("PAYMENT CHECK (BPR02 = sum of CLP04 - sum of PLB)")
+        _total(out, section)
+        self._write(out)
+
+    def summary(self) -> None:
+        out: list[str] = [""] if self.started else []
+        _summary(out, self.survey)
+        self._write(out)
+
+    def end(self) -> None:
+        pass
+
+
+def _overview(out: list[str], survey) -> None:
+    """The verdict of the whole file, first: each payment that does not balance, and the claims."""
+    view, summary = survey.view, survey.summary
     if not view.sections:
-        out.append(f"{view.path}: no 835 transaction sets")
-    for section in view.sections:
-        _section(out, view, section)
-    return "\n".join(out).rstrip() + "\n"
+        return
+    bad = [s for s in view.sections if not s.balanced]
+    payments = len(view.sections)
+    verdict = (f"{payments} payment{'s' * (payments != 1)}, "
+               + ("all balanced" if not bad else f"{len(bad)} DOES NOT BALANCE" if len(bad) == 1
+                  else f"{len(bad)} DO NOT BALANCE"))
+    _labelled(out, "Verdict", verdict + "; " + _claims_verdict(summary))
+    for section in bad:
+        prefix = f"payment {section.number}: " if payments > 1 else ""
+        _labelled(out, "", prefix + payment_verdict(section))
 
 
-def _section(out: list[str], view: ExplainView, section: SectionView) -> None:
+def _claims_verdict(summary) -> str:
+    shown = summary.claims_shown
+    text = f"{shown} claim{'s' * (shown != 1)}"
+    parts = []
+    if summary.claims_not_balanced:
+        parts.append(f"{summary.claims_not_balanced} do{'es' * (summary.claims_not_balanced == 1)} not balance")
+    if summary.claims_not_checked:
+        parts.append(f"{summary.claims_not_checked} not checked (no CLP03/CLP04)")
+    with_findings = len(summary.with_findings)
+    if with_findings:
+        parts.append(f"{with_findings} with findings")
+    return text + (": " + ", ".join(parts) if parts else ", all balanced")
+
+
+def payment_verdict(section: SectionView) -> str:
+    """"balanced", or the T rule's finding in its own words ("payment does not balance: BPR02
+    stated ..."), the words `convert` reports too."""
+    if section.balanced:
+        return "balanced"
+    messages = [f.message for f in section.findings if f.is_balance_failure]
+    return "; ".join(messages) or "payment does not balance"
+
+
+def _section_head(out: list[str], view: ExplainView, section: SectionView, counts, findings_only: bool) -> None:
     h = section.header
     out.append("=" * WIDTH)
     title = f"835 REMITTANCE {section.number} of {len(view.sections)}"
@@ -42,33 +130,75 @@ def _section(out: list[str], view: ExplainView, section: SectionView) -> None:
         ("Payer", _join(h.payer, f"id {h.payer_id}" if h.payer_id else "")),
         ("Payee", _join(h.payee, f"{h.payee_id_qualifier or 'id'} {h.payee_id}" if h.payee_id else "")),
         ("Payment", fmt.payment(h)),
+        ("Payment check", payment_verdict(section)),
         ("Method", fmt.coded(h.method, h.method_text)),
         ("Handling", fmt.coded(h.handling, h.handling_text)),
         ("Check/EFT trace", _join(h.trace_number, f"payer id {h.trace_payer_id}" if h.trace_payer_id else "")),
         ("Payment date", fmt.date(h.payment_date) or "not given (BPR16 empty or not a valid date)"),
         ("Production date", fmt.date(h.production_date) or "not given"),
-        ("Claims", _claim_count(view, section)),
+        ("Claims", claim_count(view, section, counts, findings_only)),
     ]
     for label, value in rows:
         _labelled(out, label, value)
-    for claim in section.claims:
-        out.append("")
-        _claim(out, claim)
-    if section.plbs:
-        out.append("")
-        _plbs(out, section)
-    out.append("")
-    out.append("-" * WIDTH)
-    out.append("PAYMENT CHECK (BPR02 = sum of CLP04 - sum of PLB)")
-    _total(out, section)
-    out.append("")
 
 
-def _claim_count(view: ExplainView, section: SectionView) -> str:
-    shown = len(section.claims)
-    bad = sum(1 for c in section.claims if c.errors)
+def claim_count(view: ExplainView, section: SectionView, counts, findings_only: bool = False) -> str:
+    shown, bad = counts.shown, counts.with_findings
     text = f"{shown} shown" + (f" of {section.claims_total}" if view.filtered else "")
-    return text + (f", {bad} with findings" if bad else ", all balanced" if shown else "")
+    text += f", {bad} with findings" if bad else ", all balanced" if shown and not counts.not_checked else ""
+    if counts.not_checked:
+        text += f", {counts.not_checked} not checked (no CLP03/CLP04)"
+    if findings_only:
+        text += f"; {counts.listed} listed (--findings-only)"
+    return text
+
+
+def _summary(out: list[str], survey) -> None:
+    """--summary: totals, every payment's verdict, counts by status and adjustment reason, and
+    the claims with findings."""
+    view, summary = survey.view, survey.summary
+    out.append("=" * WIDTH)
+    out.append(f"SUMMARY  {view.path}")
+    out.append("=" * WIDTH)
+    for section in view.sections:
+        h = section.header
+        label = f"Payment {section.number}"
+        trace = f", trace {h.trace_number}" if h.trace_number else ""
+        _labelled(out, label, f"{_join(h.payer)}{trace}: {fmt.payment(h)}; {payment_verdict(section)}")
+    _labelled(out, "Claims", f"{summary.claims_shown} shown of {summary.claims_in_file}; "
+                             + _claims_verdict(summary))
+    _labelled(out, "Charged", fmt.money(summary.charge))
+    _labelled(out, "Paid", fmt.money(summary.paid))
+    _labelled(out, "Patient resp.", fmt.money(summary.patient_responsibility))
+    if summary.by_status:
+        out.append("")
+        out.append(f"{'By status (CLP02)':<{WIDTH - 3 * MONEY}}{'Claims':>{MONEY}}{'Charge':>{MONEY}}{'Paid':>{MONEY}}")
+        for code in sorted(summary.by_status, key=_status_order):
+            words, n, charge, paid = summary.by_status[code]
+            label = f"  {code:<4}{words}"[: WIDTH - 3 * MONEY - 1]
+            out.append(f"{label:<{WIDTH - 3 * MONEY}}{n:>{MONEY}}{fmt.money(charge):>{MONEY}}{fmt.money(paid):>{MONEY}}")
+    if summary.by_carc:
+        out.append("")
+        out.append(f"{'By adjustment (group-CARC)':<{WIDTH - 2 * MONEY}}{'Times':>{MONEY}}{'Amount':>{MONEY}}")
+        for key in sorted(summary.by_carc, key=lambda k: -abs(summary.by_carc[k][3])):
+            _group, words, n, amount = summary.by_carc[key]
+            label = f"  {key:<7}{words}"[: WIDTH - 2 * MONEY - 1]
+            out.append(f"{label:<{WIDTH - 2 * MONEY}}{n:>{MONEY}}{fmt.money(amount):>{MONEY}}")
+    if summary.with_findings:
+        out.append("")
+        out.append("Claims with findings")
+        for _number, ident, status, verdict, findings in summary.with_findings:
+            _labelled(out, f"  {ident}", f"CLP02 {status}, {verdict}", width=20)
+            if verdict == "not checked":
+                _wrapped(out, "", NOT_CHECKED, indent=20, label_width=0)
+            for code, severity, message, segment in findings:
+                where = f" (segment {segment})" if segment is not None else ""
+                sev = "" if severity == "error" else f"{severity}: "
+                _wrapped(out, "", f"{code} {sev}{message}{where}", indent=20, label_width=0)
+
+
+def _status_order(code: str) -> tuple[int, str]:
+    return (int(code), code) if code.isdigit() else (10**6, code)
 
 
 def _claim(out: list[str], claim: ClaimView) -> None:
@@ -102,12 +232,14 @@ def _claim(out: list[str], claim: ClaimView) -> None:
         _wrapped(out, "", f"remark {remark.code} ({remark.source}): {remark.text}", indent=_NUM + 2, label_width=0)
     out.append("")
     _verdict(out, claim.balanced, [(line, f) for line, f in claim.all_findings if f.is_balance_failure],
-             [(line, f) for line, f in claim.all_findings if not f.is_balance_failure])
+             [(line, f) for line, f in claim.all_findings if not f.is_balance_failure],
+             checked=claim.amounts_given)
 
 
-def _verdict(out: list[str], balanced: bool, failures: list, others: list) -> None:
+def _verdict(out: list[str], balanced: bool, failures: list, others: list, checked: bool = True) -> None:
     """Balance: balanced, or each failed rule with its stated and computed amounts; then other findings."""
-    _labelled(out, "Balance", "balanced" if balanced else "DOES NOT BALANCE", indent=2)
+    _labelled(out, "Balance", "balanced" if balanced and checked else NOT_CHECKED if balanced else
+              "DOES NOT BALANCE", indent=2)
     prefix = " " * 20
     for line, finding in failures:
         _wrapped(out, "", fmt.line_prefix(line, finding.message) + _finding(finding), indent=len(prefix),

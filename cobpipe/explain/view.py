@@ -131,6 +131,9 @@ class ClaimView:
     findings: list[FindingView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the status means for COB, split claims ...
     segment: int | None = None
+    #: CLP03 and CLP04 both given: without them the claim's balance cannot be checked at all, and it
+    #: must not be shown as balanced (charge and paid then read 0 only to fill the columns)
+    amounts_given: bool = True
 
     @property
     def all_findings(self) -> list[tuple[LineView | None, FindingView]]:
@@ -148,10 +151,21 @@ class ClaimView:
 
     @property
     def verdict(self) -> str:
-        """BALANCED, BALANCED, FINDINGS (other errors) or DOES NOT BALANCE."""
+        """BALANCED, BALANCED, FINDINGS (other errors), DOES NOT BALANCE, or NOT CHECKED (no CLP03/CLP04)."""
         if not self.balanced:
             return "DOES NOT BALANCE"
+        if not self.amounts_given:
+            return "NOT CHECKED"
         return "BALANCED, FINDINGS" if self.errors else "BALANCED"
+
+    @property
+    def ok(self) -> bool:
+        """Shown as good (green): balanced, checked, no errors."""
+        return self.amounts_given and not self.errors
+
+
+#: why a claim without CLP03 or CLP04 gets no balance verdict, in every format
+NOT_CHECKED = "not checked: CLP03 (charge) or CLP04 (paid) is empty, so the claim's balance cannot be checked"
 
 
 @dataclass(slots=True)
