@@ -9,6 +9,7 @@ Manual asks for a claim to a second payer:
                    2320 SBR04 (else the 2330B payer name); 11d = yes
     10a-c          CLM11 related causes (EM, AA + state, OA)     12, 13  CLM09 / CLM08: signature on file
     14             DTP*431 (or *484)      17, 17b  2310A referring provider (DN)     23  REF*G1
+    22             CLM05-3 7 or 8 (replacement, void) with the 2300 REF*F8 claim number; blank for an original
     21             HI: ICD indicator 0 (ABK/ABF) or 9 (BK/BF), codes A-L without a decimal point
     24A-J          each 2400: DTP*472, SV105 (else CLM05-1), SV109, SV101 code and modifiers,
                    SV107 pointers as letters, SV102, SV104, the 2420A (else 2310B) NPI; the shaded
@@ -17,7 +18,7 @@ Manual asks for a claim to a second payer:
     28             total of the form's own 24F             29  what other payers paid: the 2430 SVD02
                    of the form's lines (AMT*D when the primary reported no lines); left blank when
                    the payer billed now is Medicare, whose instructions want only what the patient paid
-    31             SIGNATURE ON FILE and the date printed  32, 32a  2310C service facility
+    31             SIGNATURE ON FILE and the date printed  32, 32a  2310C service facility, else 2010AA
     33, 33a        2010AA billing provider, its phone (2010AA PER, else 1000A PER), NPI
 
 A claim with more than 6 lines takes several forms, each with its own lines (6 at most), its own
@@ -191,7 +192,9 @@ def claim_items(claim, *, today: dt.date | None = None) -> dict[str, str]:
     v["27.yes" if clm.get(7).upper() == "A" else "27.no"] = "X"
     v["31"] = "SIGNATURE ON FILE"
     v["31.date"] = f"{today or dt.date.today():%m %d %y}"
-    facility = claim.claim.child("2310C")
+    # where the services were rendered: the 2310C service facility, else (the 837 leaves 2310C out
+    # when it is the billing provider's address) the billing provider
+    facility = claim.claim.child("2310C") or billing
     if facility is not None and facility.first is not None:
         nm1 = facility.first
         v["32.1"] = provider_name(nm1)
@@ -199,6 +202,11 @@ def claim_items(claim, *, today: dt.date | None = None) -> dict[str, str]:
             v[f"32.{n}"] = text
         if nm1.get(8) == "XX":
             v["32a"] = nm1.get(9)
+    frequency = clm.component(5, 3)
+    if frequency in ("7", "8"):  # a replacement or void: box 22 with the payer's claim number (2300 REF*F8)
+        v["22.code"] = frequency
+        original = claim.claim.segment("REF", "F8")
+        v["22.ref"] = _upper(original.get(2)) if original is not None else ""
     return {key: printable(text) for key, text in v.items() if text}
 
 

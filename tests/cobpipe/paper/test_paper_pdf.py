@@ -58,7 +58,9 @@ SEED_BOXES = {
     "24f@1": "33 00", "24g@1": "1", "24j@1": "1245319599", "24d.code@2": None, "24f@2": None,
     "25": "371234567", "25.ein": "X", "25.ssn": None, "26": "SEED001", "27.yes": "X", "27.no": None,
     "28": "33 00", "29": "10 00",  # $33 charged, $10 paid by the primary
-    "31": "SIGNATURE ON FILE", "31.date": "03 25 26", "32.1": None,
+    "31": "SIGNATURE ON FILE", "31.date": "03 25 26",
+    # no 2310C: the services were rendered at the billing provider's address
+    "32.1": "SUNRISE PEDIATRICS", "32.2": "100 MAIN STREET", "32.3": "SPRINGFIELD IL 62701-0001", "32a": "1234567893",
     "33.1": "SUNRISE PEDIATRICS", "33.2": "100 MAIN STREET", "33.3": "SPRINGFIELD IL 62701-0001",
     "33.area": "555", "33.phone": "5550100", "33a": "1234567893", "page": None,
 }
@@ -241,3 +243,13 @@ def test_names_and_addresses_follow_nucc_punctuation(seed_item):
     from cobpipe.claim837 import Loop
     loop = Loop("2010AA", [Segment.build("N3", "123 N. Main St., #101"), Segment.build("N4", "St. Louis", "MO", "631011234")])
     assert _address(loop) == ["123 N MAIN ST 101", "ST LOUIS MO 63101-1234"]
+
+
+def test_box_22_for_a_replacement_claim(seed_item):
+    claim = seed_item.claim.copy()
+    clm = claim.claim.first
+    claim.claim.replace(clm, clm.replace_element(5, "11:B:7"))
+    claim.claim.add(Segment.build("REF", "F8", "BSI-778899"))
+    values = forms_for(claim, today=TODAY)[0].values
+    assert (values["22.code"], values["22.ref"]) == ("7", "BSI-778899")
+    assert "22.code" not in forms_for(seed_item.claim, today=TODAY)[0].values
