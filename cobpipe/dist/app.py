@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-QUEUE = "cobpipe"
+QUEUE = os.environ.get("COBPIPE_QUEUE", "cobpipe")  # one queue per deployment (tests: one per run)
 TASK_NAME = "cobpipe.dist.process_file"
 VISIBILITY_ENV = "COBPIPE_VISIBILITY_TIMEOUT"
 RETRY_ENV = "COBPIPE_RETRY_SECONDS"
