@@ -31,6 +31,13 @@ def _remember_broker(ctx, _param, value):
     ctx.meta["cobpipe.broker"] = value  # read by _intake(); keeps the commands' signatures as they were
 
 
+def _remember(name):
+    """Keep an option in the click context (read by _build), like --broker: the commands' signatures stay."""
+    def callback(ctx, _param, value):
+        ctx.meta[f"cobpipe.{name}"] = value
+    return callback
+
+
 def _intake(layout, ledger, options):
     """With --broker: the cobpipe/dist intake (accept, store, queue; deliver the workers' outputs)."""
     broker = click.get_current_context().meta.get("cobpipe.broker")
@@ -53,6 +60,14 @@ def job_options(function):
                           "ledger database and queue them for `cobpipe worker` (README: several hosts)."),
         click.option("--coverage", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="CSV of next-payer coverage (re-read for every 835, so edits apply)."),
+        click.option("--payers", type=click.Path(exists=True, dir_okay=False, path_type=Path), expose_value=False,
+                     callback=_remember("payers"),
+                     help="The payer list (CSV: payer_id,name,accepts_electronic_secondary,eaf_level,notes,aliases; "
+                          "read at start); default: mappings/payers.csv."),
+        click.option("--paper-layout", type=click.Choice(["data", "full"]), default="data", show_default=True,
+                     expose_value=False, callback=_remember("paper_layout"),
+                     help="Paper claims (outbound/paper/): data only for pre-printed red CMS-1500 forms, or the "
+                          "full form drawn."),
         click.option("--bill-zero-balance", is_flag=True, help="Also bill claims that leave nothing for the patient."),
         click.option("--usage", type=click.Choice(["P", "T"]), default="P", show_default=True, help="ISA15."),
         click.option("--delimiters", default="*:^~", show_default=True,
@@ -80,9 +95,17 @@ def _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_a
     layout = Root.prepare(root, db)
     if coverage is not None:
         CoverageTable.load(coverage)  # a broken coverage file stops the job before anything is taken
+    meta = click.get_current_context().meta
+    paper = {}
+    if meta.get("cobpipe.payers"):  # paper claims (issue 20); a broken payer list stops the job here too
+        from ..payers import PayerList
+
+        paper["payers"] = PayerList.load(meta["cobpipe.payers"])
+    if meta.get("cobpipe.paper_layout") not in (None, "data"):  # "data" is ConvertOptions' default
+        paper["paper_layout"] = meta["cobpipe.paper_layout"]
     options = JobOptions(
         convert=ConvertOptions(bill_zero_balance=bill_zero_balance, delimiters=parse_delimiters(delimiters),
-                               usage=usage),
+                               usage=usage, **paper),
         coverage=coverage, truncated_after=truncated_after, settle=settle)
     return layout, options
 

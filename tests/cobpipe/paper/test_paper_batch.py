@@ -120,3 +120,26 @@ def test_drop_folder_puts_paper_in_outbound_paper_counts_it_and_never_bills_twic
         assert report["paper"] is None and report["output"] is None
         data = status(root, ledger)
         assert data["claims"]["paper"] == 1 and data["claims"]["converted"] == 1 and data["claims"]["skipped"] == 0
+
+
+@needs_wiring
+def test_run_takes_payers_and_paper_layout(tmp_path, payers_csv):
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    shutil.copyfile(CHILD_CLAIMS, root / "inbound" / "claims.837")
+    shutil.copyfile(CHILD_ERA, root / "inbound" / "era.835")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("payer,name\n")
+    refused = CliRunner().invoke(main, ["run", str(root), "--payers", str(bad), "--settle", "0"])
+    assert refused.exit_code == 2, refused.output  # a broken payer list: nothing taken
+    assert sorted(p.name for p in (root / "inbound").iterdir() if p.is_file()) == ["claims.837", "era.835"]
+    result = CliRunner().invoke(main, ["run", str(root), "--payers", str(payers_csv), "--paper-layout", "full",
+                                       "--settle", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    papers = list((root / "outbound" / "paper").glob("era.*.paper.pdf"))
+    assert len(papers) == 1
+    pages = page_texts(papers[0])
+    assert box(boxes(pages[0]), "26") == "CHILD08"
+    assert any(t.font.startswith("/Helvetica") for t in pages[0]), "--paper-layout full draws the form"
+    status = CliRunner().invoke(main, ["status", str(root), "--json"])
+    assert json.loads(status.output)["claims"]["paper"] == 1
