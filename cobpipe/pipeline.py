@@ -27,7 +27,7 @@ from typing import Protocol
 
 from edi.errors import EdiSyntaxError, UnsupportedTransactionError
 from edi.findings import Finding, Severity
-from edi.reader import X12Reader
+from edi.reader import X12Reader, refuse_bad_counts
 from edi.segment import STANDARD, Delimiters
 from edi.writer import ControlNumberSource, InterchangeSettings, Party
 
@@ -210,6 +210,7 @@ def _refuse_truncated(path: Path, findings: Iterable[Finding]) -> None:
         if finding.code == "ENV008" and "truncated" in finding.message:
             raise EdiSyntaxError(f"truncated file: {finding.message.removeprefix('truncated: ')}",
                                  path=str(path), segment=finding.location.segment)
+    refuse_bad_counts(path, list(findings))  # SE01 wrong: a set with segments lost or added (issue 15)
 
 
 def load_claim_files(ledger, paths: Iterable[Path], only: frozenset[str] | None = None) -> int:

@@ -597,6 +597,20 @@ def _mostly_binary(sample: str) -> bool:
     return odd > len(sample) // 10
 
 
+class SegmentCountError(EdiSyntaxError):
+    """A transaction set whose SE01 is not its number of segments: segments were lost or added
+    (a claim cut midway, a file spliced). Raised by callers that refuse such a set (`refuse_bad_counts`)."""
+
+
+def refuse_bad_counts(path: str | Path, findings: list[Finding]) -> None:
+    """Raise SegmentCountError for the first ENV006 (SE01 wrong) among a reader's findings."""
+    for finding in findings:
+        if finding.code == "ENV006" and not finding.message.startswith("..."):
+            raise SegmentCountError(f"segment count wrong: {finding.message} (segments missing or added); "
+                                    "the transaction set is refused", path=str(path),
+                                    segment=finding.location.segment, line=finding.location.line)
+
+
 @dataclass(slots=True)
 class TransactionSet:
     """One ST..SE with its envelope; `segments` streams ST through SE and must be read before the next."""

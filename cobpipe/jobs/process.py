@@ -71,7 +71,7 @@ from pathlib import Path
 
 from edi.errors import CobpipeError, EdiError, EdiSyntaxError, UnsupportedTransactionError
 from edi.findings import TooManyFindings
-from edi.reader import X12Reader
+from edi.reader import SegmentCountError, X12Reader, refuse_bad_counts
 
 from .. import pipeline
 from ..fsutil import _fsync_dir, mkdir_durable, write_new_file
@@ -472,6 +472,10 @@ def _refuse_truncated(findings) -> None:
     for finding in findings:
         if finding.code == "ENV008" and "truncated" in finding.message:
             raise _Reject("truncated", finding.message, "837P")
+    try:
+        refuse_bad_counts(Path(""), list(findings))
+    except SegmentCountError as exc:
+        raise _Reject("bad-counts", exc.message, "837P", exc) from exc
 
 
 def _load_coverage(options: JobOptions):
@@ -682,6 +686,8 @@ def _reject_now(path: Path, ledger: Ledger, root: Root, sha: str, rejection: _Re
 def _reason_of(exc: EdiError) -> str:
     if isinstance(exc, TooManyFindings):
         return "too-many-errors"
+    if isinstance(exc, SegmentCountError):
+        return "bad-counts"
     if isinstance(exc, UnsupportedTransactionError):
         return "unsupported-transaction"
     if isinstance(exc, EdiSyntaxError):

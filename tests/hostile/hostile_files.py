@@ -77,3 +77,32 @@ def zz_only(path: Path, count: int) -> Path:
         _repeat(stream, "ZZ*1~\n", count)
         stream.write(_fix_se(trailer, count + 2))
     return path
+
+
+def era_with_wrong_count(path: Path, claims: int, stated: int | None = None) -> Path:
+    """An 835 of `claims` claims whose SE01 says `stated` segments (default: as many as a 3-claim
+    file has), while the set holds many more."""
+    text = era_835([f"CNT{n:07d}" for n in range(claims)], 703)
+    se = text.index("\nSE*") + 1
+    head, trailer = text[:se], text[se:]
+    if stated is None:
+        stated = _body_segments(era_835(["A", "B", "C"], 703)[era_835(["A"], 703).index("ST*"):]) - 2
+    with open(path, "w") as stream:
+        stream.write(head)
+        stream.write(_fix_se(trailer, stated))
+    return path
+
+
+def claims_cut_midway(path: Path, claim_ids: list[str], cut_claim: int = 1, keep: int = 4) -> Path:
+    """An 837P whose claim `cut_claim` keeps only its first `keep` segments (the rest lost), with
+    SE01, GE and IEA as if nothing were missing."""
+    text = claims_837(claim_ids)
+    segments = text.split("~\n")
+    starts = [n for n, seg in enumerate(segments) if seg.startswith("CLM*")]
+    first = starts[cut_claim]
+    end = starts[cut_claim + 1] if cut_claim + 1 < len(starts) else next(
+        n for n, seg in enumerate(segments) if seg.startswith("SE*"))
+    del segments[first + keep:end]
+    with open(path, "w") as stream:
+        stream.write("~\n".join(segments))
+    return path
