@@ -261,10 +261,10 @@ class ClaimConverter:
             if crossed:
                 decision.state = "closed"
                 decision.crossover_answered = True
-                return self._end(decision, SKIPPED, f"the {level_word(where.other_level)} payer "
+                return self._stop(decision, SKIPPED, f"the {level_word(where.other_level)} payer "
                                  f"{sender.describe()} adjudicated the claim the {level_word(billed_level(first))} "
                                  "payer crossed over to it: nothing to bill to it again")
-            return self._end(decision, HELD, f"this 835 is from {sender.describe()}, the claim's "
+            return self._stop(decision, HELD, f"this 835 is from {sender.describe()}, the claim's "
                              f"{level_word(where.other_level)} payer (CLP02 {remit.status_code}: "
                              f"{level_word(era_level)}), but the claim cobpipe holds was billed to {billed_to} and "
                              f"no claim billed to {sender.describe()} is known: give the claim sent to it with "
@@ -275,7 +275,7 @@ class ClaimConverter:
         else:
             pool = [c for c in candidates if billed_level(c) == era_level]
             if not pool:
-                return self._end(decision, HELD, f"this 835 is from {sender.describe()} at "
+                return self._stop(decision, HELD, f"this 835 is from {sender.describe()} at "
                                  f"{level_word(era_level)} level (CLP02 {remit.status_code}), but the claim was "
                                  f"billed to {billed_to}, a different payer: never billed as if that payer had "
                                  "adjudicated it; check who sent this 835")
@@ -403,6 +403,12 @@ class ClaimConverter:
         if next_payer.filing_indicator.upper() in MEDICARE_FILING and priors > 1:
             return (f"Medicare as a later payer with {priors} payers primary to it: such MSP claims go on paper "
                     "with the other payers' EOBs")
+        return None
+
+    @classmethod
+    def _stop(cls, decision: ClaimDecision, status: str, reason: str | None) -> None:
+        """`_end` for the steps that return the claim to continue from: None, decided."""
+        cls._end(decision, status, reason)
         return None
 
     @staticmethod

@@ -1,0 +1,301 @@
+"""A claim's life across payers (issue 14): which payer sent each 835, what was already billed to
+whom, and never billing the wrong payer — through `cobpipe convert` and through the drop folder.
+
+Fixtures: life_files.py (TERTIARY01 billed to ACME, then BLUE STAR, then NORTHWIND) and the golden
+cases. Every claim written is checked against the 005010X222A1 guide and the balancing gate.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import life_files as L
+from cobpipe.claim837.parser import ClaimFile
+from cobpipe.cli import main
+from cobpipe.cob.gate import ClaimView, check_claim
+from cobpipe.jobs.layout import Root
+from cobpipe.ledger import Ledger
+from edi import ig
+
+GOLDEN = L.GOLDEN
+TODAY = "2026-04-01"
+
+
+def convert(tmp_path: Path, era: Path, *claims: Path, extra: tuple = ()) -> tuple[int, dict, Path]:
+    out = tmp_path / "out"
+    args = ["convert", "--era", str(era), "--out", str(out), "--as-of", TODAY, "--workers", "1", *extra]
+    for claim in claims:
+        args += ["--claims", str(claim)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads((out / f"{era.stem}.report.json").read_text())
+    return result.exit_code, report, out / f"{era.stem}.837"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def assert_clean(path: Path) -> list:
+    """The 837P passes the guide (our engine and pyx12 itself) and every claim balances."""
+    assert [f for f in ig.validate_file(path) if f.severity == "error"] == []
+    assert [f for f in ig.validate_file(path, engine="pyx12") if f.severity == "error"] == []
+    claims = list(ClaimFile.open(path))
+    for claim in claims:
+        assert check_claim(ClaimView.scan(claim.claim.iter_segments(), claim.sbr),
+                           today=dt.date.fromisoformat(TODAY)) == [], claim.id
+    return claims
+
+
+# --- convert: one-shot ----------------------------------------------------------------------------
+
+def test_secondary_835_on_the_primary_claim_is_held_naming_both_payers(tmp_path):
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    code, report, output = convert(tmp_path, L.SECONDARY_ERA, primary)
+    [claim] = report["claims"]
+    assert code == 1 and claim["status"] == "held" and not output.exists()
+    reason = claim["reasons"][-1]
+    assert "BLUE STAR INSURANCE" in reason and "ACME HEALTH PLAN" in reason
+    assert "secondary" in reason and "primary" in reason
+
+
+def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
+    """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
+    (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    code, report, output = convert(tmp_path, L.SECONDARY_ERA, primary, L.SECONDARY_CLAIM)
+    [claim] = report["claims"]
+    assert code == 0 and claim["status"] == "converted" and claim["payer_id"] == "33333"
+    assert claim["level"] == "T" and claim["state"] == "billed_tertiary"
+    [built] = assert_clean(output)
+    assert [loop.first.get(1) for loop in built.other_payers] == ["P", "S"]
+    assert built.payer_id == "33333"
+
+
+def test_unbalanced_claim_with_nothing_for_the_patient_is_rejected_not_skipped(tmp_path):
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    loop = L.acme_paid()
+    loop[0] = "CLP*TERTIARY01*1*218*84.6*0*12*ACME2606801201"  # CLP05 0, and CLP04 + CAS != CLP03 ...
+    loop[5] = "CAS*CO*45*50"  # ... the line no longer balances either
+    era = write(tmp_path, "era.835", L.era([loop]))
+    code, report, _ = convert(tmp_path, era, primary)
+    [claim] = report["claims"]
+    assert code == 1 and claim["status"] == "rejected"
+    assert "does not balance" in claim["reasons"][-1]
+
+
+@pytest.mark.parametrize("clp01", ["TERTIARY01   ", "tertiary01"])
+def test_padded_and_case_changed_clp01_bill_clm01_as_billed(tmp_path, clp01):
+    stored = "TERTIARY01" if clp01.strip().isupper() else "Tertiary01"
+    primary = write(tmp_path, "primary.837", L.primary_claim(stored))
+    loop = L.acme_paid(stored)
+    loop[0] = loop[0].replace(f"CLP*{stored}*", f"CLP*{clp01}*")
+    era = write(tmp_path, "era.835", L.era([loop]))
+    code, report, output = convert(tmp_path, era, primary)
+    [claim] = report["claims"]
+    assert code == 0 and claim["status"] == "converted" and claim["id"] == stored
+    [built] = assert_clean(output)
+    assert built.id == stored
+
+
+def test_case_insensitive_match_that_is_ambiguous_says_so(tmp_path):
+    first = write(tmp_path, "a.837", L.primary_claim("Tertiary01"))
+    second = write(tmp_path, "b.837", L.primary_claim("tERTIARY01"))
+    loop = L.acme_paid("TERTIARY01")
+    era = write(tmp_path, "era.835", L.era([loop]))
+    code, report, _ = convert(tmp_path, era, first, second)
+    [claim] = report["claims"]
+    assert code == 1 and claim["status"] == "held" and "ignoring case" in claim["reasons"][-1]
+
+
+@pytest.mark.parametrize("cas,clp02,status,words", [
+    ("CO*22*218", "4", "held", "COB order disputed"),
+    ("CO*109*218", "4", "held", "COB order disputed"),
+    ("CO*16*218", "4", "held", "send it again to the payer that denied"),
+    ("CO*18*218", "4", "skipped", "duplicate"),
+    ("CO*27*218", "4", "held", "coverage had ended"),
+    ("CO*50*218", "4", "converted", "billed to payer 22222"),
+])
+def test_denials_are_routed_by_carc(tmp_path, cas, clp02, status, words):
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    loop = [f"CLP*TERTIARY01*{clp02}*218*0*0*12*ACME2606801201", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
+            f"CAS*{cas}"]
+    era = write(tmp_path, "era.835", L.era([loop]))
+    code, report, output = convert(tmp_path, era, primary)
+    [claim] = report["claims"]
+    assert claim["status"] == status and words in " ".join(claim["reasons"])
+    assert code == (0 if status in ("converted", "skipped") else 1)
+    if status == "converted":
+        [built] = assert_clean(output)
+        assert "AMT*D*0~" in output.read_text()
+
+
+def test_ma130_remark_holds_a_denial(tmp_path):
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    loop = ["CLP*TERTIARY01*4*218*0*0*12*ACME2606801201", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
+            "MOA***MA130", "CAS*CO*50*218"]
+    era = write(tmp_path, "era.835", L.era([loop]))
+    _, report, _ = convert(tmp_path, era, primary)
+    assert report["claims"][0]["status"] == "held" and "MA130" in report["claims"][0]["reasons"][-1]
+
+
+def test_correction_after_billing_without_a_ledger_is_held_with_what_to_send(tmp_path):
+    """The secondary claim was sent (given with --claims); the primary reverses and corrects: the
+    secondary's claim number is not known without a ledger, so the claim is held, not billed again."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    era = write(tmp_path, "era.835", L.era([L.acme_paid(status="22", sign=-1),
+                                            L.acme_paid(paid99214="80", co99214="50")]))
+    code, report, output = convert(tmp_path, era, primary, L.SECONDARY_CLAIM)
+    [claim] = report["claims"]
+    assert code == 1 and claim["status"] == "held" and not output.exists()
+    assert "replacement claim (CLM05-3 7)" in claim["reasons"][-1]
+
+
+def test_reversal_alone_without_a_ledger_is_held(tmp_path):
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    era = write(tmp_path, "era.835", L.era([L.acme_paid(status="22", sign=-1)]))
+    code, report, _ = convert(tmp_path, era, primary)
+    [claim] = report["claims"]
+    assert code == 1 and claim["status"] == "held" and "void it (CLM05-3 8)" in claim["reasons"][-1]
+
+
+def test_medigap_835_after_a_crossover_is_never_billed_again_by_convert(tmp_path):
+    """Golden case 05: ACME crossed XOVER01 over to BLUE STAR. BLUE STAR's own 835 arriving later
+    must not produce a claim to BLUE STAR."""
+    case = GOLDEN / "05-crossover"
+    crossed = (case / "era.835").read_text()
+    loop_start = crossed.index("CLP*XOVER01")
+    own = write(tmp_path, "bluestar.835", L.era([[
+        "CLP*XOVER01*2*150*21.6*0*12*BSI2607800501", "NM1*QC*1*PEPPERCORNE*SILAS****MI*SEC0550002",
+        "CAS*OA*23*128.4"]], payer=L.BLUE_STAR))
+    assert loop_start > 0
+    code, report, output = convert(tmp_path, own, case / "claims.837")
+    [claim] = report["claims"]
+    assert claim["status"] == "held" and not output.exists() and code == 1
+    assert "BLUE STAR INSURANCE" in claim["reasons"][-1]
+
+
+# --- the drop folder: the ledger knows what was billed to whom ------------------------------------
+
+def run(root: Root, *files: tuple[str, str | Path]) -> int:
+    for name, content in files:
+        text = content.read_text() if isinstance(content, Path) else content
+        (root.inbound / name).write_text(text)
+    result = CliRunner().invoke(main, ["run", str(root.path), "--settle", "0", "--log-format", "json"])
+    return result.exit_code
+
+
+def outbound_837s(root: Root) -> list[Path]:
+    return sorted(root.outbound.glob("*.837"), key=lambda p: p.stat().st_mtime_ns)
+
+
+@pytest.fixture
+def chain_root(tmp_path):
+    """The drop folder after the primary claim and ACME's 835: the secondary claim was sent."""
+    root = Root.prepare(tmp_path / "root")
+    assert run(root, ("primary.837", L.primary_claim())) == 0
+    assert run(root, ("acme.835", L.era([L.acme_paid()]))) == 0
+    [secondary] = outbound_837s(root)
+    [claim] = assert_clean(secondary)
+    assert claim.payer_id == "22222"
+    return root
+
+
+def test_three_step_chain_in_the_drop_folder(chain_root):
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0
+    secondary, tertiary = outbound_837s(root)
+    [claim] = assert_clean(tertiary)
+    assert claim.payer_id == "33333"
+    assert [loop.first.get(1) for loop in claim.other_payers] == ["P", "S"]
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.claim_state("TERTIARY01")["state"] == "billed_tertiary"
+        assert ledger.payer_claim_number("TERTIARY01", "22222") == "BSI2608401201"
+        assert {i.payer_id for i in ledger.issued_for("TERTIARY01")} == {"22222", "33333"}
+
+
+def test_correction_after_the_secondary_was_billed_becomes_a_replacement(chain_root):
+    """BLUE STAR's 835 gave its claim number; ACME then reverses and corrects: BLUE STAR gets a
+    replacement (CLM05-3 7) with REF*F8 = its claim number, never a second original."""
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0
+    correction = L.era([L.acme_paid(status="22", sign=-1), L.acme_paid(paid99214="80", co99214="50")],
+                       control="6121", date="20260320")
+    assert run(root, ("acme-correction.835", correction)) == 0
+    replacement = outbound_837s(root)[-1]
+    [claim] = assert_clean(replacement)
+    assert claim.payer_id == "22222"
+    assert claim.clm.composite(5)[2] == "7"
+    assert [r.get(2) for r in claim.claim.segments_of("REF", "F8")] == ["BSI2608401201"]
+    assert "AMT*D*89.6~" in replacement.read_text()
+
+
+def test_correction_before_the_secondary_number_is_known_is_held(chain_root):
+    root = chain_root
+    correction = L.era([L.acme_paid(status="22", sign=-1), L.acme_paid(paid99214="80", co99214="50")],
+                       control="6121", date="20260320")
+    assert run(root, ("acme-correction.835", correction)) == 1
+    assert len(outbound_837s(root)) == 1
+    [report] = [json.loads(p.read_text()) for p in root.outbound.glob("acme-correction*.report.json")]
+    [claim] = report["claims"]
+    assert claim["status"] == "held" and "replacement claim (CLM05-3 7)" in claim["reasons"][-1]
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.claim_state("TERTIARY01")["state"] == "needs_review"
+
+
+def test_reversal_alone_after_billing_voids_the_secondary_claim(chain_root):
+    """BLUE STAR's claim number came with its 277CA (recorded as the acknowledgment step does);
+    ACME then takes its payment back with no correction: BLUE STAR gets a void (CLM05-3 8)."""
+    root = chain_root
+    with Ledger.open(root.ledger_path) as ledger:
+        ledger.record_payer_claim_number("TERTIARY01", "22222", "BSI2608401201", "277CA")
+    reversal = L.era([L.acme_paid(status="22", sign=-1)], control="6122", date="20260321")
+    assert run(root, ("acme-reversal.835", reversal)) == 0
+    voids = [p for p in outbound_837s(root) if "acme-reversal" in p.name]
+    assert voids, "a void was expected"
+    claims = list(ClaimFile.open(voids[0]))
+    assert [(c.payer_id, c.clm.composite(5)[2]) for c in claims] == [("22222", "8")]
+    assert [r.get(2) for r in claims[0].claim.segments_of("REF", "F8")] == ["BSI2608401201"]
+    assert [f for f in ig.validate_file(voids[0]) if f.severity == "error"] == []
+
+
+def test_reversal_alone_with_nothing_billed_onward_is_skipped(tmp_path):
+    root = Root.prepare(tmp_path / "root")
+    assert run(root, ("primary.837", L.primary_claim())) == 0
+    assert run(root, ("acme-reversal.835", L.era([L.acme_paid(status="22", sign=-1)]))) == 0
+    assert outbound_837s(root) == []
+
+
+def test_medigap_835_after_a_crossover_in_the_drop_folder_closes_it(tmp_path):
+    case = GOLDEN / "05-crossover"
+    root = Root.prepare(tmp_path / "root")
+    assert run(root, ("claims.837", case / "claims.837")) == 0
+    assert run(root, ("acme.835", case / "era.835")) == 0
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.claim_state("XOVER01")["state"] == "awaiting_crossover"
+        assert [c["claim_id"] for c in ledger.overdue_crossovers(dt.date.today() + dt.timedelta(days=1))] == \
+            ["XOVER01"]
+    own = L.era([["CLP*XOVER01*2*150*21.6*0*12*BSI2607800501", "NM1*QC*1*PEPPERCORNE*SILAS****MI*SEC0550002",
+                  "CAS*OA*23*128.4"]], payer=L.BLUE_STAR, control="6130")
+    assert run(root, ("bluestar.835", own)) == 0
+    assert outbound_837s(root) == []
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.claim_state("XOVER01")["state"] == "closed"
+        assert ledger.overdue_crossovers(dt.date.today() + dt.timedelta(days=1)) == []
+
+
+def test_reversal_alone_after_the_tertiary_was_billed_is_held_until_every_number_is_known(chain_root):
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0  # the tertiary claim goes to 33333
+    reversal = L.era([L.acme_paid(status="22", sign=-1)], control="6122", date="20260321")
+    assert run(root, ("acme-reversal.835", reversal)) == 1
+    [report] = [json.loads(p.read_text()) for p in root.outbound.glob("acme-reversal*.report.json")]
+    [claim] = report["claims"]
+    assert claim["status"] == "held" and "33333" in claim["reasons"][-1] and "void" in claim["reasons"][-1]
+    assert not [p for p in outbound_837s(root) if "acme-reversal" in p.name]
