@@ -13,8 +13,12 @@ from edi.errors import EdiError
 from edi.findings import Finding, Severity
 from edi.reader import X12Reader
 
+from ..ig_words import reword
+
 # the exit codes of cobpipe.cli (not imported from there: cli imports the commands)
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+DEFAULT_MAX_FINDINGS = 100  # per file; then a count by code
 
 X12_SUFFIXES = {".835", ".837", ".era", ".txt", ".edi", ".x12", ".dat"}
 
@@ -48,8 +52,18 @@ class FileReport:
             return EXIT_UNUSABLE
         return EXIT_CLEAN if self.ok else EXIT_FINDINGS
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"file": self.path, "ok": self.ok, "findings": [_finding_dict(f) for f in self.findings]}
+    def counts(self) -> dict[str, Any]:
+        errors = sum(f.severity is Severity.ERROR for f in self.findings)
+        by_code: dict[str, int] = {}
+        for finding in self.findings:
+            by_code[finding.code] = by_code.get(finding.code, 0) + 1
+        return {"errors": errors, "warnings": len(self.findings) - errors,
+                "by_code": dict(sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])))}
+
+    def to_dict(self, max_findings: int = 0) -> dict[str, Any]:
+        shown = self.findings[:max_findings] if max_findings else self.findings
+        out: dict[str, Any] = {"file": self.path, "ok": self.ok, "findings": [_finding_dict(f) for f in shown],
+                               "counts": self.counts(), "not_shown": len(self.findings) - len(shown)}
         if self.error is not None:  # the error object every command prints (cobpipe.cliutil)
             from cobpipe.cliutil import error_object
 
@@ -63,7 +77,7 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
     return {
         "code": finding.code,
         "severity": str(finding.severity),
-        "message": finding.message,
+        "message": reword(finding.message),
         "segment": loc.segment,
         "tag": loc.tag,
         "line": loc.line,
@@ -115,21 +129,28 @@ def expand(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def format_report(report: FileReport) -> list[str]:
-    """Human-readable lines for one file: `file: OK` or one line per finding."""
+def format_report(report: FileReport, max_findings: int = DEFAULT_MAX_FINDINGS) -> list[str]:
+    """Human-readable lines for one file: `file: OK`, or a summary line (errors, warnings) and one
+    line per finding, at most `max_findings` (0: all), then how many more and of which codes."""
     if not report.usable:
         return []
     if not report.findings:
         return [f"{report.path}: OK"]
-    errors = sum(f.severity is Severity.ERROR for f in report.findings)
-    warnings = len(report.findings) - errors
-    head = "OK" if errors == 0 else f"{errors} error{'s' * (errors != 1)}"
+    counts = report.counts()
+    errors, warnings = counts["errors"], counts["warnings"]
+    head = "OK" if errors == 0 else f"{errors:,} error{'s' * (errors != 1)}"
     if warnings:
-        head += f", {warnings} warning{'s' * (warnings != 1)}"
+        head += f", {warnings:,} warning{'s' * (warnings != 1)}"
     lines = [f"{report.path}: {head}"]
-    for finding in report.findings:
+    shown = report.findings[:max_findings] if max_findings else report.findings
+    for finding in shown:
         prefix = "" if finding.severity is Severity.ERROR else f"{finding.severity}: "
-        lines.append(f"  {prefix}{finding}")
+        lines.append(f"  {prefix}{reword(str(finding))}")
+    rest = len(report.findings) - len(shown)
+    if rest:
+        by_code = ", ".join(f"{code} {n:,}" for code, n in counts["by_code"].items())
+        lines.append(f"  ... {rest:,} more finding{'s' * (rest != 1)} not shown (--max-findings 0 shows all); "
+                     f"all {len(report.findings):,} by code: {by_code}")
     return lines
 
 
@@ -138,7 +159,9 @@ def format_report(report: FileReport) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {file, ok, findings} for machines.")
 @click.option("--engine", type=click.Choice(list(ig.ENGINES)), default=ig.DEFAULT_ENGINE, show_default=True,
               help="Implementation-guide validator: 'fast' (compiled tables) or 'pyx12' (the reference).")
-def validate(files: tuple[Path, ...], as_json: bool, engine: str) -> None:
+@click.option("--max-findings", type=click.IntRange(min=0), default=DEFAULT_MAX_FINDINGS, show_default=True,
+              metavar="N", help="Findings listed per file (then how many more, by code); 0 lists all.")
+def validate(files: tuple[Path, ...], as_json: bool, engine: str, max_findings: int = DEFAULT_MAX_FINDINGS) -> None:
     """Check X12 files (835, 837P): envelope counts and control numbers, then the 005010
     implementation guide chosen by GS08 (segments, loops, element usage, lengths, code lists).
 
@@ -148,19 +171,20 @@ def validate(files: tuple[Path, ...], as_json: bool, engine: str) -> None:
       cobpipe validate --json out/*.837
 
     Findings are listed as `FILE seg N (TAG) line L loop LOOP ELEMENT: CODE message`; codes are
-    ENV* (envelope) and IG-* (implementation guide), listed in the README. Element values are not
+    ENV* (envelope) and IG-* (implementation guide), listed in the README; each file starts with
+    a summary line (errors, warnings) and lists at most --max-findings of them. Element values are not
     printed (they may be PHI), except bad code values outside name/address/id segments.
     Exit 0: every file clean (warnings allowed); 1: findings; 2: a file is unusable (empty,
     binary, not X12, truncated ISA); the other files are still checked and reported.
     """
     reports = [validate_path(path, engine) for path in expand(files)]
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+        click.echo(json.dumps([r.to_dict(max_findings) for r in reports], indent=2))
     for report in reports:
         if not report.usable:
             click.echo(f"cobpipe: {report.error}", err=True)
         elif not as_json:
-            for line in format_report(report):
+            for line in format_report(report, max_findings):
                 click.echo(line)
     raise SystemExit(max((r.exit_code for r in reports), default=EXIT_CLEAN))
 

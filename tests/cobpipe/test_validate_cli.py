@@ -45,7 +45,7 @@ def test_missing_segment_and_bad_code_are_reported_with_segment_numbers(engine):
     lines = result.stdout.splitlines()
     assert lines[0] == f"{BAD_837}: 2 errors"
     assert lines[1].strip().startswith(f"{BAD_837} seg 20 (CLM) line 20 loop 2300 CLM05-1: IG-ELE-7 (1A) is not a valid code")
-    assert lines[2].strip().startswith(f"{BAD_837} seg 21 (HI) line 21 loop 2300: IG-SEG-3 Mandatory segment")
+    assert lines[2].strip().startswith(f"{BAD_837} seg 21 (HI) line 21 loop 2300: IG-SEG-3 required segment HI")
     assert "Traceback" not in result.output
 
 
@@ -184,3 +184,74 @@ def test_a_folder_without_x12_files_is_unusable_not_clean(tmp_path):
     assert result.exit_code == 2
     assert str(tmp_path) in result.stderr and "Traceback" not in result.output
     assert f"{CLEAN_837}: OK" in result.stdout
+
+
+# -- many findings, and our words for the validator's (issue 16) ------------------------------------
+
+def broken_837(tmp_path: Path, claims: int = 70) -> Path:
+    """A synthetic 837P whose every claim has a CLM01 longer than the guide allows and every service
+    line a unit code it does not know, and the first HL numbered wrong (the validator's first-person
+    HL message). Under the guide check's own cap of 100 findings per code."""
+    from cobpipe.synth import generate_set
+
+    made = generate_set(claims, tmp_path / "synth", seed=5)
+    text = made.claims.read_text()
+    text = text.replace("CLM*", "CLM*" + "X" * 40, claims).replace("HL*2*1*", "HL*7*1*", 1)
+    text = text.replace("*UN*", "*QQ*")
+    path = tmp_path / "many.837"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("engine", ["fast", "pyx12"])
+def test_max_findings_per_file_with_a_summary_line_and_a_count_by_code(tmp_path, engine):
+    path = broken_837(tmp_path)
+    full = run(str(path), "--engine", engine, "--max-findings", "0")
+    all_lines = full.stdout.splitlines()
+    total = len(all_lines) - 1
+    assert total > 100 and full.exit_code == 1
+    assert all_lines[0] == f"{path}: {total} errors"  # the summary line first
+    capped = run(str(path), "--engine", engine)
+    lines = capped.stdout.splitlines()
+    assert lines[0] == all_lines[0] and lines[1:101] == all_lines[1:101] and len(lines) == 102
+    assert lines[-1].startswith(f"  ... {total - 100} more findings not shown (--max-findings 0 shows all)")
+    assert "IG-ELE-5 70," in lines[-1] and "IG-SEG-HL1 1" in lines[-1]
+    few = run(str(path), "--engine", engine, "--max-findings", "3").stdout.splitlines()
+    assert len(few) == 5 and few[-1].startswith(f"  ... {total - 3} more")
+    data = json.loads(run(str(path), "--engine", engine, "--json", "--max-findings", "10").stdout)[0]
+    assert len(data["findings"]) == 10 and data["not_shown"] == total - 10
+    assert data["counts"]["errors"] == total and data["counts"]["by_code"]["IG-ELE-5"] == 70
+
+
+@pytest.mark.parametrize("engine", ["fast", "pyx12"])
+def test_findings_are_in_our_words_never_the_validators(tmp_path, engine):
+    from cobpipe.ig_words import INTERNAL_PHRASES
+
+    path = broken_837(tmp_path, claims=3)
+    text = run(str(path), "--engine", engine, "--max-findings", "0").stdout
+    as_json = run(str(path), "--engine", engine, "--json", "--max-findings", "0").stdout
+    assert "HL01 is 7 where 2 was expected" in text
+    assert "at most 38 allowed" in text
+    for phrase in INTERNAL_PHRASES:
+        assert phrase not in text and phrase not in as_json, phrase
+
+
+@pytest.mark.parametrize("message, words", [
+    ("My HL count 2 does not match your HL count 5", "HL01 is 5 where 2 was expected"),
+    ("Your 2400/LX01 Service Line Number 3 does not match my count of 2", "LX01 is 3 where 2 was expected"),
+    ("SE count of 40 for SE02=0001 is wrong. I count 41", "SE01 says 40 segments in transaction set 0001, it has 41"),
+    ("GE count of 2 for GE02=7 is wrong. I count 1", "GE01 says 2 transaction sets in group 7, it has 1"),
+    ('Data element "Patient Control Number" (CLM01) is too long: length 60 > 38 (max_len)',
+     'Data element "Patient Control Number" (CLM01) is too long: length 60, at most 38 allowed'),
+    ('Data element "Zip" (N403) is too short: length 2 < 3 (min_len)', "at least 3 required"),
+    ("Segment NTE exceeded max count.  Found 3, should have 1", "segment NTE occurs 3 times, the guide allows 1"),
+    ("Segment ZZZ not found.  Started at 2300", "segment ZZZ is not expected here"),
+    ("Map not found.  icvn=00501, fic=HC, vriic=005010X223A2, tspc=837", "no implementation guide for version"),
+    ("Segment contains trailing element terminators", "trailing element separators"),
+    ("Data element \"Service Date\" (DTP03) contains an invalid date (<masked>)", "contains an invalid date"),
+])
+def test_the_wording_table(message, words):
+    from cobpipe.ig_words import INTERNAL_PHRASES, reword
+
+    said = reword(message)
+    assert words in said and not any(phrase in said for phrase in INTERNAL_PHRASES), said
