@@ -104,6 +104,9 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     env.globals["carc_text"] = lambda code: codebook.describe("carc", code) if code else ""
     env.globals["group_text"] = lambda code: (codebook.group.get(code).description
                                               if code and codebook.group.get(code) else "")
+    code_texts = {"carc": {c.code: c.description for c in codebook.carc},
+                  "group": {c.code: c.description for c in codebook.group}}
+    env.globals["code_texts"] = code_texts  # for the screen's script: the words of a code as it is typed
 
     def today() -> dt.date:
         return settings.today or dt.date.today()
@@ -234,23 +237,23 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
             return []
 
     def era_context(claim_id: str, era_sha: str):
-        """(835 file record, RemitClaim or None, problem) for the claim's 835."""
+        """(835 file record, RemitClaim or None, allowed amounts of its lines, problem) for the claim's 835."""
         if not era_sha:
             decision = store.latest_decision(claim_id)
             era_sha = decision.source_sha256 if decision and decision.file_kind == "835" else ""
         record = store.file(era_sha) if era_sha else None
         if record is None or record["kind"] != "835":
-            return None, None, "no 835 in the ledger for this claim: key the primary's EOB instead"
+            return None, None, [], "no 835 in the ledger for this claim: key the primary's EOB instead"
         path = claimmod.archived_835(settings.root, record)
         if path is None:
-            return record, None, f"the 835 {record['name']} is no longer in archive/"
+            return record, None, [], f"the 835 {record['name']} is no longer in archive/"
         try:
-            remit = claimmod.remit_from_835(path, claim_id, today())
+            remit, allowed = claimmod.remit_from_835(path, claim_id, today())
         except EdiError as exc:
-            return record, None, f"the 835 cannot be read: {exc.message}"
+            return record, None, [], f"the 835 cannot be read: {exc.message}"
         if remit is None:
-            return record, None, f"claim {claim_id} is not in {record['name']}"
-        return record, remit, ""
+            return record, None, [], f"claim {claim_id} is not in {record['name']}"
+        return record, remit, allowed, ""
 
     def pick_original(originals: list, wanted: int | None, remit) -> int:
         if wanted is not None and 0 <= wanted < len(originals):
@@ -286,7 +289,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         q = request.query_params
         originals = originals_of(claim_id)
         paper = q.get("mode") == "paper"
-        record, remit, note = (None, None, "") if paper else era_context(claim_id, q.get("era", ""))
+        record, remit, allowed, note = (None, None, [], "") if paper else era_context(claim_id, q.get("era", ""))
         if not originals:
             return claim_screen(request, visitor, claim_id, None, [], record, remit,
                                 f"no original 837P claim with CLM01 {claim_id} is stored: drop its 837P in "
@@ -295,7 +298,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         index = pick_original(originals, claimmod._int(q.get("original"), None), remit)
         try:
             if remit is not None:
-                form = claimmod.form_from_remit(originals[index], remit, record["sha256"], index)
+                form = claimmod.form_from_remit(originals[index], remit, record["sha256"], index, allowed)
             else:
                 form = claimmod.form_for_paper(originals[index], index)
                 if not paper and note:

@@ -184,7 +184,8 @@ def _procedure_parts(line_loop) -> tuple[str, str, tuple[str, ...]]:
             tuple(m for m in parts[2:6] if m))
 
 
-def form_from_remit(original: OriginalClaim, remit: RemitClaim, era_sha: str, index: int) -> ClaimForm:
+def form_from_remit(original: OriginalClaim, remit: RemitClaim, era_sha: str, index: int,
+                    allowed: list | None = None) -> ClaimForm:
     billed = billed_lines(original)
     matched = match_lines(billed, [line.match for line in remit.lines], claim_id=remit.claim_id) \
         if remit.lines else LineMatch([])
@@ -194,7 +195,8 @@ def form_from_remit(original: OriginalClaim, remit: RemitClaim, era_sha: str, in
         lines.append(LineRow(
             billed=matched.matches[n] if n < len(matched.matches) else None,
             qualifier=m.qualifier or "HC", code=m.code, modifiers=tuple(m.modifiers), charge=m.charge,
-            paid=line.paid, units=line.paid_units, allowed=None, service_date=m.service_date, ref_6r=m.ref_6r,
+            paid=line.paid, units=line.paid_units, allowed=allowed[n] if allowed else None,
+            service_date=m.service_date, ref_6r=m.ref_6r,
             original_code=m.original_code,
             adjustments=[AdjRow(a.group, a.reason, a.amount) for a in line.adjustments]))
     form = ClaimForm(
@@ -599,19 +601,24 @@ def archived_835(root: Path, record: dict | None) -> Path | None:
     return None
 
 
-def remit_from_835(path: Path, claim_id: str, today: dt.date) -> RemitClaim | None:
-    """The claim's adjudication in that 835, its parts combined as the pipeline combines them."""
+def remit_from_835(path: Path, claim_id: str, today: dt.date) -> tuple[RemitClaim | None, list]:
+    """The claim's adjudication in that 835, its parts combined as the pipeline combines them, and
+    each remitted line's allowed amount (AMT*B6, shown on the screen; the 837P does not carry it)."""
     from ..era import read_remittances
 
-    parts = []
+    parts, allowed = [], []
     for remittance in read_remittances(path):
         header = remittance.header
         for payment in remittance.claims():
             if payment.claim_id == claim_id:
                 parts.append(remit_claim(payment, header, today))
+                allowed.append([line.allowed for line in payment.lines])
     if not parts:
-        return None
-    return resolve_parts(parts).claim
+        return None, []
+    remit = resolve_parts(parts).claim
+    last_reversal = max((i for i, p in enumerate(parts) if p.status_code == "22"), default=-1)
+    kept = [a for part in allowed[last_reversal + 1:] for a in part]
+    return remit, kept if remit is not None and len(kept) == len(remit.lines) else []
 
 
 def _sha256(path: Path) -> str:

@@ -78,11 +78,26 @@
     var send = document.getElementById("send");
     if (send) send.disabled = !balanced;
   }
+  var texts = null;
+  function describe(form) {
+    // the words of each adjustment's group and reason as they are typed (the server's code lists)
+    if (texts === null) {
+      var data = document.getElementById("code-texts");
+      try { texts = data ? JSON.parse(data.textContent) : {}; } catch (e) { texts = {}; }
+    }
+    form.querySelectorAll("tr.adj").forEach(function (row) {
+      var group = row.querySelector(".adj-group").value;
+      var reason = row.querySelector(".adj-reason").value.trim().toUpperCase();
+      var words = (texts.group || {})[group] || "";
+      if (reason) words += (words ? ": " : "") + ((texts.carc || {})[reason] || "unknown code " + reason);
+      row.querySelector("td.text").textContent = words;
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("claim-form");
     if (!form) return;
-    form.addEventListener("input", function () { recompute(form); });
-    form.addEventListener("change", function () { recompute(form); });
+    form.addEventListener("input", function () { recompute(form); describe(form); });
+    form.addEventListener("change", function () { recompute(form); describe(form); });
     recompute(form);
   });
 })();

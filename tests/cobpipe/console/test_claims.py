@@ -50,6 +50,7 @@ def test_fixing_a_rejected_claim_sends_it_through_the_pipeline_code(client_for, 
     form = claim_form(biller, "/claims/BADLINE01")
     # prefilled from the 835 and the original claim
     assert form["line-1-paid"] == "14.00" and form["line-1-charge"] == "24.00" and form["coverage"] == "2320:0"
+    assert form["line-0-allowed"] == "145.00" and form["line-1-allowed"] == "17.00"  # AMT*B6
     assert form["adjudication_date"] == "2026-03-31" and form["payer_claim_number"] == "ACME2607100701"
     page = biller.get("/claims/BADLINE01").text
     assert "line 2: does not balance" in page and "$-2.00" in page
