@@ -69,7 +69,8 @@ def job_options(function):
                      help="Paper claims (outbound/paper/): data only for pre-printed red CMS-1500 forms, or the "
                           "full form drawn."),
         click.option("--bill-zero-balance", is_flag=True, help="Also bill claims that leave nothing for the patient."),
-        click.option("--usage", type=click.Choice(["P", "T"]), default="P", show_default=True, help="ISA15."),
+        click.option("--usage", type=click.Choice(["P", "T"]), default=None,
+                     help="ISA15 (default: T when the 835 or the original claims are test data, else P)."),
         click.option("--delimiters", default="*:^~", show_default=True,
                      help="Output delimiters: element, component, repetition, segment terminator."),
         click.option("--truncated-after", type=click.FloatRange(min=1), default=900, show_default=True,
@@ -240,7 +241,10 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
 @click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many recent errors.")
 @click.option("--ack-after", type=click.FloatRange(min=0), default=24, show_default=True,
               help="Hours after which an 837P without a 999, or a claim without a 277CA, is listed.")
-def status(root, db, as_json, last, ack_after):
+@click.option("--crossover-days", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Days after which a crossover the primary announced (MA18/N89, CLP02 19-21) that the "
+                   "forwarded-to payer has not answered with its own 835 is listed as overdue.")
+def status(root, db, as_json, last, ack_after, crossover_days=30):
     """What the drop folder has done: files processed and rejected, claims stored, converted and pending.
 
     \b
@@ -255,7 +259,7 @@ def status(root, db, as_json, last, ack_after):
     if not isinstance(layout.ledger_path, str) and not layout.ledger_path.exists():
         raise JobConfigError(f"{layout.ledger_path}: no ledger yet (has a job run on this ROOT?)")
     with Ledger.open(layout.ledger_path) as ledger:
-        data = build_status(layout, ledger, last=last, ack_after=ack_after * 3600)
+        data = build_status(layout, ledger, last=last, ack_after=ack_after * 3600, crossover_days=crossover_days)
     data["generated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     click.echo(json.dumps(data, indent=2) if as_json else render_text(data))
 

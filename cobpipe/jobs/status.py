@@ -7,9 +7,11 @@ from ..ledger import Ledger
 from .layout import Root
 
 
-def status(root: Root, ledger: Ledger, last: int = 10, ack_after: float = 86400.0) -> dict:
-    """`ack_after`: seconds after which an 837P without a 999 (a claim without a 277CA) is listed."""
+def status(root: Root, ledger: Ledger, last: int = 10, ack_after: float = 86400.0, crossover_days: int = 30) -> dict:
+    """`ack_after`: seconds after which an 837P without a 999 (a claim without a 277CA) is listed;
+    `crossover_days`: days after which an unanswered crossover is overdue (billers then bill it)."""
     stats = ledger.stats(last=last)
+    overdue = ledger.overdue_crossovers(dt.date.today() - dt.timedelta(days=crossover_days))
     cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ack_after)).isoformat(timespec="microseconds")
     processed = sum(n for kind in stats.files.values() for outcome, n in kind.items() if outcome != "rejected")
     rejected = sum(kind.get("rejected", 0) for kind in stats.files.values())
@@ -28,11 +30,17 @@ def status(root: Root, ledger: Ledger, last: int = 10, ack_after: float = 86400.
             "converted": stats.claims_by_status.get("converted", 0),
             "paper": stats.claims_by_status.get("paper", 0),  # billed on a CMS-1500 (outbound/paper/)
             "skipped": stats.claims_by_status.get("skipped", 0),
+            "held": stats.claims_by_status.get("held", 0),  # a person decides (COB order, payer, follow-up)
             "rejected": stats.claims_by_status.get("rejected", 0),
             "unmatched": stats.claims_by_status.get("unmatched", 0),
             "pending": stats.claims_pending,
             "issued": stats.issued,
+            # where each claim stands; a stored claim no 835 has mentioned is awaiting its primary
+            "states": {"awaiting_primary": stats.claims_pending, **ledger.claim_state_counts()},
         },
+        "crossovers_overdue": {"after_days": crossover_days, "total": len(overdue),
+                               "claims": [{"claim_id": c["claim_id"], "forwarded_to": c["forwarded_to"],
+                                           "announced_on": c["announced_on"]} for c in overdue[:last]]},
         "acknowledgments": {"after_seconds": ack_after, **ledger.ack_summary(cutoff, last=last)},
         "control_numbers": [{"kind": k, "sender": s, "receiver": r, "last": n}
                             for k, s, r, n in ledger.control_numbers()],
@@ -52,10 +60,19 @@ def render_text(data: dict) -> str:
         f"files    {files['processed']} processed, {files['rejected']} rejected, "
         f"{files['waiting_in_inbound']} in inbound",
         f"claims   {claims['stored']} stored; {claims['converted']} converted, {claims.get('paper', 0)} on paper, "
-        f"{claims['skipped']} skipped, "
+        f"{claims['skipped']} skipped, {claims.get('held', 0)} held (need a person), "
         f"{claims['rejected']} rejected, {claims['unmatched']} unmatched (awaiting their 837P), "
         f"{claims['pending']} pending (no 835 yet)",
     ]
+    states = claims.get("states")
+    if states:
+        lines.append("states   " + ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in states.items() if n))
+    overdue = data.get("crossovers_overdue")
+    if overdue and overdue["total"]:
+        lines.append(f"crossovers overdue (no 835 from the forwarded-to payer after {overdue['after_days']} days): "
+                     f"{overdue['total']}")
+        lines += [f"  {c['claim_id']} forwarded to {c['forwarded_to']} on {c['announced_on']}: bill it yourself"
+                  for c in overdue["claims"]]
     acks = data.get("acknowledgments")
     if acks:
         for kind, states in sorted(acks["counts"].items()):

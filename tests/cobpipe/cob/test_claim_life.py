@@ -299,3 +299,18 @@ def test_reversal_alone_after_the_tertiary_was_billed_is_held_until_every_number
     [claim] = report["claims"]
     assert claim["status"] == "held" and "33333" in claim["reasons"][-1] and "void" in claim["reasons"][-1]
     assert not [p for p in outbound_837s(root) if "acme-reversal" in p.name]
+
+
+def test_status_lists_overdue_crossovers_and_held_claims(tmp_path):
+    case = GOLDEN / "05-crossover"
+    root = Root.prepare(tmp_path / "root")
+    assert run(root, ("claims.837", case / "claims.837"), ("acme.835", case / "era.835")) == 0
+    data = json.loads(CliRunner().invoke(main, ["status", str(root.path), "--json", "--crossover-days", "0"]).output)
+    assert data["crossovers_overdue"]["total"] == 0  # announced today: not over 0 days old yet
+    with Ledger.open(root.ledger_path) as ledger, ledger.transaction():  # as if announced 40 days ago
+        ledger.query("UPDATE crossovers SET announced_on = ?", ((dt.date.today() - dt.timedelta(days=40)).isoformat(),))
+    text = CliRunner().invoke(main, ["status", str(root.path)]).output
+    assert "crossovers overdue" in text and "XOVER01 forwarded to BLUE STAR INSURANCE" in text
+    data = json.loads(CliRunner().invoke(main, ["status", str(root.path), "--json"]).output)
+    assert data["crossovers_overdue"]["claims"][0]["claim_id"] == "XOVER01"
+    assert data["claims"]["states"]["awaiting_crossover"] == 1 and data["claims"]["held"] == 0
