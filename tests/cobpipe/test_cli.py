@@ -310,3 +310,49 @@ def test_run_logs_json_when_piped_and_text_lines_apart_from_the_bar_on_a_termina
     code, stdout, shown = on_a_terminal("run", drop_folder(tmp_path / "d"), "--settle", "0", "--log-format", "json")
     lines = [piece.strip() for line in shown.split("\n") for piece in line.split("\r") if piece.strip()]
     assert any(p.startswith("{") for p in lines) and all(json.loads(p) for p in lines if p.startswith("{"))
+
+
+# -- file modes and the CSV report (issue 16) ------------------------------------------------------
+
+def test_every_file_cobpipe_writes_is_0600_whatever_the_umask(tmp_path):
+    import stat
+
+    env = dict(os.environ)
+    script = ("import os, sys; os.umask(int(sys.argv[1], 8)); from cobpipe.cli import main; "
+              "sys.argv = ['cobpipe'] + sys.argv[2:]; main()")
+
+    def as_umask(umask: str, *args) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", script, umask, *map(str, args)], capture_output=True,
+                              text=True, cwd=REPO, env=env, timeout=300)
+
+    for umask in ("000", "022", "077"):
+        out = tmp_path / umask
+        assert as_umask(umask, "synth", "5", "--out", out / "synth").returncode == 0
+        done = as_umask(umask, "convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837",
+                        "--coverage", SAMPLES / "coverage.csv", "--out", out / "convert", "--report-format", "csv")
+        assert done.returncode == 0, done.stderr
+        assert as_umask(umask, "explain", SAMPLES / "era.835", "-o", out / "era.html", "--format", "html").returncode == 0
+        files = [p for p in out.rglob("*") if p.is_file()]
+        assert {p.name for p in files} >= {"era.835", "claims.837", "coverage.csv", "synth.json", "era.837",
+                                           "era.report.json", "era.report.csv", "era.html"}
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, (umask, path, oct(path.stat().st_mode))
+
+
+def test_report_format_csv_has_one_row_per_claim_like_the_json(tmp_path):
+    import csv
+
+    done = cobpipe("convert", "--era", SAMPLES / "problems" / "era.835", "--claims", SAMPLES / "claims.837",
+                   "--out", tmp_path, "--report-format", "csv")
+    assert done.returncode == 1, done.stderr
+    report = json.loads((tmp_path / "era.report.json").read_text())
+    with open(tmp_path / "era.report.csv", newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0]) == ["id", "status", "payer_id", "segment", "reasons"]
+    assert [(r["id"], r["status"], r["payer_id"], r["segment"]) for r in rows] == [
+        (c["id"], c["status"], c.get("payer_id", ""), str(c.get("segment", ""))) for c in report["claims"]]
+    assert [r["reasons"] for r in rows] == [" | ".join(c["reasons"]) for c in report["claims"]]
+    assert not (tmp_path / "samples").exists()
+    plain = cobpipe("convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837", "--out", tmp_path / "j")
+    assert not list((tmp_path / "j").glob("*.csv"))  # JSON only by default
+    del plain
