@@ -314,3 +314,14 @@ def test_status_lists_overdue_crossovers_and_held_claims(tmp_path):
     data = json.loads(CliRunner().invoke(main, ["status", str(root.path), "--json"]).output)
     assert data["crossovers_overdue"]["claims"][0]["claim_id"] == "XOVER01"
     assert data["claims"]["states"]["awaiting_crossover"] == 1 and data["claims"]["held"] == 0
+
+
+def test_x222a2_original_claims_are_read_like_a1(tmp_path):
+    """Some systems send the errata version 005010X222A2: the same claims, the same secondary claim."""
+    a2 = write(tmp_path, "primary.837", L.primary_claim().replace("005010X222A1", "005010X222A2"))
+    assert "X222A2" in a2.read_text()
+    era = write(tmp_path, "era.835", L.era([L.acme_paid()]))
+    code, report, output = convert(tmp_path, era, a2)
+    assert code == 0 and report["claims"][0]["status"] == "converted"
+    [claim] = assert_clean(output)
+    assert claim.payer_id == "22222" and "005010X222A1" in output.read_text()
