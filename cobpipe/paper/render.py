@@ -22,6 +22,7 @@ from .eob import eob_lines
 from .form import FormPage, forms_for, printable
 
 LAYOUTS = ("data", "full")
+FORM_XOBJECT = "cms1500_0212"
 FORM_RED = (0.80, 0.11, 0.13)
 SHADE = (0.99, 0.90, 0.90)
 EOB_FONT_SIZE = 8.5
@@ -52,6 +53,10 @@ def write_paper_pdf(items: Iterable, path: Path, *, layout: str = "data", today:
                             pageCompression=1)
             canvas.setTitle("CMS-1500 secondary claims")
             canvas.setCreator("cobpipe")
+            if layout == "full":  # the form is drawn once, as a form XObject every page shows
+                canvas.beginForm(FORM_XOBJECT)
+                draw_form(canvas)
+                canvas.endForm()
             for item in items:
                 count += 1
                 _claim_pages(canvas, item, layout, today, count)
@@ -84,7 +89,7 @@ def _claim_pages(canvas, item, layout: str, today: dt.date | None, number: int) 
     canvas.addOutlineEntry(f"{item.claim.id}: {item.reason}"[:200], key, level=0)
     for page in forms:
         if layout == "full":
-            draw_form(canvas)
+            canvas.doForm(FORM_XOBJECT)
         draw_data(canvas, page)
         canvas.showPage()
     lines = eob_lines(item)

@@ -15,11 +15,6 @@ from cobpipe.cli import main
 
 from paperpdf import CHILD_CLAIMS, CHILD_ERA, box, boxes, form_pages, page_text, page_texts
 
-WIRED = hasattr(pipeline, "PAPER") and "payers" in getattr(pipeline.ConvertOptions, "__dataclass_fields__", {})
-needs_wiring = pytest.mark.xfail(not WIRED, strict=True, reason=(
-    "needs the lead's converter wiring (pipeline.PAPER, ConvertOptions.payers/paper_layout, "
-    "convert_era writing <era>.paper.pdf through cobpipe.paper.write_paper_pdf)"))
-
 PAYERS = ("payer_id,name,accepts_electronic_secondary,eaf_level,notes,aliases\n"
           "22222,Blue Star Insurance,no,line,paper claims only,BSI\n"
           "33333,Green Valley Health,yes,line,,\n")
@@ -32,7 +27,6 @@ def payers_csv(tmp_path):
     return path
 
 
-@needs_wiring
 @pytest.mark.parametrize("layout", ["data", "full"])
 def test_convert_sends_each_claim_where_its_payer_takes_it(tmp_path, payers_csv, monkeypatch, layout):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the user's control-number ledger
@@ -66,7 +60,6 @@ def test_convert_sends_each_claim_where_its_payer_takes_it(tmp_path, payers_csv,
     assert "paper" in result.output and "child-era.paper.pdf" in result.output
 
 
-@needs_wiring
 def test_without_paper_payers_no_pdf_is_written(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     out = tmp_path / "out"
@@ -78,7 +71,6 @@ def test_without_paper_payers_no_pdf_is_written(tmp_path, monkeypatch):
     assert report["counts"]["converted"] == 2 and not report.get("paper")
 
 
-@needs_wiring
 def test_drop_folder_puts_paper_in_outbound_paper_counts_it_and_never_bills_twice(tmp_path, payers_csv):
     from cobpipe.jobs.batch import run_once
     from cobpipe.jobs.layout import Root
@@ -122,7 +114,6 @@ def test_drop_folder_puts_paper_in_outbound_paper_counts_it_and_never_bills_twic
         assert data["claims"]["paper"] == 1 and data["claims"]["converted"] == 1 and data["claims"]["skipped"] == 0
 
 
-@needs_wiring
 def test_run_takes_payers_and_paper_layout(tmp_path, payers_csv):
     root = tmp_path / "root"
     (root / "inbound").mkdir(parents=True)
