@@ -325,3 +325,61 @@ def test_x222a2_original_claims_are_read_like_a1(tmp_path):
     assert code == 0 and report["claims"][0]["status"] == "converted"
     [claim] = assert_clean(output)
     assert claim.payer_id == "22222" and "005010X222A1" in output.read_text()
+
+
+# --- golden outputs -----------------------------------------------------------------------------
+
+LIFE_GOLDEN = Path(__file__).parent / "life_golden"
+
+
+def _stable(text: str) -> str:
+    """The 837P without what depends on when it ran (ISA09/10, GS04/05, BHT03-05) or on the ledger's
+    control numbers (ISA13, GS06, ST02/SE02, GE02, IEA02)."""
+    out = []
+    for segment in text.split("~"):
+        fields = segment.strip("\n").split("*")
+        tag = fields[0]
+        if tag == "ISA":
+            fields[9] = fields[10] = fields[13] = "#"
+        elif tag == "GS":
+            fields[4] = fields[5] = fields[6] = "#"
+        elif tag == "BHT":
+            fields[3] = fields[4] = fields[5] = "#"
+        elif tag in ("ST", "SE", "GE", "IEA"):
+            fields[2] = "#"
+        out.append("*".join(fields))
+    return "~\n".join(s for s in out if s) + "~\n"
+
+
+def check_life_golden(actual: Path, name: str) -> None:
+    import os
+
+    expected = LIFE_GOLDEN / name
+    text = _stable(actual.read_text())
+    if os.environ.get("COBPIPE_REGEN_GOLDEN") == "1":
+        expected.parent.mkdir(exist_ok=True)
+        expected.write_text(text)
+    assert expected.exists(), f"no {expected} yet: run with COBPIPE_REGEN_GOLDEN=1 and review it"
+    assert text == expected.read_text()
+
+
+def test_golden_tertiary_from_the_secondary_claim_is_golden_case_12(tmp_path):
+    """Continuing from the claim sent to BLUE STAR gives exactly golden case 12's tertiary claim,
+    whatever other claims (the primary's) share its CLM01."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    _, _, output = convert(tmp_path, L.SECONDARY_ERA, primary, L.SECONDARY_CLAIM)
+    assert _stable(output.read_text()) == _stable((GOLDEN / "12-tertiary" / "expected.837").read_text())
+
+
+def test_golden_secondary_replacement_and_void(chain_root, tmp_path):
+    root = chain_root
+    check_life_golden(outbound_837s(root)[0], "secondary.837")
+    with Ledger.open(root.ledger_path) as ledger:
+        ledger.record_payer_claim_number("TERTIARY01", "22222", "BSI2608401201", "277CA")
+    correction = L.era([L.acme_paid(status="22", sign=-1), L.acme_paid(paid99214="80", co99214="50")],
+                       control="6121", date="20260320")
+    assert run(root, ("acme-correction.835", correction)) == 0
+    check_life_golden(outbound_837s(root)[-1], "replacement.837")
+    reversal = L.era([L.acme_paid(status="22", sign=-1)], control="6122", date="20260321")
+    assert run(root, ("acme-reversal.835", reversal)) == 0
+    check_life_golden(outbound_837s(root)[-1], "void.837")
