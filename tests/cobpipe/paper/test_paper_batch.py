@@ -134,3 +134,32 @@ def test_run_takes_payers_and_paper_layout(tmp_path, payers_csv):
     assert any(t.font.startswith("/Helvetica") for t in pages[0]), "--paper-layout full draws the form"
     status = CliRunner().invoke(main, ["status", str(root), "--json"])
     assert json.loads(status.output)["claims"]["paper"] == 1
+
+
+def test_a_claim_billed_electronically_is_not_billed_again_on_paper(tmp_path, payers_csv):
+    import datetime as dt
+
+    from cobpipe.jobs.batch import run_once
+    from cobpipe.jobs.layout import Root
+    from cobpipe.jobs.process import JobOptions
+    from cobpipe.ledger import Ledger
+    from cobpipe.payers import PayerList
+
+    root = Root.prepare(tmp_path / "root")
+    today = dt.date(2026, 3, 25)
+    electronic = JobOptions(convert=pipeline.ConvertOptions(today=today), truncated_after=900, settle=0.0)
+    paper = JobOptions(convert=pipeline.ConvertOptions(today=today, payers=PayerList.load(payers_csv)),
+                       truncated_after=900, settle=0.0)
+    shutil.copyfile(CHILD_CLAIMS, root.inbound / "claims.837")
+    shutil.copyfile(CHILD_ERA, root.inbound / "era.835")
+    with Ledger.open(root.ledger_path) as ledger:
+        run_once(root, ledger, electronic)  # before the payer list said 22222 takes paper only
+        first = next(root.outbound.glob("era.*.837")).read_text()
+        assert "CLM*CHILD08*" in first
+        again = CHILD_ERA.read_text().replace("*000000601*", "*000000603*").replace("IEA*1*000000601", "IEA*1*000000603")
+        (root.inbound / "era-again.835").write_text(again)
+        run_once(root, ledger, paper)
+    assert not (root.outbound / "paper").exists() or not list((root.outbound / "paper").iterdir())
+    report = json.loads(next(root.outbound.glob("era-again.*.report.json")).read_text())
+    assert {c["id"]: c["status"] for c in report["claims"]} == {"CHILD08": "skipped", "OTHER02": "skipped"}
+    assert any("already billed" in r for r in report["claims"][0]["reasons"])

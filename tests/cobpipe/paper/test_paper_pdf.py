@@ -253,3 +253,15 @@ def test_box_22_for_a_replacement_claim(seed_item):
     values = forms_for(claim, today=TODAY)[0].values
     assert (values["22.code"], values["22.ref"]) == ("7", "BSI-778899")
     assert "22.code" not in forms_for(seed_item.claim, today=TODAY)[0].values
+
+
+def test_a_split_claim_shows_every_part_of_the_primarys_payment(tmp_path):
+    golden = SEED_ERA.parents[2] / "tests" / "golden" / "09-split-claim"
+    items = items_from_files(golden / "era.835", [golden / "claims.837"], as_of=dt.date(2026, 4, 1))
+    assert [len(i.payments) for i in items] == [2]
+    pages = _write(tmp_path, items, "data")
+    eob = "\n".join(page_text(texts) for texts in pages[1:])
+    assert "ACME2608300901" in eob and "ACME2608300902" in eob  # both CLPs, each with its lines
+    assert eob.count("CLAIM SPLIT01") == 2 and "HC 94010" in eob
+    found = boxes(pages[0])
+    assert box(found, "28") == "524 00" and box(found, "29") == "294 80"  # 400 + 124 charged, 225.20 + 69.60 paid
