@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..ledger import Ledger
 from ..logs import event
+from .intake import finished
 from .layout import Root
 from .process import JobOptions, Outcome, Status, process_inbound, recover
 
@@ -48,8 +49,9 @@ def ordered(paths: Iterable[Path]) -> list[Path]:
 
 
 def run_once(root: Root, ledger: Ledger, options: JobOptions, *, progress: bool = False) -> list[Outcome]:
-    """Process everything in inbound/ once (cron): recover, then each file in order. Files changed in
-    the last `options.settle` seconds are left for the next run (a writer may still be busy)."""
+    """Process everything in inbound/ once (cron): recover, then each file in order. A file changed in
+    the last `options.settle` seconds is taken when it ends with a complete interchange (IEA matching
+    its ISA, counts right: `intake.finished`), else left for the next run (a writer may be busy)."""
     recover(root, ledger)
     started = time.monotonic()
     files = ordered(root.inbound_files())
@@ -66,7 +68,7 @@ def run_once(root: Root, ledger: Ledger, options: JobOptions, *, progress: bool 
         except FileNotFoundError:
             outcomes.append(Outcome(path.name, Status.GONE))
             continue
-        if fresh:
+        if fresh and not _finished(path):
             outcomes.append(Outcome(path.name, Status.WAITING, reason="settling"))
             continue
         outcomes.append(process_inbound(path, ledger, root, options))
@@ -77,6 +79,13 @@ def run_once(root: Root, ledger: Ledger, options: JobOptions, *, progress: bool 
           elapsed_ms=int((time.monotonic() - started) * 1000),
           waiting=[o.name for o in outcomes if o.status is Status.WAITING] or None)
     return outcomes
+
+
+def _finished(path: Path) -> bool:
+    try:
+        return finished(path)
+    except OSError:
+        return False  # gone or unreadable now: process_inbound says which, next time
 
 
 def exit_code(outcomes: Iterable[Outcome]) -> int:

@@ -1,7 +1,10 @@
 """Is a dropped file complete? Read only its first and last few kilobytes to decide.
 
 A file is complete when its last non-blank segment is the interchange trailer IEA (with a
-nine-digit IEA02), or SE for a bare ST..SE fragment. Writers that are still busy leave a file
+nine-digit IEA02), or SE for a bare ST..SE fragment. `finished()` goes further for a file that
+changed only a moment ago: its envelope read through (envelope segments only), the last IEA
+matching its ISA and every count right means the writer is done, so it is taken at once instead
+of waiting for it to settle. Writers that are still busy leave a file
 that ends anywhere else, so such a file waits; one that never gets its IEA is rejected as
 truncated after a while (JobOptions.truncated_after). A file that does not even start like X12
 is "not X12": ready to be rejected at once.
@@ -13,7 +16,8 @@ import re
 from enum import StrEnum
 from pathlib import Path
 
-from edi.reader import infer_fragment_delimiters, parse_isa_delimiters
+from edi.errors import EdiError
+from edi.reader import X12Reader, infer_fragment_delimiters, parse_isa_delimiters
 
 HEAD_BYTES = 4096
 TAIL_BYTES = 8192
@@ -77,3 +81,33 @@ def completeness(path: Path) -> Completeness:
     else:
         complete = len(elements) >= 3 and elements[1].strip().isdigit() and elements[2].strip() != ""
     return Completeness.COMPLETE if complete else Completeness.INCOMPLETE
+
+
+# envelope findings that say an interchange is not complete as written (counts, control numbers, trailers)
+_UNFINISHED = frozenset({"ENV002", "ENV003", "ENV004", "ENV005", "ENV006", "ENV007", "ENV008"})
+
+
+def finished(path: Path) -> bool:
+    """The file ends with a complete interchange: its tail is the IEA (`completeness`), and read
+    through, that IEA matches its ISA13 and every IEA01/GE01/SE01 count and control number is
+    right. Reads the whole file (envelope segments only); False when it cannot be read."""
+    if completeness(path) is not Completeness.COMPLETE:
+        return False
+    reader = X12Reader.open(path, path.name)
+    reader.body_tags = frozenset()  # the envelope segments only: no segment object per body segment
+    isa13 = None
+    last = None
+    try:
+        for segment in reader:
+            if segment.tag == "ISA":
+                isa13 = segment.get(13)
+            last = segment
+    except (EdiError, OSError):
+        return False
+    if last is None:
+        return False
+    if reader.fragment:
+        complete = last.tag == "SE"
+    else:
+        complete = last.tag == "IEA" and isa13 is not None and last.get(2) == isa13
+    return complete and not any(f.code in _UNFINISHED for f in reader.findings)

@@ -5,7 +5,8 @@ Events only say "look at this file again"; the decision is always made on the fi
   * a name that is hidden or temporary (.x, *.tmp, *.part, *.filepart, *~) is never looked at;
   * a file is taken once it was closed after writing or renamed into inbound/ (inotify's
     on_closed / on_moved), or -- with no such event, as with the PollingObserver on network
-    filesystems and for files already there at start -- once unchanged for `settle` seconds;
+    filesystems and for files already there at start -- once unchanged for `settle` seconds or
+    as soon as it ends with a complete interchange (intake.finished);
   * and only if its last segment is the IEA (process_inbound checks); otherwise it waits and
     is looked at again later, until `truncated_after` seconds without an IEA reject it.
 
@@ -28,6 +29,7 @@ from watchdog.observers.polling import PollingObserver
 from ..ledger import Ledger
 from ..logs import error_fields, event
 from .batch import priority
+from .intake import finished
 from .layout import Root, is_ignored_name
 from .process import JobOptions, Outcome, Status, process_inbound, recover
 
@@ -159,7 +161,11 @@ class InboundWatcher:
         if candidate.closed:
             return True
         try:
-            return time.time() - path.stat().st_mtime >= self.options.settle
+            if time.time() - path.stat().st_mtime >= self.options.settle:
+                return True
+            return finished(path)  # ends with a complete interchange: the writer is done
         except FileNotFoundError:
             self.candidates.pop(path, None)
+            return False
+        except OSError:
             return False

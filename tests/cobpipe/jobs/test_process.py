@@ -160,7 +160,8 @@ def test_claims_go_before_eras_in_a_batch(root, ledger, options):
 
 
 def test_run_leaves_files_still_being_written(root, ledger, options):
-    drop(root.inbound, "era.835", era_835(["A1"]), age=0)
+    text = era_835(["A1"])  # a writer still busy: the trailer is not there yet
+    drop(root.inbound, "era.835", text[:text.index("GE*")], age=0)
     [outcome] = run_once(root, ledger, options)
     assert outcome.status is Status.WAITING
     assert names(root.inbound) == ["era.835"]
