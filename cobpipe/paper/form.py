@@ -18,6 +18,9 @@ Manual asks for a claim to a second payer:
     28             total of the form's own 24F             29  what other payers paid: the 2430 SVD02
                    of the form's lines (AMT*D when the primary reported no lines); left blank when
                    the payer billed now is Medicare, whose instructions want only what the patient paid
+    Medicare billed after other payers (MSP, which the converter sends to paper when more than one
+    payer is primary to it) follows CMS's instructions instead for 4, 6, 7, 9-9d and 11-11d: see
+    _medicare_secondary.
     31             SIGNATURE ON FILE and the date printed  32, 32a  2310C service facility, else 2010AA
     33, 33a        2010AA billing provider, its phone (2010AA PER, else 1000A PER), NPI
 
@@ -207,7 +210,30 @@ def claim_items(claim, *, today: dt.date | None = None) -> dict[str, str]:
         v["22.code"] = frequency
         original = claim.claim.segment("REF", "F8")
         v["22.ref"] = _upper(original.get(2)) if original is not None else ""
+    if filing in MEDICARE and primary is not None:
+        _medicare_secondary(v, claim, primary)
     return {key: printable(text) for key, text in v.items() if text}
+
+
+def _medicare_secondary(v: dict[str, str], claim, primary) -> None:
+    """Medicare billed after other payers (MSP) reads items 4, 6, 7 and 11-11c as the insurance
+    primary to Medicare (CMS Claims Processing Manual ch. 26): 4 the primary's insured, or SAME when
+    that is the patient; 6 the patient's relationship to that insured; 7 its address; 11 its policy
+    or group number; 11a its birth date and sex only when not the patient; 11c the primary payer;
+    9-9d are for Medigap only and 11d is left blank."""
+    for key in [k for k in v if k.split(".")[0] in ("4", "6", "7", "9", "9a", "9d", "11", "11a", "11c", "11d")]:
+        del v[key]
+    sbr = primary.first
+    insured = primary.child("2330A")
+    payer = primary.child("2330B")
+    nm1 = insured.first if insured is not None else None
+    relationship = _code(sbr, 2)
+    v["4"] = "SAME" if relationship == "18" else (person_name(nm1) if nm1 is not None else "")
+    v[_RELATIONSHIP.get(relationship, "6.other")] = "X"
+    if insured is not None:
+        _put_address(v, "7", insured)
+    v["11"] = _upper(sbr.get(3)) or (_upper(nm1.get(9)) if nm1 is not None else "")
+    v["11c"] = _upper(payer.first.get(3)) if payer is not None and payer.first is not None else ""
 
 
 def service_line(claim, line) -> ServiceLine:

@@ -182,6 +182,11 @@ def test_box_29_left_blank_when_the_payer_billed_is_medicare(seed_item):
     claim.subscriber.replace(sbr, sbr.replace_element(9, "MB"))
     page = forms_for(claim, today=TODAY)[0]
     assert "29" not in page.values and page.values["1.medicare"] == "X" and "1.group" not in page.values
+    # CMS's MSP instructions: 4/6/7/11/11c describe the insurance primary to Medicare, 9-9d and 11d blank
+    assert page.values["4"] == "SAME" and page.values["6.self"] == "X" and page.values["11"] == "GRP100"
+    assert page.values["11c"] == "ACME HEALTH PLAN" and page.values["7.street"] == "12 ELM STREET"
+    assert not {"9", "9a", "9d", "11d.yes", "11d.no", "11a.mm"} & set(page.values)
+    assert page.values["1a"] == "SEC0005678" and page.values["2"] == "SAMPLE, ALEX"
     assert forms_for(seed_item.claim, today=TODAY)[0].values["29"].strip() == "10 00"
 
 
