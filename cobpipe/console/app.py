@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from edi.errors import EdiError
 
 from ..codes import default_codebook
+from ..payers import PayerList
 from ..ledger import Ledger
 from ..logs import error_fields, event
 from . import auth, claims as claimmod
@@ -96,6 +97,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     store = ConsoleStore(ledger)
     book = ReasonBook(store, settings.outbound)
     codebook = default_codebook()
+    payers = PayerList.load()  # the shipped payer list: which payers take electronic secondary claims
     failures = _Failures()
     claimmod.recover_pending(ledger, settings.outbound)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
@@ -306,7 +308,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         except (EdiError, claimmod.BuildError) as exc:
             return claim_screen(request, visitor, claim_id, None, originals, record, remit, str(exc))
         if form.mode == "era" and (not paper):
-            result = claimmod.check(form, originals[index], [], today=today(), issued=ledger)
+            result = claimmod.check(form, originals[index], [], today=today(), issued=ledger, payers=payers)
         else:
             result = None
         return claim_screen(request, visitor, claim_id, form, originals, record, remit, note, result)
@@ -333,7 +335,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         _structure(form, action, len(claimmod.billed_lines(original)))
         if action not in ("check", "send"):
             return claim_screen(request, visitor, claim_id, form, originals, record, None, "")
-        result = claimmod.check(form, original, errors, today=today(), issued=ledger)
+        result = claimmod.check(form, original, errors, today=today(), issued=ledger, payers=payers)
         if action == "check" or not result.ok:
             if action == "send":
                 store.audit(visitor.user.name, "claim.send_refused", claim_id,
@@ -351,8 +353,9 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                           for a in row.adjustments]})
 
         try:
-            sent = claimmod.send(ledger, settings.outbound, result.built, original, payer_id, usage=settings.usage,
-                                 on_commit=audit)
+            sent = claimmod.send(ledger, settings.outbound, result.built, original, payer_id,
+                                 level=result.next_payer.level, usage=settings.usage, on_commit=audit,
+                                 detail=f"sent from the console by {visitor.user.name}")
         except claimmod.SendRefused as exc:
             result.findings += exc.problems
             store.audit(visitor.user.name, "claim.send_refused", claim_id, {"problems": len(exc.problems)})

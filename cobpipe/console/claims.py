@@ -439,7 +439,7 @@ def remit_of(form: ClaimForm, original: OriginalClaim) -> tuple[RemitClaim, Line
 
 
 def check(form: ClaimForm, original: OriginalClaim, form_errors: list[FormError], *,
-          today: dt.date, issued=None) -> Check:
+          today: dt.date, issued=None, payers=None) -> Check:
     """Everything the biller must fix before Send, then the built claim through the pipeline's gate.
 
     The guide check runs on the written file at send time (`send`)."""
@@ -486,8 +486,24 @@ def check(form: ClaimForm, original: OriginalClaim, form_errors: list[FormError]
         return result
     gate = check_claim(ClaimView.scan(built.claim.iter_segments(), built.sbr), today=today)
     result.findings += [f"{f.code} {f.message}" for f in gate if f.severity is Severity.ERROR]
+    paper = paper_reason(next_payer, built, payers)
+    if paper:
+        result.errors.append(f"box 9d: {paper}; print it as a paper claim (the console sends electronic claims "
+                             "only)")
     result.built = built
     return result
+
+
+def paper_reason(next_payer: NextPayer, built: OriginalClaim, payers=None) -> str | None:
+    """Why the pipeline would print this claim on paper instead of sending an 837P (its own rule)."""
+    from ..cob.convert import MEDICARE_FILING, loop_payer_of
+
+    if payers is not None and not payers.accepts_electronic_secondary(loop_payer_of(next_payer)):
+        return "the payer list says this payer takes no electronic secondary claims"
+    priors = len(built.other_payers)
+    if next_payer.filing_indicator.upper() in MEDICARE_FILING and priors > 1:
+        return f"Medicare as a later payer with {priors} payers primary to it takes such claims on paper"
+    return None
 
 
 class SendRefused(Exception):
@@ -505,18 +521,22 @@ class Sent:
 
 
 def send(ledger: Ledger, outbound: Path, built: OriginalClaim, original: OriginalClaim, payer_id: str, *,
-         usage: str = "P", on_commit=None, now: dt.datetime | None = None) -> Sent:
+         level: str = "", usage: str = "P", on_commit=None, detail: str = "",
+         now: dt.datetime | None = None) -> Sent:
     """Write the built claim as its own outbound 837P, the way the jobs publish theirs.
 
     In one ledger transaction: take ISA13/GS06/ST02, write the interchange to a hidden name in
     outbound/, check it against the 005010X222A1 guide, record output, issued claim and a
     `converted` decision (and `on_commit(sha, name)`, the audit row). A guide error, an issued
     claim already recorded or any failure rolls everything back: the numbers are not used, nothing
-    is published. After COMMIT the file is renamed to its final name (`recover_pending` finishes
+    is published. Like the jobs, the claim sent is also stored as a claim (the next payer's 835
+    continues from it) and its state set (billed_secondary, ...). After COMMIT the file is renamed to its final name (`recover_pending` finishes
     that rename if the process died in between)."""
     from edi import ig
 
+    from ..claim837.rows import ClaimRows
     from ..claim837.writer import write_claims_837
+    from ..cob.convert import STATE_OF_LEVEL
 
     outbound.mkdir(parents=True, exist_ok=True)
     now = now or dt.datetime.now()
@@ -543,9 +563,11 @@ def send(ledger: Ledger, outbound: Path, built: OriginalClaim, original: Origina
             numbers = tuple((str(k), int(n)) for k, n in summary.control_numbers)
             ledger.record_outputs(digest, [OutputRecord(name, "837P", numbers)])
             issued = ledger.record_issued(digest, [IssuedClaim(built.id, payer_id, name, summary.isa13, summary.gs06,
-                                                               summary.st02)])
+                                                               summary.st02, payer_level=level)])
             if issued != 1:
                 raise SendRefused([f"claim {built.id} was already sent to payer {payer_id}"])
+            ledger.add_claim_rows(ClaimRows.open(pending), source_hash=digest, issued=True)
+            ledger.set_claim_state(built.id, STATE_OF_LEVEL.get(level, "billed_next"), payer_id, detail)
             ledger.record_decisions(digest, [ClaimOutcome(built.id, "converted", payer_id, ("console",))])
             if on_commit is not None:
                 on_commit(digest, name)

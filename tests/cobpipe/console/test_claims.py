@@ -72,6 +72,9 @@ def test_fixing_a_rejected_claim_sends_it_through_the_pipeline_code(client_for, 
     assert store.latest_decision("BADLINE01").status == "converted"
     (audit,) = store.audit_of("claim.send")
     assert audit["user"] == "bella" and audit["target"] == "BADLINE01" and audit["detail"]["output"] == sent.name
+    # like the jobs: stored as a claim billed to the secondary (its 835 continues from it), state set
+    assert sorted(c.payer_id for c in ledger.claims_for("BADLINE01")) == ["11111", "22222"]
+    assert ledger.claim_state("BADLINE01")["state"] == "billed_secondary"
     # it left the queue and is never billed twice
     assert "BADLINE01" not in biller.get("/queue").text
     again = claim_form(biller, "/claims/BADLINE01")
@@ -273,3 +276,15 @@ def test_money_is_decimal_end_to_end():
         except FormError:
             continue
         raise AssertionError(bad)
+
+
+def test_a_payer_that_takes_paper_only_is_not_sent_an_837(client_for, root, ledger):
+    """The payer list's paper-only payer (mappings/payers.csv SAMPLE03): the console does not send it
+    an electronic claim, as the pipeline would not."""
+    biller = client_for("bella")
+    form = claim_form(biller, "/claims/NOCOV01")
+    form.update({"coverage": "new", "cov_payer_name": "EXAMPLE PAPER-ONLY PLAN", "cov_payer_id": "SAMPLE03",
+                 "cov_member_id": "PO1", "action": "send"})
+    response = biller.post("/claims/NOCOV01", data=form)
+    assert response.status_code == 422 and "takes no electronic secondary claims" in response.text
+    assert not _sent(root) and not ledger.issued_for("NOCOV01")
