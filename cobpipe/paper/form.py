@@ -277,7 +277,8 @@ def service_line(claim, line) -> ServiceLine:
 
 def money(amount: Decimal) -> str:
     """NUCC money: dollars right-aligned, a space where the decimal point would be, two cents digits,
-    no dollar sign or commas: 33.00 -> '   33 00' (8 characters, as the form's dollar/cent areas)."""
+    no dollar sign or commas: 33.00 -> '   33 00' (8 characters, as 24F's dollar/cent areas; longer
+    for $100,000 or more, which the renderer lets grow to the left rather than cut)."""
     cents = int((amount.copy_abs() * 100).to_integral_value())
     return f"{cents // 100:>5} {cents % 100:02d}"
 

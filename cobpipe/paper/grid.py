@@ -117,7 +117,7 @@ SPOTS: dict[str, Spot] = {
     "23": Spot(40, 50, 29),
     "25": Spot(56, 1, 15), "25.ssn": Spot(56, 17, 1), "25.ein": Spot(56, 19, 1),
     "26": Spot(56, 23, 14), "27.yes": Spot(56, 38, 1), "27.no": Spot(56, 43, 1),
-    "28": Spot(56, 52, 8, "right"), "29": Spot(56, 62, 8, "right"),
+    "28": Spot(56, 50, 10, "right"), "29": Spot(56, 61, 9, "right"),  # cents end in columns 59 and 69
     "33.area": Spot(57, 66, 3), "33.phone": Spot(57, 70, 10),
     "32.1": Spot(58, 23, 26), "33.1": Spot(58, 50, 29),
     "32.2": Spot(59, 23, 26), "33.2": Spot(59, 50, 29),

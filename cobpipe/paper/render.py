@@ -116,10 +116,12 @@ def draw_data(canvas, page: FormPage) -> None:
     canvas.setFont(grid.FONT, grid.FONT_SIZE)
     for key, text in page.values.items():
         where = grid.spot(key)
-        text = text.strip()[:where.width]
+        text = text.strip()
         x = grid.x_of(where.col)
-        if where.align == "right":  # money: the cents end at the box's last column
+        if where.align == "right":  # money: the cents end at the box's last column; never cut short
             x = grid.x_of(where.col + where.width - len(text))
+        else:  # names and addresses longer than their box are cut at its edge, as on any 1500
+            text = text[:where.width]
         canvas.drawString(x, grid.baseline_of(where.line), text)
 
 
@@ -267,9 +269,8 @@ def draw_form(canvas) -> None:
     for key in ("3.mm", "11a.mm", "14.mm"):
         where = grid.SPOTS[key]
         canvas.drawString(grid.x_of(where.col), grid.band_top(where.line) + 1, "MM   DD   YY")
-    for key in ("28", "29"):
-        where = grid.spot(key)
-        canvas.drawString(grid.x_of(where.col) - 6, grid.baseline_of(where.line) + 1, "$")
+    for left, key in ((49.5, "28"), (61, "29")):
+        canvas.drawString(_edge(left) + 2, grid.baseline_of(grid.spot(key).line) + 1, "$")
     canvas.setFont("Helvetica", 6)
     for label, key in (("SIGNED", "12"), ("DATE", "12.date"), ("SIGNED", "13")):
         where = grid.SPOTS[key]

@@ -270,3 +270,59 @@ def test_a_split_claim_shows_every_part_of_the_primarys_payment(tmp_path):
     assert eob.count("CLAIM SPLIT01") == 2 and "HC 94010" in eob
     found = boxes(pages[0])
     assert box(found, "28") == "524 00" and box(found, "29") == "294 80"  # 400 + 124 charged, 225.20 + 69.60 paid
+
+
+def _money_value(text: str) -> Decimal:
+    dollars, cents = text.split()
+    return Decimal(dollars) + Decimal(cents) / 100
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(count=st.integers(min_value=1, max_value=20))
+def test_any_number_of_lines_splits_into_forms_of_six_whose_totals_add_up(child_item, count):
+    claim = child_item.claim.copy()
+    lines = claim.lines
+    for line in lines:
+        claim.claim.remove(line)
+    for n in range(count):
+        claim.claim.append(lines[n % len(lines)].copy())
+    pages = forms_for(claim, today=TODAY)
+    assert len(pages) == -(-count // 6)
+    charged = paid = Decimal(0)
+    for number, page in enumerate(pages, start=1):
+        rows = {int(key.split("@")[1]) for key in page.values if "@" in key}
+        assert rows == set(range(1, min(6, count - 6 * (number - 1)) + 1))
+        assert page.values.get("page") == (f"PAGE {number} OF {len(pages)}" if len(pages) > 1 else None)
+        form_lines = sum((_money_value(page.values[f"24f@{row}"]) for row in rows), Decimal(0))
+        assert _money_value(page.values["28"]) == form_lines
+        charged += form_lines
+        paid += _money_value(page.values["29"])
+    assert charged == sum((claim.line_charge(line) for line in claim.lines), Decimal(0))
+    assert paid == sum((Decimal(a.first.get(2)) for line in claim.lines for a in line.children_of("2430")), Decimal(0))
+
+
+@given(cents=st.integers(min_value=0, max_value=10**11))
+def test_money_is_dollars_space_cents_and_reads_back(cents):
+    from cobpipe.paper.form import money
+
+    amount = Decimal(cents) / 100
+    text = money(amount)
+    assert len(text) >= 8 and text[-3] == " " and "." not in text and "," not in text
+    assert _money_value(text) == amount
+
+
+def test_large_amounts_are_never_cut(tmp_path, seed_item):
+    claim = seed_item.claim.copy()
+    clm = claim.claim.first
+    claim.claim.replace(clm, clm.replace_element(2, "123456.78"))
+    line = claim.lines[0]
+    sv1 = line.segment("SV1")
+    line.replace(sv1, sv1.replace_element(2, "123456.78"))
+    item = type(seed_item)(claim, seed_item.payments, seed_item.header, "test")
+    found = boxes(_write(tmp_path, [item], "data")[0])
+    assert box(found, "28") == "123456 78"  # box 28 holds up to 7 dollar digits
+    spot = grid.spot("24f@1")
+    assert found[(spot.line, spot.col + spot.width - 9)] == "123456 78"  # grows left of 24F, cents in place
