@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import grid
@@ -34,10 +34,16 @@ class PaperError(ValueError):
     """The paper claims cannot be written as asked (an unknown layout)."""
 
 
-def write_paper_pdf(items: Iterable, path: Path, *, layout: str = "data", today: dt.date | None = None) -> int:
+def write_paper_pdf(items: Iterable, path: Path, *, layout: str = "data", today: dt.date | None = None,
+                    on_error: Callable[[object, Exception], None] | None = None) -> int:
     """Writes one PDF with every item (a PaperClaim): its CMS-1500 form(s) and its EOB page(s).
-    Atomic: a temp name beside `path`, fsync, rename, fsync the folder; nothing is left at `path`
-    when it fails. `today` is the date printed in box 31 (default: today). Returns the number of claims."""
+    Atomic: a temp name beside `path` (mode 0600), fsync, rename, fsync the folder; nothing is left
+    at `path` when it fails. `today` is the date printed in box 31 (default: today). Returns the
+    number of claims written.
+
+    A claim whose form or EOB cannot be made raises, unless `on_error` is given: then that claim is
+    left out of the PDF (nothing of it is drawn) and `on_error(item, exception)` is called, so the
+    caller can record it as not billed instead of losing the whole file."""
     if layout not in LAYOUTS:
         raise PaperError(f"unknown paper layout {layout!r}: use {' or '.join(LAYOUTS)}")
     from reportlab.pdfgen.canvas import Canvas
@@ -58,8 +64,15 @@ def write_paper_pdf(items: Iterable, path: Path, *, layout: str = "data", today:
                 draw_form(canvas)
                 canvas.endForm()
             for item in items:
+                try:  # everything of a claim is worked out before any of it is drawn
+                    pages = (item, forms_for(item.claim, today=today), eob_lines(item))
+                except Exception as exc:
+                    if on_error is None:
+                        raise
+                    on_error(item, exc)
+                    continue
                 count += 1
-                _claim_pages(canvas, item, layout, today, count)
+                _claim_pages(canvas, *pages, layout, count)
             if count == 0:
                 canvas.setFont("Helvetica", 10)
                 canvas.drawString(72, grid.PAGE_HEIGHT - 72, "No paper claims.")
@@ -82,8 +95,7 @@ def _fsync_dir(directory: Path) -> None:
     fsync_dir(directory)
 
 
-def _claim_pages(canvas, item, layout: str, today: dt.date | None, number: int) -> None:
-    forms = forms_for(item.claim, today=today)
+def _claim_pages(canvas, item, forms: list[FormPage], lines: list[str], layout: str, number: int) -> None:
     key = f"claim{number}"
     canvas.bookmarkPage(key)
     canvas.addOutlineEntry(f"{item.claim.id}: {item.reason}"[:200], key, level=0)
@@ -92,7 +104,6 @@ def _claim_pages(canvas, item, layout: str, today: dt.date | None, number: int) 
             canvas.doForm(FORM_XOBJECT)
         draw_data(canvas, page)
         canvas.showPage()
-    lines = eob_lines(item)
     per_page = int((grid.PAGE_HEIGHT - 2 * EOB_MARGIN) // EOB_LEADING) - 2
     chunks = [lines[i:i + per_page] for i in range(0, len(lines), per_page)] or [[]]
     for n, chunk in enumerate(chunks, start=1):

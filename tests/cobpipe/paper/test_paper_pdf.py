@@ -209,6 +209,13 @@ def test_unknown_layout_and_failures_leave_nothing_behind(tmp_path, seed_item):
     with pytest.raises(AttributeError):
         write_paper_pdf([seed_item, Broken()], tmp_path / "y.pdf")
     assert list(tmp_path.iterdir()) == [], "no PDF and no temporary file after a failure"
+    failed = []
+    written = tmp_path / "w.pdf"
+    assert write_paper_pdf([Broken(), seed_item], written, on_error=lambda item, exc: failed.append(item.reason)) == 1
+    assert failed == ["boom"] and form_pages(page_texts(written)) == [0]  # the good claim alone
+    assert box(boxes(page_texts(written)[0]), "26") == "SEED001"
+    assert written.stat().st_mode & 0o777 == 0o600, "claims are PHI: owner only"
+    written.unlink()
     path = tmp_path / "z.pdf"
     path.write_bytes(b"old")
     with pytest.raises(AttributeError):
