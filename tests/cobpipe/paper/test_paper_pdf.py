@@ -333,3 +333,15 @@ def test_large_amounts_are_never_cut(tmp_path, seed_item):
     assert box(found, "28") == "123456 78"  # box 28 holds up to 7 dollar digits
     spot = grid.spot("24f@1")
     assert found[(spot.line, spot.col + spot.width - 9)] == "123456 78"  # grows left of 24F, cents in place
+
+
+def test_a_drug_line_carries_its_ndc_in_the_shaded_area(tmp_path, seed_item):
+    from cobpipe.claim837 import Loop
+
+    claim = seed_item.claim.copy()
+    line = claim.lines[0]
+    line.add(Loop("2410", [Segment.build("LIN", "", "N4", "00409487201"), Segment.build("CTP", "", "", "", "2", "ML")]))
+    item = type(seed_item)(claim, seed_item.payments, seed_item.header, "test")
+    found = boxes(_write(tmp_path, [item], "data")[0])
+    assert box(found, "24.supplemental@1") == "N400409487201 ML2"
+    assert grid.spot("24.supplemental@1").line == grid.spot("24f@1").line - 1  # the shaded half above
