@@ -26,7 +26,8 @@ RETRY_ENV = "COBPIPE_RETRY_SECONDS"
 worker_settings = None
 
 
-def make_app(broker: str):
+def make_app(broker: str, queue: str | None = None):
+    """The app for `broker`; tasks go to `queue` (default $COBPIPE_QUEUE, else "cobpipe")."""
     from celery import Celery
 
     app = Celery("cobpipe", broker=broker, set_as_current=False)
@@ -37,7 +38,7 @@ def make_app(broker: str):
         transport.update(unacked_restore_interval=max(1, min(10, int(visibility / 4) or 1)),
                          unacked_restore_throttle=1)
     app.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=queue or os.environ.get("COBPIPE_QUEUE") or QUEUE,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
@@ -66,4 +67,4 @@ def process_file(task, sha256: str, intake: str, name: str) -> str:
 
 
 def enqueue(app, sha256: str, intake: str, name: str) -> None:
-    app.send_task(TASK_NAME, args=[sha256, intake, name], queue=QUEUE)
+    app.send_task(TASK_NAME, args=[sha256, intake, name], queue=app.conf.task_default_queue)

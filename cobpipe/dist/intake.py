@@ -141,6 +141,9 @@ class Intake:
     # --- D and I4 ------------------------------------------------------------------------------
 
     def deliver(self) -> list[Path]:
+        # the finished jobs first: their outputs were committed with them, so the outbox read next
+        # holds them all, and each input is archived only after its outputs are in outbound/
+        finished = store.jobs_in_state(self.ledger, self.name, "done")
         delivered = []
         for folder, name, blob, source in store.pending_outputs(self.ledger, self.name):
             target_dir = self.root.outbound if folder == "outbound" else self.root.path / folder
@@ -149,7 +152,7 @@ class Intake:
             delivered.append(target)
         if delivered:
             event(log, "outputs.delivered", outputs=[p.name for p in delivered], count=len(delivered))
-        for job in store.jobs_in_state(self.ledger, self.name, "done"):
+        for job in finished:
             self._settle(job)
         return delivered
 

@@ -190,7 +190,7 @@ def cluster(tmp_path):
                            "--poll-interval", "0.2", "--log-format", "json"], env, tmp_path)
             procs.append(intake)
             yield {"db": db, "root": root, "workers": workers, "intake": intake, "broker": broker,
-                   "env": env, "tmp": tmp_path}
+                   "env": env, "tmp": tmp_path, "queue": queue}
         finally:
             for proc in procs:
                 proc.stop()
@@ -347,3 +347,115 @@ def _claims_of(pairs) -> set[str]:
             if seg[0] == "CLM":
                 ids.add(seg[1])
     return ids
+
+
+def test_files_on_two_intakes_in_either_order_rejections_and_duplicates(cluster):
+    """The 835 arrives on one intake host, its 837P later on another: the 837P's worker converts the
+    claims the 835 left unmatched (the 835's bytes come from the database, not a shared disk) and
+    the 837 goes to the 837P's host. Garbage is rejected with its reason file on the host that got
+    it; the same 835 dropped again is archived as a duplicate, billing nothing."""
+    from cobpipe.dist import store
+    from cobpipe.dist.app import make_app
+    from cobpipe.dist.intake import Intake
+    from cobpipe.jobs.layout import Root
+    from cobpipe.jobs.process import JobOptions
+    from cobpipe.ledger import Ledger
+    from cobpipe.synth import generate_set
+
+    tmp: Path = cluster["tmp"]
+    root_a: Path = cluster["root"]
+    made = generate_set(10, tmp / "gen", seed=7, prefix="x-", secondary_absent_fraction=0.0)
+    expected = reference_claims(tmp, [[(made.claims, made.era)]])
+    root_b = Root.prepare(tmp / "intake-b", cluster["db"])
+    with Ledger.open(cluster["db"]) as ledger:
+        host_b = Intake(root_b, ledger, make_app(cluster["broker"], cluster["queue"]), JobOptions(settle=0.0), name="host-b:/srv/cob")
+
+        def settled(intake, root, name):
+            intake.deliver() if intake is host_b else None
+            return (root / "archive" / name).exists() or (root / "rejected" / name).exists()
+
+        drop(made.era, root_b.inbound)
+        assert host_b.accept(root_b.inbound / made.era.name).status == "queued"
+        wait_for(lambda: settled(host_b, root_b.path, made.era.name), 60, "the 835 on host B")
+        report = json.loads(next(root_b.outbound.glob("*.report.json")).read_text())
+        assert report["counts"]["unmatched"] >= len(expected) and not list(root_b.outbound.glob("*.837"))
+
+        drop(made.claims, root_a / "inbound")
+        junk = tmp / "junk.835"
+        junk.write_bytes(b"\x00\x01 this is no X12 at all" * 50)
+        drop(junk, root_a / "inbound")
+        wait_for(lambda: settled(None, root_a, made.claims.name) and settled(None, root_a, "junk.835"), 60,
+                 "the 837P and the junk on host A")
+        wait_for(lambda: list((root_a / "outbound").glob("*.837")), 30, "the retried claims' 837 on host A")
+        claims, _ = outbound_facts(root_a / "outbound")
+        assert set(claims) == expected and max(claims.values()) == 1
+        reason = json.loads((root_a / "rejected" / "junk.835.reason.json").read_text())
+        assert reason["reason"] == "not-x12" and reason["file"] == "junk.835"
+
+        drop(made.era, root_b.inbound)  # the same bytes again, on host B
+        assert host_b.accept(root_b.inbound / made.era.name).status == "duplicate"
+        assert len(list(root_b.archive.iterdir())) == 2  # the first copy and the duplicate, side by side
+        assert root_b.inbound_files() == []
+        assert store.summary(ledger)["undelivered"] == 0
+        assert {row[0] for row in ledger.query("SELECT claim_id FROM issued")} == expected
+
+
+def test_rabbitmq_by_url_and_cobpipe_run_as_the_intake(tmp_path):
+    """The same with RabbitMQ as the broker and the one-shot `cobpipe run --broker` as the intake:
+    a whole worker SIGKILLed while it converts loses nothing (RabbitMQ gives the message back when
+    the connection drops), and a second worker started afterwards finishes the batch."""
+    from services import amqp_url
+
+    broker = amqp_url()
+    from cobpipe.synth import generate_set
+
+    with fresh_pg_database("cobpipe_amqp") as db:
+        queue = f"cobpipe-test-{secrets.token_hex(4)}"
+        env = dict(os.environ, COBPIPE_DB=db, COBPIPE_QUEUE=queue, COBPIPE_RETRY_SECONDS="1", PYTHONUNBUFFERED="1")
+        root = tmp_path / "intake"
+        (root / "inbound").mkdir(parents=True)
+        pairs = []
+        for k in range(3):
+            made = generate_set(20, tmp_path / "gen", seed=40 + k, prefix=f"r{k}-", secondary_absent_fraction=0.0,
+                                claim_offset=k * 1000)
+            pairs.append((made.claims, made.era))
+        expected = reference_claims(tmp_path, [pairs])
+        for claims_file, era in pairs:
+            drop(claims_file, root / "inbound")
+            drop(era, root / "inbound")
+
+        def run_intake() -> None:
+            done = subprocess.run([sys.executable, "-m", "cobpipe.cli", "run", str(root), "--broker", broker,
+                                   "--settle", "0", "--json"], env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+
+        from cobpipe.ledger import Ledger
+
+        Ledger.open(db).close()
+        run_intake()  # accept and queue all six files
+        assert len(list((root / ".cobpipe" / "queued").iterdir())) == 6
+        first = Proc(["worker", "--broker", broker, "--work", str(tmp_path / "w1")], env, tmp_path)
+        second = None
+        try:
+            wait_for(lambda: any(e.get("kind") != "837P" and e.get("file", "").endswith(".835")
+                                 for e in first.events("dist.task.started")), 60, "the first worker starting an 835")
+            first.kill_group()
+            second = Proc(["worker", "--broker", broker, "--work", str(tmp_path / "w2")], env, tmp_path)
+
+            def all_archived() -> bool:
+                run_intake()
+                return len(list((root / "archive").iterdir())) == 6
+
+            wait_for(all_archived, 120, "all six files archived", every=0.5)
+        finally:
+            first.stop()
+            if second is not None:
+                second.stop()
+            try:
+                import kombu
+
+                with kombu.Connection(broker) as conn:
+                    conn.default_channel.queue_delete(queue)
+            except Exception:  # noqa: BLE001 - cleanup only
+                pass
+        assert_invariants(root, expected)
