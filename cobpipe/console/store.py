@@ -307,13 +307,13 @@ class ConsoleStore:
         """Stored original claims by CLM01 (prefix), patient or subscriber last name (the NM1*IL/QC
         name as billed) and date of service; rows (claim_id, submitter, payer, raw, envelope, added_at)."""
         clauses, params = [], []
-        if claim_id:
+        if _like_escape(claim_id):
             clauses.append("UPPER(claim_id) LIKE ?")
             params.append(_like_prefix(claim_id.upper()))
-        if patient:
-            name = patient.strip().upper()
+        name = _like_escape(patient.strip().upper())
+        if name:
             clauses.append("(raw LIKE ? OR raw LIKE ?)")
-            params += [f"%NM1*IL*1*{_like_escape(name)}%", f"%NM1*QC*1*{_like_escape(name)}%"]
+            params += [f"%NM1*IL*1*{name}*%", f"%NM1*QC*1*{name}*%"]
         if service_date:
             day = service_date.strftime("%Y%m%d")
             clauses.append("(raw LIKE ? OR raw LIKE ?)")
