@@ -272,22 +272,27 @@ def _write_paper(claims: list, path: Path, options: ConvertOptions, decisions: D
     """The CMS-1500 PDF of the claims decided `paper` (with each one's primary EOB page)."""
     if not claims:
         return None
-    try:
-        from .paper import PaperClaim, write_paper_pdf
-    except ImportError as exc:  # never lose a claim: without the renderer it is not billed at all
-        ids = {c.claim.id for c in claims}
+    from .paper import PaperClaim, write_paper_pdf
 
+    failed: dict[str, str] = {}
+
+    def not_printed(item, exc: Exception) -> None:  # that claim only: the rest of the PDF is written
+        failed[item.claim.id] = str(exc)
+
+    written = write_paper_pdf((PaperClaim(c.claim, c.payments, c.header, c.reason) for c in claims), path,
+                              layout=options.paper_layout, today=options.as_of, on_error=not_printed)
+    if failed:
         def unbilled(decision: ClaimDecision) -> bool:
-            if decision.status != PAPER or decision.claim_id not in ids:
+            if decision.status != PAPER or decision.claim_id not in failed:
                 return False
             decision.status = REJECTED
-            decision.reasons.append(f"the paper claim could not be printed ({exc})")
+            decision.reasons.append(f"the paper claim could not be printed: {failed[decision.claim_id]}")
             return True
 
         decisions.revise(unbilled)
+    if not written:
+        path.unlink(missing_ok=True)
         return None
-    write_paper_pdf((PaperClaim(c.claim, c.payments, c.header, c.reason) for c in claims), path,
-                    layout=options.paper_layout)
     return path
 
 
