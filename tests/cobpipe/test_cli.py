@@ -262,7 +262,7 @@ def test_synth_and_convert_show_progress_on_a_terminal_only(tmp_path):
     assert "1500/1500" in shown
     for quiet in (["--quiet"], ["--json"]):
         code, stdout, shown = on_a_terminal("synth", "20", "--out", tmp_path / "q", *quiet)
-        assert code == 0 and shown == "", quiet
+        assert code == 0 and "%|" not in shown and "claim/s" not in shown, quiet
     piped = cobpipe("synth", "20", "--out", tmp_path / "p")
     assert piped.returncode == 0 and piped.stderr == ""
     era = tmp_path / "s" / "era.835"
@@ -272,11 +272,11 @@ def test_synth_and_convert_show_progress_on_a_terminal_only(tmp_path):
     assert code in (0, 1) and "era.835" in stdout
     assert has_bar(shown, "era.835"), shown
     code, stdout, shown = on_a_terminal(*args, "--out", tmp_path / "o2", "--json")
-    assert code in (0, 1) and shown == "" and json.loads(stdout)[0]["counts"]
+    assert code in (0, 1) and "%|" not in shown and json.loads(stdout)[0]["counts"]
     code, stdout, shown = on_a_terminal(*args, "--out", tmp_path / "o3", "--quiet")
-    assert code in (0, 1) and shown == ""
+    assert code in (0, 1) and "%|" not in shown and "claim/s" not in shown
     piped = cobpipe(*args, "--out", tmp_path / "o4")
-    assert piped.returncode in (0, 1) and piped.stderr == ""
+    assert piped.returncode in (0, 1) and "%|" not in piped.stderr and "claim/s" not in piped.stderr
 
 
 # -- run: logs as JSON off a terminal, short lines on one, never inside the progress bar (issue 16) --
