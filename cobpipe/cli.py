@@ -5,6 +5,7 @@ Exit codes, shared by every command: 0 clean, 1 findings or rejected claims, 2 u
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import json
@@ -28,6 +29,7 @@ COMMAND_MODULES = {
     "console": "console", "user": "console",
     "ack": "ack",
     "worker": "worker",
+    "prune": "prune",
 }
 
 
@@ -98,6 +100,12 @@ class CobpipeGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("cobpipe: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # the reader went away (`cobpipe explain big.835 | head`): stop quietly
+            import os
+
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)  # 128 + SIGPIPE, as a shell reports a command stopped by a closed pipe
         except OSError as exc:
             if not is_environment_error(exc):
                 return self._internal(ctx, exc, fail)

@@ -40,6 +40,7 @@ def test_a_command_loads_only_its_own_module():
 # -- errors: one line naming the path and the reason, exit 2, nothing written (issue 16) -----------
 
 import contextlib  # noqa: E402
+import shlex  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -356,3 +357,15 @@ def test_report_format_csv_has_one_row_per_claim_like_the_json(tmp_path):
     plain = cobpipe("convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837", "--out", tmp_path / "j")
     assert not list((tmp_path / "j").glob("*.csv"))  # JSON only by default
     del plain
+
+
+def test_a_reader_that_stops_early_is_no_internal_error(tmp_path):
+    from cobpipe.synth import generate_set
+
+    era = generate_set(400, tmp_path, seed=2).era
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(f"{shlex.quote(sys.executable)} -m cobpipe.cli explain {shlex.quote(str(era))} | head -1; "
+                          "echo \"exit=${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash", cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.startswith("Verdict") and "exit=141" in done.stdout
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
