@@ -369,3 +369,18 @@ def test_a_reader_that_stops_early_is_no_internal_error(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.stdout.startswith("Verdict") and "exit=141" in done.stdout
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_run_with_an_outbound_that_cannot_be_written_is_one_line_exit_2_nothing_taken(tmp_path):
+    root = drop_folder(tmp_path)
+    (root / "outbound").write_text("a file where the folder should be\n")
+    done = cobpipe("run", root, "--settle", "0")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert str(root) in done.stderr and "internal error" not in done.stderr
+    assert sorted(p.name for p in (root / "inbound").iterdir()) == ["claims.837", "era.835"]  # nothing taken
+    as_json = cobpipe("run", root, "--settle", "0", "--json")
+    assert json.loads(as_json.stdout)["error"]["code"] == "unusable_input" and as_json.returncode == 2
+    with unwritable("read-only filesystem") as (target, reason, _user):
+        done = cobpipe("run", target, "--settle", "0")
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert str(target) in done.stderr and reason in done.stderr
