@@ -257,17 +257,22 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
             return record, None, [], f"claim {claim_id} is not in {record['name']}"
         return record, remit, allowed, ""
 
-    def pick_original(originals: list, wanted: int | None, remit) -> int:
+    def pick_original(originals: list, wanted: int | None, remit, sender) -> int:
+        """The original asked for, else the one billed to the 835's payer with the 835's charge (the
+        pipeline's choice: a claim we issued to the secondary is the original of its 835)."""
         if wanted is not None and 0 <= wanted < len(originals):
             return wanted
-        if remit is not None:
-            for n, original in enumerate(originals):
-                try:
-                    if original.charge == remit.charge:
-                        return n
-                except EdiError:
-                    continue
-        return 0
+        if remit is None:
+            return 0
+        ranked = []
+        for n, original in enumerate(originals):
+            try:
+                same_charge = original.charge == remit.charge
+            except EdiError:
+                same_charge = False
+            wrong = claimmod.sender_problem(payers, sender, original) is not None
+            ranked.append((wrong, not same_charge, n))
+        return min(ranked)[2] if ranked else 0
 
     def claim_screen(request: Request, visitor: Visitor, claim_id: str, form: claimmod.ClaimForm | None,
                      originals: list, record, remit, note: str, result: claimmod.Check | None = None,
@@ -297,7 +302,8 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                                 f"no original 837P claim with CLM01 {claim_id} is stored: drop its 837P in "
                                 "inbound/ (the 835 is converted again then), or pick the claim it should be",
                                 status=404 if record is None else 200)
-        index = pick_original(originals, claimmod._int(q.get("original"), None), remit)
+        sender = claimmod.era_sender(claimmod.archived_835(settings.root, record)) if remit is not None else None
+        index = pick_original(originals, claimmod._int(q.get("original"), None), remit, sender)
         try:
             if remit is not None:
                 form = claimmod.form_from_remit(originals[index], remit, record["sha256"], index, allowed)
@@ -308,7 +314,8 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         except (EdiError, claimmod.BuildError) as exc:
             return claim_screen(request, visitor, claim_id, None, originals, record, remit, str(exc))
         if form.mode == "era" and (not paper):
-            result = claimmod.check(form, originals[index], [], today=today(), issued=ledger, payers=payers)
+            result = claimmod.check(form, originals[index], [], today=today(), issued=ledger, payers=payers,
+                                    sender=sender)
         else:
             result = None
         return claim_screen(request, visitor, claim_id, form, originals, record, remit, note, result)
@@ -335,7 +342,15 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         _structure(form, action, len(claimmod.billed_lines(original)))
         if action not in ("check", "send"):
             return claim_screen(request, visitor, claim_id, form, originals, record, None, "")
-        result = claimmod.check(form, original, errors, today=today(), issued=ledger, payers=payers)
+        sender = None
+        if mode == "era":
+            era_path = claimmod.archived_835(settings.root, record) if record and record["kind"] == "835" else None
+            if era_path is None:
+                errors.append(claimmod.FormError("835", "the 835 this screen was filled from is not in the ledger's "
+                                                        "archive: key the EOB instead"))
+            else:
+                sender = claimmod.era_sender(era_path)
+        result = claimmod.check(form, original, errors, today=today(), issued=ledger, payers=payers, sender=sender)
         if action == "check" or not result.ok:
             if action == "send":
                 store.audit(visitor.user.name, "claim.send_refused", claim_id,

@@ -439,11 +439,14 @@ def remit_of(form: ClaimForm, original: OriginalClaim) -> tuple[RemitClaim, Line
 
 
 def check(form: ClaimForm, original: OriginalClaim, form_errors: list[FormError], *,
-          today: dt.date, issued=None, payers=None) -> Check:
+          today: dt.date, issued=None, payers=None, sender=None) -> Check:
     """Everything the biller must fix before Send, then the built claim through the pipeline's gate.
 
     The guide check runs on the written file at send time (`send`)."""
     result = Check(errors=[str(e) for e in form_errors])
+    wrong_payer = sender_problem(payers, sender, original) if form.mode == "era" else None
+    if wrong_payer:
+        result.errors.append(wrong_payer)
     charge = original.charge
     billed = billed_lines(original)
     if form.adjudication_date is not None and form.adjudication_date > today:
@@ -641,6 +644,35 @@ def remit_from_835(path: Path, claim_id: str, today: dt.date) -> tuple[RemitClai
     last_reversal = max((i for i, p in enumerate(parts) if p.status_code == "22"), default=-1)
     kept = [a for part in allowed[last_reversal + 1:] for a in part]
     return remit, kept if remit is not None and len(kept) == len(remit.lines) else []
+
+
+def era_sender(path: Path):
+    """The payer that sent an 835 (its first transaction set's 1000A and TRN03), as cob.identity reads it."""
+    from ..cob.identity import era_payer
+    from ..era import read_remittances
+
+    for remittance in read_remittances(path):
+        return era_payer(remittance.header)
+    return None
+
+
+def sender_problem(payers, sender, original: OriginalClaim) -> str | None:
+    """Why the claim screen must not bill this original from that 835: the 835 comes from a payer
+    the claim names at another level (the pipeline holds such a claim), so it was not the payer the
+    claim was billed to. None when it is, or when the ids and names cannot tell (the pipeline then
+    goes by CLP02's level, as the screen does)."""
+    from ..cob.identity import billed_level, billed_payer, level_word, place
+
+    if sender is None or payers is None:
+        return None
+    placement = place(payers, sender, original)
+    if placement.billed is not False and not (placement.billed is None and placement.other_level):
+        return None
+    where = f" (the claim's {level_word(placement.other_level)} payer)" if placement.other_level else ""
+    return (f"this 835 is from {sender.describe()}{where}, but this claim was billed to "
+            f"{billed_payer(original).describe()} ({level_word(billed_level(original))}): it cannot be billed "
+            "onward as if that payer had adjudicated it; open the claim billed to the 835's payer, or key "
+            "the right payer's EOB (paper EOB)")
 
 
 def _sha256(path: Path) -> str:

@@ -288,3 +288,28 @@ def test_a_payer_that_takes_paper_only_is_not_sent_an_837(client_for, root, ledg
     response = biller.post("/claims/NOCOV01", data=form)
     assert response.status_code == 422 and "takes no electronic secondary claims" in response.text
     assert not _sent(root) and not ledger.issued_for("NOCOV01")
+
+
+def test_an_835_from_the_secondary_is_never_billed_as_the_primarys(client_for, root, ledger, samples_dir):
+    """The secondary's own 835 (BLUE STAR, CLP02 2) for SEED001, which cobpipe holds only as billed to
+    the primary: the job holds it, the queue shows it, and the claim screen refuses to send it onward."""
+    text = (samples_dir / "cob" / "seed-era.835").read_text()
+    text = text.replace("N1*PR*ACME HEALTH PLAN~", "N1*PR*BLUE STAR INSURANCE*PI*22222~")
+    text = text.replace("TRN*1*EFT20260320001*1512345678~", "TRN*1*EFT20260320001*1999999999~")
+    clp = next(line for line in text.split("~") if line.strip().startswith("CLP*SEED001"))
+    fields = clp.strip().split("*")
+    fields[2] = "2"
+    text = text.replace(clp.strip(), "*".join(fields))
+    (root / "inbound" / "blue-star.835").write_text(text)
+    result = CliRunner().invoke(main, ["run", str(root), "--settle", "0"])
+    assert "blue-star.835" in result.output
+    assert ConsoleStore(ledger).latest_decision("SEED001").status == "held"
+    biller = client_for("bella")
+    assert re.search(r"<strong>1</strong> held", biller.get("/queue").text)
+    page = biller.get("/claims/SEED001")
+    assert "this 835 is from BLUE STAR INSURANCE" in page.text
+    form = claim_form(biller, "/claims/SEED001")
+    form["action"] = "send"
+    response = biller.post("/claims/SEED001", data=form)
+    assert response.status_code == 422 and "cannot be billed onward" in response.text
+    assert not _sent(root) and not ledger.issued_for("SEED001")
