@@ -28,18 +28,13 @@ from typing import Protocol
 from edi.errors import EdiSyntaxError, UnsupportedTransactionError
 from edi.findings import Finding, Severity
 from edi.reader import X12Reader, refuse_bad_counts
-from edi.segment import STANDARD, Delimiters
 from edi.writer import ControlNumberSource, InterchangeSettings, Party
 
+# the conversion's domain types live in cob/; re-exported here for every channel that runs it
+from .cob.decision import (CONVERTED, HELD, NEEDS_A_PERSON, PAPER, REJECTED, SKIPPED, STATUSES,  # noqa: F401
+                           UNMATCHED, ClaimDecision, ConvertOptions, EraScan, report_finding)
 from .decision_log import DecisionLog
 from .fsutil import atomic_writer
-
-CONVERTED, SKIPPED, REJECTED, UNMATCHED = "converted", "skipped", "rejected", "unmatched"
-# held: a person must decide (COB order disputed, the 835 is from another payer than the one billed,
-# a follow-up to send); paper: billed on a CMS-1500 because the payer takes no electronic secondary
-HELD, PAPER = "held", "paper"
-STATUSES = (CONVERTED, PAPER, SKIPPED, HELD, REJECTED, UNMATCHED)
-NEEDS_A_PERSON = frozenset({HELD, REJECTED, UNMATCHED})  # exit 1
 
 
 class ClaimSource(Protocol):
@@ -54,87 +49,6 @@ class IssuedRegistry(Protocol):
 
     def was_issued(self, claim_id: str, payer_id: str) -> bool:
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class ConvertOptions:
-    bill_zero_balance: bool = False
-    today: dt.date | None = None  # adjudication dates after this are rejected; default: today
-    delimiters: Delimiters = STANDARD
-    interchange: InterchangeSettings | None = None  # default: the original claims' submitter/receiver
-    usage: str | None = None  # ISA15; None: follows the inputs (T when the 835 or the original claim is test data)
-    validate_ig: bool = True
-    now: dt.datetime | None = None  # envelope date/time; fixed in golden tests
-    # ERAs with at least this many claims have their output checked by a validator process of its
-    # own: beside the conversion, reading the output as it is written (the second core works while
-    # the first converts), or, without `validate_alongside`, after it (the converter waits; either
-    # way neither process holds both jobs' memory)
-    pipe_validation_from: int = 2000
-    validate_alongside: bool = True
-    # convert only these CLP01s (the rest of the ERA is read but not decided): the jobs' retry of
-    # claims an earlier 835 remitted before their 837P was stored
-    only_claims: frozenset[str] | None = None
-    # the payer list (cobpipe.payers.PayerList): payer identity across 835s and 837Ps, and which
-    # payers take electronic secondary claims; None: mappings/payers.csv
-    payers: object | None = None
-    paper_layout: str = "data"  # CMS-1500: "data" for pre-printed red forms, "full" draws the form
-    # claims per ST-SE of the outbound 837P; None: the writer's MAX_CLAIMS_PER_TRANSACTION (the TR3's 5000)
-    claims_per_transaction: int | None = None
-
-    @property
-    def as_of(self) -> dt.date:
-        return self.today or dt.date.today()
-
-
-@dataclass(slots=True)
-class ClaimDecision:
-    """What happened to one remitted claim (CLP01), for the report."""
-
-    claim_id: str
-    status: str
-    reasons: list[str] = field(default_factory=list)
-    payer_id: str | None = None  # the payer the secondary claim was billed to
-    era_segment: int | None = None
-    findings: list[Finding] = field(default_factory=list)
-    # the claim's life (issue 14): who sent the 835 and at which level, its claim number (CLP07),
-    # the level and frequency (CLM05-3) billed now, the claim's state after this decision
-    era_payer: str | None = None
-    era_payer_id: str | None = None  # the id of that payer as the claim knows it (2010BB/2330B NM109)
-    era_level: str | None = None
-    clp02: str | None = None
-    payer_claim_number: str | None = None
-    level: str | None = None
-    frequency: str = "1"
-    state: str | None = None  # "" keeps the claim's state as it was
-    crossover_to: str | None = None  # the payer forwarded the claim to ...
-    crossover_answered: bool = False  # the forwarded-to payer's own 835 arrived
-
-    def to_dict(self) -> dict:
-        data = {"id": self.claim_id, "status": self.status, "reasons": list(self.reasons)}
-        if self.payer_id:
-            data["payer_id"] = self.payer_id
-        if self.level and self.status in (CONVERTED, PAPER):
-            data["level"] = self.level
-        if self.frequency != "1" and self.status in (CONVERTED, PAPER):
-            data["frequency"] = self.frequency
-        if self.era_payer:
-            data["era_payer"] = self.era_payer
-        if self.state:
-            data["state"] = self.state
-        if self.era_segment is not None:
-            data["segment"] = self.era_segment
-        if self.findings:
-            data["findings"] = [report_finding(f) for f in self.findings]
-        return data
-
-
-def report_finding(finding: Finding) -> dict:
-    """A finding for a report: the file by its name only, so reports do not depend on where they ran."""
-    data = finding.to_dict()
-    path = data.get("location", {}).get("path")
-    if path:
-        data["location"]["path"] = Path(path).name
-    return data
 
 
 @dataclass(slots=True)
@@ -162,24 +76,6 @@ class ConvertResult:
         return {"era": str(self.era), "output": str(self.output) if self.output else None,
                 "paper": str(self.paper) if self.paper else None,
                 "report": str(self.report), "counts": self.counts, "exit_code": self.exit_code}
-
-
-@dataclass(slots=True)
-class EraScan:
-    """A first, cheap pass over an ERA: is it a usable 835, and how many CLPs share each CLP01."""
-
-    path: Path
-    clp_counts: Counter  # every CLP01, or (`repeated_only`) those of claims split over several CLPs
-    findings: list[Finding]
-    claims: int = 0  # CLP segments
-    usage: str = ""  # ISA15 of the (first) interchange: P production, T test
-
-    def repeated_only(self) -> "EraScan":
-        """The scan as the conversion needs it: counts only for CLP01s seen more than once (their
-        parts are held back until the last one is read). A claim id per remitted claim is memory
-        that grows with the ERA; the conversion treats an id missing here as seen once."""
-        repeated = Counter({claim_id: n for claim_id, n in self.clp_counts.items() if n > 1})
-        return EraScan(self.path, repeated, self.findings, self.claims, self.usage)
 
 
 def scan_era(path: Path) -> EraScan:

@@ -19,7 +19,7 @@ from edi.findings import Finding, Severity
 
 from ..decision_log import DecisionLog
 from ..payers import PayerList, PayerRef
-from ..pipeline import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions,
+from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions,
                         EraScan)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit

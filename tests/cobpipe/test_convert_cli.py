@@ -237,9 +237,9 @@ def test_claim_breaking_the_guide_is_rejected_and_the_rest_written(tmp_path, pip
     era = (SAMPLES / "seed-era.835").read_text()
     clm_block = claims[claims.index("CLM*SEED001"):claims.index("\nSE*") + 1]
     bad_block = clm_block.replace("SEED001", "SEED002").replace("*11:B:1*", "*X9:B:1*")
-    claims = claims.replace("SE*30*0001~", bad_block + "SE*40*0001~")
+    claims = claims.replace("SE*30*0001~", bad_block + f"SE*{30 + bad_block.count('~')}*0001~")
     clp_block = era[era.index("CLP*SEED001"):era.index("\nSE*") + 1]
-    era = era.replace("SE*21*0001~", clp_block.replace("SEED001", "SEED002") + "SE*30*0001~")
+    era = era.replace("SE*21*0001~", clp_block.replace("SEED001", "SEED002") + f"SE*{21 + clp_block.count('~')}*0001~")
     era = era.replace("BPR*I*10*", "BPR*I*20*")
     (tmp_path / "claims.837").write_text(claims)
     (tmp_path / "era.835").write_text(era)
