@@ -47,7 +47,8 @@ WORDING: tuple[tuple[str, str], ...] = (
      "required segment {seg} ({name}) is missing"),
     (r"Mandatory loop \"(?P<name>[^\"]*)\" \((?P<loop>[^)]*)\) missing",
      "required loop {loop} ({name}) is missing"),
-    (r"Too many elements in segment \"(?P<name>[^\"]*)\" \((?P<seg>[^)]*)\)\. Has (?P<has>\d+), should have (?P<max>\d+)",
+    (r"Too many elements in segment \"(?P<name>[^\"]*)\" \((?P<seg>[^)]*)\)\. "
+     r"Has (?P<has>\d+), should have (?P<max>\d+)",
      "segment {seg} ({name}) has {has} elements, the guide allows {max}"),
     (r"Segment contains trailing element terminators",
      "the segment ends with empty elements (trailing element separators)"),

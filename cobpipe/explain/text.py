@@ -176,7 +176,8 @@ def _summary(out: list[str], survey) -> None:
         for code in sorted(summary.by_status, key=_status_order):
             words, n, charge, paid = summary.by_status[code]
             label = f"  {code:<4}{words}"[: WIDTH - 3 * MONEY - 1]
-            out.append(f"{label:<{WIDTH - 3 * MONEY}}{n:>{MONEY}}{fmt.money(charge):>{MONEY}}{fmt.money(paid):>{MONEY}}")
+            out.append(f"{label:<{WIDTH - 3 * MONEY}}{n:>{MONEY}}"
+                       f"{fmt.money(charge):>{MONEY}}{fmt.money(paid):>{MONEY}}")
     if summary.by_carc:
         out.append("")
         out.append(f"{'By adjustment (group-CARC)':<{WIDTH - 2 * MONEY}}{'Times':>{MONEY}}{'Amount':>{MONEY}}")

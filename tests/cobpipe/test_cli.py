@@ -332,7 +332,8 @@ def test_every_file_cobpipe_writes_is_0600_whatever_the_umask(tmp_path):
         done = as_umask(umask, "convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837",
                         "--coverage", SAMPLES / "coverage.csv", "--out", out / "convert", "--report-format", "csv")
         assert done.returncode == 0, done.stderr
-        assert as_umask(umask, "explain", SAMPLES / "era.835", "-o", out / "era.html", "--format", "html").returncode == 0
+        page = as_umask(umask, "explain", SAMPLES / "era.835", "-o", out / "era.html", "--format", "html")
+        assert page.returncode == 0
         files = [p for p in out.rglob("*") if p.is_file()]
         assert {p.name for p in files} >= {"era.835", "claims.837", "coverage.csv", "synth.json", "era.837",
                                            "era.report.json", "era.report.csv", "era.html"}
@@ -354,9 +355,9 @@ def test_report_format_csv_has_one_row_per_claim_like_the_json(tmp_path):
         (c["id"], c["status"], c.get("payer_id", ""), str(c.get("segment", ""))) for c in report["claims"]]
     assert [r["reasons"] for r in rows] == [" | ".join(c["reasons"]) for c in report["claims"]]
     assert not (tmp_path / "samples").exists()
-    plain = cobpipe("convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837", "--out", tmp_path / "j")
-    assert not list((tmp_path / "j").glob("*.csv"))  # JSON only by default
-    del plain
+    plain = cobpipe("convert", "--era", SAMPLES / "era.835", "--claims", SAMPLES / "claims.837",
+                    "--out", tmp_path / "j")
+    assert plain.returncode in (0, 1) and not list((tmp_path / "j").glob("*.csv"))  # JSON only by default
 
 
 def test_a_reader_that_stops_early_is_no_internal_error(tmp_path):
