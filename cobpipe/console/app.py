@@ -38,6 +38,7 @@ from .store import QUEUE_STATUSES, ROLES, ConsoleStore, Session, User
 log = logging.getLogger("cobpipe.console")
 HERE = Path(__file__).parent
 PER_PAGE = 50
+TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
 @dataclass(slots=True)
@@ -136,7 +137,11 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         if user is None or user.disabled:
             store.end_session(digest)
             return None
-        store.touch_session(digest, auth.expiry(dt.datetime.fromisoformat(session.created_at), at, settings.policy))
+        # one write a minute at most per session: a request never waits on the ledger's write lock
+        # (a job converting a large 835 holds it) just to say the session is alive
+        if at - dt.datetime.fromisoformat(session.last_seen) >= TOUCH_EVERY:
+            store.touch_session(digest, auth.expiry(dt.datetime.fromisoformat(session.created_at), at,
+                                                    settings.policy))
         return Visitor(user, session)
 
     async def guard(request: Request, permission: str = "view") -> Visitor:

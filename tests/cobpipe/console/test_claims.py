@@ -313,3 +313,27 @@ def test_an_835_from_the_secondary_is_never_billed_as_the_primarys(client_for, r
     response = biller.post("/claims/SEED001", data=form)
     assert response.status_code == 422 and "cannot be billed onward" in response.text
     assert not _sent(root) and not ledger.issued_for("SEED001")
+
+
+def test_every_claim_of_the_samples_835_opens_on_the_claim_screen(client_for, root, ledger, samples_dir):
+    """The main sample 835 (split claim, reversal and correction, denial, crossover, claim-level only,
+    child patient, coverage file...) converted by the job: each claim's screen opens from its 835,
+    and the claims the job already billed cannot be sent again."""
+    (root / "inbound" / "main.835").write_bytes((samples_dir / "cob" / "era.835").read_bytes())
+    CliRunner().invoke(main, ["run", str(root), "--settle", "0", "--coverage", str(samples_dir / "cob" / "coverage.csv")])
+    biller = client_for("bella")
+    sha = next(f["sha256"] for f in ConsoleStore(ledger).files(kind="835")[0] if f["name"] == "main.835")
+    claim_ids = re.findall(r'<article class="eob-claim" id="claim-([A-Z0-9]+)"',
+                           biller.get(f"/remittances/{sha}").text)
+    assert len(claim_ids) >= 10
+    for claim_id in claim_ids:
+        page = biller.get(f"/claims/{claim_id}?era={sha}")
+        assert page.status_code == 200, claim_id
+        if ledger.issued_for(claim_id):
+            form = claim_form(biller, f"/claims/{claim_id}?era={sha}")
+            form["action"] = "send"
+            response = biller.post(f"/claims/{claim_id}", data=form)
+            assert response.status_code == 422, claim_id
+    assert not _sent(root)
+    clm_only = claim_form(biller, f"/claims/CLMONLY01?era={sha}")
+    assert "claim_paid" in clm_only and not any(k.startswith("line-") for k in clm_only)
