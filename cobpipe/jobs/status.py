@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..ledger import Ledger
+from ..ledger.pg import masked
 from .layout import Root
 
 
@@ -17,7 +18,7 @@ def status(root: Root, ledger: Ledger, last: int = 10, ack_after: float = 86400.
     rejected = sum(kind.get("rejected", 0) for kind in stats.files.values())
     return {
         "root": str(root.path),
-        "ledger": str(root.ledger_path),
+        "ledger": masked(str(root.ledger_path)),  # a postgresql:// URL without its password
         "files": {
             "processed": processed,
             "rejected": rejected,
