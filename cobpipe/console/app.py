@@ -7,8 +7,13 @@ audit log. Request logs are JSON lines without query strings or form data (cobpi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import math
+import os
+import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +44,7 @@ log = logging.getLogger("cobpipe.console")
 HERE = Path(__file__).parent
 PER_PAGE = 50
 TOUCH_EVERY = dt.timedelta(seconds=60)
+MAX_UPLOAD = 64 << 20
 
 
 @dataclass(slots=True)
@@ -100,6 +106,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     codebook = default_codebook()
     payers = PayerList.load()  # the shipped payer list: which payers take electronic secondary claims
     failures = _Failures()
+    uploads = Uploads(settings.root / ".cobpipe" / "console-uploads")
     claimmod.recover_pending(ledger, settings.outbound)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     env.filters["money"] = _money
@@ -448,7 +455,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         await guard(request)
         files, total = store.files(kind="835", limit=PER_PAGE,
                                    offset=(max(1, claimmod._int(request.query_params.get("page"), 1)) - 1) * PER_PAGE)
-        return render(request, "remittances.html", files=files, total=total,
+        return render(request, "remittances.html", files=files, total=total, uploaded=uploads.all(),
                       page=max(1, claimmod._int(request.query_params.get("page"), 1)),
                       pages=max(1, math.ceil(total / PER_PAGE)))
 
@@ -458,7 +465,16 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         record = store.file(sha)
         if record is None or record["kind"] != "835":
             raise HTTPException(404, "no such 835 in the ledger")
-        path = claimmod.archived_835(settings.root, record)
+        return show_remittance(request, visitor, record, claimmod.archived_835(settings.root, record))
+
+    async def uploaded(request: Request) -> Response:
+        visitor = await guard(request)
+        record = uploads.get(request.path_params["sha"])
+        if record is None:
+            raise HTTPException(404, "no such uploaded file")
+        return show_remittance(request, visitor, record, uploads.path(record["sha256"]))
+
+    def show_remittance(request: Request, visitor: Visitor, record: dict, path: Path | None) -> Response:
         if path is None:
             return render(request, "remittance.html", record=record, page=None, missing=True, decisions={},
                           issued={}, filters=None, query={})
@@ -470,13 +486,41 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         except EdiError as exc:
             raise HTTPException(422, f"the 835 cannot be read: {exc.message}") from exc
         ids = [claim.id for _, claim in page.claims]
-        decisions = store.decisions_in_file(sha, ids)
+        if record["kind"] == "835":
+            decisions = store.decisions_in_file(record["sha256"], ids)
+        else:  # an uploaded file decided nothing: what the ledger last decided about each claim
+            decisions = {}
+            for claim_id in ids:
+                latest = store.latest_decision(claim_id)
+                if latest is not None:
+                    decisions[claim_id] = {"status": latest.status, "payer_id": latest.payer_id,
+                                           "reasons": list(latest.reasons), "at": latest.decided_at,
+                                           "file": latest.file_name}
         issued = {claim_id: ledger.issued_for(claim_id) for claim_id in ids}
         query = {k: v for k, v in request.query_params.items() if k != "page"}
         checks = {section.number: payment_check(section) for section in page.sections}
         return render(request, "remittance.html", record=record, page=page, missing=False, decisions=decisions,
                       issued=issued, filters=filters, query=query, checks=checks,
                       raw_status=request.query_params.get("status", ""))
+
+    async def upload(request: Request) -> Response:
+        visitor = await guard(request)
+        if int(request.headers.get("content-length") or 0) > MAX_UPLOAD:
+            raise HTTPException(413, f"an uploaded 835 may have at most {MAX_UPLOAD // (1 << 20)} MB")
+        data = await posted(request, visitor)
+        sent = data.get("file")
+        if sent is None or not hasattr(sent, "read"):
+            raise HTTPException(400, "choose an 835 file to upload")
+        content = await sent.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise HTTPException(413, f"an uploaded 835 may have at most {MAX_UPLOAD // (1 << 20)} MB")
+        try:
+            record = uploads.add(str(sent.filename or "upload.835"), content, visitor.user.name)
+        except EdiError as exc:
+            store.audit(visitor.user.name, "remittance.upload_refused", "", {"reason": exc.message})
+            raise HTTPException(422, f"not a usable 835: {exc.message}") from exc
+        store.audit(visitor.user.name, "remittance.upload", record["name"], {"sha256": record["sha256"]})
+        return RedirectResponse(f"/uploads/{record['sha256']}", 303)
 
     # --- files and runs --------------------------------------------------------------------------------
     async def files_page(request: Request) -> Response:
@@ -548,7 +592,9 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         Route("/sent/{name}", sent_page),
         Route("/paper", paper, methods=["GET", "POST"]),
         Route("/remittances", remittances),
+        Route("/remittances/upload", upload, methods=["POST"]),
         Route("/remittances/{sha}", remittance),
+        Route("/uploads/{sha}", uploaded),
         Route("/files", files_page),
         Route("/files/{sha}/download", download_input),
         Route("/outputs/{name}/download", download_output),
@@ -582,6 +628,57 @@ _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'",
 }
+
+
+class Uploads:
+    """835s uploaded to be explored (never processed, never billed): ROOT/.cobpipe/console-uploads/
+    <sha256>.835 with <sha256>.json (name, who, when). Only a usable 835 is kept (pipeline.scan_era)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, sha: str) -> Path | None:
+        if not re.fullmatch(r"[0-9a-f]{64}", sha or ""):
+            return None
+        path = self.folder / f"{sha}.835"
+        return path if path.is_file() else None
+
+    def get(self, sha: str) -> dict | None:
+        if self.path(sha) is None:
+            return None
+        try:
+            meta = json.loads((self.folder / f"{sha}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        return {"sha256": sha, "name": str(meta.get("name") or f"{sha[:12]}.835"), "kind": "upload",
+                "outcome": "uploaded, not processed", "processed_at": str(meta.get("at") or ""),
+                "user": str(meta.get("user") or ""), "detail": {}}
+
+    def all(self) -> list[dict]:
+        if not self.folder.is_dir():
+            return []
+        found = [self.get(p.stem) for p in self.folder.glob("*.835")]
+        return sorted((f for f in found if f), key=lambda f: f["processed_at"], reverse=True)
+
+    def add(self, name: str, content: bytes, user: str) -> dict:
+        from .. import pipeline
+        from ..fsutil import write_text_atomic
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        sha = hashlib.sha256(content).hexdigest()
+        target = self.folder / f"{sha}.835"
+        if not target.exists():
+            tmp = self.folder / f".{sha}.{secrets.token_hex(4)}.tmp"
+            try:
+                tmp.write_bytes(content)
+                pipeline.scan_era(tmp)  # refuses what is not a usable 835 (EdiError)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            write_text_atomic(self.folder / f"{sha}.json", json.dumps({
+                "name": Path(name).name[:200], "user": user,
+                "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}))
+        return self.get(sha)
 
 
 def _structure(form: claimmod.ClaimForm, action: str, billed_count: int) -> None:

@@ -337,3 +337,28 @@ def test_every_claim_of_the_samples_835_opens_on_the_claim_screen(client_for, ro
     assert not _sent(root)
     clm_only = claim_form(biller, f"/claims/CLMONLY01?era={sha}")
     assert "claim_paid" in clm_only and not any(k.startswith("line-") for k in clm_only)
+
+
+def test_an_uploaded_835_is_explored_and_never_processed(client_for, root, ledger, samples_dir, anonymous):
+    analyst = client_for("andy")
+    csrf = csrf_of(analyst, "/remittances")
+    era = (samples_dir / "cob" / "seed-era.835").read_bytes()
+    files = {"file": ("seed-era.835", era, "application/octet-stream")}
+    assert anonymous.post("/remittances/upload", data={"csrf": csrf}, files=files,
+                          follow_redirects=False).headers["location"] == "/login"
+    assert analyst.post("/remittances/upload", data={"csrf": "wrong"}, files=files).status_code == 403
+    response = analyst.post("/remittances/upload", data={"csrf": csrf}, files=files, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/uploads/")
+    page = analyst.get(response.headers["location"]).text
+    assert "SEED001" in page and "uploaded by andy" in page and "Payment check" in page
+    assert "SAMPLE" not in page and "PRM0001234" not in page  # masked for the analyst
+    assert "seed-era.835" in analyst.get("/remittances").text
+    # nothing processed: no file recorded, no decision, nothing in inbound or outbound
+    assert ConsoleStore(ledger).latest_decision("SEED001") is None
+    assert not list((root / "inbound").glob("*.835")) and not list((root / "outbound").glob("*.837"))
+    # a file that is not an 835 is refused
+    refused = analyst.post("/remittances/upload", data={"csrf": csrf},
+                           files={"file": ("claims.837", (samples_dir / "cob" / "seed-claims.837").read_bytes())})
+    assert refused.status_code == 422 and "not a usable 835" in refused.text
+    actions = [r["action"] for r in ConsoleStore(ledger).audit_page(50)[0]]
+    assert "remittance.upload" in actions and "remittance.upload_refused" in actions
