@@ -188,5 +188,12 @@ class PgDialect:
 
     @staticmethod
     def table_exists(cursor, table: str) -> bool:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+        # a scan of pg_class with this statement's snapshot, not to_regclass: that one answers from
+        # the backend's catalog cache, where a miss from before the write lock (Ledger._migrate's
+        # cheap first look) survives the lock (an advisory lock reads no invalidations), so a second
+        # concurrent first open would not see the tables the first one just committed
+        cursor.execute("""SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                              WHERE c.relname = %s AND c.relkind IN ('r', 'p')
+                                AND n.nspname = ANY (pg_catalog.current_schemas(false)))""", (table,))
         return bool(cursor.fetchone()[0])
