@@ -81,7 +81,8 @@ class Intake:
     def _job_options(self) -> dict:
         convert = self.options.convert
         data = {"bill_zero_balance": convert.bill_zero_balance, "usage": convert.usage,
-                "delimiters": _delimiters_text(self.options), "truncated_after": self.options.truncated_after}
+                "delimiters": _delimiters_text(self.options), "truncated_after": self.options.truncated_after,
+                "paper_layout": getattr(convert, "paper_layout", "data")}
         if self.options.coverage is not None:  # re-stored for each file, so edits apply (by hash)
             data["coverage"] = store.put_file(self.ledger, Path(self.options.coverage))
             data["coverage_name"] = Path(self.options.coverage).name

@@ -71,7 +71,8 @@ def job_options(options: dict, private: Path, ledger: Ledger) -> JobOptions:
 
     d = options.get("delimiters") or "*:^~"
     convert = ConvertOptions(bill_zero_balance=bool(options.get("bill_zero_balance")),
-                             delimiters=Delimiters(d[0], d[1], d[2], d[3], "\n"), usage=options.get("usage", "P"))
+                             delimiters=Delimiters(d[0], d[1], d[2], d[3], "\n"), usage=options.get("usage"),
+                             paper_layout=options.get("paper_layout") or "data")
     coverage = None
     if options.get("coverage"):
         coverage = store.write_blob(ledger, options["coverage"], private / "coverage" / options.get(
