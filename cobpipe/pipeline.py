@@ -34,7 +34,7 @@ from edi.writer import ControlNumberSource, InterchangeSettings, Party
 from .cob.decision import (CONVERTED, HELD, NEEDS_A_PERSON, PAPER, REJECTED, SKIPPED, STATUSES,  # noqa: F401
                            UNMATCHED, ClaimDecision, ConvertOptions, EraScan, report_finding)
 from .decision_log import DecisionLog
-from .fsutil import atomic_writer
+from .fsutil import atomic_writer, fsync_dir
 
 
 class ClaimSource(Protocol):
@@ -245,6 +245,7 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, output)
+            fsync_dir(output.parent)  # the rename lasts before any ledger commit names the output
         return _Written(numbers_used, list(summary.transactions))
     finally:
         if validator:
@@ -386,7 +387,10 @@ class _Replay:
 
 
 def _ig_rejections(path: Path, findings: list[Finding], decisions: DecisionLog) -> set[str]:
-    """Claims holding a guide error (`findings` on the written file) become rejected; their ids."""
+    """Claims holding a guide error (`findings` on the written file) become rejected; their ids.
+    The reasons word the findings as `cobpipe validate` does (never pyx12's internal phrasing)."""
+    from .ig_words import reword
+
     owners = _segment_owners(path)
     by_claim: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -405,7 +409,8 @@ def _ig_rejections(path: Path, findings: list[Finding], decisions: DecisionLog) 
         problems = by_claim[decision.claim_id]
         decision.status = REJECTED
         decision.reasons.append("the built claim breaks the 005010X222A1 guide: " + "; ".join(
-            f"{f.location.tag or ''} {f.location.element or ''} {f.code} {f.message}".strip() for f in problems[:5]))
+            f"{f.location.tag or ''} {f.location.element or ''} {f.code} {reword(f.message)}".strip()
+            for f in problems[:5]))
         decision.findings.extend(f.with_location(path=None, segment=None, line=None) for f in problems)
         return True
 
