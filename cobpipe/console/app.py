@@ -200,9 +200,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         store.add_session(auth.token_hash(token), user.name, csrf, auth.expiry(at, at, settings.policy))
         store.audit(user.name, "login")
         event(log, "console.login", user=user.name)
-        target = str(form.get("next") or "/queue")
-        response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/queue",
-                                    303)
+        response = RedirectResponse(_local(str(form.get("next") or ""), "/queue"), 303)
         response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="strict",
                             secure=settings.policy.secure_cookie)
         response.delete_cookie(auth.LOGIN_COOKIE)
@@ -411,8 +409,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
             revealed.add(claim_id)
             store.audit(visitor.user.name, "phi.reveal", claim_id, {"screen": str(data.get("back") or "")[:200]})
         store.set_revealed(visitor.session.token_hash, revealed)
-        back = str(data.get("back") or f"/claims/{claim_id}")
-        return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/queue", 303)
+        return RedirectResponse(_local(str(data.get("back") or ""), f"/claims/{claim_id}"), 303)
 
     # --- paper EOB ----------------------------------------------------------------------------------
     async def paper(request: Request) -> Response:
@@ -742,6 +739,14 @@ def _user_change(store: ConsoleStore, visitor: Visitor, data) -> str:
     except ValueError as exc:
         return str(exc)
     return "unknown action"
+
+
+def _local(target: str, default: str) -> str:
+    """A redirect target on this site only: a path, never another host (//host, /\\host, a scheme)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not any(ord(c) < 32 for c in target):
+        return target
+    return default
 
 
 def _paged(items: list, page_text) -> tuple[int, int, list]:

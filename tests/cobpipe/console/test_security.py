@@ -283,3 +283,11 @@ def test_security_headers(client_for, anonymous, path):
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_redirects_stay_on_this_site(client_for):
+    biller = client_for("bella")
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"):
+        response = biller.post("/claims/BADLINE01/reveal", data={"csrf": csrf_of(biller), "back": target},
+                               follow_redirects=False)
+        assert response.headers["location"] == "/claims/BADLINE01", target
