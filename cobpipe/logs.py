@@ -26,7 +26,7 @@ SAFE_FIELDS = frozenset({
     "control_numbers", "counts", "count", "claims", "claims_total", "claim", "segment", "line", "error",
     "message",
     "root", "host", "port", "user", "peer", "session", "elapsed_ms", "first_seen", "observer",
-    "waiting", "age_s", "status", "where",
+    "waiting", "age_s", "status", "where", "partner", "fingerprint",
 })
 
 

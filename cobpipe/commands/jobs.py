@@ -197,14 +197,25 @@ def run(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_afte
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=2222, show_default=True,
               help="Port to listen on (0: any free port, logged in the sftp.listening line).")
-@click.option("--authorized-keys", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="OpenSSH authorized_keys file: the only keys let in.")
-@click.option("--host-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--authorized-keys", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="OpenSSH authorized_keys file: the only keys let in; each key's comment names its partner.")
+@click.option("--host-key", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The server's private host key (e.g. from ssh-keygen -t ed25519).")
+@click.option("--max-handles", type=click.IntRange(1), default=64, show_default=True,
+              help="Open files per SFTP session.")
+@click.option("--max-sessions", type=click.IntRange(1), default=4, show_default=True,
+              help="SFTP sessions per partner at once.")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0.001), default=100, show_default=True,
+              help="Largest single upload, in MB.")
+@click.option("--quota-mb", type=click.FloatRange(min=0.001), default=1024, show_default=True,
+              help="Bytes a partner may have waiting in its inbound (uploads included), in MB.")
+@click.option("--min-free-disk-mb", type=click.FloatRange(min=0), default=256, show_default=True,
+              help="Uploads are refused while ROOT's disk has less free space than this, in MB.")
 @click.option("--rescan", type=click.FloatRange(min=1), default=60, show_default=True,
               help="Seconds between scans of inbound (files dropped directly, files waiting for an IEA).")
 def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle, log_level,
-               log_format, host, port, authorized_keys, host_key, rescan):
+               log_format, host, port, authorized_keys, host_key, max_handles, max_sessions, max_upload_mb, quota_mb,
+               min_free_disk_mb, rescan):
     """Serve ROOT over SFTP: partners upload into /inbound and download from /outbound.
 
     \b
@@ -220,7 +231,10 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
         raise click.UsageError("sftp-serve --broker is not supported yet: run `cobpipe watch ROOT --broker URL` "
                                "on the same ROOT beside it (uploads land in ROOT/inbound)")
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
-    settings = SftpSettings(host, port, authorized_keys, host_key, rescan_every=rescan)
+    mb = 1 << 20
+    settings = SftpSettings(host, port, authorized_keys, host_key, rescan_every=rescan, max_handles=max_handles,
+                            max_sessions=max_sessions, max_upload=int(max_upload_mb * mb), quota=int(quota_mb * mb),
+                            min_free_disk=int(min_free_disk_mb * mb))
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -85,7 +85,7 @@ def test_watch_processes_drops_and_stops_on_sigterm(root, services, poll):
 def test_sftp_serve_accepts_uploads_and_stops_on_sigterm(root, services, tmp_path):
     host = asyncssh.generate_private_key("ssh-ed25519")
     host.write_private_key(str(tmp_path / "host"))
-    partner = asyncssh.generate_private_key("ssh-ed25519")
+    partner = asyncssh.generate_private_key("ssh-ed25519", comment="partner")  # the comment names the partner
     (tmp_path / "authorized_keys").write_bytes(partner.export_public_key())
     server = services("sftp-serve", str(root.path), "--port", "0", "--authorized-keys",
                       str(tmp_path / "authorized_keys"), "--host-key", str(tmp_path / "host"))
