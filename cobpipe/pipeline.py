@@ -498,7 +498,8 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         scans = list(pool.map(scan_era, era_files) if pool else map(scan_era, era_files))
         if db_path is not None:
-            ledger_path, only = Path(db_path), None  # kept for later ERAs too
+            # kept for later ERAs too; a postgresql:// URL stays a string (issue 21)
+            ledger_path, only = (db_path if isinstance(db_path, str) else Path(db_path)), None
         else:  # a throwaway index needs only the claims these ERAs remit
             remitted = frozenset().union(*(s.clp_counts for s in scans))
             # payers echo CLP01 upper-cased: a claim whose CLM01 folds to a remitted id is kept too

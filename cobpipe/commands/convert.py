@@ -11,6 +11,7 @@ import click
 
 from edi.segment import Delimiters
 
+from ..ledger.dialects import ledger_target
 from ..payers import PayerList
 from ..pipeline import ConvertOptions, run_batch
 from ..state import user_ledger_path
@@ -51,8 +52,9 @@ def parse_delimiters(text: str) -> Delimiters:
               help="CSV of next-payer coverage for claims without a 2320 for it (columns in the README).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for <era>.837 and <era>.report.json.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ledger file: keeps claims, issued secondary claims and control numbers across runs.")
+@click.option("--db", type=ledger_target, envvar="COBPIPE_DB",
+              help="Ledger file or postgresql:// URL (default $COBPIPE_DB): keeps claims, issued secondary "
+                   "claims and control numbers across runs.")
 @click.option("--bill-zero-balance", is_flag=True,
               help="Also bill claims that leave nothing for the patient (CLP05 = 0, no PR).")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
