@@ -56,6 +56,7 @@ class _Group:
 class _Interchange:
     isa: Segment
     end: int = 0
+    closed: bool = False  # its IEA was read
     groups: list[_Group] = field(default_factory=list)
     errors: list[Finding] = field(default_factory=list)
 
@@ -134,7 +135,7 @@ def _structure(path: Path) -> list[_Interchange]:
                 group.end = seg.index
                 group = current = None
             elif tag == "IEA" and ix is not None:
-                ix.end = seg.index
+                ix.end, ix.closed = seg.index, True
                 ix = group = current = None
             if current is not None:
                 current.end = seg.index
@@ -153,8 +154,8 @@ def _place(interchanges: list[_Interchange], findings: list[Finding]) -> None:
         if finding.severity != "error" or position is None:
             continue
         ix = next((i for i in interchanges if i.isa.index <= position <= i.end), interchanges[-1])
-        if code.startswith("IG-ISA-") or code in _INTERCHANGE_CODES:
-            ix.errors.append(finding)
+        if code.startswith("IG-ISA-") or code in _INTERCHANGE_CODES or (code == "ENV008" and not ix.closed):
+            ix.errors.append(finding)  # (an interchange never closed: TA105 023, no IEA)
             continue
         group = next((g for g in ix.groups if g.gs.index <= position <= g.end), None)
         if group is None:

@@ -180,10 +180,15 @@ def _work_process(path: Path, root: Root, options: JobOptions):
     return process_inbound(path, _worker_ledger, root, options)
 
 
-def _work_reject(path: Path, name: str, root: Root, reason: str, message: str):
+def _work_reject(path: Path, name: str, root: Root, reason: str, message: str, options: JobOptions):
+    """A finished upload that cannot be used: into rejected/ with its reason, and the partner gets the
+    TA1/999 its envelope allows (a cut interchange: TA1 023; binary: nothing to address)."""
+    from ..acks import hook
     from .process import _Reject, _reject_path
 
-    return _reject_path(path, _worker_ledger, root, _sha256_of(path), _Reject(reason, message), name=name)
+    outcome = _reject_path(path, _worker_ledger, root, _sha256_of(path), _Reject(reason, message), name=name)
+    hook.after(outcome, _worker_ledger, root, options)
+    return outcome
 
 
 def _work_run_once(root: Root, options: JobOptions):
@@ -326,12 +331,13 @@ class UploadHub:
             self.submit(_work_process, target, home, self.options)
         elif verdict == "binary":
             event(log, "upload.incomplete", logging.WARNING, file=staged.name, **who, reason="not-x12")
-            self.submit(_work_reject, staged.path, staged.name, home, "not-x12", "not X12: binary data")
+            self.submit(_work_reject, staged.path, staged.name, home, "not-x12", "not X12: binary data",
+                        self.options)
         elif verdict == "truncated":
             event(log, "upload.incomplete", logging.WARNING, file=staged.name, **who, count=staged.size,
                   reason="truncated")
             self.submit(_work_reject, staged.path, staged.name, home, "truncated",
-                        "upload finished without an IEA trailer: the file is incomplete")
+                        "upload finished without an IEA trailer: the file is incomplete", self.options)
 
     def _receive(self, staged: _Staged, home: PartnerRoot, who: dict) -> tuple[str, Path | None]:
         """('received', its path in inbound/), ('gone', None), ('binary', None) or ('truncated', None)."""

@@ -184,3 +184,35 @@ def test_no_acknowledgment_for_what_has_no_interchange(root, ledger, acking, tmp
 def test_the_plain_drop_folder_writes_no_acknowledgment_unless_asked(root, ledger, options):
     process_inbound(drop(root.inbound, "claims.837", claims_837(["G1"])), ledger, root, options)
     assert list(root.outbound.iterdir()) == []
+
+
+def test_run_takes_each_partners_inbound_and_answers_into_its_outbound(root, ledger, options):
+    from cobpipe.acks.partners import PartnerRoot
+    from cobpipe.jobs.batch import run_once
+
+    acme = PartnerRoot.of(root, "acme-billing")
+    drop(acme.inbound, "claims.837", claims_837(["P1"]))
+    drop(acme.inbound, "era.835", era_835(["P1"]))
+    drop(root.inbound, "local.837", claims_837(["P2"], control=102))
+    outcomes = {o.name: o for o in run_once(root, ledger, options)}
+    assert {n: str(o.status) for n, o in outcomes.items()} == {
+        "claims.837": "stored", "era.835": "converted", "local.837": "stored"}
+    assert sorted(p.suffix for p in acme.outbound.iterdir()) == [".837", ".999", ".999", ".json"]
+    assert list(root.outbound.iterdir()) == []  # ROOT/inbound without JobOptions.acknowledge: no answer
+    assert ledger.file(outcomes["era.835"].sha256).detail["partner"] == "acme-billing"
+    assert "partner" not in ledger.file(outcomes["local.837"].sha256).detail
+    assert list(acme.inbound.iterdir()) == [acme.uploads]  # only the (empty) staging folder is left
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    (lambda t: t[: t.index("IEA*")], "023"),  # no IEA: the interchange never ends
+    (lambda t: t.replace("*ZZ*SUNRISEPEDS    *", "*ZZ*SUNRISEPEDS *", 1), "024"),  # ISA not fixed width
+    (lambda t: t.replace("IEA*1*", "IEA*3*"), "021"),  # IEA01 is not the number of groups
+])
+def test_interchange_errors_give_a_ta1_with_their_code(tmp_path, change, code):
+    from edi.writer import SequentialControlNumbers
+
+    path = write(tmp_path, "in.837", change(claims_837(["X1"])))
+    written = acknowledge(path, validate_path(path).findings, SequentialControlNumbers(), accepted=False)
+    assert written.kinds == ("TA1",)
+    assert f"TA1*000000101*260312*0930*R*{code}~" in written.text

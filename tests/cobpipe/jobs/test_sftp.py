@@ -256,7 +256,7 @@ def test_a_broken_upload_gets_a_ta1_or_999_the_partner_downloads(server, tmp_pat
                (("envelope.837", envelope_bad), ("guide.837", guide_bad), ("cut.837", cut))]
     assert server.sftp([f"put {p} /inbound/{p.name}" for p in uploads])[0] == 0
     out = server.home("acme-billing") / "outbound"
-    wait_for(lambda: len(files(out)) == 2, what="two acknowledgments")
+    wait_for(lambda: len(files(out)) == 3, what="three acknowledgments")
     down = tmp_path / "down"
     down.mkdir()
     assert server.sftp([f"get /outbound/* {down}/"])[0] == 0
@@ -264,7 +264,9 @@ def test_a_broken_upload_gets_a_ta1_or_999_the_partner_downloads(server, tmp_pat
     assert "TA1*000000101*260312*0930*R*001~" in ta1.read_text()
     [ack] = down.glob("guide.*.999")
     assert "IK3*CLM*19*2300*8~\nIK4*7**7~\nIK5*E*5~" in ack.read_text()
-    # the cut file has no interchange end to answer; it is rejected as truncated, with its reason
+    # the cut file (closed by the client without its IEA) is rejected as truncated, and answered
+    [cut_answer] = down.glob("cut.*.ta1")
+    assert "TA1*000000103*260312*0930*R*023~" in cut_answer.read_text()
     server.wait("file.rejected", file="cut.837")
     reason = json.loads((server.root.rejected / "cut.837.reason.json").read_text())
     assert reason["reason"] == "truncated"
