@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cobpipe.cli import main
@@ -14,6 +15,10 @@ from cobpipe.console.store import ConsoleStore
 from conftest import claim_form, csrf_of
 from edi import ig
 from edi.reader import X12Reader
+
+# starlette's TestClient warns that it will move from httpx to httpx2 (not installed here)
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 
 
 def _segments(path: Path) -> list[str]:

@@ -15,6 +15,10 @@ from conftest import PHI, claim_form, csrf_of, login
 
 SHA_RE = re.compile(r"/remittances/([0-9a-f]{64})")
 
+# starlette's TestClient warns that it will move from httpx to httpx2 (not installed here)
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
+
 
 def _pages(client) -> list[str]:
     """Every GET page of the console, with real ids from the fixture."""
