@@ -13,8 +13,9 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path(".cobpipe/ledger.db"),
-              show_default=True, help="The ledger the secondary claims were issued from.")
+@click.option("--db", envvar="COBPIPE_DB", default=".cobpipe/ledger.db", show_default=True,
+              help="The ledger the secondary claims were issued from: a file or postgresql:// URL "
+                   "(default $COBPIPE_DB).")
 @click.option("--json", "as_json", is_flag=True, help="Print each file's result as JSON.")
 def ack(files, db, as_json):
     """Match 999 (005010X231A1) and 277CA (005010X214) files to the claims we issued.
@@ -32,8 +33,13 @@ def ack(files, db, as_json):
     from ..acks.read import is_ack
     from ..jobs.layout import JobConfigError
     from ..ledger import Ledger
+    from ..ledger.dialects import ledger_target
 
-    if not db.exists():
+    try:
+        db = ledger_target(db)
+    except ValueError as exc:
+        raise JobConfigError(f"--db: {exc}") from None
+    if isinstance(db, Path) and not db.exists():
         raise JobConfigError(f"{db}: no ledger there (give the ledger with --db)")
     results, errors = [], []
     with Ledger.open(db) as ledger:

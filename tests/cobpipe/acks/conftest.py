@@ -22,9 +22,18 @@ def root(tmp_path) -> Root:
     return Root.prepare(tmp_path / "root")
 
 
-@pytest.fixture
-def ledger(root):
-    with Ledger.open(root.ledger_path) as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, root):
+    """The ledger on SQLite and on PostgreSQL (a fresh database, found by URL: tests/services.py)."""
+    if request.param == "sqlite":
+        with Ledger.open(root.ledger_path) as opened:
+            opened.test_target = str(root.ledger_path)
+            yield opened
+        return
+    from services import fresh_pg_database
+
+    with fresh_pg_database() as url, Ledger.open(url) as opened:
+        opened.test_target = url
         yield opened
 
 

@@ -87,17 +87,17 @@ def test_a_277ca_partly_rejecting_moves_each_claim_and_records_the_payer_claim_n
 
 def test_the_ack_command_applies_files_and_exits_1_on_rejections(root, ledger, issued, tmp_path):
     accepting = write(tmp_path, "ok.277", ack_277ca([(c, "A1:19:PR", "") for c in CLAIMS]))
-    result = CliRunner().invoke(main, ["ack", str(accepting), "--db", str(root.ledger_path), "--json"])
+    result = CliRunner().invoke(main, ["ack", str(accepting), "--db", ledger.test_target, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["files"][0]["claims"] == {"accepted": 3}
     first = issued["S1"]
     rejecting = write(tmp_path, "no.999", ack_999(first.gs06, [(first.st02, "R", ["IK5*R*5"])], "R"))
-    result = CliRunner().invoke(main, ["ack", str(rejecting), "--db", str(root.ledger_path)])
+    result = CliRunner().invoke(main, ["ack", str(rejecting), "--db", ledger.test_target])
     assert result.exit_code == 1, result.output
     assert "S1 (payer 22222): 999 set 0001 rejected" in result.output
     not_an_ack = write(tmp_path, "era.835", era_835(["S1"]))
-    result = CliRunner().invoke(main, ["ack", str(not_an_ack), "--db", str(root.ledger_path)])
+    result = CliRunner().invoke(main, ["ack", str(not_an_ack), "--db", ledger.test_target])
     assert result.exit_code == 2 and "not a 999" in result.output
 
 
