@@ -272,7 +272,7 @@ def status(root, db, as_json, last, ack_after, crossover_days=30):
                   else Path(root).resolve() / ".cobpipe" / "ledger.db")
     if not isinstance(layout.ledger_path, str) and not layout.ledger_path.exists():
         raise JobConfigError(f"{layout.ledger_path}: no ledger yet (has a job run on this ROOT?)")
-    with Ledger.open(layout.ledger_path) as ledger:
+    with Ledger.open(layout.ledger_path, readonly=True) as ledger:  # never waits for a writer
         data = build_status(layout, ledger, last=last, ack_after=ack_after * 3600, crossover_days=crossover_days)
     data["generated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     click.echo(json.dumps(data, indent=2) if as_json else render_text(data))

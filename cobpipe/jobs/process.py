@@ -75,7 +75,7 @@ from edi.reader import SegmentCountError, X12Reader, refuse_bad_counts
 
 from .. import pipeline
 from ..fsutil import _fsync_dir, mkdir_durable, write_new_file
-from ..ledger import ClaimOutcome, FileRecord, Ledger, OutputRecord
+from ..ledger import MAX_CONTROL_NUMBER, ClaimOutcome, FileRecord, Ledger, OutputRecord
 from ..logs import error_fields, event
 from .intake import Completeness, completeness
 from .layout import Root, is_ignored_name
@@ -86,6 +86,15 @@ STALE_WORK_SECONDS = 3600.0
 OWNER_FILE = ".owner"  # "<host> <pid>" of the process using a work folder
 CRASH_ENV = "COBPIPE_TEST_CRASH_AT"  # crash tests only: "<step>" or "<step>:<n>" (the n-th time)
 _crash_counts: Counter = Counter()
+PAUSE_ENV = "COBPIPE_TEST_PAUSE_AT"  # locking tests only: "<step>=<folder>" waits there for <folder>/go
+
+
+def _pause(folder: Path, deadline: float = 300.0) -> None:
+    """Tests only: say <folder>/reached, then wait (at most `deadline` s) until <folder>/go exists."""
+    (folder / "reached").write_text(str(os.getpid()))
+    until = time.monotonic() + deadline
+    while not (folder / "go").exists() and time.monotonic() < until:
+        time.sleep(0.02)
 
 
 class Status(StrEnum):
@@ -275,29 +284,44 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, 
             claim_ids.add(claim.id)
             yield claim
 
-    with ledger.transaction():
-        known = ledger.file(sha)
-        if known is not None and known.outcome != "rejected":
-            duplicate = known
-        else:
-            duplicate = None
-            try:
-                added = ledger.add_claims(counted(), source_hash=sha)
-            except UnsupportedTransactionError as exc:
-                raise _Reject("unsupported-transaction", exc.message, "837", exc) from exc
-            except EdiError as exc:
-                raise _Reject(_reason_of(exc), exc.message, "837P", exc) from exc
+    # the 837P is read and its claims indexed in a ledger of its own in the work folder first, with
+    # no lock held (and refused there when unusable); the shared ledger's write transaction then
+    # only copies the rows in (and converts claims earlier 835s left unmatched, R1..R2)
+    staged = None
+    if not ledger.in_transaction:
+        staged = Ledger.open(work / "claims.sqlite")
+    try:
+        if staged is not None:
+            _parse_claims(staged, counted(), sha)
             if read == 0:
                 raise _Reject("no-claims", "the 837P holds no claims", "837P")
             _refuse_truncated(claim_file.findings)
-            retried = _retry_unmatched(claim_ids, sha, work, ledger, root, options)
-            findings = Counter(f.code for f in claim_file.findings)
-            detail = {"claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}
-            if retried:
-                detail.update(retried=retried, work=work.name)
-            ledger.record_file(FileRecord(sha, name, "837P", "stored", detail=detail))
-            _step("claims-recorded")
-        _step("claims-committed")
+        with ledger.transaction():
+            known = ledger.file(sha)
+            if known is not None and known.outcome != "rejected":
+                duplicate = known
+            else:
+                duplicate = None
+                if staged is not None:
+                    added = ledger.add_claims_of(staged)
+                else:
+                    added = _parse_claims(ledger, counted(), sha)
+                    if read == 0:
+                        raise _Reject("no-claims", "the 837P holds no claims", "837P")
+                    _refuse_truncated(claim_file.findings)
+                retried = _retry_unmatched(claim_ids, sha, work, ledger, root, options)
+                findings = Counter(f.code for f in claim_file.findings)
+                detail = {"claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}
+                if retried:
+                    detail.update(retried=retried, work=work.name)
+                    _sync_work(work, root)
+                ledger.record_file(FileRecord(sha, name, "837P", "stored", detail=detail))
+                _step("claims-recorded")
+            _step("claims-committed")
+    finally:
+        if staged is not None:
+            staged.close()
+    _step("claims-after-commit")
     if duplicate is not None:
         return _finish_committed(path, ledger, root, duplicate)
     published = _publish(work, root) if retried else []
@@ -311,6 +335,15 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, 
     event(log, "file.stored", file=name, sha256=sha, kind="837P", counts=counts, moved_to=_rel(moved, root),
           outputs=[p.name for p in published] or None)
     return Outcome(name, Status.STORED, sha, "837P", moved_to=moved, outputs=tuple(published), counts=counts)
+
+
+def _parse_claims(ledger: Ledger, claims, sha: str) -> int:
+    try:
+        return ledger.add_claims(claims, source_hash=sha)
+    except UnsupportedTransactionError as exc:
+        raise _Reject("unsupported-transaction", exc.message, "837", exc) from exc
+    except EdiError as exc:
+        raise _Reject(_reason_of(exc), exc.message, "837P", exc) from exc
 
 
 # --- claims an 835 remitted before their 837P was stored ----------------------------------------
@@ -396,6 +429,87 @@ def _note_archived(ledger: Ledger, sha: str, moved: Path | None) -> None:
 
 # --- 835: convert -------------------------------------------------------------------------------
 
+# How an 835 is converted without holding the ledger's write lock for the whole conversion:
+#   C1  note the ledger's change token (Ledger.change_token: nothing committed since <=> same token);
+#   C2  convert into <work>/out with the control numbers the ledger would hand out next (peeked,
+#       not taken), reading claims and issued claims as they are -- no write lock held;
+#   C3  BEGIN; if the token is unchanged, nothing the conversion read has changed: take the same
+#       numbers for real, record everything, fsync the work folders -- COMMIT (short);
+#       else ROLLBACK and convert again (another process committed meanwhile), and after
+#       OPTIMISTIC_ATTEMPTS, or when the database cannot tell (no change token), or when the caller
+#       holds a transaction already, convert inside the transaction as before.
+# Numbers stay gap-free and unique (only taken in the committing transaction, exactly those the
+# output carries), nothing is billed twice (the issued claims read in C2 are still all there are).
+OPTIMISTIC_ATTEMPTS = 3
+
+
+class _Stale(Exception):
+    """The ledger changed between the conversion and its transaction: convert again."""
+
+
+class _PeekedNumbers:
+    """The control numbers the ledger will hand out next, without taking them (C2); `take` takes
+    them for real inside the committing transaction and says whether they are the same."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.last = {(k, s, r): int(n) for k, s, r, n in ledger.control_numbers()}
+        self.used: list[tuple[str, str, str, int]] = []
+
+    def next_number(self, kind: str, sender: str, receiver: str) -> int:
+        key = (kind, sender, receiver)
+        last = self.last.get(key, 0)
+        number = 1 if last >= MAX_CONTROL_NUMBER else last + 1
+        self.last[key] = number
+        self.used.append((kind, sender, receiver, number))
+        return number
+
+    def take(self, ledger: Ledger) -> None:
+        for kind, sender, receiver, number in self.used:
+            if ledger.next_number(kind, sender, receiver) != number:
+                raise _Stale(kind)
+
+
+def _convert_era(era: Path, ledger: Ledger, out: Path, options: JobOptions, coverage, numbers):
+    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt wrote
+    try:
+        return pipeline.convert_era(era, ledger, out, options=options.convert, numbers=numbers,
+                                    issued=ledger, coverage=coverage)
+    except UnsupportedTransactionError as exc:
+        raise _Reject("unsupported-transaction", exc.message, "835", exc) from exc
+    except EdiError as exc:
+        raise _Reject(_reason_of(exc), exc.message, "835", exc) from exc
+
+
+def _record_conversion(ledger: Ledger, sha: str, name: str, work: Path, result, root: Root):
+    """S4: the file, its outputs and every claim decision, inside the committing transaction."""
+    produced = [p for p in (result.output, getattr(result, "paper", None), result.report)
+                if p is not None and Path(p).exists()]
+    counts = Counter(d.status for d in result.decisions)
+    outcome = Status.PARTIAL if result.exit_code else Status.CONVERTED
+    numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
+    ledger.record_file(FileRecord(sha, name, "835", str(outcome), detail={
+        "counts": dict(counts), "outputs": [Path(p).name for p in produced], "work": work.name,
+        "control_numbers": [list(n) for n in numbers]}))
+    ledger.record_outputs(sha, [OutputRecord(Path(p).name, _output_kind(p, result),
+                                             numbers if p == result.output else ())
+                                for p in produced])
+    pipeline.record_conversion(ledger, result, sha)  # issued claims, decisions, the claims' life
+    _sync_work(work, root)  # the record names <work>/out's files: their names must last first
+    return counts, outcome, numbers
+
+
+def _sync_work(work: Path, root: Root) -> None:
+    """fsync the folders whose entries a commit relies on: <work>/out (and its sub-folders),
+    <work> and .cobpipe/work."""
+    out = work / "out"
+    if out.is_dir():
+        for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+            _fsync_dir(folder)
+        _fsync_dir(out)
+    _fsync_dir(work)
+    _fsync_dir(root.work)
+
+
 def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
     name = path.name
     coverage = _load_coverage(options)
@@ -403,33 +517,42 @@ def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, optio
     era = work / f"{Path(name).stem}.{sha[:12]}{Path(name).suffix or '.835'}"
     os.replace(work / name, era)
     out = work / "out"
-    with ledger.transaction():
+    duplicate = result = None
+    attempts = 0 if ledger.in_transaction else OPTIMISTIC_ATTEMPTS
+    for _attempt in range(attempts):
+        token = ledger.change_token()
+        if token is None:
+            break
         known = ledger.file(sha)
         if known is not None and known.outcome != "rejected":
-            duplicate = known
-        else:
-            duplicate = None
-            try:
-                result = pipeline.convert_era(era, ledger, out, options=options.convert, numbers=ledger,
-                                              issued=ledger, coverage=coverage)
-            except UnsupportedTransactionError as exc:
-                raise _Reject("unsupported-transaction", exc.message, "835", exc) from exc
-            except EdiError as exc:
-                raise _Reject(_reason_of(exc), exc.message, "835", exc) from exc
-            produced = [p for p in (result.output, getattr(result, "paper", None), result.report)
-                        if p is not None and Path(p).exists()]
-            counts = Counter(d.status for d in result.decisions)
-            outcome = Status.PARTIAL if result.exit_code else Status.CONVERTED
-            numbers = tuple((str(k), int(n)) for k, n in result.control_numbers)
-            ledger.record_file(FileRecord(sha, name, "835", str(outcome), detail={
-                "counts": dict(counts), "outputs": [Path(p).name for p in produced], "work": work.name,
-                "control_numbers": [list(n) for n in numbers]}))
-            ledger.record_outputs(sha, [OutputRecord(Path(p).name, _output_kind(p, result),
-                                                     numbers if p == result.output else ())
-                                        for p in produced])
-            pipeline.record_conversion(ledger, result, sha)  # issued claims, decisions, the claims' life
-            _step("converted")
-        _step("committed")
+            return _finish_committed(path, ledger, root, known)
+        numbers_source = _PeekedNumbers(ledger)
+        converted = _convert_era(era, ledger, out, options, coverage, numbers_source)
+        _step("converted")
+        try:
+            with ledger.transaction():
+                if ledger.change_token() != token:
+                    raise _Stale("changed")
+                numbers_source.take(ledger)
+                counts, outcome, numbers = _record_conversion(ledger, sha, name, work, converted, root)
+                _step("committed")
+        except _Stale:
+            event(log, "file.reconvert", file=name, sha256=sha,
+                  reason="the ledger changed while converting; converting again")
+            continue
+        result = converted
+        break
+    if result is None:  # under the write lock all along (contention, or the caller's transaction)
+        with ledger.transaction():
+            known = ledger.file(sha)
+            if known is not None and known.outcome != "rejected":
+                duplicate = known
+            else:
+                result = _convert_era(era, ledger, out, options, coverage, ledger)
+                _step("converted")
+                counts, outcome, numbers = _record_conversion(ledger, sha, name, work, result, root)
+            _step("committed")
+    _step("after-commit")
     if duplicate is not None:
         return _finish_committed(path, ledger, root, duplicate)
     published = _publish(work, root)
@@ -656,8 +779,12 @@ def _reject_now(path: Path, ledger: Ledger, root: Root, sha: str, rejection: _Re
         # (a dropped file may itself be called "<other>.reason.json")
         target = root.rejected / candidate
         reason_file = root.rejected / f"{candidate}.reason.json"
-        if os.path.lexists(target) or os.path.lexists(reason_file):
+        if os.path.lexists(target):
             continue
+        if os.path.lexists(reason_file):
+            if not _own_orphan(reason_file, sha):
+                continue
+            reason_file.unlink()  # ours, left by a run killed before it moved the input beside it
         try:
             write_new_file(reason_file, text)
         except FileExistsError:
@@ -681,6 +808,14 @@ def _reject_now(path: Path, ledger: Ledger, root: Root, sha: str, rejection: _Re
           reason=rejection.reason, message=rejection.message,
           segment=getattr(exc, "segment", None), line=getattr(exc, "line", None), moved_to=_rel(moved, root))
     return Outcome(name, Status.REJECTED, sha, rejection.kind, rejection.reason, rejection.message, moved)
+
+
+def _own_orphan(reason_file: Path, sha: str) -> bool:
+    """A reason file written for these very bytes whose input never joined it (a kill in between)."""
+    try:
+        return json.loads(reason_file.read_text()).get("sha256") == sha
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _reason_of(exc: EdiError) -> str:
@@ -723,6 +858,9 @@ def _shown_path(raw, root: Root | None) -> str:
 def _step(name: str) -> None:
     """A named point between two steps; COBPIPE_TEST_CRASH_AT=<name>[:n] kills the process there
     (os._exit, like SIGKILL: no cleanup, no flush) so tests can prove the invariants above."""
+    pause = os.environ.get(PAUSE_ENV)
+    if pause and pause.partition("=")[0] == name:
+        _pause(Path(pause.partition("=")[2]))
     wanted = os.environ.get(CRASH_ENV)
     if not wanted:
         return

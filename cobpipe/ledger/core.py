@@ -174,26 +174,34 @@ class Ledger:
                 ledger.record_issued(digest, [...])
     """
 
-    def __init__(self, dialect: Dialect, *, claim_factory: ClaimFactory | None = None) -> None:
+    def __init__(self, dialect: Dialect, *, claim_factory: ClaimFactory | None = None,
+                 readonly: bool = False) -> None:
         self.dialect = dialect
         self._claim_factory = claim_factory
         self._lock = threading.RLock()
         self._depth = 0
+        self._commits = 0  # write transactions committed through this Ledger (see change_token)
+        self.readonly = False
         self._conn = dialect.connect()
         try:
             self._migrate()
+            if readonly:  # no write transaction from here on (status, reports): never a write lock
+                set_readonly = getattr(dialect, "set_readonly", None)
+                if set_readonly is not None:
+                    set_readonly(self._conn)
+                self.readonly = True
         except BaseException:
             self.close()
             raise
 
     @classmethod
     def open(cls, path: str | Path, *, claim_factory: ClaimFactory | None = None,
-             busy_timeout: float = 120.0) -> "Ledger":
+             busy_timeout: float = 120.0, readonly: bool = False) -> "Ledger":
         """A ledger in a SQLite file (created with its folder when missing), or in PostgreSQL when
         `path` is a `postgresql://` URL (dialects.py, pg.py)."""
         from .dialects import dialect_for
 
-        return cls(dialect_for(path, busy_timeout), claim_factory=claim_factory)
+        return cls(dialect_for(path, busy_timeout), claim_factory=claim_factory, readonly=readonly)
 
     def close(self) -> None:
         with self._lock:
@@ -219,6 +227,8 @@ class Ledger:
                 finally:
                     self._depth -= 1
                 return
+            if self.readonly:
+                raise LedgerError(f"{self.dialect.describe()}: opened read-only, cannot write")
             cursor = self._conn.cursor()
             try:
                 self.dialect.begin_write(cursor)
@@ -234,6 +244,7 @@ class Ledger:
                 raise
             self._depth = 0
             cursor.execute("COMMIT")
+            self._commits += 1
 
     @property
     def in_transaction(self) -> bool:
@@ -244,7 +255,23 @@ class Ledger:
         cursor.execute(self.dialect.sql(statement), params)
         return cursor
 
+    def change_token(self) -> tuple | None:
+        """Equal tokens taken at two moments mean nothing was committed in between, by this Ledger or
+        any other connection (SQLite's data_version); None when the database cannot tell."""
+        probe = getattr(self.dialect, "data_version", None)
+        if probe is None:
+            return None
+        with self._lock:
+            return self._commits, probe(self._conn)
+
     def _migrate(self) -> None:
+        # a cheap read first: a ledger already at this version needs no write transaction (opening
+        # never waits for a writer then); an older one is migrated once, checked again under the lock
+        cursor = self._conn.cursor()
+        if self.dialect.table_exists(cursor, "meta"):
+            row = self._execute(sql.GET_META, (sql.SCHEMA_VERSION_KEY,)).fetchone()
+            if row and int(row[0]) == sql.SCHEMA_VERSION:
+                return
         with self.transaction():
             cursor = self._conn.cursor()
             version = 0

@@ -58,3 +58,13 @@ class SqliteDialect:
     def table_exists(cursor, table: str) -> bool:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
         return cursor.fetchone() is not None
+
+    @staticmethod
+    def set_readonly(conn) -> None:
+        """No writes on this connection (status and other readers): SQLite refuses them."""
+        conn.execute("PRAGMA query_only = ON")
+
+    @staticmethod
+    def data_version(conn) -> int:
+        """Changes when another connection commits (PRAGMA data_version); Ledger.change_token."""
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -72,7 +72,9 @@ def check_invariants(root, batch, input_hashes):
 
 
 STEPS = ["staged:2", "claims-recorded:2", "claims-committed:1", "staged:5", "converted:1", "converted:3",
-         "committed:1", "committed:4", "publishing:1", "publishing:2", "published:2", "archived:1"]
+         "committed:1", "committed:4", "publishing:1", "publishing:2", "published:2", "archived:1",
+         # right after each COMMIT (the record is durable, nothing published or archived yet)
+         "claims-after-commit:1", "claims-after-commit:3", "after-commit:1", "after-commit:4"]
 
 
 @pytest.mark.parametrize("crash_at", STEPS)
@@ -127,7 +129,8 @@ def test_sigkill_at_random_moments(tmp_path):
 
 
 @pytest.mark.parametrize("crash_at", ["retried:1", "retried:2", "claims-recorded:1", "claims-committed:1",
-                                      "publishing:1", "publishing:3"])
+                                      "claims-after-commit:1", "claims-after-commit:2", "publishing:1",
+                                      "publishing:3"])
 def test_killed_while_retrying_unmatched_claims(tmp_path, crash_at):
     """The 835s arrive first (every claim unmatched); the 837Ps that follow convert them from the
     archive. A kill anywhere in that leaves every claim billed exactly once after a restart."""
@@ -162,3 +165,22 @@ def test_killed_while_retrying_unmatched_claims(tmp_path, crash_at):
         # the claim remitted twice is converted from the older 835 and skipped (already billed) from
         # the other: it counts as converted
         assert stats.claims_by_status == {"converted": len(batch.all_claims)}
+
+
+@pytest.mark.parametrize("crash_at", ["rejected-recorded:1", "rejected-recorded:2"])
+def test_killed_right_after_a_rejection_is_recorded(tmp_path, crash_at):
+    """The rejection's record is committed, the input not yet moved: the restart rejects it again
+    into the same place, one reason file beside each input, nothing lost or overwritten."""
+    root = Root.prepare(tmp_path / "root")
+    drop(root.inbound, "a.837", "not X12 at all\n")
+    drop(root.inbound, "b.837", "not X12 either\n")
+    crashed = cobpipe_run(root, crash_at)
+    assert crashed.returncode == 137, crashed.stderr
+    finished = cobpipe_run(root)
+    assert finished.returncode == 1, finished.stdout + finished.stderr
+    assert sorted(p.name for p in root.inbound.iterdir() if p.is_file()) == []
+    assert sorted(p.name for p in root.rejected.iterdir()) == ["a.837", "a.837.reason.json", "b.837",
+                                                               "b.837.reason.json"]
+    assert list(root.work.iterdir()) == []
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.stats().files == {"unknown": {"rejected": 2}}
