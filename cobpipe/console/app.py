@@ -221,7 +221,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
 
     # --- the work queue ----------------------------------------------------------------------------
     async def queue_page(request: Request) -> Response:
-        visitor = await guard(request)
+        await guard(request)
         q = request.query_params
         statuses = tuple(s for s in q.getlist("status") if s in QUEUE_STATUSES)
         problems = []
@@ -786,7 +786,8 @@ class _Guarded:
             if not status["sent"]:
                 body = b"internal error (logged)"
                 await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+                            "headers": [(b"content-type", b"text/plain"),
+                                        (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
             status["code"] = 500
         event(log, "console.request", logging.INFO, where=f"{scope.get('method')} {scope.get('path')}",

@@ -533,8 +533,8 @@ def send(ledger: Ledger, outbound: Path, built: OriginalClaim, original: Origina
     `converted` decision (and `on_commit(sha, name)`, the audit row). A guide error, an issued
     claim already recorded or any failure rolls everything back: the numbers are not used, nothing
     is published. Like the jobs, the claim sent is also stored as a claim (the next payer's 835
-    continues from it) and its state set (billed_secondary, ...). After COMMIT the file is renamed to its final name (`recover_pending` finishes
-    that rename if the process died in between)."""
+    continues from it) and its state set (billed_secondary, ...). After COMMIT the file is renamed
+    to its final name (`recover_pending` finishes that rename if the process died in between)."""
     from edi import ig
 
     from ..claim837.rows import ClaimRows

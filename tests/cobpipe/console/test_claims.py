@@ -20,7 +20,6 @@ from edi.reader import X12Reader
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 
-
 def _segments(path: Path) -> list[str]:
     return ["*".join((seg.tag, *seg.elements)).rstrip("*") for seg in X12Reader.open(path)]
 
@@ -325,7 +324,8 @@ def test_every_claim_of_the_samples_835_opens_on_the_claim_screen(client_for, ro
     child patient, coverage file...) converted by the job: each claim's screen opens from its 835,
     and the claims the job already billed cannot be sent again."""
     (root / "inbound" / "main.835").write_bytes((samples_dir / "cob" / "era.835").read_bytes())
-    CliRunner().invoke(main, ["run", str(root), "--settle", "0", "--coverage", str(samples_dir / "cob" / "coverage.csv")])
+    coverage = samples_dir / "cob" / "coverage.csv"
+    CliRunner().invoke(main, ["run", str(root), "--settle", "0", "--coverage", str(coverage)])
     biller = client_for("bella")
     sha = next(f["sha256"] for f in ConsoleStore(ledger).files(kind="835")[0] if f["name"] == "main.835")
     claim_ids = re.findall(r'<article class="eob-claim" id="claim-([A-Z0-9]+)"',

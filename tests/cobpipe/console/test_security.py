@@ -19,7 +19,6 @@ SHA_RE = re.compile(r"/remittances/([0-9a-f]{64})")
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 
-
 def _pages(client) -> list[str]:
     """Every GET page of the console, with real ids from the fixture."""
     sha = SHA_RE.search(client.get("/remittances").text).group(1)
