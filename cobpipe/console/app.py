@@ -494,10 +494,13 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                                            "reasons": list(latest.reasons), "at": latest.decided_at,
                                            "file": latest.file_name}
         issued = {claim_id: ledger.issued_for(claim_id) for claim_id in ids}
+        # the segments sent hold names and member ids: shown for revealed claims only
+        sent_segments = {(claim_id, i.payer_id): store.claim_segments(claim_id, i.payer_id)
+                         for claim_id in ids if claim_id in revealed for i in issued[claim_id]}
         query = {k: v for k, v in request.query_params.items() if k != "page"}
         checks = {section.number: payment_check(section) for section in page.sections}
         return render(request, "remittance.html", record=record, page=page, missing=False, decisions=decisions,
-                      issued=issued, filters=filters, query=query, checks=checks,
+                      issued=issued, filters=filters, query=query, checks=checks, sent_segments=sent_segments,
                       raw_status=request.query_params.get("status", ""))
 
     async def upload(request: Request) -> Response:

@@ -301,6 +301,16 @@ class ConsoleStore:
         return [{"claim_id": r[0], "payer_id": r[1], "isa13": r[2], "gs06": r[3], "st02": r[4]}
                 for r in self.ledger.query(ISSUED_BY_OUTPUT, (output,))]
 
+    def claim_segments(self, claim_id: str, payer_id: str) -> list[str]:
+        """The 2300 loop (CLM on) of the stored claim billed to that payer -- for a claim the console
+        or a job sent, the secondary claim as it was sent (issued claims are stored as claims)."""
+        rows = [r for r in self.ledger.query(CLAIM_ROW, (claim_id,)) if r[2] == payer_id]
+        if not rows:
+            return []
+        segments = [s.strip() for s in rows[0][3].split("~") if s.strip()]
+        start = next((n for n, s in enumerate(segments) if s.startswith("CLM*")), 0)
+        return segments[start:]
+
     # --- original claims ------------------------------------------------------------------------------
     def search_claims(self, *, claim_id: str = "", patient: str = "", service_date: dt.date | None = None,
                       limit: int = 50) -> list[tuple]:

@@ -240,7 +240,11 @@ def test_remittance_explorer_pages_and_filters_on_the_server(client_for, root):
     form.update({"line-1-paid": "12", "action": "send"})
     biller.post("/claims/BADLINE01", data=form)
     (sent,) = _sent(root)
-    assert sent.name in biller.get(f"/remittances/{sha}?claim=BADLINE01").text
+    page = biller.get(f"/remittances/{sha}?claim=BADLINE01").text
+    assert sent.name in page and "SVD*11111" not in page  # the segments sent hold PHI: after a reveal only
+    biller.post("/claims/BADLINE01/reveal", data={"csrf": csrf_of(biller)})
+    page = biller.get(f"/remittances/{sha}?claim=BADLINE01").text
+    assert "segments sent" in page and "SVD*11111*12*HC:81002**1~" in page and "CLM*BADLINE01*219" in page
 
 
 def test_unmatched_claim_screen_explains_what_is_missing(client_for):
