@@ -51,7 +51,8 @@ def sniff_ack(path: Path) -> str | None:
     if match.group(2) == "FA" and match.group(3) == "999":
         return "999"
     if match.group(2) == "HN" and match.group(3) == "277":
-        gs08 = text[match.start():].split("~", 1)[0].split(match.group(1))
+        terminator = text[105] if len(text) > 105 else "~"  # ISA16 is followed by the segment terminator
+        gs08 = text[match.start():].split(terminator, 1)[0].split(match.group(1))
         version = gs08[8] if len(gs08) > 8 else ""
         return "277CA" if not version.strip() or version.strip().startswith("005010X214") else None
     return None
