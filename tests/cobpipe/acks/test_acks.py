@@ -216,3 +216,32 @@ def test_interchange_errors_give_a_ta1_with_their_code(tmp_path, change, code):
     written = acknowledge(path, validate_path(path).findings, SequentialControlNumbers(), accepted=False)
     assert written.kinds == ("TA1",)
     assert f"TA1*000000101*260312*0930*R*{code}~" in written.text
+
+
+# --- every 999 we write passes the 999 guide, whatever the findings ---------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_JUNK = st.sampled_from(["", "Q", "99999999999999999999999999999999999999999999999999999999999999999999999",
+                         "2026133", "ZZ", "-1", "A:B:C:D:E:F:G:H", "1.2.3"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(3, 40), st.integers(1, 9), _JUNK), min_size=1, max_size=6),
+       accepted=st.booleans())
+def test_any_999_we_write_passes_the_999_guide(tmp_path_factory, edits, accepted):
+    from edi.writer import SequentialControlNumbers
+
+    lines = claims_837(["H1", "H2"]).split("~\n")
+    for line_no, element, junk in edits:
+        if line_no < len(lines) - 4:  # body segments only: the envelope stays readable
+            parts = lines[line_no].split("*")
+            if element < len(parts):
+                parts[element] = junk
+                lines[line_no] = "*".join(parts)
+    folder = tmp_path_factory.mktemp("h")
+    path = write(folder, "in.837", "~\n".join(lines))
+    written = acknowledge(path, validate_path(path).findings, SequentialControlNumbers(), accepted=accepted)
+    assert written is not None
+    answer = write(folder, "out.999", written.text)
+    assert validate_path(answer).findings == [], written.text
