@@ -296,7 +296,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                       box=boxes(original, reveal) if original is not None else None,
                       billed=claimmod.billed_lines(original) if original is not None else [],
                       coverage_options=claimmod.coverage_options(original) if original is not None else [],
-                      charge=original.charge if original is not None else None,
+                      charge=original.charge if original is not None else None, payer_list=payers.payers,
                       decision=decision, reasons=reasons, issued=ledger.issued_for(claim_id),
                       history=store.decisions_of_claim(claim_id)[:10], today=today())
 

@@ -96,6 +96,22 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("claim-form");
     if (!form) return;
+    // typing a coverage chooses "Enter the secondary coverage"; a payer id from the list brings its name
+    form.querySelectorAll(".newcov input, .newcov select").forEach(function (input) {
+      input.addEventListener("input", function () {
+        var radio = document.getElementById("coverage-new");
+        if (radio) radio.checked = true;
+        if (input.name === "cov_payer_id") {
+          var name = form.querySelector("input[name=cov_payer_name]");
+          var options = document.querySelectorAll("#payer-ids option");
+          for (var i = 0; i < options.length; i++) {
+            if (options[i].value === input.value.trim().toUpperCase() && name && !name.value) {
+              name.value = options[i].textContent.replace(/ \(paper only\)$/, "").toUpperCase();
+            }
+          }
+        }
+      });
+    });
     form.addEventListener("input", function () { recompute(form); describe(form); });
     form.addEventListener("change", function () { recompute(form); describe(form); });
     recompute(form);

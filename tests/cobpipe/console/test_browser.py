@@ -218,3 +218,20 @@ def test_an_unbalanced_edit_cannot_be_sent(server, page, root):
     text = page.inner_text("#check")
     assert "line 2: does not balance" in text and "claim: does not balance" in text
     assert not _sent(root)
+
+
+def test_entering_the_secondary_coverage_in_the_browser(server, page, root):
+    """NOCOV01 has no secondary on the claim: typing one chooses "enter", a payer id from the payer
+    list brings its name, and the claim goes to the payer typed in."""
+    url, _ = server
+    _login(page, url)
+    page.goto(f"{url}/claims/NOCOV01")
+    assert page.is_checked("#coverage-new")
+    page.fill("input[name=cov_payer_id]", "SAMPLE01")
+    assert page.input_value("input[name=cov_payer_name]") == "EXAMPLE COMMERCIAL PLAN"
+    page.fill("input[name=cov_member_id]", "ECP12345")
+    assert page.inner_text("#claim-balance") == "$0.00" and page.is_enabled("#send")
+    page.click("#send")
+    page.wait_for_url(f"{url}/sent/**")
+    (sent,) = _sent(root)
+    assert "NM1*PR*2*EXAMPLE COMMERCIAL PLAN*****PI*SAMPLE01" in _segments(sent)
