@@ -142,20 +142,48 @@ class Intake:
     # --- D and I4 ------------------------------------------------------------------------------
 
     def deliver(self) -> list[Path]:
+        """D: each pending output is written beside its place under a hidden staging name (fsynced),
+        marked delivered (COMMIT), then renamed into place. A crash before the commit leaves a
+        staging file that is written again; after it, a staging file that `_place_staged` renames
+        into place: an output appears once, whole, even when the partner fetches and deletes it
+        at once (it is never written a second time after it was placed)."""
         # the finished jobs first: their outputs were committed with them, so the outbox read next
         # holds them all, and each input is archived only after its outputs are in outbound/
         finished = store.jobs_in_state(self.ledger, self.name, "done")
-        delivered = []
+        delivered = self._place_staged()
         for folder, name, blob, source in store.pending_outputs(self.ledger, self.name):
-            target_dir = self.root.outbound if folder == "outbound" else self.root.path / folder
-            target = store.write_blob(self.ledger, blob, target_dir / name, durable=True)
+            target = self._target(folder, name)
+            staged = store.write_blob(self.ledger, blob, _staging(target), durable=True)
             store.mark_delivered(self.ledger, self.name, folder, name)
-            delivered.append(target)
+            delivered.append(_place(staged, target))
         if delivered:
             event(log, "outputs.delivered", outputs=[p.name for p in delivered], count=len(delivered))
         for job in finished:
             self._settle(job)
         return delivered
+
+    def _target(self, folder: str, name: str) -> Path:
+        base = self.root.outbound if folder == "outbound" else self.root.path / folder
+        target = (base / name).resolve()
+        if base.resolve() not in target.parents:
+            raise OSError(f"output name {name!r} leaves {folder}/")
+        return target
+
+    def _place_staged(self) -> list[Path]:
+        """Staging files a crash left: placed when their output was marked delivered, else removed
+        (the output is still pending and is written again)."""
+        leftovers = sorted(self.root.outbound.rglob(f"{STAGING}*"))
+        if not leftovers:
+            return []
+        delivered = set(store.delivered_outputs(self.ledger, self.name))
+        placed = []
+        for staged in leftovers:
+            target = staged.with_name(staged.name[len(STAGING):])
+            if ("outbound", target.relative_to(self.root.outbound).as_posix()) in delivered:
+                placed.append(_place(staged, target))
+            else:
+                staged.unlink(missing_ok=True)
+        return placed
 
     def _settle(self, job: store.Job) -> None:
         queued = self.queued / f"{job.sha256}-{job.name}"
@@ -218,6 +246,21 @@ class Intake:
                 event(log, "intake.error", logging.ERROR, **error_fields(exc))
             stop.wait(poll_interval)
         event(log, "intake.stopped", root=str(self.root.path))
+
+
+STAGING = ".deliver-"  # hidden (ignored by every reader of outbound/), then renamed into place
+
+
+def _staging(target: Path) -> Path:
+    return target.with_name(STAGING + target.name)
+
+
+def _place(staged: Path, target: Path) -> Path:
+    from ..fsutil import _fsync_dir
+
+    os.replace(staged, target)
+    _fsync_dir(target.parent)
+    return target
 
 
 def _kind(path: Path) -> str | None:

@@ -52,6 +52,7 @@ INSERT_OUTBOX = """INSERT INTO dist_outbox (intake, folder, name, blob_sha256, s
     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (intake, folder, name) DO NOTHING"""
 PENDING_OUTBOX = """SELECT folder, name, blob_sha256, source_sha256 FROM dist_outbox
     WHERE intake = ? AND delivered_at IS NULL ORDER BY created_at, name"""
+DELIVERED_OUTBOX = "SELECT folder, name FROM dist_outbox WHERE intake = ? AND delivered_at IS NOT NULL"
 MARK_DELIVERED = "UPDATE dist_outbox SET delivered_at = ? WHERE intake = ? AND folder = ? AND name = ?"
 COUNT_UNDELIVERED = "SELECT COUNT(*) FROM dist_outbox WHERE delivered_at IS NULL"
 
@@ -212,6 +213,10 @@ def add_output(ledger: Ledger, intake: str, folder: str, name: str, blob_sha256:
 
 def pending_outputs(ledger: Ledger, intake: str) -> list[tuple[str, str, str, str]]:
     return [tuple(r) for r in ledger.query(PENDING_OUTBOX, (intake,))]
+
+
+def delivered_outputs(ledger: Ledger, intake: str) -> list[tuple[str, str]]:
+    return [tuple(r) for r in ledger.query(DELIVERED_OUTBOX, (intake,))]
 
 
 def mark_delivered(ledger: Ledger, intake: str, folder: str, name: str) -> None:

@@ -86,10 +86,15 @@ def handle_job(sha256: str, intake: str, name: str, settings: WorkerSettings) ->
     try:
         with Ledger.open(settings.db) as ledger:
             return _handle(ledger, sha256, intake, name, settings)
+    except TryAgain as exc:
+        event(log, "dist.retry", logging.WARNING, file=name, sha256=sha256, host=settings.name, message=str(exc))
+        raise
     except (LedgerError, OSError, store.BlobMissing) as exc:
         event(log, "dist.retry", logging.WARNING, file=name, sha256=sha256, host=settings.name, **error_fields(exc))
         raise TryAgain(type(exc).__name__) from exc
-    except CobpipeError as exc:
+    except Exception as exc:  # noqa: BLE001 - the database went away mid-task, a lock error, ...:
+        # process_inbound turns every problem of the file itself into a rejection, so what reaches
+        # here is the infrastructure's; nothing was committed, so the task is tried again
         event(log, "dist.retry", logging.WARNING, file=name, sha256=sha256, host=settings.name, **error_fields(exc))
         raise TryAgain(type(exc).__name__) from exc
 

@@ -55,3 +55,28 @@ def test_bytes_that_do_not_match_their_hash_are_refused(ledger, tmp_path):
     with pytest.raises(store.BlobMissing, match="do not match"):
         store.write_blob(ledger, sha, tmp_path / "x.835")
     assert not (tmp_path / "x.835").exists()
+
+
+def test_an_intake_killed_between_marking_an_output_delivered_and_placing_it(ledger, tmp_path):
+    """The staging file a crash left after the commit is renamed into place at the next delivery,
+    never written again; one left before the commit is written again from the database."""
+    from cobpipe.dist.intake import STAGING, Intake
+    from cobpipe.jobs.layout import Root
+    from cobpipe.jobs.process import JobOptions
+
+    root = Root.prepare(tmp_path / "root", tmp_path / "unused.db")
+    intake = Intake(root, ledger, None, JobOptions(), name="host:/root")
+    first, second = store.put_bytes(ledger, b"first 837"), store.put_bytes(ledger, b"second 837")
+    with ledger.transaction():
+        store.add_output(ledger, intake.name, "outbound", "a.837", first, "1" * 64)
+        store.add_output(ledger, intake.name, "outbound", "b.837", second, "2" * 64)
+    store.mark_delivered(ledger, intake.name, "outbound", "a.837")  # committed, then the crash
+    (root.outbound / f"{STAGING}a.837").write_bytes(b"first 837")
+    (root.outbound / f"{STAGING}b.837").write_bytes(b"second")  # not committed: a torn write
+    placed = intake.deliver()
+    assert sorted(p.name for p in placed) == ["a.837", "b.837"]
+    assert (root.outbound / "a.837").read_bytes() == b"first 837"
+    assert (root.outbound / "b.837").read_bytes() == b"second 837"
+    assert sorted(p.name for p in root.outbound.iterdir()) == ["a.837", "b.837"]
+    (root.outbound / "a.837").unlink()  # the partner fetched it
+    assert intake.deliver() == [] and not (root.outbound / "a.837").exists()
