@@ -6,6 +6,9 @@ Two engines give the same answers (tests/edi/test_ig_fast.py holds them to it on
 * ``"fast"``: edi.ig_fast, the same map XML compiled into tables and walked by a small state
   machine; many times faster, meant for checking what cobpipe writes.
 
+This module is the facade: it prepares the input and turns issues into findings; the engines have
+one interface (edi.ig_engine.Engine) and never import this module.
+
 Both return :class:`edi.findings.Finding` values with stable codes (see ``CODES``); a file that is
 not X12 at all (empty, binary, no ISA or ST, truncated ISA) raises :class:`EdiSyntaxError`.
 
@@ -52,15 +55,15 @@ import io
 import logging
 import os
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, TextIO
 
 from .errors import EdiSyntaxError
 from .findings import JUNK_LIMIT, CappedFindings, Finding, Location, Severity, TooManyFindings
+from .ig_issues import MASK, Issue, finding_code
+from .ig_issues import mask_token as _mask_token
+from .ig_pyx12 import (  # noqa: F401 - the reference engine, re-exported
+    collect_issues, load_map, map_file_for, pyx12_document_issues, quiet_pyx12, run_pyx12)
 from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters, safe_tag
 from .segment import Segment
 from .seglines import SegmentLines
@@ -103,41 +106,8 @@ PHI_TAGS = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PAT", "INS"
 #: wrapper loops of pyx12's maps that say nothing to a reader of the report
 _ENVELOPE_LOOPS = frozenset({"ISA_LOOP", "GS_LOOP", "ST_LOOP"})
 _HEAD_CHARS = 1 << 16
-MASK = "<masked>"
 _log = logging.getLogger(__name__)
 
-
-# --- the engine-neutral result -------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Issue:
-    """One validation error as an engine reports it, before it becomes a Finding.
-
-    `level` is isa, gs, st, seg or ele (pyx12's error tree) or nomap, noisa, isafmt, engine;
-    `position` is the 1-based segment number in the file (pyx12 counts segments the same way as
-    edi.reader), `value` the offending value (never shown unless safe).
-    """
-
-    level: str
-    code: str
-    message: str
-    position: int | None = None
-    tag: str | None = None
-    loop: str | None = None
-    element: str | None = None
-    value: str | None = None
-    line: int | None = None  # only for issues found before the engine ran (no line table then)
-
-    def key(self) -> tuple[int | None, str]:
-        """(segment position, finding code): what the two engines must agree on."""
-        return (self.position, finding_code(self.level, self.code))
-
-
-def finding_code(level: str, code: str) -> str:
-    if level in ("isa", "gs", "st", "seg", "ele"):
-        return f"IG-{level.upper()}-{code}"
-    return f"IG-{level.upper()}"
 
 
 # --- public API -----------------------------------------------------------------------------------
@@ -379,12 +349,12 @@ ISSUE_LIMIT = 100_000
 
 def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engine,
                      capped: bool = False) -> list[Finding]:
-    from . import ig_fast
+    from .ig_issues import TooManyIssues
 
     limits = (ISSUE_LIMIT, JUNK_LIMIT) if capped else None
     try:
         issues, lines = _issues(open_stream, name, engine, limits)
-    except ig_fast.TooManyIssues as exc:
+    except TooManyIssues as exc:
         what = (f"more than {ISSUE_LIMIT:,} implementation guide errors" if exc.total else
                 f"more than {JUNK_LIMIT:,} segments not recognized here (IG-SEG-1)")
         raise TooManyFindings(f"refused: {what}; the file is not usable", path=name,
@@ -403,26 +373,26 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str,
     the file is validated again with pyx12, so a caller never loses a validation to it."""
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; choose one of {ENGINES}")
+    from .ig_engine import REFERENCE, engine as engine_run
+    from .ig_issues import EngineBug
+
     with open_stream() as stream:
         prepared = _prepare(stream, name)
         if isinstance(prepared, Issue):
             return [prepared], None
         head, first_line = prepared
-        if engine == "fast":
-            from . import ig_fast
-
-            try:
-                return _run(functools.partial(ig_fast.run, limits=limits), head, stream, first_line)
-            except ig_fast.EngineBug as exc:
-                _log.warning("fast IG validator failed (%s) on %s; validating with pyx12 instead",
-                             exc.kind, name)
-        else:
-            return _run(run_pyx12, head, stream, first_line)
+        try:
+            return _run(functools.partial(engine_run(engine), limits=limits), head, stream, first_line)
+        except EngineBug as exc:
+            if engine == REFERENCE:
+                raise
+            _log.warning("%s IG validator failed (%s) on %s; validating with %s instead",
+                         engine, exc.kind, name, REFERENCE)
     with open_stream() as stream:
         prepared = _prepare(stream, name)
         assert not isinstance(prepared, Issue)
         head, first_line = prepared
-        return _run(run_pyx12, head, stream, first_line)
+        return _run(engine_run(REFERENCE), head, stream, first_line)
 
 
 def _run(engine: Callable[[Any, int], tuple[list[Issue], SegmentLines]], head: str, stream: TextIO,
@@ -442,17 +412,12 @@ def _run(engine: Callable[[Any, int], tuple[list[Issue], SegmentLines]], head: s
 # --- masking and conversion -------------------------------------------------------------------------
 
 _CONTROL_CHAR_VALUE = re.compile(r"<[A-Z]{2,3}>\Z")
-_SAFE_TOKEN = re.compile(r"[A-Z0-9]{1,3}\Z")
 _NOT_FOUND = re.compile(r"Segment (.*) not found\.(?=  Started at )", re.S)
 _SEG_ID = re.compile(r'Segment identifier "(.*)" is invalid', re.S)
 _EMPTY_SEG = re.compile(r'Segment "(.*)" is empty', re.S)
 _HL_COUNT = re.compile(r"your HL count (.*)\Z", re.S)
 _LX_COUNT = re.compile(r"Service Line Number (.*) does not match", re.S)
 _LEN = re.compile(r'len\(".*"\) = ', re.S)
-
-
-def _mask_token(token: str) -> str:
-    return token if _SAFE_TOKEN.match(token) or token.isdigit() else MASK
 
 
 def safe_message(level: str, code: str, message: str, value: str | None, tag: str | None) -> str:
@@ -496,364 +461,10 @@ def to_finding(issue: Issue, name: str, lines: "SegmentLines | None") -> Finding
                    Severity.ERROR)
 
 
-# --- pyx12 reference engine -------------------------------------------------------------------------
-
-_quiet_lock = threading.Lock()
-_quiet_depth = 0
-_saved_levels: dict[str, int] = {}
-
-
-@contextmanager
-def quiet_pyx12() -> Iterator[None]:
-    """Silence the "pyx12" loggers (they print element values, i.e. PHI) for the duration.
-
-    Levels are restored when the last concurrent user leaves; nothing else of logging is touched.
-    """
-    global _quiet_depth
-    with _quiet_lock:
-        if _quiet_depth == 0:
-            manager = logging.Logger.manager
-            names = ["pyx12"] + [n for n in list(manager.loggerDict) if n.startswith("pyx12.")]
-            for lname in names:
-                lg = logging.getLogger(lname)
-                _saved_levels[lname] = lg.level
-                lg.setLevel(logging.CRITICAL + 10)
-        _quiet_depth += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_depth -= 1
-            if _quiet_depth == 0:
-                for lname, level in _saved_levels.items():
-                    logging.getLogger(lname).setLevel(level)
-                _saved_levels.clear()
-
-
-@lru_cache(maxsize=1)
-def _pyx12_params() -> Any:
-    import pyx12.params
-
-    return pyx12.params.ParamsBase()  # not params(): no user config files, charset "E"
-
-
-@lru_cache(maxsize=1)
-def _map_index() -> Any:
-    import pyx12.map_index
-
-    with quiet_pyx12():
-        return pyx12.map_index.map_index()
-
-
-@lru_cache(maxsize=16)
-def load_map(map_file: str) -> Any:
-    """A pyx12 map, loaded once per process (pyx12 itself reloads it for every document)."""
-    import pyx12.map_if
-
-    with quiet_pyx12():
-        return pyx12.map_if.load_map_file(map_file, _pyx12_params())
-
-
-def map_file_for(icvn: str | None, vriic: str | None, fic: str | None, tspc: str | None = None) -> str | None:
-    return _map_index().get_filename(icvn, vriic, fic, tspc)
-
-
-def _loop_id(map_node: Any) -> str | None:
-    node = map_node
-    while node is not None:
-        if node.is_loop():
-            return node.id
-        if node.is_map_root():
-            return None
-        node = node.parent
-    return None
-
-
-def _make_errh() -> Any:
-    import pyx12.error_handler as eh
-
-    class RecordingErrHandler(eh.err_handler):
-        """pyx12's error tree, noting for each node where it was found (segment, loop, element)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.position = 0
-            self.envelope: list[Issue] = []  # isa/gs/st errors, with the segment they were found at
-            self.lost: list[Issue] = []  # seg errors pyx12 drops (raised on an ISA/GS/ST node)
-
-        def add_seg(self, map_node: Any, seg_data: Any, seg_count: int, cur_line: int, ls_id: Any) -> None:
-            super().add_seg(map_node, seg_data, seg_count, cur_line, ls_id)
-            node = self.cur_seg_node
-            same = map_node is not None and (not map_node.is_segment() or map_node.id == seg_data.get_seg_id())
-            node.loop_id = _loop_id(map_node) if same and map_node is not None else None
-
-        def add_ele(self, map_node: Any) -> None:
-            super().add_ele(map_node)
-            ele = self.cur_ele_node
-            seg = map_node
-            while seg is not None and not seg.is_segment():
-                seg = seg.parent
-            ele.seg_tag = seg.id if seg is not None else None
-            ele.position = self.position
-            ele.loop_id = _loop_id(map_node)
-
-        def isa_error(self, err_cde: str, err_str: str) -> None:
-            super().isa_error(err_cde, err_str)
-            self.envelope.append(Issue("isa", err_cde, err_str, self.position))
-
-        def gs_error(self, err_cde: str, err_str: str) -> None:
-            super().gs_error(err_cde, err_str)
-            self.envelope.append(Issue("gs", err_cde, err_str, self.position))
-
-        def st_error(self, err_cde: str, err_str: str) -> None:
-            super().st_error(err_cde, err_str)
-            self.envelope.append(Issue("st", err_cde, err_str, self.position))
-
-        def seg_error(self, err_cde: str, err_str: str, err_value: Any = None, src_line: Any = None) -> None:
-            node = self.cur_seg_node
-            before = len(node.errors) if node is not None and node.id == "SEG" else None
-            super().seg_error(err_cde, err_str, err_value, src_line)
-            if node is not None and node.id in ("ISA", "GS", "ST") and before is None:
-                self.lost.append(Issue("seg", err_cde, err_str, self.position, node.id, value=err_value))
-
-    return RecordingErrHandler()
-
-
-class _LineTracker:
-    """Replaces pyx12's RawX12File iteration (same splitting rules) and notes each segment's line."""
-
-    def __init__(self, raw: Any, first_line: int) -> None:
-        self.raw = raw
-        self.lines = SegmentLines()
-        self._line = first_line
-
-    def __iter__(self) -> Iterator[str]:
-        from pyx12.rawx12file import DEFAULT_BUFSIZE
-
-        raw = self.raw
-        term = raw.seg_term
-        newline_term = term == "\n"
-        lines = self.lines
-        while True:
-            if raw.buffer.find(term) == -1:
-                raw.buffer += raw.fd.read(DEFAULT_BUFSIZE)
-            if raw.buffer.find(term) == -1:
-                break
-            piece, raw.buffer = raw.buffer.split(term, 1)
-            line = piece.lstrip("\n\r")
-            if line == "":
-                break
-            lead = len(piece) - len(piece.lstrip())
-            lines.append(self._line + piece.count("\n", 0, lead))
-            self._line += piece.count("\n") + newline_term
-            yield line
-
-    def get_term(self) -> Any:
-        return self.raw.get_term()
-
-
-def run_pyx12(stream: Any, first_line: int = 1) -> tuple[list[Issue], SegmentLines]:
-    """Validate with pyx12's walker (the loop of pyx12.x12n_document, without 997/HTML/XML output).
-
-    Returns the issues and the line of every segment (by 1-based segment number).
-    """
-    with quiet_pyx12():
-        return _run_pyx12(stream, first_line)
-
-
-def _run_pyx12(stream: Any, first_line: int) -> tuple[list[Issue], SegmentLines]:
-    import pyx12.errors
-    import pyx12.map_if
-    import pyx12.x12file
-    from pyx12.map_if._segment import apply_segment_errors
-    from pyx12.map_walker import apply_walk_errors, walk_tree
-
-    errh = _make_errh()
-    stopped: list[Issue] = []
-    try:
-        src = pyx12.x12file.X12Reader(stream)
-    except pyx12.errors.X12Error:
-        return [Issue("isafmt", "", "the ISA is not usable by the implementation guide validator", 1, "ISA")], SegmentLines()
-    tracker = _LineTracker(src.raw, first_line)
-    src.raw = tracker
-    map_file = "x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml"
-    control_map = load_map(map_file)
-    node = control_map.getnodebypath("/ISA_LOOP/ISA")
-    walker = walk_tree()
-    icvn = fic = vriic = None
-    cur_map = None
-    seg_id = None
-    try:
-        for seg in src:
-            errh.position = position = src.get_cur_line()
-            seg_id = seg.get_seg_id()
-            orig_node = node
-            try:
-                if seg_id == "ISA":
-                    node = control_map.getnodebypath("/ISA_LOOP/ISA")
-                    walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
-                elif seg_id == "GS":
-                    node = control_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
-                    walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
-                else:
-                    node, _pop, _push, walk_errors = walker.walk_errors(
-                        node, seg, src.get_seg_count(), position, src.get_ls_id())
-                    apply_walk_errors(errh, walk_errors)
-                if node is None:
-                    node = orig_node
-                    continue
-                if seg_id == "ISA":
-                    errh.add_isa_loop(seg, src)
-                    icvn = seg.get_value("ISA12")
-                    errh.handle_errors(src.pop_errors())
-                elif seg_id == "IEA":
-                    errh.handle_errors(src.pop_errors())
-                    errh.close_isa_loop(node, seg, src)
-                elif seg_id == "GS":
-                    fic = seg.get_value("GS01")
-                    vriic = seg.get_value("GS08")
-                    map_file_new = map_file_for(icvn, vriic, fic)
-                    if map_file != map_file_new:
-                        if map_file_new is None:
-                            stopped.append(_no_map(icvn, vriic, fic, position))
-                            break
-                        map_file = map_file_new
-                        cur_map = load_map(map_file)
-                        src.check_837_lx = cur_map.id == "837"
-                    node = cur_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
-                    errh.add_gs_loop(seg, src)
-                    errh.handle_errors(src.pop_errors())
-                elif seg_id == "BHT":
-                    if vriic in ("004010X094", "004010X094A1"):  # 4010 278: the map depends on BHT02
-                        tspc = seg.get_value("BHT02")
-                        map_file_new = map_file_for(icvn, vriic, fic, tspc)
-                        if map_file != map_file_new:
-                            if map_file_new is None:
-                                stopped.append(_no_map(icvn, vriic, fic, position))
-                                break
-                            map_file = map_file_new
-                            cur_map = load_map(map_file)
-                            src.check_837_lx = cur_map.id == "837"
-                            node = cur_map.getnodebypath("/ISA_LOOP/GS_LOOP/ST_LOOP/HEADER/BHT")
-                    errh.add_seg(node, seg, src.get_seg_count(), position, src.get_ls_id())
-                    errh.handle_errors(src.pop_errors())
-                elif seg_id == "GE":
-                    errh.handle_errors(src.pop_errors())
-                    errh.close_gs_loop(node, seg, src)
-                elif seg_id == "ST":
-                    errh.add_st_loop(seg, src)
-                    errh.handle_errors(src.pop_errors())
-                elif seg_id == "SE":
-                    errh.handle_errors(src.pop_errors())
-                    errh.close_st_loop(node, seg, src)
-                else:
-                    errh.add_seg(node, seg, src.get_seg_count(), position, src.get_ls_id())
-                    errh.handle_errors(src.pop_errors())
-                apply_segment_errors(node, seg, errh)
-            except Exception as exc:  # noqa: BLE001 - a validator bug must not become a traceback
-                stopped.append(_engine_failure(exc, position, seg_id))
-                break
-        else:
-            try:
-                src.cleanup()
-                errh.position = src.get_cur_line()
-                errh.handle_errors(src.pop_errors())
-            except Exception as exc:  # noqa: BLE001
-                stopped.append(_engine_failure(exc, src.get_cur_line(), None))
-    except Exception as exc:  # noqa: BLE001 - raised while reading the next segment
-        stopped.append(_engine_failure(exc, src.get_cur_line() + 1, None))
-    issues = collect_issues(errh) + stopped
-    issues.sort(key=lambda i: i.position or 0)  # stable: keeps pyx12's order within a segment
-    return issues, tracker.lines
-
-
 def _no_map(icvn: str | None, vriic: str | None, fic: str | None, position: int) -> Issue:
-    from .ig_fast import map_index
+    from .ig_map import no_map
 
-    known = sorted({m_vriic for m_icvn, m_vriic, m_fic, _t, _f in map_index()
-                    if m_icvn == icvn and m_fic == fic and m_vriic})
-    shown = vriic if re.fullmatch(r"[A-Z0-9]{1,12}", vriic or "") else MASK
-    return Issue("nomap", "", f"no implementation guide map for GS08 {shown!r} (GS01 {_mask_token(fic or '')!r}, "
-                 f"ISA12 {_mask_token(icvn or '')}); maps for GS01 {_mask_token(fic or '')!r}: "
-                 f"{', '.join(known) or 'none'}; validation stops here", position, "GS", element="GS08")
-
-
-def _engine_failure(exc: BaseException | str, position: int | None, tag: str | None) -> Issue:
-    name = exc if isinstance(exc, str) else type(exc).__name__
-    return Issue("engine", "", f"the implementation guide validator failed on this segment "
-                 f"({name}); later segments were not checked", position, tag)
-
-
-def collect_issues(errh: Any) -> list[Issue]:
-    """Flatten pyx12's error tree (err_handler -> isa -> gs -> st -> seg -> ele) into Issues."""
-    issues: list[Issue] = []
-
-    def elements(owner: Any, default_pos: int | None, default_tag: str | None) -> None:
-        for ele in owner.elements:
-            tag = getattr(ele, "seg_tag", None) or default_tag
-            pos = getattr(ele, "position", None) or default_pos
-            name = f"{tag}{ele.ele_pos:02d}" + (f"-{ele.subele_pos}" if ele.subele_pos else "")
-            for cde, text, val in ele.errors:
-                issues.append(Issue("ele", cde, text, pos, tag, getattr(ele, "loop_id", None), name, val))
-
-    for isa in errh.children:
-        elements(isa, isa.cur_line_isa, "ISA")
-        for gs in isa.children:
-            elements(gs, gs.cur_line_gs, "GS")
-            for st in gs.children:
-                elements(st, st.cur_line_st, "ST")
-                for seg in st.children:
-                    loop = getattr(seg, "loop_id", None)
-                    for cde, text, val in seg.errors:
-                        issues.append(Issue("seg", cde, text, seg.cur_line, seg.seg_id, loop, None, val))
-                    for ele in seg.elements:
-                        name = f"{seg.seg_id}{ele.ele_pos:02d}" + (f"-{ele.subele_pos}" if ele.subele_pos else "")
-                        for cde, text, val in ele.errors:
-                            issues.append(Issue("ele", cde, text, seg.cur_line, seg.seg_id, loop, name, val))
-    for env in errh.envelope:
-        env.tag = _envelope_tag(env)
-        issues.append(env)
-    issues.extend(errh.lost)
-    return issues
-
-
-def _envelope_tag(issue: Issue) -> str:
-    if issue.level == "isa":
-        return "ISA" if issue.code == "025" else "IEA"
-    if issue.level == "gs":
-        return "GS" if issue.code == "6" else "GE"
-    return "ST" if issue.code in ("1", "6", "7", "23") else "SE"
-
-
-def pyx12_document_issues(text: str) -> tuple[bool, list[tuple[int, str]] | None]:
-    """Run pyx12.x12n_document itself (the JSON error report) on `text`: its verdict and the
-    (segment position, finding code) pairs of its seg/ele errors, None when it raised.
-    Only for tests (slow: it reloads the maps for every document)."""
-    import json
-
-    import pyx12.x12n_document
-
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    out = io.StringIO()
-    with quiet_pyx12():
-        try:
-            ok = pyx12.x12n_document.x12n_document(_pyx12_params(), io.StringIO(text, newline=None),
-                                                   None, None, None, out)
-        except Exception:  # noqa: BLE001 - e.g. EngineError "Map not found"
-            return False, None
-    pairs: list[tuple[int, str]] = []
-    if out.getvalue():
-        doc = json.loads(out.getvalue())
-        for isa in doc["interchanges"]:
-            for gs in isa["groups"]:
-                for st in gs["transactions"]:
-                    for seg in st["segments"]:
-                        pairs += [(seg["cur_line"], f"IG-SEG-{e['err_cde']}") for e in seg["errors"]]
-                        for ele in seg["elements"]:
-                            pairs += [(seg["cur_line"], f"IG-ELE-{e['err_cde']}") for e in ele["errors"]]
-    return ok, pairs
-
+    return no_map(icvn, vriic, fic, position)
 
 __all__ = [
     "CODES", "DEFAULT_ENGINE", "ENGINES", "Issue", "PHI_TAGS", "collect_issues", "finding_code",
