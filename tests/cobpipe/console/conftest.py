@@ -26,7 +26,7 @@ ROLES = {"bella": "biller", "andy": "analyst", "ada": "admin"}
 # names, member ids and birth dates of the patients and subscribers of the fixture's claims and 835s
 PHI = ("TANSYBROOK", "FELIX", "PRM0770001", "SEC0770002", "20060111", "2006-01-11",
        "DUSKHOLLOW", "REMY", "PRM1310001", "NETTLEBRIAR", "WREN", "PRM0880091",
-       "SAMPLE", "ALEX", "PRM0001234", "SEC0005678", "19800115", "1980-01-15",
+       "ALEX", "PRM0001234", "SEC0005678", "19800115", "1980-01-15",
        "MILLSTREAM", "ELM STREET")
 
 
