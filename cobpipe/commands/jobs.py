@@ -68,6 +68,9 @@ def job_options(function):
                      expose_value=False, callback=_remember("paper_layout"),
                      help="Paper claims (outbound/paper/): data only for pre-printed red CMS-1500 forms, or the "
                           "full form drawn."),
+        click.option("--acknowledge", is_flag=True, expose_value=False, callback=_remember("acknowledge"),
+                     help="Also write a TA1/999 into ROOT/outbound for every file dropped in ROOT/inbound "
+                          "(partner homes always get theirs)."),
         click.option("--bill-zero-balance", is_flag=True, help="Also bill claims that leave nothing for the patient."),
         click.option("--usage", type=click.Choice(["P", "T"]), default=None,
                      help="ISA15 (default: T when the 835 or the original claims are test data, else P)."),
@@ -107,7 +110,8 @@ def _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_a
     options = JobOptions(
         convert=ConvertOptions(bill_zero_balance=bill_zero_balance, delimiters=parse_delimiters(delimiters),
                                usage=usage, **paper),
-        coverage=coverage, truncated_after=truncated_after, settle=settle)
+        coverage=coverage, truncated_after=truncated_after, settle=settle,
+        acknowledge=bool(meta.get("cobpipe.acknowledge")))
     return layout, options
 
 

@@ -245,3 +245,16 @@ def test_any_999_we_write_passes_the_999_guide(tmp_path_factory, edits, accepted
     assert written is not None
     answer = write(folder, "out.999", written.text)
     assert validate_path(answer).findings == [], written.text
+
+
+def test_run_acknowledge_flag_answers_files_dropped_in_root_inbound(root):
+    """`cobpipe run --acknowledge`: the plain drop folder writes a 999 for what it received too."""
+    from click.testing import CliRunner
+
+    from cobpipe.cli import main
+
+    drop(root.inbound, "claims.837", claims_837(["G1"]))
+    result = CliRunner().invoke(main, ["run", str(root.path), "--acknowledge", "--settle", "0"])
+    assert result.exit_code == 0, result.output
+    [answer] = root.outbound.glob("*.999")
+    assert "IK5*A~" in answer.read_text()
