@@ -9,7 +9,8 @@ the same files on one machine.
 worker that has just started one of the batch's files is SIGKILLed after a delay drawn from a seeded
 RNG: either its pool process (the broker gets the message back at once: reject_on_worker_lost) or
 the whole worker (host lost: the message comes back after the visibility timeout; the worker is
-started again). After every trial and at the end:
+started again). In some trials the intake is SIGKILLed too, while it stores, queues or delivers, and
+started again. After every trial and at the end:
 
   * every claim is billed exactly once (CLM01 across all outbound 837Ps, equal to the reference set);
   * ISA13, GS06 and ST02 are unique and gap-free per sender/receiver (1..n);
@@ -262,6 +263,8 @@ def test_workers_killed_mid_conversion_bill_every_claim_exactly_once(cluster):
                 assert_complete(path)
 
     interrupted = 0
+    intake_kills = 0
+    intake: Proc = cluster["intake"]
     expected_so_far: set[str] = set()
     all_inputs: list[Path] = []
     try:
@@ -273,6 +276,11 @@ def test_workers_killed_mid_conversion_bill_every_claim_exactly_once(cluster):
             first = [era for _, era in pairs] if eras_first else [p for pair in pairs for p in pair]
             for path in first:
                 drop(path, root / "inbound")
+            if rng.random() < 0.2:  # the intake host dies while it stores, queues or delivers
+                time.sleep(rng.uniform(0.0, 0.3))
+                intake.kill_group()
+                intake.start()
+                intake_kills += 1
 
             def new_start():
                 for w in workers:
@@ -325,7 +333,8 @@ def test_workers_killed_mid_conversion_bill_every_claim_exactly_once(cluster):
         assert summary["undelivered"] == 0 and summary["jobs"] == {"archived": len(all_inputs)}
     # the kills did land mid-task: files a worker started and another had to start again
     assert interrupted >= 3, f"only {interrupted} tasks were interrupted: the kills missed"
-    print(f"\n{TRIALS} trials, {interrupted} tasks started again after a kill, {len(expected)} claims billed once")
+    print(f"\n{TRIALS} trials, {interrupted} tasks started again after a kill, {intake_kills} intake kills, "
+          f"{len(expected)} claims billed once")
 
 
 def _sha(path: Path) -> str:
