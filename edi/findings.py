@@ -162,7 +162,18 @@ class CappedFindings(list):
         self.extend(findings)
         return self
 
+    def __reduce__(self):  # pickling (decision logs, worker processes) keeps the counts and summaries
+        return (_restore_capped, (list(self), self.per_code, self.junk_limit, dict(self.counts), self.junk,
+                                  dict(self._summaries)))
+
     @property
     def dropped(self) -> int:
         """How many findings were counted but not kept."""
         return sum(max(0, n - self.per_code) for n in self.counts.values()) if self.per_code else 0
+
+
+def _restore_capped(items, per_code, junk_limit, counts, junk, summaries) -> CappedFindings:
+    restored = CappedFindings(per_code=per_code, junk_limit=junk_limit)
+    list.extend(restored, items)
+    restored.counts, restored.junk, restored._summaries = counts, junk, summaries
+    return restored

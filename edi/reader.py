@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .errors import EdiSyntaxError
-from .findings import CappedFindings, Finding, Location, Severity
+from .findings import CappedFindings, Finding, Location, Severity, TooManyFindings
 from .segment import _SEGMENT_FACTORY, Delimiters, Segment, _make_segment
 
 CHUNK_CHARS = 1 << 18
@@ -34,6 +34,11 @@ ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 ISA_MAX_CHARS = 1024
 """An ISA whose 16 element separators are not all within this many characters is unusable."""
 SNIFF_CHARS = 1 << 16
+LOOP_LIMIT = 30_000
+"""Segments in one claim or loop (none of LOOP_STARTS between them) before a file is refused: a
+claim with millions of segments would be held in memory whole by every parser (the guides allow
+999 service lines of an 835 claim, 50 of an 837P claim)."""
+LOOP_STARTS = frozenset({"CLP", "CLM", "LX", "HL"})
 """How much of a bare ST..SE fragment is looked at to guess its component separator."""
 
 _TAG = re.compile(r"[A-Z0-9]{2,3}\Z")
@@ -143,6 +148,7 @@ class _Envelope:
     groups: int = 0
     sets: int = 0
     seg_count: int = 0
+    loop_start: int = 0  # seg_count at the last LOOP_STARTS segment of this transaction set
     closed_interchange: bool = False
     junk_reported: bool = False
     outside_reported: bool = False
@@ -229,6 +235,11 @@ class X12Reader:
         except ValueError as exc:  # read from a closed stream
             raise self._error(f"cannot read: {exc}") from exc
 
+    def _loop_too_long(self, index: int, line: int) -> TooManyFindings:
+        return TooManyFindings(f"refused: more than {LOOP_LIMIT:,} segments in one claim or loop (no CLP, CLM, "
+                               "LX or HL between them); the file is not usable", path=self.name,
+                               segment=index, line=line)
+
     def _error(self, message: str, segment: int | None = None, line: int | None = None) -> EdiSyntaxError:
         return EdiSyntaxError(message, path=self.name, segment=segment, line=line)
 
@@ -301,6 +312,7 @@ class X12Reader:
         seg: Segment | None = None
         restarted = False  # the first piece is an ISA whose delimiters were just applied
         wanted = self.body_tags
+        loop_starts = LOOP_STARTS
         new_segment, set_tag, set_elements, set_index, set_line, set_delimiters = _SEGMENT_FACTORY
         skipped: tuple[str, int, int] | None = None  # the last segment read but not yielded (`body_tags`)
         # lines are counted by LF (also CRLF), or by CR in files with old Mac line ends: decided by
@@ -347,6 +359,10 @@ class X12Reader:
                 index += 1
                 if tag in body_tags and env.st is not None:  # the hot path: a segment inside ST..SE
                     env.seg_count += 1
+                    if tag in loop_starts:
+                        env.loop_start = env.seg_count
+                    elif env.seg_count - env.loop_start > LOOP_LIMIT:
+                        raise self._loop_too_long(index, seg_line)
                     if wanted is not None and tag not in wanted:
                         seg, skipped = None, (tag, index, seg_line)
                         continue
@@ -475,6 +491,10 @@ class X12Reader:
             return False
         if env.st is not None and tag not in ("ST", "GS", "GE", "ISA", "IEA"):
             env.seg_count += 1
+            if tag in LOOP_STARTS:
+                env.loop_start = env.seg_count
+            elif env.seg_count - env.loop_start > LOOP_LIMIT:
+                raise self._loop_too_long(seg.index, seg.line)
         if tag == "ISA":
             if env.isa is not None and not env.closed_interchange:
                 self._find("ENV008", "IEA missing: a new ISA starts before the previous interchange ended",
@@ -500,7 +520,7 @@ class X12Reader:
                 env.sets += 1
             if env.gs is None and not self.fragment:
                 self._find("ENV010", "ST outside a functional group (no GS before it)", seg)
-            env.st, env.seg_count = seg, 1
+            env.st, env.seg_count, env.loop_start = seg, 1, 0
             env.outside_reported = False
         elif tag == "SE":
             if env.st is None:

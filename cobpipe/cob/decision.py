@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edi.findings import Finding
+from edi.findings import CappedFindings, Finding
 from edi.segment import STANDARD, Delimiters
 from edi.writer import InterchangeSettings
 
@@ -52,6 +52,12 @@ class ConvertOptions:
         return self.today or dt.date.today()
 
 
+
+def _capped() -> list:
+    """A decision's findings: at most 100 per code, then a counted summary (the parsers refuse junk)."""
+    return CappedFindings(junk_limit=None)
+
+
 @dataclass(slots=True)
 class ClaimDecision:
     """What happened to one remitted claim (CLP01), for the report."""
@@ -61,7 +67,7 @@ class ClaimDecision:
     reasons: list[str] = field(default_factory=list)
     payer_id: str | None = None  # the payer the secondary claim was billed to
     era_segment: int | None = None
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=_capped)  # at most 100 per code, then a count
     # the claim's life (issue 14): who sent the 835 and at which level, its claim number (CLP07),
     # the level and frequency (CLM05-3) billed now, the claim's state after this decision
     era_payer: str | None = None

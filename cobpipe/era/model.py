@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from edi.findings import Finding, Location, Severity
+from edi.findings import CappedFindings, Finding, Location, Severity
 
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -309,7 +309,7 @@ class ServiceLine:
     amounts: dict[str, Decimal | None] = field(default_factory=dict)  # AMT*B6 allowed, KH, T, T2, ZK...
     quantities: dict[str, Decimal | None] = field(default_factory=dict)  # QTY*ZK ...
     remarks: list[Remark] = field(default_factory=list)  # LQ*HE / LQ*RX
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=CappedFindings)  # capped per code (hostile input)
     segment: int = 0
     line: int = 0
 
@@ -428,7 +428,7 @@ class ClaimPayment:
     quantities: dict[str, Decimal | None] = field(default_factory=dict)  # QTY*CA, CD, LA, LE, NE, NR, OU, PS, VS, ZK ...
     contacts: list[Contact] = field(default_factory=list)  # 2100 PER
     lines: list[ServiceLine] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)  # every finding about this claim, lines included
+    findings: list[Finding] = field(default_factory=CappedFindings)  # every finding about this claim, lines included (capped per code)
     lx: str | None = None  # LX01 of the 2000 header the claim sat under
     segment: int = 0
     line: int = 0

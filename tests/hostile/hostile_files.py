@@ -106,3 +106,16 @@ def claims_cut_midway(path: Path, claim_ids: list[str], cut_claim: int = 1, keep
     with open(path, "w") as stream:
         stream.write("~\n".join(segments))
     return path
+
+
+def claim_flooded(path: Path, count: int, unit: str) -> Path:
+    """An 835 whose one claim is followed by `count` copies of the segment `unit` (e.g. a zero CAS,
+    a service line), SE01 right."""
+    head, body, trailer = _split_era(["FLOOD1"], 704)
+    st_on = _body_segments(head[head.index("ST*"):]) + _body_segments(body) + 1
+    with open(path, "w") as stream:
+        stream.write(head)
+        stream.write(body)
+        _repeat(stream, unit + "~\n", count)
+        stream.write(_fix_se(trailer, st_on + count))
+    return path

@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from hostile_files import bad_segment_ids, claims_837, unknown_segments, zz_only
+from edi.reader import LOOP_LIMIT
+
+from hostile_files import bad_segment_ids, claim_flooded, claims_837, unknown_segments, zz_only
 
 SMALL, LARGE = 5_000_000, 50_000_000  # bytes
 TARGET_MB = 200
@@ -99,3 +101,37 @@ def test_the_drop_folder_rejects_hostile_files_in_flat_memory_with_a_small_reaso
         assert "refused" in json.loads(reasons[0].read_text())["message"]
         assert len(run.stderr) < 20_000  # the log lines stay small
     flat(*runs)
+
+
+@pytest.mark.parametrize("unit", ["CAS*CO*45*0", "SVC*HC:99213*33*10**1"])
+def test_a_claim_flooded_with_segments_is_refused_in_flat_memory(tmp_path, measured, unit):
+    """Millions of zero CAS (an error each) or of service lines in one claim: refused once a claim
+    holds more segments than any guide allows (edi.reader.LOOP_LIMIT), before a parser keeps them."""
+    claims = tmp_path / "claims.837"
+    claims.write_text(claims_837(["FLOOD1"]))
+    runs = []
+    for size in (SMALL, LARGE):
+        era = claim_flooded(tmp_path / f"flood{size}.835", size // (len(unit) + 2), unit)
+        runs.append(measured("convert", "--era", str(era), "--claims", str(claims), "--out", str(tmp_path / "o")))
+    for run in runs:
+        assert run.exit == 2, run.stderr[-500:]
+        line = one_line(run.stderr)
+        assert "refused" in line and "one claim" in line and "flood" in line
+    flat(*runs)
+
+
+@pytest.mark.parametrize("unit", ["CAS*CO*45*0", "SVC*HC:99213*33*10**1"])
+def test_a_claim_just_below_the_limit_gives_a_report_of_its_size_not_of_its_errors(tmp_path, measured, unit):
+    claims = tmp_path / "claims.837"
+    claims.write_text(claims_837(["FLOOD1"]))
+    era = claim_flooded(tmp_path / "flood.835", LOOP_LIMIT - 100, unit)
+    run = measured("convert", "--era", str(era), "--claims", str(claims), "--out", str(tmp_path / "o"),
+                   "--db", str(tmp_path / "ledger.db"))
+    assert run.exit == 1, run.stderr[-500:]  # rejected: the claim does not balance / lines do not match
+    assert run.mb < TARGET_MB, f"{run.mb:.0f} MB"
+    [report] = (tmp_path / "o").glob("*.report.json")
+    data = json.loads(report.read_text())
+    assert len(data["claims"]) == 1
+    assert report.stat().st_size < 100_000, report.stat().st_size  # 100 per code and a count, not 30,000
+    findings = data["claims"][0].get("findings", [])
+    assert any("more" in f["message"] and "not listed" in f["message"] for f in findings)
