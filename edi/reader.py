@@ -38,7 +38,7 @@ LOOP_LIMIT = 30_000
 """Segments in one claim or loop (none of LOOP_STARTS between them) before a file is refused: a
 claim with millions of segments would be held in memory whole by every parser (the guides allow
 999 service lines of an 835 claim, 50 of an 837P claim)."""
-LOOP_STARTS = frozenset({"CLP", "CLM", "LX", "HL"})
+LOOP_STARTS = frozenset({"CLP", "CLM", "LX", "HL", "AK2", "IK3"})  # 835, 837, 277CA, 999 loops
 """How much of a bare ST..SE fragment is looked at to guess its component separator."""
 
 _TAG = re.compile(r"[A-Z0-9]{2,3}\Z")

@@ -64,3 +64,17 @@ def test_capped_findings_without_limits_is_a_plain_list():
     findings = CappedFindings(per_code=None, junk_limit=None)
     findings += [Finding("ENV013", "x", Location("f", n)) for n in range(JUNK_LIMIT + 1)]
     assert len(findings) == JUNK_LIMIT + 1 and findings.dropped == 0
+
+
+def test_a_loop_longer_than_any_guide_allows_is_refused_but_many_short_ones_are_not():
+    from edi.reader import LOOP_LIMIT
+
+    long_claim = ["CLM*A*1***11:B:1*Y*A*Y*Y", *(["NTE*ADD*X"] * (LOOP_LIMIT + 5))]
+    with pytest.raises(TooManyFindings, match="one claim or loop"):
+        list(X12Reader.from_text(interchange(long_claim), "long.837"))
+    many = []
+    for n in range(LOOP_LIMIT // 1000 + 3):
+        many += [f"CLM*C{n}*1***11:B:1*Y*A*Y*Y", *(["NTE*ADD*X"] * 999)]
+    reader = X12Reader.from_text(interchange(many), "many.837")
+    assert sum(1 for _ in reader) > LOOP_LIMIT
+    assert [f.code for f in reader.findings] == []
