@@ -205,13 +205,25 @@ class Intake:
 
     # --- loops ---------------------------------------------------------------------------------
 
+    def _inbound_files(self) -> list[Path]:
+        """Files directly in ROOT/inbound. Partner homes (ROOT/partners/<p>/inbound, issue 18) are
+        left to the host serving them (`sftp-serve` converts those itself, sharing the ledger):
+        their outputs, acknowledgments and archive belong to the partner's home, which the
+        workers do not route yet."""
+        try:
+            entries = list(os.scandir(self.root.inbound))
+        except FileNotFoundError:
+            return []
+        return sorted(Path(e.path) for e in entries
+                      if not is_ignored_name(e.name) and e.is_file(follow_symlinks=False))
+
     def run_once(self) -> list[Accepted]:
         """`cobpipe run --broker`: deliver what is ready, accept everything settled, deliver again."""
         self.resend_queued()
         self.deliver()
         accepted = []
         now = time.time()
-        for path in ordered(self.root.inbound_files()):
+        for path in ordered(self._inbound_files()):
             try:
                 if now - path.stat().st_mtime < self.options.settle:
                     accepted.append(Accepted(path.name, "waiting", message="settling"))
@@ -231,7 +243,7 @@ class Intake:
             try:
                 self.deliver()
                 now = time.time()
-                for path in ordered(self.root.inbound_files()):
+                for path in ordered(self._inbound_files()):
                     try:
                         info = path.stat()
                     except FileNotFoundError:

@@ -80,3 +80,19 @@ def test_an_intake_killed_between_marking_an_output_delivered_and_placing_it(led
     assert sorted(p.name for p in root.outbound.iterdir()) == ["a.837", "b.837"]
     (root.outbound / "a.837").unlink()  # the partner fetched it
     assert intake.deliver() == [] and not (root.outbound / "a.837").exists()
+
+
+def test_an_intake_leaves_partner_homes_to_the_sftp_host(ledger, tmp_path):
+    """ROOT/partners/<p>/inbound belongs to sftp-serve (outputs, acknowledgments and archive in the
+    partner's home): an intake with a broker does not take those files."""
+    from cobpipe.dist.intake import Intake
+    from cobpipe.jobs.layout import Root
+    from cobpipe.jobs.process import JobOptions
+
+    root = Root.prepare(tmp_path / "root", tmp_path / "unused.db")
+    home = root.path / "partners" / "acme" / "inbound"
+    home.mkdir(parents=True)
+    (home / "era.835").write_text("ISA*00*          *00*          *ZZ*A*ZZ*B*260101*1200*^*00501*000000001*0*P*:~IEA*0*000000001~")
+    assert Intake(root, ledger, None, JobOptions(settle=0.0), name="host:/root").run_once() == []
+    assert (home / "era.835").exists()
+    assert store.jobs_in_state(ledger, "host:/root", "queued") == []
