@@ -53,7 +53,7 @@ def server(root, tmp_path):
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/login", timeout=5) as answer:
@@ -82,11 +82,11 @@ def page(tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS, timeout=180_000)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
-            page.set_default_timeout(30_000)
+            page.set_default_timeout(120_000)  # a shared, loaded machine: generous deadlines
             yield page
         finally:
             browser.close()
