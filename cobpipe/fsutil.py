@@ -17,7 +17,7 @@ from typing import TextIO
 def atomic_writer(target: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     """Yields a text stream; on clean exit the content replaces `target` atomically, else it vanishes."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    mkdir_durable(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from edi.errors import CobpipeError
 
+from ..fsutil import mkdir_durable
+
 IGNORED_SUFFIXES = (".tmp", ".part", ".filepart", "~", ".swp", ".crdownload")
 
 
@@ -48,7 +50,7 @@ class Root:
         try:
             for folder in (layout.inbound, layout.outbound, layout.archive, layout.rejected, layout.work,
                            layout.uploads):
-                folder.mkdir(parents=True, exist_ok=True)
+                mkdir_durable(folder)  # a new folder's entry in its parent lasts too
         except OSError as exc:
             raise JobConfigError(f"{root}: cannot create the job folders: {exc.strerror or exc}") from exc
         for folder in (layout.inbound, layout.outbound, layout.archive, layout.rejected, layout.work):

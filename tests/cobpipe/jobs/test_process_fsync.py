@@ -94,3 +94,20 @@ def test_new_job_folders_are_synced_in_their_parents(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fsync", fsync)
     mkdir_durable(tmp_path / "a" / "b" / "c")
     assert synced == [str(tmp_path), str(tmp_path / "a"), str(tmp_path / "a" / "b")]
+
+
+def test_a_new_root_s_folders_are_synced_in_their_parents(tmp_path, monkeypatch):
+    from cobpipe.jobs.layout import Root
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        real_fsync(fd)
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    root = Root.prepare(tmp_path / "new")
+    for folder in (root.inbound, root.outbound, root.archive, root.rejected, root.work, root.uploads):
+        assert str(folder.parent) in synced, folder
+    assert str(tmp_path) in synced
