@@ -10,13 +10,18 @@ The drop-folder watcher, the one-shot `run` and the SFTP server all call it, one
 
 Order of the steps for an 835 (S1..S6) and why a SIGKILL at any moment is safe:
 
-  S1  copy the input to a private work folder .cobpipe/work/<sha256>-<token>/, hashing it;
-  S2  BEGIN the ledger's write transaction; if this sha256 is already recorded, go to R below;
-  S3  convert_era into <work>/out: the ISA13/GS06/ST02 numbers are taken inside the transaction,
-      the outputs are written to temp names, fsynced and renamed inside <work>/out;
-  S4  record, in the same transaction: the file (sha256, outcome, the work folder's name), the
-      outputs and their control numbers, every issued claim (claim id, payer, output, numbers)
-      and each claim decision -- then COMMIT;
+  S1  copy the input to a private work folder .cobpipe/work/<sha256>-<token>/, hashing it (the
+      copy, the folder and its rename fsynced);
+  S2  if this sha256 is already recorded, go to R below;
+  S3  convert_era into <work>/out with no lock held, with the ISA13/GS06/ST02 numbers the ledger
+      will hand out next (peeked, not taken; C1..C3 at _convert); the outputs are written to temp
+      names, fsynced and renamed inside <work>/out;
+  S4  BEGIN the ledger's write transaction; check that nothing was committed since S3 began (else
+      roll back and go to S3 again); take those very numbers; record the file (sha256, outcome,
+      the work folder's name), the outputs and their control numbers, every issued claim (claim
+      id, payer, output, numbers) and each claim decision; fsync <work>/out, <work> and
+      .cobpipe/work -- then COMMIT. (When the ledger cannot tell whether anything changed, or
+      under contention, S3 runs inside this transaction instead, as it always did.)
   S5  publish: rename each output from <work>/out into outbound/ (atomic, then fsync the folder);
   S6  archive the input (rename, never overwriting), then delete the work folder.
 
@@ -29,7 +34,8 @@ Outputs reach outbound/ only after COMMIT, never before: an 837P published befor
 lost its transaction would carry control numbers the restart (or another ERA processed first)
 could hand out again, and the clearinghouse may already have fetched it.
 
-An 837P takes S1, then one transaction storing its claims and recording the file, then S6. When
+An 837P takes S1, is read into a ledger of its own in the work folder (no lock held; refused there
+when unusable), then one transaction copying its claims in and recording the file, then S6. When
 earlier 835s left some of its claims unmatched, that transaction also converts them (R1, R2 at
 _retry_unmatched) and the 837P then takes S5 and S6 like an 835.
 
