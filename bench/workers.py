@@ -134,7 +134,7 @@ def bench_blobs(pg: str, tmp: Path, size_mb: int = 10) -> None:
     with open(data, "wb") as out:  # X12-like text, as compressible as a real ERA
         line = b"CLP*SYN00000001*1*125.00*80.00*20.00*12*PAYER0000001~CAS*CO*45*25.00~\n"
         out.write(line * (size_mb * (1 << 20) // len(line)))
-    print(f"| database | chunk | store s | read s | MB/s store | MB/s read |\n|---|---:|---:|---:|---:|---:|")
+    print("| database | chunk | store s | read s | MB/s store | MB/s read |\n|---|---:|---:|---:|---:|---:|")
     for label in ("postgresql", "sqlite"):
         for chunk in (256 << 10, 1 << 20, 4 << 20):
             db = fresh_database(pg) if label == "postgresql" else str(tmp / f"blobs-{chunk}.db")
@@ -148,7 +148,8 @@ def bench_blobs(pg: str, tmp: Path, size_mb: int = 10) -> None:
                     store.write_blob(ledger, sha, tmp / "back.835", durable=True)
                     read = time.perf_counter() - started
                 mb = data.stat().st_size / (1 << 20)
-                print(f"| {label} | {chunk >> 10} KiB | {stored:.2f} | {read:.2f} | {mb / stored:.0f} | {mb / read:.0f} |")
+                print(f"| {label} | {chunk >> 10} KiB | {stored:.2f} | {read:.2f} | {mb / stored:.0f} "
+                      f"| {mb / read:.0f} |")
             finally:
                 if label == "postgresql":
                     drop_database(pg, db)

@@ -34,7 +34,8 @@ def _root(root: Path) -> Path:
 
 @click.command()
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--db", help="Ledger: a SQLite file or a postgresql:// URL (default ROOT/.cobpipe/ledger.db).")
+@click.option("--db", envvar="COBPIPE_DB",
+              help="Ledger: a SQLite file or a postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on.")
 @click.option("--usage", type=click.Choice(["P", "T"]), default="P", show_default=True,
@@ -90,7 +91,8 @@ def user():
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("name")
 @click.option("--role", type=click.Choice(["biller", "analyst", "admin"]), default="biller", show_default=True)
-@click.option("--db", help="Ledger: a SQLite file or a postgresql:// URL (default ROOT/.cobpipe/ledger.db).")
+@click.option("--db", envvar="COBPIPE_DB",
+              help="Ledger: a SQLite file or a postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def user_add(root, name, role, db, password_stdin):
     """Create a console user (password prompted twice, or read from stdin).

@@ -118,7 +118,8 @@ def prune(root: Path, ledger, older_than_days: float, *, dry_run: bool = False) 
 @click.option("--older-than", "days", type=click.FloatRange(min=0), required=True,
               help="Delete files that came into rejected/ or archive/ more than this many days ago.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
-@click.option("--db", help="Ledger (default ROOT/.cobpipe/ledger.db).")
+@click.option("--db", envvar="COBPIPE_DB",
+              help="Ledger file or postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def prune_command(root: Path, days: float, dry_run: bool, db: str | None, as_json: bool) -> None:
     """Retention for ROOT/rejected and ROOT/archive: delete files older than --older-than days.

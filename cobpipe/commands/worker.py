@@ -56,7 +56,8 @@ def worker(db, broker, concurrency, work, name, log_level):
     dist_app.worker_settings = WorkerSettings(db=db, work=work, name=node)
     app = dist_app.make_app(broker)
     try:
-        app.worker_main(["worker", "--concurrency", str(concurrency), "--pool", "prefork", "-Q", app.conf.task_default_queue,
+        app.worker_main(["worker", "--concurrency", str(concurrency), "--pool", "prefork",
+                         "-Q", app.conf.task_default_queue,
                          "-n", node, "--without-gossip", "--without-mingle", "--without-heartbeat",
                          "--loglevel", log_level.upper()])
     finally:

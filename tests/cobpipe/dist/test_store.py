@@ -92,7 +92,8 @@ def test_an_intake_leaves_partner_homes_to_the_sftp_host(ledger, tmp_path):
     root = Root.prepare(tmp_path / "root", tmp_path / "unused.db")
     home = root.path / "partners" / "acme" / "inbound"
     home.mkdir(parents=True)
-    (home / "era.835").write_text("ISA*00*          *00*          *ZZ*A*ZZ*B*260101*1200*^*00501*000000001*0*P*:~IEA*0*000000001~")
+    (home / "era.835").write_text("ISA*00*          *00*          *ZZ*A*ZZ*B*260101*1200*^*00501*000000001*0*P*:~"
+                                  "IEA*0*000000001~")
     assert Intake(root, ledger, None, JobOptions(settle=0.0), name="host:/root").run_once() == []
     assert (home / "era.835").exists()
     assert store.jobs_in_state(ledger, "host:/root", "queued") == []

@@ -377,7 +377,8 @@ def test_files_on_two_intakes_in_either_order_rejections_and_duplicates(cluster)
     expected = reference_claims(tmp, [[(made.claims, made.era)]])
     root_b = Root.prepare(tmp / "intake-b", cluster["db"])
     with Ledger.open(cluster["db"]) as ledger:
-        host_b = Intake(root_b, ledger, make_app(cluster["broker"], cluster["queue"]), JobOptions(settle=0.0), name="host-b:/srv/cob")
+        host_b = Intake(root_b, ledger, make_app(cluster["broker"], cluster["queue"]), JobOptions(settle=0.0),
+                        name="host-b:/srv/cob")
 
         def settled(intake, root, name):
             intake.deliver() if intake is host_b else None
