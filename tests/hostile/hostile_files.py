@@ -119,3 +119,19 @@ def claim_flooded(path: Path, count: int, unit: str) -> Path:
         _repeat(stream, unit + "~\n", count)
         stream.write(_fix_se(trailer, st_on + count))
     return path
+
+
+def claims_flooded(path: Path, count: int, unit: str = "ZZ*1") -> Path:
+    """An 837P whose first claim holds `count` copies of `unit` after its CLM, SE01 right."""
+    text = claims_837(["FLOOD7", "FLOOD8"])
+    clm = text.index("CLM*")
+    after = text.index("~", clm) + 1
+    se = text.index("\nSE*") + 1
+    head, middle, trailer = text[:after], text[after:se], text[se:]
+    stated = int(trailer.split("*", 2)[1])
+    with open(path, "w") as stream:
+        stream.write(head + "\n")
+        _repeat(stream, unit + "~\n", count)
+        stream.write(middle.lstrip("\n"))
+        stream.write(_fix_se(trailer, stated + count))
+    return path

@@ -14,7 +14,8 @@ import pytest
 
 from edi.reader import LOOP_LIMIT
 
-from hostile_files import bad_segment_ids, claim_flooded, claims_837, unknown_segments, zz_only
+from hostile_files import (bad_segment_ids, claim_flooded, claims_837, claims_flooded, unknown_segments,
+                           zz_only)
 
 SMALL, LARGE = 5_000_000, 50_000_000  # bytes
 TARGET_MB = 200
@@ -76,7 +77,7 @@ def test_validate_refuses_a_file_of_nothing_but_unknown_segments(tmp_path, measu
     flat(*runs)
 
 
-@pytest.mark.parametrize("shape", ["era-unknown", "837-bad-ids", "835-zz-only"])
+@pytest.mark.parametrize("shape", ["era-unknown", "837-bad-ids", "835-zz-only", "837-zz-in-claim"])
 def test_the_drop_folder_rejects_hostile_files_in_flat_memory_with_a_small_reason(tmp_path, measured, shape):
     runs = []
     for size in (SMALL, LARGE):
@@ -87,6 +88,8 @@ def test_the_drop_folder_rejects_hostile_files_in_flat_memory_with_a_small_reaso
             unknown_segments(target, size // 6)
         elif shape == "837-bad-ids":
             bad_segment_ids(target, size // 3)
+        elif shape == "837-zz-in-claim":
+            claims_flooded(target, size // 6)
         else:
             zz_only(target, size // 6)
         old(target)
