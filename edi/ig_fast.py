@@ -47,9 +47,14 @@ from .ig_issues import (  # noqa: F401 - re-exported
 from .ig_map import (  # noqa: F401 - re-exported
     _BAD_CHILD, MAXINT, CompSpec, EleSpec, LoopNode, Map, SegNode, _node_by_path, data_elements, external_codes,
     load_map, map_file_for, map_index, no_map, relevant_children)
+from .ig_regex import segment_matcher
 from .ig_walk import _format_segment, _matches, _Walker  # noqa: F401 - re-exported
 from .seglines import SegmentLines
 
+#: a segment its node's compiled expression accepts skips the element checks (edi.ig_regex; proved
+#: against them by tests/edi/test_ig_regex.py). False: every segment goes through the checks.
+SEGMENT_REGEX = True
+_UNSET = object()
 ISA_LEN = 106
 BUFSIZE = 8 * 1024  # pyx12.rawx12file.DEFAULT_BUFSIZE: pyx12 gives up on a segment longer than its buffer
 READ_CHARS = 1 << 20
@@ -311,6 +316,8 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
     seg_id = None
     try:
         clean: dict[str, Any] = {}  # segment text -> map node it validated clean against (this file only)
+        matchers: dict[Any, Any] = {}  # map node -> its compiled segment expression (edi.ig_regex) or None
+        use_regex = SEGMENT_REGEX
         for seg_id, elems, line in reader.segments():
             errh.position = position = reader.cur_line
             orig_node = node
@@ -383,11 +390,16 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
                     errh.add_seg(node, seg_id, position)
                     errh.handle(reader.pop())
                 if clean.get(line) is not node:  # the same text validated clean earlier in this file
-                    errors = segment_errors(node, seg_id, elems, comp)
-                    if errors:
-                        apply_segment_errors(errh, errors)
-                    elif len(clean) < 65536:
-                        clean[line] = node
+                    matcher = matchers.get(node, _UNSET)
+                    if matcher is _UNSET:
+                        matcher = matchers[node] = (segment_matcher(node, reader.ele_term, comp, reader.seg_term)
+                                                    if use_regex and node.is_segment else None)
+                    if matcher is None or matcher(line) is None:  # not accepted: the element checks decide
+                        errors = segment_errors(node, seg_id, elems, comp)
+                        if errors:
+                            apply_segment_errors(errh, errors)
+                        elif len(clean) < 65536:
+                            clean[line] = node
             except Crash as exc:
                 stopped.append(engine_failure(exc.kind, position, seg_id))
                 break
