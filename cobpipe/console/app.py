@@ -256,7 +256,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         record = store.file(era_sha) if era_sha else None
         if record is None or record["kind"] != "835":
             return None, None, [], "no 835 in the ledger for this claim: key the primary's EOB instead"
-        path = claimmod.archived_835(settings.root, record)
+        path = claimmod.archived_copy(settings.root, record)
         if path is None:
             return record, None, [], f"the 835 {record['name']} is no longer in archive/"
         try:
@@ -312,7 +312,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                                 f"no original 837P claim with CLM01 {claim_id} is stored: drop its 837P in "
                                 "inbound/ (the 835 is converted again then), or pick the claim it should be",
                                 status=404 if record is None else 200)
-        sender = claimmod.era_sender(claimmod.archived_835(settings.root, record)) if remit is not None else None
+        sender = claimmod.era_sender(claimmod.archived_copy(settings.root, record)) if remit is not None else None
         index = pick_original(originals, claimmod._int(q.get("original"), None), remit, sender)
         try:
             if remit is not None:
@@ -354,7 +354,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
             return claim_screen(request, visitor, claim_id, form, originals, record, None, "")
         sender = None
         if mode == "era":
-            era_path = claimmod.archived_835(settings.root, record) if record and record["kind"] == "835" else None
+            era_path = claimmod.archived_copy(settings.root, record) if record and record["kind"] == "835" else None
             if era_path is None:
                 errors.append(claimmod.FormError("835", "the 835 this screen was filled from is not in the ledger's "
                                                         "archive: key the EOB instead"))
@@ -462,7 +462,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         record = store.file(sha)
         if record is None or record["kind"] != "835":
             raise HTTPException(404, "no such 835 in the ledger")
-        return show_remittance(request, visitor, record, claimmod.archived_835(settings.root, record))
+        return show_remittance(request, visitor, record, claimmod.archived_copy(settings.root, record))
 
     async def uploaded(request: Request) -> Response:
         visitor = await guard(request)
@@ -548,7 +548,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     async def download_input(request: Request) -> Response:
         visitor = await guard(request, "download")
         record = store.file(request.path_params["sha"])
-        path = claimmod.archived_835(settings.root, record) if record is not None else None
+        path = claimmod.archived_copy(settings.root, record) if record is not None else None
         if path is None:
             raise HTTPException(404, "the file is not in archive/")
         store.audit(visitor.user.name, "download.input", record["name"], {"sha256": record["sha256"]})

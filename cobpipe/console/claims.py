@@ -608,8 +608,9 @@ def recover_pending(ledger: Ledger, outbound: Path) -> list[str]:
 
 # --- where the 835 of a claim is ------------------------------------------------------------------------
 
-def archived_835(root: Path, record: dict | None) -> Path | None:
-    """The archived copy of a recorded 835 (the jobs note its archive name in the file's detail)."""
+def archived_copy(root: Path, record: dict | None) -> Path | None:
+    """The archived copy of a recorded input, 835 or 837P (the jobs note its archive name in the
+    file's detail; else it is found by name and SHA-256)."""
     if record is None:
         return None
     archive = root / "archive"

@@ -294,3 +294,14 @@ def test_redirects_stay_on_this_site(client_for):
         response = biller.post("/claims/BADLINE01/reveal", data={"csrf": csrf_of(biller), "back": target},
                                follow_redirects=False)
         assert response.headers["location"] == "/claims/BADLINE01", target
+
+
+def test_a_session_ends_idle_minutes_after_the_last_request_and_never_after_the_absolute_limit():
+    from cobpipe.console.auth import SessionPolicy, expiry
+
+    policy = SessionPolicy(idle=dt.timedelta(minutes=30), absolute=dt.timedelta(hours=12))
+    login_at = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert expiry(login_at, login_at, policy) == login_at + dt.timedelta(minutes=30)
+    later = login_at + dt.timedelta(hours=3)
+    assert expiry(login_at, later, policy) == later + dt.timedelta(minutes=30)
+    assert expiry(login_at, login_at + dt.timedelta(hours=11, minutes=50), policy) == login_at + dt.timedelta(hours=12)
