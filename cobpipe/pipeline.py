@@ -12,12 +12,10 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import io
 import itertools
 import json
 import os
-import subprocess
-import sys
+import sys  # noqa: F401 - the validator process runs sys.executable (edi.validate_pipe)
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,6 +26,7 @@ from typing import Protocol
 from edi.errors import EdiSyntaxError, UnsupportedTransactionError
 from edi.findings import Finding, Severity
 from edi.reader import X12Reader, refuse_bad_counts
+from edi.validate_pipe import PipedValidator as _PipedValidator, Tee as _Tee, validate_in_child as _validate_in_child
 from edi.writer import ControlNumberSource, InterchangeSettings, Party
 
 # the conversion's domain types live in cob/; re-exported here for every channel that runs it
@@ -258,115 +257,6 @@ def _validate_written(path: Path) -> list[Finding]:
     from edi import ig
 
     return ig.validate_file(path, capped=False)  # our own output: every finding rejects its claim
-
-
-def _validate_in_child(path: Path) -> list[Finding] | None:
-    """The error findings of `python -m edi.validate_pipe` run on the written file; None when it
-    fails (the caller then validates in-process)."""
-    try:
-        with open(path, "rb") as source:
-            done = subprocess.run(_validator_command(path.name), stdin=source, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, timeout=3600, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return _validator_answer(done.returncode, done.stdout)
-
-
-def _validator_command(name: str) -> list[str]:
-    return [sys.executable, "-m", "edi.validate_pipe", name]
-
-
-def _validator_answer(returncode: int | None, answer: bytes) -> list[Finding] | None:
-    """The findings a validator process printed; None unless it exited 0 having validated."""
-    from edi.validate_pipe import finding_from_dict
-
-    try:
-        result = json.loads(answer or b"{}")
-    except ValueError:
-        return None
-    if returncode != 0 or not isinstance(result, dict) or not result.get("validated"):
-        return None
-    return [finding_from_dict(f) for f in result["findings"]]
-
-
-class _PipedValidator:
-    """`python -m edi.validate_pipe` fed through a pipe; any failure of it means "not validated"
-    (finish() returns None) and the caller validates the written file itself."""
-
-    def __init__(self, name: str) -> None:
-        self.proc = subprocess.Popen(_validator_command(name), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        _widen_pipe(self.proc.stdin.fileno())
-        self.stdin = io.TextIOWrapper(self.proc.stdin, encoding="utf-8", errors="surrogateescape", newline="")
-        self.alive = True
-
-    def write(self, text: str) -> None:
-        if not self.alive:
-            return
-        try:
-            self.stdin.write(text)
-        except (BrokenPipeError, OSError, ValueError):
-            self.alive = False
-
-    def finish(self) -> list[Finding] | None:
-        try:
-            self.stdin.close()
-        except (BrokenPipeError, OSError, ValueError):
-            self.alive = False
-        try:
-            answer = self.proc.stdout.read()
-            self.proc.wait(timeout=60)
-        except (subprocess.TimeoutExpired, OSError):
-            return None
-        return _validator_answer(self.proc.returncode, answer)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
-            self.stdin.close()
-        with contextlib.suppress(OSError, ValueError):
-            self.proc.stdout.close()
-
-
-def _widen_pipe(fd: int) -> None:
-    """Give the pipe room for a whole reader chunk (Linux; 1 MB is the default unprivileged maximum).
-    With the default 64 KB the writer blocks while the validator works through its last chunk, and
-    the two processes take turns instead of running side by side (measured: 2.6 s of 3 s blocked)."""
-    try:
-        import fcntl
-    except ImportError:  # not on this platform: correct, only slower
-        return
-    with contextlib.suppress(AttributeError, OSError):
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-
-
-class _Tee:
-    """A text stream writing to the output file and, in blocks of about 256 KB, to the validator
-    (one pipe write per block: writing each small segment to the pipe would cost as much as the
-    validation)."""
-
-    BLOCK = 1 << 18
-
-    def __init__(self, stream, validator: _PipedValidator) -> None:
-        self.stream = stream
-        self.validator = validator
-        self.pending: list[str] = []
-        self.size = 0
-
-    def write(self, text: str) -> int:
-        self.pending.append(text)
-        self.size += len(text)
-        if self.size >= self.BLOCK:
-            self.flush_block()
-        return self.stream.write(text)
-
-    def flush_block(self) -> None:
-        if self.pending:
-            self.validator.write("".join(self.pending))
-            self.pending.clear()
-            self.size = 0
 
 
 def _chain(first, rest: Iterator) -> Iterator:
