@@ -114,3 +114,41 @@ def test_a_send_interrupted_after_commit_is_published_at_start(ledger, tmp_path)
     (outbound / ".console-20260101000002.cccccc.tmp").write_text("ISA*")
     assert claimmod.recover_pending(ledger, outbound) == [committed]
     assert sorted(p.name for p in outbound.iterdir()) == [committed]
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_the_console_on_a_postgresql_ledger(tmp_path, samples_dir):
+    """The job's run and the console sharing a PostgreSQL ledger: a rejected claim fixed and sent."""
+    import re
+    import shutil
+
+    from click.testing import CliRunner
+    from starlette.testclient import TestClient
+
+    from cobpipe.cli import main
+    from cobpipe.console import Settings, create_app
+    from conftest import claim_form, login
+
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    for name in ("claims.837", "seed-claims.837"):
+        shutil.copyfile(samples_dir / "cob" / name, root / "inbound" / name)
+    with fresh_pg_database() as url:
+        runner = CliRunner()
+        assert runner.invoke(main, ["run", str(root), "--db", url, "--settle", "0"]).exit_code == 0
+        shutil.copyfile(samples_dir / "cob" / "problems" / "era.835", root / "inbound" / "era.835")
+        assert runner.invoke(main, ["run", str(root), "--db", url, "--settle", "0"]).exit_code == 1
+        done = runner.invoke(main, ["user", "add", str(root), "bella", "--db", url, "--password-stdin"],
+                             input="biller-pass-0001\n")
+        assert done.exit_code == 0, done.output
+        assert not (root / ".cobpipe" / "ledger.db").exists()
+        with Ledger.open(url) as ledger, TestClient(create_app(root, ledger, settings=Settings(root)),
+                                                    base_url="http://127.0.0.1") as client:
+            assert login(client, "bella").status_code == 303
+            assert re.search(r"<strong>2</strong> rejected", client.get("/queue").text)
+            form = claim_form(client, "/claims/BADLINE01")
+            form.update({"line-1-paid": "12", "action": "send"})
+            assert client.post("/claims/BADLINE01", data=form, follow_redirects=False).status_code == 303
+            assert ledger.issued_for("BADLINE01")[0].payer_id == "22222"
+            assert "BADLINE01" not in client.get("/queue").text
+        assert len(list((root / "outbound").glob("console-*.837"))) == 1
