@@ -289,14 +289,20 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                      sent: claimmod.Sent | None = None, status: int = 200) -> Response:
         original = originals[form.original] if form is not None else None
         reveal = visitor.can("phi") and claim_id in visitor.session.revealed
+        try:
+            charge = original.charge if original is not None else None
+            billed = claimmod.billed_lines(original) if original is not None else []
+        except EdiError as exc:
+            charge, billed, form = None, [], None
+            note = f"the original claim cannot be shown as a form: {exc.message}"
         decision = store.latest_decision(claim_id)
         reasons = book.reasons(decision)[0] if decision else ()
         return render(request, "claim.html", status, claim_id=claim_id, form=form, original=original,
                       originals=originals, record=record, remit=remit, note=note, result=result, sent=sent,
                       box=boxes(original, reveal) if original is not None else None,
-                      billed=claimmod.billed_lines(original) if original is not None else [],
-                      coverage_options=claimmod.coverage_options(original) if original is not None else [],
-                      charge=original.charge if original is not None else None, payer_list=payers.payers,
+                      billed=billed,
+                      coverage_options=claimmod.coverage_options(original) if form is not None else [],
+                      charge=charge, payer_list=payers.payers,
                       decision=decision, reasons=reasons, issued=ledger.issued_for(claim_id),
                       history=store.decisions_of_claim(claim_id)[:10], today=today())
 

@@ -447,8 +447,12 @@ def check(form: ClaimForm, original: OriginalClaim, form_errors: list[FormError]
     wrong_payer = sender_problem(payers, sender, original) if form.mode == "era" else None
     if wrong_payer:
         result.errors.append(wrong_payer)
-    charge = original.charge
-    billed = billed_lines(original)
+    try:
+        charge = original.charge
+        billed = billed_lines(original)
+    except EdiError as exc:  # a CLM02 or SV102 that is not an amount: nothing can balance against it
+        result.errors.append(f"the original claim cannot be billed onward: {exc.message}")
+        return result
     if form.adjudication_date is not None and form.adjudication_date > today:
         result.errors.append("payment date: is in the future")
     if form.adjudication_date is None and not form_errors:

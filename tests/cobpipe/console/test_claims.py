@@ -371,3 +371,14 @@ def test_an_uploaded_835_is_explored_and_never_processed(client_for, root, ledge
     assert refused.status_code == 422 and "not a usable 835" in refused.text
     actions = [r["action"] for r in ConsoleStore(ledger).audit_page(50)[0]]
     assert "remittance.upload" in actions and "remittance.upload_refused" in actions
+
+
+def test_an_original_claim_with_an_unreadable_charge_is_explained_not_crashed(client_for, root, samples_dir):
+    text = (samples_dir / "cob" / "seed-claims.837").read_text()
+    text = text.replace("CLM*SEED001*33***", "CLM*BADAMT01*3X***").replace("REF*6R*SEED001-1", "REF*6R*BADAMT01-1")
+    (root / "inbound" / "bad-amount.837").write_text(text)
+    CliRunner().invoke(main, ["run", str(root), "--settle", "0"])
+    biller = client_for("bella")
+    page = biller.get("/claims/BADAMT01?mode=paper")
+    assert page.status_code == 200 and "CLM02 is not a valid amount" in page.text
+    assert 'id="claim-form"' not in page.text
