@@ -567,7 +567,8 @@ class X12Reader:
                                "IEA02")
             env.st = env.gs = env.isa = None
             env.closed_interchange = True
-        elif env.st is None and not self.fragment:
+        elif env.st is None and not self.fragment and not (seg.tag == "TA1" and env.isa is not None and env.gs is None):
+            # (a TA1 interchange acknowledgment sits between ISA and the first GS, or alone in its interchange)
             if not env.outside_reported:  # once per run of stray segments
                 self._find("ENV010", "segment outside a transaction set (no ST before it)", seg)
                 env.outside_reported = True
