@@ -103,3 +103,19 @@ def test_a_run_on_the_same_ledger_goes_on_while_another_run_is_converting(tmp_pa
     with Ledger.open(db) as ledger:
         assert ledger.stats().issued == 3
         assert [n for k, *_, n in ledger.control_numbers() if k == "ISA"] == [2]
+
+
+def test_the_change_token_sees_commits_of_other_connections_and_of_its_own(tmp_path):
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path) as mine, Ledger.open(path) as other:
+        token = mine.change_token()
+        assert mine.change_token() == token  # reads change nothing
+        mine.file("0" * 64)
+        assert mine.change_token() == token
+        other.next_number("ISA", "S", "R")  # another connection commits
+        changed = mine.change_token()
+        assert changed != token
+        with mine.transaction():  # and under the write lock it still says so
+            assert mine.change_token() == changed
+        mine.next_number("GS", "S", "R")  # this Ledger commits
+        assert mine.change_token() != changed
