@@ -86,6 +86,9 @@ class Intake:
         if self.options.coverage is not None:  # re-stored for each file, so edits apply (by hash)
             data["coverage"] = store.put_file(self.ledger, Path(self.options.coverage))
             data["coverage_name"] = Path(self.options.coverage).name
+        payers = getattr(convert, "payers", None)
+        if payers is not None and Path(payers.source).is_file():  # --payers: the workers bill by the same list
+            data["payers"] = store.put_file(self.ledger, Path(payers.source))
         return data
 
     def accept(self, path: Path) -> Accepted:

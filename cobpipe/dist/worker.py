@@ -70,9 +70,14 @@ def job_options(options: dict, private: Path, ledger: Ledger) -> JobOptions:
     from edi.segment import Delimiters
 
     d = options.get("delimiters") or "*:^~"
+    payers = None
+    if options.get("payers"):  # the intake's --payers file, stored with the job
+        from ..payers import PayerList
+
+        payers = PayerList.load(store.write_blob(ledger, options["payers"], private / "payers" / "payers.csv"))
     convert = ConvertOptions(bill_zero_balance=bool(options.get("bill_zero_balance")),
                              delimiters=Delimiters(d[0], d[1], d[2], d[3], "\n"), usage=options.get("usage"),
-                             paper_layout=options.get("paper_layout") or "data")
+                             paper_layout=options.get("paper_layout") or "data", payers=payers)
     coverage = None
     if options.get("coverage"):
         coverage = store.write_blob(ledger, options["coverage"], private / "coverage" / options.get(
