@@ -84,7 +84,19 @@ def console(root, db, host, port, usage, idle_minutes, secure_cookie, log_level)
 
 @click.group()
 def user():
-    """Console users: `cobpipe user add ROOT NAME [--role biller|analyst|admin]`."""
+    """Console users: `cobpipe user add|password|list ROOT ...`."""
+
+
+def _password(password_stdin: bool) -> str:
+    from ..console.auth import MIN_PASSWORD
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise ConsoleConfigError(f"the password must have at least {MIN_PASSWORD} characters")
+    return password
 
 
 @user.command("add")
@@ -102,19 +114,14 @@ def user_add(root, name, role, db, password_stdin):
       cobpipe user add /srv/cob alice --role admin
       printf '%s\\n' "$PASSWORD" | cobpipe user add /srv/cob bob --password-stdin
     """
-    from ..console.auth import MIN_PASSWORD, hash_password
+    from ..console.auth import hash_password
     from ..console.store import ConsoleStore
 
     root = _root(root)
     name = name.strip()
     if not name or len(name) > 64 or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise ConsoleConfigError(f"user name {name!r}: letters, digits, '.', '-' or '_' (at most 64)")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD:
-        raise ConsoleConfigError(f"the password must have at least {MIN_PASSWORD} characters")
+    password = _password(password_stdin)
     with contextlib.closing(open_ledger(root, db)) as ledger:
         store = ConsoleStore(ledger)
         try:
@@ -123,6 +130,49 @@ def user_add(root, name, role, db, password_stdin):
             raise ConsoleConfigError(str(exc)) from exc
         store.audit("(command line)", "user.add", name, {"role": role})
     click.echo(f"user {name} added ({role})")
+
+
+
+@user.command("password")
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("name")
+@click.option("--db", envvar="COBPIPE_DB",
+              help="Ledger: a SQLite file or a postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--enable", is_flag=True, help="Also enable the user if an admin disabled them.")
+def user_password(root, name, db, password_stdin, enable):
+    """Set a console user's password (ends their sessions): for the admin who forgot theirs.
+
+    \b
+    Example:
+      cobpipe user password /srv/cob alice
+    """
+    from ..console.auth import hash_password
+    from ..console.store import ConsoleStore
+
+    root = _root(root)
+    with contextlib.closing(open_ledger(root, db)) as ledger:
+        store = ConsoleStore(ledger)
+        if store.user(name) is None:
+            raise ConsoleConfigError(f"no console user {name!r}")
+        store.set_password(name, hash_password(_password(password_stdin)))
+        if enable:
+            store.set_disabled(name, False)
+        store.audit("(command line)", "user.password", name, {"enabled": enable})
+    click.echo(f"password of {name} set")
+
+
+@user.command("list")
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", envvar="COBPIPE_DB",
+              help="Ledger: a SQLite file or a postgresql:// URL (default $COBPIPE_DB, else ROOT/.cobpipe/ledger.db).")
+def user_list(root, db):
+    """The console users: name, role, active or disabled."""
+    from ..console.store import ConsoleStore
+
+    with contextlib.closing(open_ledger(_root(root), db)) as ledger:
+        for each in ConsoleStore(ledger).users():
+            click.echo(f"{each.name}\t{each.role}\t{'disabled' if each.disabled else 'active'}")
 
 
 COMMANDS = [console, user]

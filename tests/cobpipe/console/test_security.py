@@ -305,3 +305,22 @@ def test_a_session_ends_idle_minutes_after_the_last_request_and_never_after_the_
     later = login_at + dt.timedelta(hours=3)
     assert expiry(login_at, later, policy) == later + dt.timedelta(minutes=30)
     assert expiry(login_at, login_at + dt.timedelta(hours=11, minutes=50), policy) == login_at + dt.timedelta(hours=12)
+
+
+def test_user_password_and_list_commands(root, ledger, app, client_for):
+    from starlette.testclient import TestClient
+
+    runner = CliRunner()
+    client_for("bella")  # a session that the new password ends
+    result = runner.invoke(main, ["user", "password", str(root), "bella", "--password-stdin"],
+                           input="new-biller-pass-1\n")
+    assert result.exit_code == 0, result.output
+    assert ledger.query("SELECT COUNT(*) FROM console_sessions WHERE user_name = 'bella'")[0][0] == 0
+    assert runner.invoke(main, ["user", "password", str(root), "nobody", "--password-stdin"],
+                         input="whatever-pass-1\n").exit_code == 2
+    listing = runner.invoke(main, ["user", "list", str(root)]).output.splitlines()
+    assert "bella\tbiller\tactive" in listing and "ada\tadmin\tactive" in listing
+    assert ConsoleStore(ledger).audit_of("user.password")[0]["target"] == "bella"
+    with TestClient(app, base_url="http://127.0.0.1") as fresh:
+        assert login(fresh, "bella").status_code == 401
+        assert login(fresh, "bella", "new-biller-pass-1").status_code == 303
