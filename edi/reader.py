@@ -34,6 +34,9 @@ ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 ISA_MAX_CHARS = 1024
 """An ISA whose 16 element separators are not all within this many characters is unusable."""
 SNIFF_CHARS = 1 << 16
+MAX_SEGMENT_CHARS = 1 << 20
+"""The longest segment read (X12 elements are at most a few hundred characters): a file with more
+text than this and no segment terminator is refused instead of being joined into one string."""
 LOOP_LIMIT = 30_000
 """Segments in one claim or loop (none of LOOP_STARTS between them) before a file is refused: a
 claim with millions of segments would be held in memory whole by every parser (the guides allow
@@ -419,13 +422,14 @@ class X12Reader:
             if eof:
                 break
             pieces = raw = text = elements = []  # type: ignore[assignment]  # free the chunk before reading on
-            buf, eof = self._more(carry, term)
+            buf, eof = self._more(carry, term, index + 1)
         self._close_envelope(seg)
 
-    def _more(self, carry: str, term: str) -> tuple[str, bool]:
+    def _more(self, carry: str, term: str, segment: int | None = None) -> tuple[str, bool]:
         """`carry` plus the next chunk; reads on while no terminator arrives, so one very long
         segment is joined once (linear time) instead of being re-split at every chunk."""
         parts = [carry]
+        size = len(carry)
         while True:
             more = self._read()
             if not more:
@@ -433,6 +437,11 @@ class X12Reader:
             parts.append(more)
             if term in more:
                 return "".join(parts), False
+            size += len(more)
+            if size > MAX_SEGMENT_CHARS:  # never hold a gigabyte "segment" in memory
+                raise self._error(f"refused: no segment terminator {term!r} in {MAX_SEGMENT_CHARS:,} characters "
+                                  "(a segment that long is not X12); the file is not usable",
+                                  segment)
 
     def _detect_isa(self, buf: str, line: int) -> tuple[str, Delimiters]:
         """Read enough of the stream to parse the first ISA, at the start of `buf`."""

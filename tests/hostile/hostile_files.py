@@ -135,3 +135,14 @@ def claims_flooded(path: Path, count: int, unit: str = "ZZ*1") -> Path:
         stream.write(middle.lstrip("\n"))
         stream.write(_fix_se(trailer, stated + count))
     return path
+
+
+def endless_segment(path: Path, size: int) -> Path:
+    """An 835 whose third segment is `size` characters without a segment terminator."""
+    text = era_835(["LONG1"], 705)
+    st = text.index("ST*")
+    with open(path, "w") as stream:
+        stream.write(text[:st] + "ST*835*0001~\nNTE*")
+        _repeat(stream, "A", size)
+        stream.write("~\n" + text[text.index("\nSE*") + 1:])
+    return path

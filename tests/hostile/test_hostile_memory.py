@@ -14,8 +14,8 @@ import pytest
 
 from edi.reader import LOOP_LIMIT
 
-from hostile_files import (bad_segment_ids, claim_flooded, claims_837, claims_flooded, unknown_segments,
-                           zz_only)
+from hostile_files import (bad_segment_ids, claim_flooded, claims_837, claims_flooded, endless_segment,
+                           unknown_segments, zz_only)
 
 SMALL, LARGE = 5_000_000, 50_000_000  # bytes
 TARGET_MB = 200
@@ -77,7 +77,8 @@ def test_validate_refuses_a_file_of_nothing_but_unknown_segments(tmp_path, measu
     flat(*runs)
 
 
-@pytest.mark.parametrize("shape", ["era-unknown", "837-bad-ids", "835-zz-only", "837-zz-in-claim"])
+@pytest.mark.parametrize("shape", ["era-unknown", "837-bad-ids", "835-zz-only", "837-zz-in-claim",
+                                   "835-endless-segment"])
 def test_the_drop_folder_rejects_hostile_files_in_flat_memory_with_a_small_reason(tmp_path, measured, shape):
     runs = []
     for size in (SMALL, LARGE):
@@ -90,6 +91,8 @@ def test_the_drop_folder_rejects_hostile_files_in_flat_memory_with_a_small_reaso
             bad_segment_ids(target, size // 3)
         elif shape == "837-zz-in-claim":
             claims_flooded(target, size // 6)
+        elif shape == "835-endless-segment":
+            endless_segment(target, size)
         else:
             zz_only(target, size // 6)
         old(target)
@@ -97,7 +100,8 @@ def test_the_drop_folder_rejects_hostile_files_in_flat_memory_with_a_small_reaso
         runs.append(run)
         assert run.exit == 1, run.stderr[-500:]
         [outcome] = json.loads(run.stdout)
-        assert outcome["status"] == "rejected" and outcome["reason"] == "too-many-errors", outcome
+        assert outcome["status"] == "rejected", outcome
+        assert outcome["reason"] == ("not-x12" if shape == "835-endless-segment" else "too-many-errors"), outcome
         assert list((root / "outbound").iterdir()) == []
         reasons = list((root / "rejected").glob("*.reason.json"))
         assert len(reasons) == 1 and reasons[0].stat().st_size < 2000
@@ -138,3 +142,20 @@ def test_a_claim_just_below_the_limit_gives_a_report_of_its_size_not_of_its_erro
     assert report.stat().st_size < 100_000, report.stat().st_size  # 100 per code and a count, not 30,000
     findings = data["claims"][0].get("findings", [])
     assert any("more" in f["message"] and "not listed" in f["message"] for f in findings)
+
+
+@pytest.mark.parametrize("command", ["validate", "convert"])
+def test_a_segment_without_end_is_refused_in_flat_memory(tmp_path, measured, command):
+    claims = tmp_path / "claims.837"
+    claims.write_text(claims_837(["LONG1"]))
+    runs = []
+    for size in (SMALL, LARGE):
+        era = endless_segment(tmp_path / f"long{size}.835", size)
+        args = [str(era)] if command == "validate" else ["--era", str(era), "--claims", str(claims), "--out",
+                                                         str(tmp_path / "o")]
+        runs.append(measured(command, *args))
+    for run in runs:
+        assert run.exit == 2, run.stderr[-500:]
+        line = one_line(run.stderr)
+        assert "long" in line and "seg 4" in line and "no segment terminator" in line
+    flat(*runs)
