@@ -190,7 +190,9 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         if not ok or user is None or user.disabled:
             failures.add(name)
             store.audit(name or "-", "login.failed")
-            event(log, "console.login_failed", logging.WARNING, user=name or None)
+            # no name in the log line: people type their password into the name field (the audit
+            # log, inside the ledger, keeps what was typed as the name)
+            event(log, "console.login_failed", logging.WARNING)
             return await login_page(request, "Wrong name or password.", 401)
         failures.clear(name)
         if auth.needs_rehash(user.password_hash):
