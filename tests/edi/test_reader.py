@@ -330,12 +330,23 @@ def test_the_hot_path_does_no_per_segment_checks_or_regexes(monkeypatch):
 def test_a_long_unterminated_tail_is_read_in_linear_time(monkeypatch):
     # re-splitting the growing carry at every chunk would take minutes here
     monkeypatch.setattr(reader_module, "CHUNK_CHARS", 64)
+    monkeypatch.setattr(reader_module, "MAX_SEGMENT_CHARS", 4_000_000)  # below it: read to the end
     text = render(interchange())[0] + "NTE*" + "A" * 2_000_000
     start = time.perf_counter()
     got, findings = read(text)
     assert time.perf_counter() - start < 10
     assert got[-1].tag == "IEA"
     assert [f.code for f in findings] == ["ENV009", "ENV012"]
+
+
+def test_a_segment_longer_than_the_limit_is_refused_naming_it(monkeypatch):
+    monkeypatch.setattr(reader_module, "CHUNK_CHARS", 4096)
+    monkeypatch.setattr(reader_module, "MAX_SEGMENT_CHARS", 100_000)
+    head = render(interchange())[0]
+    text = head[:head.index("IEA")] + "NTE*" + "A" * 200_000 + "~IEA*1*000000001~"
+    with pytest.raises(EdiSyntaxError, match="no segment terminator") as caught:
+        read(text)
+    assert caught.value.segment is not None
 
 
 def test_the_first_chunk_may_end_inside_the_leading_blank_lines_or_the_isa(monkeypatch):
