@@ -48,12 +48,15 @@ from .ig_map import (  # noqa: F401 - re-exported
     _BAD_CHILD, MAXINT, CompSpec, EleSpec, LoopNode, Map, SegNode, _node_by_path, data_elements, external_codes,
     load_map, map_file_for, map_index, no_map, relevant_children)
 from .ig_regex import segment_matcher
-from .ig_walk import _format_segment, _matches, _Walker  # noqa: F401 - re-exported
+from .ig_walk import ShapeCache, _format_segment, _matches, _Walker  # noqa: F401 - re-exported
 from .seglines import SegmentLines
 
 #: a segment its node's compiled expression accepts skips the element checks (edi.ig_regex; proved
 #: against them by tests/edi/test_ig_regex.py). False: every segment goes through the checks.
 SEGMENT_REGEX = True
+#: the walk of each 2000B block shape is learned once per file (edi.ig_walk.ShapeCache; proved against
+#: the uncached walker and pyx12 by tests/edi/test_ig_walk_cache.py). False: every segment is walked.
+WALK_CACHE = True
 _UNSET = object()
 ISA_LEN = 106
 BUFSIZE = 8 * 1024  # pyx12.rawx12file.DEFAULT_BUFSIZE: pyx12 gives up on a segment longer than its buffer
@@ -318,6 +321,8 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
         clean: dict[str, Any] = {}  # segment text -> map node it validated clean against (this file only)
         matchers: dict[Any, Any] = {}  # map node -> its compiled segment expression (edi.ig_regex) or None
         use_regex = SEGMENT_REGEX
+        shapes = ShapeCache()  # the walk of 2000B blocks, learned per shape (this file only)
+        learn = WALK_CACHE
         for seg_id, elems, line in reader.segments():
             errh.position = position = reader.cur_line
             orig_node = node
@@ -325,9 +330,17 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
                 if seg_id == "ISA":
                     node = _node_by_path(control_map, "/ISA_LOOP/ISA")
                     walker.force_loop_start("/ISA_LOOP", "/ISA_LOOP/ISA")
+                    shapes.trie = None
                 elif seg_id == "GS":
                     node = _node_by_path(control_map, "/ISA_LOOP/GS_LOOP/GS")
                     walker.force_loop_start("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+                    shapes.trie = None
+                elif learn:
+                    node = shapes.walk(walker, node, seg_id, elems, comp)
+                    for code, msg, map_node, tag in walker.pending:
+                        if map_node is not None:
+                            errh.add_seg(map_node, tag, position)
+                        errh.seg_error(code, msg, None)
                 else:
                     node = walker.walk(node, seg_id, elems, comp)
                     for code, msg, map_node, tag in walker.pending:
@@ -372,6 +385,7 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
                             cur_map = load_map(map_file)
                             reader.check_837_lx = cur_map.id == "837"
                             node = _node_by_path(cur_map, "/ISA_LOOP/GS_LOOP/ST_LOOP/HEADER/BHT")
+                            shapes.trie = None
                     errh.add_seg(node, seg_id, position)
                     errh.handle(reader.pop())
                 elif seg_id == "GE":

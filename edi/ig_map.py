@@ -54,7 +54,7 @@ class SegNode:
 class LoopNode:
     __slots__ = ("id", "name", "usage", "pos", "max_repeat", "path", "prefix", "parent", "order", "positions",
                  "first_node", "first_seg", "is_root", "is_loop", "is_segment", "loop_id", "count", "start", "desc",
-                 "relevant", "entry_ids", "records")
+                 "relevant", "entry_ids", "records", "map_nodes")
 
     def __init__(self) -> None:
         self.is_loop = True
@@ -330,6 +330,7 @@ def load_map(map_file: str) -> Map:
                     spec.id_re = mp.id_re
         else:
             node.desc = frozenset(p for p in mp.by_path if p.startswith(node.prefix))
+            node.map_nodes = mp.by_path
     _loop_facts(mp.root)
     return mp
 

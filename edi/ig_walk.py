@@ -12,12 +12,14 @@ from .ig_map import LoopNode, SegNode, relevant_children
 
 
 class _Walker:
-    __slots__ = ("counts", "missing", "pending")
+    __slots__ = ("counts", "missing", "pending", "level", "entered")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.missing: list[Any] = []
         self.pending: list[Any] = []
+        self.level: Any = None  # the loop whose children the last walk found its node among
+        self.entered: Any = None  # the last loop the last walk entered (counts reset), if any
 
     def reset_to(self, prefix: str) -> None:
         counts = self.counts
@@ -46,11 +48,13 @@ class _Walker:
         """The segment node matching this segment, or None; errors are left in self.pending."""
         self.missing = []
         self.pending = []
+        self.entered = None
         orig = frm = node
         node = node.parent
         while True:
             found = self._scan(node, frm.start, seg_id, elems, comp_sep)
             if found is not False:
+                self.level = node
                 return found
             if node.is_root:
                 if seg_id == "HL":
@@ -143,6 +147,7 @@ class _Walker:
         if usage == "N":
             self.pending.append(("2", "Loop %s found but marked as not used" % loop.id, None, None))
         elif usage in ("R", "S"):
+            self.entered = loop
             self.reset_loop(loop)
             counts = self.counts
             count = counts[loop.path] = counts.get(loop.path, 0) + 1
@@ -195,3 +200,117 @@ def _trim(parts: list[str]) -> list[str]:
         if parts[i] != "":
             break
     return parts[:i + 1]
+
+
+# --- the walk learned per block shape ----------------------------------------------------------------
+
+#: loops whose blocks are learned: an 837's subscriber HL (2000B) with everything under it
+BLOCK_LOOPS = frozenset({"2000B"})
+_MISSING = object()
+_OTHER = object()
+_DELETED = object()
+
+
+class ShapeCache:
+    """The walk of a block (a loop of BLOCK_LOOPS and its segments until the loop starts again), learned
+    per shape: the sequence of segment ids and the qualifier values the walk can read.
+
+    Why it is sound: entering the block's loop resets the counts of everything inside it, and a walk
+    that finds its node without leaving the loop reads only those counts (and the loop's own, which is
+    at least 1 inside it), the current node and the qualifiers. So from the block's first segment on,
+    each step is a function of the shape so far: a trie keyed by each segment's shape holds the node
+    the walk found and the change it made to the counts. Only steps that reported nothing and stayed
+    inside the loop are learned; any other step is walked and ends the learned path until the next
+    block. tests/edi/test_ig_walk_cache.py holds it to the uncached walker and to pyx12.
+    """
+
+    __slots__ = ("roots", "trie", "block", "keys", "size", "limit")
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.roots: dict[Any, dict] = {}  # block loop -> trie of its shapes
+        self.trie: dict | None = None  # where the current block's shape has got to (None: not learning)
+        self.block: Any = None
+        self.keys: dict[tuple[Any, str], tuple] = {}  # (block, segment id) -> qualifier places to read
+        self.size = 0
+        self.limit = limit
+
+    def key(self, seg_id: str, elems: list[str], comp_sep: str) -> tuple:
+        """The segment as the walk inside the block can tell it apart: its id and, for every map node
+        of that id in the block, the qualifier value if it is one of the node's codes."""
+        places = self.keys.get((self.block, seg_id))
+        if places is None:
+            found: dict[tuple[int, int | None], set] = {}
+            for path in self.block.desc:
+                node = self.block.map_nodes.get(path)
+                if node is not None and node.is_segment and node.id == seg_id and node.key is not None:
+                    idx, sub, codes = node.key
+                    found.setdefault((idx, sub), set()).update(codes)
+            places = self.keys[(self.block, seg_id)] = tuple((i, s, frozenset(c)) for (i, s), c in found.items())
+        out: list[Any] = [seg_id]
+        n = len(elems)
+        for idx, sub, codes in places:
+            if idx > n:
+                out.append(_MISSING)
+                continue
+            raw = elems[idx - 1]
+            if sub is None:
+                value: Any = raw.rstrip(comp_sep)
+            else:
+                parts = raw.split(comp_sep)
+                value = parts[sub - 1] if sub <= len(parts) else _MISSING
+            out.append(value if value in codes else _OTHER)
+        return tuple(out)
+
+    def walk(self, walker: _Walker, node: Any, seg_id: str, elems: list[str], comp_sep: str) -> Any:
+        """walker.walk(...), from the learned shapes where the block has been seen this far."""
+        trie = self.trie
+        if trie is None:
+            found = walker.walk(node, seg_id, elems, comp_sep)
+            self._maybe_start(walker, found)
+            return found
+        key = self.key(seg_id, elems, comp_sep)
+        step = trie.get(key)
+        if step is not None:
+            found, delta, self.trie = step
+            counts = walker.counts
+            for path, value in delta:
+                if value is _DELETED:
+                    del counts[path]
+                else:
+                    counts[path] = value
+            walker.pending = []
+            return found
+        before = dict(walker.counts)
+        found = walker.walk(node, seg_id, elems, comp_sep)
+        block = self.block
+        level = walker.level
+        if (found is not None and not walker.pending and walker.entered is not block
+                and (level is block or level.path in block.desc) and self.size < self.limit):
+            after = walker.counts
+            delta = [(p, v) for p, v in after.items() if before.get(p, _MISSING) != v]
+            delta += [(p, _DELETED) for p in before if p not in after]
+            if not all(p in block.desc for p, _v in delta):  # never: the walk stayed inside the loop
+                self.trie = None
+                return found
+            child: dict = {}
+            trie[key] = (found, tuple(delta), child)
+            self.size += 1
+            self.trie = child
+            return found
+        self.trie = None
+        self._maybe_start(walker, found)
+        return found
+
+    def _maybe_start(self, walker: _Walker, found: Any) -> None:
+        loop = walker.entered
+        if found is not None and loop is not None and loop.id in BLOCK_LOOPS and found is loop.first_seg \
+                and getattr(loop, "map_nodes", None) is not None:
+            self.block = loop
+            self.trie = self.roots.setdefault(loop, {})
+        else:
+            self.trie = None
+
+
+def forget_block(cache: ShapeCache) -> None:
+    """Stop learning the current block (after ISA/GS, which move the walk by force)."""
+    cache.trie = None
