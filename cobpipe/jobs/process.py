@@ -295,7 +295,7 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, 
     # only copies the rows in (and converts claims earlier 835s left unmatched, R1..R2)
     staged = None
     if not ledger.in_transaction:
-        staged = Ledger.open(work / "claims.sqlite")
+        staged = Ledger.open(work / ".claims.sqlite")  # hidden: no input can have that name
     try:
         if staged is not None:
             _parse_claims(staged, counted(), sha)
@@ -315,6 +315,8 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, 
                     if read == 0:
                         raise _Reject("no-claims", "the 837P holds no claims", "837P")
                     _refuse_truncated(claim_file.findings)
+                if (work / "out").is_file():  # an 837P dropped as "out": make way for the outputs' folder
+                    os.replace(work / "out", work / ".input-out")
                 retried = _retry_unmatched(claim_ids, sha, work, ledger, root, options)
                 findings = Counter(f.code for f in claim_file.findings)
                 detail = {"claims": read, "new_or_changed": added, "findings": dict(sorted(findings.items()))}

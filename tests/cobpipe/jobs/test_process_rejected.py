@@ -41,3 +41,22 @@ def test_the_other_order_and_repeats_keep_every_file(root, ledger, options):
                if p.read_bytes() not in contents]
     assert len(reasons) == len(contents)
     assert len({r["sha256"] for r in reasons}) == len(contents)
+
+
+def test_an_837p_named_like_the_work_folder_s_own_files_is_stored(root, ledger, options):
+    from jobfiles import claims_837
+
+    for name in ("claims.sqlite", "out", "claims.sqlite-wal"):
+        outcome = process_inbound(drop(root.inbound, name, claims_837([f"N{len(name)}"], control=300 + len(name))),
+                                  ledger, root, options)
+        assert outcome.status is Status.STORED, outcome
+
+
+def test_an_837p_named_out_still_converts_the_claims_an_earlier_835_left_unmatched(root, ledger, options):
+    from jobfiles import claims_837, era_835
+
+    assert process_inbound(drop(root.inbound, "era.835", era_835(["OUT1"])), ledger, root, options).status \
+        is Status.PARTIAL
+    outcome = process_inbound(drop(root.inbound, "out", claims_837(["OUT1"])), ledger, root, options)
+    assert outcome.status is Status.STORED and outcome.counts.get("retried_converted") == 1, outcome
+    assert list(root.work.iterdir()) == []
