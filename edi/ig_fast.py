@@ -159,7 +159,11 @@ class _Reader:
             parts = line.split(ele)
             seg_id = parts[0]
             elems = parts[1:]
-            self._parse(seg_id, elems, comp, ele, term)
+            if seg_id in _GOOD_IDS and seg_id not in _READER_IDS and elems and elems[0].strip(comp):
+                self.seg_count += 1  # what _parse does for such a segment, without the call
+                self.cur_line += 1
+            else:
+                self._parse(seg_id, elems, comp, ele, term)
             yield seg_id, elems, line
 
     def _value(self, elems: list[str], idx: int, is_isa: bool = False) -> str | None:

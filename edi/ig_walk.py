@@ -224,20 +224,21 @@ class ShapeCache:
     block. tests/edi/test_ig_walk_cache.py holds it to the uncached walker and to pyx12.
     """
 
-    __slots__ = ("roots", "trie", "block", "keys", "size", "limit")
+    __slots__ = ("roots", "trie", "block", "keys", "places", "size", "limit")
 
     def __init__(self, limit: int = 200_000) -> None:
         self.roots: dict[Any, dict] = {}  # block loop -> trie of its shapes
         self.trie: dict | None = None  # where the current block's shape has got to (None: not learning)
         self.block: Any = None
-        self.keys: dict[tuple[Any, str], tuple] = {}  # (block, segment id) -> qualifier places to read
+        self.keys: dict[Any, dict[str, tuple]] = {}  # block -> segment id -> qualifier places to read
+        self.places: dict[str, tuple] = {}  # those of the current block
         self.size = 0
         self.limit = limit
 
     def key(self, seg_id: str, elems: list[str], comp_sep: str) -> tuple:
         """The segment as the walk inside the block can tell it apart: its id and, for every map node
         of that id in the block, the qualifier value if it is one of the node's codes."""
-        places = self.keys.get((self.block, seg_id))
+        places = self.places.get(seg_id)
         if places is None:
             found: dict[tuple[int, int | None], set] = {}
             for path in self.block.desc:
@@ -245,7 +246,7 @@ class ShapeCache:
                 if node is not None and node.is_segment and node.id == seg_id and node.key is not None:
                     idx, sub, codes = node.key
                     found.setdefault((idx, sub), set()).update(codes)
-            places = self.keys[(self.block, seg_id)] = tuple((i, s, frozenset(c)) for (i, s), c in found.items())
+            places = self.places[seg_id] = tuple((i, s, frozenset(c)) for (i, s), c in found.items())
         out: list[Any] = [seg_id]
         n = len(elems)
         for idx, sub, codes in places:
@@ -306,6 +307,7 @@ class ShapeCache:
         if found is not None and loop is not None and loop.id in BLOCK_LOOPS and found is loop.first_seg \
                 and getattr(loop, "map_nodes", None) is not None:
             self.block = loop
+            self.places = self.keys.setdefault(loop, {})
             self.trie = self.roots.setdefault(loop, {})
         else:
             self.trie = None
