@@ -65,6 +65,7 @@ _ENV_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _REC_SEG_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$", re.S)
 _GOOD_IDS: set[str] = set()  # segment ids known to pass pyx12's is_seg_id_valid
 _READER_IDS = frozenset({"ISA", "GS", "ST", "HL", "CLM", "LX", "IEA", "GE", "SE"})  # ids X12Reader looks at
+_DRIVER_IDS = frozenset({"ISA", "IEA", "GS", "BHT", "GE", "ST", "SE"})  # ids the driver treats apart
 
 
 # --- the reader (pyx12 RawX12File + X12Reader checks) -----------------------------------------------
@@ -354,7 +355,11 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
                 if node is None:
                     node = orig_node
                     continue
-                if seg_id == "ISA":
+                if seg_id not in _DRIVER_IDS:  # the common case first (the last branch below)
+                    errh.add_seg(node, seg_id, position)
+                    if reader.pending:
+                        errh.handle(reader.pop())
+                elif seg_id == "ISA":
                     errh.add_isa_loop(position)
                     icvn = _get_value(elems, 12, comp, True)
                     errh.handle(reader.pop())
