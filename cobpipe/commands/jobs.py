@@ -231,9 +231,7 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
     """
     from ..jobs.sftp import SftpSettings, serve
 
-    if click.get_current_context().meta.get("cobpipe.broker"):
-        raise click.UsageError("sftp-serve --broker is not supported yet: run `cobpipe watch ROOT --broker URL` "
-                               "on the same ROOT beside it (uploads land in ROOT/inbound)")
+    broker = click.get_current_context().meta.get("cobpipe.broker")  # uploads queued for `cobpipe worker`s
     layout, options = _build(root, db, coverage, bill_zero_balance, usage, delimiters, truncated_after, settle)
     mb = 1 << 20
     settings = SftpSettings(host, port, authorized_keys, host_key, rescan_every=rescan, max_handles=max_handles,
@@ -245,7 +243,7 @@ def sftp_serve(root, db, coverage, bill_zero_balance, usage, delimiters, truncat
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(layout, ledger, options, settings, stop)
+        await serve(layout, ledger, options, settings, stop, broker=broker)
 
     with _json_logs(log_level, log_format), Ledger.open(layout.ledger_path) as ledger:
         asyncio.run(main())

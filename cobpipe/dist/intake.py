@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..acks.partners import PARTNERS, PartnerRoot, home_of, partner_inbound_folders
 from ..fsutil import write_text_atomic
 from ..jobs.batch import ordered
 from ..jobs.intake import Completeness, completeness
@@ -106,6 +107,7 @@ class Intake:
         if state in (Completeness.INCOMPLETE, Completeness.EMPTY) \
                 and time.time() - info.st_mtime < self.options.truncated_after:
             return Accepted(name, "waiting", message=str(state))
+        home = home_of(path, self.root)
         try:
             sha = store.put_file(self.ledger, path)  # I1
             job = store.get_job(self.ledger, sha, self.name, name)
@@ -113,8 +115,11 @@ class Intake:
                 moved = _move_no_clobber(path, self.root.archive, sha)
                 event(log, "file.duplicate", file=name, sha256=sha, moved_to=moved.name if moved else None)
                 return Accepted(name, "duplicate", sha)
+            options = self._job_options()
+            if isinstance(home, PartnerRoot):  # its outputs and acknowledgments go back to its home
+                options["partner"] = home.partner
             with self.ledger.transaction():
-                store.add_job(self.ledger, sha, self.name, name, info.st_mtime_ns, self._job_options())
+                store.add_job(self.ledger, sha, self.name, name, info.st_mtime_ns, options)
             queued = self.queued / f"{sha}-{name}"
             if queued.exists():  # the same bytes and name are queued already: this copy is a duplicate
                 moved = _move_no_clobber(path, self.root.archive, sha)
@@ -166,23 +171,38 @@ class Intake:
         return delivered
 
     def _target(self, folder: str, name: str) -> Path:
-        base = self.root.outbound if folder == "outbound" else self.root.path / folder
+        base = self._folder(folder)
         target = (base / name).resolve()
         if base.resolve() not in target.parents:
             raise OSError(f"output name {name!r} leaves {folder}/")
         return target
 
+    def _folder(self, folder: str) -> Path:
+        """`outbound`, or a partner's `partners/<p>/outbound` (created: the partner may be new here)."""
+        if folder == "outbound":
+            return self.root.outbound
+        parts = folder.split("/")
+        if len(parts) != 3 or parts[0] != PARTNERS or parts[2] != "outbound":
+            raise OSError(f"output folder {folder!r} is not outbound/ or a partner's outbound/")
+        return PartnerRoot.of(self.root, parts[1]).outbound
+
+    def _outbound_folders(self) -> list[tuple[str, Path]]:
+        homes = [(f"{PARTNERS}/{inbound.parent.name}/outbound", inbound.parent / "outbound")
+                 for inbound in partner_inbound_folders(self.root)]
+        return [("outbound", self.root.outbound)] + [(folder, path) for folder, path in homes if path.is_dir()]
+
     def _place_staged(self) -> list[Path]:
         """Staging files a crash left: placed when their output was marked delivered, else removed
         (the output is still pending and is written again)."""
-        leftovers = sorted(self.root.outbound.rglob(f"{STAGING}*"))
+        leftovers = [(folder, base, staged) for folder, base in self._outbound_folders()
+                     for staged in sorted(base.rglob(f"{STAGING}*"))]
         if not leftovers:
             return []
         delivered = set(store.delivered_outputs(self.ledger, self.name))
         placed = []
-        for staged in leftovers:
+        for folder, base, staged in leftovers:
             target = staged.with_name(staged.name[len(STAGING):])
-            if ("outbound", target.relative_to(self.root.outbound).as_posix()) in delivered:
+            if (folder, target.relative_to(base).as_posix()) in delivered:
                 placed.append(_place(staged, target))
             else:
                 staged.unlink(missing_ok=True)
@@ -209,16 +229,17 @@ class Intake:
     # --- loops ---------------------------------------------------------------------------------
 
     def _inbound_files(self) -> list[Path]:
-        """Files directly in ROOT/inbound. Partner homes (ROOT/partners/<p>/inbound, issue 18) are
-        left to the host serving them (`sftp-serve` converts those itself, sharing the ledger):
-        their outputs, acknowledgments and archive belong to the partner's home, which the
-        workers do not route yet."""
-        try:
-            entries = list(os.scandir(self.root.inbound))
-        except FileNotFoundError:
-            return []
-        return sorted(Path(e.path) for e in entries
-                      if not is_ignored_name(e.name) and e.is_file(follow_symlinks=False))
+        """Files directly in ROOT/inbound and in each partner's home (ROOT/partners/<p>/inbound,
+        where `sftp-serve` puts uploads): a partner's file is queued with its partner, and what the
+        workers make of it (secondary claims, reports, TA1/999) comes back to that partner's outbound."""
+        found: list[Path] = []
+        for folder in [self.root.inbound, *partner_inbound_folders(self.root)]:
+            try:
+                entries = list(os.scandir(folder))
+            except FileNotFoundError:
+                continue
+            found += [Path(e.path) for e in entries if not is_ignored_name(e.name) and e.is_file(follow_symlinks=False)]
+        return sorted(found)
 
     def run_once(self) -> list[Accepted]:
         """`cobpipe run --broker`: deliver what is ready, accept everything settled, deliver again."""

@@ -43,6 +43,7 @@ from pathlib import Path
 from edi.errors import CobpipeError
 from edi.reader import X12Reader
 
+from ..acks.partners import PARTNERS, PartnerRoot, partner_inbound_folders
 from ..jobs.batch import priority
 from ..jobs.layout import Root
 from ..jobs.process import JobOptions, Outcome, Status, process_inbound
@@ -115,7 +116,7 @@ def _handle(ledger: Ledger, sha256: str, intake: str, name: str, settings: Worke
     private = settings.work / f"{sha256[:12]}-{secrets.token_hex(4)}"
     try:
         root = Root.prepare(private, private / ".cobpipe" / "unused.db")
-        source = store.write_blob(ledger, sha256, root.inbound / name, mtime_ns=job.mtime_ns or None)
+        source = store.write_blob(ledger, sha256, _inbound_of(root, job) / name, mtime_ns=job.mtime_ns or None)
         options = job_options(job.options, private, ledger)
         event(log, "dist.task.started", file=name, sha256=sha256, host=settings.name)
         try:
@@ -155,7 +156,8 @@ def _alone(ledger: Ledger, job: store.Job, settings: WorkerSettings, options: Jo
     private = settings.work / f"{job.sha256[:12]}-{secrets.token_hex(4)}-alone"
     try:
         root = Root.prepare(private, private / ".cobpipe" / "unused.db")
-        source = store.write_blob(ledger, job.sha256, root.inbound / job.name, mtime_ns=job.mtime_ns or None)
+        source = store.write_blob(ledger, job.sha256, _inbound_of(root, job) / job.name,
+                                  mtime_ns=job.mtime_ns or None)
         outcome = process_inbound(source, ledger, root, options)
         if outcome.status in (Status.ERROR, Status.WAITING, Status.GONE, Status.IGNORED):
             raise TryAgain(str(outcome.status))
@@ -166,16 +168,31 @@ def _alone(ledger: Ledger, job: store.Job, settings: WorkerSettings, options: Jo
         shutil.rmtree(private, ignore_errors=True)
 
 
+def _inbound_of(root: Root, job: store.Job) -> Path:
+    """Where the job's file is placed in the private ROOT: a partner's file in that partner's home,
+    so process_inbound answers into that partner's outbound, as on the host it was uploaded to."""
+    partner = (job.options or {}).get("partner")
+    return PartnerRoot.of(root, partner).inbound if partner else root.inbound
+
+
+def _produced(root: Root) -> list[tuple[str, str, Path]]:
+    """(folder, name, file) of everything the step wrote for delivery: ROOT/outbound (paper/ kept as a
+    sub-folder) and any partner's outbound, acknowledgments included."""
+    found = []
+    homes = [(f"{PARTNERS}/{p.parent.name}/outbound", p.parent / "outbound") for p in partner_inbound_folders(root)]
+    for folder, base in [("outbound", root.outbound), *homes]:
+        if base.is_dir():
+            found += [(folder, path.relative_to(base).as_posix(), path) for path in sorted(base.rglob("*"))
+                      if path.is_file() and not path.name.startswith(".")]
+    return found
+
+
 def _record(ledger: Ledger, job: store.Job, root: Root, outcome: Outcome) -> None:
     """W5: outputs into blobs and the outbox of the job's intake; the job done with its outcome."""
     names = []
-    for produced in outcome.outputs:
-        try:  # outbound/paper/... keeps its sub-folder
-            name = produced.relative_to(root.outbound).as_posix()
-        except ValueError:
-            name = produced.name
+    for folder, name, produced in _produced(root):
         blob = store.put_file(ledger, produced)
-        store.add_output(ledger, job.intake, "outbound", name, blob, job.sha256)
+        store.add_output(ledger, job.intake, folder, name, blob, job.sha256)
         names.append(name)
     detail: dict = {"status": str(outcome.status), "kind": outcome.kind, "counts": dict(outcome.counts),
                     "outputs": names}

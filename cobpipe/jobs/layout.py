@@ -34,7 +34,7 @@ def is_ignored_name(name: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Root:
     path: Path
-    ledger_path: Path
+    ledger_path: Path  # or a postgresql:// URL (str): a ledger shared by several hosts
 
     @classmethod
     def prepare(cls, path: str | Path, ledger_path: str | Path | None = None) -> "Root":

@@ -143,11 +143,14 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
 # --- the worker process ---------------------------------------------------------------------------
 
 _worker_ledger: Ledger | None = None
+_worker_broker: str | None = None  # sftp-serve --broker: uploads are queued for `cobpipe worker`s
+_worker_intake = None
 
 
-def _worker_init(ledger_path, level: int, formatter: logging.Formatter | None) -> None:
+def _worker_init(ledger_path, level: int, formatter: logging.Formatter | None, broker: str | None = None) -> None:
     """Runs once in the worker process: its own ledger connection and the server's log format."""
-    global _worker_ledger
+    global _worker_ledger, _worker_broker
+    _worker_broker = broker
     _die_with_parent()
     logger = logging.getLogger("cobpipe")
     if formatter is not None:
@@ -174,7 +177,20 @@ def _die_with_parent() -> None:
             os._exit(1)
 
 
+def _intake(root: Root, options: JobOptions):
+    """With --broker, the dist intake of ROOT (store + enqueue; deliver what the workers made)."""
+    global _worker_intake
+    if _worker_intake is None:
+        from ..dist.app import make_app
+        from ..dist.intake import Intake
+
+        _worker_intake = Intake(Root(root.path, root.ledger_path), _worker_ledger, make_app(_worker_broker), options)
+    return _worker_intake
+
+
 def _work_process(path: Path, root: Root, options: JobOptions):
+    if _worker_broker:
+        return _intake(root, options).accept(path)
     from .process import process_inbound
 
     return process_inbound(path, _worker_ledger, root, options)
@@ -192,6 +208,8 @@ def _work_reject(path: Path, name: str, root: Root, reason: str, message: str, o
 
 
 def _work_run_once(root: Root, options: JobOptions):
+    if _worker_broker:
+        return _intake(root, options).run_once()
     from .batch import run_once
 
     return run_once(root, _worker_ledger, options)
@@ -243,8 +261,9 @@ class UploadHub:
     process that runs the drop-folder step."""
 
     def __init__(self, root: Root, ledger: Ledger | None, options: JobOptions,
-                 settings: SftpSettings | None = None) -> None:
+                 settings: SftpSettings | None = None, broker: str | None = None) -> None:
         self.root = root
+        self.broker = broker  # uploads are stored and queued for the Celery workers, not converted here
         self.ledger = ledger  # not used for processing here: the worker opens its own
         self.options = options
         self.settings = settings or SftpSettings("127.0.0.1", 0, Path(), Path())
@@ -264,7 +283,7 @@ class UploadHub:
             formatter = JsonFormatter() if logger.handlers else None
         return concurrent.futures.ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
-            initargs=(self.root.ledger_path, logger.getEffectiveLevel(), formatter))
+            initargs=(self.root.ledger_path, logger.getEffectiveLevel(), formatter, self.broker))
 
     def home(self, partner: str) -> PartnerRoot:
         return PartnerRoot.of(self.root, partner)
@@ -782,13 +801,13 @@ class _Gate(asyncssh.SSHServer):
 
 async def serve(root: Root, ledger: Ledger | None, options: JobOptions, settings: SftpSettings,
                 stop: asyncio.Event, *, on_listening: Callable[[int], None] | None = None,
-                hub: UploadHub | None = None) -> None:
+                hub: UploadHub | None = None, broker: str | None = None) -> None:
     """Serve until `stop` is set; every inbound (ROOT's and each partner's) is scanned at start and
     every `rescan_every` seconds (files dropped directly, files waiting for their IEA). Processing
     runs in the hub's worker process. A bad key line or host key raises JobConfigError naming it."""
     keys = load_partner_keys(settings.authorized_keys)
     host_key = load_host_key(settings.host_key)
-    hub = hub or UploadHub(root, ledger, options, settings)
+    hub = hub or UploadHub(root, ledger, options, settings, broker=broker)
     hub.settings = settings
     for partner in sorted({k.partner for k in keys.values()}):
         hub.home(partner)

@@ -225,7 +225,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX dist_jobs_state ON dist_jobs (intake, state)",
         """CREATE TABLE dist_outbox (
             intake        VARCHAR(200) NOT NULL,
-            folder        VARCHAR(16) NOT NULL,
+            folder        VARCHAR(100) NOT NULL,  -- outbound, or partners/<partner>/outbound
             name          VARCHAR(255) NOT NULL,
             blob_sha256   CHAR(64) NOT NULL,
             source_sha256 CHAR(64) NOT NULL,

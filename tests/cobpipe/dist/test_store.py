@@ -82,18 +82,40 @@ def test_an_intake_killed_between_marking_an_output_delivered_and_placing_it(led
     assert intake.deliver() == [] and not (root.outbound / "a.837").exists()
 
 
-def test_an_intake_leaves_partner_homes_to_the_sftp_host(ledger, tmp_path):
-    """ROOT/partners/<p>/inbound belongs to sftp-serve (outputs, acknowledgments and archive in the
-    partner's home): an intake with a broker does not take those files."""
+def test_an_intake_queues_a_partners_file_with_its_partner_and_delivers_into_its_home(ledger, tmp_path):
+    """ROOT/partners/<p>/inbound (where sftp-serve puts uploads): the job remembers the partner, and
+    what the workers made of it (here a 999) is delivered into that partner's outbound, never the
+    shared one. The broker is the real Redis, on a queue of this test's own."""
+    import redis
+    import secrets
+
+    from cobpipe.dist.app import make_app
     from cobpipe.dist.intake import Intake
     from cobpipe.jobs.layout import Root
     from cobpipe.jobs.process import JobOptions
+    from services import redis_url
 
     root = Root.prepare(tmp_path / "root", tmp_path / "unused.db")
     home = root.path / "partners" / "acme" / "inbound"
     home.mkdir(parents=True)
-    (home / "era.835").write_text("ISA*00*          *00*          *ZZ*A*ZZ*B*260101*1200*^*00501*000000001*0*P*:~"
-                                  "IEA*0*000000001~")
-    assert Intake(root, ledger, None, JobOptions(settle=0.0), name="host:/root").run_once() == []
-    assert (home / "era.835").exists()
-    assert store.jobs_in_state(ledger, "host:/root", "queued") == []
+    (home / "era.835").write_text("ISA*00*          *00*          *ZZ*A              *ZZ*B              *260101*1200*^*"
+                                  "00501*000000001*0*P*:~IEA*0*000000001~")
+    queue = f"cobpipe-test-{secrets.token_hex(4)}"
+    intake = Intake(root, ledger, make_app(redis_url(), queue), JobOptions(settle=0.0), name="host:/root")
+    try:
+        [accepted] = intake.run_once()
+        assert accepted.status == "queued" and not (home / "era.835").exists()
+        [job] = store.jobs_in_state(ledger, "host:/root", "queued")
+        assert job.options["partner"] == "acme"
+        blob = store.put_bytes(ledger, b"ISA*...999...~")
+        with ledger.transaction():
+            store.add_output(ledger, "host:/root", "partners/acme/outbound", "era.999", blob, job.sha256)
+        [placed] = intake.deliver()
+        assert placed == (root.path / "partners" / "acme" / "outbound" / "era.999").resolve()
+        assert placed.read_bytes() == b"ISA*...999...~" and list(root.outbound.iterdir()) == []
+        with ledger.transaction():  # a worker cannot send an output anywhere else under ROOT
+            store.add_output(ledger, "host:/root", "archive", "evil.837", blob, job.sha256)
+        with pytest.raises(OSError):
+            intake.deliver()
+    finally:
+        redis.Redis.from_url(redis_url()).delete(queue)
