@@ -13,6 +13,7 @@ from cobpipe.console import claims as claimmod
 from cobpipe.console.store import ConsoleStore
 from cobpipe.ledger import ClaimOutcome, FileRecord, Ledger
 from services import fresh_pg_database
+from conftest import claim_form, login  # at import time: later conftests replace the module 'conftest'
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -127,7 +128,6 @@ def test_the_console_on_a_postgresql_ledger(tmp_path, samples_dir):
 
     from cobpipe.cli import main
     from cobpipe.console import Settings, create_app
-    from conftest import claim_form, login
 
     root = tmp_path / "root"
     (root / "inbound").mkdir(parents=True)
