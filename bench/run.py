@@ -445,7 +445,7 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
         median = r.median
         floor = floors.get(r.size)
         note = r.note
-        if r.step.key == "validate" and file_floors.get(r.size):  # it reads the 837 only
+        if r.step.key == "validate" and file_floors.get(r.size) and median is not None:  # it reads the 837 only
             floor = file_floors[r.size]
             note = "; ".join(filter(None, [note, "× floor of the 837"]))
         ratio = f"{median / floor:.1f}" if median is not None and floor else "–"

@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 
 from .ig_issues import Issue, engine_failure as _engine_failure, envelope_tag as _envelope_tag
-from .ig_map import no_map as _no_map
 from .seglines import SegmentLines
 
 # --- pyx12 reference engine -------------------------------------------------------------------------
@@ -197,7 +196,8 @@ def _run_pyx12(stream: Any, first_line: int) -> tuple[list[Issue], SegmentLines]
     try:
         src = pyx12.x12file.X12Reader(stream)
     except pyx12.errors.X12Error:
-        return [Issue("isafmt", "", "the ISA is not usable by the implementation guide validator", 1, "ISA")], SegmentLines()
+        unusable = Issue("isafmt", "", "the ISA is not usable by the implementation guide validator", 1, "ISA")
+        return [unusable], SegmentLines()
     tracker = _LineTracker(src.raw, first_line)
     src.raw = tracker
     map_file = "x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml"
@@ -356,6 +356,12 @@ def pyx12_document_issues(text: str) -> tuple[bool, list[tuple[int, str]] | None
                         for ele in seg["elements"]:
                             pairs += [(seg["cur_line"], f"IG-ELE-{e['err_cde']}") for e in ele["errors"]]
     return ok, pairs
+
+
+def _no_map(icvn: str | None, vriic: str | None, fic: str | None, position: int) -> Issue:
+    from .ig_map import no_map  # the compiled maps' index (lxml), only when a GS names no map
+
+    return no_map(icvn, vriic, fic, position)
 
 
 run = run_pyx12

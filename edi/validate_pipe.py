@@ -24,10 +24,11 @@ from pathlib import Path
 
 from .errors import EdiError
 from .findings import Finding, Location, Severity
-from .ig import StreamNotValidated, validate_stream
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .ig import StreamNotValidated, validate_stream  # here: the pipeline imports this module at start-up
+
     args = sys.argv[1:] if argv is None else argv
     name = args[0] if args else "<stdin>"
     fd = sys.stdin.fileno()
