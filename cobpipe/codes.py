@@ -512,36 +512,12 @@ class PayerSettings:
     notes: str = ""
 
 
-PAYER_COLUMNS = ("payer_id", "name", "accepts_electronic_secondary", "eaf_level", "notes")
 
 
 def load_payer_settings(path: str | Path | None = None) -> dict[str, PayerSettings]:
-    """Payer id -> settings from a payers CSV (default: the placeholder mappings/payers.csv)."""
-    if path is None:
-        text, shown = _open_data(PAYERS_FILE)
-    else:
-        shown = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CodeListError(shown, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or tuple(c.strip() for c in rows[0][:len(PAYER_COLUMNS)]) != PAYER_COLUMNS:
-        raise CodeListError(shown, f"the header must be {','.join(PAYER_COLUMNS)}", 1)
-    payers: dict[str, PayerSettings] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        values = [cell.strip() for cell in row] + [""] * len(PAYER_COLUMNS)
-        payer_id, name, electronic, level, notes = values[:5]
-        if not payer_id or payer_id in payers:
-            raise CodeListError(shown, f"empty or repeated payer_id {payer_id!r}", number)
-        try:
-            accepts = _flag(electronic or "yes")
-        except ValueError as exc:
-            raise CodeListError(shown, f"accepts_electronic_secondary: {exc}", number) from None
-        level = level or "line"
-        if level not in ("claim", "line"):
-            raise CodeListError(shown, f"eaf_level must be claim or line, not {level!r}", number)
-        payers[payer_id] = PayerSettings(payer_id, name, accepts, level, notes)
-    return payers
+    """Payer id -> settings from a payers CSV (default: the placeholder mappings/payers.csv); the
+    payer list itself (with its aliases) is cobpipe.payers.PayerList, which reads and checks it."""
+    from .payers import PayerList
+
+    return {p.payer_id: PayerSettings(p.payer_id, p.name, p.accepts_electronic_secondary, p.eaf_level, p.notes)
+            for p in PayerList.load(path).payers}

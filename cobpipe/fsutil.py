@@ -6,6 +6,7 @@ name appears only once its content is complete and on disk.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -105,3 +106,12 @@ def rename_no_clobber(source: Path, target: Path) -> None:
     _fsync_dir(Path(target).parent)
     if Path(source).parent != Path(target).parent:
         _fsync_dir(Path(source).parent)
+
+
+def sha256_of(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, read 1 MiB at a time (how inputs and outputs are known)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

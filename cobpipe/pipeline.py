@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import itertools
 import json
 import os
@@ -34,6 +33,7 @@ from .cob.decision import (CONVERTED, HELD, NEEDS_A_PERSON, PAPER, REJECTED, SKI
                            UNMATCHED, ClaimDecision, ConvertOptions, EraScan, report_finding)
 from .decision_log import DecisionLog
 from .fsutil import atomic_writer, fsync_dir
+from .fsutil import sha256_of as _sha256
 
 
 class ClaimSource(Protocol):
@@ -552,14 +552,6 @@ def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
             issued.append(IssuedClaim(d.claim_id, d.payer_id or "", paper, payer_level=d.level or "",
                                       frequency=d.frequency, channel="paper"))
     return issued
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _progress(items, enabled: bool, total: int | None = None):

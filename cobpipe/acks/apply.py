@@ -11,7 +11,6 @@ show it) with the reason in words, and the acknowledgment file is recorded like 
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..ledger import ClaimOutcome, FileRecord, Ledger
 from ..logs import event
 from . import codes
 from .read import SET_ACK_WORDS, read_277ca, read_999
+from ..fsutil import sha256_of as _sha256
 
 log = logging.getLogger("cobpipe.acks")
 
@@ -152,11 +152,3 @@ def _int(text: str) -> int | None:
         return int(text)
     except ValueError:
         return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

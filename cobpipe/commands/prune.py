@@ -10,7 +10,6 @@ Exit 0 (also when nothing is old enough); 2 when ROOT or the ledger cannot be us
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import stat
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 
 import click
+from ..fsutil import sha256_of as _sha256
 
 # archived 835s (by sha256) with claims left unmatched and no later decision about them (the
 # query of Ledger.unmatched_awaiting, for every claim id)
@@ -32,14 +32,6 @@ def _entered(info: os.stat_result) -> float:
     """When a file came into its folder: renames and links set the change time (never earlier than
     the modification time a copied file may have kept)."""
     return max(info.st_ctime, info.st_mtime)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _old_files(folder: Path, cutoff: float) -> dict[str, os.stat_result]:

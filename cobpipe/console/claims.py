@@ -33,6 +33,7 @@ from ..cob.match import LineMatch, RemittedLine, match_lines
 from ..cob.remit import RemitClaim, RemitLine
 from ..fsutil import _fsync_dir
 from ..ledger import ClaimOutcome, IssuedClaim, Ledger, OutputRecord
+from ..fsutil import sha256_of as _sha256
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -678,11 +679,3 @@ def sender_problem(payers, sender, original: OriginalClaim) -> str | None:
             f"{billed_payer(original).describe()} ({level_word(billed_level(original))}): it cannot be billed "
             "onward as if that payer had adjudicated it; open the claim billed to the 835's payer, or key "
             "the right payer's EOB (paper EOB)")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -80,7 +80,7 @@ from edi.findings import TooManyFindings
 from edi.reader import SegmentCountError, X12Reader, refuse_bad_counts
 
 from .. import pipeline
-from ..fsutil import _fsync_dir, mkdir_durable, write_new_file
+from ..fsutil import _fsync_dir, mkdir_durable, sha256_of, write_new_file
 from ..ledger import MAX_CONTROL_NUMBER, ClaimOutcome, FileRecord, Ledger, OutputRecord
 from ..logs import error_fields, event
 from .intake import Completeness, completeness
@@ -898,14 +898,10 @@ def _stage(path: Path, work: Path) -> str:
 
 
 def _sha256_of(path: Path) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
+        return sha256_of(path)
     except FileNotFoundError:
         return None
-    return digest.hexdigest()
 
 
 def _sniff_kind(path: Path) -> str:
