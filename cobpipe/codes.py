@@ -512,8 +512,6 @@ class PayerSettings:
     notes: str = ""
 
 
-
-
 def load_payer_settings(path: str | Path | None = None) -> dict[str, PayerSettings]:
     """Payer id -> settings from a payers CSV (default: the placeholder mappings/payers.csv); the
     payer list itself (with its aliases) is cobpipe.payers.PayerList, which reads and checks it."""
