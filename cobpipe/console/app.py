@@ -360,7 +360,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         _structure(form, action, len(claimmod.billed_lines(original)))
         if action not in ("check", "send"):
             return claim_screen(request, visitor, claim_id, form, originals, record, None, "")
-        sender = None
+        sender = era_path = None
         if mode == "era":
             era_path = claimmod.archived_copy(settings.root, record) if record and record["kind"] == "835" else None
             if era_path is None:
@@ -386,9 +386,15 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                           for a in row.adjustments]})
 
         try:
-            sent = claimmod.send(ledger, settings.outbound, result.built, original, payer_id,
-                                 level=result.next_payer.level, usage=settings.usage, on_commit=audit,
-                                 detail=f"sent from the console by {visitor.user.name}")
+            if result.paper:  # the payer takes no electronic secondary claims: a CMS-1500, as the pipeline prints
+                sent = claimmod.send_paper(ledger, settings.outbound, result.built, payer_id, result.paper,
+                                           era_path=era_path, level=result.next_payer.level, on_commit=audit,
+                                           detail=f"printed on paper from the console by {visitor.user.name}",
+                                           today=today())
+            else:
+                sent = claimmod.send(ledger, settings.outbound, result.built, original, payer_id,
+                                     level=result.next_payer.level, usage=settings.usage, on_commit=audit,
+                                     detail=f"sent from the console by {visitor.user.name}")
         except claimmod.SendRefused as exc:
             result.findings += exc.problems
             store.audit(visitor.user.name, "claim.send_refused", claim_id, {"problems": len(exc.problems)})
@@ -567,7 +573,8 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         visitor = await guard(request, "download")
         name = request.path_params["name"]
         output = store.output(name)
-        path = settings.outbound / Path(name).name
+        folder = settings.outbound / claimmod.PAPER_FOLDER if output and output["kind"] == "paper" else settings.outbound
+        path = folder / Path(name).name
         if output is None or not path.is_file():
             raise HTTPException(404, "the file is not in outbound/ (picked up already?)")
         store.audit(visitor.user.name, "download.output", name)

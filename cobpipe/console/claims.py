@@ -376,6 +376,7 @@ class Check:
     findings: list[str] = field(default_factory=list)
     built: OriginalClaim | None = None
     next_payer: NextPayer | None = None
+    paper: str | None = None  # why Send prints this claim on a CMS-1500 instead of sending an 837P
 
     @property
     def ok(self) -> bool:
@@ -494,10 +495,7 @@ def check(form: ClaimForm, original: OriginalClaim, form_errors: list[FormError]
         return result
     gate = check_claim(ClaimView.scan(built.claim.iter_segments(), built.sbr), today=today)
     result.findings += [f"{f.code} {f.message}" for f in gate if f.severity is Severity.ERROR]
-    paper = paper_reason(next_payer, built, payers)
-    if paper:
-        result.errors.append(f"box 9d: {paper}; print it as a paper claim (the console sends electronic claims "
-                             "only)")
+    result.paper = paper_reason(next_payer, built, payers)  # Send prints it (send_paper), as the pipeline does
     result.built = built
     return result
 
@@ -591,24 +589,87 @@ def send(ledger: Ledger, outbound: Path, built: OriginalClaim, original: Origina
 
 
 def recover_pending(ledger: Ledger, outbound: Path) -> list[str]:
-    """At start: a claim file whose transaction committed but which was never renamed into place is
-    published; one whose transaction did not commit is removed."""
+    """At start: a claim file (837P, or a paper claim's PDF in outbound/paper/) whose transaction
+    committed but which was never renamed into place is published; one whose transaction did not
+    commit is removed."""
     published = []
-    if not outbound.is_dir():
-        return published
-    for path in sorted(outbound.glob(f".console-*{PENDING_SUFFIX}")):
-        name = path.name[1:-len(PENDING_SUFFIX)]
-        committed = ledger.query("SELECT 1 FROM outputs WHERE name = ?", (name,))
-        if committed:
-            os.replace(path, outbound / name)
-            published.append(name)
-        else:
+    for folder in (outbound, outbound / PAPER_FOLDER):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f".console-*{PENDING_SUFFIX}")):
+            name = path.name[1:-len(PENDING_SUFFIX)]
+            committed = ledger.query("SELECT 1 FROM outputs WHERE name = ?", (name,))
+            if committed:
+                os.replace(path, folder / name)
+                published.append(name)
+            else:
+                path.unlink(missing_ok=True)
+        for path in folder.glob(".console-*.tmp"):
             path.unlink(missing_ok=True)
-    for path in outbound.glob(".console-*.tmp"):
-        path.unlink(missing_ok=True)
-    if published:
-        _fsync_dir(outbound)
+        if published:
+            _fsync_dir(folder)
     return published
+
+
+PAPER_FOLDER = "paper"  # outbound/paper/, where the drop folder puts its paper claims too
+
+
+def send_paper(ledger: Ledger, outbound: Path, built: OriginalClaim, payer_id: str, reason: str, *,
+               era_path: Path | None = None, level: str = "", on_commit=None, detail: str = "",
+               now: dt.datetime | None = None, today: dt.date | None = None) -> Sent:
+    """Print the built claim on a CMS-1500 (cobpipe.paper, the pipeline's own renderer) into
+    outbound/paper/console-<time>.<sha12>.paper.pdf, followed by the primary's EOB page for this
+    claim when it came from an 835 (keyed from a paper EOB: attach that paper EOB). In one ledger
+    transaction: record the output, the claim as billed on paper (never billed twice, on paper or
+    electronically), the claim itself (the next payer's 835 continues from it), its state and a
+    `paper` decision; the PDF is renamed into place after COMMIT, as `send` does with an 837P."""
+    from ..cob.convert import STATE_OF_LEVEL
+    from ..era.model import RemittanceHeader
+    from ..paper import PaperClaim, write_paper_pdf
+
+    folder = outbound / PAPER_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    now = now or dt.datetime.now()
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    payments, header = [], RemittanceHeader()
+    if era_path is not None:
+        from ..era import read_remittances
+
+        for remittance in read_remittances(era_path):
+            found = [p for p in remittance.claims() if p.claim_id.strip().upper() == built.id.upper()]
+            if found:
+                payments, header = found, remittance.header
+                break
+    tmp = folder / f".console-{stamp}.{secrets.token_hex(6)}.tmp"
+    pending: Path | None = None
+    try:
+        with ledger.transaction():
+            if ledger.was_issued(built.id, payer_id):
+                raise SendRefused([f"claim {built.id} was already sent to payer {payer_id}"])
+            write_paper_pdf([PaperClaim(built, payments, header, reason)], tmp, today=today)
+            digest = _sha256(tmp)
+            name = f"console-{stamp}.{digest[:12]}.paper.pdf"
+            pending = folder / f".{name}{PENDING_SUFFIX}"
+            os.replace(tmp, pending)
+            ledger.record_outputs(digest, [OutputRecord(name, "paper")])
+            issued = ledger.record_issued(digest, [IssuedClaim(built.id, payer_id, name, payer_level=level,
+                                                               channel="paper")])
+            if issued != 1:
+                raise SendRefused([f"claim {built.id} was already sent to payer {payer_id}"])
+            ledger.add_claims([built], source_hash=digest, issued=True)
+            ledger.set_claim_state(built.id, STATE_OF_LEVEL.get(level, "billed_next"), payer_id, detail)
+            ledger.record_decisions(digest, [ClaimOutcome(built.id, "paper", payer_id, ("console", reason))])
+            if on_commit is not None:
+                on_commit(digest, name)
+    except BaseException:
+        for path in (tmp, pending):
+            if path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        raise
+    os.replace(pending, folder / name)
+    _fsync_dir(folder)
+    return Sent(name, digest, payer_id, ())
 
 
 # --- where the 835 of a claim is ------------------------------------------------------------------------

@@ -303,12 +303,14 @@ class Ledger:
 
     # --- claims (pipeline.ClaimSource) -------------------------------------------------------
 
-    def add_claims(self, claims: Iterable[Any], source_hash: str | None = None) -> int:
+    def add_claims(self, claims: Iterable[Any], source_hash: str | None = None, *, issued: bool = False) -> int:
         """Store original 837P claims (their `to_x12()` text); returns how many rows were new or
-        changed. Re-adding a claim already stored with the same text changes nothing."""
+        changed. Re-adding a claim already stored with the same text changes nothing. `issued`: as
+        in `add_claim_rows`, claims cobpipe sent to a later payer."""
         added_at = _now()
+        origin = "issued" if issued else None
         return self._store_claim_rows(
-            (*(key := claim_key(claim)), source_hash, claim.to_x12(), _envelope_json(claim), added_at, key[0], None)
+            (*(key := claim_key(claim)), source_hash, claim.to_x12(), _envelope_json(claim), added_at, key[0], origin)
             for claim in claims)
 
     def add_claim_rows(self, rows: Iterable[tuple[str, str, str, str, str]], source_hash: str | None = None,

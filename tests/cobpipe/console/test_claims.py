@@ -286,16 +286,31 @@ def test_money_is_decimal_end_to_end():
         raise AssertionError(bad)
 
 
-def test_a_payer_that_takes_paper_only_is_not_sent_an_837(client_for, root, ledger):
-    """The payer list's paper-only payer (mappings/payers.csv SAMPLE03): the console does not send it
-    an electronic claim, as the pipeline would not."""
+def test_a_payer_that_takes_paper_only_gets_a_cms1500_not_an_837(client_for, root, ledger):
+    """The payer list's paper-only payer (mappings/payers.csv SAMPLE03): the console never sends it an
+    electronic claim, as the pipeline would not; Send prints the claim on a CMS-1500 with the
+    primary's EOB page (the pipeline's renderer) into outbound/paper/, billed once."""
+    from pypdf import PdfReader
+
     biller = client_for("bella")
     form = claim_form(biller, "/claims/NOCOV01")
     form.update({"coverage": "new", "cov_payer_name": "EXAMPLE PAPER-ONLY PLAN", "cov_payer_id": "SAMPLE03",
-                 "cov_member_id": "PO1", "action": "send"})
+                 "cov_member_id": "PO1", "action": "check"})
+    checked = biller.post("/claims/NOCOV01", data=form)
+    assert checked.status_code == 200 and "Send prints it on paper" in checked.text
+    form["action"] = "send"
     response = biller.post("/claims/NOCOV01", data=form)
-    assert response.status_code == 422 and "takes no electronic secondary claims" in response.text
-    assert not _sent(root) and not ledger.issued_for("NOCOV01")
+    assert response.status_code == 200 and "printed on paper" in response.text
+    assert not _sent(root)
+    [pdf] = (root / "outbound" / "paper").glob("console-*.paper.pdf")
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "NOCOV01" in text and "EXPLANATION OF BENEFITS" in text and "ACME HEALTH PLAN" in text  # its 835
+    [issued] = ledger.issued_for("NOCOV01")
+    assert (issued.payer_id, issued.channel, issued.output) == ("SAMPLE03", "paper", pdf.name)
+    download = biller.get(f"/outputs/{pdf.name}/download")
+    assert download.status_code == 200 and download.content == pdf.read_bytes()
+    again = biller.post("/claims/NOCOV01", data=form)  # never billed twice, on paper or electronically
+    assert again.status_code == 422 and len(list((root / "outbound" / "paper").glob("*.pdf"))) == 1
 
 
 def test_an_835_from_the_secondary_is_never_billed_as_the_primarys(client_for, root, ledger, samples_dir):
