@@ -1,0 +1,66 @@
+"""The validator process (edi.validate_pipe): fed through a pipe while a file is written, or given the
+written file; any failure of it means "not validated" (None), never an error of the caller."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from edi import ig
+from edi.findings import Severity
+from edi.validate_pipe import PipedValidator, Tee, validate_in_child, validator_answer, validator_command
+
+REPO = Path(__file__).resolve().parents[2]
+CLEAN = REPO / "samples" / "cob" / "claims.837"
+BAD = REPO / "samples" / "bad" / "837p-missing-hi-bad-pos.837"
+
+
+def errors_in_process(path: Path):
+    return [f for f in ig.validate_file(path, name=path.name, capped=False) if f.severity is Severity.ERROR]
+
+
+def test_answers_are_read_strictly():
+    good = json.dumps({"validated": True, "findings": []}).encode()
+    assert validator_answer(0, good) == []
+    assert validator_answer(1, good) is None  # a process that failed answers nothing
+    assert validator_answer(None, good) is None
+    assert validator_answer(0, b"not json") is None
+    assert validator_answer(0, b"") is None
+    assert validator_answer(0, json.dumps({"validated": False}).encode()) is None
+    assert validator_answer(0, b"[1, 2]") is None
+    assert validator_command("x.837")[1:] == ["-m", "edi.validate_pipe", "x.837"]
+
+
+def test_the_written_file_checked_in_a_child_finds_what_this_process_finds():
+    assert validate_in_child(CLEAN) == []
+    found = validate_in_child(BAD)
+    assert found and found == errors_in_process(BAD)
+
+
+def test_a_file_piped_while_written_through_the_tee():
+    text = BAD.read_text()
+    validator = PipedValidator(BAD.name)
+    try:
+        out = io.StringIO()
+        tee = Tee(out, validator)
+        for start in range(0, len(text), 97):  # small writes, gathered into blocks for the pipe
+            tee.write(text[start:start + 97])
+        tee.flush_block()
+        found = validator.finish()
+    finally:
+        validator.kill()
+    assert out.getvalue() == text
+    assert found == errors_in_process(BAD)
+
+
+def test_a_validator_that_cannot_start_means_not_validated(monkeypatch):
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))
+    assert validate_in_child(CLEAN) is None
+    validator = PipedValidator("x.837")
+    try:
+        validator.write(CLEAN.read_text())  # a dead reader: the writer carries on
+        assert validator.finish() is None
+    finally:
+        validator.kill()
