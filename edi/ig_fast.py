@@ -452,3 +452,14 @@ def _int_strict(value: str | None) -> int | None:
         return int(value)  # type: ignore[arg-type]
     except (ValueError, TypeError):
         return None
+
+
+#: the engine (`run`) and the names of its parts that stay importable from here
+__all__ = [
+    "BUFSIZE", "CompSpec", "Crash", "EleSpec", "EngineBug", "ISA_LEN", "Issue", "LoopNode", "MAXINT", "Map",
+    "READ_CHARS", "SEGMENT_REGEX", "SegNode", "ShapeCache", "TooManyIssues", "WALK_CACHE", "_BAD_CHILD",
+    "_Errh", "_Walker", "_check_element", "_composite_errors", "_element_errors", "_format_segment",
+    "_get_value", "_matches", "_node_by_path", "_syntax_errors", "_valid_date", "_valid_time",
+    "apply_segment_errors", "data_elements", "engine_failure", "external_codes", "load_map", "map_file_for",
+    "map_index", "no_map", "relevant_children", "run", "segment_errors", "segment_matcher", "valid_data_type",
+]
