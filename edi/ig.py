@@ -461,11 +461,6 @@ def to_finding(issue: Issue, name: str, lines: "SegmentLines | None") -> Finding
                    Severity.ERROR)
 
 
-def _no_map(icvn: str | None, vriic: str | None, fic: str | None, position: int) -> Issue:
-    from .ig_map import no_map
-
-    return no_map(icvn, vriic, fic, position)
-
 __all__ = [
     "CODES", "DEFAULT_ENGINE", "ENGINES", "Issue", "PHI_TAGS", "collect_issues", "finding_code",
     "issues_for_text", "load_map", "map_file_for", "pyx12_document_issues", "quiet_pyx12", "run_pyx12",
