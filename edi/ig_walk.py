@@ -226,7 +226,9 @@ class ShapeCache:
 
     __slots__ = ("roots", "trie", "block", "keys", "places", "size", "limit")
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 20_000) -> None:
+        # `limit` learned steps per file (~0.5 KB each): a hostile file of endless new shapes stops the
+        # learning, never the validation (a synthetic 100k-claim 837P learns ~350)
         self.roots: dict[Any, dict] = {}  # block loop -> trie of its shapes
         self.trie: dict | None = None  # where the current block's shape has got to (None: not learning)
         self.block: Any = None

@@ -168,3 +168,20 @@ def test_an_error_in_a_learned_shape_is_still_found(monkeypatch):
     found = issues(text, monkeypatch, cache=True)
     assert found == issues(text, monkeypatch, cache=False)
     assert any(code == "3" and level == "seg" for level, code, *_ in found)
+
+
+def test_learning_stops_at_its_limit_and_the_issues_stay(monkeypatch):
+    """A file with more shapes than the cache may learn: it stops learning, and nothing changes."""
+    sizes = []
+
+    class Small(ig_walk.ShapeCache):
+        def __init__(self):
+            super().__init__(limit=25)
+            sizes.append(self)
+
+    segs = many_claims()
+    text = block_mutant(segs, random.Random(7))
+    expected = issues(text, monkeypatch, cache=False)
+    monkeypatch.setattr(ig_fast, "ShapeCache", Small)
+    assert full(ig.issues_for_text(text, engine="fast")) == expected
+    assert sizes and sizes[-1].size == 25
