@@ -48,6 +48,7 @@ _CONTROL = frozenset("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x
                      "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")
 _UNSET = object()
 _cache: dict[tuple[Any, str, str, str], Callable[[str], Any] | None] = {}
+_CACHE_LIMIT = 4096  # compiled expressions kept (a map has a few hundred segment nodes)
 
 
 class _NotExpressible(Exception):
@@ -59,6 +60,8 @@ def segment_matcher(node: SegNode, ele: str, comp: str, term: str) -> Callable[[
     key = (node, ele, comp, term)
     found = _cache.get(key, _UNSET)
     if found is _UNSET:
+        if len(_cache) >= _CACHE_LIMIT:  # a long-lived process fed files in many delimiter sets
+            _cache.clear()
         pattern = segment_pattern(node, ele, comp, term)
         found = _cache[key] = re.compile(pattern, re.S).fullmatch if pattern is not None else None
     return found  # type: ignore[return-value]
