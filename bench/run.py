@@ -39,7 +39,9 @@ if str(REPO) not in sys.path:
 STEPS_SCRIPT = Path(__file__).resolve().parent / "steps.py"
 DEFAULT_DATA = Path(__file__).resolve().parent / ".data"
 DEFAULT_OUT = Path(__file__).resolve().parent / "latest.md"
-ALL_STEPS = ("floor", "pyx12", "convert", "validate", "batch")
+ALL_STEPS = ("floor", "pyx12", "convert", "validate", "explain", "batch")
+# the lossy third-party 835 parsers `explain` is measured against (bench/steps.py step -> module)
+THIRD_PARTY_835 = {"edi-835-parser": "edi_835_parser", "x12-edi-tools": "x12_edi_tools"}
 
 
 # -- measuring one process -------------------------------------------------------------------------
@@ -287,9 +289,35 @@ def plan(size: int, files: dict, tools: Tools, args, scratch: Path) -> list[Step
                                   None if skip else [*tools.cobpipe, "validate", "--engine", engine, str(claims)],
                                   (0, 1), note=f"skipped above --pyx12-max {args.pyx12_max}" if skip else "",
                                   check=exit_note))
+    if "explain" in wanted:
+        steps += explain_steps(size, era, tools, scratch)
     if "batch" in wanted:
         steps += batch_steps(size, tools, args, scratch)
     return steps
+
+
+def explain_steps(size: int, era: Path, tools: Tools, scratch: Path) -> list[Step]:
+    """`cobpipe explain --format json` against the 835's own floor and the lossy third-party 835
+    parsers (issue 17's target: ahead of them), each run only where it is installed."""
+    import importlib.util
+
+    steps = [Step("floor835", "floor: str.split of 835", size, python_floor_command(era), check=floor_check)]
+    out = scratch / f"explain-{size}"
+    steps.append(Step("explain", "cobpipe explain --format json, 835", size,
+                      [*tools.cobpipe, "explain", str(era), "--format", "json", "-o", str(out / "era.json")]
+                      if "explain" in tools.commands else None, (0, 1), out_dir=out,
+                      note="" if "explain" in tools.commands else "`cobpipe explain` not available"))
+    for name, module in THIRD_PARTY_835.items():
+        installed = importlib.util.find_spec(module) is not None
+        steps.append(Step("explain", f"{name} (PyPI), 835", size,
+                          [sys.executable, str(STEPS_SCRIPT), name, str(era)] if installed else None,
+                          note="" if installed else f"not installed (pip install {name})", check=claims_check))
+    return steps
+
+
+def claims_check(run: Run) -> str:
+    data = json.loads(run.stdout.strip().splitlines()[-1])
+    return "" if data["claims"] > 0 else "no claims read"
 
 
 def batch_steps(size: int, tools: Tools, args, scratch: Path) -> list[Step]:
@@ -441,6 +469,7 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
               "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     floors = {r.size: r.median for r in results if r.step.key == "floor"}
     file_floors = {r.size: r.median for r in results if r.step.key == "floor837"}
+    era_floors = {r.size: r.median for r in results if r.step.key == "floor835"}
     for r in results:
         median = r.median
         floor = floors.get(r.size)
@@ -448,6 +477,9 @@ def render(results: list[Result], command: str, info: dict, startup: dict, sizes
         if r.step.key == "validate" and file_floors.get(r.size) and median is not None:  # it reads the 837 only
             floor = file_floors[r.size]
             note = "; ".join(filter(None, [note, "× floor of the 837"]))
+        if r.step.key == "explain" and era_floors.get(r.size) and median is not None:  # the 835 only
+            floor = era_floors[r.size]
+            note = "; ".join(filter(None, [note, "× floor of the 835"]))
         ratio = f"{median / floor:.1f}" if median is not None and floor else "–"
         best = fmt_seconds(min(x.wall for x in r.runs)) if median is not None else "–"
         rss = f"{max(x.rss_mb for x in r.runs):.0f}" if median is not None else "–"

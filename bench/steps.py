@@ -2,6 +2,8 @@
 
     python bench/steps.py floor era.835 claims.837   # bare str.split tokenization (the floor)
     python bench/steps.py pyx12 claims.837           # pyx12's validating parse (x12n_document)
+    python bench/steps.py edi-835-parser era.835     # third-party 835 parsers, for `explain` to beat
+    python bench/steps.py x12-edi-tools era.835      # (pip install edi-835-parser x12-edi-tools)
 
 Prints one JSON line (what was counted) so the runner can check the step did its work.
 """
@@ -51,7 +53,29 @@ def pyx12(paths: list[str]) -> dict:
     return {"valid": valid, "errors": Count.errors}
 
 
-STEPS = {"floor": floor, "pyx12": pyx12}
+def edi_835_parser(paths: list[str]) -> dict:
+    """PyPI edi-835-parser (lossy: claims, services, adjustments into its own objects); its claims counted."""
+    from edi_835_parser import parse
+
+    claims = 0
+    for path in paths:
+        for transaction_set in parse(path).transaction_sets:
+            claims += len(transaction_set.claims)
+    return {"claims": claims}
+
+
+def x12_edi_tools(paths: list[str]) -> dict:
+    """PyPI x12-edi-tools' RemittanceAdviceParser (lossy: claim totals and adjustments); its claims counted."""
+    from x12_edi_tools.remittance_advise_parser import RemittanceAdviceParser
+
+    claims = 0
+    for path in paths:
+        with open(path, encoding="latin-1") as stream:  # it splits on "~" only: no line breaks between segments
+            claims += len(RemittanceAdviceParser().parse(stream.read().replace("\r", "").replace("\n", "")).claims)
+    return {"claims": claims}
+
+
+STEPS = {"floor": floor, "pyx12": pyx12, "edi-835-parser": edi_835_parser, "x12-edi-tools": x12_edi_tools}
 
 
 def main(argv: list[str]) -> int:
