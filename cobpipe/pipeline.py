@@ -405,6 +405,11 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             # output is checked after it is written, while its converter waits. A spare process
             # (fewer ERAs than workers) runs the guide check while the 837P is written.
             options = dataclasses.replace(options, validate_alongside=False)
+        if db_path is None and numbers_path is not None:
+            from .ledger import Ledger
+
+            with Ledger.open(numbers_path):  # created and migrated once, before the workers open it
+                pass
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None,
                         None if db_path is not None else numbers_path)
                 for scan in scans]

@@ -8,6 +8,7 @@ lock instead of failing, and `BEGIN IMMEDIATE` so a write transaction takes that
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from .errors import LedgerError
@@ -36,7 +37,7 @@ class SqliteDialect:
             raise LedgerError(f"{self.path}: cannot open the ledger: {exc}") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._wal(conn)
             if str(mode).lower() != "wal":
                 raise LedgerError(f"{self.path}: the ledger needs WAL mode (got {mode}); "
                                   "is it on a network filesystem?")
@@ -45,6 +46,21 @@ class SqliteDialect:
             conn.close()
             raise LedgerError(f"{self.path}: not a cobpipe ledger ({exc})") from exc
         return conn
+
+    def _wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL. SQLite answers "database is locked" at once, without its busy handler,
+        when another process is creating the same new ledger (two batch workers opening the user's
+        ledger for the first time): wait for it like any other lock, up to the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.01
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     @staticmethod
     def sql(statement: str) -> str:

@@ -303,3 +303,30 @@ def test_an_unreachable_database_is_one_clear_error():
     with pytest.raises(LedgerError, match=r"cannot connect") as caught:
         Ledger.open("postgresql://cobpipe:s3cret@127.0.0.1:1/none?connect_timeout=2")
     assert "s3cret" not in str(caught.value) and "127.0.0.1:1" in str(caught.value)
+
+
+def _open_when_released(path, barrier):
+    barrier.wait()  # every process opens the new ledger at the same moment
+    try:
+        with Ledger.open(path) as ledger:
+            ledger.next_number("ISA", "SENDER", "RECEIVER")
+        return "ok"
+    except LedgerError as exc:
+        return str(exc)
+
+
+def test_processes_creating_one_new_ledger_at_once_all_open_it(tmp_path):
+    """Regression: two batch workers opening the user's new control-number ledger together got
+    "not a cobpipe ledger (database is locked)" from the WAL switch, which SQLite refuses at once
+    instead of waiting while another process creates the file (before the fix: 16 of 240 opens
+    failed in this shape)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with multiprocessing.Manager() as manager, ProcessPoolExecutor(6) as pool:
+        for attempt in range(25):
+            barrier = manager.Barrier(6)
+            path = tmp_path / f"new-{attempt}.db"
+            assert list(pool.map(_open_when_released, [path] * 6, [barrier] * 6)) == ["ok"] * 6
+            with Ledger.open(path) as ledger:  # six numbers taken, none twice
+                assert ledger.control_numbers() == [("ISA", "SENDER", "RECEIVER", 6)]
