@@ -472,6 +472,10 @@ class _EraJob:
                                  issued=issued, coverage=coverage, scan=self.scan, on_progress=on_progress)
             if self.remember_issued:
                 record_conversion(ledger, result, _sha256(self.scan.path))
+            elif self.numbers_path:
+                # the user's ledger keeps what a one-shot run issued, as history beside its control
+                # numbers (a claim is never refused for it: re-running a convert is the user's call)
+                numbers.record_issued(_sha256(self.scan.path), issued_claims(result))
         return result
 
 

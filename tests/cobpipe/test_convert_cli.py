@@ -170,6 +170,12 @@ def test_two_runs_never_repeat_control_numbers_and_test_data_stays_test(tmp_path
     assert state.exists() and str(state) in first.output
     assert (SAMPLES / "seed-era.835").read_text().split("*")[15] == "T"
     assert isa[0][15] == "T"
+    from cobpipe.ledger import Ledger
+
+    with Ledger.open(state) as ledger:  # what the runs issued is kept there too, as history
+        [issued] = ledger.issued_for("SEED001")
+        assert (issued.payer_id, issued.output, issued.payer_level) == ("22222", "seed-era.837", "S")
+    assert second.exit_code == 0 and "SEED001" in (tmp_path / "b" / "seed-era.837").read_text()  # not refused
     forced = run(*args, "--out", tmp_path / "c", "--usage", "P")
     assert (tmp_path / "c" / "seed-era.837").read_text().split("*")[15] == "P" and forced.exit_code == 0
 
