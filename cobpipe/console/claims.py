@@ -542,7 +542,6 @@ def send(ledger: Ledger, outbound: Path, built: OriginalClaim, original: Origina
 
     from ..claim837.rows import ClaimRows
     from ..claim837.writer import write_claims_837
-    from ..cob.convert import STATE_OF_LEVEL
 
     outbound.mkdir(parents=True, exist_ok=True)
     now = now or dt.datetime.now()
@@ -568,23 +567,14 @@ def send(ledger: Ledger, outbound: Path, built: OriginalClaim, original: Origina
             os.replace(tmp, pending)
             numbers = tuple((str(k), int(n)) for k, n in summary.control_numbers)
             ledger.record_outputs(digest, [OutputRecord(name, "837P", numbers)])
-            issued = ledger.record_issued(digest, [IssuedClaim(built.id, payer_id, name, summary.isa13, summary.gs06,
-                                                               summary.st02, payer_level=level)])
-            if issued != 1:
-                raise SendRefused([f"claim {built.id} was already sent to payer {payer_id}"])
+            _record_sent(ledger, digest, IssuedClaim(built.id, payer_id, name, summary.isa13, summary.gs06,
+                                                     summary.st02, payer_level=level),
+                         "converted", ("console",), detail, on_commit)
             ledger.add_claim_rows(ClaimRows.open(pending), source_hash=digest, issued=True)
-            ledger.set_claim_state(built.id, STATE_OF_LEVEL.get(level, "billed_next"), payer_id, detail)
-            ledger.record_decisions(digest, [ClaimOutcome(built.id, "converted", payer_id, ("console",))])
-            if on_commit is not None:
-                on_commit(digest, name)
     except BaseException:
-        for path in (tmp, pending):
-            if path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+        _discard(tmp, pending)
         raise
-    os.replace(pending, outbound / name)
-    _fsync_dir(outbound)
+    _publish(pending, outbound / name)
     return Sent(name, digest, payer_id, numbers)
 
 
@@ -623,7 +613,6 @@ def send_paper(ledger: Ledger, outbound: Path, built: OriginalClaim, payer_id: s
     transaction: record the output, the claim as billed on paper (never billed twice, on paper or
     electronically), the claim itself (the next payer's 835 continues from it), its state and a
     `paper` decision; the PDF is renamed into place after COMMIT, as `send` does with an 837P."""
-    from ..cob.convert import STATE_OF_LEVEL
     from ..era.model import RemittanceHeader
     from ..paper import PaperClaim, write_paper_pdf
 
@@ -652,24 +641,42 @@ def send_paper(ledger: Ledger, outbound: Path, built: OriginalClaim, payer_id: s
             pending = folder / f".{name}{PENDING_SUFFIX}"
             os.replace(tmp, pending)
             ledger.record_outputs(digest, [OutputRecord(name, "paper")])
-            issued = ledger.record_issued(digest, [IssuedClaim(built.id, payer_id, name, payer_level=level,
-                                                               channel="paper")])
-            if issued != 1:
-                raise SendRefused([f"claim {built.id} was already sent to payer {payer_id}"])
+            _record_sent(ledger, digest, IssuedClaim(built.id, payer_id, name, payer_level=level, channel="paper"),
+                         "paper", ("console", reason), detail, on_commit)
             ledger.add_claims([built], source_hash=digest, issued=True)
-            ledger.set_claim_state(built.id, STATE_OF_LEVEL.get(level, "billed_next"), payer_id, detail)
-            ledger.record_decisions(digest, [ClaimOutcome(built.id, "paper", payer_id, ("console", reason))])
-            if on_commit is not None:
-                on_commit(digest, name)
     except BaseException:
-        for path in (tmp, pending):
-            if path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+        _discard(tmp, pending)
         raise
-    os.replace(pending, folder / name)
-    _fsync_dir(folder)
+    _publish(pending, folder / name)
     return Sent(name, digest, payer_id, ())
+
+
+def _record_sent(ledger: Ledger, digest: str, issued: IssuedClaim, status: str, reasons: tuple[str, ...],
+                 detail: str, on_commit) -> None:
+    """Inside the send's transaction: the claim as issued (refused if that payer already had it),
+    its state and its decision, then the caller's audit row. (The caller stores the claim's text.)"""
+    from ..cob.convert import STATE_OF_LEVEL
+
+    if ledger.record_issued(digest, [issued]) != 1:
+        raise SendRefused([f"claim {issued.claim_id} was already sent to payer {issued.payer_id}"])
+    ledger.set_claim_state(issued.claim_id, STATE_OF_LEVEL.get(issued.payer_level, "billed_next"), issued.payer_id,
+                           detail)
+    ledger.record_decisions(digest, [ClaimOutcome(issued.claim_id, status, issued.payer_id, reasons)])
+    if on_commit is not None:
+        on_commit(digest, issued.output)
+
+
+def _discard(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _publish(pending: Path, target: Path) -> None:
+    """After COMMIT: the hidden pending file takes its final name (recover_pending does it after a crash)."""
+    os.replace(pending, target)
+    _fsync_dir(target.parent)
 
 
 # --- where the 835 of a claim is ------------------------------------------------------------------------

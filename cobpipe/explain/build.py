@@ -239,24 +239,35 @@ def explain_file(path: str, codebook: CodeBook, options: ExplainOptions = Explai
             elif count > 1:
                 view_claim.notes.append(f"CLP01 {view_claim.id} appears {count} times in this payment: a split "
                                         f"claim. Secondary billing combines the {count} parts.")
-        for plb in remit.plbs:
-            section.plbs.extend(builder.plbs(plb))
-        section.paid_total = remit.totals.paid_total
-        section.plb_total = remit.totals.plb_total
-        # claim and line findings are shown with their claim; the rest (header, PLB, T rule) here
-        section.findings = [builder.finding(f) for f in remit.findings if f.location.claim is None]
+        finish_section(section, remit, builder)
         view.sections.append(section)
     view.findings = [builder.finding(f) for f in reader.findings]
-    shown = {claim.id for claim in view.claims}
-    for ident in sorted(options.claim_ids - shown):
-        codes = found_ids.get(ident)
+    view.missing_claims = missing_claims(options.claim_ids, {claim.id for claim in view.claims}, found_ids)
+    return view
+
+
+def finish_section(section, remit, builder: ViewBuilder) -> None:
+    """What a payment section shows once its claims are read: PLBs, totals, and the findings that
+    belong to no claim (header, PLB, T rule; claim and line findings are shown with their claim)."""
+    for plb in remit.plbs:
+        section.plbs.extend(builder.plbs(plb))
+    section.paid_total = remit.totals.paid_total
+    section.plb_total = remit.totals.plb_total
+    section.findings = [builder.finding(f) for f in remit.findings if f.location.claim is None]
+
+
+def missing_claims(asked: set[str], shown: set[str], found: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(CLP01, why) for each --claim asked for and not shown: not in the file, or left out by --status."""
+    missing = []
+    for ident in sorted(asked - shown):
+        codes = found.get(ident)
         if codes:
             why = (f"claim {ident} is in this file (CLP02 {', '.join(sorted(codes, key=_code_order))}) but not "
                    "with the status asked for (--status)")
         else:
             why = f"no claim {ident} (CLP01) in this file"
-        view.missing_claims.append((ident, why))
-    return view
+        missing.append((ident, why))
+    return missing
 
 
 def _code_order(code: str) -> tuple[int, str]:

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from cobpipe.codes import CodeBook
 
-from .build import ExplainOptions, ViewBuilder, _code_order
+from .build import ExplainOptions, ViewBuilder, finish_section, missing_claims
 from .view import ClaimView, ExplainView, SectionView
 
 ZERO = Decimal(0)
@@ -150,22 +150,11 @@ def survey_file(path: str, codebook: CodeBook, options: ExplainOptions = Explain
                 counts.listed += 1
         remit.finish()
         counts.repeated = {ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1}
-        for plb in remit.plbs:
-            section.plbs.extend(builder.plbs(plb))
-        section.paid_total = remit.totals.paid_total
-        section.plb_total = remit.totals.plb_total
-        section.findings = [builder.finding(f) for f in remit.findings if f.location.claim is None]
+        finish_section(section, remit, builder)
         view.sections.append(section)
         all_counts.append(counts)
     view.findings = [builder.finding(f) for f in reader.findings]
-    for ident in sorted(options.claim_ids - shown_ids):
-        codes = found_ids.get(ident)
-        if codes:
-            why = (f"claim {ident} is in this file (CLP02 {', '.join(sorted(codes, key=_code_order))}) but not "
-                   "with the status asked for (--status)")
-        else:
-            why = f"no claim {ident} (CLP01) in this file"
-        view.missing_claims.append((ident, why))
+    view.missing_claims = missing_claims(options.claim_ids, shown_ids, found_ids)
     errors = claim_errors or (not view.filtered and (any(f.is_error for f in view.findings)
                                                      or any(s.errors for s in view.sections)))
     return Survey(view, all_counts, summary, bool(view.missing_claims) or errors, findings_only, errors)
