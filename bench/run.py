@@ -40,6 +40,8 @@ STEPS_SCRIPT = Path(__file__).resolve().parent / "steps.py"
 DEFAULT_DATA = Path(__file__).resolve().parent / ".data"
 DEFAULT_OUT = Path(__file__).resolve().parent / "latest.md"
 ALL_STEPS = ("floor", "pyx12", "convert", "validate", "explain", "batch")
+STARTUP_CONVERT = "`cobpipe convert --help`"
+STARTUP_RUNS = 7
 # the lossy third-party 835 parsers `explain` is measured against (bench/steps.py step -> module)
 THIRD_PARTY_835 = {"edi-835-parser": "edi_835_parser", "x12-edi-tools": "x12_edi_tools"}
 
@@ -389,6 +391,126 @@ def measure(result: Result, args) -> None:
     result.note = "; ".join(notes)
 
 
+# -- issue 17's targets ----------------------------------------------------------------------------
+
+# (what, limit, how the measured value compares): each read off the rows of the largest size measured
+TARGETS = (
+    ("convert, wall", "≤ 6× the floor of its two inputs"),
+    ("convert, CPU", "≤ 10× the floor's CPU time"),
+    ("convert, peak RSS", "≤ 150 MB"),
+    ("validate --engine fast", "≤ 5× the floor of the 837"),
+    ("explain --format json", "≤ 6× the floor of the 835"),
+    ("explain --format json, peak RSS", "≤ 150 MB"),
+    ("explain --format json vs the PyPI 835 parsers", "faster than each, same run"),
+    ("start-up of `cobpipe convert` (--help)", "≤ 0.15 s"),
+    ("batch, 2 workers vs 1", "≥ 1.8× faster"),
+)
+
+
+def _row(results: list["Result"], size: int, key: str, label_part: str = "") -> "Result | None":
+    return next((r for r in results if r.size == size and r.step.key == key and label_part in r.step.label
+                 and r.median is not None), None)
+
+
+def _cpu(result: "Result") -> float:
+    return statistics.median(x.cpu for x in result.runs)
+
+
+def _rss(result: "Result") -> float:
+    return max(x.rss_mb for x in result.runs)
+
+
+def _shown(command: list[str] | None) -> str:
+    """A step's command with its paths cut to their file names (the data files are named in the header)."""
+    if not command:
+        return "–"
+    words = [Path(a).name if "/" in a else a for a in command]
+    return "`" + " ".join(words) + "`"
+
+
+def target_lines(results: list["Result"], startup: dict) -> list[str]:
+    """Issue 17's targets against this run: the value, met or not, and the rows it was read from
+    (the largest size at which the step ran). A target whose rows did not run says so."""
+    sizes = sorted({r.size for r in results if r.median is not None})
+    verdicts: dict[str, tuple[str, bool | None, str]] = {}
+
+    def at_largest(key: str, label_part: str = "") -> "tuple[int, Result] | None":
+        for size in reversed(sizes):
+            row = _row(results, size, key, label_part)
+            if row is not None:
+                return size, row
+        return None
+
+    def floor_at(size: int, key: str) -> "Result | None":
+        return _row(results, size, key)
+
+    found = at_largest("convert")
+    if found and floor_at(found[0], "floor"):
+        size, row = found
+        floor = floor_at(size, "floor")
+        wall, cpu = row.median / floor.median, _cpu(row) / _cpu(floor)
+        verdicts["convert, wall"] = (f"{wall:.1f}× at {size:,}", wall <= 6, _shown(row.step.command))
+        verdicts["convert, CPU"] = (f"{cpu:.1f}× at {size:,}", cpu <= 10, _shown(row.step.command))
+        verdicts["convert, peak RSS"] = (f"{_rss(row):.0f} MB at {size:,}", _rss(row) <= 150, _shown(row.step.command))
+    found = at_largest("validate", "--engine fast") or at_largest("validate")
+    if found and floor_at(found[0], "floor837"):
+        size, row = found
+        ratio = row.median / floor_at(size, "floor837").median
+        verdicts["validate --engine fast"] = (f"{ratio:.1f}× at {size:,}", ratio <= 5, _shown(row.step.command))
+    found = at_largest("explain", "cobpipe explain")
+    if found and floor_at(found[0], "floor835"):
+        size, row = found
+        ratio = row.median / floor_at(size, "floor835").median
+        verdicts["explain --format json"] = (f"{ratio:.1f}× at {size:,}", ratio <= 6, _shown(row.step.command))
+        verdicts["explain --format json, peak RSS"] = (f"{_rss(row):.0f} MB at {size:,}", _rss(row) <= 150,
+                                                       _shown(row.step.command))
+        others = [r for r in results if r.size == size and r.step.key == "explain" and "PyPI" in r.step.label
+                  and r.median is not None]
+        if others:
+            slowest_margin = min(o.median / row.median for o in others)
+            verdicts["explain --format json vs the PyPI 835 parsers"] = (
+                ", ".join(f"{o.step.label.split(' (')[0]} {o.median / row.median:.2f}× our time" for o in others)
+                + f" at {size:,}", slowest_margin > 1, "; ".join(_shown(o.step.command) for o in others))
+    convert_start = startup.get(STARTUP_CONVERT)
+    if convert_start is not None:
+        verdicts["start-up of `cobpipe convert` (--help)"] = (f"{convert_start:.3f} s", convert_start <= 0.15,
+                                                              f"`cobpipe convert --help`, median of {STARTUP_RUNS} runs")
+    one, two = at_largest("batch", "1 worker"), at_largest("batch", "2 workers")
+    if one and two and one[0] == two[0]:
+        speedup = one[1].median / two[1].median
+        cmd = one[1].step.command
+        shown = (f"`cobpipe convert` with {cmd.count('--era')} `--era` and {cmd.count('--claims')} `--claims`, "
+                 f"`{cmd[-4]} 1` and `{cmd[-4]} 2`")
+        verdicts["batch, 2 workers vs 1"] = (f"{speedup:.2f}× at {two[0]:,}", speedup >= 1.8, shown)
+    lines = ["", "## Issue 17's targets", "",
+             "Read off the rows above at the largest size each step ran; `command` is the row's command "
+             "(paths cut to file names).", "",
+             "| target | limit | measured | met | command |", "|---|---|---|---|---|"]
+    for name, limit in TARGETS:
+        value, met, source = verdicts.get(name, ("not measured in this run", None, "–"))
+        mark = {True: "yes", False: "**no**", None: "–"}[met]
+        lines.append(f"| {name} | {limit} | {value} | {mark} | {source} |")
+    return lines
+
+
+def compile_bytecode() -> str:
+    """Byte-compile cobpipe's packages, as `pip install` leaves an installed package: with
+    PYTHONDONTWRITEBYTECODE set (as on some machines) every fresh process would otherwise compile
+    every module it imports, ~0.1 s counted into every step. Returns what was done, for the header."""
+    import importlib.util
+
+    dirs = []
+    for name in ("cobpipe", "edi"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            dirs += list(spec.submodule_search_locations)
+    if not dirs:
+        return "byte code: packages not found"
+    run = subprocess.run([sys.executable, "-m", "compileall", "-q", *dirs], capture_output=True)
+    return "byte code compiled first (as pip install leaves a package)" if run.returncode == 0 else \
+        "byte code: compileall failed; start-up includes compiling"
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 def git_revision() -> str:
@@ -523,10 +645,13 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     args.data_dir.mkdir(parents=True, exist_ok=True)
     revision_at_start = git_revision() or "?"
+    bytecode = compile_bytecode()
     tools = discover(cobpipe_command())
     startup = {
         "`python -c pass`": statistics.median(run_process([sys.executable, "-c", "pass"]).wall for _ in range(3)),
         "`cobpipe --help`": statistics.median(run_process([*tools.cobpipe, "--help"]).wall for _ in range(3)),
+        STARTUP_CONVERT: statistics.median(run_process([*tools.cobpipe, "convert", "--help"]).wall
+                                           for _ in range(STARTUP_RUNS)),
     }
     results: list[Result] = []
     sizes_info: dict[int | str, str] = {}
@@ -545,7 +670,9 @@ def main(argv: list[str] | None = None) -> int:
     if info["revision"] != revision_at_start:
         sizes_info["changed"] = (f"**the code changed during the run** ({revision_at_start} → {info['revision']}): "
                                  "rows measured different code; run again on a quiet checkout")
+    sizes_info["bytecode"] = bytecode
     report = render(results, command, info, startup, sizes_info, args.runs)
+    report += "\n".join(target_lines(results, startup)) + "\n"
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report, encoding="utf-8")

@@ -27,8 +27,18 @@ def bench():
     return load("run")
 
 
-def table_rows(text: str) -> list[list[str]]:
-    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+def table_rows(text: str, section: str = "") -> list[list[str]]:
+    """The rows of the first table after `section` (a heading's text; the steps table by default)."""
+    lines = text.splitlines()
+    if section:
+        lines = lines[next(n for n, line in enumerate(lines) if line.startswith("#") and section in line):]
+    start = next(n for n, line in enumerate(lines) if line.startswith("| "))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    rows = [line.split("|")[1:-1] for line in table if "---" not in line]
     return [[cell.strip() for cell in row] for row in rows[1:]]  # without the header
 
 
@@ -58,6 +68,52 @@ def test_runs_end_to_end_and_prints_the_table(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "20 claims: claims.837" in again.stdout and "; cached" in again.stdout
     assert [row[1] for row in table_rows(again.stdout)] == [labels[0]]
+    # issue 17's targets: each listed, measured ones with the command that produced them
+    targets = {row[0]: row for row in table_rows(done.stdout, "Issue 17's targets")}
+    assert set(targets) == {name for name, _ in bench_targets()}
+    assert targets["convert, wall"][3] in ("yes", "**no**") and "cobpipe convert --era era.835" in targets["convert, wall"][4]
+    assert targets["start-up of `cobpipe convert` (--help)"][2].endswith(" s")
+    floor_only = {row[0]: row[3] for row in table_rows(again.stdout, "Issue 17's targets")}
+    assert floor_only.pop("start-up of `cobpipe convert` (--help)") in ("yes", "**no**")  # measured every run
+    assert set(floor_only.values()) == {"–"}  # only the floor ran: nothing else to judge
+
+
+def bench_targets():
+    return load("run").TARGETS
+
+
+def _result(bench, size, key, label, walls, cpu=1.0, rss=50.0, command=("cobpipe", "x")):
+    step = bench.Step(key, label, size, list(command))
+    runs = [bench.Run(w, cpu, rss, 0, "", "") for w in walls]
+    return bench.Result(size, step, runs)
+
+
+def test_targets_read_the_largest_size_and_judge_each_limit(bench):
+    results = [
+        _result(bench, 10, "floor", "floor: str.split of 835 + 837", [1.0]),
+        _result(bench, 10, "convert", "cobpipe convert, end to end", [100.0]),  # a smaller size: ignored
+        _result(bench, 100, "floor", "floor: str.split of 835 + 837", [2.0], cpu=2.0),
+        _result(bench, 100, "convert", "cobpipe convert, end to end", [11.0, 12.0, 13.0], cpu=21.0, rss=151),
+        _result(bench, 100, "floor837", "floor: str.split of 837", [1.0]),
+        _result(bench, 100, "validate", "cobpipe validate --engine fast, 837", [5.0]),
+        _result(bench, 100, "floor835", "floor: str.split of 835", [1.0]),
+        _result(bench, 100, "explain", "cobpipe explain --format json, 835", [6.5]),
+        _result(bench, 100, "explain", "x12-edi-tools (PyPI), 835", [7.0]),
+        _result(bench, 100, "batch", "batch: 8 ERAs, convert, 1 worker", [10.0],
+                command=("cobpipe", "convert", "--era", "a", "--claims", "b", "--workers", "1", "--out", "o")),
+        _result(bench, 100, "batch", "batch: 8 ERAs, convert, 2 workers", [5.6],
+                command=("cobpipe", "convert", "--era", "a", "--claims", "b", "--workers", "2", "--out", "o")),
+    ]
+    rows = {row[0]: row for row in table_rows("\n".join(bench.target_lines(results, {bench.STARTUP_CONVERT: 0.2})),
+                                              "Issue 17's targets")}
+    assert rows["convert, wall"][2:4] == ["6.0× at 100", "yes"]  # median 12 / floor 2
+    assert rows["convert, CPU"][2:4] == ["10.5× at 100", "**no**"]
+    assert rows["convert, peak RSS"][2:4] == ["151 MB at 100", "**no**"]
+    assert rows["validate --engine fast"][2:4] == ["5.0× at 100", "yes"]
+    assert rows["explain --format json"][2:4] == ["6.5× at 100", "**no**"]
+    assert rows["explain --format json vs the PyPI 835 parsers"][3] == "yes"  # 7.0 > 6.5
+    assert rows["start-up of `cobpipe convert` (--help)"][2:4] == ["0.200 s", "**no**"]
+    assert rows["batch, 2 workers vs 1"][2:4] == ["1.79× at 100", "**no**"]
 
 
 def test_pyx12_max_skips_with_a_note(bench, tmp_path):
