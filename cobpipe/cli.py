@@ -10,7 +10,6 @@ import errno
 import importlib
 import json
 import sys
-import traceback
 
 import click
 
@@ -118,6 +117,8 @@ class CobpipeGroup(click.Group):
     @staticmethod
     def _internal(ctx: click.Context, exc: BaseException, fail) -> None:
         if ctx.meta.get("cobpipe.debug"):
+            import traceback  # only here: every start-up would pay for it (issue 17)
+
             traceback.print_exc()
         fail("internal", f"internal error ({type(exc).__name__}); run with --debug for details", None,
              EXIT_INTERNAL)
