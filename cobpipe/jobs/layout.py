@@ -3,6 +3,7 @@
     ROOT/inbound/            837P and 835 files dropped by anyone (or uploaded over SFTP)
     ROOT/inbound/.uploads/   SFTP uploads in progress (hidden; moved into inbound when complete)
     ROOT/outbound/           secondary 837Ps for the clearinghouse, and each ERA's report JSON
+    ROOT/outbound/paper/     claims printed on CMS-1500 forms (by the jobs and by the console)
     ROOT/archive/            inputs processed (837P stored, 835 converted, exact duplicates)
     ROOT/rejected/           unusable inputs, each with <name>.reason.json
     ROOT/.cobpipe/ledger.db  the ledger (default; --db elsewhere)
@@ -18,6 +19,7 @@ from edi.errors import CobpipeError
 
 from ..fsutil import mkdir_durable
 
+PAPER_FOLDER = "paper"  # outbound/paper/
 IGNORED_SUFFIXES = (".tmp", ".part", ".filepart", "~", ".swp", ".crdownload")
 
 

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from cobpipe.cli import main
+from cobpipe.jobs import outcome as outcome_module
 from cobpipe.jobs import process as process_module
 from cobpipe.jobs.batch import run_once
 from cobpipe.logs import error_fields, event
@@ -136,7 +137,7 @@ def test_help_shows_an_example(command):
 def test_a_log_event_lists_the_first_claims_and_says_how_many_there_were(root, ledger, options, json_log,
                                                                           monkeypatch):
     """A 100k-claim ERA must not write a megabyte log line; the report lists every claim."""
-    monkeypatch.setattr(process_module, "LOGGED_CLAIMS_MAX", 2)
+    monkeypatch.setattr(outcome_module, "LOGGED_CLAIMS_MAX", 2)
     drop(root.inbound, "claims.837", claims_837(["P1", "P2", "P3"]))
     drop(root.inbound, "era.835", era_835(["P1", "P2", "P3", "P8", "P9"]))  # P8, P9 unmatched
     run_once(root, ledger, options)

@@ -1,5 +1,6 @@
 import json
 import os
+import socket
 import time
 
 import pytest
@@ -221,7 +222,7 @@ def test_recover_deletes_folders_killed_while_being_created_or_removed(root, led
 def test_recover_keeps_a_folder_whose_owner_is_alive_or_unknown(root, ledger):
     alive = root.work / "pending-aaaaaaaaaaaa"
     alive.mkdir(parents=True)
-    (alive / ".owner").write_text(f"{process_module.socket.gethostname()} {os.getppid()}")
+    (alive / ".owner").write_text(f"{socket.gethostname()} {os.getppid()}")
     (alive / "era.835").write_text("ISA")
     unknown = root.work / "pending-bbbbbbbbbbbb"
     unknown.mkdir()
