@@ -394,7 +394,15 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             remitted = frozenset().union(*(s.clp_counts for s in scans))
             # payers echo CLP01 upper-cased: a claim whose CLM01 folds to a remitted id is kept too
             ledger_path, only = tmp / "claims.sqlite", remitted | {claim_id.upper() for claim_id in remitted}
-        _index_claims(claim_files, ledger_path, only, pool, tmp)
+        index = None
+        if db_path is None and not options.plain:
+            from .claim837.index import ClaimIndex
+
+            index = ClaimIndex.build(claim_files, only)  # None: a file only the plain reader reads
+            if index is not None:
+                stack.callback(index.close)
+        if index is None:
+            _index_claims(claim_files, ledger_path, only, pool, tmp)
         del only
         scans = [scan.repeated_only() for scan in scans]  # the ids were for the index only
         allowed, workers = workers, max(1, min(workers, len(scans)))
@@ -411,7 +419,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             with Ledger.open(numbers_path):  # created and migrated once, before the workers open it
                 pass
         jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None,
-                        None if db_path is not None else numbers_path)
+                        None if db_path is not None else numbers_path, index)
                 for scan in scans]
         if workers == 1 or pool is None:
             return [job.run(on_progress) for job in _progress(jobs, progress)]
@@ -459,16 +467,22 @@ class _EraJob:
     coverage_path: Path | None
     remember_issued: bool
     numbers_path: Path | None = None  # control numbers from this ledger instead of `ledger_path`
+    # a one-shot run's claims as text spans (claim837.index); None: they are in `ledger_path`
+    claims: object | None = None
 
     def run(self, on_progress=None) -> ConvertResult:
         from .ledger import Ledger
 
         coverage = _coverage_table(self.coverage_path) if self.coverage_path else None
         with contextlib.ExitStack() as stack:
-            ledger = stack.enter_context(Ledger.open(self.ledger_path))
+            # with `claims`, the throwaway ledger holds no claims: it only counts control numbers
+            # (from 1, as the plain path's would) when the run keeps none of the user's
+            spare = self.claims is not None and self.numbers_path is not None and not self.remember_issued
+            ledger = None if spare else stack.enter_context(Ledger.open(self.ledger_path))
             numbers = stack.enter_context(Ledger.open(self.numbers_path)) if self.numbers_path else ledger
             issued = ledger if self.remember_issued else None
-            result = convert_era(self.scan.path, ledger, self.out_dir, options=self.options, numbers=numbers,
+            source = ledger if self.claims is None else self.claims
+            result = convert_era(self.scan.path, source, self.out_dir, options=self.options, numbers=numbers,
                                  issued=issued, coverage=coverage, scan=self.scan, on_progress=on_progress)
             if self.remember_issued:
                 record_conversion(ledger, result, _sha256(self.scan.path))

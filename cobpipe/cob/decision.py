@@ -46,6 +46,10 @@ class ConvertOptions:
     paper_layout: str = "data"  # CMS-1500: "data" for pre-printed red forms, "full" draws the form
     # claims per ST-SE of the outbound 837P; None: the writer's MAX_CLAIMS_PER_TRANSACTION (the TR3's 5000)
     claims_per_transaction: int | None = None
+    # a one-shot run (no ledger) reads the 837Ps the plain way: every segment through the reader
+    # into a throwaway ledger, parsed back per claim. The reference the fast path (claim837.index)
+    # is tested against; the fast path hands a file to it by itself when it cannot read it exactly.
+    plain: bool = False
 
     @property
     def as_of(self) -> dt.date:
