@@ -94,7 +94,7 @@ class UploadHub:
         try:
             pickle.dumps(formatter)
         except Exception:  # noqa: BLE001 - a formatter the worker cannot receive: it logs JSON lines
-            from ..logs import JsonFormatter
+            from ...logs import JsonFormatter
 
             formatter = JsonFormatter() if logger.handlers else None
         return concurrent.futures.ProcessPoolExecutor(
