@@ -19,6 +19,7 @@ stay the plain reader's. tests/cobpipe/test_convert_fast.py holds both paths to 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from array import array
@@ -27,9 +28,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edi.reader import ISA_WIDTHS, LOOP_LIMIT, parse_isa_delimiters
-from edi.segment import _make_segment
+from edi.segment import STANDARD, _make_segment
 
-from .claim import Envelope
+from .claim import Envelope, OriginalClaim
+from .loops import HL_LEVELS, Loop
 from .parser import is_837p_version
 
 CHUNK_BYTES = 1 << 22
@@ -53,6 +55,7 @@ _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
 _TRAILING = b" \t\r\n\v\f\x00\x1a"
 _ENVELOPE = {b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE"}
 _ASCII_UPPER = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LOOPS_KEPT = 256  # context loops kept parsed: claims mostly come in file order
 _CONTEXT_FIELDS = 9  # transaction, then start and end of the header, 2000A, 2000B and 2000C (-1: none)
 
 
@@ -80,7 +83,8 @@ class ClaimIndex:
         self.by_id: dict[str, int | list[int]] = {}  # CLM01 -> claim number(s), in file order
         self.by_folded: dict[str, int | list[int]] = {}  # SQLite UPPER(CLM01) -> claim number(s)
         self._fds: dict[int, int] = {}
-        self._load = None
+        self._loops: dict[tuple, tuple] = {}  # parsed context loops (bounded)
+        self._envelope_objects: dict[int, Envelope] = {}
 
     # --- building ---------------------------------------------------------------------------
 
@@ -141,26 +145,94 @@ class ClaimIndex:
         if found is None:
             return []
         if not isinstance(found, list):
-            return [self._parse(*self._storage(found))]
+            return [self.claim(found)]
         from ..ledger.core import claim_key
 
-        rows: dict[tuple, tuple[str, str, object]] = {}
+        rows: dict[tuple, tuple[str, object]] = {}
         for number in found:
-            text, envelope = self._storage(number)
-            claim = self._parse(text, envelope)
+            text = self._storage(number)[0]
+            claim = self.claim(number)
             key = claim_key(claim)
             kept = rows.get(key)
             if kept is None or kept[0] != text:  # ON CONFLICT ... DO UPDATE ... WHERE raw <> excluded.raw
-                rows[key] = (text, envelope, claim)
+                rows[key] = (text, claim)
         order = sorted(rows) if folded else sorted(rows, key=lambda key: key[1:])
-        return [rows[key][2] for key in order]
+        return [rows[key][1] for key in order]
 
-    def _parse(self, text: str, envelope: str):
-        if self._load is None:
-            from ..ledger.core import _default_claim_factory
+    def claim(self, number: int):
+        """Claim `number` as `OriginalClaim.from_x12` reads its storage text (segments numbered from 1
+        in the storage layout), built piece by piece: the header, 2000A, 2000B and 2000C loops are
+        parsed once and shared by the claims read under them (nothing edits an original claim's
+        loops: the mapper copies the 2300 it changes, as it does for claims read from a file)."""
+        file_no, context, start, end = self.claims[4 * number:4 * number + 4]
+        c = self.contexts[_CONTEXT_FIELDS * context:_CONTEXT_FIELDS * (context + 1)]
+        transaction = c[0]
+        envelope = self._envelope(transaction)
+        header, after = self._context(file_no, c[1], c[2], 1, envelope)
+        billing, after = self._context(file_no, c[3], c[4], after, envelope)
+        subscriber, after = self._context(file_no, c[5], c[6], after, envelope)
+        patient = None
+        if c[7] >= 0:
+            patient, after = self._context(file_no, c[7], c[8], after, envelope)
+        segments = self._segments(file_no, start, end, after)
+        builder = self._builder(envelope)
+        claim = builder.claim = Loop("2300", segments[:1])
+        builder.stack = [claim]
+        place = builder.place
+        for seg in segments[1:]:
+            place(seg)
+        builder.claim = None
+        return OriginalClaim(envelope, header, billing, subscriber, patient, claim)
 
-            self._load = _default_claim_factory()
-        return self._load(text, envelope)
+    def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope) -> tuple[Loop, int]:
+        """The header or HL loop at file[start:end], its segments numbered from `first`; and the number
+        after its last segment."""
+        key = (file_no, start, end, first)
+        cached = self._loops.get(key)
+        if cached is not None:
+            return cached
+        segments = self._segments(file_no, start, end, first)
+        builder = self._builder(envelope)
+        if segments and segments[0].tag == "HL":  # as _TransactionBuilder.open_hl opens it
+            loop = Loop(HL_LEVELS[segments[0].get(3)], segments[:1])
+            builder.stack = [loop]
+            for seg in segments[1:]:
+                builder.place(seg)
+        else:  # the header: BHT stays in it (before any HL), the rest is placed (1000A, 1000B)
+            loop = builder.header
+            for seg in segments:
+                if seg.tag == "BHT":
+                    loop.items.append(seg)
+                else:
+                    builder.place(seg)
+        if len(self._loops) >= _LOOPS_KEPT:
+            self._loops.clear()
+        self._loops[key] = found = (loop, first + len(segments))
+        return found
+
+    def _builder(self, envelope: Envelope):
+        from .parser import _TransactionBuilder
+
+        return _TransactionBuilder(envelope, envelope.source or "<stored claim>", [])  # findings: the plain reader's
+
+    def _segments(self, file_no: int, start: int, end: int, first: int) -> list:
+        """The segments at file[start:end] as `parser.split_segments` makes them from storage text."""
+        raw = os.pread(self._fd(file_no), end - start, start)
+        bodies = raw.replace(b"\n", b"").decode("ascii").split("~")
+        bodies.pop()
+        segments = []
+        append = segments.append
+        for number, body in enumerate(bodies, first):
+            parts = body.split("*")
+            append(_make_segment(parts[0], tuple(parts[1:]), number, number, STANDARD))
+        return segments
+
+    def _envelope(self, transaction: int) -> Envelope:
+        """The envelope as the ledger gives it back (from its JSON)."""
+        found = self._envelope_objects.get(transaction)
+        if found is None:
+            found = self._envelope_objects[transaction] = Envelope.from_dict(json.loads(self.envelopes[transaction]))
+        return found
 
     def _storage(self, number: int) -> tuple[str, str]:
         """The claim's storage text (`OriginalClaim.to_x12`: header, 2000A, 2000B, [2000C], 2300, each
@@ -467,6 +539,4 @@ def _getter(elements: list[str]):
 
 
 def _segment(tag: str, elements: list[str]):
-    from edi.segment import STANDARD
-
     return _make_segment(tag, tuple(elements[1:]), 0, 0, STANDARD)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import random
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cobpipe.claim837.claim import Envelope, OriginalClaim
 from cobpipe.claim837.index import ClaimIndex, sqlite_upper
+from cobpipe.claim837.loops import Loop
 from cobpipe.claim837.rows import ClaimRows
 from cobpipe.pipeline import ConvertOptions, _refuse_truncated, run_batch
 from cobpipe.synth import generate_set
@@ -203,9 +206,23 @@ def check_index_against_rows(path: Path, only: frozenset[str] | None = None) -> 
     except EdiError as exc:
         raise AssertionError(f"the index took {path.name}, which the plain reader refuses: {exc}") from exc
     with index:
-        got = [index._storage(number) for number in range(len(index.claims) // 4)]
-    assert got == [(row[3], row[4]) for row in rows]
-    assert sorted(index.by_id) == sorted({row[0] for row in rows})
+        numbers = range(len(index.claims) // 4)
+        got = [index._storage(number) for number in numbers]
+        assert got == [(row[3], row[4]) for row in rows]
+        assert sorted(index.by_id) == sorted({row[0] for row in rows})
+        for number, (text, envelope) in zip(numbers, got):  # the claim built piece by piece = the ledger's
+            stored = OriginalClaim.from_x12(text, envelope=Envelope.from_dict(json.loads(envelope)))
+            assert tree(index.claim(number)) == tree(stored)
+
+
+def tree(claim: OriginalClaim) -> tuple:
+    """Everything of a parsed claim: the envelope, each loop's id and items, each segment's fields."""
+    def walk(loop):
+        if loop is None:
+            return None
+        return loop.id, tuple(walk(i) if isinstance(i, Loop) else (i.tag, i.elements, i.index, i.line, i.delimiters)
+                              for i in loop.items)
+    return (claim.envelope, *map(walk, claim.loops()), walk(claim.patient))
 
 
 def test_index_reads_every_generated_shape(tmp_path):
