@@ -30,6 +30,8 @@ from starlette.staticfiles import StaticFiles
 
 from edi.errors import EdiError
 
+from ..cob.build import BuildError
+from ..cob.from_era import billed_lines
 from ..codes import default_codebook
 from ..payers import PayerList
 from ..ledger import Ledger
@@ -293,7 +295,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         reveal = visitor.can("phi") and claim_id in visitor.session.revealed
         try:
             charge = original.charge if original is not None else None
-            billed = claimmod.billed_lines(original) if original is not None else []
+            billed = billed_lines(original) if original is not None else []
         except EdiError as exc:
             charge, billed, form = None, [], None
             note = f"the original claim cannot be shown as a form: {exc.message}"
@@ -321,7 +323,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                                 "inbound/ (the 835 is converted again then), or pick the claim it should be",
                                 status=404 if record is None else 200)
         sender = claimmod.era_sender(claimmod.archived_copy(settings.root, record)) if remit is not None else None
-        index = pick_original(originals, claimmod._int(q.get("original"), None), remit, sender)
+        index = pick_original(originals, claimmod.to_int(q.get("original"), None), remit, sender)
         try:
             if remit is not None:
                 form = claimmod.form_from_remit(originals[index], remit, record["sha256"], index, allowed)
@@ -329,7 +331,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
                 form = claimmod.form_for_paper(originals[index], index)
                 if not paper and note:
                     note += "; the form is ready for the primary's EOB"
-        except (EdiError, claimmod.BuildError) as exc:
+        except (EdiError, BuildError) as exc:
             return claim_screen(request, visitor, claim_id, None, originals, record, remit, str(exc))
         if form.mode == "era" and (not paper):
             result = claimmod.check(form, originals[index], [], today=today(), issued=ledger, payers=payers,
@@ -349,7 +351,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         if not originals:
             raise HTTPException(404, f"no original claim {claim_id}")
         mode = "paper" if data.get("mode") == "paper" else "era"
-        index = claimmod._int(data.get("original"), 0)
+        index = claimmod.to_int(data.get("original"), 0)
         if not 0 <= index < len(originals):
             index = 0
         original = originals[index]
@@ -357,7 +359,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         form, errors = claimmod.read_form(values, original, mode)
         form.original = index
         record = store.file(form.era_sha) if form.era_sha else None
-        _structure(form, action, len(claimmod.billed_lines(original)))
+        _structure(form, action, len(billed_lines(original)))
         if action not in ("check", "send"):
             return claim_screen(request, visitor, claim_id, form, originals, record, None, "")
         sender = era_path = None
@@ -452,7 +454,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
             for n, original in enumerate(originals):
                 if original.submitter_id == submitter and original.payer_id == payer:
                     reveal = visitor.can("phi") and claim_id in visitor.session.revealed
-                    lines = claimmod.billed_lines(original)
+                    lines = billed_lines(original)
                     found.append({"claim_id": claim_id, "index": n, "payer": payer, "box": boxes(original, reveal),
                                   "charge": original.charge,
                                   "dates": sorted({str(l.service_date) for l in lines if l.service_date}),
@@ -465,9 +467,9 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     async def remittances(request: Request) -> Response:
         await guard(request)
         files, total = store.files(kind="835", limit=PER_PAGE,
-                                   offset=(max(1, claimmod._int(request.query_params.get("page"), 1)) - 1) * PER_PAGE)
+                                   offset=(max(1, claimmod.to_int(request.query_params.get("page"), 1)) - 1) * PER_PAGE)
         return render(request, "remittances.html", files=files, total=total, uploaded=uploads.all(),
-                      page=max(1, claimmod._int(request.query_params.get("page"), 1)),
+                      page=max(1, claimmod.to_int(request.query_params.get("page"), 1)),
                       pages=max(1, math.ceil(total / PER_PAGE)))
 
     async def remittance(request: Request) -> Response:
@@ -492,7 +494,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
         filters = parse_filters(request.query_params, codebook)
         revealed = frozenset(visitor.session.revealed) if visitor.can("phi") else frozenset()
         try:
-            page = explore(path, codebook, filters, page=claimmod._int(request.query_params.get("page"), 1),
+            page = explore(path, codebook, filters, page=claimmod.to_int(request.query_params.get("page"), 1),
                            revealed=revealed)
         except EdiError as exc:
             raise HTTPException(422, f"the 835 cannot be read: {exc.message}") from exc
@@ -539,7 +541,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
     # --- files and runs --------------------------------------------------------------------------------
     async def files_page(request: Request) -> Response:
         await guard(request)
-        page = max(1, claimmod._int(request.query_params.get("page"), 1))
+        page = max(1, claimmod.to_int(request.query_params.get("page"), 1))
         files, total = store.files(limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
         for record in files:
             record["outputs"] = ledger.outputs_of(record["sha256"])
@@ -592,7 +594,7 @@ def create_app(root: Path, ledger: Ledger, *, settings: Settings | None = None) 
 
     async def audit_page(request: Request) -> Response:
         await guard(request, "audit")
-        page = max(1, claimmod._int(request.query_params.get("page"), 1))
+        page = max(1, claimmod.to_int(request.query_params.get("page"), 1))
         rows, total = store.audit_page(100, (page - 1) * 100)
         return render(request, "audit.html", rows=rows, page=page, pages=max(1, math.ceil(total / 100)))
 
@@ -702,23 +704,23 @@ def _structure(form: claimmod.ClaimForm, action: str, billed_count: int) -> None
     if kind == "add-claim-adj":
         form.claim_adjustments.append(claimmod.AdjRow("", "", claimmod.ZERO))
     elif kind == "remove-claim-adj":
-        n = claimmod._int(arg, -1)
+        n = claimmod.to_int(arg, -1)
         if 0 <= n < len(form.claim_adjustments):
             del form.claim_adjustments[n]
     elif kind == "add-adj":
-        n = claimmod._int(arg, -1)
+        n = claimmod.to_int(arg, -1)
         if 0 <= n < len(form.lines):
             form.lines[n].adjustments.append(claimmod.AdjRow("", "", claimmod.ZERO))
     elif kind == "remove-adj":
         line, _, k = arg.partition(".")
-        n, k = claimmod._int(line, -1), claimmod._int(k, -1)
+        n, k = claimmod.to_int(line, -1), claimmod.to_int(k, -1)
         if 0 <= n < len(form.lines) and 0 <= k < len(form.lines[n].adjustments):
             del form.lines[n].adjustments[k]
     elif kind == "add-line":
         form.lines.append(claimmod.LineRow(billed=None, qualifier="HC", code="", modifiers=(),
                                            charge=claimmod.ZERO, paid=claimmod.ZERO))
     elif kind == "remove-line":
-        n = claimmod._int(arg, -1)
+        n = claimmod.to_int(arg, -1)
         if 0 <= n < len(form.lines):
             del form.lines[n]
 
@@ -769,7 +771,7 @@ def _local(target: str, default: str) -> str:
 
 def _paged(items: list, page_text) -> tuple[int, int, list]:
     pages = max(1, math.ceil(len(items) / PER_PAGE))
-    page = min(max(1, claimmod._int(page_text, 1)), pages)
+    page = min(max(1, claimmod.to_int(page_text, 1)), pages)
     return page, pages, items[(page - 1) * PER_PAGE: page * PER_PAGE]
 
 
