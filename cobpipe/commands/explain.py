@@ -1,6 +1,7 @@
 """`cobpipe explain`: an 835 remittance as an EOB an EDI analyst or billing clerk can read."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,9 +11,12 @@ from cobpipe.codes import CodeBook, default_codebook
 from cobpipe.cliutil import OutputError
 from cobpipe.explain import FORMATS
 from cobpipe.explain.build import ExplainOptions, resolve_statuses
-from cobpipe.explain.stream import iter_claims, survey_file, write_explain
+from cobpipe.explain.stream import Survey, iter_claims, survey_file, write_explain
 from cobpipe.fsutil import atomic_writer
 
+#: COBPIPE_EXPLAIN_ENGINE=plain: --format json by the plain path even when the fast one could
+#: (the fast path writes the same bytes; see cobpipe.explain.fastjson)
+ENGINE_ENV = "COBPIPE_EXPLAIN_ENGINE"
 # the exit codes of cobpipe.cli (not imported from there: cli imports the commands)
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
@@ -78,16 +82,30 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
         raise click.BadParameter(str(exc), param_hint="--status") from None
     options = ExplainOptions(frozenset(claim_ids), wanted_statuses, show_phi)
     output_format = "json" if as_json else output_format
-    survey = survey_file(str(era), codebook, options, findings_only=findings_only)
-    claims = iter_claims(str(era), codebook, options, survey)
+    fast = output_format == "json" and not summary_only and os.environ.get(ENGINE_ENV, "") != "plain"
+
+    def write(stream) -> Survey:
+        if fast:
+            from cobpipe.explain.fastjson import write_json
+            from cobpipe.explain.fastscan import Ineligible
+
+            try:
+                return write_json(str(era), codebook, options, stream, findings_only=findings_only)
+            except Ineligible:
+                pass  # nothing written yet: the plain path reads the file
+        survey = survey_file(str(era), codebook, options, findings_only=findings_only)
+        claims = iter_claims(str(era), codebook, options, survey)
+        write_explain(survey, output_format, stream, claims, summary_only=summary_only)
+        return survey
+
     if output is not None:
         try:
             with atomic_writer(output) as stream:
-                write_explain(survey, output_format, stream, claims, summary_only=summary_only)
+                survey = write(stream)
         except OSError as exc:
             raise OutputError(output, exc.strerror or str(exc)) from exc
     else:
-        write_explain(survey, output_format, sys.stdout, claims, summary_only=summary_only)
+        survey = write(sys.stdout)
     missing = [ident for ident, _ in survey.view.missing_claims]
     if missing:
         click.echo(f"cobpipe explain: no claim {', '.join(missing)} in {era}", err=True)

@@ -1,0 +1,570 @@
+"""`explain --format json` in one pass over the 835, for the files fastscan vouches for.
+
+The plain path (stream.survey_file + iter_claims + jsonout.JsonWriter) reads the file twice:
+once for the verdicts the top of the document states, once to write the claims. Here the file
+is read once: each claim is checked (the balancing rules of cobpipe.era.balance, with the same
+words) and its JSON written straight from the segment text to a temporary file, while the totals
+and verdicts are gathered; then the document is written with jsonout.JsonWriter's head and
+section parts, each section's claims copied in from the temporary file. Only the CLP01s of each
+payment (split claims and reversals get a note) are read first, with one regular expression.
+
+The bytes are those of json.dumps(..., indent=2, ensure_ascii=False) as the plain path writes
+them: the claim's constant parts are precomputed text, strings go through the C encoder
+json.encoder.encode_basestring, and the rare parts (findings, notes) through json.dumps itself.
+tests/cobpipe/explain/test_explain_fast.py proves the output byte-identical to the plain path's.
+
+    survey = write_json(path, codebook, options, stream, findings_only=False)  # or raises Ineligible
+"""
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter
+from decimal import Decimal
+from json.encoder import encode_basestring as _q
+from typing import TextIO
+
+from cobpipe.codes import CodeBook
+from cobpipe.era.codes import severity_of
+from cobpipe.era.model import format_money as _m
+
+from . import fmt
+from .build import ROLES, ExplainOptions, ViewBuilder, missing_claims
+from .fastscan import ZERO, Claim, Header, Ineligible, Line, SectionEnd, bodies, delimiters, number, scan
+from .jsonout import JsonWriter, _finding
+from .mask import mask_id, mask_name
+from .stream import SectionCounts, Summary, Survey
+from .view import ExplainView, FindingView, HeaderView, PlbView, SectionView
+
+BALANCE_RULES = frozenset({"S", "C", "T"})
+_SEVERITY = {code: str(severity_of(code)) for code in ("ERA101", "ERA102", "ERA103", "ERA104", "ERA105")}
+I10, I12, I14, I16, I18 = (" " * n for n in (10, 12, 14, 16, 18))
+NULL = "null"
+_PARTY_ORDER = ("QC", "IL", "74", "GB")  # patient, insured, corrected insured, other subscriber
+
+
+def _dumps(value, level: int) -> str:
+    """json.dumps(indent=2) nested at `level` (as jsonout._dumps)."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+
+
+def _list(items: list[str], indent: str, close: str) -> str:
+    """A JSON list of already-encoded items, one per line at `indent`, `]` at `close`."""
+    if not items:
+        return "[]"
+    return "[\n" + indent + (",\n" + indent).join(items) + "\n" + close + "]"
+
+
+def _date(value) -> str:
+    return '"' + value.isoformat() + '"' if value else NULL
+
+
+def _bound(cache: dict, limit: int = 4096) -> None:
+    """Codes come from the file: a cache of their words is emptied when it grows (memory stays flat)."""
+    if len(cache) >= limit:
+        cache.clear()
+
+
+class _Words:
+    """Our words for codes, and amounts as JSON, each worked out once per run."""
+
+    def __init__(self, builder: ViewBuilder) -> None:
+        self.builder = builder
+        self.money: dict[str, str] = {}
+        self.status: dict[str, tuple] = {}
+        self.filing: dict[str, str] = {}
+        self.qualifier: dict[str, str] = {}
+        self.remark: dict[tuple[str, str, int], str] = {}
+
+    def money_text(self, text: str) -> str:
+        """JSON of money_plain(the amount `text` reads as)."""
+        found = self.money.get(text)
+        if found is None:
+            if len(self.money) > 8192:
+                self.money.clear()
+            found = self.money[text] = '"' + fmt.money_plain(number(text)) + '"'
+        return found
+
+    def claim_status(self, code: str) -> tuple:
+        """(status JSON, status_word JSON, notes, reversal) of a CLP02."""
+        found = self.status.get(code)
+        if found is None:
+            _bound(self.status)
+            status = self.builder.codebook.claim_status(code)
+            found = self.status[code] = (
+                _q(status.description if status else f"unknown code {code}"),
+                _q(status.word if status else ""),
+                [status.notes] if status and status.notes else [],
+                bool(status and status.reversal))
+        return found
+
+    def filing_text(self, code: str) -> str:
+        found = self.filing.get(code)
+        if found is None:
+            _bound(self.filing)
+            found = self.filing[code] = _q(self.builder._describe("claim_filing_indicator", code) if code else "")
+        return found
+
+    def id_qualifier(self, code: str) -> str:
+        found = self.qualifier.get(code)
+        if found is None:
+            _bound(self.qualifier)
+            found = self.qualifier[code] = _q(self.builder._qualifier(code))
+        return found
+
+    def remarks(self, codes, source: str, indent: str, keys: str) -> list[str]:
+        items = []
+        for code in codes:
+            key = (code, source, len(indent))
+            found = self.remark.get(key)
+            if found is None:
+                _bound(self.remark)
+                view = self.builder.remark(code, source)
+                found = self.remark[key] = (
+                    f'{{\n{keys}"code": {_q(view.code)},\n{keys}"text": {_q(view.text)},\n'
+                    f'{keys}"source": {_q(view.source)}\n{indent}}}')
+            items.append(found)
+        return items
+
+    def adjustments(self, cas, level: int) -> str:
+        """The adjustments of one CAS as JSON list items at `level` (12: claim, 16: line), joined."""
+        found = cas.rendered.get(level)
+        if found is None:
+            indent = " " * level
+            keys = indent + "  "
+            builder = self.builder
+            items = []
+            for reason, amount, quantity_text, _triplet in cas.triplets:
+                view = builder.adjustment(_Adjustment(cas.group, reason, amount, None))
+                quantity = '"' + fmt.number(Decimal(quantity_text)) + '"' if quantity_text else NULL
+                items.append(
+                    f'{{\n{keys}"group": {_q(view.group)},\n{keys}"group_text": {_q(view.group_text)},\n'
+                    f'{keys}"reason": {_q(view.reason)},\n{keys}"reason_text": {_q(view.reason_text)},\n'
+                    f'{keys}"amount": "{fmt.money_plain(amount)}",\n{keys}"quantity": {quantity}\n{indent}}}')
+            found = cas.rendered[level] = (",\n" + indent).join(items)
+        return found
+
+
+class _Adjustment:
+    __slots__ = ("group", "reason", "amount", "quantity")
+
+    def __init__(self, group, reason, amount, quantity) -> None:
+        self.group, self.reason, self.amount, self.quantity = group, reason, amount, quantity
+
+
+# --- the balancing rules, as cobpipe.era.balance words them ----------------------------------------
+
+def _label(line: Line) -> str:
+    ref = line.ref_6r
+    return f"line {line.ordinal}" + (f" (REF*6R {ref})" if ref else "")
+
+
+def _balance_finding(code: str, rule: str, message: str, segment: int | None, stated, computed) -> FindingView:
+    return FindingView(code, message, _SEVERITY[code], segment, stated, computed, rule)
+
+
+def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingView]]]:
+    """(claim-level findings, each line's findings) in the order the plain parser attaches them."""
+    per_line: list[list[FindingView]] = []
+    line_cas_total = ZERO
+    for line in claim.lines:
+        info = line.info
+        found: list[FindingView] = []
+        cas_total = ZERO
+        zero = False
+        for cas in line.cas:
+            cas_total += cas.total
+            zero = zero or cas.zero
+        line_cas_total += cas_total
+        computed = info.charge - cas_total
+        if computed != info.paid:
+            found.append(_balance_finding(
+                "ERA101", "S", f"{_label(line)} does not balance: SVC03 stated {_m(info.paid)}, computed "
+                f"{_m(computed)} (SVC02 {_m(info.charge)} − CAS {_m(cas_total)})", line.index, info.paid, computed))
+        if zero:
+            found += _zero_amounts(line.cas, line.cas_index, f"{_label(line)}: ")
+        per_line.append(found)
+    own: list[FindingView] = []
+    if claim.cas:
+        own += _zero_amounts(claim.cas, claim.cas_index, "")
+    cas_total = ZERO
+    for cas in claim.cas:
+        cas_total += cas.total
+    cas_total += line_cas_total
+    computed = claim.charge - cas_total
+    if computed != claim.paid:
+        own.append(_balance_finding(
+            "ERA102", "C", f"claim does not balance: CLP04 stated {_m(claim.paid)}, computed {_m(computed)} "
+            f"(CLP03 {_m(claim.charge)} − CAS {_m(cas_total)})", claim.index, claim.paid, computed))
+    if claim.clp[1] != "22":
+        pr = ZERO
+        for cas in claim.cas:
+            if cas.pr_total is not None:
+                pr += cas.pr_total
+        for line in claim.lines:
+            for cas in line.cas:
+                if cas.pr_total is not None:
+                    pr += cas.pr_total
+        stated = claim.patient_responsibility
+        if (stated if stated is not None else ZERO) != pr:
+            own.append(_balance_finding(
+                "ERA105", "CLP05", f"patient responsibility: CLP05 stated {_m(stated)}, computed {_m(pr)} (ΣPR CAS)",
+                claim.index, stated, pr))
+    if len(own) > 50 or any(len(found) > 50 for found in per_line):
+        raise Ineligible("more findings in one claim than the plain parser keeps of one code")
+    return own, per_line
+
+
+def _zero_amounts(cas_list, indexes, prefix: str) -> list[FindingView]:
+    found = []
+    for cas, index in zip(cas_list, indexes):
+        for reason, amount, _quantity, triplet in cas.triplets:
+            if amount == 0:
+                found.append(_balance_finding(
+                    "ERA104", "CAS03", f"{prefix}CAS {cas.group}-{reason} amount is 0 (CAS{3 * triplet:02d})",
+                    index, amount, None))
+    return found
+
+
+def _is_balance_failure(finding: FindingView) -> bool:
+    return finding.severity == "error" and finding.rule in BALANCE_RULES
+
+
+# --- one claim as JSON ---------------------------------------------------------------------------
+
+class ClaimWriter:
+    """The JSON of a claim as jsonout._dumps(jsonout._claim(view), 4) writes it."""
+
+    def __init__(self, builder: ViewBuilder) -> None:
+        self.words = _Words(builder)
+        self.show_phi = builder.options.show_phi
+
+    def people(self, claim: Claim) -> str:
+        parties = claim.parties
+        items = []
+        for entity in _PARTY_ORDER:
+            nm1 = parties.get(entity)
+            if nm1 is None:
+                continue
+            _entity, entity_type, last, first, middle, _prefix, suffix, qualifier, ident = nm1
+            if self.show_phi:
+                if entity_type == "2" or not first:
+                    name = last
+                else:
+                    rest = " ".join(p for p in (first, middle, suffix) if p)
+                    name = f"{last}, {rest}" if last else rest
+                name, ident = " ".join(name.split()), ident.strip()
+            else:
+                name = mask_name(" ".join(p for p in (first, last) if p))
+                ident = mask_id(ident)
+            items.append(f'{{\n{I14}"role": {_q(ROLES.get(entity, entity))},\n{I14}"name": {_q(name)},\n'
+                         f'{I14}"id_qualifier": {self.words.id_qualifier(qualifier)},\n{I14}"id": {_q(ident)}\n'
+                         f'{I12}}}')
+        return _list(items, I12, I10)
+
+    @staticmethod
+    def org(nm1: list[str] | None) -> str:
+        """build._org: an organisation in 2100 (NM1*TT, NM1*PR), not PHI."""
+        if nm1 is None:
+            return '""'
+        _entity, entity_type, last, first, middle, _prefix, suffix, _qualifier, ident = nm1
+        if entity_type == "2" or not first:
+            name = last
+        else:
+            rest = " ".join(p for p in (first, middle, suffix) if p)
+            name = f"{last}, {rest}" if last else rest
+        shown = f" ({ident.strip()})" if ident.strip() else ""
+        return _q(f"{' '.join(name.split()) or 'unnamed'}{shown}")
+
+    def svc(self, line: Line) -> str:
+        """The part of a line's JSON its SVC says: qualifier .. billed_units."""
+        info = line.info
+        found = info.rendered
+        if found is None:
+            qualifier, code, modifiers, _description = info.procedure
+            svc = info.svc
+            units = '"' + fmt.number(Decimal(svc[4])) + '"' if svc[4] else NULL
+            billed_units = '"' + fmt.number(Decimal(svc[6])) + '"' if svc[6] else NULL
+            found = info.rendered = (
+                f'{I14}"qualifier": {_q(qualifier)},\n{I14}"procedure": {_q(code)},\n'
+                f'{I14}"modifiers": {_list([_q(m) for m in modifiers], I16, I14)},\n'
+                f'{I14}"billed_procedure": {_q(info.billed)},\n'
+                f'{I14}"charge": "{fmt.money_plain(info.charge)}",\n{I14}"paid": "{fmt.money_plain(info.paid)}",\n'
+                f'{I14}"units": {units},\n{I14}"billed_units": {billed_units},\n')
+        return found
+
+    def line(self, line: Line, findings: list[FindingView], period) -> str:
+        words = self.words
+        dates = line.dates
+        if "472" in dates or "150" in dates or "151" in dates:
+            start = dates.get("472") or dates.get("150")
+            end = dates.get("151") or dates.get("472")
+        else:
+            start, end = period
+        if line.cas:
+            adjustments = ("[\n" + I16 + (",\n" + I16).join([words.adjustments(cas, 16) for cas in line.cas])
+                           + "\n" + I14 + "]")
+        else:
+            adjustments = "[]"
+        remarks = _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]"
+        allowed = words.money_text(line.allowed) if line.allowed else NULL
+        balanced = "false" if any(_is_balance_failure(f) for f in findings) else "true"
+        found = _dumps([_finding(f) for f in findings], 7) if findings else "[]"
+        ref = _q(line.ref_6r) if line.ref_6r else '""'
+        return (f'{{\n{I14}"number": {line.ordinal},\n{self.svc(line)}{I14}"date_from": {_date(start)},\n'
+                f'{I14}"date_to": {_date(end)},\n{I14}"allowed": {allowed},\n{I14}"ref_6r": {ref},\n'
+                f'{I14}"adjustments": {adjustments},\n{I14}"remarks": {remarks},\n{I14}"balanced": {balanced},\n'
+                f'{I14}"findings": {found},\n{I14}"segment": {line.index}\n{I12}}}')
+
+    def claim(self, claim: Claim, own: list[FindingView], per_line: list[list[FindingView]],
+              notes: list[str]) -> str:
+        words = self.words
+        clp = claim.clp
+        status, status_word, _notes, _reversal = words.claim_status(clp[1])
+        dates = claim.dates
+        start = dates.get("232")
+        end = dates.get("233")
+        period = (start, end if end is not None or "233" in dates else start)
+        lines = [self.line(line, found, period) for line, found in zip(claim.lines, per_line)]
+        if claim.cas:
+            adjustments = ("[\n" + I12 + (",\n" + I12).join([words.adjustments(cas, 12) for cas in claim.cas])
+                           + "\n" + I10 + "]")
+        else:
+            adjustments = "[]"
+        remarks = []
+        if claim.moa_remarks:
+            remarks += words.remarks(claim.moa_remarks, "MOA", I12, I14)
+        if claim.mia_remarks:
+            remarks += words.remarks(claim.mia_remarks, "MIA", I12, I14)
+        all_findings = [(None, f) for f in own] + [(line, f) for line, found in zip(claim.lines, per_line)
+                                                    for f in found]
+        balanced = not any(_is_balance_failure(f) for _, f in all_findings)
+        errors = any(f.severity == "error" for _, f in all_findings)
+        verdict = '"does not balance"' if not balanced else ('"balanced, findings"' if errors else '"balanced"')
+        findings = (_dumps([_finding(f, line.ordinal if line else None) for line, f in all_findings], 5)
+                    if all_findings else "[]")
+        pr = claim.patient_responsibility
+        return (
+            f'{{\n{I10}"id": {_q(clp[0])},\n{I10}"status_code": {_q(clp[1])},\n{I10}"status": {status},\n'
+            f'{I10}"status_word": {status_word},\n{I10}"charge": {words.money_text(clp[2])},\n'
+            f'{I10}"paid": {words.money_text(clp[3])},\n'
+            f'{I10}"patient_responsibility": {words.money_text(clp[4]) if pr is not None else NULL},\n'
+            f'{I10}"filing_indicator": {_q(clp[5])},\n{I10}"filing_indicator_text": {words.filing_text(clp[5])},\n'
+            f'{I10}"payer_claim_number": {_q(clp[6])},\n{I10}"people": {self.people(claim)},\n'
+            f'{I10}"crossover_to": {self.org(claim.parties.get("TT"))},\n'
+            f'{I10}"corrected_payer": {self.org(claim.parties.get("PR"))},\n'
+            f'{I10}"service_from": {_date(start)},\n{I10}"service_to": {_date(end)},\n'
+            f'{I10}"received": {_date(dates.get("050"))},\n{I10}"adjustments": {adjustments},\n'
+            f'{I10}"remarks": {_list(remarks, I12, I10)},\n{I10}"lines": {_list(lines, I12, I10)},\n'
+            f'{I10}"notes": {_list([_q(n) for n in notes], I12, I10)},\n'
+            f'{I10}"balanced": {"true" if balanced else "false"},\n{I10}"verdict": {verdict},\n'
+            f'{I10}"findings": {findings},\n{I10}"segment": {claim.index}\n        }}')
+
+
+# --- the document ------------------------------------------------------------------------------
+
+def repeated_ids(path: str, codebook: CodeBook) -> list[dict[str, tuple[int, bool]]]:
+    """For each transaction set: CLP01 -> (times, one of them is a reversal) for the CLP01s seen
+    more than once (stream._repeat_notes), read with one regular expression per chunk."""
+    sep, _component, term = delimiters(path)
+    s, t = re.escape(sep), re.escape(term)
+    pattern = re.compile(rf"(?:\A|{t})(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
+    sections: list[dict[str, tuple[int, bool]]] = []
+    seen: Counter[str] | None = None
+    reversed_ids: set[str] = set()
+    reversal: dict[str, bool] = {}
+
+    def close() -> None:
+        if seen is not None:
+            sections.append({ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1})
+
+    for body in bodies(path, term):
+        for tag, first, second in pattern.findall(body):
+            if tag == "ST":
+                close()
+                seen, reversed_ids = Counter(), set()
+            elif seen is not None:
+                seen[first] += 1
+                flag = reversal.get(second)
+                if flag is None:
+                    status = codebook.claim_status(second)
+                    flag = reversal[second] = bool(status and status.reversal)
+                if flag:
+                    reversed_ids.add(first)
+    close()
+    return sections
+
+
+def _repeat_note(ident: str, repeated: dict[str, tuple[int, bool]]) -> list[str]:
+    count, reversed_ = repeated.get(ident, (1, False))
+    if count > 1 and reversed_:
+        return [f"CLP01 {ident} appears {count} times in this payment: a reversal "
+                "and its correction. Secondary billing uses the latest correction."]
+    if count > 1:
+        return [f"CLP01 {ident} appears {count} times in this payment: a split "
+                f"claim. Secondary billing combines the {count} parts."]
+    return []
+
+
+def _header_view(header: Header, builder: ViewBuilder) -> HeaderView:
+    """builder.header for what fastscan read of Table 1."""
+    bpr, trn = header.bpr, header.trn
+    payer, payee = header.payer, header.payee
+    return HeaderView(
+        payer=payer[0].strip(), payer_id=payer[2].strip(), payee=payee[0].strip(),
+        payee_id_qualifier=builder._qualifier(payee[1]), payee_id=payee[2].strip(),
+        amount=header.amount, credit_debit=header.credit_debit,
+        method=bpr[3], method_text=builder._describe("payment_method", bpr[3]),
+        handling=bpr[0], handling_text=builder._describe("handling", bpr[0]),
+        trace_number=trn[1], trace_payer_id=trn[2],
+        payment_date=header.payment_date, production_date=header.production_date,
+        control_number=header.st02, version=header.version)
+
+
+def _finish_section(section: SectionView, header: Header, end: SectionEnd, builder: ViewBuilder) -> None:
+    """build.finish_section: PLBs, totals and the T rule (balance.transaction_balance)."""
+    for plb in end.plbs:
+        for reason, reference, amount in plb.pairs:
+            section.plbs.append(PlbView(plb.provider, plb.fiscal_date, reason,
+                                        builder._describe("plb_reason", reason), reference, amount, plb.index))
+    section.paid_total = end.paid_total
+    section.plb_total = end.plb_total
+    stated = -header.amount if header.credit_debit == "D" else header.amount
+    computed = end.paid_total - end.plb_total
+    if stated != computed:
+        sign = " (BPR03 D: debit)" if header.credit_debit == "D" else ""
+        section.findings.append(_balance_finding(
+            "ERA103", "T", f"payment does not balance: BPR02 stated {_m(stated)}{sign}, computed {_m(computed)} "
+            f"(ΣCLP04 {_m(end.paid_total)} − ΣPLB {_m(end.plb_total)})", header.bpr_index, stated, computed))
+
+
+class _FastWriter(JsonWriter):
+    """JsonWriter whose claims arrive as JSON text."""
+
+    def claim(self, claim: str) -> None:  # type: ignore[override]
+        self.stream.write(("," if self.claims_written else "") + "\n        " + claim)
+        self.claims_written += 1
+
+
+def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: TextIO, *,
+               findings_only: bool = False) -> Survey:
+    """Write the explain JSON of `path` to `stream` (what write_explain writes for the plain
+    survey and claims) and return the survey; raises Ineligible, having written nothing, when
+    the file holds anything fastscan does not vouch for."""
+    builder = ViewBuilder(codebook, options)
+    writer = ClaimWriter(builder)
+    words = writer.words
+    view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
+    repeats = repeated_ids(path, codebook)
+    claim_ids, statuses = options.claim_ids, options.statuses
+    all_counts: list[SectionCounts] = []
+    found_ids: dict[str, set[str]] = {}
+    shown_ids: set[str] = set()
+    claim_errors = False
+    with tempfile.TemporaryFile("w+b") as spool:
+        spans: list[tuple[int, int, int]] = []  # each section's claims: (first byte, end byte, count)
+        pending: list[str] = []
+        size = start = written = 0
+        section = counts = header = None
+        seen: Counter[str] = Counter()
+        reversed_ids: set[str] = set()
+        repeated: dict[str, tuple[int, bool]] = {}
+        for kind, item in scan(path):
+            if kind == "claim":
+                clp = item.clp
+                ident = clp[0]
+                section.claims_total += 1
+                seen[ident] += 1
+                _status, _word, notes, reversal = words.claim_status(clp[1])
+                if reversal:
+                    reversed_ids.add(ident)
+                if ident in claim_ids:
+                    found_ids.setdefault(ident, set()).add(clp[1])
+                if (claim_ids and ident not in claim_ids) or (statuses and clp[1] not in statuses):
+                    continue
+                own, per_line = claim_findings(item)
+                shown_ids.add(ident)
+                counts.shown += 1
+                has_findings = bool(own) or any(per_line)
+                if has_findings:
+                    every = own + [f for found in per_line for f in found]
+                    if any(f.severity == "error" for f in every):
+                        counts.with_findings += 1
+                        claim_errors = True
+                    if any(_is_balance_failure(f) for f in every):
+                        counts.not_balanced += 1
+                elif findings_only:
+                    continue
+                counts.listed += 1
+                text = writer.claim(item, own, per_line, notes + _repeat_note(ident, repeated))
+                pending.append(text)
+                written += 1
+                size += len(text)
+                if size > 1 << 20:
+                    spool.write((_SEPARATOR.join(pending) + _SEPARATOR).encode("utf-8", "surrogateescape"))
+                    pending.clear()
+                    size = 0
+            elif kind == "section":
+                header = item
+                if header.number > len(repeats):
+                    raise Ineligible("the transaction sets read twice differ")
+                repeated = repeats[header.number - 1]
+                section = SectionView(item.number, _header_view(item, builder))
+                counts = SectionCounts()
+                seen = Counter()
+                reversed_ids = set()
+                written = 0
+                start = spool.tell()
+            else:
+                if pending:
+                    spool.write((_SEPARATOR.join(pending) + _SEPARATOR).encode("utf-8", "surrogateescape"))
+                    pending.clear()
+                    size = 0
+                spans.append((start, spool.tell(), written))
+                if {i: (n, i in reversed_ids) for i, n in seen.items() if n > 1} != repeated:
+                    raise Ineligible("the CLP01s read twice differ")
+                counts.repeated = repeated
+                _finish_section(section, header, item, builder)
+                view.sections.append(section)
+                all_counts.append(counts)
+        if len(repeats) != len(view.sections):
+            raise Ineligible("the transaction sets read twice differ")
+        view.missing_claims = missing_claims(claim_ids, shown_ids, found_ids)
+        errors = claim_errors or (not view.filtered and any(s.errors for s in view.sections))
+        survey = Survey(view, all_counts, Summary(), bool(view.missing_claims) or errors, findings_only, errors)
+        # the document: JsonWriter's head and section parts, each section's claims from the spool
+        out = _FastWriter(stream, survey)
+        out.start()
+        for index, section in enumerate(view.sections):
+            out.section_start(section, all_counts[index])
+            first, end, count = spans[index]
+            if count:
+                stream.write("\n        ")
+                _copy(spool, stream, first, end - len(_SEPARATOR))
+                out.claims_written = count
+            out.section_end(section, all_counts[index])
+        out.end()
+    return survey
+
+
+_SEPARATOR = ",\n        "  # between two claims of a section (JsonWriter.claim)
+
+
+def _copy(spool, stream: TextIO, first: int, end: int) -> None:
+    """Bytes first..end of the spool, as text, to `stream`, a block at a time (cut after a line
+    break, which no UTF-8 sequence holds)."""
+    spool.seek(first)
+    remaining = end - first
+    carry = b""
+    while remaining > 0:
+        data = spool.read(min(remaining, 1 << 22))
+        if not data:
+            raise RuntimeError("explain: the spooled claims ended early")
+        remaining -= len(data)
+        block = carry + data if carry else data
+        carry = b""
+        if remaining > 0:
+            cut = block.rfind(b"\n") + 1
+            carry, block = block[cut:], block[:cut]
+        stream.write(block.decode("utf-8", "surrogateescape"))

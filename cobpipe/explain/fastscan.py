@@ -1,0 +1,647 @@
+"""The 835 read straight into what `explain` shows, for files that hold nothing unusual.
+
+The plain reader (edi.reader + cobpipe.era) turns every segment into an object and checks every
+envelope and element rule; it stays the reference. This scanner reads the same file as text
+chunks split with str.split, and accepts only what it can prove reads the same way: one
+interchange, one group, 835 transaction sets of 005010X221A1 with the common Table 1, claim and
+line segments, every amount a plain number, every date a valid CCYYMMDD, every envelope count and
+control number right. Whatever else it meets (a finding the plain reader would raise other than
+the balancing rules S, C, T, CAS amount 0 and CLP05, an unknown segment, odd layout, non-ASCII
+text) raises `Ineligible`, and the caller runs the plain path for the whole file.
+
+    for event in scan(path):
+        ("section", Header) | ("claim", Claim) | ("end", SectionEnd)
+
+Memory stays flat: one chunk of text and one claim at a time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+
+from cobpipe.era.status import CLAIM_STATUS
+from edi.reader import ISA_MAX_CHARS, parse_isa_delimiters
+
+VERSION = "005010X221A1"
+CHUNK_BYTES = 1 << 20
+LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)
+GROUP_CODES = frozenset({"CO", "OA", "PI", "PR"})
+_HEADER_END = frozenset({"LX", "TS3", "TS2", "CLP", "PLB", "SE"})
+_CLAIM_END = frozenset({"CLP", "LX", "TS3", "TS2", "PLB", "SE"})
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+_D8 = re.compile(r"\d{8}\Z")
+_FOREIGN_SEPARATOR = re.compile(r"(?:[A-Z]{2}|N[1-6])([^A-Za-z0-9 ])")
+_FOREIGN_SEPARATOR_PLB = re.compile(r"[A-Z0-9]{2}([^A-Za-z0-9 ])")
+# control characters other than LF: the plain reader strips some of them around segments, keeps
+# others inside; either way not a file this scanner vouches for
+_ODD_CHARACTERS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+ZERO = Decimal(0)
+
+
+class Ineligible(Exception):
+    """The fast path cannot vouch for output identical to the plain path's: the plain path runs.
+    The message says why (for tests and --debug); it never holds element values."""
+
+
+# --- values ------------------------------------------------------------------------------------
+
+_decimals: dict[str, Decimal] = {}
+_dates: dict[str, dt.date] = {}
+
+
+def number(text: str) -> Decimal:
+    """An amount as the plain reader reads it; Ineligible for anything but a plain number."""
+    value = _decimals.get(text)
+    if value is None:
+        if not _NUMBER.match(text) or len(text) > 18:
+            raise Ineligible("an amount that is not a plain number (or too long for exact sums)")
+        if len(_decimals) > 8192:
+            _decimals.clear()
+        value = _decimals[text] = Decimal(text)
+    return value
+
+
+def optional_number(text: str) -> Decimal | None:
+    return number(text) if text else None
+
+
+def date(text: str) -> dt.date | None:
+    """A D8 date (None when empty); Ineligible when the plain reader would report it."""
+    if not text:
+        return None
+    value = _dates.get(text)
+    if value is None:
+        if not _D8.match(text):
+            raise Ineligible("a date that is not CCYYMMDD")
+        try:
+            value = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            raise Ineligible("an invalid date") from None
+        if len(_dates) > 4096:
+            _dates.clear()
+        _dates[text] = value
+    return value
+
+
+def composite(value: str, component: str, hint: re.Pattern[str]) -> list[str]:
+    """Components of a composite; Ineligible when the plain reader would report another separator (ERA006)."""
+    if not value:
+        return []
+    if component in value:
+        return value.split(component)
+    if len(value) > 3 and hint.match(value):
+        raise Ineligible("a composite with another component separator")
+    return [value]
+
+
+def pad(els: list[str], count: int) -> list[str]:
+    """Elements 01..count (els[1:] padded with "")."""
+    missing = count + 1 - len(els)
+    return els[1:] + [""] * missing if missing > 0 else els[1:count + 1]
+
+
+# --- what the scanner yields -------------------------------------------------------------------
+
+class Header:
+    """Table 1 of one 835 and its envelope: what HeaderView shows."""
+
+    __slots__ = ("number", "st02", "version", "bpr", "bpr_index", "amount", "credit_debit", "payment_date",
+                 "trn", "production_date", "payer", "payee")
+
+    def __init__(self) -> None:
+        self.bpr: list[str] | None = None
+        self.trn: list[str] | None = None
+        self.production_date: dt.date | None = None
+        self.payer: list[str] | None = None  # N102, N103, N104
+        self.payee: list[str] | None = None
+
+
+class Plb:
+    __slots__ = ("provider", "fiscal_date", "pairs", "index")
+
+    def __init__(self, provider: str, fiscal_date: dt.date | None, pairs: list, index: int) -> None:
+        self.provider, self.fiscal_date, self.pairs, self.index = provider, fiscal_date, pairs, index
+
+
+class SectionEnd:
+    __slots__ = ("plbs", "paid_total", "plb_total")
+
+    def __init__(self, plbs: list[Plb], paid_total: Decimal, plb_total: Decimal) -> None:
+        self.plbs, self.paid_total, self.plb_total = plbs, paid_total, plb_total
+
+
+# --- the text ----------------------------------------------------------------------------------
+
+def _chunks(path: str) -> Iterator[str]:
+    with open(path, "rb") as stream:
+        while True:
+            data = stream.read(CHUNK_BYTES)
+            if not data:
+                return
+            if not data.isascii():
+                raise Ineligible("text that is not ASCII")
+            yield data.decode("ascii")
+
+
+def delimiters(path: str) -> tuple[str, str, str]:
+    """(element, component, terminator) of the file's ISA; Ineligible unless a fixed-width ISA starts it."""
+    with open(path, "rb") as stream:
+        head = stream.read(ISA_MAX_CHARS)
+    if not head.startswith(b"ISA") or not head.isascii():
+        raise Ineligible("the file does not start with ISA")
+    try:
+        parsed = parse_isa_delimiters(head.decode("ascii"), final=True)
+    except ValueError:
+        raise Ineligible("an unusable ISA") from None
+    if parsed is None or not parsed[2]:
+        raise Ineligible("an ISA that is not fixed width")
+    delims = parsed[0]
+    sep, component, term = delims.element, delims.component, delims.segment
+    if any(c in "\r\n " for c in (sep, component, term)):
+        raise Ineligible("line breaks or blanks as delimiters")
+    return sep, component, term
+
+
+def pieces(path: str, term: str) -> Iterator[list[str]]:
+    """The segments of the file as text, a chunk's worth at a time (see bodies)."""
+    for body in bodies(path, term):
+        found = body.split(term)
+        found.pop()  # after the last terminator: ""
+        yield found
+
+
+def bodies(path: str, term: str) -> Iterator[str]:
+    """The file a chunk at a time, cut after a terminator, each segment followed by the terminator
+    alone; Ineligible for any layout the plain reader would read differently or report. Accepted:
+    the terminator, then nothing or one LF."""
+    carry = ""
+    term_lf = term + "\n"
+    for data in _chunks(path):
+        chunk = carry + data if carry else data
+        cut = chunk.rfind(term) + 1
+        if cut and cut < len(chunk) and chunk[cut] == "\n":
+            cut += 1
+        carry = chunk[cut:]
+        if not cut:
+            if len(carry) > 1 << 20:
+                raise Ineligible("a segment longer than a chunk")
+            continue
+        body = chunk[:cut] if carry else chunk
+        if body[0] == "\n":
+            body = body[1:]  # the LF after the terminator that ended the previous chunk
+        newlines = body.count("\n")
+        if newlines:
+            if body.count(term_lf) != newlines:
+                raise Ineligible("line breaks inside segments or blank lines")
+            body = body.replace(term_lf, term)
+        if (_ODD_CHARACTERS.search(body) or " " + term in body or term + " " in body or body[0] == " "
+                or term + term in body or body[0] == term):
+            raise Ineligible("layout characters around segments, or an empty segment")
+        yield body
+    if carry.strip("\n"):
+        raise Ineligible("text after the last segment terminator")
+
+
+# --- the structure -----------------------------------------------------------------------------
+
+class CasInfo:
+    """One CAS segment's text read once: shared by every claim that has the same segment text."""
+
+    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "rendered")
+
+    def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal, zero: bool) -> None:
+        self.group, self.triplets, self.total, self.pr_total, self.zero = group, triplets, total, pr_total, zero
+        self.rendered: dict[int, str] = {}  # indent level -> the JSON of its adjustments (jsonfast)
+
+
+class SvcInfo:
+    """One SVC segment's text read once (everything but its position)."""
+
+    __slots__ = ("procedure", "charge", "paid", "billed", "svc", "rendered")
+
+    def __init__(self, procedure, charge: Decimal, paid: Decimal, billed: str, svc: list[str]) -> None:
+        self.procedure, self.charge, self.paid, self.billed, self.svc = procedure, charge, paid, billed, svc
+        self.rendered: str | None = None
+
+
+class Line:
+    __slots__ = ("ordinal", "index", "info", "dates", "cas", "cas_index", "ref_6r", "allowed", "remarks")
+
+    def __init__(self, ordinal: int, index: int, info: SvcInfo) -> None:
+        self.ordinal = ordinal
+        self.index = index
+        self.info = info
+        self.dates: dict[str, dt.date | None] = {}
+        self.cas: list[CasInfo] = []
+        self.cas_index: list[int] = []
+        self.ref_6r: str | None = None
+        self.allowed: str | None = None  # AMT*B6 text, first one
+        self.remarks: list[str] = []  # LQ02 codes
+
+
+class Claim:
+    __slots__ = ("index", "clp", "charge", "paid", "patient_responsibility", "parties", "dates", "cas",
+                 "cas_index", "moa_remarks", "mia_remarks", "lines")
+
+    def __init__(self, index: int, clp: list[str]) -> None:
+        self.index = index
+        self.clp = clp  # CLP01..CLP14
+        self.parties: dict[str, list[str]] = {}  # NM101 -> NM101..NM109 of the first one
+        self.dates: dict[str, dt.date | None] = {}
+        self.cas: list[CasInfo] = []
+        self.cas_index: list[int] = []
+        self.moa_remarks: tuple[str, ...] = ()
+        self.mia_remarks: tuple[str, ...] = ()
+        self.lines: list[Line] = []
+
+
+class _Cache(dict):
+    """Segment text -> what it reads as; emptied when it grows past `limit` (memory stays flat)."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key, value):
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
+
+
+def scan(path: str) -> Iterator[tuple]:
+    """("section", Header), ("claim", Claim), ("end", SectionEnd) for the whole file, in order;
+    Ineligible (at any point) for anything the plain path would read otherwise or report."""
+    sep, component, term = delimiters(path)
+    cas_tag, dtm_tag, ref_tag, amt_tag, svc_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT", "SVC"))
+    ref_6r = "REF" + sep + "6R" + sep
+    # bounded: a cache holds at most a few MB (an SVC's JSON is ~600 characters)
+    cas_cache, dtm_cache, amt_cache, svc_cache = _Cache(8192), _Cache(4096), _Cache(8192), _Cache(2048)
+    index = 0
+    state = 0  # 0 envelope start, 1 between sets, 2 Table 1, 3 between claims, 4 in a claim, 5 after GE, 6 done
+    isa = gs = None
+    header: Header | None = None
+    claim: Claim | None = None
+    line: Line | None = None
+    number_ = sets = st_index = loop_start = 0
+    plbs: list[Plb] = []
+    paid_total = plb_total = ZERO
+    party = None
+    for found in pieces(path, term):
+        for piece in found:
+            index += 1
+            if state == 4:  # in a claim: most segments
+                head = piece[:4]
+                if line is not None:
+                    if head == cas_tag:
+                        cas = cas_cache.get(piece)
+                        if cas is None:
+                            cas = cas_cache.put(piece, _cas(piece.split(sep)))
+                        line.cas.append(cas)
+                        line.cas_index.append(index)
+                        continue
+                    if head == dtm_tag:
+                        q_value = dtm_cache.get(piece)
+                        if q_value is None:
+                            q_value = dtm_cache.put(piece, _dtm(piece.split(sep)))
+                        if q_value[0] not in line.dates:
+                            line.dates[q_value[0]] = q_value[1]
+                        continue
+                    if head == ref_tag:
+                        if line.ref_6r is None and piece.startswith(ref_6r):
+                            line.ref_6r = piece.split(sep)[2]
+                        continue
+                    if head == amt_tag:
+                        q_text = amt_cache.get(piece)
+                        if q_text is None:
+                            q_text = amt_cache.put(piece, _amt(piece.split(sep)))
+                        if q_text[0] == "B6" and line.allowed is None:
+                            line.allowed = q_text[1]
+                        continue
+                els = piece.split(sep)
+                tag = els[0]
+                if line is not None:
+                    if tag == "QTY":
+                        if len(els) > 2 and els[2]:
+                            number(els[2])
+                        continue
+                    if tag == "LQ":
+                        if len(els) > 2 and els[2]:
+                            line.remarks.append(els[2])
+                        continue
+                if tag == "SVC":
+                    info = svc_cache.get(piece)
+                    if info is None:
+                        info = svc_cache.put(piece, _svc(els, component))
+                    line = Line(len(claim.lines) + 1, index, info)
+                    claim.lines.append(line)
+                    continue
+                if tag not in _CLAIM_END:
+                    if line is not None:
+                        raise Ineligible("a claim segment after a service line")
+                    _claim_segment(claim, els, index)
+                    continue
+                if index - loop_start > LOOP_GUARD:
+                    raise Ineligible("a very long claim")
+                paid_total += claim.paid
+                yield "claim", claim
+                claim = line = None
+                state = 3
+            else:
+                els = piece.split(sep)
+                tag = els[0]
+            if state == 3:  # between claims (and the first segment after Table 1)
+                if tag == "CLP":
+                    loop_start = index
+                    claim = _clp(els, index)
+                    state = 4
+                    continue
+                if tag == "SE":
+                    se = pad(els, 2)
+                    if se[0] != str(index - st_index + 1) or se[1] != header.st02:
+                        raise Ineligible("SE01 or SE02 wrong")
+                    yield "end", SectionEnd(plbs, paid_total, plb_total)
+                    state = 1
+                    continue
+                if tag == "LX" or tag == "TS3" or tag == "TS2":
+                    loop_start = index
+                elif tag == "PLB":
+                    plb = _plb(els, component, index)
+                    plbs.append(plb)
+                    total = ZERO
+                    for pair in plb.pairs:
+                        total += pair[2]
+                    plb_total += total
+                else:
+                    raise Ineligible("a segment not expected between claims")
+                if index - loop_start > LOOP_GUARD:
+                    raise Ineligible("a very long loop")
+                continue
+            if state == 2:  # Table 1
+                if tag not in _HEADER_END:
+                    party = _header_segment(header, els, index, party)
+                    if index - st_index > LOOP_GUARD:
+                        raise Ineligible("a very long Table 1")
+                    continue
+                if header.bpr is None or header.trn is None or header.payer is None or header.payee is None:
+                    raise Ineligible("Table 1 incomplete")
+                yield "section", header
+                plbs = []
+                paid_total = plb_total = ZERO
+                loop_start = st_index
+                state = 3
+                # the segment that ended Table 1, read as between claims
+                if tag == "CLP":
+                    loop_start = index
+                    claim = _clp(els, index)
+                    state = 4
+                elif tag == "SE":
+                    se = pad(els, 2)
+                    if se[0] != str(index - st_index + 1) or se[1] != header.st02:
+                        raise Ineligible("SE01 or SE02 wrong")
+                    yield "end", SectionEnd(plbs, paid_total, plb_total)
+                    state = 1
+                elif tag == "PLB":
+                    plb = _plb(els, component, index)
+                    plbs.append(plb)
+                    total = ZERO
+                    for pair in plb.pairs:
+                        total += pair[2]
+                    plb_total += total
+                else:
+                    loop_start = index  # LX, TS3, TS2
+                continue
+            if state == 1:  # between transaction sets
+                if tag == "ST":
+                    sets += 1
+                    number_ += 1
+                    st_index = index
+                    st = pad(els, 3)
+                    version = st[2] or gs[8]
+                    if st[0] != "835" or version != VERSION:
+                        raise Ineligible("a transaction set that is not a 005010X221A1 835")
+                    header = Header()
+                    header.number, header.st02, header.version = number_, st[1], version
+                    party = None
+                    state = 2
+                    continue
+                if tag == "GE":
+                    ge = pad(els, 2)
+                    if ge[0] != str(sets) or ge[1] != gs[6]:
+                        raise Ineligible("GE wrong")
+                    state = 5
+                    continue
+                raise Ineligible("a segment outside a transaction set")
+            if state == 0:
+                if index == 1:
+                    if tag != "ISA" or len(els) != 17:
+                        raise Ineligible("an ISA without 16 elements")
+                    isa = els
+                    continue
+                if tag != "GS":
+                    raise Ineligible("no GS after the ISA")
+                gs = ["GS", *pad(els, 8)]
+                state = 1
+                continue
+            if state == 5:
+                iea = pad(els, 2)
+                if tag != "IEA" or iea[0] != "1" or iea[1] != isa[13]:
+                    raise Ineligible("IEA missing or wrong")
+                state = 6
+                continue
+            raise Ineligible("segments after IEA")
+    if state != 6:
+        raise Ineligible("the file ends inside the envelope")
+
+
+def _dtm(els: list[str]) -> tuple[str, dt.date | None]:
+    return (els[1] if len(els) > 1 else "", date(els[2] if len(els) > 2 else ""))
+
+
+def _amt(els: list[str]) -> tuple[str, str]:
+    text = els[2] if len(els) > 2 else ""
+    if text:
+        number(text)
+    return (els[1] if len(els) > 1 else "", text)
+
+
+def _header_segment(header: Header, els: list[str], index: int, party: str | None) -> str | None:
+    """One Table 1 segment as cobpipe.era.parser._read_header reads it without a finding; the
+    party loop (PR, PE) it leaves open."""
+    tag = els[0]
+    if tag == "BPR" and header.bpr is None:
+        bpr = header.bpr = pad(els, 16)
+        header.bpr_index = index
+        if bpr[2] not in ("C", "D"):
+            raise Ineligible("BPR03 not C or D")
+        if not bpr[1]:
+            raise Ineligible("BPR02 empty")
+        header.amount = number(bpr[1])
+        header.credit_debit = bpr[2]
+        header.payment_date = date(bpr[15])
+    elif tag == "TRN" and header.trn is None:
+        header.trn = pad(els, 4)
+    elif tag == "CUR" or tag == "REF":
+        pass  # currency, Table 1 and party references: not shown
+    elif tag == "DTM" and len(els) > 1 and els[1] == "405":
+        header.production_date = date(els[2] if len(els) > 2 else "")
+    elif tag == "N1":
+        entity = els[1] if len(els) > 1 else ""
+        if entity == "PR" and header.payer is None:
+            header.payer = pad(els, 4)[1:]
+        elif entity == "PE" and header.payee is None:
+            header.payee = pad(els, 4)[1:]
+        else:
+            raise Ineligible("an N1 that is not 1000A or 1000B")
+        return entity
+    elif (tag == "N3" or tag == "N4") and party is not None:
+        pass
+    elif (tag == "PER" and party == "PR") or (tag == "RDM" and party == "PE"):
+        pass
+    else:
+        raise Ineligible("a segment not expected in Table 1")
+    return party
+
+
+def _clp(els: list[str], index: int) -> Claim:
+    clp = pad(els, 14)
+    if not clp[0] or not clp[1] or clp[1] not in CLAIM_STATUS:
+        raise Ineligible("CLP01/CLP02 empty or CLP02 unknown")
+    if not clp[2] or not clp[3]:
+        raise Ineligible("CLP03/CLP04 empty")
+    claim = Claim(index, clp)
+    claim.charge = number(clp[2])
+    claim.paid = number(clp[3])
+    claim.patient_responsibility = optional_number(clp[4])
+    if clp[11]:
+        number(clp[11])
+    if clp[12]:
+        number(clp[12])
+    return claim
+
+
+def _claim_segment(claim: Claim, els: list[str], index: int) -> None:
+    """A 2100 segment before the first SVC, as cobpipe.era.parser._claim_segment reads it without a finding."""
+    tag = els[0]
+    if tag == "CAS":
+        claim.cas.append(_cas(els))
+        claim.cas_index.append(index)
+    elif tag == "NM1":
+        nm1 = pad(els, 9)
+        if nm1[0] not in claim.parties:
+            claim.parties[nm1[0]] = nm1
+    elif tag == "DTM":
+        q = els[1] if len(els) > 1 else ""
+        value = date(els[2] if len(els) > 2 else "")
+        if q not in claim.dates:
+            claim.dates[q] = value
+    elif tag == "REF" or tag == "PER":
+        pass
+    elif tag == "AMT" or tag == "QTY":
+        if len(els) > 2 and els[2]:
+            number(els[2])
+    elif tag == "MOA":
+        moa = pad(els, 9)
+        for position in (0, 1, 7, 8):
+            if moa[position]:
+                number(moa[position])
+        claim.moa_remarks = tuple(c for c in moa[2:7] if c)
+    elif tag == "MIA":
+        mia = pad(els, 23)
+        for position in (0, 1, 2, 3):
+            if mia[position]:
+                number(mia[position])
+        claim.mia_remarks = tuple(c for c in (mia[4], mia[19], mia[20], mia[21], mia[22]) if c)
+    else:
+        raise Ineligible("a segment not expected in a claim")
+
+
+def _cas(els: list[str]) -> CasInfo:
+    """CAS as cobpipe.era.parser._cas reads it without a finding."""
+    count = len(els) - 1
+    group = els[1] if count else ""
+    if group not in GROUP_CODES:
+        raise Ineligible("a CAS group code missing or not 5010")
+    padded = els[1:] + ["", "", "", ""]
+    triplets = []
+    triplet = 0
+    total = ZERO
+    zero = False
+    for base in range(2, max(count + 1, 3), 3):
+        triplet += 1
+        reason, amount_text, quantity_text = padded[base - 1:base + 2]
+        if not reason and not amount_text and not quantity_text:
+            continue
+        if not reason or not amount_text:
+            raise Ineligible("a CAS triplet without reason or amount")
+        amount = number(amount_text)
+        if quantity_text:
+            number(quantity_text)
+        total += amount
+        zero = zero or amount == 0
+        triplets.append((reason, amount, quantity_text, triplet))
+    if triplet > 6 or not triplets:
+        raise Ineligible("a CAS with more than 6 triplets or none")
+    return CasInfo(group, tuple(triplets), total, total if group == "PR" else None, zero)
+
+
+def procedure(parts: list[str]) -> tuple[str, str, tuple[str, ...], str]:
+    """(qualifier, code, modifiers, description) as cobpipe.era.parser._procedure reads a composite."""
+    if not parts:
+        return ("", "", (), "")
+    count = len(parts)
+    if count <= 2:
+        return (parts[0], parts[1] if count > 1 else "", (), "")
+    return (parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if count > 6 else "")
+
+
+def _svc(els: list[str], component: str) -> SvcInfo:
+    """SVC as cobpipe.era.parser._read_svc reads it without a finding."""
+    if len(els) > 8:
+        raise Ineligible("an SVC with more than 7 elements")
+    svc = pad(els, 7)
+    if not svc[0]:
+        raise Ineligible("SVC01 empty")
+    adjudicated = procedure(composite(svc[0], component, _FOREIGN_SEPARATOR))
+    if not adjudicated[1]:
+        raise Ineligible("SVC01 without a procedure code")
+    if not svc[1] or not svc[2]:
+        raise Ineligible("SVC02/SVC03 empty")
+    if svc[3] and not svc[3].isdigit():
+        raise Ineligible("SVC04 not a revenue code")
+    billed = ""
+    if svc[5]:
+        original = procedure(composite(svc[5], component, _FOREIGN_SEPARATOR))
+        if original[0] or original[1]:
+            if not original[1]:
+                raise Ineligible("SVC06 without a procedure code")
+            mods = "".join(f"-{m}" for m in original[2])
+            billed = f"{original[0]}:{original[1]}{mods}" if original[0] else f"{original[1]}{mods}"
+    if svc[4]:
+        number(svc[4])
+    if svc[6]:
+        number(svc[6])
+    return SvcInfo(adjudicated, number(svc[1]), number(svc[2]), billed, svc)
+
+
+def _plb(els: list[str], component: str, index: int) -> Plb:
+    if len(els) < 2 or not els[1]:
+        raise Ineligible("PLB01 empty")
+    fiscal = date(els[2] if len(els) > 2 else "")
+    if fiscal is None:
+        raise Ineligible("PLB02 empty")
+    pairs = []
+    values = els[1:]
+    for base in range(3, max(len(values) + 1, 4), 2):
+        parts = composite(values[base - 1] if base <= len(values) else "", component, _FOREIGN_SEPARATOR_PLB)
+        amount_text = values[base] if base < len(values) else ""
+        if not parts and not amount_text:
+            continue
+        if not parts or not parts[0] or not amount_text:
+            raise Ineligible("a PLB pair without reason or amount")
+        pairs.append((parts[0], parts[1] if len(parts) > 1 else "", number(amount_text)))
+    return Plb(els[1], fiscal, pairs, index)
