@@ -60,6 +60,10 @@ SEGMENT_REGEX = True
 #: the walk of each 2000B block shape is learned once per file (edi.ig_walk.ShapeCache; proved against
 #: the uncached walker and pyx12 by tests/edi/test_ig_walk_cache.py). False: every segment is walked.
 WALK_CACHE = True
+#: the segments of a 2000B block whose shape was learned are checked together, in one pass of compiled
+#: expressions (edi.ig_blocks; proved against this module's per-segment path by
+#: tests/edi/test_ig_blocks.py). False: every segment goes through `_Driver.step`.
+BLOCKS = True
 _UNSET = object()
 ISA_LEN = 106
 BUFSIZE = 8 * 1024  # pyx12.rawx12file.DEFAULT_BUFSIZE: pyx12 gives up on a segment longer than its buffer
@@ -93,6 +97,8 @@ class _Reader:
         self.comp_sep = head[-2]
         self.data = head + stream.read(BUFSIZE)
         self.read_to = len(self.data)  # what pyx12 would have read so far (absolute)
+        self.pos = 0  # absolute offset of the text not split yet
+        self.ended = False  # pyx12 would stop reading here (an empty piece, a segment past its buffer)
         self.eof = len(self.data) < ISA_LEN + BUFSIZE
         self.lines = SegmentLines()
         self.line = first_line
@@ -110,24 +116,41 @@ class _Reader:
         before a segment dropped, the first empty piece ends the file, and (as pyx12 reads 8 KiB at a
         time) a segment whose terminator lies more than one buffer beyond what was read ends it too."""
         term = self.seg_term
-        newline_term = term == "\n"
-        lines = self.lines
         carry = self.data
         self.data = ""
-        pos = 0  # absolute offset of carry[0]
-        read_to = self.read_to
         while True:
             parts = carry.split(term)
             carry = parts.pop()
+            yield from self.pieces_of(parts)
+            if self.ended or self.eof:
+                return
+            carry += self.read_more()
+
+    def read_more(self) -> str:
+        """The next chunk of the stream (setting `eof` after a short read)."""
+        chunk = self.stream.read(READ_CHARS)
+        if len(chunk) < READ_CHARS:
+            self.eof = True
+        return chunk
+
+    def pieces_of(self, parts: list[str]) -> Any:
+        """`pieces` for the terminated pieces of one chunk (`ended` set where the file ends)."""
+        newline_term = self.seg_term == "\n"
+        lines = self.lines
+        pos = self.pos  # absolute offset of parts[0]
+        read_to = self.read_to
+        try:
             for piece in parts:
                 end = pos + len(piece)  # where its terminator is
                 if end >= read_to:
                     read_to += BUFSIZE
                     if end >= read_to:
+                        self.ended = True
                         return
                 pos = end + 1
                 line = piece.lstrip("\n\r")
                 if line == "":
+                    self.ended = True
                     return
                 if piece[0] == "\n" or piece[0] == "\r" or piece[0] == " ":
                     lead = len(piece) - len(piece.lstrip())
@@ -138,37 +161,39 @@ class _Reader:
                     if newline_term or "\n" in piece:
                         self.line += piece.count("\n") + newline_term
                 yield line
-            if self.eof:
-                return
-            chunk = self.stream.read(READ_CHARS)
-            if len(chunk) < READ_CHARS:
-                self.eof = True
-            carry += chunk
+        finally:
+            self.pos = pos
+            self.read_to = read_to
 
     def segments(self) -> Any:
-        """(seg_id, elements) per segment, after X12Reader's checks (their errors in self.pending)."""
+        """(seg_id, elements, text) per segment, after X12Reader's checks (their errors in self.pending)."""
+        take = self.take
+        for line in self.pieces():
+            yield take(line)
+
+    def take(self, line: str) -> tuple[str, list[str], str]:
+        """One segment text as X12Reader reads it: its checks run, their errors left in self.pending."""
         ele = self.ele_term
         comp = self.comp_sep
         term = self.seg_term
-        for line in self.pieces():
-            if line[0] == " ":
-                self.pending.append(("seg", "1", "Segment contains a leading space", None))
-                line = line.lstrip()
-            if line == "":
-                raise Crash("IndexError")
-            if line[-1] == ele:
-                self.pending.append(("seg", "SEG1", "Segment contains trailing element terminators", None))
-            if line[-1] == term:
-                line = line[:-1]
-            parts = line.split(ele)
-            seg_id = parts[0]
-            elems = parts[1:]
-            if seg_id in _GOOD_IDS and seg_id not in _READER_IDS and elems and elems[0].strip(comp):
-                self.seg_count += 1  # what _parse does for such a segment, without the call
-                self.cur_line += 1
-            else:
-                self._parse(seg_id, elems, comp, ele, term)
-            yield seg_id, elems, line
+        if line[0] == " ":
+            self.pending.append(("seg", "1", "Segment contains a leading space", None))
+            line = line.lstrip()
+        if line == "":
+            raise Crash("IndexError")
+        if line[-1] == ele:
+            self.pending.append(("seg", "SEG1", "Segment contains trailing element terminators", None))
+        if line[-1] == term:
+            line = line[:-1]
+        parts = line.split(ele)
+        seg_id = parts[0]
+        elems = parts[1:]
+        if seg_id in _GOOD_IDS and seg_id not in _READER_IDS and elems and elems[0].strip(comp):
+            self.seg_count += 1  # what _parse does for such a segment, without the call
+            self.cur_line += 1
+        else:
+            self._parse(seg_id, elems, comp, ele, term)
+        return seg_id, elems, line
 
     def _value(self, elems: list[str], idx: int, is_isa: bool = False) -> str | None:
         return _get_value(elems, idx, self.comp_sep, is_isa)
@@ -313,138 +338,168 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
     """Validate the X12 text in `stream` (positioned at the ISA); issues and the line of each segment.
     `limits` (issues of any kind, unrecognized segments): past either, TooManyIssues is raised."""
     reader = _Reader(stream, first_line)
-    errh = _Errh(limits)
-    walker = _Walker()
-    stopped: list[Issue] = []
-    control_file = "x12.control.00501.xml" if reader.icvn == "00501" else "x12.control.00401.xml"
-    control_map = load_map(control_file)
-    map_file = control_file
-    cur_map: Map | None = None
-    node: Any = _node_by_path(control_map, "/ISA_LOOP/ISA")
-    icvn = fic = vriic = None
-    comp = reader.comp_sep
-    position = 0
-    seg_id = None
+    driver = _Driver(reader, limits)
     try:
-        clean: dict[str, Any] = {}  # segment text -> map node it validated clean against (this file only)
-        matchers: dict[Any, Any] = {}  # map node -> its compiled segment expression (edi.ig_regex) or None
-        use_regex = SEGMENT_REGEX
-        shapes = ShapeCache()  # the walk of 2000B blocks, learned per shape (this file only)
-        learn = WALK_CACHE
-        for seg_id, elems, line in reader.segments():
-            errh.position = position = reader.cur_line
-            orig_node = node
-            try:
-                if seg_id == "ISA":
-                    node = _node_by_path(control_map, "/ISA_LOOP/ISA")
-                    walker.force_loop_start("/ISA_LOOP", "/ISA_LOOP/ISA")
-                    shapes.trie = None
-                elif seg_id == "GS":
-                    node = _node_by_path(control_map, "/ISA_LOOP/GS_LOOP/GS")
-                    walker.force_loop_start("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
-                    shapes.trie = None
-                elif learn:
-                    node = shapes.walk(walker, node, seg_id, elems, comp)
-                    for code, msg, map_node, tag in walker.pending:
-                        if map_node is not None:
-                            errh.add_seg(map_node, tag, position)
-                        errh.seg_error(code, msg, None)
-                else:
-                    node = walker.walk(node, seg_id, elems, comp)
-                    for code, msg, map_node, tag in walker.pending:
-                        if map_node is not None:
-                            errh.add_seg(map_node, tag, position)
-                        errh.seg_error(code, msg, None)
-                if node is None:
-                    node = orig_node
-                    continue
-                if seg_id not in _DRIVER_IDS:  # the common case first (the last branch below)
-                    errh.add_seg(node, seg_id, position)
-                    if reader.pending:
-                        errh.handle(reader.pop())
-                elif seg_id == "ISA":
-                    errh.add_isa_loop(position)
-                    icvn = _get_value(elems, 12, comp, True)
-                    errh.handle(reader.pop())
-                elif seg_id == "IEA":
-                    errh.handle(reader.pop())
-                    errh.close("ISA")
-                elif seg_id == "GS":
-                    fic = _get_value(elems, 1, comp, False)
-                    vriic = _get_value(elems, 8, comp, False)
-                    map_file_new = map_file_for(icvn, vriic, fic)
-                    if map_file != map_file_new:
-                        if map_file_new is None:
-                            stopped.append(no_map(icvn, vriic, fic, position))
-                            break
-                        map_file = map_file_new
-                        cur_map = load_map(map_file)
-                        reader.check_837_lx = cur_map.id == "837"
-                    if cur_map is None:
-                        raise Crash("AttributeError")
-                    node = _node_by_path(cur_map, "/ISA_LOOP/GS_LOOP/GS")
-                    errh.add_gs_loop(position)
-                    errh.handle(reader.pop())
-                elif seg_id == "BHT":
-                    if vriic in ("004010X094", "004010X094A1"):
-                        tspc = _get_value(elems, 2, comp, False)
-                        map_file_new = map_file_for(icvn, vriic, fic, tspc)
-                        if map_file != map_file_new:
-                            if map_file_new is None:
-                                stopped.append(no_map(icvn, vriic, fic, position))
-                                break
-                            map_file = map_file_new
-                            cur_map = load_map(map_file)
-                            reader.check_837_lx = cur_map.id == "837"
-                            node = _node_by_path(cur_map, "/ISA_LOOP/GS_LOOP/ST_LOOP/HEADER/BHT")
-                            shapes.trie = None
-                    errh.add_seg(node, seg_id, position)
-                    errh.handle(reader.pop())
-                elif seg_id == "GE":
-                    errh.handle(reader.pop())
-                    errh.close("GS")
-                    ge01 = _get_value(elems, 1, comp, False)
-                    if _int_strict(ge01) is None:  # err_gs.close does int(GE01)
-                        raise Crash("TypeError" if ge01 is None else "ValueError")
-                elif seg_id == "ST":
-                    errh.add_st_loop(position)
-                    errh.handle(reader.pop())
-                elif seg_id == "SE":
-                    errh.handle(reader.pop())
-                    errh.close("ST")
-                else:
-                    errh.add_seg(node, seg_id, position)
-                    errh.handle(reader.pop())
-                if clean.get(line) is not node:  # the same text validated clean earlier in this file
-                    matcher = matchers.get(node, _UNSET)
-                    if matcher is _UNSET:
-                        matcher = matchers[node] = (segment_matcher(node, reader.ele_term, comp, reader.seg_term)
-                                                    if use_regex and node.is_segment else None)
-                    if matcher is None or matcher(line) is None:  # not accepted: the element checks decide
-                        errors = segment_errors(node, seg_id, elems, comp)
-                        if errors:
-                            apply_segment_errors(errh, errors)
-                        elif len(clean) < 65536:
-                            clean[line] = node
-            except Crash as exc:
-                stopped.append(engine_failure(exc.kind, position, seg_id))
-                break
+        if BLOCKS and SEGMENT_REGEX and WALK_CACHE:
+            from .ig_blocks import drive  # the block path (it imports this module)
+            finished = drive(driver)
         else:
+            finished = driver.feed(reader.segments())
+        if finished:
             try:
                 reader.cleanup()
-                errh.position = reader.cur_line
-                errh.handle(reader.pop())
+                driver.errh.position = reader.cur_line
+                driver.errh.handle(reader.pop())
             except Crash as exc:
-                stopped.append(engine_failure(exc.kind, reader.cur_line, None))
+                driver.stopped.append(engine_failure(exc.kind, reader.cur_line, None))
     except Crash as exc:
-        stopped.append(engine_failure(exc.kind, reader.cur_line + 1, None))
+        driver.stopped.append(engine_failure(exc.kind, reader.cur_line + 1, None))
     except TooManyIssues:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug in this engine, not a problem of the input
         raise EngineBug(type(exc).__name__) from exc
-    issues = errh.issues() + stopped
+    issues = driver.errh.issues() + driver.stopped
     issues.sort(key=lambda i: i.position or 0)
     return issues, reader.lines
+
+
+class _Driver:
+    """pyx12 x12n_document's loop, one segment at a time: the walk, the error tree, the element checks.
+
+    `feed` runs it over every segment (the plain path); edi.ig_blocks feeds it the segments its
+    block path does not take, so both paths share this state and every rule is written once."""
+
+    __slots__ = ("reader", "errh", "walker", "stopped", "control_map", "map_file", "cur_map", "node", "icvn",
+                 "fic", "vriic", "comp", "clean", "matchers", "use_regex", "shapes", "learn")
+
+    def __init__(self, reader: _Reader, limits: tuple[int, int] | None) -> None:
+        self.reader = reader
+        self.errh = _Errh(limits)
+        self.walker = _Walker()
+        self.stopped: list[Issue] = []
+        control_file = "x12.control.00501.xml" if reader.icvn == "00501" else "x12.control.00401.xml"
+        self.control_map = load_map(control_file)
+        self.map_file = control_file
+        self.cur_map: Map | None = None
+        self.node: Any = _node_by_path(self.control_map, "/ISA_LOOP/ISA")
+        self.icvn = self.fic = self.vriic = None
+        self.comp = reader.comp_sep
+        self.clean: dict[str, Any] = {}  # segment text -> map node it validated clean against (this file only)
+        self.matchers: dict[Any, Any] = {}  # map node -> its compiled segment expression (edi.ig_regex) or None
+        self.use_regex = SEGMENT_REGEX
+        self.shapes = ShapeCache()  # the walk of 2000B blocks, learned per shape (this file only)
+        self.learn = WALK_CACHE
+
+    def feed(self, segments: Any) -> bool:
+        """`step` over each segment; False when validation stopped before the end."""
+        step = self.step
+        for seg_id, elems, line in segments:
+            if not step(seg_id, elems, line):
+                return False
+        return True
+
+    def step(self, seg_id: str, elems: list[str], line: str) -> bool:
+        """One segment (as _Reader.take returns it); False: validation stops here."""
+        reader = self.reader
+        errh = self.errh
+        walker = self.walker
+        shapes = self.shapes
+        comp = self.comp
+        errh.position = position = reader.cur_line
+        node = orig_node = self.node
+        try:
+            if seg_id == "ISA":
+                node = _node_by_path(self.control_map, "/ISA_LOOP/ISA")
+                walker.force_loop_start("/ISA_LOOP", "/ISA_LOOP/ISA")
+                shapes.trie = None
+            elif seg_id == "GS":
+                node = _node_by_path(self.control_map, "/ISA_LOOP/GS_LOOP/GS")
+                walker.force_loop_start("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+                shapes.trie = None
+            else:
+                node = shapes.walk(walker, node, seg_id, elems, comp) if self.learn else \
+                    walker.walk(node, seg_id, elems, comp)
+                for code, msg, map_node, tag in walker.pending:
+                    if map_node is not None:
+                        errh.add_seg(map_node, tag, position)
+                    errh.seg_error(code, msg, None)
+            if node is None:
+                self.node = orig_node
+                return True
+            self.node = node
+            if seg_id not in _DRIVER_IDS:  # the common case first (the last branch below)
+                errh.add_seg(node, seg_id, position)
+                if reader.pending:
+                    errh.handle(reader.pop())
+            elif seg_id == "ISA":
+                errh.add_isa_loop(position)
+                self.icvn = _get_value(elems, 12, comp, True)
+                errh.handle(reader.pop())
+            elif seg_id == "IEA":
+                errh.handle(reader.pop())
+                errh.close("ISA")
+            elif seg_id == "GS":
+                self.fic = _get_value(elems, 1, comp, False)
+                self.vriic = _get_value(elems, 8, comp, False)
+                map_file_new = map_file_for(self.icvn, self.vriic, self.fic)
+                if self.map_file != map_file_new:
+                    if map_file_new is None:
+                        self.stopped.append(no_map(self.icvn, self.vriic, self.fic, position))
+                        return False
+                    self.map_file = map_file_new
+                    self.cur_map = load_map(map_file_new)
+                    reader.check_837_lx = self.cur_map.id == "837"
+                if self.cur_map is None:
+                    raise Crash("AttributeError")
+                node = self.node = _node_by_path(self.cur_map, "/ISA_LOOP/GS_LOOP/GS")
+                errh.add_gs_loop(position)
+                errh.handle(reader.pop())
+            elif seg_id == "BHT":
+                if self.vriic in ("004010X094", "004010X094A1"):
+                    tspc = _get_value(elems, 2, comp, False)
+                    map_file_new = map_file_for(self.icvn, self.vriic, self.fic, tspc)
+                    if self.map_file != map_file_new:
+                        if map_file_new is None:
+                            self.stopped.append(no_map(self.icvn, self.vriic, self.fic, position))
+                            return False
+                        self.map_file = map_file_new
+                        self.cur_map = load_map(map_file_new)
+                        reader.check_837_lx = self.cur_map.id == "837"
+                        node = self.node = _node_by_path(self.cur_map, "/ISA_LOOP/GS_LOOP/ST_LOOP/HEADER/BHT")
+                        shapes.trie = None
+                errh.add_seg(node, seg_id, position)
+                errh.handle(reader.pop())
+            elif seg_id == "GE":
+                errh.handle(reader.pop())
+                errh.close("GS")
+                ge01 = _get_value(elems, 1, comp, False)
+                if _int_strict(ge01) is None:  # err_gs.close does int(GE01)
+                    raise Crash("TypeError" if ge01 is None else "ValueError")
+            elif seg_id == "ST":
+                errh.add_st_loop(position)
+                errh.handle(reader.pop())
+            elif seg_id == "SE":
+                errh.handle(reader.pop())
+                errh.close("ST")
+            else:
+                errh.add_seg(node, seg_id, position)
+                errh.handle(reader.pop())
+            clean = self.clean
+            if clean.get(line) is not node:  # the same text validated clean earlier in this file
+                matcher = self.matchers.get(node, _UNSET)
+                if matcher is _UNSET:
+                    matcher = self.matchers[node] = (segment_matcher(node, reader.ele_term, comp, reader.seg_term)
+                                                     if self.use_regex and node.is_segment else None)
+                if matcher is None or matcher(line) is None:  # not accepted: the element checks decide
+                    errors = segment_errors(node, seg_id, elems, comp)
+                    if errors:
+                        apply_segment_errors(errh, errors)
+                    elif len(clean) < 65536:
+                        clean[line] = node
+        except Crash as exc:
+            self.stopped.append(engine_failure(exc.kind, position, seg_id))
+            return False
+        return True
 
 
 def _int_strict(value: str | None) -> int | None:
@@ -460,6 +515,6 @@ __all__ = [
     "READ_CHARS", "SEGMENT_REGEX", "SegNode", "ShapeCache", "TooManyIssues", "WALK_CACHE", "_BAD_CHILD",
     "_Errh", "_Walker", "_check_element", "_composite_errors", "_element_errors", "_format_segment",
     "_get_value", "_matches", "_node_by_path", "_syntax_errors", "_valid_date", "_valid_time",
-    "apply_segment_errors", "data_elements", "engine_failure", "external_codes", "load_map", "map_file_for",
+    "BLOCKS", "apply_segment_errors", "data_elements", "engine_failure", "external_codes", "load_map", "map_file_for",
     "map_index", "no_map", "relevant_children", "run", "segment_errors", "segment_matcher", "valid_data_type",
 ]

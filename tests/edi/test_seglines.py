@@ -52,3 +52,20 @@ def test_out_of_range():
         table[-3]
     with pytest.raises(IndexError):
         SegmentLines()[0]
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=40), st.integers(min_value=0, max_value=2),
+                          st.integers(min_value=0, max_value=9)), max_size=30))
+def test_extend_is_the_same_as_appending_each(pieces):
+    """SegmentLines.extend (the guide check's block path) against appending line by line."""
+    bulk, single = SegmentLines(), SegmentLines()
+    for first, step, count in pieces:
+        bulk.extend(first, step, count)
+        for k in range(count):
+            single.append(first + k * step)
+    assert list(bulk) == list(single) and len(bulk) == len(single)
+    assert (bulk._starts, bulk._firsts, bulk._steps, bulk._last, bulk._run_length > 1) == \
+        (single._starts, single._firsts, single._steps, single._last, single._run_length > 1)
+    bulk.append(7)
+    single.append(7)
+    assert list(bulk) == list(single)

@@ -1,0 +1,317 @@
+"""The guide check's block path: the segments of a learned 2000B shape checked together, in C.
+
+edi.ig_fast's `_Driver.step` takes one segment at a time through about seven Python calls (read, split,
+walk, error tree, element check): ~10 microseconds a segment. Most of an 837P is made of blocks (a
+subscriber HL and everything under it) whose shape the walk has learned (edi.ig_walk.ShapeCache):
+after the first block of a shape, each of its segments needs only its element check, and the walk and
+the reader's checks reduce to bookkeeping that is the same for the whole run of segments.
+
+So the text is split per chunk with C-level `str.split`, cut into runs at the HLs, and each run that
+continues a learned shape is checked by one pass of compiled expressions over its segment texts,
+`all(map(re.Pattern.fullmatch, patterns, texts))`. The expression of each position is the segment
+node's own (edi.ig_regex: accepts only segments the element checks find nothing in) with look-aheads
+for what else the per-segment path would look at:
+
+* the shape key the walk was learned on (the qualifier values edi.ig_walk.ShapeCache.key reads), so
+  the learned step, its node and its count changes are the ones the per-segment path would replay;
+* the reader's checks: not an empty segment, no trailing element separator, LX01 the service line
+  number the reader counts (the run holds the CLM it counts from); an HL starting the run is checked
+  against the reader's HL count and parents before anything changes.
+
+A run the expressions accept changes the state exactly as its segments one by one would (line table,
+segment counts, HL/LX counters, walk counts, the shape trie, the error tree's cursor). Anything else
+goes through `_Driver.step`, segment by segment, unchanged: a new shape, a segment with an error (so
+every finding, its wording, position and line come from the per-segment path), a chunk in another
+layout than one segment per line or all on one line (CR/LF or LF after the terminator), pieces pyx12
+would read differently (leading spaces, empty pieces, segments over its 8 KiB buffer). A run is learned
+from one the per-segment path took on learned steps without a single issue to its end.
+
+tests/edi/test_ig_blocks.py holds this path to the per-segment one (every issue, message, position
+and line) on the samples, goldens, corpus, synthetic files and mutants.
+"""
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+from typing import Any
+
+from .ig_checks import _get_value
+from .ig_fast import BUFSIZE, _Driver, _int
+from .ig_regex import segment_matcher
+from .ig_walk import _DELETED, _MISSING, _OTHER
+
+_FAST = object()  # key, in a ShapeCache trie node, of the runs learned from that node
+_TOKEN = itemgetter(slice(0, 3))  # what picks a run's candidates: the first 3 characters of each segment
+_fullmatch = re.Pattern.fullmatch
+_NOT_IN_RUNS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "BHT"})
+RUN_LIMIT = 20_000  # runs learned per file (a synthetic 100k-claim 837P learns a few thousand)
+_PATTERN_LIMIT = 4096
+
+
+class _Run:
+    """What a run of segments from one trie node does when its expressions accept it."""
+
+    __slots__ = ("patterns", "end", "delta", "node", "tag", "hl", "lx")
+
+    def __init__(self, patterns: list[Any], end: dict, delta: tuple, node: Any, tag: str, hl: bool,
+                 lx: int | None) -> None:
+        self.patterns = patterns
+        self.end = end  # the trie node after the run
+        self.delta = delta  # (count path, value after the run or _DELETED)
+        self.node = node  # the last segment's map node
+        self.tag = tag
+        self.hl = hl  # the run starts with an HL (its number and parent checked at run time)
+        self.lx = lx  # the reader's LX count after the run (None: the run leaves it alone)
+
+
+def drive(driver: _Driver) -> bool:
+    """Read the whole input into `driver`, taking learned runs together; False when it stopped early."""
+    reader = driver.reader
+    term, ele, comp = reader.seg_term, reader.ele_term, reader.comp_sep
+    if term in "\r\n" or len({term, ele, comp, "\n", "\r", " "}) != 6:
+        return driver.feed(reader.segments())
+    blocks = _Blocks(driver)
+    carry = reader.data
+    reader.data = ""
+    while True:
+        cut = carry.rfind(term) + 1
+        if cut:
+            region, carry = carry[:cut], carry[cut:]
+            if not blocks.region(region):
+                return False
+            if reader.ended:
+                return True
+        if reader.eof:
+            return True
+        carry += reader.read_more()
+
+
+class _Blocks:
+    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "runs",
+                 "roots")
+
+    def __init__(self, driver: _Driver) -> None:
+        self.d = driver
+        self.reader = driver.reader
+        self.shapes = driver.shapes
+        self.errh = driver.errh
+        self.term, self.ele, self.comp = self.reader.seg_term, self.reader.ele_term, self.reader.comp_sep
+        self.hl_token = "HL" + self.ele
+        self.patterns: dict[tuple, Any] = {}  # (node, key, LX01) -> compiled expression (this file only)
+        self.runs = 0
+
+    # --- a chunk of text ------------------------------------------------------------------------------
+
+    def region(self, region: str) -> bool:
+        """The pieces of `region` (text ending with a terminator); False when validation stopped."""
+        reader = self.reader
+        layout = self._layout(region)
+        if layout is None:  # pieces as pyx12 reads them, each through the per-segment path
+            take, step = reader.take, self.d.step
+            for line in reader.pieces_of(region.split(self.term)[:-1]):
+                if not step(*take(line)):
+                    return False
+            return True
+        texts, line0, step = layout
+        # the reader's position after the region (no piece can end the file early: see _layout)
+        last_end = reader.pos + len(region) - 1
+        if last_end >= reader.read_to:
+            reader.read_to += BUFSIZE * ((last_end - reader.read_to) // BUFSIZE + 1)
+        reader.pos += len(region)
+        reader.line += len(texts) * step
+        tokens = list(map(_TOKEN, texts))
+        hl = self.hl_token
+        n = len(texts)
+        i = 0
+        while i < n:
+            try:
+                b = tokens.index(hl, i + 1)
+            except ValueError:
+                b = n
+            if not self.unit(texts, tokens, i, b, line0, step, b < n):
+                return False
+            i = b
+        return True
+
+    def _layout(self, region: str) -> tuple[list[str], int, int] | None:
+        """(segment texts, line of the first, line step) when every piece of `region` is one segment
+        after one line break (LF or CR LF), or all are on one line, with no piece pyx12 reads apart
+        (empty, leading space, longer than its buffer); else None."""
+        term = self.term
+        n = region.count(term)
+        first = region[0]
+        if first == "\n" or first == "\r":
+            nl = "\r\n" if first == "\r" else "\n"
+            if (not region.startswith(nl) or region.count("\n") != n or region.count("\r") != (n if first == "\r" else 0)
+                    or region.count(term + nl) != n - 1 or nl + term in region or nl + " " in region):
+                return None
+            texts = region[len(nl):-1].split(term + nl)
+            line0, step = self.reader.line + 1, 1
+            extra = len(nl)
+        else:
+            if first == " " or first == term or "\n" in region or "\r" in region or term + term in region \
+                    or term + " " in region:
+                return None
+            texts = region[:-1].split(term)
+            line0, step = self.reader.line, 0
+            extra = 0
+        if max(map(len, texts)) + extra >= BUFSIZE:
+            return None
+        return texts, line0, step
+
+    # --- a run of segments from one HL to the next ----------------------------------------------------
+
+    def unit(self, texts: list[str], tokens: list[str], i: int, b: int, line0: int, step: int, whole: bool) -> bool:
+        d = self.d
+        shapes = self.shapes
+        errh = self.errh
+        reader = self.reader
+        take, one = reader.take, d.step
+        lines = reader.lines
+        j = i
+        while j < b:
+            trie = shapes.trie
+            if trie is not None:
+                runs = trie.get(_FAST)
+                if runs is not None:
+                    found = runs.get(tuple(tokens[j:b]))
+                    if found is not None:
+                        seg = texts[j:b]
+                        for run in found:
+                            if all(map(_fullmatch, run.patterns, seg)) and self.apply(run, seg, line0 + j * step, step):
+                                return True
+            # segment by segment; a run is learned when every step replays or learns a shape, cleanly
+            start = shapes.trie
+            steps: list[Any] | None = [] if start is not None and whole else None
+            k = j
+            while k < b:
+                before = shapes.trie
+                issued = errh.issued + len(errh.envelope)
+                lines.append(line0 + k * step)
+                if not one(*take(texts[k])):
+                    return False
+                k += 1
+                after = shapes.trie
+                entry = _entry(before, after) if before is not None and after is not None else None
+                if steps is not None:
+                    if entry is None or issued != errh.issued + len(errh.envelope):
+                        steps = None
+                    else:
+                        steps.append(entry)
+                if after is not None and entry is None and k < b:  # a block starts: try its runs
+                    j = k
+                    break
+            else:
+                if steps:
+                    self.learn(start, tuple(tokens[j:b]), steps)  # type: ignore[arg-type]
+                return True
+        return True
+
+    def apply(self, run: _Run, seg: list[str], first_line: int, step: int) -> bool:
+        """The state changes of the run's segments, one by one, at once (False: its HL is out of order,
+        nothing changed)."""
+        reader = self.reader
+        count = len(seg)
+        if run.hl:
+            elems = seg[0].split(self.ele)[1:]
+            comp = self.comp
+            hl02 = _get_value(elems, 2, comp, False)
+            if _int(_get_value(elems, 1, comp, False)) != reader.hl_count + 1 or (
+                    hl02 != "" and _int(hl02) not in reader.hl_stack):
+                return False
+            reader._parse("HL", elems, comp, self.ele, self.term)  # its counters, as the HL's step would
+            count -= 1
+        reader.seg_count += count
+        reader.cur_line += count
+        if run.lx is not None:
+            reader.lx_count = run.lx
+        reader.lines.extend(first_line, step, len(seg))
+        walker = self.d.walker
+        counts = walker.counts
+        for path, value in run.delta:
+            if value is _DELETED:
+                counts.pop(path, None)
+            else:
+                counts[path] = value
+        walker.pending = []
+        self.shapes.trie = run.end
+        self.d.node = run.node
+        errh = self.errh
+        errh.position = reader.cur_line
+        errh.add_seg(run.node, run.tag, reader.cur_line)
+        return True
+
+    # --- learning a run -------------------------------------------------------------------------------
+
+    def learn(self, trie: dict, tokens: tuple, steps: list[tuple[tuple, tuple]]) -> None:
+        if self.runs >= RUN_LIMIT:
+            return
+        check_lx = self.reader.check_837_lx
+        patterns = []
+        lx: int | None = None
+        counted = False
+        delta: dict[str, Any] = {}
+        for index, (key, (found, changes, _child)) in enumerate(steps):
+            seg_id = key[0]
+            if seg_id in _NOT_IN_RUNS or (seg_id == "HL" and index):
+                return
+            lx01 = None
+            if check_lx and seg_id == "CLM":
+                lx, counted = 0, True
+            elif check_lx and seg_id == "LX":
+                if lx is None:
+                    return
+                lx += 1
+                lx01 = lx
+            pattern = self.pattern(found, key, lx01)
+            if pattern is None:
+                return
+            patterns.append(pattern)
+            for path, value in changes:
+                delta[path] = value
+        last_key, (last_node, _changes, end) = steps[-1]
+        run = _Run(patterns, end, tuple(delta.items()), last_node, last_key[0], steps[0][0][0] == "HL",
+                   lx if counted else None)
+        known = trie.setdefault(_FAST, {}).setdefault(tokens, [])
+        if not any(r.patterns == patterns and r.end is end for r in known):  # (a run its expressions refused)
+            known.append(run)
+            self.runs += 1
+
+    def pattern(self, node: Any, key: tuple, lx01: int | None) -> Any:
+        """The node's expression with look-aheads for the shape key (and LX01), or None."""
+        cache_key = (node, key, lx01)
+        found = self.patterns.get(cache_key, _MISSING)
+        if found is not _MISSING:
+            return found
+        found = None
+        matcher = segment_matcher(node, self.ele, self.comp, self.term) if node.is_segment else None
+        places = self.shapes.places.get(key[0])
+        if matcher is not None and places is not None and len(places) == len(key) - 1:
+            E, C = re.escape(self.ele), re.escape(self.comp)
+            seg_id = re.escape(key[0])
+            parts = [f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]  # not empty (the reader's check)
+            for (idx, sub, _codes), value in zip(places, key[1:]):
+                if value is _MISSING or value is _OTHER or not isinstance(value, str):
+                    parts = []
+                    break
+                start = f"{seg_id}(?:{E}[^{E}]*){{{idx - 1}}}{E}"
+                if sub is None:
+                    parts.append(f"(?={start}{re.escape(value)}{C}*(?:{E}|\\Z))")
+                else:
+                    parts.append(f"(?={start}(?:[^{E}{C}]*{C}){{{sub - 1}}}{re.escape(value)}(?:{C}|{E}|\\Z))")
+            if parts:
+                if lx01 is not None:
+                    parts.append(f"(?={seg_id}{E}{lx01}(?:{E}|\\Z))")
+                text = "".join(parts) + f"(?:{matcher.__self__.pattern})(?<!{E})"  # no trailing separator
+                found = re.compile(text, re.S)
+        if len(self.patterns) < _PATTERN_LIMIT:
+            self.patterns[cache_key] = found
+        return found
+
+
+def _entry(before: dict, after: dict) -> tuple[tuple, tuple] | None:
+    """(key, learned step) of the trie node `before` that leads to `after`, or None."""
+    for key, value in before.items():
+        if key is not _FAST and value[2] is after:
+            return key, value
+    return None

@@ -1,0 +1,205 @@
+"""The guide check's block path (edi.ig_blocks) against the per-segment path it stands in for.
+
+With ig_fast.BLOCKS off every segment goes through `_Driver.step` (the reference; itself held to
+pyx12 by test_ig_fast.py and test_ig_walk_cache.py). With it on, runs of learned shapes are checked
+by compiled expressions in one pass. Both must give the same issues (level, code, message, position,
+tag, loop, element, value) and the same line for every segment, on every input: real files, synthetic
+files of many claims, mutants of their later blocks (where the runs are learned), other layouts and
+delimiters, and chunk boundaries anywhere (a small READ_CHARS cuts runs and blocks apart).
+"""
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edi import ig, ig_blocks, ig_fast
+from tests.edi.test_ig_walk_cache import block_mutant, many_claims
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS_FILES = sorted(p for p in CORPUS.glob("*/*") if p.name != "README.md") if CORPUS.is_dir() else []
+SAMPLE_FILES = sorted(p for p in (REPO / "samples").rglob("*") if p.suffix in (".835", ".837"))
+GOLDEN_FILES = sorted(p for p in (REPO / "tests").glob("golden*/**/*") if p.suffix in (".835", ".837"))
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8-sig", errors="surrogateescape")
+
+
+class Applied:
+    """Counts the runs the block path took (so a test sees it was used)."""
+
+    runs = 0
+
+
+def outcome(text: str, blocks: bool, read_chars: int | None = None):
+    """(issues, line of every segment) of the fast engine on `text`, or the exception type."""
+    saved = ig_fast.BLOCKS, ig_fast.READ_CHARS
+    ig_fast.BLOCKS = blocks
+    if read_chars:
+        ig_fast.READ_CHARS = read_chars
+    try:
+        issues, lines = ig._issues(lambda: io.StringIO(text, newline=None), "<text>", "fast")
+        return ([(i.level, i.code, i.message, i.position, i.tag, i.loop, i.element, i.value, i.line)
+                 for i in issues], list(lines) if lines is not None else None)
+    except Exception as exc:  # noqa: BLE001 - not X12: compared by type
+        return type(exc)
+    finally:
+        ig_fast.BLOCKS, ig_fast.READ_CHARS = saved
+
+
+@pytest.fixture(autouse=True)
+def count_runs(monkeypatch):
+    apply = ig_blocks._Blocks.apply
+
+    def counting(self, run, seg, first_line, step):
+        done = apply(self, run, seg, first_line, step)
+        Applied.runs += done
+        return done
+
+    monkeypatch.setattr(ig_blocks._Blocks, "apply", counting)
+    Applied.runs = 0
+
+
+def same(text: str, read_chars: int | None = None):
+    plain = outcome(text, False, read_chars)
+    assert outcome(text, True, read_chars) == plain, text[:400]
+    return plain
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES + SAMPLE_FILES + GOLDEN_FILES,
+                         ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_real_files(path):
+    text = read(path)
+    same(text)
+    same(text, read_chars=997)
+    if "005010X222A2" in text:
+        same(text.replace("005010X222A2", "005010X222A1"), read_chars=1500)
+
+
+@pytest.mark.parametrize("seed, knobs", [
+    (1, {}),
+    (2, {"unbalanced_fraction": 0.2, "secondary_absent_fraction": 0.3}),
+    (3, {"patient_fraction": 0.8, "max_lines": 12, "rendering_fraction": 0.9}),
+    (4, {"patient_fraction": 0.0, "max_lines": 1, "denial_fraction": 0.3, "crossover_fraction": 0.2}),
+])
+def test_synthetic_files_take_the_block_path_and_agree(tmp_path, seed, knobs):
+    from cobpipe.synth import generate
+
+    _era, claims = generate(400, tmp_path, seed=seed, **knobs)
+    text = read(Path(claims))
+    same(text)
+    assert Applied.runs > 200  # most blocks went through the block path
+    Applied.runs = 0
+    same(text, read_chars=4093)  # chunk boundaries cut through blocks and runs
+    assert Applied.runs > 100
+
+
+def _synthetic(tmp_path, seed=5) -> str:
+    from cobpipe.synth import generate
+
+    _era, claims = generate(150, tmp_path, seed=seed)
+    return read(Path(claims))
+
+
+LAYOUTS = {
+    "crlf": lambda t: t.replace("~\n", "~\r\n"),
+    "one line": lambda t: t.replace("~\n", "~"),
+    "blank lines": lambda t: t.replace("~\nLX*", "~\n\nLX*"),
+    "leading spaces": lambda t: t.replace("~\nDTP*", "~\n DTP*"),
+    "wrapped segment": lambda t: t.replace("~\nN3*", "~\nN3*\n", 7),
+    "other delimiters": lambda t: t.replace("*", "|").replace(":", "^").replace("~", "!"),
+    "lone CR": lambda t: t.replace("~\n", "~\r"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_layouts(tmp_path, name):
+    text = _synthetic(tmp_path)
+    changed = LAYOUTS[name](text)
+    same(changed)
+    same(changed, read_chars=3001)
+    # the layout changing in the middle of the file (one chunk regular, the next not)
+    half = len(text) // 2
+    cut = text.index("~\n", half) + 2
+    same(text[:cut] + LAYOUTS[name](text[cut:]), read_chars=5000)
+
+
+def _renumber(text: str, rnd: random.Random) -> str:
+    """A wrong count or number somewhere in the later half: HL01, HL02, LX01, SE01."""
+    segs = text.split("~")
+    half = len(segs) // 2
+    for _ in range(rnd.randint(1, 2)):
+        i = rnd.randrange(half, len(segs) - 1)
+        parts = segs[i].split("*")
+        tag = parts[0].strip()
+        if tag in ("HL", "LX", "SE") and len(parts) > 1:
+            k = 2 if tag == "HL" and rnd.random() < 0.5 else 1
+            parts[k] = rnd.choice(["1", "2", "3", "99", "", "0" + parts[k], str(int(parts[k] or 0) + 1)])
+            segs[i] = "*".join(parts)
+    return "~".join(segs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_later_blocks(seed):
+    segs = many_claims()
+    rnd = random.Random(seed)
+    with_errors = 0
+    for _ in range(30):
+        text = block_mutant(segs, rnd)
+        if rnd.random() < 0.3:
+            text = _renumber(text, rnd)
+        found = same(text)
+        same(text, read_chars=rnd.choice([1200, 2048, 5555]))
+        with_errors += bool(found[0]) if isinstance(found, tuple) else 0
+    assert with_errors > 10
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_wrong_numbers_in_learned_blocks(tmp_path, seed):
+    text = _synthetic(tmp_path, seed=seed + 20)
+    rnd = random.Random(seed)
+    for _ in range(12):
+        same(_renumber(text, rnd), read_chars=rnd.choice([None, 3000]))
+
+
+@st.composite
+def edits(draw):
+    """A few random edits of a clean 837P's later blocks: another value, element or segment
+    dropped, doubled or moved, a separator or line break added where a segment ends."""
+    segs = many_claims()
+    n = len(segs)
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(n // 3, n - 4))
+        op = draw(st.sampled_from(["value", "drop", "dup", "swap", "trail", "newline", "date", "code"]))
+        parts = segs[i].split("*")
+        if op == "value" and len(parts) > 1:
+            k = draw(st.integers(1, len(parts) - 1))
+            parts[k] = draw(st.sampled_from(["", "X", "1", "20261301", "ZZ", "99", "A" * 90, "01", "IL", "22"]))
+            segs[i] = "*".join(parts)
+        elif op == "drop":
+            del segs[i]
+        elif op == "dup":
+            segs.insert(i, segs[i])
+        elif op == "swap":
+            segs[i], segs[i + 1] = segs[i + 1], segs[i]
+        elif op == "trail":
+            segs[i] += draw(st.sampled_from(["*", "*:", " ", ":"]))
+        elif op == "newline":
+            segs[i] = draw(st.sampled_from(["\n", "\n\n", "\r\n", " ", ""])) + segs[i].lstrip("\n")
+        elif op == "date":
+            segs[i] = segs[i].replace("D8*2", draw(st.sampled_from(["D8*2", "D8*1", "RD8*2", "D8*X"])), 1)
+        else:
+            segs[i] = segs[i].replace("HC:", draw(st.sampled_from(["HC:", "XX:", ":"])), 1)
+    return "~".join(segs) + "~"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=edits(), read_chars=st.sampled_from([None, 1500, 4444]))
+def test_random_edits_of_valid_claims(text, read_chars):
+    same(text, read_chars)
