@@ -61,15 +61,21 @@ class ConvertResult:
     transactions: list[tuple[int, int]] = field(default_factory=list)  # output (ST02, claims), in order
 
     paper: Path | None = None  # the CMS-1500 PDF of the claims billed on paper
+    # decisions per status, counted once: the decisions are final when the result is made (the
+    # guide and paper rejections revise them before), and reading a long log back costs
+    _counts: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(d.status in NEEDS_A_PERSON for d in self.decisions) else 0
+        counts = self.counts
+        return 1 if any(counts[status] for status in NEEDS_A_PERSON) else 0
 
     @property
     def counts(self) -> dict[str, int]:
-        counter = Counter(d.status for d in self.decisions)
-        return {status: counter.get(status, 0) for status in STATUSES}
+        if self._counts is None:
+            counter = Counter(d.status for d in self.decisions)
+            self._counts = {status: counter.get(status, 0) for status in STATUSES}
+        return dict(self._counts)
 
     def summary(self) -> dict:
         return {"era": str(self.era), "output": str(self.output) if self.output else None,

@@ -104,6 +104,33 @@ def serialize(segment: Segment, delimiters: Delimiters = STANDARD) -> str:
     return body + delimiters.segment + delimiters.suffix
 
 
+def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> str | None:
+    """`serialize` of every segment, joined, for the usual case: body segments whose component and
+    repetition separators are the output's (nothing to translate), checked for collisions all at
+    once (each segment holds exactly its elements' separators, no terminator). None when any
+    segment needs more (another delimiter set, an envelope tag, a collision): the caller then
+    serializes one by one, which translates or names the collision."""
+    element, terminator = delimiters.element, delimiters.segment
+    component, repetition = delimiters.component, delimiters.repetition
+    bodies = []
+    separators = 0
+    for segment in segments:
+        source = segment.delimiters
+        if source is not delimiters and (source.component != component or (
+                repetition is not None and source.repetition != repetition)):
+            return None
+        elements = segment.elements
+        separators += len(elements)
+        bodies.append(element.join((segment.tag, *elements)))
+    end = terminator + delimiters.suffix
+    text = end.join(bodies) + end if bodies else ""
+    if text.count(element) != separators or text.count(terminator) != len(bodies) or (
+            delimiters.suffix and text.count(delimiters.suffix) != len(bodies)) or (
+            _ENVELOPE_TAGS.intersection(segment.tag for segment in segments)):
+        return None
+    return text
+
+
 def write_segments(segments: Iterable[Segment], stream: TextIO, delimiters: Delimiters = STANDARD) -> int:
     """Write segments as they are (no envelope work); returns how many were written."""
     count = 0
@@ -287,14 +314,19 @@ class TransactionWriter:
         """Body segments, serialized together and handed to the stream in one write (a claim's
         30-odd segments one call at a time cost more than serializing them)."""
         delimiters = self.group.interchange.delimiters
-        texts = []
-        for segment in segments:
-            if segment.tag in _ENVELOPE_TAGS:
-                raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
-            texts.append(serialize(segment, delimiters))
-        if texts:
-            self.group.interchange.stream.write("".join(texts))
-            self.count += len(texts)
+        if not isinstance(segments, list):
+            segments = list(segments)
+        text = _same_delimiters_text(segments, delimiters)
+        if text is None:
+            texts = []
+            for segment in segments:
+                if segment.tag in _ENVELOPE_TAGS:
+                    raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
+                texts.append(serialize(segment, delimiters))
+            text = "".join(texts)
+        if text:
+            self.group.interchange.stream.write(text)
+            self.count += len(segments)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:

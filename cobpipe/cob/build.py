@@ -155,8 +155,25 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
             line.add(_line_adjudication(remit.lines[remitted], payer_id, adjudication_date, line_level_eaf,
                                         bundled_into))
 
-    return OriginalClaim(original.envelope, tidy_loop(original.header), tidy_loop(original.billing_provider),
+    return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
                          tidy_loop(subscriber), tidy_loop(patient_loop), tidy_loop(claim))
+
+
+_TIDIED: dict[int, tuple[Loop, Loop]] = {}
+
+
+def _tidy_shared(loop: Loop) -> Loop:
+    """`tidy_loop` of a context loop the original claims share (the claims read under one header or
+    2000A), tidied once: nothing edits an original's loops, and the entry keeps the loop alive so
+    its id is not reused."""
+    kept = _TIDIED.get(id(loop))
+    if kept is not None and kept[0] is loop:
+        return kept[1]
+    if len(_TIDIED) >= 64:
+        _TIDIED.clear()
+    tidied = tidy_loop(loop)
+    _TIDIED[id(loop)] = (loop, tidied)
+    return tidied
 
 
 def _require_whole_cents(remit: RemitClaim) -> None:
