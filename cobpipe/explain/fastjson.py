@@ -31,7 +31,8 @@ from cobpipe.era.model import format_money as _m
 
 from . import fmt
 from .build import ROLES, ExplainOptions, ViewBuilder, missing_claims
-from .fastscan import ZERO, Claim, Header, Ineligible, Line, SectionEnd, bodies, delimiters, number, scan
+from .fastscan import (_FOREIGN_SEPARATOR, ZERO, _chunks, Claim, Header, Ineligible, Line, SectionEnd, bodies, composite,
+                       delimiters, number, procedure, scan)
 from .jsonout import JsonWriter, _finding
 from .mask import mask_id, mask_name
 from .stream import SectionCounts, Summary, Survey
@@ -56,10 +57,6 @@ def _list(items: list[str], indent: str, close: str) -> str:
     return "[\n" + indent + (",\n" + indent).join(items) + "\n" + close + "]"
 
 
-def _date(value) -> str:
-    return '"' + value.isoformat() + '"' if value else NULL
-
-
 def _bound(cache: dict, limit: int = 4096) -> None:
     """Codes come from the file: a cache of their words is emptied when it grows (memory stays flat)."""
     if len(cache) >= limit:
@@ -76,12 +73,15 @@ class _Words:
         self.filing: dict[str, str] = {}
         self.qualifier: dict[str, str] = {}
         self.remark: dict[tuple[str, str, int], str] = {}
+        self.adjustment_prefix: dict[tuple[str, str, int], str] = {}
+        self.numbers: dict[str, str] = {}
+        self.procedures: dict[str, str] = {}
 
     def money_text(self, text: str) -> str:
         """JSON of money_plain(the amount `text` reads as)."""
         found = self.money.get(text)
         if found is None:
-            if len(self.money) > 8192:
+            if len(self.money) > 32768:
                 self.money.clear()
             found = self.money[text] = '"' + fmt.money_plain(number(text)) + '"'
         return found
@@ -127,22 +127,48 @@ class _Words:
             items.append(found)
         return items
 
-    def adjustments(self, cas, level: int) -> str:
-        """The adjustments of one CAS as JSON list items at `level` (12: claim, 16: line), joined."""
-        found = cas.rendered.get(level)
+    def adjustments(self, cas_list, level: int) -> str:
+        """The adjustments of CAS segments as a JSON list whose items are at `level` (12: claim, 16: line)."""
+        indent = " " * level
+        items = []
+        prefixes, money = self.adjustment_prefix, self.money
+        for cas in cas_list:
+            group = cas.group
+            for reason, _amount, amount_text, quantity_text, _triplet in cas.triplets:
+                prefix = prefixes.get((group, reason, level))
+                if prefix is None:
+                    _bound(prefixes)
+                    view = self.builder.adjustment(_Adjustment(group, reason, ZERO, None))
+                    keys = indent + "  "
+                    prefix = prefixes[(group, reason, level)] = (
+                        f'{{\n{keys}"group": {_q(view.group)},\n{keys}"group_text": {_q(view.group_text)},\n'
+                        f'{keys}"reason": {_q(view.reason)},\n{keys}"reason_text": {_q(view.reason_text)},\n'
+                        f'{keys}"amount": ')
+                amount = money.get(amount_text) or self.money_text(amount_text)
+                if quantity_text:
+                    items.append(f'{prefix}{amount},\n{indent}  "quantity": {self.number_text(quantity_text)}\n'
+                                 f'{indent}}}')
+                else:
+                    items.append(f'{prefix}{amount},\n{indent}  "quantity": null\n{indent}}}')
+        return "[\n" + indent + (",\n" + indent).join(items) + "\n" + indent[:-2] + "]"
+
+    def number_text(self, text: str) -> str:
+        """JSON of fmt.number(the quantity `text` reads as)."""
+        found = self.numbers.get(text)
         if found is None:
-            indent = " " * level
-            keys = indent + "  "
-            builder = self.builder
-            items = []
-            for reason, amount, quantity_text, _triplet in cas.triplets:
-                view = builder.adjustment(_Adjustment(cas.group, reason, amount, None))
-                quantity = '"' + fmt.number(Decimal(quantity_text)) + '"' if quantity_text else NULL
-                items.append(
-                    f'{{\n{keys}"group": {_q(view.group)},\n{keys}"group_text": {_q(view.group_text)},\n'
-                    f'{keys}"reason": {_q(view.reason)},\n{keys}"reason_text": {_q(view.reason_text)},\n'
-                    f'{keys}"amount": "{fmt.money_plain(amount)}",\n{keys}"quantity": {quantity}\n{indent}}}')
-            found = cas.rendered[level] = (",\n" + indent).join(items)
+            _bound(self.numbers)
+            found = self.numbers[text] = '"' + fmt.number(number(text)) + '"'
+        return found
+
+    def procedure_text(self, text: str, component: str) -> str:
+        """The JSON of a line's qualifier, procedure and modifiers (SVC01)."""
+        found = self.procedures.get(text)
+        if found is None:
+            _bound(self.procedures)
+            qualifier, code, modifiers, _description = procedure(composite(text, component, _FOREIGN_SEPARATOR))
+            found = self.procedures[text] = (
+                f'{I14}"qualifier": {_q(qualifier)},\n{I14}"procedure": {_q(code)},\n'
+                f'{I14}"modifiers": {_list([_q(m) for m in modifiers], I16, I14)},\n')
         return found
 
 
@@ -219,7 +245,7 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
 def _zero_amounts(cas_list, indexes, prefix: str) -> list[FindingView]:
     found = []
     for cas, index in zip(cas_list, indexes):
-        for reason, amount, _quantity, triplet in cas.triplets:
+        for reason, amount, _text, _quantity, triplet in cas.triplets:
             if amount == 0:
                 found.append(_balance_finding(
                     "ERA104", "CAS03", f"{prefix}CAS {cas.group}-{reason} amount is 0 (CAS{3 * triplet:02d})",
@@ -236,9 +262,10 @@ def _is_balance_failure(finding: FindingView) -> bool:
 class ClaimWriter:
     """The JSON of a claim as jsonout._dumps(jsonout._claim(view), 4) writes it."""
 
-    def __init__(self, builder: ViewBuilder) -> None:
+    def __init__(self, builder: ViewBuilder, component: str) -> None:
         self.words = _Words(builder)
         self.show_phi = builder.options.show_phi
+        self.component = component
 
     def people(self, claim: Claim) -> str:
         parties = claim.parties
@@ -277,43 +304,37 @@ class ClaimWriter:
         shown = f" ({ident.strip()})" if ident.strip() else ""
         return _q(f"{' '.join(name.split()) or 'unnamed'}{shown}")
 
-    def svc(self, line: Line) -> str:
-        """The part of a line's JSON its SVC says: qualifier .. billed_units."""
-        info = line.info
-        found = info.rendered
-        if found is None:
-            qualifier, code, modifiers, _description = info.procedure
-            svc = info.svc
-            units = '"' + fmt.number(Decimal(svc[4])) + '"' if svc[4] else NULL
-            billed_units = '"' + fmt.number(Decimal(svc[6])) + '"' if svc[6] else NULL
-            found = info.rendered = (
-                f'{I14}"qualifier": {_q(qualifier)},\n{I14}"procedure": {_q(code)},\n'
-                f'{I14}"modifiers": {_list([_q(m) for m in modifiers], I16, I14)},\n'
-                f'{I14}"billed_procedure": {_q(info.billed)},\n'
-                f'{I14}"charge": "{fmt.money_plain(info.charge)}",\n{I14}"paid": "{fmt.money_plain(info.paid)}",\n'
-                f'{I14}"units": {units},\n{I14}"billed_units": {billed_units},\n')
-        return found
-
     def line(self, line: Line, findings: list[FindingView], period) -> str:
         words = self.words
+        info = line.info
+        svc = info.svc
         dates = line.dates
         if "472" in dates or "150" in dates or "151" in dates:
             start = dates.get("472") or dates.get("150")
             end = dates.get("151") or dates.get("472")
         else:
             start, end = period
-        if line.cas:
-            adjustments = ("[\n" + I16 + (",\n" + I16).join([words.adjustments(cas, 16) for cas in line.cas])
-                           + "\n" + I14 + "]")
-        else:
-            adjustments = "[]"
+        money = words.money
+        procedure_json = words.procedures.get(info.procedure_text) or words.procedure_text(info.procedure_text,
+                                                                                            self.component)
+        adjustments = words.adjustments(line.cas, 16) if line.cas else "[]"
         remarks = _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]"
-        allowed = words.money_text(line.allowed) if line.allowed else NULL
-        balanced = "false" if any(_is_balance_failure(f) for f in findings) else "true"
-        found = _dumps([_finding(f) for f in findings], 7) if findings else "[]"
+        allowed = (money.get(line.allowed) or words.money_text(line.allowed)) if line.allowed else NULL
+        if findings:
+            balanced = "false" if any(_is_balance_failure(f) for f in findings) else "true"
+            found = _dumps([_finding(f) for f in findings], 7)
+        else:
+            balanced, found = "true", "[]"
         ref = _q(line.ref_6r) if line.ref_6r else '""'
-        return (f'{{\n{I14}"number": {line.ordinal},\n{self.svc(line)}{I14}"date_from": {_date(start)},\n'
-                f'{I14}"date_to": {_date(end)},\n{I14}"allowed": {allowed},\n{I14}"ref_6r": {ref},\n'
+        billed = _q(info.billed) if info.billed else '""'
+        units = words.number_text(svc[4]) if svc[4] else NULL
+        billed_units = words.number_text(svc[6]) if svc[6] else NULL
+        return (f'{{\n{I14}"number": {line.ordinal},\n{procedure_json}{I14}"billed_procedure": {billed},\n'
+                f'{I14}"charge": {money.get(svc[1]) or words.money_text(svc[1])},\n'
+                f'{I14}"paid": {money.get(svc[2]) or words.money_text(svc[2])},\n'
+                f'{I14}"units": {units},\n{I14}"billed_units": {billed_units},\n'
+                f'{I14}"date_from": {start or NULL},\n'
+                f'{I14}"date_to": {end or NULL},\n{I14}"allowed": {allowed},\n{I14}"ref_6r": {ref},\n'
                 f'{I14}"adjustments": {adjustments},\n{I14}"remarks": {remarks},\n{I14}"balanced": {balanced},\n'
                 f'{I14}"findings": {found},\n{I14}"segment": {line.index}\n{I12}}}')
 
@@ -327,11 +348,7 @@ class ClaimWriter:
         end = dates.get("233")
         period = (start, end if end is not None or "233" in dates else start)
         lines = [self.line(line, found, period) for line, found in zip(claim.lines, per_line)]
-        if claim.cas:
-            adjustments = ("[\n" + I12 + (",\n" + I12).join([words.adjustments(cas, 12) for cas in claim.cas])
-                           + "\n" + I10 + "]")
-        else:
-            adjustments = "[]"
+        adjustments = words.adjustments(claim.cas, 12) if claim.cas else "[]"
         remarks = []
         if claim.moa_remarks:
             remarks += words.remarks(claim.moa_remarks, "MOA", I12, I14)
@@ -354,8 +371,8 @@ class ClaimWriter:
             f'{I10}"payer_claim_number": {_q(clp[6])},\n{I10}"people": {self.people(claim)},\n'
             f'{I10}"crossover_to": {self.org(claim.parties.get("TT"))},\n'
             f'{I10}"corrected_payer": {self.org(claim.parties.get("PR"))},\n'
-            f'{I10}"service_from": {_date(start)},\n{I10}"service_to": {_date(end)},\n'
-            f'{I10}"received": {_date(dates.get("050"))},\n{I10}"adjustments": {adjustments},\n'
+            f'{I10}"service_from": {start or NULL},\n{I10}"service_to": {end or NULL},\n'
+            f'{I10}"received": {dates.get("050") or NULL},\n{I10}"adjustments": {adjustments},\n'
             f'{I10}"remarks": {_list(remarks, I12, I10)},\n{I10}"lines": {_list(lines, I12, I10)},\n'
             f'{I10}"notes": {_list([_q(n) for n in notes], I12, I10)},\n'
             f'{I10}"balanced": {"true" if balanced else "false"},\n{I10}"verdict": {verdict},\n'
@@ -366,10 +383,11 @@ class ClaimWriter:
 
 def repeated_ids(path: str, codebook: CodeBook) -> list[dict[str, tuple[int, bool]]]:
     """For each transaction set: CLP01 -> (times, one of them is a reversal) for the CLP01s seen
-    more than once (stream._repeat_notes), read with one regular expression per chunk."""
+    more than once (stream._repeat_notes), found with one regular expression over the raw text.
+    write_json checks the claims it reads against this (a layout fastscan refuses is never used)."""
     sep, _component, term = delimiters(path)
     s, t = re.escape(sep), re.escape(term)
-    pattern = re.compile(rf"(?:\A|{t})(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
+    pattern = re.compile(rf"{t}\n?(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
     sections: list[dict[str, tuple[int, bool]]] = []
     seen: Counter[str] | None = None
     reversed_ids: set[str] = set()
@@ -379,8 +397,17 @@ def repeated_ids(path: str, codebook: CodeBook) -> list[dict[str, tuple[int, boo
         if seen is not None:
             sections.append({ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1})
 
-    for body in bodies(path, term):
-        for tag, first, second in pattern.findall(body):
+    carry = ""
+    for chunk in _chunks(path):
+        chunk = carry + chunk
+        cut = chunk.rfind(term)  # the next chunk starts at the last terminator: a match is never cut
+        if cut < 0:
+            if len(chunk) > 1 << 20:
+                raise Ineligible("a segment longer than a chunk")
+            carry = chunk
+            continue
+        carry = chunk[cut:]
+        for tag, first, second in pattern.findall(chunk, 0, cut):
             if tag == "ST":
                 close()
                 seen, reversed_ids = Counter(), set()
@@ -388,11 +415,12 @@ def repeated_ids(path: str, codebook: CodeBook) -> list[dict[str, tuple[int, boo
                 seen[first] += 1
                 flag = reversal.get(second)
                 if flag is None:
+                    _bound(reversal)
                     status = codebook.claim_status(second)
                     flag = reversal[second] = bool(status and status.reversal)
                 if flag:
                     reversed_ids.add(first)
-    close()
+    close()  # (the carry is the last terminator and what follows it: IEA's, no ST or CLP)
     return sections
 
 
@@ -453,7 +481,7 @@ def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: T
     survey and claims) and return the survey; raises Ineligible, having written nothing, when
     the file holds anything fastscan does not vouch for."""
     builder = ViewBuilder(codebook, options)
-    writer = ClaimWriter(builder)
+    writer = ClaimWriter(builder, delimiters(path)[1])
     words = writer.words
     view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
     repeats = repeated_ids(path, codebook)

@@ -57,7 +57,7 @@ def number(text: str) -> Decimal:
     if value is None:
         if not _NUMBER.match(text) or len(text) > 18:
             raise Ineligible("an amount that is not a plain number (or too long for exact sums)")
-        if len(_decimals) > 8192:
+        if len(_decimals) > 32768:
             _decimals.clear()
         value = _decimals[text] = Decimal(text)
     return value
@@ -191,12 +191,11 @@ def bodies(path: str, term: str) -> Iterator[str]:
         body = chunk[:cut] if carry else chunk
         if body[0] == "\n":
             body = body[1:]  # the LF after the terminator that ended the previous chunk
-        newlines = body.count("\n")
-        if newlines:
-            if body.count(term_lf) != newlines:
-                raise Ineligible("line breaks inside segments or blank lines")
+        if "\n" in body:
             body = body.replace(term_lf, term)
-        if (_ODD_CHARACTERS.search(body) or " " + term in body or term + " " in body or body[0] == " "
+        # no line break left inside a segment, no blank line, no control character (the plain reader
+        # strips some around segments), no blank the plain reader would strip, no empty segment
+        if (not body.isprintable() or " " + term in body or term + " " in body or body[0] == " "
                 or term + term in body or body[0] == term):
             raise Ineligible("layout characters around segments, or an empty segment")
         yield body
@@ -207,23 +206,23 @@ def bodies(path: str, term: str) -> Iterator[str]:
 # --- the structure -----------------------------------------------------------------------------
 
 class CasInfo:
-    """One CAS segment's text read once: shared by every claim that has the same segment text."""
+    """One CAS: group, triplets (reason, amount, amount text, quantity text, triplet number), the
+    total of its amounts, of its PR amounts (None for another group), and whether one is 0."""
 
-    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "rendered")
+    __slots__ = ("group", "triplets", "total", "pr_total", "zero")
 
-    def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal, zero: bool) -> None:
+    def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal | None, zero: bool) -> None:
         self.group, self.triplets, self.total, self.pr_total, self.zero = group, triplets, total, pr_total, zero
-        self.rendered: dict[int, str] = {}  # indent level -> the JSON of its adjustments (jsonfast)
 
 
 class SvcInfo:
-    """One SVC segment's text read once (everything but its position)."""
+    """One SVC: SVC01 as (qualifier, code, modifiers, description), amounts, SVC06 as text."""
 
-    __slots__ = ("procedure", "charge", "paid", "billed", "svc", "rendered")
+    __slots__ = ("procedure_text", "charge", "paid", "billed", "svc")
 
-    def __init__(self, procedure, charge: Decimal, paid: Decimal, billed: str, svc: list[str]) -> None:
-        self.procedure, self.charge, self.paid, self.billed, self.svc = procedure, charge, paid, billed, svc
-        self.rendered: str | None = None
+    def __init__(self, procedure_text: str, charge: Decimal, paid: Decimal, billed: str, svc: list[str]) -> None:
+        self.procedure_text, self.charge, self.paid, self.billed, self.svc = (procedure_text, charge, paid, billed,
+                                                                              svc)
 
 
 class Line:
@@ -233,7 +232,7 @@ class Line:
         self.ordinal = ordinal
         self.index = index
         self.info = info
-        self.dates: dict[str, dt.date | None] = {}
+        self.dates: dict[str, str | None] = {}  # qualifier -> the date as JSON ("2026-01-22" quoted)
         self.cas: list[CasInfo] = []
         self.cas_index: list[int] = []
         self.ref_6r: str | None = None
@@ -249,7 +248,7 @@ class Claim:
         self.index = index
         self.clp = clp  # CLP01..CLP14
         self.parties: dict[str, list[str]] = {}  # NM101 -> NM101..NM109 of the first one
-        self.dates: dict[str, dt.date | None] = {}
+        self.dates: dict[str, str | None] = {}  # qualifier -> the date as JSON
         self.cas: list[CasInfo] = []
         self.cas_index: list[int] = []
         self.moa_remarks: tuple[str, ...] = ()
@@ -277,10 +276,10 @@ def scan(path: str) -> Iterator[tuple]:
     """("section", Header), ("claim", Claim), ("end", SectionEnd) for the whole file, in order;
     Ineligible (at any point) for anything the plain path would read otherwise or report."""
     sep, component, term = delimiters(path)
-    cas_tag, dtm_tag, ref_tag, amt_tag, svc_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT", "SVC"))
+    cas_tag, dtm_tag, ref_tag, amt_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT"))
     ref_6r = "REF" + sep + "6R" + sep
-    # bounded: a cache holds at most a few MB (an SVC's JSON is ~600 characters)
-    cas_cache, dtm_cache, amt_cache, svc_cache = _Cache(8192), _Cache(4096), _Cache(8192), _Cache(2048)
+    decimals = _decimals
+    dtm_cache, procedures = _Cache(8192), _Cache(8192)  # DTM text -> (qualifier, date JSON); SVC01 -> its check
     index = 0
     state = 0  # 0 envelope start, 1 between sets, 2 Table 1, 3 between claims, 4 in a claim, 5 after GE, 6 done
     isa = gs = None
@@ -298,10 +297,17 @@ def scan(path: str) -> Iterator[tuple]:
                 head = piece[:4]
                 if line is not None:
                     if head == cas_tag:
-                        cas = cas_cache.get(piece)
-                        if cas is None:
-                            cas = cas_cache.put(piece, _cas(piece.split(sep)))
-                        line.cas.append(cas)
+                        els = piece.split(sep)
+                        if len(els) == 4 and els[1] in GROUP_CODES and els[2] and els[3]:  # one triplet
+                            text = els[3]
+                            amount = decimals.get(text)
+                            if amount is None:
+                                amount = number(text)
+                            total = ZERO + amount
+                            line.cas.append(CasInfo(els[1], ((els[2], amount, text, "", 1),), total,
+                                                    total if els[1] == "PR" else None, amount == 0))
+                        else:
+                            line.cas.append(_cas(els))
                         line.cas_index.append(index)
                         continue
                     if head == dtm_tag:
@@ -316,11 +322,12 @@ def scan(path: str) -> Iterator[tuple]:
                             line.ref_6r = piece.split(sep)[2]
                         continue
                     if head == amt_tag:
-                        q_text = amt_cache.get(piece)
-                        if q_text is None:
-                            q_text = amt_cache.put(piece, _amt(piece.split(sep)))
-                        if q_text[0] == "B6" and line.allowed is None:
-                            line.allowed = q_text[1]
+                        els = piece.split(sep)
+                        text = els[2] if len(els) > 2 else ""
+                        if text:
+                            number(text)
+                        if els[1] == "B6" and line.allowed is None:
+                            line.allowed = text
                         continue
                 els = piece.split(sep)
                 tag = els[0]
@@ -334,10 +341,7 @@ def scan(path: str) -> Iterator[tuple]:
                             line.remarks.append(els[2])
                         continue
                 if tag == "SVC":
-                    info = svc_cache.get(piece)
-                    if info is None:
-                        info = svc_cache.put(piece, _svc(els, component))
-                    line = Line(len(claim.lines) + 1, index, info)
+                    line = Line(len(claim.lines) + 1, index, _svc(els, component, procedures))
                     claim.lines.append(line)
                     continue
                 if tag not in _CLAIM_END:
@@ -458,15 +462,10 @@ def scan(path: str) -> Iterator[tuple]:
         raise Ineligible("the file ends inside the envelope")
 
 
-def _dtm(els: list[str]) -> tuple[str, dt.date | None]:
-    return (els[1] if len(els) > 1 else "", date(els[2] if len(els) > 2 else ""))
-
-
-def _amt(els: list[str]) -> tuple[str, str]:
-    text = els[2] if len(els) > 2 else ""
-    if text:
-        number(text)
-    return (els[1] if len(els) > 1 else "", text)
+def _dtm(els: list[str]) -> tuple[str, str | None]:
+    """(qualifier, the date as JSON or None when empty)."""
+    value = date(els[2] if len(els) > 2 else "")
+    return (els[1] if len(els) > 1 else "", None if value is None else '"' + value.isoformat() + '"')
 
 
 def _header_segment(header: Header, els: list[str], index: int, party: str | None) -> str | None:
@@ -535,8 +534,7 @@ def _claim_segment(claim: Claim, els: list[str], index: int) -> None:
         if nm1[0] not in claim.parties:
             claim.parties[nm1[0]] = nm1
     elif tag == "DTM":
-        q = els[1] if len(els) > 1 else ""
-        value = date(els[2] if len(els) > 2 else "")
+        q, value = _dtm(els)
         if q not in claim.dates:
             claim.dates[q] = value
     elif tag == "REF" or tag == "PER":
@@ -583,10 +581,10 @@ def _cas(els: list[str]) -> CasInfo:
             number(quantity_text)
         total += amount
         zero = zero or amount == 0
-        triplets.append((reason, amount, quantity_text, triplet))
+        triplets.append((reason, amount, amount_text, quantity_text, triplet))
     if triplet > 6 or not triplets:
         raise Ineligible("a CAS with more than 6 triplets or none")
-    return CasInfo(group, tuple(triplets), total, total if group == "PR" else None, zero)
+    return CasInfo(group, triplets, total, total if group == "PR" else None, zero)
 
 
 def procedure(parts: list[str]) -> tuple[str, str, tuple[str, ...], str]:
@@ -599,16 +597,18 @@ def procedure(parts: list[str]) -> tuple[str, str, tuple[str, ...], str]:
     return (parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if count > 6 else "")
 
 
-def _svc(els: list[str], component: str) -> SvcInfo:
+def _svc(els: list[str], component: str, procedures: dict) -> SvcInfo:
     """SVC as cobpipe.era.parser._read_svc reads it without a finding."""
     if len(els) > 8:
         raise Ineligible("an SVC with more than 7 elements")
     svc = pad(els, 7)
-    if not svc[0]:
-        raise Ineligible("SVC01 empty")
-    adjudicated = procedure(composite(svc[0], component, _FOREIGN_SEPARATOR))
-    if not adjudicated[1]:
-        raise Ineligible("SVC01 without a procedure code")
+    text = svc[0]
+    if text not in procedures:
+        if not text:
+            raise Ineligible("SVC01 empty")
+        if not procedure(composite(text, component, _FOREIGN_SEPARATOR))[1]:
+            raise Ineligible("SVC01 without a procedure code")
+        procedures.put(text, True)
     if not svc[1] or not svc[2]:
         raise Ineligible("SVC02/SVC03 empty")
     if svc[3] and not svc[3].isdigit():
@@ -625,7 +625,7 @@ def _svc(els: list[str], component: str) -> SvcInfo:
         number(svc[4])
     if svc[6]:
         number(svc[6])
-    return SvcInfo(adjudicated, number(svc[1]), number(svc[2]), billed, svc)
+    return SvcInfo(text, number(svc[1]), number(svc[2]), billed, svc)
 
 
 def _plb(els: list[str], component: str, index: int) -> Plb:
