@@ -69,11 +69,17 @@ class ClaimConverter:
     def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
         """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
         decided `paper` are kept in `self.paper` instead."""
-        from ..era import read_remittances
+        from ..era import RemittanceReader, read_remittances
 
         pending: dict[str, list[RemitClaim]] = {}
         only = self.options.only_claims
-        for remittance in read_remittances(scan.path):
+        if scan.clean is not None and not self.options.plain:
+            from ..era.clean import CleanReader
+
+            remittances = RemittanceReader(CleanReader(scan.path, scan.clean))  # type: ignore[arg-type]
+        else:
+            remittances = read_remittances(scan.path)
+        for remittance in remittances:
             self._header = header = remittance.header
             self._sender = era_payer(header)
             for payment in remittance.claims():

@@ -122,10 +122,12 @@ class EraScan:
     findings: list[Finding]
     claims: int = 0  # CLP segments
     usage: str = ""  # ISA15 of the (first) interchange: P production, T test
+    # era.clean read the file (it has no finding): the conversion reads it the same way
+    clean: object | None = None  # era.clean.CleanScan
 
     def repeated_only(self) -> "EraScan":
         """The scan as the conversion needs it: counts only for CLP01s seen more than once (their
         parts are held back until the last one is read). A claim id per remitted claim is memory
         that grows with the ERA; the conversion treats an id missing here as seen once."""
         repeated = Counter({claim_id: n for claim_id, n in self.clp_counts.items() if n > 1})
-        return EraScan(self.path, repeated, self.findings, self.claims, self.usage)
+        return EraScan(self.path, repeated, self.findings, self.claims, self.usage, self.clean)

@@ -1,0 +1,272 @@
+"""A clean 835 read without the general reader's work: checked once at C speed, then split straight into segments.
+
+`cobpipe convert` reads each ERA twice: a scan (is it an 835, how many CLPs share each CLP01) and
+the conversion. The general reader (`edi.reader.X12Reader`) handles every layout users send and
+tracks the envelope segment by segment. Most files need none of that: ASCII, standard delimiters,
+`~` or `~<LF>` between segments, every envelope count and control number right. `scan` checks that
+with splits, counts and literal searches over whole chunks, and gives what the scan needs (CLP01
+counts, transaction set codes, ISA15); `CleanReader` then yields the segments of such a file as
+`X12Reader` would (same tags, elements, segment numbers, lines, delimiters; no findings), split
+with `str.split`. For anything else `scan` answers None and the general reader does both passes,
+so findings and refusals stay its own. tests/cobpipe/era/test_clean.py holds both readers to the
+same segments.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+
+from edi.reader import ISA_WIDTHS, LOOP_LIMIT, parse_isa_delimiters
+from edi.segment import Delimiters, Segment, _make_segment
+
+CHUNK_BYTES = 1 << 22
+MAX_GAP_BYTES = 3 * LOOP_LIMIT  # a segment is at least 3 bytes: closer loop starts cannot hide LOOP_LIMIT
+_START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
+_STRIPPED = frozenset(b" \t\v\f\x00\x1a")
+_TRAILING = b" \t\r\n\v\f\x00\x1a"
+# envelope segments and loop starts (edi.reader.LOOP_STARTS)
+_TAGS = b"ISA|IEA|GS|GE|ST|SE|CLP|CLM|LX|HL|AK2|IK3"
+_KEY_LINES = re.compile(rb"\n(" + _TAGS + rb")[*~]")
+_KEY = re.compile(rb"~(" + _TAGS + rb")[*~]")
+_ENVELOPE = frozenset({b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE"})
+
+
+class _NotClean(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class CleanScan:
+    """What `pipeline.scan_era` reads from a clean file."""
+
+    clp_counts: Counter
+    codes: set
+    usage: str
+    lines: bool  # one segment a line
+    delimiters: Delimiters
+    segments: int
+
+
+def scan(path: Path) -> CleanScan | None:
+    """The file's CLP01 counts, ST01 codes and ISA15 when `X12Reader` would read it with no finding
+    at all and `CleanReader` reads it as it would; else None."""
+    try:
+        return _Scan(path).run()
+    except (_NotClean, OSError, ValueError):
+        return None
+
+
+class _Scan:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.counts: Counter = Counter()
+        self.codes: set[str] = set()
+        self.usage = ""
+        self.lines = False
+        self.delimiters: Delimiters | None = None
+        self.segments = 0
+        # envelope state
+        self.isa: list[str] | None = None
+        self.gs: list[str] | None = None
+        self.st: list[str] | None = None
+        self.interchanges = 0
+        self.closed = False
+        self.groups = self.sets = 0
+        self.st_number = 0
+        self.last_number = 0
+        self.last_tag = b""
+        self.last_at = 0
+
+    def run(self) -> CleanScan:
+        with open(self.path, "rb") as stream:
+            carry = b""
+            offset = 0
+            first = True
+            while True:
+                data = stream.read(CHUNK_BYTES)
+                block = carry + data if carry else data
+                if not data:
+                    if block.strip(_TRAILING):
+                        raise _NotClean("text after the last terminator")
+                    break
+                cut = block.rfind(b"~") + 1
+                if cut == 0:
+                    if len(block) > 1 << 20:
+                        raise _NotClean("no terminator")
+                    carry = block
+                    continue
+                self.block(block, cut, offset, first)
+                first = False
+                carry = block[cut:]
+                offset += cut
+        if first or not self.closed or self.isa is not None or self.segments != self.last_number:
+            raise _NotClean("truncated, or something after IEA")
+        assert self.delimiters is not None
+        return CleanScan(self.counts, self.codes, self.usage, self.lines, self.delimiters, self.segments)
+
+    def block(self, block: bytes, cut: int, offset: int, first: bool) -> None:
+        if not block.isascii():
+            raise _NotClean("not ASCII")
+        if first:
+            if not block.startswith(b"ISA"):
+                raise _NotClean("does not start with ISA")
+            self.lines = block.find(b"~\n", 0, 200) == block.find(b"~", 0, 200) >= 0
+            lead = b"~\n" if self.lines else b"~"
+        else:
+            lead = b"~"
+        text = lead + block[:cut]
+        shift = offset - len(lead)
+        feeds = text.count(b"\n")
+        if self.lines:
+            if feeds != text.count(b"~") - 1 or text.count(b"~\n") != feeds:
+                raise _NotClean("line feeds")
+            width, key = 5, _KEY_LINES
+        else:
+            if feeds:
+                raise _NotClean("line feeds")
+            width, key = 4, _KEY
+        if b"\r" in text:
+            raise _NotClean("carriage return")
+        pieces = text.split(b"~")
+        pieces.pop()
+        del pieces[0]
+        skip = width - 4
+        for start in set(map(itemgetter(slice(0, width)), pieces)):
+            if _START.fullmatch(start, skip) is None:
+                raise _NotClean("segment id")
+        if not _STRIPPED.isdisjoint(map(itemgetter(-1), pieces)):
+            raise _NotClean("stripped before a terminator")
+        count = len(pieces)
+        del pieces
+        counted_to = before = 0
+        last_at = self.last_at
+        for match in key.finditer(text):
+            at = match.start()
+            begin = at + 1
+            here = shift + begin
+            if here - last_at > MAX_GAP_BYTES:
+                raise _NotClean("a long stretch without a loop start")
+            last_at = here
+            tag = match.group(1)
+            if tag == b"CLP":
+                end = text.index(b"~", begin)
+                clp01 = text[begin + 4:end].split(b"*", 1)[0]
+                self.counts[clp01.decode("ascii").strip()] += 1
+                if self.st is None:
+                    raise _NotClean("CLP outside a transaction set")
+            elif tag in _ENVELOPE:
+                # text[0] is the virtual terminator: the n-th segment of the block has n before it
+                before += text.count(b"~", counted_to, begin)
+                counted_to = begin
+                number = self.segments + before
+                end = text.index(b"~", begin)
+                self.envelope(tag, text[begin:end].decode("ascii"), number)
+            elif self.st is None:
+                raise _NotClean("loop start outside a transaction set")
+        self.last_at = last_at
+        self.segments += count
+
+    def _follows(self, number: int) -> bool:
+        return number == self.last_number + 1
+
+    def envelope(self, tag: bytes, text: str, number: int) -> None:
+        if self.closed and tag != b"ISA":
+            raise _NotClean("after IEA")
+        elements = text.split("*")
+
+        def get(n: int, source: list[str] | None = elements) -> str:
+            return source[n] if source is not None and n < len(source) else ""
+
+        if tag == b"ISA":
+            if self.isa is not None or self.interchanges or number != 1:
+                raise _NotClean("one interchange only")
+            if [len(e) for e in elements[1:]] != list(ISA_WIDTHS):
+                raise _NotClean("ISA width")
+            parsed = parse_isa_delimiters(text + "~", final=True)
+            if parsed is None or not parsed[2]:
+                raise _NotClean("ISA")
+            delimiters = parsed[0]
+            if (delimiters.element, delimiters.component, delimiters.repetition, delimiters.segment) != (
+                    "*", ":", "^", "~"):
+                raise _NotClean("delimiters")
+            self.delimiters = delimiters
+            self.usage = get(15).strip().upper()
+            self.isa, self.interchanges, self.groups = elements, 1, 0
+        elif tag == b"GS":
+            if self.isa is None or self.gs is not None or not self._follows(number) \
+                    or self.last_tag not in (b"ISA", b"GE"):
+                raise _NotClean("GS")
+            self.gs, self.sets = elements, 0
+        elif tag == b"ST":
+            if self.gs is None or self.st is not None or not self._follows(number) \
+                    or self.last_tag not in (b"GS", b"SE"):
+                raise _NotClean("ST")
+            self.codes.add(get(1))
+            self.st, self.st_number = elements, number
+        elif tag == b"SE":
+            if self.st is None or get(1) != str(number - self.st_number + 1) or get(2) != get(2, self.st):
+                raise _NotClean("SE")
+            self.st = None
+            self.sets += 1
+        elif tag == b"GE":
+            if self.gs is None or self.st is not None or not self._follows(number) or self.last_tag != b"SE" \
+                    or get(1) != str(self.sets) or get(2) != get(6, self.gs):
+                raise _NotClean("GE")
+            self.gs = None
+            self.groups += 1
+        else:  # IEA
+            if self.isa is None or self.gs is not None or not self._follows(number) or self.last_tag != b"GE" \
+                    or get(1) != str(self.groups) or get(2) != get(13, self.isa):
+                raise _NotClean("IEA")
+            self.isa, self.closed = None, True
+        self.last_number, self.last_tag = number, tag
+
+
+class CleanReader:
+    """The segments of a file `scan` accepted, as `X12Reader` yields them; quacks like one for
+    `era.RemittanceReader` (name, findings, delimiters, iterate once)."""
+
+    def __init__(self, path: Path, found: CleanScan) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self.found = found
+        self.findings: list = []  # a clean file has none
+        self.delimiters = found.delimiters
+        self.fragment = False
+        self._consumed = False
+
+    def __iter__(self) -> Iterator[Segment]:
+        if self._consumed:
+            raise RuntimeError("a CleanReader can be iterated once")
+        self._consumed = True
+        return self._segments()
+
+    def _segments(self) -> Iterator[Segment]:
+        delimiters = self.delimiters
+        lines = self.found.lines
+        make = _make_segment
+        number = 0
+        with open(self.path, "rb") as stream:
+            carry = b""
+            while True:
+                data = stream.read(CHUNK_BYTES)
+                if not data:
+                    break
+                block = carry + data if carry else data
+                cut = block.rfind(b"~") + 1
+                carry = block[cut:]
+                text = block[:cut].decode("ascii")
+                if lines:
+                    text = text.replace("\n", "")
+                bodies = text.split("~")
+                bodies.pop()
+                for body in bodies:
+                    number += 1
+                    parts = body.split("*")
+                    yield make(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters)
+        if number != self.found.segments:
+            raise RuntimeError(f"{self.name} changed while it was read")
