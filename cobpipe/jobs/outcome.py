@@ -16,6 +16,7 @@ from edi.findings import TooManyFindings
 from edi.reader import SegmentCountError
 
 from .. import pipeline
+from ..ledger import FileRecord, Ledger
 
 
 class Status(StrEnum):
@@ -108,7 +109,7 @@ def claim_fields(claim_ids) -> dict:
     return {"claims": ids or None, "claims_total": total if total > LOGGED_CLAIMS_MAX else None}
 
 
-def committed(ledger, sha: str):
+def committed(ledger: Ledger, sha: str) -> FileRecord | None:
     """The ledger's FileRecord of these bytes when they were processed already, else None. A
     rejected file's bytes are tried again (the cause may have been fixed: a coverage file, a bug)."""
     known = ledger.file(sha)

@@ -178,9 +178,9 @@ def _process_inbound(path: Path, ledger: Ledger, root: Root, options: JobOptions
         kind = _sniff_kind(work / name)
         rejecting_kind = kind
         if kind == "837P":
-            return _store_claims(path, work, sha, ledger, root, options)
+            return _take_837(path, work, sha, ledger, root, options)
         if kind == "835":
-            return _convert(path, work, sha, ledger, root, options)
+            return _take_835(path, work, sha, ledger, root, options)
         raise _Reject("unsupported-transaction", f"transaction set {kind} is neither an 837P nor an 835")
     except _Reject as rejection:
         return _reject_path(path, ledger, root, sha, rejection)
@@ -224,7 +224,7 @@ def _drop_uncommitted_work(ledger: Ledger, sha: str, work: Path) -> None:
 
 # --- the phases, then what follows COMMIT (S5, S6) ------------------------------------------------
 
-def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
+def _take_837(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
     """An 837P: its claims committed (store837.py); when that converted claims earlier 835s left
     unmatched, their outputs are published (S5); then the input is archived (S6)."""
     name = path.name
@@ -245,7 +245,7 @@ def _store_claims(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, 
     return Outcome(name, Status.STORED, sha, "837P", moved_to=moved, outputs=tuple(published), counts=counts)
 
 
-def _convert(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
+def _take_835(path: Path, work: Path, sha: str, ledger: Ledger, root: Root, options: JobOptions) -> Outcome:
     """An 835: converted and committed (convert835.py), then published (S5) and archived (S6)."""
     name = path.name
     done = convert(path, work, sha, ledger, root, options)
