@@ -85,6 +85,7 @@ class ClaimIndex:
         self._fds: dict[int, int] = {}
         self._loops: dict[tuple, tuple] = {}  # parsed context loops (bounded)
         self._envelope_objects: dict[int, Envelope] = {}
+        self._placer = None
 
     # --- building ---------------------------------------------------------------------------
 
@@ -211,9 +212,18 @@ class ClaimIndex:
         return found
 
     def _builder(self, envelope: Envelope):
-        from .parser import _TransactionBuilder
+        """A transaction builder to place segments into loops with (its findings are dropped: the
+        plain path's parse of the storage form drops them too)."""
+        builder = self._placer
+        if builder is None:
+            from .parser import _TransactionBuilder
 
-        return _TransactionBuilder(envelope, envelope.source or "<stored claim>", [])  # findings: the plain reader's
+            builder = self._placer = _TransactionBuilder(envelope, "<stored claim>", [])
+        builder.findings.clear()
+        builder.claim = None
+        builder.header = Loop("HEADER")
+        builder.stack = [builder.header]
+        return builder
 
     def _segments(self, file_no: int, start: int, end: int, first: int) -> list:
         """The segments at file[start:end] as `parser.split_segments` makes them from storage text."""

@@ -28,7 +28,7 @@ from .decide import STATUS_LEVEL, is_crossover, next_level, not_cob_input, resol
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_lines, remit_claim
 from .gate import ClaimView, check_claim
-from .identity import billed_level, billed_payer, era_payer, level_word, other_payers, place
+from .identity import RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, place
 from .match import LineMatch, match_lines
 from .remit import RemitClaim
 from .routes import route
@@ -60,7 +60,7 @@ class ClaimConverter:
         self.issued = issued
         self.coverage = coverage
         self.path = path
-        self.payers: PayerList = options.payers or _shipped_payers()
+        self.payers: PayerList = RememberedPayers(options.payers or _shipped_payers())  # type: ignore[assignment]
         self.era_findings: list[Finding] = []
         self.paper: list[PaperBound] = []
         self._header = None

@@ -64,6 +64,43 @@ class Placement:
     other_level: str | None = None  # else the SBR01 of the 2320 naming that payer, if any
 
 
+class RememberedPayers:
+    """A PayerList whose answers are remembered: one converter asks about the same few payers for
+    every claim of an ERA (the 835's payer against each claim's billed and other payers), and the
+    list does not change while it runs. Bounded: forgets everything past LIMIT questions."""
+
+    LIMIT = 4096
+
+    def __init__(self, payers: PayerList) -> None:
+        self.payers = payers
+        self._same: dict[tuple[PayerRef, PayerRef], bool | None] = {}
+        self._accepts: dict[PayerRef, bool] = {}
+
+    def same(self, a: PayerRef, b: PayerRef) -> bool | None:
+        key = (a, b)
+        try:
+            return self._same[key]
+        except KeyError:
+            pass
+        if len(self._same) >= self.LIMIT:
+            self._same.clear()
+        answer = self._same[key] = self.payers.same(a, b)
+        return answer
+
+    def accepts_electronic_secondary(self, ref: PayerRef) -> bool:
+        try:
+            return self._accepts[ref]
+        except KeyError:
+            pass
+        if len(self._accepts) >= self.LIMIT:
+            self._accepts.clear()
+        answer = self._accepts[ref] = self.payers.accepts_electronic_secondary(ref)
+        return answer
+
+    def __getattr__(self, name: str):
+        return getattr(self.payers, name)
+
+
 def place(payers: PayerList, sender: PayerRef, claim: OriginalClaim) -> Placement:
     same = payers.same(sender, billed_payer(claim))
     if same:
