@@ -41,6 +41,7 @@ from .ig_regex import segment_matcher
 from .ig_walk import _DELETED, _MISSING, _OTHER
 
 _FAST = object()  # key, in a ShapeCache trie node, of the runs learned from that node
+_ENTRY = object()  # key, in the trie node a block ends on, of the HLs learned to start the next one cleanly
 _TOKEN = itemgetter(slice(0, 3))  # what picks a run's candidates: the first 3 characters of each segment
 _fullmatch = re.Pattern.fullmatch
 _NOT_IN_RUNS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "BHT"})
@@ -180,6 +181,11 @@ class _Blocks:
                         for run in found:
                             if all(map(_fullmatch, run.patterns, seg)) and self.apply(run, seg, line0 + j * step, step):
                                 return True
+                if j == i and tokens[j] == self.hl_token:
+                    entries = trie.get(_ENTRY)
+                    if entries is not None and self.enter(entries, texts[j], line0 + j * step):
+                        j += 1  # the next block has started: its runs from there
+                        continue
             # segment by segment; a run is learned when every step replays or learns a shape, cleanly
             start = shapes.trie
             steps: list[Any] | None = [] if start is not None and whole else None
@@ -198,9 +204,12 @@ class _Blocks:
                         steps = None
                     else:
                         steps.append(entry)
-                if after is not None and entry is None and k < b:  # a block starts: try its runs
-                    j = k
-                    break
+                if after is not None and entry is None:  # a block starts
+                    if k - 1 == i and before is not None and issued == errh.issued + len(errh.envelope):
+                        self.learn_entry(before, texts[i])
+                    if k < b:  # try its runs
+                        j = k
+                        break
             else:
                 if steps:
                     self.learn(start, tuple(tokens[j:b]), steps)  # type: ignore[arg-type]
@@ -240,6 +249,70 @@ class _Blocks:
         errh.position = reader.cur_line
         errh.add_seg(run.node, run.tag, reader.cur_line)
         return True
+
+    def enter(self, entries: list[tuple[Any, Any, Any]], text: str, line: int) -> bool:
+        """The step of an HL that starts the next block, learned from the trie node the last block
+        ended on (what the walk up from there reads is fixed by that node: see `learn_entry`);
+        False, with nothing changed, when no entry accepts it or its numbers are out of order."""
+        for pattern, hl_node, loop in entries:
+            if pattern.fullmatch(text):
+                break
+        else:
+            return False
+        reader = self.reader
+        walker = self.d.walker
+        counts = walker.counts
+        comp = self.comp
+        elems = text.split(self.ele)[1:]
+        hl02 = _get_value(elems, 2, comp, False)
+        if _int(_get_value(elems, 1, comp, False)) != reader.hl_count + 1 or (
+                hl02 != "" and _int(hl02) not in reader.hl_stack):
+            return False
+        if (0 if loop.path in loop.desc else counts.get(loop.path, 0)) + 1 > loop.max_repeat:
+            return False  # the walk reports the loop repeated too often
+        reader.lines.append(line)
+        reader._parse("HL", elems, comp, self.ele, self.term)
+        position = reader.cur_line
+        errh = self.errh
+        errh.position = position
+        # the walk's changes: _Walker._check_loop_usage and _goto_seg_match for the block's loop
+        walker.reset_loop(loop)
+        counts[loop.path] = counts.get(loop.path, 0) + 1
+        counts[hl_node.path] = counts.get(hl_node.path, 0) + 1
+        walker.pending = []
+        walker.missing = []
+        walker.entered = loop
+        walker.level = loop.parent
+        # ShapeCache._maybe_start
+        shapes = self.shapes
+        shapes.block = loop
+        shapes.places = shapes.keys.setdefault(loop, {})
+        shapes.trie = shapes.roots.setdefault(loop, {})
+        self.d.node = hl_node
+        errh.add_seg(hl_node, "HL", position)
+        return True
+
+    def learn_entry(self, trie: dict, text: str) -> None:
+        """After an HL went from `trie` (where the last block ended) into a new block without an issue.
+
+        The walk up from the last block's node (fixed by `trie`) reads only counts inside that block
+        (fixed by `trie` too: they were reset when it began) until it reaches the block's loop in its
+        parent, whose own count only decides the loop's max-repeat error (checked when replayed); so
+        an HL of the same shape key starts the next block the same way from that trie node."""
+        d = self.d
+        shapes = self.shapes
+        loop = shapes.block
+        hl_node = d.node
+        if (self.runs >= RUN_LIMIT or loop is None or d.walker.entered is not loop or hl_node is not loop.first_seg
+                or hl_node.id != "HL"):
+            return
+        key = shapes.key("HL", text.split(self.ele)[1:], self.comp)
+        pattern = self.pattern(hl_node, key, None)
+        if pattern is not None:
+            entries = trie.setdefault(_ENTRY, [])
+            if not any(e[0] is pattern and e[2] is loop for e in entries):
+                entries.append((pattern, hl_node, loop))
+                self.runs += 1
 
     # --- learning a run -------------------------------------------------------------------------------
 
@@ -312,6 +385,6 @@ class _Blocks:
 def _entry(before: dict, after: dict) -> tuple[tuple, tuple] | None:
     """(key, learned step) of the trie node `before` that leads to `after`, or None."""
     for key, value in before.items():
-        if key is not _FAST and value[2] is after:
+        if key is not _FAST and key is not _ENTRY and value[2] is after:
             return key, value
     return None

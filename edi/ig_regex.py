@@ -80,6 +80,26 @@ def segment_pattern(node: SegNode, ele: str, comp: str, term: str) -> str | None
         return None
 
 
+def literals(words: list[str]) -> str:
+    """An expression matching exactly `words` (non-empty strings), factored as a trie so a code list
+    of hundreds costs a few character tests, not one test per code."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def build(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
 class _Compiler:
     def __init__(self, node: SegNode, ele: str, comp: str, term: str) -> None:
         self.node = node
@@ -101,8 +121,8 @@ class _Compiler:
             if external is None:
                 return NEVER
             candidates |= {c for c in external if c}
-        kept = sorted((c for c in candidates if self.accepts(spec, c)), key=lambda c: (-len(c), c))
-        return "(?:" + "|".join(re.escape(c) for c in kept) + ")" if kept else NEVER
+        kept = [c for c in candidates if self.accepts(spec, c)]
+        return "(?:" + literals(kept) + ")" if kept else NEVER
 
     def accepts(self, spec: EleSpec, value: str, type_list: list[Any] | None = None) -> bool:
         if any(d in value for d in (self.ele, self.comp, self.term)):
@@ -207,10 +227,14 @@ class _Compiler:
             return False
         return not errors
 
-    def elements(self, patterns: list[str]) -> str:
+    def elements(self, patterns: list[str], marked: frozenset[int] = frozenset()) -> str:
+        """The elements in order, each after its separator, a tail left out where it may be missing;
+        an element in `marked` (1-based) sets group p<k> where it is present (see `conditions`)."""
         out = ""
+        E, C = self.E, self.C
         for k in range(len(patterns) - 1, -1, -1):
-            group = f"{self.E}{patterns[k]}{out}"
+            mark = f"(?:(?={C}*[^{E}{C}])(?P<p{k + 1}>))?+" if k + 1 in marked else ""
+            group = f"{E}{mark}{patterns[k]}{out}"
             out = f"(?:{group})?" if self.missing_ok(k) else f"(?:{group})"
         return out
 
@@ -240,8 +264,9 @@ class _Compiler:
             body = self.dtp(patterns)
         elif node.id == "DTP":
             raise _NotExpressible
-        else:
-            body = self.elements(patterns)
+        else:  # the syntax rules read marks the elements set where they are present: no second scan
+            marked = frozenset(k for syn in node.syntax for k in syn[1:] if 1 <= k <= len(patterns))
+            return re.escape(node.id) + self.elements(patterns, marked) + self.conditions(len(patterns))
         return self.syntax() + re.escape(node.id) + body
 
     def dtp(self, patterns: list[str]) -> str:
@@ -283,6 +308,42 @@ class _Compiler:
                 out.append("(?:" + absent[0] + "|" + "".join(present[1:]) + ")")
             else:  # L
                 out.append("(?:" + absent[0] + "|" + "|".join(present[1:]) + ")")
+        return "".join(out)
+
+    def conditions(self, count: int) -> str:
+        """The node's syntax rules as conditionals on the presence marks set by `elements` (what
+        `syntax` says with look-aheads, read at the end of the match instead of by re-scanning)."""
+        def when(k: int, yes: str, no: str) -> str:  # element k present ? yes : no
+            return f"(?(p{k}){yes}|{no})" if 1 <= k <= count else no  # an undefined element is never there
+
+        def all_of(ks: tuple[int, ...]) -> str:
+            return "".join(when(k, "", NEVER) for k in ks)
+
+        def none_of(ks: tuple[int, ...]) -> str:
+            return "".join(when(k, NEVER, "") for k in ks)
+
+        def any_of(ks: tuple[int, ...]) -> str:
+            out = NEVER
+            for k in reversed(ks):
+                out = when(k, "", out)
+            return out
+
+        out = []
+        for syn in self.node.syntax:
+            code, idx = syn[0], tuple(syn[1:])
+            if len(syn) < 3 or code not in "PRCEL":
+                raise _NotExpressible  # always an error: the checks report it
+            first, rest = idx[0], idx[1:]
+            if code == "P":
+                out.append(when(first, all_of(rest), none_of(rest)))
+            elif code == "R":
+                out.append(any_of(idx))
+            elif code == "E":
+                out += [when(idx[a], when(idx[b], NEVER, ""), "") for a in range(len(idx)) for b in range(a + 1, len(idx))]
+            elif code == "C":
+                out.append(when(first, all_of(rest), ""))
+            else:  # L
+                out.append(when(first, any_of(rest), ""))
         return "".join(out)
 
     def present(self, k: int) -> str:
