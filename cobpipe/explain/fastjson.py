@@ -31,8 +31,8 @@ from cobpipe.era.model import format_money as _m
 
 from . import fmt
 from .build import ROLES, ExplainOptions, ViewBuilder, missing_claims
-from .fastscan import (_FOREIGN_SEPARATOR, ZERO, _chunks, Claim, Header, Ineligible, Line, SectionEnd, bodies, composite,
-                       delimiters, number, procedure, scan)
+from .fastscan import (_FOREIGN_SEPARATOR, ZERO, Claim, Header, Ineligible, Line, Resume, SectionEnd, _chunks,
+                       composite, delimiters, envelope_head, number, procedure, scan)
 from .jsonout import JsonWriter, _finding
 from .mask import mask_id, mask_name
 from .stream import SectionCounts, Summary, Survey
@@ -379,51 +379,6 @@ class ClaimWriter:
             f'{I10}"findings": {findings},\n{I10}"segment": {claim.index}\n        }}')
 
 
-# --- the document ------------------------------------------------------------------------------
-
-def repeated_ids(path: str, codebook: CodeBook) -> list[dict[str, tuple[int, bool]]]:
-    """For each transaction set: CLP01 -> (times, one of them is a reversal) for the CLP01s seen
-    more than once (stream._repeat_notes), found with one regular expression over the raw text.
-    write_json checks the claims it reads against this (a layout fastscan refuses is never used)."""
-    sep, _component, term = delimiters(path)
-    s, t = re.escape(sep), re.escape(term)
-    pattern = re.compile(rf"{t}\n?(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
-    sections: list[dict[str, tuple[int, bool]]] = []
-    seen: Counter[str] | None = None
-    reversed_ids: set[str] = set()
-    reversal: dict[str, bool] = {}
-
-    def close() -> None:
-        if seen is not None:
-            sections.append({ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1})
-
-    carry = ""
-    for chunk in _chunks(path):
-        chunk = carry + chunk
-        cut = chunk.rfind(term)  # the next chunk starts at the last terminator: a match is never cut
-        if cut < 0:
-            if len(chunk) > 1 << 20:
-                raise Ineligible("a segment longer than a chunk")
-            carry = chunk
-            continue
-        carry = chunk[cut:]
-        for tag, first, second in pattern.findall(chunk, 0, cut):
-            if tag == "ST":
-                close()
-                seen, reversed_ids = Counter(), set()
-            elif seen is not None:
-                seen[first] += 1
-                flag = reversal.get(second)
-                if flag is None:
-                    _bound(reversal)
-                    status = codebook.claim_status(second)
-                    flag = reversal[second] = bool(status and status.reversal)
-                if flag:
-                    reversed_ids.add(first)
-    close()  # (the carry is the last terminator and what follows it: IEA's, no ST or CLP)
-    return sections
-
-
 def _repeat_note(ident: str, repeated: dict[str, tuple[int, bool]]) -> list[str]:
     count, reversed_ = repeated.get(ident, (1, False))
     if count > 1 and reversed_:
@@ -475,57 +430,141 @@ class _FastWriter(JsonWriter):
         self.claims_written += 1
 
 
-def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: TextIO, *,
-               findings_only: bool = False) -> Survey:
-    """Write the explain JSON of `path` to `stream` (what write_explain writes for the plain
-    survey and claims) and return the survey; raises Ineligible, having written nothing, when
-    the file holds anything fastscan does not vouch for."""
-    builder = ViewBuilder(codebook, options)
-    writer = ClaimWriter(builder, delimiters(path)[1])
-    words = writer.words
-    view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
-    repeats = repeated_ids(path, codebook)
-    claim_ids, statuses = options.claim_ids, options.statuses
-    all_counts: list[SectionCounts] = []
-    found_ids: dict[str, set[str]] = {}
-    shown_ids: set[str] = set()
-    claim_errors = False
-    with tempfile.TemporaryFile("w+b") as spool:
-        spans: list[tuple[int, int, int]] = []  # each section's claims: (first byte, end byte, count)
+# --- the document ------------------------------------------------------------------------------
+
+#: files smaller than this are read by one process (a second one costs more than it saves)
+PARALLEL_BYTES = 4 << 20
+
+
+def prescan(path: str, codebook: CodeBook, split_at: int | None = None) -> tuple[list[dict], Resume | None]:
+    """For each transaction set, CLP01 -> (times, one of them is a reversal) for the CLP01s seen
+    more than once (stream._repeat_notes), found with one regular expression over the raw text;
+    and, when `split_at` is given, where a second process can start: the first CLP at or after
+    byte `split_at` (None when there is none). write_json checks what the scans read against
+    this, so a layout the scans refuse is never used."""
+    sep, _component, term = delimiters(path)
+    s, t = re.escape(sep), re.escape(term)
+    pattern = re.compile(rf"{t}\n?(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
+    sections: list[dict[str, tuple[int, bool]]] = []
+    seen: Counter[str] | None = None
+    reversed_ids: set[str] = set()
+    reversal: dict[str, bool] = {}
+    split: Resume | None = None
+    st_index, st02 = 0, ""
+
+    def close() -> None:
+        if seen is not None:
+            sections.append({ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1})
+
+    carry = ""
+    base = counted = 0  # the file offset of chunk[0]; terminators before it
+    for data in _chunks(path):
+        chunk = carry + data
+        cut = chunk.rfind(term)  # the next chunk starts at the last terminator: a match is never cut
+        if cut < 0:
+            if len(chunk) > 1 << 20:
+                raise Ineligible("a segment longer than a chunk")
+            carry = chunk
+            continue
+        carry = chunk[cut:]
+        for match in pattern.finditer(chunk, 0, cut):
+            tag, first, second = match.groups()
+            if tag == "ST":
+                close()
+                seen, reversed_ids = Counter(), set()
+                st_index = counted + chunk.count(term, 0, match.start() + 1) + 1
+                st02 = first if second is None else second
+                continue
+            if seen is None:
+                continue
+            if split is None and split_at is not None and base + match.start() >= split_at:
+                isa, gs = envelope_head(path)
+                split = Resume(base + match.start(1), counted + chunk.count(term, 0, match.start() + 1) + 1,
+                               len(sections) + 1, st_index, st02, isa, gs)
+            seen[first] += 1
+            flag = reversal.get(second)
+            if flag is None:
+                _bound(reversal)
+                status = codebook.claim_status(second or "")
+                flag = reversal[second] = bool(status and status.reversal)
+            if flag:
+                reversed_ids.add(first)
+        counted += chunk.count(term, 0, cut)
+        base += cut
+    close()  # (the carry is the last terminator and what follows it: IEA's, no ST or CLP)
+    return sections, split
+
+
+class _Section:
+    """What one pass read of one transaction set."""
+
+    __slots__ = ("header", "counts", "claims_total", "seen", "reversed", "end", "parts")
+
+    def __init__(self, header: Header) -> None:
+        self.header = header
+        self.counts = SectionCounts()
+        self.claims_total = 0
+        self.seen: Counter[str] = Counter()
+        self.reversed: set[str] = set()
+        self.end: SectionEnd | None = None
+        self.parts: list[tuple[int, int, int, int]] = []  # (spool number, first byte, end byte, claims)
+
+
+class _Pass:
+    """One scan's claims checked, counted and written (as JSON) to a spool file."""
+
+    def __init__(self, builder: ViewBuilder, component: str, repeats: list[dict], findings_only: bool,
+                 spool, spool_number: int) -> None:
+        self.writer = ClaimWriter(builder, component)
+        self.options = builder.options
+        self.repeats = repeats
+        self.findings_only = findings_only
+        self.spool = spool
+        self.spool_number = spool_number
+        self.sections: list[_Section] = []
+        self.found_ids: dict[str, set[str]] = {}
+        self.shown_ids: set[str] = set()
+        self.claim_errors = False
+
+    def run(self, events) -> "_Pass":
+        words = self.writer.words
+        claim_status = words.claim_status
+        render = self.writer.claim
+        claim_ids, statuses = self.options.claim_ids, self.options.statuses
+        findings_only = self.findings_only
+        spool = self.spool
         pending: list[str] = []
         size = start = written = 0
-        section = counts = header = None
-        seen: Counter[str] = Counter()
-        reversed_ids: set[str] = set()
+        current: _Section | None = None
         repeated: dict[str, tuple[int, bool]] = {}
-        for kind, item in scan(path):
+        for kind, item in events:
             if kind == "claim":
                 clp = item.clp
                 ident = clp[0]
-                section.claims_total += 1
-                seen[ident] += 1
-                _status, _word, notes, reversal = words.claim_status(clp[1])
+                current.claims_total += 1
+                current.seen[ident] += 1
+                _status, _word, notes, reversal = claim_status(clp[1])
                 if reversal:
-                    reversed_ids.add(ident)
+                    current.reversed.add(ident)
                 if ident in claim_ids:
-                    found_ids.setdefault(ident, set()).add(clp[1])
+                    self.found_ids.setdefault(ident, set()).add(clp[1])
                 if (claim_ids and ident not in claim_ids) or (statuses and clp[1] not in statuses):
                     continue
                 own, per_line = claim_findings(item)
-                shown_ids.add(ident)
+                self.shown_ids.add(ident)
+                counts = current.counts
                 counts.shown += 1
-                has_findings = bool(own) or any(per_line)
-                if has_findings:
+                if own or any(per_line):
                     every = own + [f for found in per_line for f in found]
                     if any(f.severity == "error" for f in every):
                         counts.with_findings += 1
-                        claim_errors = True
+                        self.claim_errors = True
                     if any(_is_balance_failure(f) for f in every):
                         counts.not_balanced += 1
                 elif findings_only:
                     continue
                 counts.listed += 1
-                text = writer.claim(item, own, per_line, notes + _repeat_note(ident, repeated))
+                text = render(item, own, per_line, notes + _repeat_note(ident, repeated) if repeated else notes)
                 pending.append(text)
                 written += 1
                 size += len(text)
@@ -533,45 +572,154 @@ def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: T
                     spool.write((_SEPARATOR.join(pending) + _SEPARATOR).encode("utf-8", "surrogateescape"))
                     pending.clear()
                     size = 0
-            elif kind == "section":
-                header = item
-                if header.number > len(repeats):
+            elif kind == "section" or kind == "resume":
+                if item.number > len(self.repeats):
                     raise Ineligible("the transaction sets read twice differ")
-                repeated = repeats[header.number - 1]
-                section = SectionView(item.number, _header_view(item, builder))
-                counts = SectionCounts()
-                seen = Counter()
-                reversed_ids = set()
+                repeated = self.repeats[item.number - 1]
+                current = _Section(item)
+                self.sections.append(current)
                 written = 0
                 start = spool.tell()
-            else:
+            else:  # "end", "partial"
                 if pending:
                     spool.write((_SEPARATOR.join(pending) + _SEPARATOR).encode("utf-8", "surrogateescape"))
                     pending.clear()
                     size = 0
-                spans.append((start, spool.tell(), written))
-                if {i: (n, i in reversed_ids) for i, n in seen.items() if n > 1} != repeated:
-                    raise Ineligible("the CLP01s read twice differ")
-                counts.repeated = repeated
-                _finish_section(section, header, item, builder)
-                view.sections.append(section)
-                all_counts.append(counts)
-        if len(repeats) != len(view.sections):
+                if written:
+                    current.parts.append((self.spool_number, start, spool.tell(), written))
+                current.end = item
+        return self
+
+
+def _merge(first: _Pass, second: _Pass) -> _Pass:
+    """The two passes of one file as one: the transaction set both read part of becomes one."""
+    joined, rest = first.sections[-1], second.sections[0]
+    counts, more = joined.counts, rest.counts
+    for name in ("shown", "listed", "with_findings", "not_balanced", "not_checked"):
+        setattr(counts, name, getattr(counts, name) + getattr(more, name))
+    joined.claims_total += rest.claims_total
+    joined.seen.update(rest.seen)
+    joined.reversed |= rest.reversed
+    joined.parts += rest.parts
+    a, b = joined.end, rest.end
+    joined.end = SectionEnd(a.plbs + b.plbs, a.paid_total + b.paid_total, a.plb_total + b.plb_total)
+    first.sections += second.sections[1:]
+    for ident, found in second.found_ids.items():
+        first.found_ids.setdefault(ident, set()).update(found)
+    first.shown_ids |= second.shown_ids
+    first.claim_errors = first.claim_errors or second.claim_errors
+    return first
+
+
+def _second_part(path: str, builder: ViewBuilder, component: str, repeats: list[dict], findings_only: bool,
+                 split: Resume, spool) -> tuple[int, object]:
+    """Fork a process that runs the pass from `split` to the end; (pid, read end of its pipe)."""
+    import os
+    import pickle
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its pass, pickled into the pipe, then gone without the parent's cleanup
+        code = 0
+        try:
+            os.close(read)
+            done = _Pass(builder, component, repeats, findings_only, spool, 1).run(scan(path, resume=split))
+            spool.flush()
+            result = ("ok", done.sections, done.found_ids, done.shown_ids, done.claim_errors)
+        except Ineligible as exc:
+            result = ("ineligible", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            result = ("error", f"{type(exc).__name__}: {exc}")
+            code = 1
+        try:
+            with os.fdopen(write, "wb") as pipe:
+                pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(code)
+    os.close(write)
+    return pid, os.fdopen(read, "rb")
+
+
+def _parallel(split_at: int | None, path: str) -> int | None:
+    import os
+
+    if split_at is not None:
+        return split_at
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    size = os.path.getsize(path)
+    return size // 2 if cores > 1 and size >= PARALLEL_BYTES else None
+
+
+def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: TextIO, *,
+               findings_only: bool = False, split_at: int | None = None, parallel: bool = True) -> Survey:
+    """Write the explain JSON of `path` to `stream` (what write_explain writes for the plain
+    survey and claims) and return the survey; raises Ineligible, having written nothing, when
+    the file holds anything fastscan does not vouch for.
+
+    A file of PARALLEL_BYTES or more is read by two processes when two cores are there: this one
+    up to the first claim after the middle (or after byte `split_at`), a forked one from there;
+    their claims are spooled apart and written in order. `parallel=False`: one process."""
+    import os
+    import pickle
+
+    builder = ViewBuilder(codebook, options)
+    component = delimiters(path)[1]
+    target = _parallel(split_at, path) if parallel else None
+    repeats, split = prescan(path, codebook, target)
+    view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
+    with tempfile.TemporaryFile("w+b") as spool, tempfile.TemporaryFile("w+b") as spool2:
+        spools = (spool, spool2)
+        if split is None:
+            done = _Pass(builder, component, repeats, findings_only, spool, 0).run(scan(path))
+        else:
+            pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
+            try:
+                done = _Pass(builder, component, repeats, findings_only, spool, 0).run(
+                    scan(path, end=split.offset))
+                with pipe:
+                    result = pickle.load(pipe)
+            finally:
+                os.waitpid(pid, 0)
+            if result[0] == "ineligible":
+                raise Ineligible(result[1])
+            if result[0] != "ok":
+                raise RuntimeError(f"explain: the second process failed: {result[1]}")
+            second = _Pass(builder, component, repeats, findings_only, spool2, 1)
+            second.sections, second.found_ids, second.shown_ids, second.claim_errors = result[1:]
+            done = _merge(done, second)
+        if len(repeats) != len(done.sections):
             raise Ineligible("the transaction sets read twice differ")
-        view.missing_claims = missing_claims(claim_ids, shown_ids, found_ids)
-        errors = claim_errors or (not view.filtered and any(s.errors for s in view.sections))
+        all_counts = []
+        for number, read in enumerate(done.sections, start=1):
+            if read.header.number != number or read.end is None:
+                raise Ineligible("the transaction sets read twice differ")
+            repeated = {i: (n, i in read.reversed) for i, n in read.seen.items() if n > 1}
+            if repeated != repeats[number - 1]:
+                raise Ineligible("the CLP01s read twice differ")
+            read.counts.repeated = repeated
+            section = SectionView(number, _header_view(read.header, builder))
+            section.claims_total = read.claims_total
+            _finish_section(section, read.header, read.end, builder)
+            view.sections.append(section)
+            all_counts.append(read.counts)
+        view.missing_claims = missing_claims(options.claim_ids, done.shown_ids, done.found_ids)
+        errors = done.claim_errors or (not view.filtered and any(s.errors for s in view.sections))
         survey = Survey(view, all_counts, Summary(), bool(view.missing_claims) or errors, findings_only, errors)
-        # the document: JsonWriter's head and section parts, each section's claims from the spool
+        # the document: JsonWriter's head and section parts, each section's claims from the spools
         out = _FastWriter(stream, survey)
         out.start()
-        for index, section in enumerate(view.sections):
-            out.section_start(section, all_counts[index])
-            first, end, count = spans[index]
-            if count:
-                stream.write("\n        ")
-                _copy(spool, stream, first, end - len(_SEPARATOR))
-                out.claims_written = count
-            out.section_end(section, all_counts[index])
+        for read, section, counts in zip(done.sections, view.sections, all_counts):
+            out.section_start(section, counts)
+            count = 0
+            for spool_number, first, end, claims in read.parts:
+                stream.write(_SEPARATOR if count else "\n        ")
+                _copy(spools[spool_number], stream, first, end - len(_SEPARATOR))
+                count += claims
+            out.claims_written = count
+            out.section_end(section, counts)
         out.end()
     return survey
 

@@ -134,12 +134,17 @@ class SectionEnd:
 
 # --- the text ----------------------------------------------------------------------------------
 
-def _chunks(path: str) -> Iterator[str]:
+def _chunks(path: str, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """The file's bytes start..end (to the end when None) as text, a chunk at a time."""
     with open(path, "rb") as stream:
+        stream.seek(start)
+        remaining = end - start if end is not None else None
         while True:
-            data = stream.read(CHUNK_BYTES)
+            data = stream.read(CHUNK_BYTES if remaining is None else min(remaining, CHUNK_BYTES))
             if not data:
                 return
+            if remaining is not None:
+                remaining -= len(data)
             if not data.isascii():
                 raise Ineligible("text that is not ASCII")
             yield data.decode("ascii")
@@ -164,21 +169,21 @@ def delimiters(path: str) -> tuple[str, str, str]:
     return sep, component, term
 
 
-def pieces(path: str, term: str) -> Iterator[list[str]]:
-    """The segments of the file as text, a chunk's worth at a time (see bodies)."""
-    for body in bodies(path, term):
+def pieces(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[list[str]]:
+    """The segments of the file (bytes start..end) as text, a chunk's worth at a time (see bodies)."""
+    for body in bodies(path, term, start, end):
         found = body.split(term)
         found.pop()  # after the last terminator: ""
         yield found
 
 
-def bodies(path: str, term: str) -> Iterator[str]:
-    """The file a chunk at a time, cut after a terminator, each segment followed by the terminator
-    alone; Ineligible for any layout the plain reader would read differently or report. Accepted:
-    the terminator, then nothing or one LF."""
+def bodies(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """The file (bytes start..end, each at a segment's start) a chunk at a time, cut after a
+    terminator, each segment followed by the terminator alone; Ineligible for any layout the plain
+    reader would read differently or report. Accepted: the terminator, then nothing or one LF."""
     carry = ""
     term_lf = term + "\n"
-    for data in _chunks(path):
+    for data in _chunks(path, start, end):
         chunk = carry + data if carry else data
         cut = chunk.rfind(term) + 1
         if cut and cut < len(chunk) and chunk[cut] == "\n":
@@ -272,9 +277,37 @@ class _Cache(dict):
         return value
 
 
-def scan(path: str) -> Iterator[tuple]:
+def envelope_head(path: str) -> tuple[list[str], list[str]]:
+    """The file's ISA and GS elements (GS padded to GS08), as scan reads them."""
+    sep, _component, term = delimiters(path)
+    for found in pieces(path, term):
+        if len(found) < 2:
+            raise Ineligible("no GS after the ISA")
+        return found[0].split(sep), ["GS", *pad(found[1].split(sep), 8)]
+    raise Ineligible("an empty file")
+
+
+class Resume:
+    """Where a scan of the second part of a file starts: at the CLP at byte `offset`, segment number
+    `index`, inside transaction set `number` whose ST is segment `st_index` with ST02 `st02`,
+    after the file's ISA and GS."""
+
+    __slots__ = ("offset", "index", "number", "st_index", "st02", "isa", "gs")
+
+    def __init__(self, offset: int, index: int, number: int, st_index: int, st02: str, isa: list[str],
+                 gs: list[str]) -> None:
+        self.offset, self.index, self.number, self.st_index, self.st02 = offset, index, number, st_index, st02
+        self.isa, self.gs = isa, gs
+
+
+def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> Iterator[tuple]:
     """("section", Header), ("claim", Claim), ("end", SectionEnd) for the whole file, in order;
-    Ineligible (at any point) for anything the plain path would read otherwise or report."""
+    Ineligible (at any point) for anything the plain path would read otherwise or report.
+
+    Two scans can share a file: scan(path, end=offset) reads up to a claim's CLP at `offset` and
+    ends with ("partial", SectionEnd) for the transaction set it stops in; scan(path,
+    resume=Resume(offset, ...)) starts with ("resume", Header) for that set (number and ST02
+    only) and reads on to the end of the file."""
     sep, component, term = delimiters(path)
     cas_tag, dtm_tag, ref_tag, amt_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT"))
     ref_6r = "REF" + sep + "6R" + sep
@@ -290,7 +323,17 @@ def scan(path: str) -> Iterator[tuple]:
     plbs: list[Plb] = []
     paid_total = plb_total = ZERO
     party = None
-    for found in pieces(path, term):
+    start = 0
+    if resume is not None:
+        start, index, number_, sets, st_index = resume.offset, resume.index - 1, resume.number, resume.number, \
+            resume.st_index
+        isa, gs = resume.isa, resume.gs
+        header = Header()
+        header.number, header.st02 = number_, resume.st02
+        loop_start = resume.index
+        state = 3
+        yield "resume", header
+    for found in pieces(path, term, start, end):
         for piece in found:
             index += 1
             if state == 4:  # in a claim: most segments
@@ -458,6 +501,18 @@ def scan(path: str) -> Iterator[tuple]:
                 state = 6
                 continue
             raise Ineligible("segments after IEA")
+    if end is not None:  # the next segment is the CLP the second part starts with
+        if state == 4:
+            paid_total += claim.paid
+            yield "claim", claim
+        elif state == 2:
+            if header.bpr is None or header.trn is None or header.payer is None or header.payee is None:
+                raise Ineligible("Table 1 incomplete")
+            yield "section", header
+        elif state != 3:
+            raise Ineligible("the first part does not end inside a transaction set")
+        yield "partial", SectionEnd(plbs, paid_total, plb_total)
+        return
     if state != 6:
         raise Ineligible("the file ends inside the envelope")
 

@@ -42,19 +42,23 @@ def plain(path: Path, options: ExplainOptions, findings_only: bool = False) -> t
     return out.getvalue(), survey.has_errors, survey.view.missing_claims
 
 
-def fast(path: Path, options: ExplainOptions, findings_only: bool = False) -> tuple[str, bool, list] | None:
+def fast(path: Path, options: ExplainOptions, findings_only: bool = False,
+         split_at: int | None = None) -> tuple[str, bool, list] | None:
     out = io.StringIO()
     try:
-        survey = write_json(str(path), BOOK, options, out, findings_only=findings_only)
+        survey = write_json(str(path), BOOK, options, out, findings_only=findings_only, split_at=split_at,
+                            parallel=split_at is not None)
     except Ineligible:
         assert out.getvalue() == "", "Ineligible after something was written"
         return None
     return out.getvalue(), survey.has_errors, survey.view.missing_claims
 
 
-def same(path: Path, options: ExplainOptions = ExplainOptions(), findings_only: bool = False) -> bool:
-    """Asserts the fast path's output equals the plain one's; returns whether the fast path took the file."""
-    got = fast(path, options, findings_only)
+def same(path: Path, options: ExplainOptions = ExplainOptions(), findings_only: bool = False,
+         split_at: int | None = None) -> bool:
+    """Asserts the fast path's output equals the plain one's; returns whether the fast path took the file
+    (`split_at`: read by two processes, the second from the first claim after that byte)."""
+    got = fast(path, options, findings_only, split_at)
     if got is None:
         return False
     want = plain(path, options, findings_only)
@@ -112,6 +116,28 @@ def test_synthetic_files_byte_identical(tmp_path, seed, knobs):
         assert same(era, options, findings_only)
     ids = claim_ids(era)
     assert same(era, ExplainOptions(claim_ids=frozenset({ids[0], ids[len(ids) // 2], "NOSUCH"})))
+
+
+@pytest.mark.parametrize("seed,knobs", KNOBS[1:4], ids=[str(s) for s, _ in KNOBS[1:4]])
+def test_two_processes_write_the_same_bytes(tmp_path, seed, knobs):
+    """The second process starts at the first claim after a byte: at the first claim of the file, in
+    the middle of a transaction set, near the end, past the last claim (one process then)."""
+    era, _claims = generate(200, tmp_path, seed=seed, **knobs)
+    size = era.stat().st_size
+    for split_at in (0, 1200, size // 3, size // 2, size - 3000, size):
+        for options, findings_only in OPTION_SETS[:3]:
+            assert same(era, options, findings_only, split_at=split_at)
+    ids = claim_ids(era)
+    assert same(era, ExplainOptions(claim_ids=frozenset({ids[0], ids[-1], "NOSUCH"})), split_at=size // 2)
+
+
+def test_two_processes_hand_over_what_they_cannot_read(tmp_path):
+    era, _claims = generate(60, tmp_path, seed=11)
+    text = era.read_text()
+    for where, finder in ((len(text) * 2 // 3, "second"), (len(text) // 4, "first")):
+        era.write_text(text[:where] + text[where:].replace("DTM*472*", "DTM*472*2026133", 1))
+        assert fast(era, ExplainOptions()) is None, finder
+        assert fast(era, ExplainOptions(), split_at=len(text) // 2) is None, finder  # that part finds it
 
 
 def test_cli_fast_and_plain_write_the_same_file(tmp_path, monkeypatch):
