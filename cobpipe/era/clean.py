@@ -17,13 +17,15 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 
-from edi.reader import ISA_WIDTHS, LOOP_LIMIT, parse_isa_delimiters
+from edi.reader import ISA_WIDTHS, LOOP_LIMIT, TransactionSet, parse_isa_delimiters
 from edi.segment import Delimiters, Segment, _make_segment
 
 CHUNK_BYTES = 1 << 22
+READ_BYTES = 1 << 20  # a chunk's segments are made at once: about 15k of them
 MAX_GAP_BYTES = 3 * LOOP_LIMIT  # a segment is at least 3 bytes: closer loop starts cannot hide LOOP_LIMIT
 _START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
@@ -49,6 +51,7 @@ class CleanScan:
     lines: bool  # one segment a line
     delimiters: Delimiters
     segments: int
+    set_sizes: list  # SE01 of each transaction set, in file order
 
 
 def scan(path: Path) -> CleanScan | None:
@@ -69,6 +72,7 @@ class _Scan:
         self.lines = False
         self.delimiters: Delimiters | None = None
         self.segments = 0
+        self.set_sizes: list[int] = []
         # envelope state
         self.isa: list[str] | None = None
         self.gs: list[str] | None = None
@@ -106,7 +110,8 @@ class _Scan:
         if first or not self.closed or self.isa is not None or self.segments != self.last_number:
             raise _NotClean("truncated, or something after IEA")
         assert self.delimiters is not None
-        return CleanScan(self.counts, self.codes, self.usage, self.lines, self.delimiters, self.segments)
+        return CleanScan(self.counts, self.codes, self.usage, self.lines, self.delimiters, self.segments,
+                         self.set_sizes)
 
     def block(self, block: bytes, cut: int, offset: int, first: bool) -> None:
         if not block.isascii():
@@ -210,6 +215,7 @@ class _Scan:
         elif tag == b"SE":
             if self.st is None or get(1) != str(number - self.st_number + 1) or get(2) != get(2, self.st):
                 raise _NotClean("SE")
+            self.set_sizes.append(number - self.st_number + 1)
             self.st = None
             self.sets += 1
         elif tag == b"GE":
@@ -246,6 +252,10 @@ class CleanReader:
         return self._segments()
 
     def _segments(self) -> Iterator[Segment]:
+        """Chunk by chunk, each chunk's segments made in one list (iterated at C speed after)."""
+        return chain.from_iterable(self._chunks())
+
+    def _chunks(self) -> Iterator[list[Segment]]:
         delimiters = self.delimiters
         lines = self.found.lines
         make = _make_segment
@@ -253,7 +263,7 @@ class CleanReader:
         with open(self.path, "rb") as stream:
             carry = b""
             while True:
-                data = stream.read(CHUNK_BYTES)
+                data = stream.read(READ_BYTES)
                 if not data:
                     break
                 block = carry + data if carry else data
@@ -264,9 +274,39 @@ class CleanReader:
                     text = text.replace("\n", "")
                 bodies = text.split("~")
                 bodies.pop()
-                for body in bodies:
-                    number += 1
-                    parts = body.split("*")
-                    yield make(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters)
+                split = [body.split("*") for body in bodies]
+                if lines:
+                    made = [make(parts[0], tuple(parts[1:]), n, n, delimiters)
+                            for n, parts in enumerate(split, number + 1)]
+                else:
+                    made = [make(parts[0], tuple(parts[1:]), n, 1, delimiters)
+                            for n, parts in enumerate(split, number + 1)]
+                number += len(made)
+                yield made
         if number != self.found.segments:
             raise RuntimeError(f"{self.name} changed while it was read")
+
+    def transactions(self) -> Iterator[TransactionSet]:
+        """`edi.reader.iter_transactions` over this file: the scan counted each set's segments, so a
+        set's segments are a slice of the stream (no per-segment look for its end)."""
+        if self._consumed:
+            raise RuntimeError("a CleanReader can be iterated once")
+        self._consumed = True
+        stream = self._segments()
+        sizes = iter(self.found.set_sizes)
+        isa = gs = None
+        for seg in stream:
+            tag = seg.tag
+            if tag == "ISA":
+                isa, gs = seg, None
+            elif tag == "GS":
+                gs = seg
+            elif tag == "GE":
+                gs = None
+            elif tag == "IEA":
+                isa = gs = None
+            elif tag == "ST":
+                body = chain((seg,), islice(stream, next(sizes) - 1))
+                yield TransactionSet(seg, isa, gs, body)
+                for _ in body:  # drain what the consumer left
+                    pass

@@ -708,7 +708,9 @@ class RemittanceReader:
             raise RuntimeError("a RemittanceReader can be iterated once")
         self._consumed = True
         count = seen = 0
-        for ts in iter_transactions(self._reader):
+        # a reader that knows where its sets end (era.clean) hands them over itself
+        transactions = getattr(self._reader, "transactions", None)
+        for ts in (transactions() if transactions is not None else iter_transactions(self._reader)):
             seen += 1
             if ts.code != "835":
                 if self.require_835:

@@ -15,7 +15,7 @@ from cobpipe.era.clean import CleanReader, scan
 from cobpipe.pipeline import scan_era
 from cobpipe.synth import generate_set
 from edi.errors import EdiError
-from edi.reader import X12Reader
+from edi.reader import X12Reader, iter_transactions
 
 REPO = Path(__file__).parents[3]
 CORPUS = REPO.parent / "shared" / "corpus" / "835"
@@ -37,6 +37,11 @@ def check(path: Path) -> bool:
         raise AssertionError(f"era.clean took {path.name}, which the reader refuses: {exc}") from exc
     assert list(reader.findings) == [], "era.clean took a file the reader has findings for"
     assert [fields(s) for s in CleanReader(path, found)] == expected
+    # transaction sets as iter_transactions groups the reader's segments
+    expected_sets = [(fields(ts.st), ts.isa and fields(ts.isa), ts.gs and fields(ts.gs),
+                      [fields(s) for s in ts.segments]) for ts in iter_transactions(X12Reader.open(path))]
+    assert [(fields(ts.st), ts.isa and fields(ts.isa), ts.gs and fields(ts.gs), [fields(s) for s in ts.segments])
+            for ts in CleanReader(path, found).transactions()] == expected_sets
     plain, fast = scan_era(path, plain=True), scan_era(path)
     assert (fast.clp_counts, fast.findings, fast.claims, fast.usage) == (
         plain.clp_counts, plain.findings, plain.claims, plain.usage)
