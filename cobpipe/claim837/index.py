@@ -34,7 +34,7 @@ from .claim import Envelope, OriginalClaim
 from .loops import HL_LEVELS, Loop
 from .parser import is_837p_version
 
-CHUNK_BYTES = 1 << 22
+CHUNK_BYTES = 1 << 20
 """Bytes scanned at a time (cut after a segment terminator): memory stays flat whatever the size."""
 MAX_GAP_BYTES = 3 * LOOP_LIMIT
 """A reader refuses more than LOOP_LIMIT segments without an HL or CLM; a segment is at least 3 bytes

@@ -24,8 +24,8 @@ from pathlib import Path
 from edi.reader import ISA_WIDTHS, LOOP_LIMIT, TransactionSet, parse_isa_delimiters
 from edi.segment import Delimiters, Segment, _make_segment
 
-CHUNK_BYTES = 1 << 22
-READ_BYTES = 1 << 20  # a chunk's segments are made at once: about 15k of them
+CHUNK_BYTES = 1 << 20
+READ_BYTES = 1 << 18  # a chunk's segments are made at once: about 8k of them
 MAX_GAP_BYTES = 3 * LOOP_LIMIT  # a segment is at least 3 bytes: closer loop starts cannot hide LOOP_LIMIT
 _START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
