@@ -34,12 +34,24 @@ def format_amount(value: Decimal | int) -> str:
         raise TypeError(f"format_amount takes a Decimal (or int), not {type(value).__name__}")
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValueError(f"not a finite amount: {value}")
+    # the text depends on the value only (10, 10.0 and 1E+1 all write 10), and an ERA repeats few
+    # amounts: remembered, up to a bound
+    text = _AMOUNT_TEXT.get(value)
+    if text is not None:
+        return text
     if value == 0:
-        return "0"
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+        text = "0"
+    else:
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    if len(_AMOUNT_TEXT) >= 4096:
+        _AMOUNT_TEXT.clear()
+    _AMOUNT_TEXT[value] = text
     return text
+
+
+_AMOUNT_TEXT: dict[Decimal | int, str] = {}
 
 
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})

@@ -230,12 +230,9 @@ class ClaimIndex:
         raw = os.pread(self._fd(file_no), end - start, start)
         bodies = raw.replace(b"\n", b"").decode("ascii").split("~")
         bodies.pop()
-        segments = []
-        append = segments.append
-        for number, body in enumerate(bodies, first):
-            parts = body.split("*")
-            append(_make_segment(parts[0], tuple(parts[1:]), number, number, STANDARD))
-        return segments
+        make = _make_segment
+        return [make(parts[0], tuple(parts[1:]), number, number, STANDARD)
+                for number, parts in enumerate([body.split("*") for body in bodies], first)]
 
     def _envelope(self, transaction: int) -> Envelope:
         """The envelope as the ledger gives it back (from its JSON)."""

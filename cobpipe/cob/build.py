@@ -179,16 +179,34 @@ def _tidy_shared(loop: Loop) -> Loop:
 def _require_whole_cents(remit: RemitClaim) -> None:
     """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
     copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
-    amounts = [("CLP04", remit.paid), ("CLP05", remit.patient_responsibility)]
-    amounts += [(f"claim CAS {a.group}-{a.reason}", a.amount) for a in remit.adjustments]
-    for line in remit.lines:
-        amounts.append((f"service line {line.match.ordinal} SVC03", line.paid))
-        amounts += [(f"service line {line.match.ordinal} CAS {a.group}-{a.reason}", a.amount)
-                    for a in line.adjustments]
-    for name, value in amounts:
-        if value != value.quantize(CENT, rounding=ROUND_DOWN):
-            raise BuildError(f"the 835 gives {name} as {value}: the 837P carries whole cents only, and "
-                             "rounding would unbalance the claim")
+    # in the order they are reported; a name is written only for the amount that fails
+    failed = None
+    if _beyond_cents(remit.paid):
+        failed = "CLP04", remit.paid
+    elif _beyond_cents(remit.patient_responsibility):
+        failed = "CLP05", remit.patient_responsibility
+    else:
+        failed = next(((f"claim CAS {a.group}-{a.reason}", a.amount) for a in remit.adjustments
+                       if _beyond_cents(a.amount)), None)
+        for line in remit.lines if failed is None else ():
+            if _beyond_cents(line.paid):
+                failed = f"service line {line.match.ordinal} SVC03", line.paid
+                break
+            failed = next(((f"service line {line.match.ordinal} CAS {a.group}-{a.reason}", a.amount)
+                           for a in line.adjustments if _beyond_cents(a.amount)), None)
+            if failed is not None:
+                break
+    if failed is not None:
+        name, value = failed
+        raise BuildError(f"the 835 gives {name} as {value}: the 837P carries whole cents only, and "
+                         "rounding would unbalance the claim")
+
+
+def _beyond_cents(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent if isinstance(value, Decimal) else 0
+    if isinstance(exponent, int) and exponent >= -2:
+        return False  # no digit past the cents
+    return value != value.quantize(CENT, rounding=ROUND_DOWN)
 
 
 def code(segment: Segment, position: int) -> str:

@@ -32,9 +32,21 @@ def loop_payer(loop: Loop | None) -> PayerRef:
     """The payer of a 2010BB or 2330B loop: NM109 and its REF*2U/FY/NF/EI ids, NM103 name."""
     if loop is None or loop.first is None:
         return PayerRef()
+    known = _LOOP_PAYERS.get(id(loop))
+    if known is not None and known[0] is loop and known[1] == len(loop.items):
+        return known[2]
     nm1 = loop.first
     ids = [nm1.get(9)] + [ref.get(2) for ref in loop.segments_of("REF") if ref.get(1) in ("2U", "FY", "NF", "EI")]
-    return PayerRef(tuple(i for i in ids if i), nm1.get(3))
+    found = PayerRef(tuple(i for i in ids if i), nm1.get(3))
+    if len(_LOOP_PAYERS) >= 256:
+        _LOOP_PAYERS.clear()
+    _LOOP_PAYERS[id(loop)] = (loop, len(loop.items), found)  # the entry keeps the loop (and its id) alive
+    return found
+
+
+# a claim's payers are asked for several times while it is decided (its loops are not edited: the
+# mapper edits copies); the item count guards a loop edited in place all the same
+_LOOP_PAYERS: dict[int, tuple[Loop, int, PayerRef]] = {}
 
 
 def billed_payer(claim: OriginalClaim) -> PayerRef:
