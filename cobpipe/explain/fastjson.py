@@ -45,6 +45,20 @@ NULL = "null"
 _PARTY_ORDER = ("QC", "IL", "74", "GB")  # patient, insured, corrected insured, other subscriber
 
 
+#: a service line (LineView) as jsonout writes it inside a claim; the procedure's three keys are one %s
+_LINE = ("{\n" + I14 + '"number": %s,\n%s' + "".join(
+    f'{I14}"{key}": %s,\n' for key in ("billed_procedure charge paid units billed_units date_from date_to allowed "
+                                         "ref_6r adjustments remarks balanced findings").split())
+    + I14 + '"segment": %s\n' + I12 + "}")
+
+
+#: a claim (ClaimView) as jsonout._dumps(jsonout._claim(view), 4) writes it
+_CLAIM = ("{\n" + "".join(f'{I10}"{key}": %s,\n' for key in (
+    "id status_code status status_word charge paid patient_responsibility filing_indicator filing_indicator_text "
+    "payer_claim_number people crossover_to corrected_payer service_from service_to received adjustments remarks "
+    "lines notes balanced verdict findings").split()) + I10 + '"segment": %s\n' + " " * 8 + "}")
+
+
 def _dumps(value, level: int) -> str:
     """json.dumps(indent=2) nested at `level` (as jsonout._dumps)."""
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
@@ -195,7 +209,7 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
     per_line: list[list[FindingView]] = []
     line_cas_total = ZERO
     for line in claim.lines:
-        info = line.info
+        info = line
         found: list[FindingView] = []
         cas_total = ZERO
         zero = False
@@ -209,11 +223,11 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
                 "ERA101", "S", f"{_label(line)} does not balance: SVC03 stated {_m(info.paid)}, computed "
                 f"{_m(computed)} (SVC02 {_m(info.charge)} − CAS {_m(cas_total)})", line.index, info.paid, computed))
         if zero:
-            found += _zero_amounts(line.cas, line.cas_index, f"{_label(line)}: ")
+            found += _zero_amounts(line.cas, f"{_label(line)}: ")
         per_line.append(found)
     own: list[FindingView] = []
     if claim.cas:
-        own += _zero_amounts(claim.cas, claim.cas_index, "")
+        own += _zero_amounts(claim.cas, "")
     cas_total = ZERO
     for cas in claim.cas:
         cas_total += cas.total
@@ -242,9 +256,10 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
     return own, per_line
 
 
-def _zero_amounts(cas_list, indexes, prefix: str) -> list[FindingView]:
+def _zero_amounts(cas_list, prefix: str) -> list[FindingView]:
     found = []
-    for cas, index in zip(cas_list, indexes):
+    for cas in cas_list:
+        index = cas.index
         for reason, amount, _text, _quantity, triplet in cas.triplets:
             if amount == 0:
                 found.append(_balance_finding(
@@ -306,8 +321,6 @@ class ClaimWriter:
 
     def line(self, line: Line, findings: list[FindingView], period) -> str:
         words = self.words
-        info = line.info
-        svc = info.svc
         dates = line.dates
         if "472" in dates or "150" in dates or "151" in dates:
             start = dates.get("472") or dates.get("150")
@@ -315,28 +328,25 @@ class ClaimWriter:
         else:
             start, end = period
         money = words.money
-        procedure_json = words.procedures.get(info.procedure_text) or words.procedure_text(info.procedure_text,
+        procedure_json = words.procedures.get(line.procedure_text) or words.procedure_text(line.procedure_text,
                                                                                             self.component)
-        adjustments = words.adjustments(line.cas, 16) if line.cas else "[]"
-        remarks = _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]"
-        allowed = (money.get(line.allowed) or words.money_text(line.allowed)) if line.allowed else NULL
         if findings:
             balanced = "false" if any(_is_balance_failure(f) for f in findings) else "true"
             found = _dumps([_finding(f) for f in findings], 7)
         else:
             balanced, found = "true", "[]"
-        ref = _q(line.ref_6r) if line.ref_6r else '""'
-        billed = _q(info.billed) if info.billed else '""'
-        units = words.number_text(svc[4]) if svc[4] else NULL
-        billed_units = words.number_text(svc[6]) if svc[6] else NULL
-        return (f'{{\n{I14}"number": {line.ordinal},\n{procedure_json}{I14}"billed_procedure": {billed},\n'
-                f'{I14}"charge": {money.get(svc[1]) or words.money_text(svc[1])},\n'
-                f'{I14}"paid": {money.get(svc[2]) or words.money_text(svc[2])},\n'
-                f'{I14}"units": {units},\n{I14}"billed_units": {billed_units},\n'
-                f'{I14}"date_from": {start or NULL},\n'
-                f'{I14}"date_to": {end or NULL},\n{I14}"allowed": {allowed},\n{I14}"ref_6r": {ref},\n'
-                f'{I14}"adjustments": {adjustments},\n{I14}"remarks": {remarks},\n{I14}"balanced": {balanced},\n'
-                f'{I14}"findings": {found},\n{I14}"segment": {line.index}\n{I12}}}')
+        return _LINE % (
+            line.ordinal, procedure_json, _q(line.billed) if line.billed else '""',
+            money.get(line.charge_text) or words.money_text(line.charge_text),
+            money.get(line.paid_text) or words.money_text(line.paid_text),
+            words.number_text(line.units_text) if line.units_text else NULL,
+            words.number_text(line.billed_units_text) if line.billed_units_text else NULL,
+            start or NULL, end or NULL,
+            (money.get(line.allowed) or words.money_text(line.allowed)) if line.allowed else NULL,
+            _q(line.ref_6r) if line.ref_6r else '""',
+            words.adjustments(line.cas, 16) if line.cas else "[]",
+            _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]",
+            balanced, found, line.index)
 
     def claim(self, claim: Claim, own: list[FindingView], per_line: list[list[FindingView]],
               notes: list[str]) -> str:
@@ -354,30 +364,28 @@ class ClaimWriter:
             remarks += words.remarks(claim.moa_remarks, "MOA", I12, I14)
         if claim.mia_remarks:
             remarks += words.remarks(claim.mia_remarks, "MIA", I12, I14)
-        all_findings = [(None, f) for f in own] + [(line, f) for line, found in zip(claim.lines, per_line)
-                                                    for f in found]
-        balanced = not any(_is_balance_failure(f) for _, f in all_findings)
-        errors = any(f.severity == "error" for _, f in all_findings)
-        verdict = '"does not balance"' if not balanced else ('"balanced, findings"' if errors else '"balanced"')
-        findings = (_dumps([_finding(f, line.ordinal if line else None) for line, f in all_findings], 5)
-                    if all_findings else "[]")
-        pr = claim.patient_responsibility
-        return (
-            f'{{\n{I10}"id": {_q(clp[0])},\n{I10}"status_code": {_q(clp[1])},\n{I10}"status": {status},\n'
-            f'{I10}"status_word": {status_word},\n{I10}"charge": {words.money_text(clp[2])},\n'
-            f'{I10}"paid": {words.money_text(clp[3])},\n'
-            f'{I10}"patient_responsibility": {words.money_text(clp[4]) if pr is not None else NULL},\n'
-            f'{I10}"filing_indicator": {_q(clp[5])},\n{I10}"filing_indicator_text": {words.filing_text(clp[5])},\n'
-            f'{I10}"payer_claim_number": {_q(clp[6])},\n{I10}"people": {self.people(claim)},\n'
-            f'{I10}"crossover_to": {self.org(claim.parties.get("TT"))},\n'
-            f'{I10}"corrected_payer": {self.org(claim.parties.get("PR"))},\n'
-            f'{I10}"service_from": {start or NULL},\n{I10}"service_to": {end or NULL},\n'
-            f'{I10}"received": {dates.get("050") or NULL},\n{I10}"adjustments": {adjustments},\n'
-            f'{I10}"remarks": {_list(remarks, I12, I10)},\n{I10}"lines": {_list(lines, I12, I10)},\n'
-            f'{I10}"notes": {_list([_q(n) for n in notes], I12, I10)},\n'
-            f'{I10}"balanced": {"true" if balanced else "false"},\n{I10}"verdict": {verdict},\n'
-            f'{I10}"findings": {findings},\n{I10}"segment": {claim.index}\n        }}')
+        if own or any(per_line):
+            all_findings = [(None, f) for f in own] + [(line, f) for line, found in zip(claim.lines, per_line)
+                                                        for f in found]
+            balanced = not any(_is_balance_failure(f) for _, f in all_findings)
+            errors = any(f.severity == "error" for _, f in all_findings)
+            verdict = '"does not balance"' if not balanced else ('"balanced, findings"' if errors else '"balanced"')
+            findings = _dumps([_finding(f, line.ordinal if line else None) for line, f in all_findings], 5)
+        else:
+            balanced, verdict, findings = True, '"balanced"', "[]"
+        money = words.money
+        return _CLAIM % (
+            _q(clp[0]), _q(clp[1]), status, status_word, money.get(clp[2]) or words.money_text(clp[2]),
+            money.get(clp[3]) or words.money_text(clp[3]),
+            (money.get(clp[4]) or words.money_text(clp[4])) if claim.patient_responsibility is not None else NULL,
+            _q(clp[5]), words.filing_text(clp[5]), _q(clp[6]), self.people(claim),
+            self.org(claim.parties.get("TT")), self.org(claim.parties.get("PR")), start or NULL, end or NULL,
+            dates.get("050") or NULL, adjustments, _list(remarks, I12, I10), _list(lines, I12, I10),
+            _list([_q(n) for n in notes], I12, I10) if notes else "[]", "true" if balanced else "false", verdict,
+            findings, claim.index)
 
+
+# --- the document ------------------------------------------------------------------------------
 
 def _repeat_note(ident: str, repeated: dict[str, tuple[int, bool]]) -> list[str]:
     count, reversed_ = repeated.get(ident, (1, False))
@@ -429,8 +437,6 @@ class _FastWriter(JsonWriter):
         self.stream.write(("," if self.claims_written else "") + "\n        " + claim)
         self.claims_written += 1
 
-
-# --- the document ------------------------------------------------------------------------------
 
 #: files smaller than this are read by one process (a second one costs more than it saves)
 PARALLEL_BYTES = 4 << 20
@@ -728,19 +734,43 @@ _SEPARATOR = ",\n        "  # between two claims of a section (JsonWriter.claim)
 
 
 def _copy(spool, stream: TextIO, first: int, end: int) -> None:
-    """Bytes first..end of the spool, as text, to `stream`, a block at a time (cut after a line
-    break, which no UTF-8 sequence holds)."""
+    """Bytes first..end of the spool to `stream`, a block at a time: as bytes to a UTF-8 stream's
+    buffer (the spool is UTF-8), else as text (cut after a line break, which no UTF-8 sequence holds)."""
     spool.seek(first)
     remaining = end - first
+    raw = _utf8_buffer(stream)
+    if raw is not None:
+        stream.flush()
     carry = b""
     while remaining > 0:
         data = spool.read(min(remaining, 1 << 22))
         if not data:
             raise RuntimeError("explain: the spooled claims ended early")
         remaining -= len(data)
+        if raw is not None:
+            raw.write(data)
+            continue
         block = carry + data if carry else data
         carry = b""
         if remaining > 0:
             cut = block.rfind(b"\n") + 1
             carry, block = block[cut:], block[:cut]
         stream.write(block.decode("utf-8", "surrogateescape"))
+    if raw is not None:
+        raw.flush()
+
+
+def _utf8_buffer(stream: TextIO):
+    """The binary buffer under a UTF-8 text stream (a file from atomic_writer, stdout in a UTF-8
+    locale), or None. The spooled JSON holds no lone surrogate (the 835 was ASCII; our words are
+    text), so its bytes are what the stream would write with any error handler."""
+    import codecs
+
+    buffer = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if buffer is None or not encoding:
+        return None
+    try:
+        return buffer if codecs.lookup(encoding).name == "utf-8" else None
+    except LookupError:
+        return None

@@ -212,42 +212,41 @@ def bodies(path: str, term: str, start: int = 0, end: int | None = None) -> Iter
 
 class CasInfo:
     """One CAS: group, triplets (reason, amount, amount text, quantity text, triplet number), the
-    total of its amounts, of its PR amounts (None for another group), and whether one is 0."""
+    total of its amounts, of its PR amounts (None for another group), whether one is 0, its
+    segment number."""
 
-    __slots__ = ("group", "triplets", "total", "pr_total", "zero")
+    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "index")
 
-    def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal | None, zero: bool) -> None:
+    def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal | None, zero: bool,
+                 index: int) -> None:
         self.group, self.triplets, self.total, self.pr_total, self.zero = group, triplets, total, pr_total, zero
-
-
-class SvcInfo:
-    """One SVC: SVC01 as (qualifier, code, modifiers, description), amounts, SVC06 as text."""
-
-    __slots__ = ("procedure_text", "charge", "paid", "billed", "svc")
-
-    def __init__(self, procedure_text: str, charge: Decimal, paid: Decimal, billed: str, svc: list[str]) -> None:
-        self.procedure_text, self.charge, self.paid, self.billed, self.svc = (procedure_text, charge, paid, billed,
-                                                                              svc)
+        self.index = index
 
 
 class Line:
-    __slots__ = ("ordinal", "index", "info", "dates", "cas", "cas_index", "ref_6r", "allowed", "remarks")
+    """One 2110: its SVC (SVC01 text, amounts, SVC06 as text, SVC05/07 texts) and what follows it."""
 
-    def __init__(self, ordinal: int, index: int, info: SvcInfo) -> None:
+    __slots__ = ("ordinal", "index", "procedure_text", "charge", "paid", "billed", "charge_text", "paid_text",
+                 "units_text", "billed_units_text", "dates", "cas", "ref_6r", "allowed", "remarks")
+
+    def __init__(self, ordinal: int, index: int, procedure_text: str, charge: Decimal, paid: Decimal, billed: str,
+                 charge_text: str, paid_text: str, units_text: str, billed_units_text: str) -> None:
         self.ordinal = ordinal
         self.index = index
-        self.info = info
+        self.procedure_text = procedure_text
+        self.charge, self.paid, self.billed = charge, paid, billed
+        self.charge_text, self.paid_text = charge_text, paid_text
+        self.units_text, self.billed_units_text = units_text, billed_units_text
         self.dates: dict[str, str | None] = {}  # qualifier -> the date as JSON ("2026-01-22" quoted)
         self.cas: list[CasInfo] = []
-        self.cas_index: list[int] = []
         self.ref_6r: str | None = None
         self.allowed: str | None = None  # AMT*B6 text, first one
-        self.remarks: list[str] = []  # LQ02 codes
+        self.remarks: list[str] | None = None  # LQ02 codes
 
 
 class Claim:
     __slots__ = ("index", "clp", "charge", "paid", "patient_responsibility", "parties", "dates", "cas",
-                 "cas_index", "moa_remarks", "mia_remarks", "lines")
+                 "moa_remarks", "mia_remarks", "lines")
 
     def __init__(self, index: int, clp: list[str]) -> None:
         self.index = index
@@ -255,7 +254,6 @@ class Claim:
         self.parties: dict[str, list[str]] = {}  # NM101 -> NM101..NM109 of the first one
         self.dates: dict[str, str | None] = {}  # qualifier -> the date as JSON
         self.cas: list[CasInfo] = []
-        self.cas_index: list[int] = []
         self.moa_remarks: tuple[str, ...] = ()
         self.mia_remarks: tuple[str, ...] = ()
         self.lines: list[Line] = []
@@ -348,10 +346,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                                 amount = number(text)
                             total = ZERO + amount
                             line.cas.append(CasInfo(els[1], ((els[2], amount, text, "", 1),), total,
-                                                    total if els[1] == "PR" else None, amount == 0))
+                                                    total if els[1] == "PR" else None, amount == 0, index))
                         else:
-                            line.cas.append(_cas(els))
-                        line.cas_index.append(index)
+                            line.cas.append(_cas(els, index))
                         continue
                     if head == dtm_tag:
                         q_value = dtm_cache.get(piece)
@@ -367,7 +364,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                     if head == amt_tag:
                         els = piece.split(sep)
                         text = els[2] if len(els) > 2 else ""
-                        if text:
+                        if text and text not in decimals:
                             number(text)
                         if els[1] == "B6" and line.allowed is None:
                             line.allowed = text
@@ -381,10 +378,25 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         continue
                     if tag == "LQ":
                         if len(els) > 2 and els[2]:
+                            if line.remarks is None:
+                                line.remarks = []
                             line.remarks.append(els[2])
                         continue
                 if tag == "SVC":
-                    line = Line(len(claim.lines) + 1, index, _svc(els, component, procedures))
+                    count = len(els)
+                    if 4 <= count <= 6 and els[1] in procedures and els[2] and els[3] and (count < 5 or not els[4]):
+                        charge = decimals.get(els[2])
+                        if charge is None:
+                            charge = number(els[2])
+                        paid = decimals.get(els[3])
+                        if paid is None:
+                            paid = number(els[3])
+                        units = els[5] if count == 6 else ""
+                        if units and units not in decimals:
+                            number(units)
+                        line = Line(len(claim.lines) + 1, index, els[1], charge, paid, "", els[2], els[3], units, "")
+                    else:
+                        line = _svc(els, component, procedures, len(claim.lines) + 1, index)
                     claim.lines.append(line)
                     continue
                 if tag not in _CLAIM_END:
@@ -582,8 +594,7 @@ def _claim_segment(claim: Claim, els: list[str], index: int) -> None:
     """A 2100 segment before the first SVC, as cobpipe.era.parser._claim_segment reads it without a finding."""
     tag = els[0]
     if tag == "CAS":
-        claim.cas.append(_cas(els))
-        claim.cas_index.append(index)
+        claim.cas.append(_cas(els, index))
     elif tag == "NM1":
         nm1 = pad(els, 9)
         if nm1[0] not in claim.parties:
@@ -613,7 +624,7 @@ def _claim_segment(claim: Claim, els: list[str], index: int) -> None:
         raise Ineligible("a segment not expected in a claim")
 
 
-def _cas(els: list[str]) -> CasInfo:
+def _cas(els: list[str], index: int) -> CasInfo:
     """CAS as cobpipe.era.parser._cas reads it without a finding."""
     count = len(els) - 1
     group = els[1] if count else ""
@@ -639,7 +650,7 @@ def _cas(els: list[str]) -> CasInfo:
         triplets.append((reason, amount, amount_text, quantity_text, triplet))
     if triplet > 6 or not triplets:
         raise Ineligible("a CAS with more than 6 triplets or none")
-    return CasInfo(group, triplets, total, total if group == "PR" else None, zero)
+    return CasInfo(group, tuple(triplets), total, total if group == "PR" else None, zero, index)
 
 
 def procedure(parts: list[str]) -> tuple[str, str, tuple[str, ...], str]:
@@ -652,7 +663,7 @@ def procedure(parts: list[str]) -> tuple[str, str, tuple[str, ...], str]:
     return (parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if count > 6 else "")
 
 
-def _svc(els: list[str], component: str, procedures: dict) -> SvcInfo:
+def _svc(els: list[str], component: str, procedures: dict, ordinal: int, index: int) -> Line:
     """SVC as cobpipe.era.parser._read_svc reads it without a finding."""
     if len(els) > 8:
         raise Ineligible("an SVC with more than 7 elements")
@@ -680,7 +691,7 @@ def _svc(els: list[str], component: str, procedures: dict) -> SvcInfo:
         number(svc[4])
     if svc[6]:
         number(svc[6])
-    return SvcInfo(text, number(svc[1]), number(svc[2]), billed, svc)
+    return Line(ordinal, index, text, number(svc[1]), number(svc[2]), billed, svc[1], svc[2], svc[4], svc[6])
 
 
 def _plb(els: list[str], component: str, index: int) -> Plb:
