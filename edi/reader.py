@@ -340,6 +340,20 @@ class X12Reader:
                     unterminated = True
                 carry = ""
             restart: tuple[str, Delimiters] | None = None
+            if wanted is not None and env.st is not None and pieces and not unterminated and not term_is_newline:
+                # a chunk of body segments none of which is wanted: counted at once (what the hot path
+                # below does for each of them)
+                run = _body_run(pieces, term, sep, nl, body_tags, wanted,
+                                LOOP_LIMIT - (env.seg_count - env.loop_start))
+                if run is not None:
+                    count, last_tag, step, last_start = run
+                    if last_start is not None:
+                        env.loop_start = env.seg_count + last_start + 1
+                    env.seg_count += count
+                    index += count
+                    line += count * step
+                    seg, skipped = None, (last_tag, index, line)
+                    del pieces[:count]
             for i, raw in enumerate(pieces):
                 text = raw.strip(ws)
                 if not text:
@@ -598,6 +612,48 @@ class X12Reader:
         if env.isa is not None:
             self.findings.keep(Finding("ENV008", "truncated: the file ends inside an interchange (no IEA)",
                                          where))
+
+
+def _body_run(pieces: list[str], term: str, sep: str, nl: str, body_tags: set[str],
+              wanted: frozenset[str], room: int) -> tuple[int, str, int, int | None] | None:
+    """(count, last tag, line step, index of the last LOOP_STARTS segment) of the first pieces when
+    every piece is one segment after one line break (LF or CR LF, when the file counts lines by LF)
+    or all are on one line, too few to pass the loop limit, and the
+    first `count` are body segments the reader has seen before, none wanted; else None (the pieces
+    are read one by one)."""
+    count = len(pieces)
+    if count > room:
+        return None
+    text = term.join(pieces)
+    lead = text[:1]
+    if lead == "\n" or lead == "\r":
+        lead = "\r\n" if lead == "\r" else "\n"
+        if (nl != "\n" or not text.startswith(lead) or text.count("\n") != count
+                or text.count("\r") != (count if lead == "\r\n" else 0) or text.count(term + lead) != count - 1):
+            return None
+        texts = text[len(lead):].split(term + lead)
+        step = 1
+    else:
+        if "\n" in text or "\r" in text:
+            return None
+        texts = pieces
+        step = 0
+    # each tag as read before the layout is stripped: a segment with layout around its tag, or an
+    # empty one, has no tag the reader knows and ends the run (layout after it changes neither the
+    # tag nor the line counts)
+    tags = [t.partition(sep)[0] for t in texts]
+    found = set(tags)
+    if not found <= body_tags or not found.isdisjoint(wanted):  # up to the first other segment
+        count = next(k for k, tag in enumerate(tags) if tag not in body_tags or tag in wanted)
+        if not count:
+            return None
+        del tags[count:]
+    last_start = None
+    for k in range(count - 1, -1, -1):
+        if tags[k] in LOOP_STARTS:
+            last_start = k
+            break
+    return count, tags[-1], step, last_start
 
 
 def _line_break(text: str, eof: bool) -> str | None:
