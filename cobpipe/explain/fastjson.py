@@ -34,7 +34,7 @@ from .build import ROLES, ExplainOptions, ViewBuilder, missing_claims
 from .fastscan import (_FOREIGN_SEPARATOR, ZERO, Claim, Header, Ineligible, Line, Resume, SectionEnd, _chunks,
                        composite, delimiters, envelope_head, number, procedure, scan)
 from .jsonout import JsonWriter, _finding
-from .mask import mask_id, mask_name
+from .mask import mask_id
 from .stream import SectionCounts, Summary, Survey
 from .view import ExplainView, FindingView, HeaderView, PlbView, SectionView
 
@@ -87,7 +87,7 @@ class _Words:
         self.filing: dict[str, str] = {}
         self.qualifier: dict[str, str] = {}
         self.remark: dict[tuple[str, str, int], str] = {}
-        self.adjustment_prefix: dict[tuple[str, str, int], str] = {}
+        self.adjustment_prefix: dict[int, dict[str, str]] = {12: {}, 16: {}}  # level -> "CO-45" -> JSON
         self.numbers: dict[str, str] = {}
         self.procedures: dict[str, str] = {}
 
@@ -143,28 +143,36 @@ class _Words:
 
     def adjustments(self, cas_list, level: int) -> str:
         """The adjustments of CAS segments as a JSON list whose items are at `level` (12: claim, 16: line)."""
-        indent = " " * level
+        prefixes, money = self.adjustment_prefix[level], self.money
+        close = _ADJUSTMENT_CLOSE[level]
         items = []
-        prefixes, money = self.adjustment_prefix, self.money
         for cas in cas_list:
             group = cas.group
             for reason, _amount, amount_text, quantity_text, _triplet in cas.triplets:
-                prefix = prefixes.get((group, reason, level))
-                if prefix is None:
-                    _bound(prefixes)
-                    view = self.builder.adjustment(_Adjustment(group, reason, ZERO, None))
-                    keys = indent + "  "
-                    prefix = prefixes[(group, reason, level)] = (
-                        f'{{\n{keys}"group": {_q(view.group)},\n{keys}"group_text": {_q(view.group_text)},\n'
-                        f'{keys}"reason": {_q(view.reason)},\n{keys}"reason_text": {_q(view.reason_text)},\n'
-                        f'{keys}"amount": ')
+                prefix = prefixes.get(group + "-" + reason) or self.adjustment_head(group, reason, level)
                 amount = money.get(amount_text) or self.money_text(amount_text)
                 if quantity_text:
+                    indent = " " * level
                     items.append(f'{prefix}{amount},\n{indent}  "quantity": {self.number_text(quantity_text)}\n'
                                  f'{indent}}}')
                 else:
-                    items.append(f'{prefix}{amount},\n{indent}  "quantity": null\n{indent}}}')
+                    items.append(prefix + amount + close)
+        if len(items) == 1:
+            return _ONE_ITEM[level] % items[0]
+        indent = " " * level
         return "[\n" + indent + (",\n" + indent).join(items) + "\n" + indent[:-2] + "]"
+
+    def adjustment_head(self, group: str, reason: str, level: int) -> str:
+        """An adjustment's JSON up to its amount: group and reason with our words for them."""
+        prefixes = self.adjustment_prefix[level]
+        _bound(prefixes)
+        view = self.builder.adjustment(_Adjustment(group, reason, ZERO, None))
+        keys = " " * (level + 2)
+        found = prefixes[group + "-" + reason] = (
+            f'{{\n{keys}"group": {_q(view.group)},\n{keys}"group_text": {_q(view.group_text)},\n'
+            f'{keys}"reason": {_q(view.reason)},\n{keys}"reason_text": {_q(view.reason_text)},\n'
+            f'{keys}"amount": ')
+        return found
 
     def number_text(self, text: str) -> str:
         """JSON of fmt.number(the quantity `text` reads as)."""
@@ -184,6 +192,10 @@ class _Words:
                 f'{I14}"qualifier": {_q(qualifier)},\n{I14}"procedure": {_q(code)},\n'
                 f'{I14}"modifiers": {_list([_q(m) for m in modifiers], I16, I14)},\n')
         return found
+
+
+_ADJUSTMENT_CLOSE = {level: f',\n{" " * (level + 2)}"quantity": null\n{" " * level}}}' for level in (12, 16)}
+_ONE_ITEM = {level: "[\n" + " " * level + "%s\n" + " " * (level - 2) + "]" for level in (12, 16)}
 
 
 class _Adjustment:
@@ -297,8 +309,8 @@ class ClaimWriter:
                     rest = " ".join(p for p in (first, middle, suffix) if p)
                     name = f"{last}, {rest}" if last else rest
                 name, ident = " ".join(name.split()), ident.strip()
-            else:
-                name = mask_name(" ".join(p for p in (first, last) if p))
+            else:  # mask.mask_name of "FIRST LAST", mask.mask_id
+                name = " ".join([word[0] + "***" for word in (first + " " + last).split()])
                 ident = mask_id(ident)
             items.append(f'{{\n{I14}"role": {_q(ROLES.get(entity, entity))},\n{I14}"name": {_q(name)},\n'
                          f'{I14}"id_qualifier": {self.words.id_qualifier(qualifier)},\n{I14}"id": {_q(ident)}\n'

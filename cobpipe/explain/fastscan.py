@@ -354,8 +354,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         q_value = dtm_cache.get(piece)
                         if q_value is None:
                             q_value = dtm_cache.put(piece, _dtm(piece.split(sep)))
-                        if q_value[0] not in line.dates:
-                            line.dates[q_value[0]] = q_value[1]
+                        line.dates.setdefault(*q_value)
                         continue
                     if head == ref_tag:
                         if line.ref_6r is None and piece.startswith(ref_6r):
