@@ -45,18 +45,59 @@ NULL = "null"
 _PARTY_ORDER = ("QC", "IL", "74", "GB")  # patient, insured, corrected insured, other subscriber
 
 
-#: a service line (LineView) as jsonout writes it inside a claim; the procedure's three keys are one %s
-_LINE = ("{\n" + I14 + '"number": %s,\n%s' + "".join(
-    f'{I14}"{key}": %s,\n' for key in ("billed_procedure charge paid units billed_units date_from date_to allowed "
-                                         "ref_6r adjustments remarks balanced findings").split())
-    + I14 + '"segment": %s\n' + I12 + "}")
+def _line_json(number, procedure, billed_procedure, charge, paid, units, billed_units, date_from, date_to, allowed,
+               ref_6r, adjustments, remarks, balanced, findings, segment) -> str:
+    """A service line (LineView) as jsonout writes it inside a claim (keys at 14 spaces), from the
+    values' JSON; `procedure` is the JSON of its qualifier, procedure and modifiers keys. (An
+    f-string with the layout written out: about twice as fast as %-formatting a template.)"""
+    return (f'{{\n              "number": {number},\n{procedure}'
+            f'              "billed_procedure": {billed_procedure},\n'
+            f'              "charge": {charge},\n'
+            f'              "paid": {paid},\n'
+            f'              "units": {units},\n'
+            f'              "billed_units": {billed_units},\n'
+            f'              "date_from": {date_from},\n'
+            f'              "date_to": {date_to},\n'
+            f'              "allowed": {allowed},\n'
+            f'              "ref_6r": {ref_6r},\n'
+            f'              "adjustments": {adjustments},\n'
+            f'              "remarks": {remarks},\n'
+            f'              "balanced": {balanced},\n'
+            f'              "findings": {findings},\n'
+            f'              "segment": {segment}\n'
+            f'            }}')
 
 
-#: a claim (ClaimView) as jsonout._dumps(jsonout._claim(view), 4) writes it
-_CLAIM = ("{\n" + "".join(f'{I10}"{key}": %s,\n' for key in (
-    "id status_code status status_word charge paid patient_responsibility filing_indicator filing_indicator_text "
-    "payer_claim_number people crossover_to corrected_payer service_from service_to received adjustments remarks "
-    "lines notes balanced verdict findings").split()) + I10 + '"segment": %s\n' + " " * 8 + "}")
+def _claim_json(ident, status_code, status, status_word, charge, paid, patient_responsibility, filing_indicator,
+                filing_indicator_text, payer_claim_number, people, crossover_to, corrected_payer, service_from,
+                service_to, received, adjustments, remarks, lines, notes, balanced, verdict, findings,
+                segment) -> str:
+    """A claim (ClaimView) as jsonout._dumps(jsonout._claim(view), 4) writes it, from the values' JSON."""
+    return (f'{{\n          "id": {ident},\n'
+            f'          "status_code": {status_code},\n'
+            f'          "status": {status},\n'
+            f'          "status_word": {status_word},\n'
+            f'          "charge": {charge},\n'
+            f'          "paid": {paid},\n'
+            f'          "patient_responsibility": {patient_responsibility},\n'
+            f'          "filing_indicator": {filing_indicator},\n'
+            f'          "filing_indicator_text": {filing_indicator_text},\n'
+            f'          "payer_claim_number": {payer_claim_number},\n'
+            f'          "people": {people},\n'
+            f'          "crossover_to": {crossover_to},\n'
+            f'          "corrected_payer": {corrected_payer},\n'
+            f'          "service_from": {service_from},\n'
+            f'          "service_to": {service_to},\n'
+            f'          "received": {received},\n'
+            f'          "adjustments": {adjustments},\n'
+            f'          "remarks": {remarks},\n'
+            f'          "lines": {lines},\n'
+            f'          "notes": {notes},\n'
+            f'          "balanced": {balanced},\n'
+            f'          "verdict": {verdict},\n'
+            f'          "findings": {findings},\n'
+            f'          "segment": {segment}\n'
+            f'        }}')
 
 
 def _dumps(value, level: int) -> str:
@@ -347,11 +388,11 @@ class ClaimWriter:
             found = _dumps([_finding(f) for f in findings], 7)
         else:
             balanced, found = "true", "[]"
-        return _LINE % (
+        return _line_json(
             line.ordinal, procedure_json, _q(line.billed) if line.billed else '""',
             money.get(line.charge_text) or words.money_text(line.charge_text),
             money.get(line.paid_text) or words.money_text(line.paid_text),
-            words.number_text(line.units_text) if line.units_text else NULL,
+            (words.numbers.get(line.units_text) or words.number_text(line.units_text)) if line.units_text else NULL,
             words.number_text(line.billed_units_text) if line.billed_units_text else NULL,
             start or NULL, end or NULL,
             (money.get(line.allowed) or words.money_text(line.allowed)) if line.allowed else NULL,
@@ -386,7 +427,7 @@ class ClaimWriter:
         else:
             balanced, verdict, findings = True, '"balanced"', "[]"
         money = words.money
-        return _CLAIM % (
+        return _claim_json(
             _q(clp[0]), _q(clp[1]), status, status_word, money.get(clp[2]) or words.money_text(clp[2]),
             money.get(clp[3]) or words.money_text(clp[3]),
             (money.get(clp[4]) or words.money_text(clp[4])) if claim.patient_responsibility is not None else NULL,

@@ -309,6 +309,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     sep, component, term = delimiters(path)
     cas_tag, dtm_tag, ref_tag, amt_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT"))
     ref_6r = "REF" + sep + "6R" + sep
+    ref_6r_length = len(ref_6r)
     decimals = _decimals
     dtm_cache, procedures = _Cache(8192), _Cache(8192)  # DTM text -> (qualifier, date JSON); SVC01 -> its check
     index = 0
@@ -358,7 +359,8 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         continue
                     if head == ref_tag:
                         if line.ref_6r is None and piece.startswith(ref_6r):
-                            line.ref_6r = piece.split(sep)[2]
+                            value = piece[ref_6r_length:]
+                            line.ref_6r = value.split(sep, 1)[0] if sep in value else value
                         continue
                     if head == amt_tag:
                         els = piece.split(sep)
