@@ -15,8 +15,9 @@ for what else the per-segment path would look at:
 * the shape key the walk was learned on (the qualifier values edi.ig_walk.ShapeCache.key reads), so
   the learned step, its node and its count changes are the ones the per-segment path would replay;
 * the reader's checks: not an empty segment, no trailing element separator, LX01 the service line
-  number the reader counts (the run holds the CLM it counts from); an HL starting the run is checked
-  against the reader's HL count and parents before anything changes.
+  number the reader counts (the run holds the CLM it counts from); an HL (a block's first segment,
+  learned from the trie node the last block ended on, or a patient HL inside a run) is read by the
+  reader itself, so its numbering and parent errors are reported as the per-segment path reports them.
 
 A run the expressions accept changes the state exactly as its segments one by one would (line table,
 segment counts, HL/LX counters, walk counts, the shape trie, the error tree's cursor). Anything else
@@ -35,8 +36,7 @@ import re
 from operator import itemgetter
 from typing import Any
 
-from .ig_checks import _get_value
-from .ig_fast import BUFSIZE, _Driver, _int
+from .ig_fast import BUFSIZE, _Driver
 from .ig_regex import segment_matcher
 from .ig_walk import _DELETED, _MISSING, _OTHER
 
@@ -52,16 +52,17 @@ _PATTERN_LIMIT = 4096
 class _Run:
     """What a run of segments from one trie node does when its expressions accept it."""
 
-    __slots__ = ("patterns", "end", "delta", "node", "tag", "hl", "lx")
+    __slots__ = ("patterns", "end", "sets", "dels", "node", "tag", "hl", "lx")
 
-    def __init__(self, patterns: list[Any], end: dict, delta: tuple, node: Any, tag: str, hl: bool,
+    def __init__(self, patterns: list[Any], end: dict, delta: dict[str, Any], node: Any, tag: str, hl: Any,
                  lx: int | None) -> None:
         self.patterns = patterns
         self.end = end  # the trie node after the run
-        self.delta = delta  # (count path, value after the run or _DELETED)
+        self.sets = {p: v for p, v in delta.items() if v is not _DELETED}  # walk counts after the run
+        self.dels = tuple(p for p, v in delta.items() if v is _DELETED)  # and those it removed
         self.node = node  # the last segment's map node
         self.tag = tag
-        self.hl = hl  # the run starts with an HL (its number and parent checked at run time)
+        self.hl = hl  # the map node of an HL starting the run (read by the reader: its numbers), or None
         self.lx = lx  # the reader's LX count after the run (None: the run leaves it alone)
 
 
@@ -143,20 +144,21 @@ class _Blocks:
         first = region[0]
         if first == "\n" or first == "\r":
             nl = "\r\n" if first == "\r" else "\n"
-            if (not region.startswith(nl) or region.count("\n") != n or region.count("\r") != (n if first == "\r" else 0)
-                    or region.count(term + nl) != n - 1 or nl + term in region or nl + " " in region):
+            if (not region.startswith(nl) or region.count("\n") != n
+                    or (region.count("\r") != n if first == "\r" else "\r" in region)
+                    or region.count(term + nl) != n - 1):
                 return None
             texts = region[len(nl):-1].split(term + nl)
             line0, step = self.reader.line + 1, 1
             extra = len(nl)
         else:
-            if first == " " or first == term or "\n" in region or "\r" in region or term + term in region \
-                    or term + " " in region:
+            if "\n" in region or "\r" in region:
                 return None
             texts = region[:-1].split(term)
             line0, step = self.reader.line, 0
             extra = 0
-        if max(map(len, texts)) + extra >= BUFSIZE:
+        # no empty piece, none starting with a space (or anything below it), none past pyx12's buffer
+        if min(texts) <= " " or max(map(len, texts)) + extra >= BUFSIZE:
             return None
         return texts, line0, step
 
@@ -217,35 +219,30 @@ class _Blocks:
         return True
 
     def apply(self, run: _Run, seg: list[str], first_line: int, step: int) -> bool:
-        """The state changes of the run's segments, one by one, at once (False: its HL is out of order,
-        nothing changed)."""
+        """The state changes of the run's segments, one by one, at once."""
         reader = self.reader
+        errh = self.errh
         count = len(seg)
-        if run.hl:
-            elems = seg[0].split(self.ele)[1:]
-            comp = self.comp
-            hl02 = _get_value(elems, 2, comp, False)
-            if _int(_get_value(elems, 1, comp, False)) != reader.hl_count + 1 or (
-                    hl02 != "" and _int(hl02) not in reader.hl_stack):
-                return False
-            reader._parse("HL", elems, comp, self.ele, self.term)  # its counters, as the HL's step would
+        reader.lines.extend(first_line, step, count)
+        if run.hl is not None:  # the reader reads its numbers (HL1/HL2 errors are its own, the walk's the same)
+            reader.take(seg[0])
             count -= 1
+            if reader.pending:
+                errh.position = reader.cur_line
+                errh.add_seg(run.hl, "HL", reader.cur_line)
+                errh.handle(reader.pop())
         reader.seg_count += count
         reader.cur_line += count
         if run.lx is not None:
             reader.lx_count = run.lx
-        reader.lines.extend(first_line, step, len(seg))
         walker = self.d.walker
         counts = walker.counts
-        for path, value in run.delta:
-            if value is _DELETED:
-                counts.pop(path, None)
-            else:
-                counts[path] = value
+        counts.update(run.sets)
+        for path in run.dels:
+            counts.pop(path, None)
         walker.pending = []
         self.shapes.trie = run.end
         self.d.node = run.node
-        errh = self.errh
         errh.position = reader.cur_line
         errh.add_seg(run.node, run.tag, reader.cur_line)
         return True
@@ -253,25 +250,19 @@ class _Blocks:
     def enter(self, entries: list[tuple[Any, Any, Any]], text: str, line: int) -> bool:
         """The step of an HL that starts the next block, learned from the trie node the last block
         ended on (what the walk up from there reads is fixed by that node: see `learn_entry`);
-        False, with nothing changed, when no entry accepts it or its numbers are out of order."""
+        False, with nothing changed, when no entry accepts it."""
         for pattern, hl_node, loop in entries:
             if pattern.fullmatch(text):
                 break
         else:
             return False
-        reader = self.reader
         walker = self.d.walker
         counts = walker.counts
-        comp = self.comp
-        elems = text.split(self.ele)[1:]
-        hl02 = _get_value(elems, 2, comp, False)
-        if _int(_get_value(elems, 1, comp, False)) != reader.hl_count + 1 or (
-                hl02 != "" and _int(hl02) not in reader.hl_stack):
-            return False
         if (0 if loop.path in loop.desc else counts.get(loop.path, 0)) + 1 > loop.max_repeat:
             return False  # the walk reports the loop repeated too often
+        reader = self.reader
         reader.lines.append(line)
-        reader._parse("HL", elems, comp, self.ele, self.term)
+        reader.take(text)  # the reader's checks (HL numbers and parents)
         position = reader.cur_line
         errh = self.errh
         errh.position = position
@@ -290,6 +281,8 @@ class _Blocks:
         shapes.trie = shapes.roots.setdefault(loop, {})
         self.d.node = hl_node
         errh.add_seg(hl_node, "HL", position)
+        if reader.pending:
+            errh.handle(reader.pop())
         return True
 
     def learn_entry(self, trie: dict, text: str) -> None:
@@ -343,7 +336,7 @@ class _Blocks:
             for path, value in changes:
                 delta[path] = value
         last_key, (last_node, _changes, end) = steps[-1]
-        run = _Run(patterns, end, tuple(delta.items()), last_node, last_key[0], steps[0][0][0] == "HL",
+        run = _Run(patterns, end, delta, last_node, last_key[0], steps[0][1][0] if steps[0][0][0] == "HL" else None,
                    lx if counted else None)
         known = trie.setdefault(_FAST, {}).setdefault(tokens, [])
         if not any(r.patterns == patterns and r.end is end for r in known):  # (a run its expressions refused)
