@@ -90,7 +90,8 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
             from cobpipe.explain.fastscan import Ineligible
 
             try:
-                return write_json(str(era), codebook, options, stream, findings_only=findings_only)
+                return write_json(str(era), codebook, options, stream, findings_only=findings_only,
+                                  spool_dir=str(output.parent) if output is not None else None)
             except Ineligible:
                 pass  # nothing written yet: the plain path reads the file
         survey = survey_file(str(era), codebook, options, findings_only=findings_only)

@@ -713,34 +713,43 @@ def _parallel(split_at: int | None, path: str) -> int | None:
 
 
 def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: TextIO, *,
-               findings_only: bool = False, split_at: int | None = None, parallel: bool = True) -> Survey:
+               findings_only: bool = False, split_at: int | None = None, parallel: bool = True,
+               spool_dir: str | None = None) -> Survey:
     """Write the explain JSON of `path` to `stream` (what write_explain writes for the plain
     survey and claims) and return the survey; raises Ineligible, having written nothing, when
     the file holds anything fastscan does not vouch for.
 
     A file of PARALLEL_BYTES or more is read by two processes when two cores are there: this one
     up to the first claim after the middle (or after byte `split_at`), a forked one from there;
-    their claims are spooled apart and written in order. `parallel=False`: one process."""
+    their claims are spooled apart and written in order. `parallel=False`: one process.
+    The spools (as big as the claims' JSON) go to `spool_dir` (the output's folder: a disk, where
+    the system's temporary folder may be memory), else to the system's temporary folder."""
     import os
     import pickle
+    import signal
 
     builder = ViewBuilder(codebook, options)
     component = delimiters(path)[1]
     target = _parallel(split_at, path) if parallel else None
     repeats, split = prescan(path, codebook, target)
     view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
-    with tempfile.TemporaryFile("w+b") as spool, tempfile.TemporaryFile("w+b") as spool2:
+    with tempfile.TemporaryFile("w+b", dir=spool_dir) as spool, \
+            tempfile.TemporaryFile("w+b", dir=spool_dir) as spool2:
         spools = (spool, spool2)
         if split is None:
             done = _Pass(builder, component, repeats, findings_only, spool, 0).run(scan(path))
         else:
             pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
+            result = None
             try:
                 done = _Pass(builder, component, repeats, findings_only, spool, 0).run(
                     scan(path, end=split.offset))
                 with pipe:
                     result = pickle.load(pipe)
             finally:
+                if result is None:  # this part failed or was interrupted: the other one's work is moot
+                    os.kill(pid, signal.SIGKILL)
+                    pipe.close()
                 os.waitpid(pid, 0)
             if result[0] == "ineligible":
                 raise Ineligible(result[1])

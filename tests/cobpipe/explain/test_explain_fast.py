@@ -140,7 +140,12 @@ def test_two_processes_hand_over_what_they_cannot_read(tmp_path):
         assert fast(era, ExplainOptions(), split_at=len(text) // 2) is None, finder  # that part finds it
 
 
-def test_cli_fast_and_plain_write_the_same_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("two_processes", [False, True])
+def test_cli_fast_and_plain_write_the_same_file(tmp_path, monkeypatch, two_processes):
+    import cobpipe.explain.fastjson as fastjson
+
+    if two_processes:  # as a file of PARALLEL_BYTES or more is read on two cores
+        monkeypatch.setattr(fastjson, "PARALLEL_BYTES", 0)
     era, _claims = generate(120, tmp_path, seed=9, unbalanced_fraction=0.3, reversal_fraction=0.2)
     runner = CliRunner()
     outputs = {}
