@@ -81,7 +81,8 @@ class ClaimIndex:
         self.contexts = array("q")  # _CONTEXT_FIELDS per context (one per HL path that has claims)
         self.claims = array("q")  # per claim: file, context, start, end
         self.by_id: dict[str, int | list[int]] = {}  # CLM01 -> claim number(s), in file order
-        self.by_folded: dict[str, int | list[int]] = {}  # SQLite UPPER(CLM01) -> claim number(s)
+        # SQLite UPPER(CLM01) -> claim number(s), for the CLM01s not already in upper case
+        self.by_folded: dict[str, int | list[int]] = {}
         self._fds: dict[int, int] = {}
         self._loops: dict[tuple, tuple] = {}  # parsed context loops (bounded)
         self._envelope_objects: dict[int, Envelope] = {}
@@ -127,7 +128,10 @@ class ClaimIndex:
     def _add_claim(self, claim_id: str, file_no: int, context: int, start: int, end: int) -> None:
         number = len(self.claims) // 4
         self.claims.extend((file_no, context, start, end))
-        for table, key in ((self.by_id, claim_id), (self.by_folded, sqlite_upper(claim_id))):
+        folded = sqlite_upper(claim_id)
+        for table, key in ((self.by_id, claim_id), (self.by_folded, folded)):
+            if table is self.by_folded and key == claim_id:
+                continue  # already upper case: found through by_id (half the memory for the usual ids)
             known = table.get(key)
             if known is None:
                 table[key] = number
@@ -142,7 +146,14 @@ class ClaimIndex:
         """As `Ledger.claims_for` over a ledger these files were loaded into: the claims with this
         CLM01 (`folded`: equal ignoring ASCII case), one per (CLM01, submitter, payer) as the
         ledger's upsert keeps them, ordered as its query orders them."""
-        found = (self.by_folded.get(sqlite_upper(claim_id)) if folded else self.by_id.get(claim_id))
+        if folded:
+            key = sqlite_upper(claim_id)
+            # the claims whose CLM01 is `key` itself, and those that only fold to it
+            numbers = [n for found in (self.by_id.get(key), self.by_folded.get(key)) if found is not None
+                       for n in (found if isinstance(found, list) else [found])]
+            found = sorted(numbers) if len(numbers) > 1 else (numbers[0] if numbers else None)
+        else:
+            found = self.by_id.get(claim_id)
         if found is None:
             return []
         if not isinstance(found, list):
