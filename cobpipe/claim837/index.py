@@ -27,6 +27,7 @@ from operator import itemgetter
 from collections.abc import Iterable
 from pathlib import Path
 
+from edi.errors import EdiSyntaxError
 from edi.reader import ISA_WIDTHS, LOOP_LIMIT, parse_isa_delimiters
 from edi.segment import STANDARD, _make_segment
 
@@ -77,6 +78,7 @@ class ClaimIndex:
 
     def __init__(self) -> None:
         self.paths: list[str] = []
+        self.stamps: list[tuple[int, int, int]] = []  # (inode, size, mtime) of each file as indexed
         self.envelopes: list[str] = []  # envelope JSON per transaction set, as the ledger stores it
         self.contexts = array("q")  # _CONTEXT_FIELDS per context (one per HL path that has claims)
         self.claims = array("q")  # per claim: file, context, start, end
@@ -105,6 +107,7 @@ class ClaimIndex:
         self.paths.append(str(path))
         scanner = _Scanner(self, file_no, str(path), only)
         with open(path, "rb") as stream:
+            self.stamps.append(_stamp(os.fstat(stream.fileno())))
             carry = b""
             offset = 0  # file offset of carry[0]
             while True:
@@ -272,7 +275,15 @@ class ClaimIndex:
     def _fd(self, file_no: int) -> int:
         fd = self._fds.get(file_no)
         if fd is None:
-            fd = self._fds[file_no] = os.open(self.paths[file_no], os.O_RDONLY)
+            path = self.paths[file_no]
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError as exc:
+                raise EdiSyntaxError(f"cannot read it again: {exc.strerror or exc}", path=path) from exc
+            if _stamp(os.fstat(fd)) != self.stamps[file_no]:
+                os.close(fd)
+                raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=path)
+            self._fds[file_no] = fd
         return fd
 
     def close(self) -> None:
@@ -281,7 +292,7 @@ class ClaimIndex:
         self._fds.clear()
 
     def __getstate__(self) -> dict:  # a batch worker gets the offsets, and opens the files itself
-        state = {name: getattr(self, name) for name in ("paths", "envelopes", "contexts", "claims", "by_id",
+        state = {name: getattr(self, name) for name in ("paths", "stamps", "envelopes", "contexts", "claims", "by_id",
                                                         "by_folded")}
         return state
 
@@ -548,6 +559,10 @@ class _Scanner:
         only = self.only
         wanted = only is None or claim_id in only or claim_id.upper() in only
         self.open_span = ["CLM", at, claim_id] if wanted else None
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def _getter(elements: list[str]):

@@ -13,6 +13,7 @@ same segments.
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 
+from edi.errors import EdiSyntaxError
 from edi.reader import ISA_WIDTHS, LOOP_LIMIT, TransactionSet, parse_isa_delimiters
 from edi.segment import Delimiters, Segment, _make_segment
 
@@ -52,6 +54,7 @@ class CleanScan:
     delimiters: Delimiters
     segments: int
     set_sizes: list  # SE01 of each transaction set, in file order
+    stamp: tuple = ()  # (inode, size, mtime) of the file as scanned
 
 
 def scan(path: Path) -> CleanScan | None:
@@ -87,6 +90,7 @@ class _Scan:
 
     def run(self) -> CleanScan:
         with open(self.path, "rb") as stream:
+            self.stamp = _stamp(os.fstat(stream.fileno()))
             carry = b""
             offset = 0
             first = True
@@ -111,7 +115,7 @@ class _Scan:
             raise _NotClean("truncated, or something after IEA")
         assert self.delimiters is not None
         return CleanScan(self.counts, self.codes, self.usage, self.lines, self.delimiters, self.segments,
-                         self.set_sizes)
+                         self.set_sizes, self.stamp)
 
     def block(self, block: bytes, cut: int, offset: int, first: bool) -> None:
         if not block.isascii():
@@ -232,6 +236,10 @@ class _Scan:
         self.last_number, self.last_tag = number, tag
 
 
+def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 class CleanReader:
     """The segments of a file `scan` accepted, as `X12Reader` yields them; quacks like one for
     `era.RemittanceReader` (name, findings, delimiters, iterate once)."""
@@ -260,7 +268,14 @@ class CleanReader:
         lines = self.found.lines
         make = _make_segment
         number = 0
-        with open(self.path, "rb") as stream:
+        try:
+            stream = open(self.path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise EdiSyntaxError(f"cannot read it again: {exc.strerror or exc}", path=self.name) from exc
+        with stream:
+            if _stamp(os.fstat(stream.fileno())) != self.found.stamp:
+                raise EdiSyntaxError("the file changed while it was being converted; convert it again",
+                                     path=self.name)
             carry = b""
             while True:
                 data = stream.read(READ_BYTES)
@@ -284,7 +299,7 @@ class CleanReader:
                 number += len(made)
                 yield made
         if number != self.found.segments:
-            raise RuntimeError(f"{self.name} changed while it was read")
+            raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
 
     def transactions(self) -> Iterator[TransactionSet]:
         """`edi.reader.iter_transactions` over this file: the scan counted each set's segments, so a

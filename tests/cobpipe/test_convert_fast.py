@@ -299,3 +299,13 @@ def test_index_on_mutated_files(tmp_path_factory, edits, flat):
     path = tmp_path_factory.mktemp("mutated") / "claims.837"
     path.write_bytes(text)
     check_index_against_rows(path)
+
+
+def test_a_claims_file_changed_after_indexing_is_refused_in_one_line(tmp_path):
+    made = generate_set(5, tmp_path, seed=3)
+    index = ClaimIndex.build([made.claims])
+    claim_id = next(iter(index.by_id))
+    with made.claims.open("ab") as stream:
+        stream.write(b"\n")
+    with pytest.raises(EdiError, match="changed while it was being converted"):
+        index.claims_for(claim_id)

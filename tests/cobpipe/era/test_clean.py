@@ -111,3 +111,12 @@ def test_mutated_files(tmp_path_factory, edits, flat):
     path = tmp_path_factory.mktemp("mutated") / "era.835"
     path.write_bytes(text)
     check(path)
+
+
+def test_a_file_changed_after_the_scan_is_refused_in_one_line(tmp_path):
+    made = generate_set(5, tmp_path, seed=3)
+    found = scan(made.era)
+    with made.era.open("ab") as stream:
+        stream.write(b"\n")
+    with pytest.raises(EdiError, match="changed while it was being converted"):
+        list(CleanReader(made.era, found))
