@@ -503,7 +503,7 @@ def prescan(path: str, codebook: CodeBook, split_at: int | None = None) -> tuple
     this, so a layout the scans refuse is never used."""
     sep, _component, term = delimiters(path)
     s, t = re.escape(sep), re.escape(term)
-    pattern = re.compile(rf"{t}\n?(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
+    pattern = re.compile(rf"{t}\r?\n?(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
     sections: list[dict[str, tuple[int, bool]]] = []
     seen: Counter[str] | None = None
     reversed_ids: set[str] = set()

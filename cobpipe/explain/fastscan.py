@@ -180,14 +180,18 @@ def pieces(path: str, term: str, start: int = 0, end: int | None = None) -> Iter
 def bodies(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[str]:
     """The file (bytes start..end, each at a segment's start) a chunk at a time, cut after a
     terminator, each segment followed by the terminator alone; Ineligible for any layout the plain
-    reader would read differently or report. Accepted: the terminator, then nothing or one LF."""
+    reader would read differently or report. Accepted after each terminator: nothing, LF or CRLF
+    (layout the plain reader strips around segments)."""
     carry = ""
-    term_lf = term + "\n"
+    term_lf, term_crlf = term + "\n", term + "\r\n"
     for data in _chunks(path, start, end):
         chunk = carry + data if carry else data
         cut = chunk.rfind(term) + 1
-        if cut and cut < len(chunk) and chunk[cut] == "\n":
-            cut += 1
+        if cut:
+            if chunk.startswith("\n", cut):
+                cut += 1
+            elif chunk.startswith("\r\n", cut):
+                cut += 2
         carry = chunk[cut:]
         if not cut:
             if len(carry) > 1 << 20:
@@ -195,7 +199,13 @@ def bodies(path: str, term: str, start: int = 0, end: int | None = None) -> Iter
             continue
         body = chunk[:cut] if carry else chunk
         if body[0] == "\n":
-            body = body[1:]  # the LF after the terminator that ended the previous chunk
+            body = body[1:]  # the line break after the terminator that ended the previous chunk
+        elif body.startswith("\r\n"):
+            body = body[2:]
+        if "\r" in body:
+            if body.count("\r") != body.count(term_crlf):
+                raise Ineligible("a carriage return other than in CRLF after a terminator")
+            body = body.replace(term_crlf, term)
         if "\n" in body:
             body = body.replace(term_lf, term)
         # no line break left inside a segment, no blank line, no control character (the plain reader
@@ -278,11 +288,12 @@ class _Cache(dict):
 def envelope_head(path: str) -> tuple[list[str], list[str]]:
     """The file's ISA and GS elements (GS padded to GS08), as scan reads them."""
     sep, _component, term = delimiters(path)
+    head: list[str] = []
     for found in pieces(path, term):
-        if len(found) < 2:
-            raise Ineligible("no GS after the ISA")
-        return found[0].split(sep), ["GS", *pad(found[1].split(sep), 8)]
-    raise Ineligible("an empty file")
+        head += found[:2 - len(head)]
+        if len(head) == 2:
+            return head[0].split(sep), ["GS", *pad(head[1].split(sep), 8)]
+    raise Ineligible("no GS after the ISA")
 
 
 class Resume:

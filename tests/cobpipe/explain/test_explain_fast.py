@@ -131,6 +131,28 @@ def test_two_processes_write_the_same_bytes(tmp_path, seed, knobs):
     assert same(era, ExplainOptions(claim_ids=frozenset({ids[0], ids[-1], "NOSUCH"})), split_at=size // 2)
 
 
+def test_crlf_file_in_one_and_two_processes(tmp_path):
+    era, _claims = generate(150, tmp_path, seed=12, reversal_fraction=0.2, claims_per_835=30)
+    era.write_bytes(era.read_bytes().replace(b"~\n", b"~\r\n"))
+    size = era.stat().st_size
+    for split_at in (None, size // 3, size // 2):
+        assert same(era, ExplainOptions(), split_at=split_at)
+
+
+@pytest.mark.parametrize("chunk", [61, 97, 1000, 4093])
+def test_any_chunk_size_reads_the_same(tmp_path, monkeypatch, chunk):
+    """Chunks cut anywhere: inside a segment, between a terminator and its LF, inside a CRLF."""
+    import cobpipe.explain.fastscan as fastscan
+
+    monkeypatch.setattr(fastscan, "CHUNK_BYTES", chunk)
+    era, _claims = generate(40, tmp_path, seed=chunk, reversal_fraction=0.3, claims_per_835=15)
+    for layout in (b"~\n", b"~\r\n", b"~"):
+        era.write_bytes(era.read_bytes().replace(b"~\r\n", b"~\n").replace(b"~\n", layout))
+        size = era.stat().st_size
+        for split_at in (None, size // 2):
+            assert same(era, ExplainOptions(), split_at=split_at), (layout, split_at)
+
+
 def test_two_processes_hand_over_what_they_cannot_read(tmp_path):
     era, _claims = generate(60, tmp_path, seed=11)
     text = era.read_text()
@@ -188,7 +210,9 @@ EDGE_CASES = {
                                  "CLP*C1*1*150*100*20*12", "CAS*PR*3*20", "CAS*CO*45*30"], amount="100"), True),
     "debit": (x12(["CLP*C9*22*-10*-10**12", "CAS*CO*45*0.00"], amount="10").replace("*10*C*", "*10*D*"), True),
     "payer contact and rdm": (x12(CLAIM, header=["N3*1 MAIN", "N4*TOWN*CT*06101", "RDM*BM*X"]), True),
-    "crlf": (x12(CLAIM, layout="~\r\n"), False),
+    "crlf": (x12(CLAIM, layout="~\r\n"), True),
+    "cr alone": (x12(CLAIM, layout="~\r"), False),
+    "cr inside": (x12(CLAIM).replace("PCN1", "PC\rN1"), False),
     "blank line": (x12(CLAIM).replace("LX*1~\n", "LX*1~\n\n"), False),
     "trailing blank": (x12(CLAIM).replace("REF*6R*L1~", "REF*6R*L1 ~"), False),
     "non ascii name": (x12(CLAIM).replace("DOE*JANE", "DÖE*JANE"), False),
