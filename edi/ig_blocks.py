@@ -140,15 +140,16 @@ class _Blocks:
         after one line break (LF or CR LF), or all are on one line, with no piece pyx12 reads apart
         (empty, leading space, longer than its buffer); else None."""
         term = self.term
-        n = region.count(term)
         first = region[0]
         if first == "\n" or first == "\r":
             nl = "\r\n" if first == "\r" else "\n"
-            if (not region.startswith(nl) or region.count("\n") != n
-                    or (region.count("\r") != n if first == "\r" else "\r" in region)
-                    or region.count(term + nl) != n - 1):
+            if not region.startswith(nl):
                 return None
             texts = region[len(nl):-1].split(term + nl)
+            n = len(texts)  # no other terminator or line break inside a text:
+            if (region.count(term) != n or region.count("\n") != n
+                    or (region.count("\r") != n if first == "\r" else "\r" in region)):
+                return None
             line0, step = self.reader.line + 1, 1
             extra = len(nl)
         else:
