@@ -341,7 +341,8 @@ class ServiceLine:
     @property
     def has_own_dates(self) -> bool:
         """Whether the line has a DTM*472/150/151 (even an invalid one, reported as ERA004)."""
-        return any(q in self.dates for q in ("472", "150", "151"))
+        dates = self.dates
+        return "472" in dates or "150" in dates or "151" in dates
 
     @property
     def period(self) -> tuple[dt.date | None, dt.date | None]:
@@ -355,10 +356,11 @@ class ServiceLine:
         """DTM*472, else the start of the DTM*150/151 period, else the claim's date when its statement
         period is one day. A multi-day claim period does not say which day the line was (None), so
         line matching does not compare dates it does not have."""
-        start, end = self.period
-        if self.has_own_dates or end in (None, start):
-            return start
-        return None
+        dates = self.dates
+        if "472" in dates or "150" in dates or "151" in dates:  # has_own_dates: the first of `period`
+            return dates.get("472") or dates.get("150")
+        start, end = self.claim_period
+        return start if end in (None, start) else None
 
     @property
     def service_end(self) -> dt.date | None:
