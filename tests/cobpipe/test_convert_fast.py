@@ -309,3 +309,31 @@ def test_a_claims_file_changed_after_indexing_is_refused_in_one_line(tmp_path):
         stream.write(b"\n")
     with pytest.raises(EdiError, match="changed while it was being converted"):
         index.claims_for(claim_id)
+
+
+KNOB_VALUES = st.fixed_dictionaries({}, optional={
+    "unbalanced_fraction": st.sampled_from([0.0, 0.1, 0.5]),
+    "secondary_absent_fraction": st.sampled_from([0.0, 0.3, 1.0]),
+    "patient_fraction": st.sampled_from([0.0, 0.5, 1.0]),
+    "denial_fraction": st.sampled_from([0.0, 0.3]),
+    "reversal_fraction": st.sampled_from([0.0, 0.4]),
+    "crossover_fraction": st.sampled_from([0.0, 0.3]),
+    "claim_cas_fraction": st.sampled_from([0.0, 0.5]),
+    "bundled_fraction": st.sampled_from([0.0, 0.3]),
+    "claims_per_835": st.sampled_from([3, 1000]),
+    "claims_per_837": st.sampled_from([2, 1000]),
+    "max_lines": st.sampled_from([1, 4, 8]),
+})
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 10_000), KNOB_VALUES, st.integers(1, 25), st.booleans())
+def test_generated_any_knobs(tmp_path_factory, seed, knobs, claims, flat):
+    """Whatever the generator's knobs and seed: the fast path writes the plain path's bytes."""
+    folder = tmp_path_factory.mktemp("synth")
+    made = generate_set(claims, folder / "in", seed=seed, **knobs)
+    if flat:
+        made.claims.write_bytes(made.claims.read_bytes().replace(b"~\n", b"~"))
+        made.era.write_bytes(made.era.read_bytes().replace(b"~\n", b"~"))
+    assert indexed(made.claims)
+    assert_same(folder, [made.era], [made.claims], made.coverage)
