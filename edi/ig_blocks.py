@@ -124,13 +124,35 @@ class _Blocks:
         tokens = list(map(_TOKEN, texts))
         hl = self.hl_token
         n = len(texts)
+        shapes = self.shapes
+        enter, apply, unit = self.enter, self.apply, self.unit
+        index = tokens.index
         i = 0
-        while i < n:
+        while i < n:  # one HL to the next: the block's first HL (if learned there), then a learned run
             try:
-                b = tokens.index(hl, i + 1)
+                b = index(hl, i + 1)
             except ValueError:
                 b = n
-            if not self.unit(texts, tokens, i, b, line0, step, b < n):
+            j = i
+            trie = shapes.trie
+            if trie is not None:
+                if tokens[i] == hl:
+                    entries = trie.get(_ENTRY)
+                    if entries is not None and enter(entries, texts[i], line0 + i * step):
+                        j = i + 1
+                        trie = shapes.trie
+                if j < b:
+                    runs = trie.get(_FAST)
+                    if runs is not None:
+                        found = runs.get(tuple(tokens[j:b]))
+                        if found is not None:
+                            seg = texts[j:b]
+                            for run in found:
+                                if all(map(_fullmatch, run.patterns, seg)):
+                                    apply(run, seg, line0 + j * step, step)
+                                    j = b
+                                    break
+            if j < b and not unit(texts, tokens, i, b, line0, step, b < n, j):
                 return False
             i = b
         return True
@@ -165,14 +187,16 @@ class _Blocks:
 
     # --- a run of segments from one HL to the next ----------------------------------------------------
 
-    def unit(self, texts: list[str], tokens: list[str], i: int, b: int, line0: int, step: int, whole: bool) -> bool:
+    def unit(self, texts: list[str], tokens: list[str], i: int, b: int, line0: int, step: int, whole: bool,
+             j: int) -> bool:
+        """Segments j..b-1 of the unit i..b-1 (from one HL to the next), runs where learned, else one
+        by one through the per-segment path, learning the runs and block entries they show."""
         d = self.d
         shapes = self.shapes
         errh = self.errh
         reader = self.reader
         take, one = reader.take, d.step
         lines = reader.lines
-        j = i
         while j < b:
             trie = shapes.trie
             if trie is not None:
@@ -182,7 +206,8 @@ class _Blocks:
                     if found is not None:
                         seg = texts[j:b]
                         for run in found:
-                            if all(map(_fullmatch, run.patterns, seg)) and self.apply(run, seg, line0 + j * step, step):
+                            if all(map(_fullmatch, run.patterns, seg)):
+                                self.apply(run, seg, line0 + j * step, step)
                                 return True
                 if j == i and tokens[j] == self.hl_token:
                     entries = trie.get(_ENTRY)
@@ -226,7 +251,7 @@ class _Blocks:
         count = len(seg)
         reader.lines.extend(first_line, step, count)
         if run.hl is not None:  # the reader reads its numbers (HL1/HL2 errors are its own, the walk's the same)
-            reader.take(seg[0])
+            reader.take_hl(seg[0])
             count -= 1
             if reader.pending:
                 errh.position = reader.cur_line
@@ -248,11 +273,11 @@ class _Blocks:
         errh.add_seg(run.node, run.tag, reader.cur_line)
         return True
 
-    def enter(self, entries: list[tuple[Any, Any, Any]], text: str, line: int) -> bool:
+    def enter(self, entries: list[tuple[Any, ...]], text: str, line: int) -> bool:
         """The step of an HL that starts the next block, learned from the trie node the last block
         ended on (what the walk up from there reads is fixed by that node: see `learn_entry`);
         False, with nothing changed, when no entry accepts it."""
-        for pattern, hl_node, loop in entries:
+        for pattern, hl_node, loop, places, root in entries:
             if pattern.fullmatch(text):
                 break
         else:
@@ -263,7 +288,7 @@ class _Blocks:
             return False  # the walk reports the loop repeated too often
         reader = self.reader
         reader.lines.append(line)
-        reader.take(text)  # the reader's checks (HL numbers and parents)
+        reader.take_hl(text)  # the reader's checks (HL numbers and parents)
         position = reader.cur_line
         errh = self.errh
         errh.position = position
@@ -278,8 +303,8 @@ class _Blocks:
         # ShapeCache._maybe_start
         shapes = self.shapes
         shapes.block = loop
-        shapes.places = shapes.keys.setdefault(loop, {})
-        shapes.trie = shapes.roots.setdefault(loop, {})
+        shapes.places = places
+        shapes.trie = root
         self.d.node = hl_node
         errh.add_seg(hl_node, "HL", position)
         if reader.pending:
@@ -305,7 +330,8 @@ class _Blocks:
         if pattern is not None:
             entries = trie.setdefault(_ENTRY, [])
             if not any(e[0] is pattern and e[2] is loop for e in entries):
-                entries.append((pattern, hl_node, loop))
+                entries.append((pattern, hl_node, loop, shapes.keys.setdefault(loop, {}),
+                                shapes.roots.setdefault(loop, {})))
                 self.runs += 1
 
     # --- learning a run -------------------------------------------------------------------------------

@@ -243,19 +243,7 @@ class _Reader:
             self.seg_count = 1
             self.hl_count = 0
         elif seg_id == "HL":
-            self.hl_count += 1
-            hl01 = self._value(elems, 1)
-            if self.hl_count != _int(hl01):
-                pending.append(("seg", "HL1", f"My HL count {self.hl_count:d} does not match your HL count {hl01}",
-                                None))
-            hl02 = self._value(elems, 2)
-            if hl02 != "":
-                parent = _int(hl02)
-                if parent not in self.hl_stack:
-                    pending.append(("seg", "HL2", f"HL parent ({parent}) is not a valid parent", None))
-                while self.hl_stack and parent != self.hl_stack[-1]:
-                    del self.hl_stack[-1]
-            self.hl_stack.append(self.hl_count)
+            self._hl(elems)
         elif self.check_837_lx and seg_id == "CLM":
             self.lx_count = 0
         elif self.check_837_lx and seg_id == "LX":
@@ -304,6 +292,30 @@ class _Reader:
                 del loops[-1]
         except IndexError:  # pyx12 indexes its loop stack without looking (after counting the segment)
             raise Crash("IndexError") from None
+
+    def _hl(self, elems: list[str]) -> None:
+        """X12Reader's HL checks: HL01 counts the HLs, HL02 names an open parent."""
+        pending = self.pending
+        self.hl_count += 1
+        hl01 = self._value(elems, 1)
+        if self.hl_count != _int(hl01):
+            pending.append(("seg", "HL1", f"My HL count {self.hl_count:d} does not match your HL count {hl01}",
+                            None))
+        hl02 = self._value(elems, 2)
+        if hl02 != "":
+            parent = _int(hl02)
+            if parent not in self.hl_stack:
+                pending.append(("seg", "HL2", f"HL parent ({parent}) is not a valid parent", None))
+            while self.hl_stack and parent != self.hl_stack[-1]:
+                del self.hl_stack[-1]
+        self.hl_stack.append(self.hl_count)
+
+    def take_hl(self, line: str) -> None:
+        """`take` for an HL known to have no layout, no trailing separator and an element (what
+        edi.ig_blocks checks): only its numbers are read."""
+        self._hl(line.split(self.ele_term)[1:])
+        self.seg_count += 1
+        self.cur_line += 1
 
     def cleanup(self) -> None:
         for seg, id1 in self.loops:

@@ -46,6 +46,11 @@ class SegmentLines:
 
         After three appends the last run holds the last two lines (step `step`), so the others
         only lengthen it."""
+        if count > 0 and self._run_length >= 2 and first - self._last == step == self._steps[-1]:
+            self._count += count  # the last run goes on
+            self._run_length += count
+            self._last = first + (count - 1) * step
+            return
         append = self.append
         done = min(count, 3)
         for k in range(done):
