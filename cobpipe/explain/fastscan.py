@@ -12,94 +12,25 @@ text) raises `Ineligible`, and the caller runs the plain path for the whole file
     for event in scan(path):
         ("section", Header) | ("claim", Claim) | ("end", SectionEnd)
 
-Memory stays flat: one chunk of text and one claim at a time.
+The text itself (chunks, layout, amounts, dates) is read by fasttext. Memory stays flat: one
+chunk of text and one claim at a time.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from decimal import Decimal
 
 from cobpipe.era.status import CLAIM_STATUS
-from edi.reader import ISA_MAX_CHARS, parse_isa_delimiters
+
+from .fasttext import (_FOREIGN_SEPARATOR, _FOREIGN_SEPARATOR_PLB, ZERO, Ineligible, _Cache, _decimals, composite,
+                       date, delimiters, number, optional_number, pad, pieces, procedure)
 
 VERSION = "005010X221A1"
-CHUNK_BYTES = 1 << 20
 LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)
 GROUP_CODES = frozenset({"CO", "OA", "PI", "PR"})
 _HEADER_END = frozenset({"LX", "TS3", "TS2", "CLP", "PLB", "SE"})
 _CLAIM_END = frozenset({"CLP", "LX", "TS3", "TS2", "PLB", "SE"})
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)\Z")
-_D8 = re.compile(r"\d{8}\Z")
-_FOREIGN_SEPARATOR = re.compile(r"(?:[A-Z]{2}|N[1-6])([^A-Za-z0-9 ])")
-_FOREIGN_SEPARATOR_PLB = re.compile(r"[A-Z0-9]{2}([^A-Za-z0-9 ])")
-# control characters other than LF: the plain reader strips some of them around segments, keeps
-# others inside; either way not a file this scanner vouches for
-_ODD_CHARACTERS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-ZERO = Decimal(0)
-
-
-class Ineligible(Exception):
-    """The fast path cannot vouch for output identical to the plain path's: the plain path runs.
-    The message says why (for tests and --debug); it never holds element values."""
-
-
-# --- values ------------------------------------------------------------------------------------
-
-_decimals: dict[str, Decimal] = {}
-_dates: dict[str, dt.date] = {}
-
-
-def number(text: str) -> Decimal:
-    """An amount as the plain reader reads it; Ineligible for anything but a plain number."""
-    value = _decimals.get(text)
-    if value is None:
-        if not _NUMBER.match(text) or len(text) > 18:
-            raise Ineligible("an amount that is not a plain number (or too long for exact sums)")
-        if len(_decimals) > 32768:
-            _decimals.clear()
-        value = _decimals[text] = Decimal(text)
-    return value
-
-
-def optional_number(text: str) -> Decimal | None:
-    return number(text) if text else None
-
-
-def date(text: str) -> dt.date | None:
-    """A D8 date (None when empty); Ineligible when the plain reader would report it."""
-    if not text:
-        return None
-    value = _dates.get(text)
-    if value is None:
-        if not _D8.match(text):
-            raise Ineligible("a date that is not CCYYMMDD")
-        try:
-            value = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            raise Ineligible("an invalid date") from None
-        if len(_dates) > 4096:
-            _dates.clear()
-        _dates[text] = value
-    return value
-
-
-def composite(value: str, component: str, hint: re.Pattern[str]) -> list[str]:
-    """Components of a composite; Ineligible when the plain reader would report another separator (ERA006)."""
-    if not value:
-        return []
-    if component in value:
-        return value.split(component)
-    if len(value) > 3 and hint.match(value):
-        raise Ineligible("a composite with another component separator")
-    return [value]
-
-
-def pad(els: list[str], count: int) -> list[str]:
-    """Elements 01..count (els[1:] padded with "")."""
-    missing = count + 1 - len(els)
-    return els[1:] + [""] * missing if missing > 0 else els[1:count + 1]
 
 
 # --- what the scanner yields -------------------------------------------------------------------
@@ -130,92 +61,6 @@ class SectionEnd:
 
     def __init__(self, plbs: list[Plb], paid_total: Decimal, plb_total: Decimal) -> None:
         self.plbs, self.paid_total, self.plb_total = plbs, paid_total, plb_total
-
-
-# --- the text ----------------------------------------------------------------------------------
-
-def _chunks(path: str, start: int = 0, end: int | None = None) -> Iterator[str]:
-    """The file's bytes start..end (to the end when None) as text, a chunk at a time."""
-    with open(path, "rb") as stream:
-        stream.seek(start)
-        remaining = end - start if end is not None else None
-        while True:
-            data = stream.read(CHUNK_BYTES if remaining is None else min(remaining, CHUNK_BYTES))
-            if not data:
-                return
-            if remaining is not None:
-                remaining -= len(data)
-            if not data.isascii():
-                raise Ineligible("text that is not ASCII")
-            yield data.decode("ascii")
-
-
-def delimiters(path: str) -> tuple[str, str, str]:
-    """(element, component, terminator) of the file's ISA; Ineligible unless a fixed-width ISA starts it."""
-    with open(path, "rb") as stream:
-        head = stream.read(ISA_MAX_CHARS)
-    if not head.startswith(b"ISA") or not head.isascii():
-        raise Ineligible("the file does not start with ISA")
-    try:
-        parsed = parse_isa_delimiters(head.decode("ascii"), final=True)
-    except ValueError:
-        raise Ineligible("an unusable ISA") from None
-    if parsed is None or not parsed[2]:
-        raise Ineligible("an ISA that is not fixed width")
-    delims = parsed[0]
-    sep, component, term = delims.element, delims.component, delims.segment
-    if any(c in "\r\n " for c in (sep, component, term)):
-        raise Ineligible("line breaks or blanks as delimiters")
-    return sep, component, term
-
-
-def pieces(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[list[str]]:
-    """The segments of the file (bytes start..end) as text, a chunk's worth at a time (see bodies)."""
-    for body in bodies(path, term, start, end):
-        found = body.split(term)
-        found.pop()  # after the last terminator: ""
-        yield found
-
-
-def bodies(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[str]:
-    """The file (bytes start..end, each at a segment's start) a chunk at a time, cut after a
-    terminator, each segment followed by the terminator alone; Ineligible for any layout the plain
-    reader would read differently or report. Accepted after each terminator: nothing, LF or CRLF
-    (layout the plain reader strips around segments)."""
-    carry = ""
-    term_lf, term_crlf = term + "\n", term + "\r\n"
-    for data in _chunks(path, start, end):
-        chunk = carry + data if carry else data
-        cut = chunk.rfind(term) + 1
-        if cut:
-            if chunk.startswith("\n", cut):
-                cut += 1
-            elif chunk.startswith("\r\n", cut):
-                cut += 2
-        carry = chunk[cut:]
-        if not cut:
-            if len(carry) > 1 << 20:
-                raise Ineligible("a segment longer than a chunk")
-            continue
-        body = chunk[:cut] if carry else chunk
-        if body[0] == "\n":
-            body = body[1:]  # the line break after the terminator that ended the previous chunk
-        elif body.startswith("\r\n"):
-            body = body[2:]
-        if "\r" in body:
-            if body.count("\r") != body.count(term_crlf):
-                raise Ineligible("a carriage return other than in CRLF after a terminator")
-            body = body.replace(term_crlf, term)
-        if "\n" in body:
-            body = body.replace(term_lf, term)
-        # no line break left inside a segment, no blank line, no control character (the plain reader
-        # strips some around segments), no blank the plain reader would strip, no empty segment
-        if (not body.isprintable() or " " + term in body or term + " " in body or body[0] == " "
-                or term + term in body or body[0] == term):
-            raise Ineligible("layout characters around segments, or an empty segment")
-        yield body
-    if carry.strip("\n"):
-        raise Ineligible("text after the last segment terminator")
 
 
 # --- the structure -----------------------------------------------------------------------------
@@ -267,33 +112,6 @@ class Claim:
         self.moa_remarks: tuple[str, ...] = ()
         self.mia_remarks: tuple[str, ...] = ()
         self.lines: list[Line] = []
-
-
-class _Cache(dict):
-    """Segment text -> what it reads as; emptied when it grows past `limit` (memory stays flat)."""
-
-    __slots__ = ("limit",)
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def put(self, key, value):
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = value
-        return value
-
-
-def envelope_head(path: str) -> tuple[list[str], list[str]]:
-    """The file's ISA and GS elements (GS padded to GS08), as scan reads them."""
-    sep, _component, term = delimiters(path)
-    head: list[str] = []
-    for found in pieces(path, term):
-        head += found[:2 - len(head)]
-        if len(head) == 2:
-            return head[0].split(sep), ["GS", *pad(head[1].split(sep), 8)]
-    raise Ineligible("no GS after the ISA")
 
 
 class Resume:
@@ -663,16 +481,6 @@ def _cas(els: list[str], index: int) -> CasInfo:
     if triplet > 6 or not triplets:
         raise Ineligible("a CAS with more than 6 triplets or none")
     return CasInfo(group, tuple(triplets), total, total if group == "PR" else None, zero, index)
-
-
-def procedure(parts: list[str]) -> tuple[str, str, tuple[str, ...], str]:
-    """(qualifier, code, modifiers, description) as cobpipe.era.parser._procedure reads a composite."""
-    if not parts:
-        return ("", "", (), "")
-    count = len(parts)
-    if count <= 2:
-        return (parts[0], parts[1] if count > 1 else "", (), "")
-    return (parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if count > 6 else "")
 
 
 def _svc(els: list[str], component: str, procedures: dict, ordinal: int, index: int) -> Line:

@@ -142,9 +142,9 @@ def test_crlf_file_in_one_and_two_processes(tmp_path):
 @pytest.mark.parametrize("chunk", [61, 97, 1000, 4093])
 def test_any_chunk_size_reads_the_same(tmp_path, monkeypatch, chunk):
     """Chunks cut anywhere: inside a segment, between a terminator and its LF, inside a CRLF."""
-    import cobpipe.explain.fastscan as fastscan
+    import cobpipe.explain.fasttext as fasttext
 
-    monkeypatch.setattr(fastscan, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(fasttext, "CHUNK_BYTES", chunk)
     era, _claims = generate(40, tmp_path, seed=chunk, reversal_fraction=0.3, claims_per_835=15)
     for layout in (b"~\n", b"~\r\n", b"~"):
         era.write_bytes(era.read_bytes().replace(b"~\r\n", b"~\n").replace(b"~\n", layout))
