@@ -33,7 +33,6 @@ and line) on the samples, goldens, corpus, synthetic files and mutants.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from typing import Any
 
 from .ig_fast import BUFSIZE, _Driver
@@ -42,10 +41,10 @@ from .ig_walk import _DELETED, _MISSING, _OTHER
 
 _FAST = object()  # key, in a ShapeCache trie node, of the runs learned from that node
 _ENTRY = object()  # key, in the trie node a block ends on, of the HLs learned to start the next one cleanly
-_TOKEN = itemgetter(slice(0, 3))  # what picks a run's candidates: the first 3 characters of each segment
 _fullmatch = re.Pattern.fullmatch
 _NOT_IN_RUNS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "BHT"})
 RUN_LIMIT = 20_000  # runs learned per file (a synthetic 100k-claim 837P learns a few thousand)
+CANDIDATES = 8  # runs kept per trie node and number of segments (each is tried until one accepts)
 _PATTERN_LIMIT = 4096
 
 
@@ -114,29 +113,34 @@ class _Blocks:
                 if not step(*take(line)):
                     return False
             return True
-        texts, line0, step = layout
+        texts, line0, step, nl = layout
         # the reader's position after the region (no piece can end the file early: see _layout)
         last_end = reader.pos + len(region) - 1
         if last_end >= reader.read_to:
             reader.read_to += BUFSIZE * ((last_end - reader.read_to) // BUFSIZE + 1)
         reader.pos += len(region)
         reader.line += len(texts) * step
-        tokens = list(map(_TOKEN, texts))
         hl = self.hl_token
+        term = self.term
+        next_hl = term + nl + hl  # where the next unit starts
+        skip = len(term) + len(nl)
+        find, count = region.find, region.count
         n = len(texts)
         shapes = self.shapes
         enter, apply, unit = self.enter, self.apply, self.unit
-        index = tokens.index
         i = 0
+        pos = len(nl)  # where texts[i] starts in the region
         while i < n:  # one HL to the next: the block's first HL (if learned there), then a learned run
-            try:
-                b = index(hl, i + 1)
-            except ValueError:
+            at = find(next_hl, pos)
+            if at < 0:
                 b = n
+            else:
+                b = i + count(term, pos, at + 1)
+                pos = at + skip
             j = i
             trie = shapes.trie
             if trie is not None:
-                if tokens[i] == hl:
+                if texts[i].startswith(hl):
                     entries = trie.get(_ENTRY)
                     if entries is not None and enter(entries, texts[i], line0 + i * step):
                         j = i + 1
@@ -144,7 +148,7 @@ class _Blocks:
                 if j < b:
                     runs = trie.get(_FAST)
                     if runs is not None:
-                        found = runs.get(tuple(tokens[j:b]))
+                        found = runs.get(b - j)
                         if found is not None:
                             seg = texts[j:b]
                             for run in found:
@@ -152,13 +156,13 @@ class _Blocks:
                                     apply(run, seg, line0 + j * step, step)
                                     j = b
                                     break
-            if j < b and not unit(texts, tokens, i, b, line0, step, b < n, j):
+            if j < b and not unit(texts, i, b, line0, step, b < n, j):
                 return False
             i = b
         return True
 
-    def _layout(self, region: str) -> tuple[list[str], int, int] | None:
-        """(segment texts, line of the first, line step) when every piece of `region` is one segment
+    def _layout(self, region: str) -> tuple[list[str], int, int, str] | None:
+        """(segment texts, line of the first, line step, line break before each) when every piece of `region` is one segment
         after one line break (LF or CR LF), or all are on one line, with no piece pyx12 reads apart
         (empty, leading space, longer than its buffer); else None."""
         term = self.term
@@ -173,21 +177,20 @@ class _Blocks:
                     or (region.count("\r") != n if first == "\r" else "\r" in region)):
                 return None
             line0, step = self.reader.line + 1, 1
-            extra = len(nl)
         else:
             if "\n" in region or "\r" in region:
                 return None
             texts = region[:-1].split(term)
             line0, step = self.reader.line, 0
-            extra = 0
+            nl = ""
         # no empty piece, none starting with a space (or anything below it), none past pyx12's buffer
-        if min(texts) <= " " or max(map(len, texts)) + extra >= BUFSIZE:
+        if min(texts) <= " " or max(map(len, texts)) + len(nl) >= BUFSIZE:
             return None
-        return texts, line0, step
+        return texts, line0, step, nl
 
     # --- a run of segments from one HL to the next ----------------------------------------------------
 
-    def unit(self, texts: list[str], tokens: list[str], i: int, b: int, line0: int, step: int, whole: bool,
+    def unit(self, texts: list[str], i: int, b: int, line0: int, step: int, whole: bool,
              j: int) -> bool:
         """Segments j..b-1 of the unit i..b-1 (from one HL to the next), runs where learned, else one
         by one through the per-segment path, learning the runs and block entries they show."""
@@ -202,14 +205,14 @@ class _Blocks:
             if trie is not None:
                 runs = trie.get(_FAST)
                 if runs is not None:
-                    found = runs.get(tuple(tokens[j:b]))
+                    found = runs.get(b - j)
                     if found is not None:
                         seg = texts[j:b]
                         for run in found:
                             if all(map(_fullmatch, run.patterns, seg)):
                                 self.apply(run, seg, line0 + j * step, step)
                                 return True
-                if j == i and tokens[j] == self.hl_token:
+                if j == i and texts[j].startswith(self.hl_token):
                     entries = trie.get(_ENTRY)
                     if entries is not None and self.enter(entries, texts[j], line0 + j * step):
                         j += 1  # the next block has started: its runs from there
@@ -240,7 +243,7 @@ class _Blocks:
                         break
             else:
                 if steps:
-                    self.learn(start, tuple(tokens[j:b]), steps)  # type: ignore[arg-type]
+                    self.learn(start, b - j, steps)  # type: ignore[arg-type]
                 return True
         return True
 
@@ -336,7 +339,7 @@ class _Blocks:
 
     # --- learning a run -------------------------------------------------------------------------------
 
-    def learn(self, trie: dict, tokens: tuple, steps: list[tuple[tuple, tuple]]) -> None:
+    def learn(self, trie: dict, length: int, steps: list[tuple[tuple, tuple]]) -> None:
         if self.runs >= RUN_LIMIT:
             return
         check_lx = self.reader.check_837_lx
@@ -365,8 +368,9 @@ class _Blocks:
         last_key, (last_node, _changes, end) = steps[-1]
         run = _Run(patterns, end, delta, last_node, last_key[0], steps[0][1][0] if steps[0][0][0] == "HL" else None,
                    lx if counted else None)
-        known = trie.setdefault(_FAST, {}).setdefault(tokens, [])
-        if not any(r.patterns == patterns and r.end is end for r in known):  # (a run its expressions refused)
+        known = trie.setdefault(_FAST, {}).setdefault(length, [])
+        # (not again a run its expressions refused; a few per trie node and length, tried in turn)
+        if len(known) < CANDIDATES and not any(r.patterns == patterns and r.end is end for r in known):
             known.append(run)
             self.runs += 1
 
