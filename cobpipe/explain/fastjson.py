@@ -394,11 +394,12 @@ _SEPARATOR = ",\n        "  # between two claims of a section (JsonWriter.claim)
 def _copy(spool, stream: TextIO, first: int, end: int) -> None:
     """Bytes first..end of the spool to `stream`, a block at a time: as bytes to a UTF-8 stream's
     buffer (the spool is UTF-8), else as text (cut after a line break, which no UTF-8 sequence holds)."""
-    spool.seek(first)
     remaining = end - first
     raw = _utf8_buffer(stream)
     if raw is not None:
         stream.flush()
+        remaining = _sendfile(spool, raw, first, remaining)
+    spool.seek(end - remaining)
     carry = b""
     while remaining > 0:
         data = spool.read(min(remaining, 1 << 22))
@@ -416,6 +417,31 @@ def _copy(spool, stream: TextIO, first: int, end: int) -> None:
         stream.write(block.decode("utf-8", "surrogateescape"))
     if raw is not None:
         raw.flush()
+
+
+def _sendfile(spool, raw, first: int, count: int) -> int:
+    """Copy spool bytes first..first+count to the buffer's file descriptor in the kernel
+    (os.sendfile: no copy through Python); the bytes left to copy (all of them where it cannot)."""
+    import os
+
+    try:
+        spool.flush()
+        raw.flush()
+        out = raw.fileno()
+        source = spool.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's BytesIO) or closed
+        return count
+    offset = first
+    while count > 0:
+        try:
+            sent = os.sendfile(out, source, offset, min(count, 1 << 30))
+        except OSError:
+            return count  # the system cannot (this kind of output): the bytes are copied as bytes
+        if sent == 0:
+            return count
+        offset += sent
+        count -= sent
+    return 0
 
 
 def _utf8_buffer(stream: TextIO):

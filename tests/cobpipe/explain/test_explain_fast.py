@@ -181,6 +181,25 @@ def test_cli_fast_and_plain_write_the_same_file(tmp_path, monkeypatch, two_proce
     assert outputs["fast"][0] == 1  # unbalanced claims: findings
 
 
+def test_stdout_pipe_and_appended_file_get_the_same_bytes(tmp_path):
+    """Spooled claims go to a real output by os.sendfile: a pipe, a file opened for appending."""
+    import os
+    import subprocess
+    import sys
+
+    era, _claims = generate(150, tmp_path, seed=13, unbalanced_fraction=0.2)
+    command = [sys.executable, "-m", "cobpipe.cli", "explain", str(era), "--json"]
+    plain_env = {**os.environ, "COBPIPE_EXPLAIN_ENGINE": "plain"}
+    want = subprocess.run(command, env=plain_env, capture_output=True, timeout=300)
+    got = subprocess.run(command, capture_output=True, timeout=300)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout) and want.stdout
+    target = tmp_path / "appended.json"
+    target.write_bytes(b"before\n")
+    with open(target, "ab") as out:
+        subprocess.run(command, stdout=out, timeout=300)
+    assert target.read_bytes() == b"before\n" + want.stdout
+
+
 # --- hand-made 835s ----------------------------------------------------------------------------------
 
 ISA = "ISA*00*          *00*          *ZZ*PAYERSYNTH     *ZZ*PROVSYNTH      *260105*1200*^*00501*000000101*0*T*:"
