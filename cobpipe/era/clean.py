@@ -27,7 +27,7 @@ from edi.reader import ISA_WIDTHS, LOOP_LIMIT, TransactionSet, parse_isa_delimit
 from edi.segment import Delimiters, Segment, _make_segment
 
 CHUNK_BYTES = 1 << 20
-READ_BYTES = 1 << 18  # a chunk's segments are made at once: about 8k of them
+READ_BYTES = 1 << 14  # a chunk's segments are made at once: about 500 (larger batches cost the cyclic GC more than they save)
 MAX_GAP_BYTES = 3 * LOOP_LIMIT  # a segment is at least 3 bytes: closer loop starts cannot hide LOOP_LIMIT
 _START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
