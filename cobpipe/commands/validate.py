@@ -97,23 +97,117 @@ def merge_findings(envelope: list[Finding], guide: list[Finding]) -> list[Findin
     return merged
 
 
-def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None = None) -> FileReport:
-    """Both checks on one file; an unusable file gives a report with `error` set, never an exception."""
+def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None = None,
+                  concurrent: bool = False) -> FileReport:
+    """Both checks on one file; an unusable file gives a report with `error` set, never an exception.
+
+    `concurrent` (the command line, on a machine with more than one CPU): the envelope check runs in a
+    forked child while this process runs the guide check, the two reading the file side by side; the
+    report is the same (should the child fail in any way, the envelope check runs here)."""
     label = name or str(path)
+    if path.is_dir():
+        return FileReport(label, error=f"{label}: a folder with no X12 files "
+                          f"({', '.join(sorted(X12_SUFFIXES))})")
+    child = _start_envelope(path, label) if concurrent else None
+    guide: list[Finding] | None = None
+    guide_error: str | None = None
+    if child is not None:
+        try:
+            guide = ig.validate_file(path, name=label, engine=engine)  # type: ignore[arg-type]
+        except EdiError as exc:
+            guide_error = str(exc) if exc.path else f"{label}: {exc}"
+        except OSError as exc:
+            guide_error = f"{label}: cannot read file: {exc.strerror or exc}"
+        except BaseException:
+            _finish_envelope(child)  # never leave the child behind
+            raise
+    outcome = _finish_envelope(child) if child is not None else None
+    if outcome is None:
+        outcome = envelope_outcome(path, label)
+    kind, value = outcome
+    if kind == "error":  # the envelope check decides first, as when the checks run one after the other
+        return FileReport(label, error=value)
+    if guide is None and guide_error is None:
+        try:
+            guide = ig.validate_file(path, name=label, engine=engine)  # type: ignore[arg-type]
+        except EdiError as exc:
+            guide_error = str(exc) if exc.path else f"{label}: {exc}"
+        except OSError as exc:
+            guide_error = f"{label}: cannot read file: {exc.strerror or exc}"
+    if guide_error is not None:
+        return FileReport(label, error=guide_error)
+    return FileReport(label, merge_findings(value, guide or []))
+
+
+def envelope_outcome(path: Path, label: str) -> tuple[str, Any]:
+    """The envelope check of one file: ("ok", findings) or ("error", the one line saying why not)."""
     try:
-        if path.is_dir():
-            return FileReport(label, error=f"{label}: a folder with no X12 files "
-                              f"({', '.join(sorted(X12_SUFFIXES))})")
         reader = X12Reader.open(path, label)
         reader.body_tags = frozenset()  # its envelope checks only: body segments counted, never built
         for _ in reader:
             pass
-        guide = ig.validate_file(path, name=label, engine=engine)  # type: ignore[arg-type]
     except EdiError as exc:
-        return FileReport(label, error=str(exc) if exc.path else f"{label}: {exc}")
+        return "error", str(exc) if exc.path else f"{label}: {exc}"
     except OSError as exc:
-        return FileReport(label, error=f"{label}: cannot read file: {exc.strerror or exc}")
-    return FileReport(label, merge_findings(reader.findings, guide))
+        return "error", f"{label}: cannot read file: {exc.strerror or exc}"
+    return "ok", list(reader.findings)
+
+
+def _start_envelope(path: Path, label: str) -> tuple[int, int] | None:
+    """Fork a child that writes envelope_outcome (pickled) to a pipe: (pid, read end), or None."""
+    import os
+
+    if not hasattr(os, "fork"):
+        return None
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            import pickle
+
+            os.close(read_end)
+            data = pickle.dumps(envelope_outcome(path, label))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+        except BaseException:  # noqa: BLE001 - the parent sees a short answer and checks itself
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _finish_envelope(child: tuple[int, int]) -> tuple[str, Any] | None:
+    """The child's answer, or None when it gave none (then the parent runs the check itself)."""
+    import os
+    import pickle
+
+    pid, read_end = child
+    chunks = []
+    try:
+        with os.fdopen(read_end, "rb") as stream:
+            while True:
+                chunk = stream.read(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    except OSError:
+        chunks = []
+    try:
+        _pid, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = 1
+    if status != 0 or not chunks:
+        return None
+    try:
+        answer = pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 - a cut answer: check here
+        return None
+    return answer if isinstance(answer, tuple) and len(answer) == 2 else None
 
 
 def expand(paths: tuple[Path, ...]) -> list[Path]:
@@ -178,7 +272,10 @@ def validate(files: tuple[Path, ...], as_json: bool, engine: str, max_findings: 
     Exit 0: every file clean (warnings allowed); 1: findings; 2: a file is unusable (empty,
     binary, not X12, truncated ISA); the other files are still checked and reported.
     """
-    reports = [validate_path(path, engine) for path in expand(files)]
+    import os
+
+    concurrent = (os.cpu_count() or 1) > 1  # the envelope check beside the guide check
+    reports = [validate_path(path, engine, concurrent=concurrent) for path in expand(files)]
     if as_json:
         click.echo(json.dumps([r.to_dict(max_findings) for r in reports], indent=2))
     for report in reports:
