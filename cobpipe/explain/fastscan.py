@@ -162,8 +162,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
         state = 3
         yield "resume", header
     for found in pieces(path, term, start, end):
-        for piece in found:
-            index += 1
+        for index, piece in enumerate(found, index + 1):  # index: the segment's number in the file
             if state == 4:  # in a claim: most segments
                 head = piece[:4]
                 if line is not None:
