@@ -44,6 +44,7 @@ _ENTRY = object()  # key, in the trie node a block ends on, of the HLs learned t
 _fullmatch = re.Pattern.fullmatch
 _NOT_IN_RUNS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "BHT"})
 RUN_LIMIT = 20_000  # runs learned per file (a synthetic 100k-claim 837P learns a few thousand)
+WINDOW = (BUFSIZE - 4) // 2  # see _Blocks._layout
 CANDIDATES = 8  # runs kept per trie node and number of segments (each is tried until one accepts)
 _PATTERN_LIMIT = 4096
 
@@ -164,7 +165,8 @@ class _Blocks:
     def _layout(self, region: str) -> tuple[list[str], int, int, str] | None:
         """(segment texts, line of the first, line step, line break before each) when every piece of `region` is one segment
         after one line break (LF or CR LF), or all are on one line, with no piece pyx12 reads apart
-        (empty, leading space, longer than its buffer); else None."""
+        (empty, longer than its buffer); else None. (A leading space is read by _Reader.take, as the
+        per-segment path reads it; no expression accepts it.)"""
         term = self.term
         first = region[0]
         if first == "\n" or first == "\r":
@@ -183,9 +185,17 @@ class _Blocks:
             texts = region[:-1].split(term)
             line0, step = self.reader.line, 0
             nl = ""
-        # no empty piece, none starting with a space (or anything below it), none past pyx12's buffer
-        if min(texts) <= " " or max(map(len, texts)) + len(nl) >= BUFSIZE:
+        # no empty piece (pyx12 stops there), none past its buffer: a mark (line break, or terminator
+        # on one line) in every window of WINDOW characters keeps every piece shorter than 2 windows
+        if "" in texts:
             return None
+        find = region.find
+        mark = nl[-1:] or term
+        for start in range(0, len(region), WINDOW):
+            if find(mark, start, start + WINDOW) < 0:
+                if max(map(len, texts)) + len(nl) >= BUFSIZE:
+                    return None
+                break
         return texts, line0, step, nl
 
     # --- a run of segments from one HL to the next ----------------------------------------------------
