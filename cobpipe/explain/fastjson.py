@@ -284,7 +284,7 @@ def _second_part(path: str, builder: ViewBuilder, component: str, repeats: list[
         except Ineligible as exc:
             result = ("ineligible", str(exc))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-            result = ("error", f"{type(exc).__name__}: {exc}")
+            result = ("error", type(exc).__name__)  # its name only: a message might quote the file (PHI)
             code = 1
         try:
             with os.fdopen(write, "wb") as pipe:
@@ -332,10 +332,14 @@ def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: T
     with tempfile.TemporaryFile("w+b", dir=spool_dir) as spool, \
             tempfile.TemporaryFile("w+b", dir=spool_dir) as spool2:
         spools = (spool, spool2)
+        if split is not None:
+            try:
+                pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
+            except OSError:  # no second process to be had: this one reads the whole file
+                split = None
         if split is None:
             done = _Pass(builder, component, repeats, findings_only, spool, 0).run(scan(path))
         else:
-            pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
             result = None
             try:
                 done = _Pass(builder, component, repeats, findings_only, spool, 0).run(
