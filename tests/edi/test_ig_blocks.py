@@ -116,7 +116,7 @@ LAYOUTS = {
     "other delimiters": lambda t: t.replace("*", "|").replace(":", "^").replace("~", "!"),
     "lone CR": lambda t: t.replace("~\n", "~\r"),
     # longer than pyx12's 8 KiB buffer: it stops reading there
-    "long segment": lambda t: t[:len(t) // 2] + t[len(t) // 2:].replace("~\nN3*", "~\nN3*" + "A" * 9000, 1),
+    "long segment": lambda t: t[:len(t) // 2] + t[len(t) // 2:].replace("~\nN3*", "~\nN3*" + "A" * 20000, 1),
     "long segment on one line": lambda t: (t[:len(t) // 2] + t[len(t) // 2:].replace(
         "~\nN3*", "~\nN3*" + "B" * 8185, 1)).replace("~\n", "~"),
 }
