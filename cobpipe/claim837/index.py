@@ -89,6 +89,7 @@ class ClaimIndex:
         self._loops: dict[tuple, tuple] = {}  # parsed context loops (bounded)
         self._envelope_objects: dict[int, Envelope] = {}
         self._placer = None
+        self._placements: dict[tuple, tuple[int, str | None]] = {}
 
     # --- building ---------------------------------------------------------------------------
 
@@ -193,11 +194,36 @@ class ClaimIndex:
         builder = self._builder(envelope)
         claim = builder.claim = Loop("2300", segments[:1])
         builder.stack = [claim]
-        place = builder.place
-        for seg in segments[1:]:
-            place(seg)
+        self._place(builder, segments, 1)
         builder.claim = None
         return OriginalClaim(envelope, header, billing, subscriber, patient, claim)
+
+    def _place(self, builder, segments: list, first: int) -> None:
+        """`builder.place(seg)` for segments[first:], each placement decided once per (open loops, tag,
+        element 01): the loop table decides it from those alone (`_TransactionBuilder.place`)."""
+        stack = builder.stack
+        ids = tuple(loop.id for loop in stack)
+        memo = self._placements
+        for index in range(first, len(segments)):
+            seg = segments[index]
+            elements = seg.elements
+            key = (ids, seg.tag, elements[0] if elements else "")
+            action = memo.get(key)
+            if action is None:
+                action = memo[key] = _placement(builder.table.placement, ids, seg)
+            depth, child_id = action
+            if depth < 0:  # not expected in any open loop: the builder keeps it where it is (and says so)
+                builder.place(seg)
+                continue
+            del stack[depth + 1:]
+            if child_id is None:
+                stack[depth].items.append(seg)
+                ids = ids[:depth + 1]
+            else:
+                child = Loop(child_id, (seg,))
+                stack[depth].items.append(child)
+                stack.append(child)
+                ids = ids[:depth + 1] + (child_id,)
 
     def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope) -> tuple[Loop, int]:
         """The header or HL loop at file[start:end], its segments numbered from `first`; and the number
@@ -211,8 +237,7 @@ class ClaimIndex:
         if segments and segments[0].tag == "HL":  # as _TransactionBuilder.open_hl opens it
             loop = Loop(HL_LEVELS[segments[0].get(3)], segments[:1])
             builder.stack = [loop]
-            for seg in segments[1:]:
-                builder.place(seg)
+            self._place(builder, segments, 1)
         else:  # the header: BHT stays in it (before any HL), the rest is placed (1000A, 1000B)
             loop = builder.header
             for seg in segments:
@@ -559,6 +584,26 @@ class _Scanner:
         only = self.only
         wanted = only is None or claim_id in only or claim_id.upper() in only
         self.open_span = ["CLM", at, claim_id] if wanted else None
+
+
+def _placement(placement: dict, ids: tuple[str, ...], seg) -> tuple[int, str | None]:
+    """Where `_TransactionBuilder.place` puts `seg` with loops `ids` open: (depth of the loop it joins,
+    None) or (depth of the loop it opens a child in, the child's id); (-1, None) when no open loop
+    takes it."""
+    tag = seg.tag
+    for depth in range(len(ids) - 1, -1, -1):
+        rule = placement.get((ids[depth], tag))
+        if rule is None:
+            continue
+        starts, member = rule
+        if starts:
+            qualifier = seg.get(1)
+            for qualifiers, child_id in starts:
+                if qualifiers is None or qualifier in qualifiers:
+                    return depth, child_id
+        if member:
+            return depth, None
+    return -1, None
 
 
 def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
