@@ -139,6 +139,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     cas_tag, dtm_tag, ref_tag, amt_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT"))
     ref_6r = "REF" + sep + "6R" + sep
     ref_6r_length = len(ref_6r)
+    ref_6r_bare = ref_6r[:-1]
     decimals = _decimals
     dtm_cache, procedures = _Cache(8192), _Cache(8192)  # DTM text -> (qualifier, date JSON); SVC01 -> its check
     index = 0
@@ -186,9 +187,12 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         line.dates.setdefault(*q_value)
                         continue
                     if head == ref_tag:
-                        if line.ref_6r is None and piece.startswith(ref_6r):
-                            value = piece[ref_6r_length:]
-                            line.ref_6r = value.split(sep, 1)[0] if sep in value else value
+                        if line.ref_6r is None:
+                            if piece.startswith(ref_6r):
+                                value = piece[ref_6r_length:]
+                                line.ref_6r = value.split(sep, 1)[0] if sep in value else value
+                            elif piece == ref_6r_bare:  # REF*6R without REF02: the first 6R reads as ""
+                                line.ref_6r = ""
                         continue
                     if head == amt_tag:
                         els = piece.split(sep)

@@ -32,6 +32,7 @@ OPTION_SETS = [
     (ExplainOptions(show_phi=True), False),
     (ExplainOptions(), True),  # --findings-only
     (ExplainOptions(statuses=frozenset({"4", "22"})), False),
+    (ExplainOptions(statuses=frozenset({"1"}), show_phi=True), True),
 ]
 
 
@@ -243,6 +244,8 @@ EDGE_CASES = {
     "se count": (x12(CLAIM).replace("SE*", "SE*9"), False),
     "bad clp02": (x12(CLAIM).replace("CLP*C1*1*", "CLP*C1*99*"), False),
     "cas group": (x12(CLAIM).replace("CAS*PR*3*20", "CAS*CR*3*20"), False),
+    "bare ref 6r first": (x12([*CLAIM[:-3], "REF*6R", "REF*6R*L2", "AMT*B6*120"]), True),
+    "two ref 6r": (x12([*CLAIM[:-3], "REF*6R*L1*NOTE", "REF*6R*L2", "AMT*B6*120", "AMT*B6*1"]), True),
     "quoted name": (x12(CLAIM).replace("NEXT PLAN", 'NEXT "PLAN" \\ X'), True),
 }
 
