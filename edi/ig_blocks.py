@@ -89,8 +89,7 @@ def drive(driver: _Driver) -> bool:
 
 
 class _Blocks:
-    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "runs",
-                 "roots")
+    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "runs", "alive")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -101,6 +100,8 @@ class _Blocks:
         self.hl_token = "HL" + self.ele
         self.patterns: dict[tuple, Any] = {}  # (node, key, LX01) -> compiled expression (this file only)
         self.runs = 0
+        # the walk counts inside the current block, while only learned steps changed them (None: unknown)
+        self.alive: set[str] | None = None
 
     # --- a chunk of text ------------------------------------------------------------------------------
 
@@ -109,6 +110,7 @@ class _Blocks:
         reader = self.reader
         layout = self._layout(region)
         if layout is None:  # pieces as pyx12 reads them, each through the per-segment path
+            self.alive = None
             take, step = reader.take, self.d.step
             for line in reader.pieces_of(region.split(self.term)[:-1]):
                 if not step(*take(line)):
@@ -228,6 +230,7 @@ class _Blocks:
                         j += 1  # the next block has started: its runs from there
                         continue
             # segment by segment; a run is learned when every step replays or learns a shape, cleanly
+            self.alive = None
             start = shapes.trie
             steps: list[Any] | None = [] if start is not None and whole else None
             k = j
@@ -279,6 +282,10 @@ class _Blocks:
         counts.update(run.sets)
         for path in run.dels:
             counts.pop(path, None)
+        alive = self.alive
+        if alive is not None:
+            alive.update(run.sets)
+            alive.difference_update(run.dels)
         walker.pending = []
         self.shapes.trie = run.end
         self.d.node = run.node
@@ -306,9 +313,15 @@ class _Blocks:
         errh = self.errh
         errh.position = position
         # the walk's changes: _Walker._check_loop_usage and _goto_seg_match for the block's loop
-        walker.reset_loop(loop)
+        alive = self.alive
+        if alive is None:
+            walker.reset_loop(loop)
+        else:  # the counts inside the last block, known without looking through all of them
+            for path in alive:
+                del counts[path]
         counts[loop.path] = counts.get(loop.path, 0) + 1
         counts[hl_node.path] = counts.get(hl_node.path, 0) + 1
+        self.alive = {hl_node.path} if hl_node.path in loop.desc else set()
         walker.pending = []
         walker.missing = []
         walker.entered = loop
