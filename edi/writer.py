@@ -125,20 +125,27 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     element, terminator = delimiters.element, delimiters.segment
     component, repetition = delimiters.component, delimiters.repetition
     bodies = []
+    append = bodies.append
+    join = element.join
     separators = 0
+    checked = delimiters  # the last source delimiters found to need no translation
+    envelope = _ENVELOPE_TAGS
     for segment in segments:
         source = segment.delimiters
-        if source is not delimiters and (source.component != component or (
-                repetition is not None and source.repetition != repetition)):
+        if source is not checked:
+            if source.component != component or (repetition is not None and source.repetition != repetition):
+                return None
+            checked = source
+        tag = segment.tag
+        if tag in envelope:
             return None
         elements = segment.elements
         separators += len(elements)
-        bodies.append(element.join((segment.tag, *elements)))
+        append(join((tag, *elements)))
     end = terminator + delimiters.suffix
     text = end.join(bodies) + end if bodies else ""
     if text.count(element) != separators or text.count(terminator) != len(bodies) or (
-            delimiters.suffix and text.count(delimiters.suffix) != len(bodies)) or (
-            _ENVELOPE_TAGS.intersection(segment.tag for segment in segments)):
+            delimiters.suffix and text.count(delimiters.suffix) != len(bodies)):
         return None
     return text
 

@@ -23,6 +23,8 @@ from cobpipe.claim837.rows import ClaimRows
 from cobpipe.pipeline import ConvertOptions, _refuse_truncated, run_batch
 from cobpipe.synth import generate_set
 from edi.errors import EdiError
+from edi.segment import STANDARD, Delimiters, Segment
+from edi.writer import _same_delimiters_text, serialize
 
 REPO = Path(__file__).parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -337,3 +339,26 @@ def test_generated_any_knobs(tmp_path_factory, seed, knobs, claims, flat):
         made.era.write_bytes(made.era.read_bytes().replace(b"~\n", b"~"))
     assert indexed(made.claims)
     assert_same(folder, [made.era], [made.claims], made.coverage)
+
+
+# --- the writer's one-join path ---------------------------------------------------------------
+
+_CHARS = st.sampled_from(list("AB1 *:^~|>!\n"))
+_DELIMITER_SETS = [Delimiters("*", ":", "^", "~", "\n"), Delimiters("*", ":", "^", "~", ""),
+                   Delimiters("|", ">", "!", "~", "\n"), Delimiters("*", ":", None, "~", "\n"), STANDARD]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["NM1", "CLM", "SV1", "ST", "SE", "REF"]),
+                          st.lists(st.text(_CHARS, max_size=4), max_size=4), st.sampled_from(_DELIMITER_SETS)),
+                max_size=6),
+       st.sampled_from(_DELIMITER_SETS))
+def test_writer_join_is_serialize(raw, output):
+    """When the writer joins a claim's segments at once, the text is what serializing each gives (and
+    it never joins what serializing would refuse or translate)."""
+    segments = [Segment(tag, tuple(elements), delimiters=source) for tag, elements, source in raw]
+    joined = _same_delimiters_text(segments, output)
+    if joined is None:
+        return
+    assert not {s.tag for s in segments} & {"ISA", "IEA", "GS", "GE", "ST", "SE"}
+    assert joined == "".join(serialize(s, output) for s in segments)
