@@ -28,8 +28,12 @@ checked element by element; the walk of each 2000B block shape learned once per 
 changes an earlier block of that shape walked to); each other walk visits only the children that can
 match the segment id or record a missing mandatory segment/loop; clean segment texts remembered
 within a file and clean code and number values across files (never names, ids or dates, so no PHI
-outlives a validation); no logging, no error-tree objects unless there is an error.
-``SEGMENT_REGEX`` and ``WALK_CACHE`` (module flags, True by default) turn the two learned paths off.
+outlives a validation); no logging, no error-tree objects unless there is an error. On top of that, edi.ig_blocks takes the
+runs of segments of learned 2000B shapes together: one pass of compiled expressions over their texts
+(split per chunk in C) and the state changes of the whole run at once; everything else, errors
+included, goes through `_Driver.step` one segment at a time.
+``SEGMENT_REGEX``, ``WALK_CACHE`` and ``BLOCKS`` (module flags, True by default) turn the learned
+paths off (BLOCKS needs the other two).
 
 The engine is split by what each part does: edi.ig_map (map compilation), edi.ig_checks (element and
 segment checks), edi.ig_regex (each segment node's rules compiled into one regular expression that
