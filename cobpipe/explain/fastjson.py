@@ -29,7 +29,7 @@ from cobpipe.era.model import format_money as _m
 
 from .build import ExplainOptions, ViewBuilder, missing_claims
 from .fastclaim import ClaimWriter, _balance_finding, _bound, _is_balance_failure, claim_findings
-from .fasttext import Ineligible, _chunks, delimiters, envelope_head
+from .fasttext import Ineligible, _chunks, delimiters, envelope_head, text_start
 from .fastscan import Header, Resume, SectionEnd, scan
 from .jsonout import JsonWriter
 from .stream import SectionCounts, Summary, Survey
@@ -112,7 +112,7 @@ def prescan(path: str, codebook: CodeBook, split_at: int | None = None) -> tuple
             sections.append({ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1})
 
     carry = ""
-    base = counted = 0  # the file offset of chunk[0]; terminators before it
+    base, counted = text_start(path), 0  # the file offset of chunk[0]; terminators before it
     for data in _chunks(path):
         chunk = carry + data
         cut = chunk.rfind(term)  # the next chunk starts at the last terminator: a match is never cut

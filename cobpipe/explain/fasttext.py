@@ -114,9 +114,21 @@ class _Cache(dict):
 
 # --- the text ----------------------------------------------------------------------------------
 
-def _chunks(path: str, start: int = 0, end: int | None = None) -> Iterator[str]:
-    """The file's bytes start..end (to the end when None) as text, a chunk at a time."""
+BOM = b"\xef\xbb\xbf"
+
+
+def text_start(path: str) -> int:
+    """Where the X12 text starts: after a UTF-8 byte order mark (which the plain reader drops)."""
     with open(path, "rb") as stream:
+        return len(BOM) if stream.read(len(BOM)) == BOM else 0
+
+
+def _chunks(path: str, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """The file's bytes start..end (to the end when None) as text, a chunk at a time; from the
+    start of the file, a byte order mark is left out."""
+    with open(path, "rb") as stream:
+        if start == 0 and stream.read(len(BOM)) == BOM:
+            start = len(BOM)
         stream.seek(start)
         remaining = end - start if end is not None else None
         while True:
@@ -133,7 +145,8 @@ def _chunks(path: str, start: int = 0, end: int | None = None) -> Iterator[str]:
 def delimiters(path: str) -> tuple[str, str, str]:
     """(element, component, terminator) of the file's ISA; Ineligible unless a fixed-width ISA starts it."""
     with open(path, "rb") as stream:
-        head = stream.read(ISA_MAX_CHARS)
+        head = stream.read(ISA_MAX_CHARS + len(BOM))
+    head = head[len(BOM):] if head.startswith(BOM) else head[:ISA_MAX_CHARS]
     if not head.startswith(b"ISA") or not head.isascii():
         raise Ineligible("the file does not start with ISA")
     try:

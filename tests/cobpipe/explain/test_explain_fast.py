@@ -148,7 +148,8 @@ def test_any_chunk_size_reads_the_same(tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(fasttext, "CHUNK_BYTES", chunk)
     era, _claims = generate(40, tmp_path, seed=chunk, reversal_fraction=0.3, claims_per_835=15)
     for layout in (b"~\n", b"~\r\n", b"~"):
-        era.write_bytes(era.read_bytes().replace(b"~\r\n", b"~\n").replace(b"~\n", layout))
+        text = era.read_bytes().removeprefix(b"\xef\xbb\xbf").replace(b"~\r\n", b"~\n").replace(b"~\n", layout)
+        era.write_bytes(b"\xef\xbb\xbf" + text if layout == b"~" else text)  # a byte order mark too
         size = era.stat().st_size
         for split_at in (None, size // 2):
             assert same(era, ExplainOptions(), split_at=split_at), (layout, split_at)
@@ -244,6 +245,8 @@ EDGE_CASES = {
     "se count": (x12(CLAIM).replace("SE*", "SE*9"), False),
     "bad clp02": (x12(CLAIM).replace("CLP*C1*1*", "CLP*C1*99*"), False),
     "cas group": (x12(CLAIM).replace("CAS*PR*3*20", "CAS*CR*3*20"), False),
+    "byte order mark": ("\ufeff" + x12(CLAIM), True),
+    "bom in the middle": (x12(CLAIM).replace("LX*1~", "LX*1~\ufeff"), False),
     "bare ref 6r first": (x12([*CLAIM[:-3], "REF*6R", "REF*6R*L2", "AMT*B6*120"]), True),
     "two ref 6r": (x12([*CLAIM[:-3], "REF*6R*L1*NOTE", "REF*6R*L2", "AMT*B6*120", "AMT*B6*1"]), True),
     "quoted name": (x12(CLAIM).replace("NEXT PLAN", 'NEXT "PLAN" \\ X'), True),
