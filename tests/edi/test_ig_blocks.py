@@ -87,6 +87,7 @@ def test_real_files(path):
     (2, {"unbalanced_fraction": 0.2, "secondary_absent_fraction": 0.3}),
     (3, {"patient_fraction": 0.8, "max_lines": 12, "rendering_fraction": 0.9}),
     (4, {"patient_fraction": 0.0, "max_lines": 1, "denial_fraction": 0.3, "crossover_fraction": 0.2}),
+    (6, {"claims_per_837": 70}),  # several transaction sets: runs learned in one are taken in the next
 ])
 def test_synthetic_files_take_the_block_path_and_agree(tmp_path, seed, knobs):
     from cobpipe.synth import generate
@@ -207,3 +208,17 @@ def edits(draw):
 @given(text=edits(), read_chars=st.sampled_from([None, 1500, 4444]))
 def test_random_edits_of_valid_claims(text, read_chars):
     same(text, read_chars)
+
+
+def test_several_interchanges_in_one_file(tmp_path):
+    """Interchanges one after the other (the walk is forced at each ISA/GS): the same as per segment."""
+    from cobpipe.synth import generate
+
+    texts = []
+    for seed in (11, 12):
+        _era, claims = generate(200, tmp_path / str(seed), seed=seed)
+        texts.append(read(Path(claims)))
+    joined = texts[0] + texts[1] + texts[0].replace("000000001", "000000003")
+    same(joined)
+    assert Applied.runs > 200
+    same(joined, read_chars=7000)
