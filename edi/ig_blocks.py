@@ -36,7 +36,7 @@ import re
 from typing import Any
 
 from .ig_fast import BUFSIZE, _Driver
-from .ig_regex import segment_matcher
+from .ig_regex import content_required, segment_matcher
 from .ig_walk import _DELETED, _MISSING, _OTHER
 
 _FAST = object()  # key, in a ShapeCache trie node, of the runs learned from that node
@@ -409,17 +409,20 @@ class _Blocks:
         if matcher is not None and places is not None and len(places) == len(key) - 1:
             E, C = re.escape(self.ele), re.escape(self.comp)
             seg_id = re.escape(key[0])
-            parts = [f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]  # not empty (the reader's check)
+            # not empty (the reader's check), unless the node's expression already says so
+            parts = [] if content_required(node, self.ele, self.comp, self.term) else [
+                f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]
+            compilable = True
             for (idx, sub, _codes), value in zip(places, key[1:]):
                 if value is _MISSING or value is _OTHER or not isinstance(value, str):
-                    parts = []
+                    compilable = False
                     break
-                start = f"{seg_id}(?:{E}[^{E}]*){{{idx - 1}}}{E}"
+                start = f"{seg_id}(?:{E}[^{E}]*){{{idx - 1}}}{E}" if idx > 1 else f"{seg_id}{E}"
                 if sub is None:
                     parts.append(f"(?={start}{re.escape(value)}{C}*(?:{E}|\\Z))")
                 else:
                     parts.append(f"(?={start}(?:[^{E}{C}]*{C}){{{sub - 1}}}{re.escape(value)}(?:{C}|{E}|\\Z))")
-            if parts:
+            if compilable:
                 if lx01 is not None:
                     parts.append(f"(?={seg_id}{E}{lx01}(?:{E}|\\Z))")
                 text = "".join(parts) + f"(?:{matcher.__self__.pattern})(?<!{E})"  # no trailing separator

@@ -67,6 +67,31 @@ def segment_matcher(node: SegNode, ele: str, comp: str, term: str) -> Callable[[
     return found  # type: ignore[return-value]
 
 
+def content_required(node: SegNode, ele: str, comp: str, term: str) -> bool:
+    """Whether the node's expression accepts only segments whose first element holds something other
+    than separators (so X12Reader's "segment is empty" check cannot fire on them): that element is a
+    simple one that may be neither missing nor empty, and every value the expression allows for it
+    has at least one character and none of the delimiters."""
+    key = (node, ele, comp, term)
+    found = _required.get(key)
+    if found is None:
+        found = False
+        if segment_matcher(node, ele, comp, term) is not None and node.by_idx and node.kinds[0] != 1 \
+                and node.by_idx[0] is not _BAD_CHILD:
+            compiler = _Compiler(node, ele, comp, term)
+            try:
+                found = not compiler.missing_ok(0) and not compiler.empty_ok(node.by_idx[0])
+            except Crash:
+                found = False
+        if len(_required) >= _CACHE_LIMIT:
+            _required.clear()
+        _required[key] = found
+    return found
+
+
+_required: dict[tuple[Any, str, str, str], bool] = {}
+
+
 def segment_pattern(node: SegNode, ele: str, comp: str, term: str) -> str | None:
     """The expression's text (None: the node is not compiled)."""
     delims = {ele, comp, term}
@@ -354,4 +379,4 @@ class _Compiler:
         return f"(?={re.escape(self.node.id)}(?:{E}[^{E}]*){{{k - 1}}}{E}[^{E}]*?[^{E}{C}])"
 
 
-__all__ = ["DATE8", "segment_matcher", "segment_pattern"]
+__all__ = ["DATE8", "content_required", "segment_matcher", "segment_pattern"]

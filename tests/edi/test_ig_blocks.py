@@ -222,3 +222,24 @@ def test_several_interchanges_in_one_file(tmp_path):
     same(joined)
     assert Applied.runs > 200
     same(joined, read_chars=7000)
+
+
+@pytest.mark.parametrize("map_file", ["837.5010.X222.A1.xml", "835.5010.X221.A1.xml"])
+def test_nodes_said_to_need_content_accept_no_empty_segment(map_file):
+    """Where ig_regex.content_required says so, the block path leaves out its own "not empty"
+    look-ahead: the node's expression must then refuse every segment X12Reader calls empty."""
+    from edi.ig_map import load_map
+    from edi.ig_regex import content_required, segment_matcher
+
+    required = 0
+    for node in load_map(map_file).by_path.values():
+        if not getattr(node, "is_segment", False) or not content_required(node, "*", ":", "~"):
+            continue
+        required += 1
+        matcher = segment_matcher(node, "*", ":", "~")
+        width = len(node.by_idx) + 1
+        empties = [node.id + "".join("*" + ":" * ((k * j) % 3) for k in range(n)) for n in range(width + 1)
+                   for j in range(3)]
+        assert not any(matcher(text) for text in empties), node.path
+        assert not matcher(node.id)
+    assert required > 30
