@@ -145,8 +145,22 @@ def _comes_after_destination(payer: Loop2320, subscriber_sbr: Segment | None) ->
 
 def money(seg: Segment, position: int) -> Decimal:
     """An amount element; empty or unreadable reads as 0 (the IG check reports bad numbers)."""
-    value = parse_amount(seg.get(position))
-    return ZERO if value is None else value
+    elements = seg.elements
+    text = elements[position - 1] if 0 < position <= len(elements) else ""
+    value = _MONEY.get(text)
+    if value is None:
+        value = parse_amount(text)
+        if value is None:
+            value = ZERO
+        if len(_MONEY) >= 4096:
+            _MONEY.clear()
+        _MONEY[text] = value
+    return value
+
+
+# element text -> its amount: claims repeat few amounts, and a Decimal is immutable (the same text
+# always reads as the same value, exponent included, so messages print it alike)
+_MONEY: dict[str, Decimal] = {}
 
 
 def cas_total(segments: Iterable[Segment]) -> Decimal:

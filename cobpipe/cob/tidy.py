@@ -7,7 +7,7 @@ nothing: an empty trailing element means "not used" either way.
 """
 from __future__ import annotations
 
-from edi.segment import Segment
+from edi.segment import STANDARD, Segment
 
 from ..claim837.loops import Loop
 
@@ -35,11 +35,22 @@ def tidy_loop(loop: Loop | None) -> Loop | None:
     if loop is None:
         return None
     items: list[Segment | Loop] = []
+    append = items.append
     changed = False
     for item in loop.items:
-        tidied = tidy_segment(item) if isinstance(item, Segment) else tidy_loop(item)
+        if isinstance(item, Segment):
+            elements = item.elements
+            # tidy_segment's usual case inlined (a segment in standard delimiters whose last element
+            # is not empty and no element ends with ":"): the segment itself, without a call
+            if item.delimiters is STANDARD and elements and elements[-1] != "" \
+                    and ":*" not in "*".join(elements) + "*":
+                append(item)
+                continue
+            tidied = tidy_segment(item)
+        else:
+            tidied = tidy_loop(item)
         changed = changed or tidied is not item
-        items.append(tidied)
+        append(tidied)
     if not changed:
         return loop
     clone = Loop(loop.id)

@@ -1,6 +1,9 @@
 import datetime as dt
 import textwrap
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cobpipe.cob.gate import ClaimView, check_claim
 from edi.segment import Segment
 
@@ -105,3 +108,20 @@ def test_claim_level_only_needs_2330b_date():
     assert findings(claim_level) == []
     assert "COB009" in codes(claim_level.replace("DTP*573*D8*20260320~\n", ""))
     assert "COB003" in codes(claim_level.replace("AMT*D*50", "AMT*D*49"))
+
+
+@given(st.lists(st.sampled_from(["", "10", "10.0", "10.00", "-2.5", "1E+1", "abc", "NaN", "Inf", " 5", "0", "-0"]),
+                max_size=8), st.integers(min_value=-1, max_value=4))
+def test_money_reads_as_parse_amount_whatever_was_read_before(texts, position):
+    """money() remembers each text's amount: the value (exponent included) is parse_amount's, else 0."""
+    from edi.values import parse_amount
+
+    from cobpipe.cob.gate import ZERO, money
+
+    for text in texts + texts:
+        seg = Segment("AMT", ("D", text))
+        expected_text = seg.get(position)
+        expected = parse_amount(expected_text)
+        expected = ZERO if expected is None else expected
+        got = money(seg, position)
+        assert str(got) == str(expected) and got.as_tuple() == expected.as_tuple()

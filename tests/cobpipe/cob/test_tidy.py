@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from cobpipe.cob.tidy import tidy_loop, tidy_segment
 from cobpipe.claim837.loops import Loop
-from edi.segment import Delimiters, Segment
+from edi.segment import STANDARD, Delimiters, Segment
 
 
 def test_a_clean_segment_is_returned_as_it_is():
@@ -54,3 +54,30 @@ def test_tidy_matches_the_definition(values):
     tidied = tidy_segment(seg)
     assert tidied.elements == expected
     assert (tidied is seg) == (expected == seg.elements)
+
+
+_ELEMENTS = st.lists(st.text(alphabet="AB1:*|^", max_size=5), max_size=5)
+
+
+@given(st.lists(st.tuples(st.booleans(), _ELEMENTS, st.sampled_from(("REF", "ISA", "SE"))), max_size=6))
+def test_tidy_loop_is_tidy_segment_of_each_segment(specs):
+    """tidy_loop's inlined usual case (standard delimiters, clean) agrees with tidy_segment for every
+    segment, in standard delimiters or others, envelope tags included, in nested loops."""
+    other = Delimiters("|", "^", None, "\n", "")
+    segments = [Segment(tag, tuple(values), delimiters=STANDARD if standard else other)
+                for standard, values, tag in specs]
+    loop = Loop("2300", segments[:3], [Loop("2400", segments[3:])])
+    tidied = tidy_loop(loop)
+    expected = [tidy_segment(s) for s in segments]
+    got = tidied.all_segments()
+    assert [(s.tag, s.elements, s.delimiters) for s in got] == [(s.tag, s.elements, s.delimiters) for s in expected]
+    assert all((g is s) == (e is s) for g, e, s in zip(got, expected, segments))
+    assert (tidied is loop) == all(e is s for e, s in zip(expected, segments))
+
+
+def test_tidy_loop_with_equal_but_not_the_same_delimiters():
+    seg = Segment("SV1", ("HC:99213:", "100"), delimiters=Delimiters())  # equal to STANDARD, another object
+    clean = Segment("SV1", ("HC:99213", "100"), delimiters=Delimiters())
+    assert tidy_loop(Loop("2400", [seg])).all_segments()[0].elements == ("HC:99213", "100")
+    loop = Loop("2400", [clean])
+    assert tidy_loop(loop) is loop
