@@ -129,7 +129,8 @@ class ClaimIndex:
         """Claim `number` as `OriginalClaim.from_x12` reads its storage text (segments numbered from 1
         in the storage layout), built piece by piece: the header, 2000A, 2000B and 2000C loops are
         parsed once and shared by the claims read under them (nothing edits an original claim's
-        loops: the mapper copies the 2300 it changes, as it does for claims read from a file)."""
+        loops: the mapper copies the 2300 it changes, as it does for claims read from a file). The
+        2300 is read now and made when first used (`_Deferred2300`): its CLM at once."""
         file_no, context, start, end = self.claims[4 * number:4 * number + 4]
         c = self.contexts[_CONTEXT_FIELDS * context:_CONTEXT_FIELDS * (context + 1)]
         transaction = c[0]
@@ -140,13 +141,33 @@ class ClaimIndex:
         patient = None
         if c[7] >= 0:
             patient, after = self._context(file_no, c[7], c[8], after, envelope)
-        segments = self._segments(file_no, start, end, after)
+        text = os.pread(self._fd(file_no), end - start, start).replace(b"\n", b"").decode("ascii")
+        cut = text.find("~")
+        if cut < 0:  # never from read_spans (a claim's span ends with its terminator): no segment
+            return OriginalClaim(envelope, header, billing, subscriber, patient, Loop("2300"))
+        parts = text[:cut].split("*")
+        clm = _make_segment(parts[0], tuple(parts[1:]), after, after, STANDARD)
+        claim = _new_loop(_Deferred2300)  # not Loop.__init__: its `items =` would place at once
+        _set_id(claim, "2300")
+        _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
+        return OriginalClaim(envelope, header, billing, subscriber, patient, claim)
+
+    def _placed_2300(self, envelope: Envelope, clm, rest: str, first: int) -> list:
+        """The items of a claim's 2300 loop: `clm` (segment `first`) and the segments of `rest`
+        (storage text after it, numbered on from `first`) placed as `claim` placed them eagerly."""
+        segments = [clm]
+        if rest:
+            bodies = rest.split("~")
+            bodies.pop()
+            make = _make_segment
+            segments += [make(parts[0], tuple(parts[1:]), number, number, STANDARD)
+                         for number, parts in enumerate([body.split("*") for body in bodies], first + 1)]
         builder = self._builder(envelope)
         claim = builder.claim = Loop("2300", segments[:1])
         builder.stack = [claim]
         self._place(builder, segments, 1)
         builder.claim = None
-        return OriginalClaim(envelope, header, billing, subscriber, patient, claim)
+        return claim.items
 
     def _place(self, builder, segments: list, first: int) -> None:
         """`builder.place(seg)` for segments[first:], each placement decided once per (open loops, tag,
@@ -281,6 +302,47 @@ class ClaimIndex:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_ITEMS = Loop.__dict__["items"]  # the slot of Loop.items
+_get_items, _set_items = _ITEMS.__get__, _ITEMS.__set__
+_set_id = Loop.__dict__["id"].__set__
+_new_loop = object.__new__
+
+
+class _Deferred2300(Loop):
+    """A claim's 2300 loop whose segments are made and placed when first used: many remitted claims
+    are decided (skipped for nothing left to bill, held, refused) from the CLM and the 2000B alone.
+    Its start segment (CLM) is made at once; any other use of the loop makes the rest exactly as
+    `ClaimIndex.claim` made them eagerly, and turns the object into a plain `Loop`."""
+
+    __slots__ = ()
+
+    @property
+    def items(self) -> list:
+        pending = _get_items(self, Loop)
+        if type(pending) is tuple:  # noqa: E721 - the deferred state, not a list of items
+            index, envelope, clm, rest, first = pending
+            _set_items(self, index._placed_2300(envelope, clm, rest, first))
+            self.__class__ = Loop  # type: ignore[assignment]
+            return _get_items(self, Loop)
+        return pending
+
+    @items.setter
+    def items(self, value: list) -> None:
+        _set_items(self, value)
+        self.__class__ = Loop  # type: ignore[assignment]
+
+    def __reduce_ex__(self, protocol):  # pickle, copy: made first, then as any Loop
+        self.items  # noqa: B018 - makes the segments, the object becomes a Loop
+        return object.__reduce_ex__(self, protocol)
+
+    @property
+    def first(self):
+        pending = _get_items(self, Loop)
+        if type(pending) is tuple:  # noqa: E721
+            return pending[2]
+        return Loop.first.__get__(self, Loop)
 
 
 def _placement(placement: dict, ids: tuple[str, ...], seg) -> tuple[int, str | None]:

@@ -259,6 +259,38 @@ def test_index_reads_every_generated_shape(tmp_path):
         check_index_against_rows(made.claims, only=frozenset({"SYN00000003", "syn00000004".upper()}))
 
 
+def test_a_claims_2300_is_made_when_first_used(tmp_path):
+    """The index makes a claim's CLM at once and the rest of its 2300 when something reads the loop;
+    then it is a plain Loop, the same tree as made eagerly (check_index_against_rows), and pickle,
+    copy and deepcopy see that tree too."""
+    import copy
+    import pickle
+
+    from cobpipe.claim837.index import _Deferred2300
+
+    made = generate_set(12, tmp_path, seed=7, patient_fraction=0.5)
+    with ClaimIndex.build([made.claims]) as index:
+        numbers = range(len(index.claims) // 4)
+        eager = [tree(index.claim(number)) for number in numbers]
+        for number in numbers:
+            claim = index.claim(number)
+            assert type(claim.claim) is _Deferred2300
+            clm = claim.clm
+            assert (claim.id, clm.tag) == (clm.get(1), "CLM")
+            claim.charge  # noqa: B018 - CLM02 only
+            assert type(claim.claim) is _Deferred2300
+            for use in (tree, lambda c: tree(pickle.loads(pickle.dumps(c))), lambda c: tree(copy.deepcopy(c))):
+                fresh = index.claim(number)
+                assert use(fresh) == eager[number]
+                assert type(fresh.claim) is Loop and fresh.claim.first is fresh.clm
+            shallow = index.claim(number)
+            assert tree(OriginalClaim(shallow.envelope, shallow.header, shallow.billing_provider, shallow.subscriber,
+                                      shallow.patient, copy.copy(shallow.claim))) == eager[number]
+        replaced = index.claim(0)
+        replaced.claim.items = [replaced.clm]
+        assert type(replaced.claim) is Loop and replaced.claim.items == [replaced.clm]
+
+
 _BASE: dict[str, bytes] = {}
 
 
