@@ -30,6 +30,10 @@ def format_amount(value: Decimal | int) -> str:
     Money is Decimal: a float raises TypeError (its binary rounding would leak into claims), and
     NaN or infinity raise ValueError.
     """
+    if type(value) is Decimal and value.is_finite():  # noqa: E721 - the usual case, remembered below
+        text = _AMOUNT_TEXT.get(value)
+        if text is not None:
+            return text
     if isinstance(value, float) or not isinstance(value, (Decimal, int)):
         raise TypeError(f"format_amount takes a Decimal (or int), not {type(value).__name__}")
     if isinstance(value, Decimal) and not value.is_finite():

@@ -12,11 +12,13 @@ from edi.values import parse_amount, parse_date8
 
 from ..claim837.claim import OriginalClaim
 from ..era.model import ClaimPayment, Moa, RemittanceHeader
+from ._make import maker
 from .cas import Adjustment
 from .match import BilledLine, RemittedLine
 from .remit import RemitClaim, RemitLine
 
 ZERO = Decimal(0)
+_adjustment, _remitted_line, _billed_line = maker(Adjustment), maker(RemittedLine), maker(BilledLine)
 
 
 def adjudication_date(header: RemittanceHeader, today: dt.date | None = None) -> dt.date | None:
@@ -35,22 +37,26 @@ def adjudication_date(header: RemittanceHeader, today: dt.date | None = None) ->
 
 def remit_claim(payment: ClaimPayment, header: RemittanceHeader, today: dt.date | None = None) -> RemitClaim:
     lines = []
+    adjustment = _adjustment
     for line in payment.lines:
         billed = line.billed_procedure
+        procedure, original = line.procedure, line.original_procedure
+        charge, paid = line.charge, line.paid
         lines.append(RemitLine(
-            match=RemittedLine(
-                ordinal=line.ordinal, segment=line.segment or None, ref_6r=line.ref_6r,
-                qualifier=line.procedure.qualifier, code=line.procedure.code, modifiers=line.procedure.modifiers,
-                original_code=line.original_procedure.code if line.original_procedure else "",
-                original_modifiers=line.original_procedure.modifiers if line.original_procedure else (),
-                charge=line.charge if line.charge is not None else ZERO,
-                units=line.billed_units if billed else None,
-                service_date=line.service_date,
+            match=_remitted_line(  # RemittedLine's fields in order
+                line.ordinal, line.segment or None, line.ref_6r,
+                procedure.qualifier, procedure.code, procedure.modifiers,
+                original.code if original else "",
+                original.modifiers if original else (),
+                charge if charge is not None else ZERO,
+                line.billed_units if billed else None,
+                line.service_date,
             ),
-            paid=line.paid if line.paid is not None else ZERO,
+            paid=paid if paid is not None else ZERO,
             paid_units=line.units,
-            procedure=_procedure_components(line.procedure),
-            adjustments=[Adjustment(a.group, a.reason, a.amount, a.quantity) for a in line.adjustments],
+            procedure=_procedure_components(procedure),
+            adjustments=[adjustment(a.group, a.reason, a.amount, a.quantity)
+                         for cas in line.cas for a in cas.adjustments],  # line.adjustments
         ))
     remarks = set(payment.remark_codes)
     carrier = payment.crossover_carrier
@@ -63,7 +69,8 @@ def remit_claim(payment: ClaimPayment, header: RemittanceHeader, today: dt.date 
         patient_responsibility=payment.patient_responsibility or ZERO,
         payer_claim_number=payment.payer_claim_number,
         filing_indicator=payment.filing_indicator,
-        adjustments=[Adjustment(a.group, a.reason, a.amount, a.quantity) for a in payment.adjustments],
+        adjustments=[adjustment(a.group, a.reason, a.amount, a.quantity)
+                     for cas in payment.cas for a in cas.adjustments],  # payment.adjustments
         lines=lines,
         segment=payment.segment or None,
         adjudication_date=adjudication_date(header, today),
@@ -108,14 +115,14 @@ def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
         dtp = line.segment("DTP", "472")
         date = parse_date8(dtp.get(3)[:8]) if dtp is not None and dtp.get(3) else None
         composite = sv1.composite(1) if sv1 is not None else []
-        out.append(BilledLine(
-            number=lx.get(1) if lx is not None else "",
-            ref_6r=ref.get(2) if ref is not None else "",
-            qualifier=composite[0] if composite else "",
-            code=composite[1] if len(composite) > 1 else "",
-            modifiers=tuple(m for m in composite[2:6] if m),
-            charge=(parse_amount(sv1.get(2)) or ZERO) if sv1 is not None else ZERO,
-            units=parse_amount(sv1.get(4)) if sv1 is not None else None,
-            service_date=date,
+        out.append(_billed_line(  # BilledLine's fields in order
+            lx.get(1) if lx is not None else "",
+            ref.get(2) if ref is not None else "",
+            composite[0] if composite else "",
+            composite[1] if len(composite) > 1 else "",
+            tuple(m for m in composite[2:6] if m),
+            (parse_amount(sv1.get(2)) or ZERO) if sv1 is not None else ZERO,
+            parse_amount(sv1.get(4)) if sv1 is not None else None,
+            date,
         ))
     return out

@@ -394,3 +394,19 @@ def test_writer_join_is_serialize(raw, output):
         return
     assert not {s.tag for s in segments} & {"ISA", "IEA", "GS", "GE", "ST", "SE"}
     assert joined == "".join(serialize(s, output) for s in segments)
+
+
+def test_format_amount_remembered_values_refuse_what_they_refused():
+    """format_amount's remembered texts serve finite Decimals only: a float equal to one remembered is
+    still refused (TypeError), NaN and infinities (signalling NaN too) still ValueError, ints still read."""
+    from decimal import Decimal
+
+    from edi.writer import format_amount
+
+    assert format_amount(Decimal("10.50")) == "10.5" and format_amount(Decimal("10.5")) == "10.5"
+    assert format_amount(Decimal("1E+1")) == "10" == format_amount(10) == format_amount(Decimal("10.00"))
+    assert format_amount(Decimal("-0.00")) == "0"
+    for refused, error in ((10.5, TypeError), (10.0, TypeError), ("10", TypeError), (Decimal("NaN"), ValueError),
+                           (Decimal("sNaN"), ValueError), (Decimal("-Infinity"), ValueError)):
+        with pytest.raises(error):
+            format_amount(refused)
