@@ -117,6 +117,7 @@ class _Words:
         self.adjustment_prefix: dict[int, dict[str, str]] = {12: {}, 16: {}}  # level -> "CO-45" -> JSON
         self.numbers: dict[str, str] = {}
         self.procedures: dict[str, str] = {}
+        self.line_cas: dict = {}  # a line's CAS text (a tuple of them for several) -> their adjustments' JSON
 
     def money_text(self, text: str) -> str:
         """JSON of money_plain(the amount `text` reads as)."""
@@ -167,6 +168,15 @@ class _Words:
                     f'{keys}"source": {_q(view.source)}\n{indent}}}')
             items.append(found)
         return items
+
+    def line_adjustments(self, cas_list) -> str:
+        """adjustments(cas_list, 16) of a line's CAS segments, worked out once per run for the same texts."""
+        key = cas_list[0].text if len(cas_list) == 1 else tuple([cas.text for cas in cas_list])
+        found = self.line_cas.get(key)
+        if found is None:
+            _bound(self.line_cas, 32768)
+            found = self.line_cas[key] = self.adjustments(cas_list, 16)
+        return found
 
     def adjustments(self, cas_list, level: int) -> str:
         """The adjustments of CAS segments as a JSON list whose items are at `level` (12: claim, 16: line)."""
@@ -383,7 +393,7 @@ class ClaimWriter:
             start or NULL, end or NULL,
             (money.get(line.allowed) or words.money_text(line.allowed)) if line.allowed else NULL,
             _q(line.ref_6r) if line.ref_6r else '""',
-            words.adjustments(line.cas, 16) if line.cas else "[]",
+            words.line_adjustments(line.cas) if line.cas else "[]",
             _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]",
             balanced, found, line.index)
 

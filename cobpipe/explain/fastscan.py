@@ -67,14 +67,15 @@ class SectionEnd:
 
 class CasInfo:
     """One CAS: group, triplets (reason, amount, amount text, quantity text, triplet number), the
-    total of its amounts, of its PR amounts (None for another group), whether one is 0, its
-    segment number."""
+    total of its amounts, of its PR amounts (None for another group), whether one is 0, its text
+    (a line's CAS; None for a claim's), its segment number."""
 
-    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "index")
+    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "text", "index")
 
     def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal | None, zero: bool,
-                 index: int) -> None:
+                 text: str | None, index: int) -> None:
         self.group, self.triplets, self.total, self.pr_total, self.zero = group, triplets, total, pr_total, zero
+        self.text = text  # the segment's text (a line's CAS), None (a claim's)
         self.index = index
 
 
@@ -176,9 +177,11 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                                 amount = number(text)
                             total = ZERO + amount
                             line.cas.append(CasInfo(els[1], ((els[2], amount, text, "", 1),), total,
-                                                    total if els[1] == "PR" else None, amount == 0, index))
+                                                    total if els[1] == "PR" else None, amount == 0, piece, index))
                         else:
-                            line.cas.append(_cas(els, index))
+                            cas = _cas(els, index)
+                            cas.text = piece
+                            line.cas.append(cas)
                         continue
                     if head == dtm_tag:
                         q_value = dtm_cache.get(piece)
@@ -483,7 +486,7 @@ def _cas(els: list[str], index: int) -> CasInfo:
         triplets.append((reason, amount, amount_text, quantity_text, triplet))
     if triplet > 6 or not triplets:
         raise Ineligible("a CAS with more than 6 triplets or none")
-    return CasInfo(group, tuple(triplets), total, total if group == "PR" else None, zero, index)
+    return CasInfo(group, tuple(triplets), total, total if group == "PR" else None, zero, None, index)
 
 
 def _svc(els: list[str], component: str, procedures: dict, ordinal: int, index: int) -> Line:
