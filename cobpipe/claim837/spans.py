@@ -9,14 +9,13 @@ import re
 from operator import itemgetter
 from pathlib import Path
 
+from edi.chunks import CHUNK_BYTES, Unterminated, terminated_chunks
 from edi.reader import ISA_WIDTHS, LOOP_LIMIT, parse_isa_delimiters
 from edi.segment import STANDARD, _make_segment
 
 from .claim import Envelope
 from .parser import is_837p_version
 
-CHUNK_BYTES = 1 << 20
-"""Bytes scanned at a time (cut after a segment terminator): memory stays flat whatever the size."""
 MAX_GAP_BYTES = 3 * LOOP_LIMIT
 """A reader refuses more than LOOP_LIMIT segments without an HL or CLM; a segment is at least 3 bytes
 (`XY~`), so two HL/CLM segments closer than this cannot have that many between them. Farther
@@ -33,7 +32,6 @@ _KEY = re.compile(rb"~(ISA|IEA|GS|GE|ST|SE|HL|CLM)[*~]")
 # what the reader strips before a terminator (layout, NUL / Ctrl-Z padding): a segment ending in one
 # is not read as its bytes say
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
-_TRAILING = b" \t\r\n\v\f\x00\x1a"
 _ENVELOPE = {b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE"}
 _CONTEXT_FIELDS = 9  # transaction, then start and end of the header, 2000A, 2000B and 2000C (-1: none)
 
@@ -50,24 +48,11 @@ def read_spans(index, path: Path, only: frozenset[str] | None) -> os.stat_result
     scanner = _Scanner(index, file_no, str(path), only)
     with open(path, "rb") as stream:
         stat = os.fstat(stream.fileno())
-        carry = b""
-        offset = 0  # file offset of carry[0]
-        while True:
-            data = stream.read(CHUNK_BYTES)
-            block = carry + data if carry else data
-            if not data:
-                if block.strip(_TRAILING):
-                    raise NotIndexable("text after the last segment terminator")
-                break
-            cut = block.rfind(b"~") + 1
-            if cut == 0:
-                if len(block) > 1 << 20:
-                    raise NotIndexable("no segment terminator")
-                carry = block
-                continue
-            scanner.scan(block, cut, offset)
-            carry = block[cut:]
-            offset += cut
+        try:
+            for block, cut, offset in terminated_chunks(stream, size=CHUNK_BYTES):
+                scanner.scan(block, cut, offset)
+        except Unterminated as exc:
+            raise NotIndexable(str(exc)) from None
     scanner.finish()
     return stat
 

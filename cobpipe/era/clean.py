@@ -22,16 +22,15 @@ from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 
+from edi.chunks import CHUNK_BYTES, Unterminated, terminated_chunks
 from edi.errors import EdiSyntaxError
 from edi.reader import ISA_WIDTHS, LOOP_LIMIT, TransactionSet, parse_isa_delimiters
 from edi.segment import Delimiters, Segment, _make_segment
 
-CHUNK_BYTES = 1 << 20
 READ_BYTES = 1 << 14  # a chunk's segments are made at once: about 500 (larger batches cost the cyclic GC more than they save)
 MAX_GAP_BYTES = 3 * LOOP_LIMIT  # a segment is at least 3 bytes: closer loop starts cannot hide LOOP_LIMIT
 _START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
-_TRAILING = b" \t\r\n\v\f\x00\x1a"
 # envelope segments and loop starts (edi.reader.LOOP_STARTS)
 _TAGS = b"ISA|IEA|GS|GE|ST|SE|CLP|CLM|LX|HL|AK2|IK3"
 _KEY_LINES = re.compile(rb"\n(" + _TAGS + rb")[*~]")
@@ -91,26 +90,13 @@ class _Scan:
     def run(self) -> CleanScan:
         with open(self.path, "rb") as stream:
             self.stamp = _stamp(os.fstat(stream.fileno()))
-            carry = b""
-            offset = 0
             first = True
-            while True:
-                data = stream.read(CHUNK_BYTES)
-                block = carry + data if carry else data
-                if not data:
-                    if block.strip(_TRAILING):
-                        raise _NotClean("text after the last terminator")
-                    break
-                cut = block.rfind(b"~") + 1
-                if cut == 0:
-                    if len(block) > 1 << 20:
-                        raise _NotClean("no terminator")
-                    carry = block
-                    continue
-                self.block(block, cut, offset, first)
-                first = False
-                carry = block[cut:]
-                offset += cut
+            try:
+                for block, cut, offset in terminated_chunks(stream, size=CHUNK_BYTES):
+                    self.block(block, cut, offset, first)
+                    first = False
+            except Unterminated as exc:
+                raise _NotClean(str(exc)) from None
         if first or not self.closed or self.isa is not None or self.segments != self.last_number:
             raise _NotClean("truncated, or something after IEA")
         assert self.delimiters is not None
