@@ -113,11 +113,7 @@ def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None 
     guide_error: str | None = None
     if child is not None:
         try:
-            guide = ig.validate_file(path, name=label, engine=engine)  # type: ignore[arg-type]
-        except EdiError as exc:
-            guide_error = str(exc) if exc.path else f"{label}: {exc}"
-        except OSError as exc:
-            guide_error = f"{label}: cannot read file: {exc.strerror or exc}"
+            guide, guide_error = _guide_check(path, label, engine)
         except BaseException:
             _finish_envelope(child)  # never leave the child behind
             raise
@@ -128,15 +124,20 @@ def validate_path(path: Path, engine: str = ig.DEFAULT_ENGINE, name: str | None 
     if kind == "error":  # the envelope check decides first, as when the checks run one after the other
         return FileReport(label, error=value)
     if guide is None and guide_error is None:
-        try:
-            guide = ig.validate_file(path, name=label, engine=engine)  # type: ignore[arg-type]
-        except EdiError as exc:
-            guide_error = str(exc) if exc.path else f"{label}: {exc}"
-        except OSError as exc:
-            guide_error = f"{label}: cannot read file: {exc.strerror or exc}"
+        guide, guide_error = _guide_check(path, label, engine)
     if guide_error is not None:
         return FileReport(label, error=guide_error)
     return FileReport(label, merge_findings(value, guide or []))
+
+
+def _guide_check(path: Path, label: str, engine: str) -> tuple[list[Finding] | None, str | None]:
+    """The guide check's findings, or the one line that says why the file could not be checked."""
+    try:
+        return ig.validate_file(path, name=label, engine=engine), None  # type: ignore[arg-type]
+    except EdiError as exc:
+        return None, str(exc) if exc.path else f"{label}: {exc}"
+    except OSError as exc:
+        return None, f"{label}: cannot read file: {exc.strerror or exc}"
 
 
 def envelope_outcome(path: Path, label: str) -> tuple[str, Any]:
