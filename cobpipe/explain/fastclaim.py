@@ -11,6 +11,7 @@ member ids are masked exactly as ViewBuilder.person masks them unless --show-phi
 from __future__ import annotations
 
 import json
+import re
 from json.encoder import encode_basestring as _q
 
 from cobpipe.era.codes import severity_of
@@ -120,12 +121,20 @@ class _Words:
         self.line_cas: dict = {}  # a line's CAS text (a tuple of them for several) -> their adjustments' JSON
 
     def money_text(self, text: str) -> str:
-        """JSON of money_plain(the amount `text` reads as)."""
+        """JSON of money_plain(the amount `text` reads as): an amount written with no leading zero
+        and at most two decimals is padded to two as text, any other through Decimal."""
         found = self.money.get(text)
         if found is None:
             if len(self.money) > 32768:
                 self.money.clear()
-            found = self.money[text] = '"' + fmt.money_plain(number(text)) + '"'
+            short = _SHORT_MONEY.match(text) if len(text) <= 18 else None
+            if short is not None:
+                sign, whole, cents = short.groups()
+                cents = "00" if cents is None else (cents + "00")[:2]
+                found = f'"{"" if whole == "0" and cents == "00" else sign}{whole}.{cents}"'
+            else:
+                found = '"' + fmt.money_plain(number(text)) + '"'
+            self.money[text] = found
         return found
 
     def claim_status(self, code: str) -> tuple:
@@ -174,7 +183,7 @@ class _Words:
         key = cas_list[0].text if len(cas_list) == 1 else tuple([cas.text for cas in cas_list])
         found = self.line_cas.get(key)
         if found is None:
-            _bound(self.line_cas, 32768)
+            _bound(self.line_cas)
             found = self.line_cas[key] = self.adjustments(cas_list, 16)
         return found
 
@@ -231,6 +240,8 @@ class _Words:
         return found
 
 
+#: an amount money_plain writes as itself padded to two decimals ("-0" and "0.0" as "0.00")
+_SHORT_MONEY = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]{0,2}))?\Z")
 _ADJUSTMENT_CLOSE = {level: f',\n{" " * (level + 2)}"quantity": null\n{" " * level}}}' for level in (12, 16)}
 _ONE_ITEM = {level: "[\n" + " " * level + "%s\n" + " " * (level - 2) + "]" for level in (12, 16)}
 

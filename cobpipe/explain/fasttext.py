@@ -17,6 +17,7 @@ from decimal import Decimal
 from edi.reader import ISA_MAX_CHARS, parse_isa_delimiters
 
 CHUNK_BYTES = 1 << 20
+ENVELOPE_BYTES = 4096  # the chunks envelope_head reads (an ISA and a GS fit, a longer GS reads on)
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 _D8 = re.compile(r"\d{8}\Z")
 _FOREIGN_SEPARATOR = re.compile(r"(?:[A-Z]{2}|N[1-6])([^A-Za-z0-9 ])")
@@ -123,16 +124,17 @@ def text_start(path: str) -> int:
         return len(BOM) if stream.read(len(BOM)) == BOM else 0
 
 
-def _chunks(path: str, start: int = 0, end: int | None = None) -> Iterator[str]:
-    """The file's bytes start..end (to the end when None) as text, a chunk at a time; from the
-    start of the file, a byte order mark is left out."""
+def _chunks(path: str, start: int = 0, end: int | None = None, size: int | None = None) -> Iterator[str]:
+    """The file's bytes start..end (to the end when None) as text, a chunk (of `size` bytes,
+    CHUNK_BYTES when None) at a time; from the start of the file, a byte order mark is left out."""
+    block = size or CHUNK_BYTES
     with open(path, "rb") as stream:
         if start == 0 and stream.read(len(BOM)) == BOM:
             start = len(BOM)
         stream.seek(start)
         remaining = end - start if end is not None else None
         while True:
-            data = stream.read(CHUNK_BYTES if remaining is None else min(remaining, CHUNK_BYTES))
+            data = stream.read(block if remaining is None else min(remaining, block))
             if not data:
                 return
             if remaining is not None:
@@ -162,22 +164,23 @@ def delimiters(path: str) -> tuple[str, str, str]:
     return sep, component, term
 
 
-def pieces(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[list[str]]:
+def pieces(path: str, term: str, start: int = 0, end: int | None = None,
+           size: int | None = None) -> Iterator[list[str]]:
     """The segments of the file (bytes start..end) as text, a chunk's worth at a time (see bodies)."""
-    for body in bodies(path, term, start, end):
+    for body in bodies(path, term, start, end, size):
         found = body.split(term)
         found.pop()  # after the last terminator: ""
         yield found
 
 
-def bodies(path: str, term: str, start: int = 0, end: int | None = None) -> Iterator[str]:
+def bodies(path: str, term: str, start: int = 0, end: int | None = None, size: int | None = None) -> Iterator[str]:
     """The file (bytes start..end, each at a segment's start) a chunk at a time, cut after a
     terminator, each segment followed by the terminator alone; Ineligible for any layout the plain
     reader would read differently or report. Accepted after each terminator: nothing, LF or CRLF
     (layout the plain reader strips around segments)."""
     carry = ""
     term_lf, term_crlf = term + "\n", term + "\r\n"
-    for data in _chunks(path, start, end):
+    for data in _chunks(path, start, end, size):
         chunk = carry + data if carry else data
         cut = chunk.rfind(term) + 1
         if cut:
@@ -215,7 +218,7 @@ def envelope_head(path: str) -> tuple[list[str], list[str]]:
     """The file's ISA and GS elements (GS padded to GS08), as scan reads them."""
     sep, _component, term = delimiters(path)
     head: list[str] = []
-    for found in pieces(path, term):
+    for found in pieces(path, term, size=ENVELOPE_BYTES):  # small chunks: only the first two are needed
         head += found[:2 - len(head)]
         if len(head) == 2:
             return head[0].split(sep), ["GS", *pad(head[1].split(sep), 8)]

@@ -48,3 +48,80 @@ def test_zero_amount_findings_cite_each_segment(tmp_path):
     segments = [f["segment"] for claim in document["transactions"][0]["claims"] for line in claim["lines"]
                 for f in line["findings"] if f["code"] == "ERA104"]
     assert len(segments) == 4 and len(set(segments)) == 4
+
+
+# --- amounts as JSON: the text way (no leading zero, at most two decimals) and the Decimal way ------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cobpipe.codes import default_codebook  # noqa: E402
+from cobpipe.explain import fmt  # noqa: E402
+from cobpipe.explain.build import ViewBuilder  # noqa: E402
+from cobpipe.explain.fastclaim import _SHORT_MONEY, _Words  # noqa: E402
+from cobpipe.explain.fasttext import Ineligible, number  # noqa: E402
+
+_digits = st.text(alphabet="0123456789", min_size=0, max_size=9)
+_amount_text = st.one_of(
+    st.builds(lambda sign, whole, dot, frac: sign + whole + dot + frac, st.sampled_from(["", "-"]), _digits,
+              st.sampled_from(["", "."]), _digits),
+    st.sampled_from(["0", "-0", "0.0", "-0.00", "0.", "-0.", "1.", ".5", "-.5", "00", "007.5", "10", "-10.1",
+                     "0.001", "12345678901234567", "123456789012345678", "1234567890123456789", "1e5", "", "-"]))
+
+
+def _want(text: str) -> str | None:
+    try:
+        return '"' + fmt.money_plain(number(text)) + '"'
+    except Ineligible:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_amount_text)
+def test_money_text_is_money_plain(text):
+    words = _Words(ViewBuilder(default_codebook(), ExplainOptions()))
+    want = _want(text)
+    if want is None:  # not a plain number: refused as before, never written
+        with pytest.raises(Ineligible):
+            words.money_text(text)
+    else:
+        assert words.money_text(text) == want
+        assert words.money_text(text) == want  # and from the cache
+
+
+def test_money_text_takes_both_ways():
+    """The cases above go through the text way and through Decimal (both branches are exercised)."""
+    assert _SHORT_MONEY.match("-0.5") and _SHORT_MONEY.match("156") and _SHORT_MONEY.match("1.")
+    assert not _SHORT_MONEY.match("007.5") and not _SHORT_MONEY.match("0.001") and not _SHORT_MONEY.match(".5")
+    words = _Words(ViewBuilder(default_codebook(), ExplainOptions()))
+    for text, want in [("-0", '"0.00"'), ("-0.0", '"0.00"'), ("1.", '"1.00"'), ("-0.5", '"-0.50"'),
+                       ("007.5", '"7.50"'), ("0.001", '"0.001"'), (".5", '"0.50"'), ("156", '"156.00"')]:
+        assert words.money_text(text) == want == _want(text)
+
+
+# --- envelope_head reads small chunks: the ISA and GS it gives are those of a whole-chunk read ------
+
+from cobpipe.explain import fasttext  # noqa: E402
+
+from test_explain_fast import CLAIM  # noqa: E402
+
+
+@pytest.mark.parametrize("layout", ["~", "~\n", "~\r\n"])
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 50, 105, 106, 107, 108, 170, 4096])
+def test_envelope_head_in_small_chunks(tmp_path, monkeypatch, layout, bom, chunk):
+    path = tmp_path / "era.835"
+    text = x12(CLAIM, layout=layout).replace("GS*HP*", "GS*HP*" + "X" * 300, 1)
+    path.write_bytes((bom + text).encode("utf-8"))
+    sep, _component, term = fasttext.delimiters(str(path))
+    segments = next(fasttext.pieces(str(path), term))  # the whole file in one chunk
+    want = (segments[0].split(sep), ["GS", *fasttext.pad(segments[1].split(sep), 8)])
+    monkeypatch.setattr(fasttext, "ENVELOPE_BYTES", chunk)
+    assert fasttext.envelope_head(str(path)) == want
+
+
+def test_envelope_head_refuses_a_file_without_gs(tmp_path):
+    path = tmp_path / "era.835"
+    path.write_bytes(x12(CLAIM).split("GS*")[0].encode("ascii"))
+    with pytest.raises(Ineligible):
+        fasttext.envelope_head(str(path))
