@@ -83,7 +83,7 @@ def drive(driver: _Driver) -> bool:
                 return False
             if reader.ended:
                 return True
-        if reader.eof:
+        if reader.eof or reader.beyond_buffer(carry):
             return True
         carry += reader.read_more()
 

@@ -128,7 +128,17 @@ class _Reader:
             yield from self.pieces_of(parts)
             if self.ended or self.eof:
                 return
+            if self.beyond_buffer(carry):
+                return
             carry += self.read_more()
+
+    def beyond_buffer(self, carry: str) -> bool:
+        """Whether the unterminated `carry` already ends the file as pyx12 reads it (its terminator,
+        wherever it is, lies more than a buffer beyond what was read: `pieces_of` would set `ended`).
+        Deciding it now keeps memory flat on a file with no terminator for megabytes."""
+        if self.pos + len(carry) >= self.read_to + BUFSIZE:
+            self.ended = True
+        return self.ended
 
     def read_more(self) -> str:
         """The next chunk of the stream (setting `eof` after a short read)."""

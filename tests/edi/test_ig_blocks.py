@@ -118,6 +118,8 @@ LAYOUTS = {
     "lone CR": lambda t: t.replace("~\n", "~\r"),
     # longer than pyx12's 8 KiB buffer: it stops reading there
     "long segment": lambda t: t[:len(t) // 2] + t[len(t) // 2:].replace("~\nN3*", "~\nN3*" + "A" * 20000, 1),
+    # longer than a 3001-character read, within the buffer: pyx12 reads it (so must we, across reads)
+    "segment longer than a read": lambda t: t[:len(t) // 2] + t[len(t) // 2:].replace("~\nN3*", "~\nN3*" + "C" * 8100, 1),
     "long segment on one line": lambda t: (t[:len(t) // 2] + t[len(t) // 2:].replace(
         "~\nN3*", "~\nN3*" + "B" * 8185, 1)).replace("~\n", "~"),
 }
@@ -127,8 +129,13 @@ LAYOUTS = {
 def test_layouts(tmp_path, name):
     text = _synthetic(tmp_path)
     changed = LAYOUTS[name](text)
+    # a long segment spanning reads: the read stops once its terminator is sure to lie beyond
+    # pyx12's buffer (memory stays flat), with the outcome of reading on until the terminator
+    stopping = same(changed, read_chars=3001)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ig_fast._Reader, "beyond_buffer", lambda self, carry: self.ended)
+        assert outcome(changed, False, 3001) == stopping
     same(changed)
-    same(changed, read_chars=3001)
     # the layout changing in the middle of the file (one chunk regular, the next not)
     half = len(text) // 2
     cut = text.index("~\n", half) + 2
