@@ -35,6 +35,10 @@ from .spans import _CONTEXT_FIELDS, NotIndexable, read_spans
 
 _ASCII_UPPER = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _LOOPS_KEPT = 256  # context loops kept parsed: claims mostly come in file order
+# claims held in memory (~0.6 KB each with their CLM01s, ~125 MB for a 100k-claim run): past this,
+# the claims go through a SQLite ledger as with --db, whose memory does not grow with the file
+MAX_CLAIMS = 250_000
+PLACEMENTS_KEPT = 4096  # placement decisions remembered (memory stays flat whatever the file's size)
 
 
 def sqlite_upper(text: str) -> str:
@@ -81,6 +85,8 @@ class ClaimIndex:
 
     def _add_claim(self, claim_id: str, file_no: int, context: int, start: int, end: int) -> None:
         number = len(self.claims) // 4
+        if number >= MAX_CLAIMS:  # the ledger keeps them on disk instead (flat memory, slower)
+            raise NotIndexable("more claims than the index keeps in memory")
         self.claims.extend((file_no, context, start, end))
         folded = sqlite_upper(claim_id)
         for table, key in ((self.by_id, claim_id), (self.by_folded, folded)):
@@ -181,6 +187,8 @@ class ClaimIndex:
             key = (ids, seg.tag, elements[0] if elements else "")
             action = memo.get(key)
             if action is None:
+                if len(memo) >= PLACEMENTS_KEPT:  # element 01 is often unique (CLM01, N301): bounded
+                    memo.clear()
                 action = memo[key] = _placement(builder.table.placement, ids, seg)
             depth, child_id = action
             if depth < 0:  # not expected in any open loop: the builder keeps it where it is (and says so)

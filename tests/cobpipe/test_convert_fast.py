@@ -410,3 +410,31 @@ def test_format_amount_remembered_values_refuse_what_they_refused():
                            (Decimal("sNaN"), ValueError), (Decimal("-Infinity"), ValueError)):
         with pytest.raises(error):
             format_amount(refused)
+
+
+def test_placement_memory_is_bounded_and_forgetting_changes_nothing(tmp_path, monkeypatch):
+    """Element 01 of many segments is unique (CLM01, N301): the placements remembered stay under
+    their bound (100k claims grew the converter to 141 MB before), and a cleared memo places alike."""
+    import cobpipe.claim837.index as index_module
+
+    made = generate_set(120, tmp_path / "in", seed=11)
+    monkeypatch.setattr(index_module, "PLACEMENTS_KEPT", 16)
+    with ClaimIndex.build([made.claims]) as index:
+        for claim_id in list(index.by_id):
+            for claim in index.claims_for(claim_id):
+                list(claim.claim.iter_segments())  # every segment placed
+            assert len(index._placements) <= 16
+    check_index_against_rows(made.claims)
+    assert_same(tmp_path, [made.era], [made.claims], made.coverage)
+
+
+def test_more_claims_than_the_index_keeps_go_through_the_ledger(tmp_path, monkeypatch):
+    """Past MAX_CLAIMS the one-shot convert reads the claims into a SQLite ledger (memory flat
+    whatever the size): the index declines, and the output is the plain path's."""
+    import cobpipe.claim837.index as index_module
+
+    made = generate_set(40, tmp_path / "in", seed=12)
+    assert indexed(made.claims)
+    monkeypatch.setattr(index_module, "MAX_CLAIMS", 39)
+    assert ClaimIndex.build([made.claims]) is None
+    assert_same(tmp_path, [made.era], [made.claims], made.coverage)
