@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from cobpipe.synth import generate_set
 from edi.errors import EdiError
 from edi.segment import STANDARD, Delimiters, Segment
 from edi.writer import _same_delimiters_text, serialize
+from mutate import apply_edits
 
 REPO = Path(__file__).parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -312,24 +312,7 @@ def test_index_on_mutated_files(tmp_path_factory, edits, flat):
     """Bytes inserted, replaced or deleted anywhere: the index reads the file as the plain reader does
     (same rows, nothing the plain reader refuses) or declines it."""
     text = base_837(tmp_path_factory)
-    if flat:
-        text = text.replace(b"~\n", b"~")
-    for where, piece, how in edits:
-        at = int(where * len(text))
-        if how == 0:
-            text = text[:at] + piece + text[at:]
-        elif how == 1:
-            text = text[:at] + piece + text[at + len(piece):]
-        elif how == 2:
-            text = text[:at] + text[at + len(piece):]
-        else:  # a whole segment moved
-            start = text.rfind(b"~", 0, at) + 1
-            end = text.find(b"~", at) + 1
-            if 0 < start < end:
-                segment, text = text[start:end], text[:start] + text[end:]
-                other = random.Random(at).randrange(len(text))
-                other = text.find(b"~", other) + 1 or len(text)
-                text = text[:other] + segment + text[other:]
+    text = apply_edits(text, edits, flat)
     path = tmp_path_factory.mktemp("mutated") / "claims.837"
     path.write_bytes(text)
     check_index_against_rows(path)

@@ -3,7 +3,6 @@ delimiters, no finding), or leaves it to the reader: samples, golden cases, the 
 files, and mutated files (hypothesis)."""
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from cobpipe.pipeline import scan_era
 from cobpipe.synth import generate_set
 from edi.errors import EdiError
 from edi.reader import X12Reader, iter_transactions
+from mutate import apply_edits
 
 REPO = Path(__file__).parents[3]
 CORPUS = REPO.parent / "shared" / "corpus" / "835"
@@ -99,23 +99,7 @@ def test_mutated_files(tmp_path_factory, edits, flat):
     if "text" not in _BASE:
         _BASE["text"] = generate_set(5, tmp_path_factory.mktemp("base"), seed=7, claims_per_835=2).era.read_bytes()
     text = _BASE["text"]
-    if flat:
-        text = text.replace(b"~\n", b"~")
-    for where, piece, how in edits:
-        at = int(where * len(text))
-        if how == 0:
-            text = text[:at] + piece + text[at:]
-        elif how == 1:
-            text = text[:at] + piece + text[at + len(piece):]
-        elif how == 2:
-            text = text[:at] + text[at + len(piece):]
-        else:
-            start = text.rfind(b"~", 0, at) + 1
-            end = text.find(b"~", at) + 1
-            if 0 < start < end:
-                segment, text = text[start:end], text[:start] + text[end:]
-                other = text.find(b"~", random.Random(at).randrange(len(text))) + 1 or len(text)
-                text = text[:other] + segment + text[other:]
+    text = apply_edits(text, edits, flat)
     path = tmp_path_factory.mktemp("mutated") / "era.835"
     path.write_bytes(text)
     check(path)
