@@ -26,11 +26,12 @@ from .cas import CasDoesNotFit
 from .coverage import CoverageTable
 from .decide import STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
 from .followup import REPLACEMENT, VOID, as_follow_up
-from .from_era import billed_lines, remit_claim
+from .from_era import billed_lines
 from .gate import ClaimView, check_claim
 from .identity import RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, place
 from .match import LineMatch, match_lines
 from .remit import RemitClaim
+from .remits import RemitStream
 from .routes import route
 
 STATE_OF_LEVEL = {"S": "billed_secondary", "T": "billed_tertiary"}
@@ -69,34 +70,23 @@ class ClaimConverter:
     def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
         """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
         decided `paper` are kept in `self.paper` instead."""
-        from ..era import RemittanceReader, read_remittances
-
         pending: dict[str, list[RemitClaim]] = {}
-        only = self.options.only_claims
-        if scan.clean is not None and not self.options.plain:
-            from ..era.clean import CleanReader
-
-            remittances = RemittanceReader(CleanReader(scan.path, scan.clean))  # type: ignore[arg-type]
-        else:
-            remittances = read_remittances(scan.path)
-        for remittance in remittances:
-            self._header = header = remittance.header
-            self._sender = era_payer(header)
-            for payment in remittance.claims():
-                if only is not None and payment.claim_id.strip() not in only:
-                    continue
-                part = remit_claim(payment, header, self.options.as_of)
-                expected = scan.clp_counts.get(part.claim_id, 1)
-                if expected <= 1:
-                    yield from self._convert([part], decisions)
-                    continue
-                parts = pending.setdefault(part.claim_id, [])
-                parts.append(part)
-                if len(parts) == expected:
-                    yield from self._convert(pending.pop(part.claim_id), decisions)
-            self.era_findings += [f for f in remittance.findings if f.location.claim is None]
+        remitted = RemitStream(scan, self.options)
+        for header, part in remitted:
+            if header is not self._header:
+                self._header = header
+                self._sender = era_payer(header)
+            expected = scan.clp_counts.get(part.claim_id, 1)
+            if expected <= 1:
+                yield from self._convert([part], decisions)
+                continue
+            parts = pending.setdefault(part.claim_id, [])
+            parts.append(part)
+            if len(parts) == expected:
+                yield from self._convert(pending.pop(part.claim_id), decisions)
         for parts in pending.values():  # fewer parts than the first pass counted: convert what came
             yield from self._convert(parts, decisions)
+        self.era_findings += remitted.findings
 
     def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> Iterator:
         first, last = parts[0], parts[-1]

@@ -1,0 +1,44 @@
+"""The remitted claims of one ERA, in file order, as the mapper reads them (RemitClaim), each with
+the header of the 835 transaction set it came in.
+
+The one place the converter reads an 835: the clean-file reader (era/clean.py) when the pre-scan
+vouched for the file, else the general reader; `ConvertOptions(plain=True)` forces the general one
+(the reference every fast read is tested against).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edi.findings import Finding
+
+from .decision import ConvertOptions, EraScan
+from .from_era import remit_claim
+from .remit import RemitClaim
+
+
+class RemitStream:
+    """Iterate for (header, RemitClaim). `findings` holds the file's findings that name no claim
+    (envelope, skipped sets), complete for each transaction set once its claims are read."""
+
+    def __init__(self, scan: EraScan, options: ConvertOptions) -> None:
+        self.scan = scan
+        self.options = options
+        self.findings: list[Finding] = []
+
+    def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
+        from ..era import RemittanceReader, read_remittances
+
+        scan, only, as_of = self.scan, self.options.only_claims, self.options.as_of
+        if scan.clean is not None and not self.options.plain:
+            from ..era.clean import CleanReader
+
+            remittances = RemittanceReader(CleanReader(scan.path, scan.clean))  # type: ignore[arg-type]
+        else:
+            remittances = read_remittances(scan.path)
+        for remittance in remittances:
+            header = remittance.header
+            for payment in remittance.claims():
+                if only is not None and payment.claim_id.strip() not in only:
+                    continue
+                yield header, remit_claim(payment, header, as_of)
+            self.findings += [f for f in remittance.findings if f.location.claim is None]
