@@ -1,0 +1,59 @@
+"""Segment.build's fast path (plain strings only) against the general one it skips."""
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edi.segment import STANDARD, Segment
+
+
+def reference_build(tag: str, *elements) -> Segment:
+    """Segment.build as written before its fast path: every value converted one by one."""
+    values: list[str] = []
+    for value in elements:
+        if value is None:
+            values.append("")
+        elif isinstance(value, (tuple, list)):
+            parts = list(value)
+            while parts and parts[-1] == "":
+                parts.pop()
+            values.append(STANDARD.component.join(parts))
+        else:
+            values.append(value)
+    while values and values[-1] == "":
+        values.pop()
+    return Segment(tag, tuple(values))
+
+
+text = st.text(alphabet="AB1 .-", max_size=4)
+value = st.one_of(text, st.none(), st.tuples(text, text), st.lists(text, max_size=3))
+
+
+@given(st.lists(text, max_size=8))
+def test_plain_strings_build_as_the_general_path(elements):
+    built = Segment.build("REF", *elements)
+    expected = reference_build("REF", *elements)
+    assert built == expected
+    assert type(built.elements) is tuple and built.index == 0 and built.line == 0
+    assert built.delimiters is STANDARD
+
+
+@given(st.lists(value, max_size=8))
+def test_mixed_values_build_as_the_general_path(elements):
+    assert Segment.build("SVD", *elements) == reference_build("SVD", *elements)
+
+
+def test_a_str_subclass_goes_the_general_way_and_gives_the_same_segment():
+    class Code(str):
+        pass
+
+    built = Segment.build("DTP", Code("573"), "D8", "20260101", "")
+    assert built == Segment("DTP", ("573", "D8", "20260101"))
+
+
+def test_subclasses_still_construct_through_their_own_class():
+    class Tagged(Segment):
+        __slots__ = ()
+
+    built = Tagged.build("N3", "1 MAIN", "")
+    assert type(built) is Tagged and built.elements == ("1 MAIN",)
