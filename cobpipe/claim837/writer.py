@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from edi.errors import EdiError
-from edi.segment import STANDARD, Delimiters, Segment
+from edi.segment import STANDARD, Delimiters, Segment, _make_segment
 from edi.writer import ControlNumberSource, InterchangeSettings, InterchangeWriter, TransactionWriter
 
 from .claim import OriginalClaim
@@ -56,11 +56,8 @@ class WriteSummary:
 
 def _context_key(loop: Loop) -> tuple:
     """Content of an HL loop without its HL segment (whose ids are renumbered anyway): equal keys,
-    equal segments once written in standard delimiters."""
-    segments = loop.all_segments()
-    if segments and segments[0].tag == "HL":
-        del segments[0]
-    return tuple(_segment_key(s) for s in segments)
+    equal segments once written in standard delimiters. `_Level.matches` compares the same."""
+    return tuple(_segment_key(s) for s in _after_hl(loop))
 
 
 def _segment_key(segment: Segment) -> tuple[str, tuple[str, ...]]:
@@ -80,22 +77,32 @@ class _HlWriter:
         self.ts = ts
         self.next_id = 1
 
-    def open(self, loop: Loop, level: str, parent: int | None, has_children: bool) -> int:
+    def open(self, loop: Loop, level: str, parent: int | None, has_children: bool,
+             segments: list[Segment] | None = None) -> int:
+        """Write the HL loop; `segments` are the loop's segments after its HL when the caller has
+        them already (`_Level.matches` collected them)."""
         hl_id = self.next_id
         self.next_id += 1
-        segments = [Segment.build("HL", str(hl_id), str(parent) if parent else None, level,
-                                  "1" if has_children else "0")]
-        items = iter(loop.items)
-        first = loop.items[0] if loop.items else None
-        if isinstance(first, Segment) and first.tag == "HL":
-            next(items)
-        for item in items:
-            if isinstance(item, Segment):
-                segments.append(item)
-            else:
-                segments.extend(item.iter_segments())
-        self.ts.write_all(segments)
+        # Segment.build's result for these values (HL04 is never empty: no trailing element to drop)
+        hl = _make_segment("HL", (str(hl_id), str(parent) if parent else "", level, "1" if has_children else "0"),
+                           0, 0, STANDARD)
+        items = loop.items
+        if segments is None or (items and not isinstance(items[0], Segment)):
+            # what follows the loop's own HL segment (an HL in a child loop first is written, though
+            # `_context_key` leaves it out)
+            segments = loop.all_segments()
+            if items and isinstance(items[0], Segment) and items[0].tag == "HL":
+                del segments[0]
+        self.ts.write_all([hl, *segments])
         return hl_id
+
+
+def _after_hl(loop: Loop) -> list[Segment]:
+    """The segments `_context_key` is made of: all of the loop's but a first HL."""
+    segments = loop.all_segments()
+    if segments and segments[0].tag == "HL":
+        del segments[0]
+    return segments
 
 
 def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: InterchangeSettings,
@@ -157,27 +164,42 @@ def _nth_reference(reference: str, n: int) -> str:
 
 
 class _Level:
-    """The last HL written at one level and its content key, to merge consecutive claims."""
+    """The last HL written at one level and its segments, to merge consecutive claims."""
 
-    __slots__ = ("loop", "key", "hl_id", "kind")
+    __slots__ = ("loop", "segments", "hl_id", "kind")
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self.loop: Loop | None = None
-        self.key: tuple[str, ...] | None = None
+        self.segments: list[Segment] | None = None  # the open HL's segments after its HL
         self.hl_id = 0
         self.kind = False
 
     def matches(self, loop: Loop, kind: bool = False) -> bool:
-        """Whether `loop` has the content of the open HL; remembers `loop` for the next call."""
-        if self.key is not None and self.loop is loop:
+        """Whether `loop` has the content of the open HL (`_context_key` equal); remembers `loop` for
+        the next call. Compared segment by segment, stopping at the first difference (consecutive
+        claims mostly have different subscribers: their keys were built in full to differ at NM1)."""
+        if self.segments is not None and self.loop is loop:
             return self.kind == kind  # loops shared by claims read from one HL: same object
-        key = _context_key(loop)
-        same = self.key is not None and key == self.key and self.kind == kind
-        self.loop, self.key = loop, key
-        return same
+        segments = _after_hl(loop)
+        before = self.segments
+        self.loop, self.segments = loop, segments
+        if not all(s.delimiters is STANDARD for s in segments):  # rare: keys written out, as before
+            key = tuple(_segment_key(s) for s in segments)
+            return before is not None and self.kind == kind and key == tuple(_segment_key(s) for s in before)
+        if before is None or self.kind != kind or len(before) != len(segments):
+            return False
+        for new, old in zip(segments, before):
+            if new is old:
+                continue
+            if old.delimiters is STANDARD:
+                if new.tag != old.tag or new.elements != old.elements:
+                    return False
+            elif _segment_key(new) != _segment_key(old):
+                return False
+        return True
 
 
 def _write_hierarchy(first: OriginalClaim, rest: Iterator[OriginalClaim], ts: TransactionWriter,
@@ -194,20 +216,20 @@ def _write_hierarchy(first: OriginalClaim, rest: Iterator[OriginalClaim], ts: Tr
         written += 1
         has_patient = claim.patient is not None
         if not billing.matches(claim.billing_provider):
-            billing.hl_id = hl.open(claim.billing_provider, "20", None, True)
+            billing.hl_id = hl.open(claim.billing_provider, "20", None, True, billing.segments)
             summary.billing_providers += 1
             subscriber.reset()
             patient.reset()
         # a subscriber HL holds either claims (subscriber is the patient) or patient HLs (HL04=1)
         if not subscriber.matches(claim.subscriber, has_patient):
-            subscriber.hl_id = hl.open(claim.subscriber, "22", billing.hl_id, has_patient)
+            subscriber.hl_id = hl.open(claim.subscriber, "22", billing.hl_id, has_patient, subscriber.segments)
             subscriber.kind = has_patient
             summary.subscribers += 1
             patient.reset()
         if claim.patient is not None and not patient.matches(claim.patient):
-            patient.hl_id = hl.open(claim.patient, "23", subscriber.hl_id, False)
+            patient.hl_id = hl.open(claim.patient, "23", subscriber.hl_id, False, patient.segments)
             summary.patients += 1
-        ts.write_all(claim.claim.iter_segments())
+        ts.write_all(claim.claim.all_segments())
         summary.claims += 1
         claim = next(rest, None)
     return None
