@@ -27,10 +27,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edi.errors import EdiSyntaxError
-from edi.segment import STANDARD, _make_segment
+from edi.segment import _SEGMENT_FACTORY, STANDARD, Segment, _make_segment
 
 from .claim import Envelope, OriginalClaim
-from .loops import HL_LEVELS, Loop
+from .loops import HL_LEVELS, Loop, loop_table
 from .spans import _CONTEXT_FIELDS, NotIndexable, read_spans
 
 _ASCII_UPPER = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -66,7 +66,10 @@ class ClaimIndex:
         self._loops: dict[tuple, tuple] = {}  # parsed context loops (bounded)
         self._envelope_objects: dict[int, Envelope] = {}
         self._placer = None
-        self._placements: dict[tuple, tuple[int, str | None]] = {}
+        # placement states by open loop ids: tag (or tag, then element 01) -> (depth, child, next state)
+        self._placements: dict[tuple, dict] = {}
+        self._placed = 0  # states and decisions remembered, at most PLACEMENTS_KEPT
+        self._table = loop_table()
 
     # --- building ---------------------------------------------------------------------------
 
@@ -161,48 +164,85 @@ class ClaimIndex:
     def _placed_2300(self, envelope: Envelope, clm, rest: str, first: int) -> list:
         """The items of a claim's 2300 loop: `clm` (segment `first`) and the segments of `rest`
         (storage text after it, numbered on from `first`) placed as `claim` placed them eagerly."""
-        segments = [clm]
+        claim = Loop("2300", (clm,))
         if rest:
             bodies = rest.split("~")
             bodies.pop()
-            make = _make_segment
-            segments += [make(parts[0], tuple(parts[1:]), number, number, STANDARD)
-                         for number, parts in enumerate([body.split("*") for body in bodies], first + 1)]
-        builder = self._builder(envelope)
-        claim = builder.claim = Loop("2300", segments[:1])
-        builder.stack = [claim]
-        self._place(builder, segments, 1)
-        builder.claim = None
+            self._place([claim], _make_all(bodies, first + 1), 0)
         return claim.items
 
-    def _place(self, builder, segments: list, first: int) -> None:
-        """`builder.place(seg)` for segments[first:], each placement decided once per (open loops, tag,
-        element 01): the loop table decides it from those alone (`_TransactionBuilder.place`)."""
-        stack = builder.stack
+    def _place(self, stack: list, segments: list, first: int) -> None:
+        """`_TransactionBuilder.place(seg)` for segments[first:] with the loops of `stack` open (it is
+        changed as the builder changes its own). The loop table decides a placement from the open
+        loops, the tag and, where a loop on the way tells children apart by it, element 01: each
+        decision is made once and kept in a state per tuple of open loop ids (`_placements`), which
+        also holds the state the decision leads to, so a segment costs one dict look-up by tag."""
         ids = tuple(loop.id for loop in stack)
-        memo = self._placements
+        trans = self._placements.get(ids)
+        if trans is None:
+            trans = self._state(ids)
         for index in range(first, len(segments)):
             seg = segments[index]
-            elements = seg.elements
-            key = (ids, seg.tag, elements[0] if elements else "")
-            action = memo.get(key)
-            if action is None:
-                if len(memo) >= PLACEMENTS_KEPT:  # element 01 is often unique (CLM01, N301): bounded
-                    memo.clear()
-                action = memo[key] = _placement(builder.table.placement, ids, seg)
-            depth, child_id = action
+            action = trans.get(seg.tag)
+            if type(action) is not tuple:  # noqa: E721 - None (not decided yet) or a dict by element 01
+                elements = seg.elements
+                action = action.get(elements[0] if elements else "") if action is not None else None
+                if action is None:
+                    action = self._decide(trans, seg)
+            depth, child_id, trans = action
             if depth < 0:  # not expected in any open loop: the builder keeps it where it is (and says so)
-                builder.place(seg)
+                stack[-1].items.append(seg)
                 continue
-            del stack[depth + 1:]
+            if depth + 1 < len(stack):
+                del stack[depth + 1:]
             if child_id is None:
                 stack[depth].items.append(seg)
-                ids = ids[:depth + 1]
             else:
                 child = Loop(child_id, (seg,))
                 stack[depth].items.append(child)
                 stack.append(child)
-                ids = ids[:depth + 1] + (child_id,)
+
+    def _state(self, ids: tuple[str, ...]) -> dict:
+        """The placement state for open loops `ids` (its own ids under the key None)."""
+        self._remember()
+        state = self._placements[ids] = {None: ids}
+        return state
+
+    def _decide(self, trans: dict, seg) -> tuple:
+        """The placement of `seg` in state `trans` (depth, child loop id or None, the next state),
+        worked out by `_placement` and remembered in `trans`."""
+        ids = trans[None]
+        placement = self._table.placement
+        tag = seg.tag
+        depth, child_id = _placement(placement, ids, seg)
+        if depth < 0:
+            after = trans
+        else:
+            next_ids = ids[:depth + 1] if child_id is None else ids[:depth + 1] + (child_id,)
+            after = self._placements.get(next_ids)
+            if after is None:
+                after = self._state(next_ids)
+        action = (depth, child_id, after)
+        self._remember()
+        if any(rule is not None and any(qualifiers is not None for qualifiers, _ in rule[0])
+               for rule in (placement.get((loop_id, tag)) for loop_id in ids)):
+            by_qualifier = trans.get(tag)  # a loop on the way tells children apart by element 01
+            if by_qualifier is None:
+                by_qualifier = trans[tag] = {}
+            elements = seg.elements
+            by_qualifier[elements[0] if elements else ""] = action
+        else:
+            trans[tag] = action
+        return action
+
+    def _remember(self) -> None:
+        """Count one more remembered state or decision; past PLACEMENTS_KEPT start afresh (element 01
+        is often unique, N301, so the states keyed by it would grow with the file). A state
+        forgotten while in use still decides rightly: it holds only its own loops' decisions."""
+        self._placed += 1
+        if self._placed > PLACEMENTS_KEPT:
+            self._placements.clear()
+            self._placed = 1
 
     def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope) -> tuple[Loop, int]:
         """The header or HL loop at file[start:end], its segments numbered from `first`; and the number
@@ -212,12 +252,11 @@ class ClaimIndex:
         if cached is not None:
             return cached
         segments = self._segments(file_no, start, end, first)
-        builder = self._builder(envelope)
         if segments and segments[0].tag == "HL":  # as _TransactionBuilder.open_hl opens it
             loop = Loop(HL_LEVELS[segments[0].get(3)], segments[:1])
-            builder.stack = [loop]
-            self._place(builder, segments, 1)
+            self._place([loop], segments, 1)
         else:  # the header: BHT stays in it (before any HL), the rest is placed (1000A, 1000B)
+            builder = self._builder(envelope)
             loop = builder.header
             for seg in segments:
                 if seg.tag == "BHT":
@@ -248,9 +287,7 @@ class ClaimIndex:
         raw = os.pread(self._fd(file_no), end - start, start)
         bodies = raw.replace(b"\n", b"").decode("ascii").split("~")
         bodies.pop()
-        make = _make_segment
-        return [make(parts[0], tuple(parts[1:]), number, number, STANDARD)
-                for number, parts in enumerate([body.split("*") for body in bodies], first)]
+        return _make_all(bodies, first)
 
     def _envelope(self, transaction: int) -> Envelope:
         """The envelope as the ledger gives it back (from its JSON)."""
@@ -351,6 +388,27 @@ class _Deferred2300(Loop):
         if type(pending) is tuple:  # noqa: E721
             return pending[2]
         return Loop.first.__get__(self, Loop)
+
+
+
+def _make_all(bodies: list[str], first: int) -> list:
+    """`Segment`s of segment texts without their terminators, numbered from `first` (index and line,
+    as `parser.split_segments` numbers the storage form): `_make_segment` inlined, ~20 segments a claim."""
+    new, tag_of, elements_of, index_of, line_of, delimiters_of = _SEGMENT_FACTORY
+    segments = []
+    append = segments.append
+    number = first
+    for body in bodies:
+        tag, star, rest = body.partition("*")
+        seg = new(Segment)
+        tag_of(seg, tag)
+        elements_of(seg, tuple(rest.split("*")) if star else ())
+        index_of(seg, number)
+        line_of(seg, number)
+        delimiters_of(seg, STANDARD)
+        append(seg)
+        number += 1
+    return segments
 
 
 def _placement(placement: dict, ids: tuple[str, ...], seg) -> tuple[int, str | None]:
