@@ -64,3 +64,38 @@ class RemitClaim:
         for line in self.lines:
             total += sum((a.amount for a in line.adjustments if a.group == "PR"), Decimal(0))
         return total
+
+
+class _PaymentsSlot:
+    """RemitClaim.payments may be given as a `Deferred`: read, it becomes the list it stands for.
+
+    The fast 835 read (cob/remits_fast.py) gives the mapper every field it uses without building the
+    835 model, whose ClaimPayment only a paper EOB (and a split claim's combination) ever reads; it
+    defers that one field, and whoever reads it gets what the general reader would have given."""
+
+    def __init__(self, slot) -> None:
+        self.slot = slot  # the member descriptor the dataclass made for the `payments` slot
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if type(value) is Deferred:
+            value = value.load()
+            self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj, value) -> None:
+        self.slot.__set__(obj, value)
+
+
+class Deferred:
+    """A value made on first read (see _PaymentsSlot): `load` answers it."""
+
+    __slots__ = ("load",)
+
+    def __init__(self, load) -> None:
+        self.load = load
+
+
+RemitClaim.payments = _PaymentsSlot(RemitClaim.__dict__["payments"])  # type: ignore[assignment]

@@ -1,9 +1,10 @@
 """The remitted claims of one ERA, in file order, as the mapper reads them (RemitClaim), each with
 the header of the 835 transaction set it came in.
 
-The one place the converter reads an 835: the clean-file reader (era/clean.py) when the pre-scan
-vouched for the file, else the general reader; `ConvertOptions(plain=True)` forces the general one
-(the reference every fast read is tested against).
+The one place the converter reads an 835: straight from the text into RemitClaims (remits_fast) when
+the clean pre-scan (era/clean.py) vouched for the file, else the general reader (era.parser, then
+from_era.remit_claim); `ConvertOptions(plain=True)` forces the general one (the reference every
+fast read is tested against).
 """
 from __future__ import annotations
 
@@ -24,8 +25,24 @@ class RemitStream:
         self.scan = scan
         self.options = options
         self.findings: list[Finding] = []
+        self.fast = self.slow = 0  # claims read straight from the text / by the general reader
 
     def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
+        scan = self.scan
+        clean = scan.clean
+        if clean is not None and not self.options.plain and getattr(clean, "codes", None) == {"835"}:
+            from .remits_fast import FastRemits
+
+            reader = FastRemits(scan.path, clean, self.options.as_of, self.options.only_claims,  # type: ignore[arg-type]
+                                self.findings)
+            try:
+                yield from reader
+            finally:
+                self.fast, self.slow = reader.fast, reader.slow
+            return
+        yield from self._general()
+
+    def _general(self) -> Iterator[tuple[object, RemitClaim]]:
         from ..era import RemittanceReader, read_remittances
 
         scan, only, as_of = self.scan, self.options.only_claims, self.options.as_of
@@ -40,5 +57,6 @@ class RemitStream:
             for payment in remittance.claims():
                 if only is not None and payment.claim_id.strip() not in only:
                     continue
+                self.slow += 1
                 yield header, remit_claim(payment, header, as_of)
             self.findings += [f for f in remittance.findings if f.location.claim is None]

@@ -25,6 +25,7 @@ from pathlib import Path
 from edi.errors import EdiError, EdiSyntaxError, UnsupportedTransactionError
 from edi.findings import Finding, Location, Severity
 from edi.reader import TransactionSet, X12Reader, iter_transactions
+from edi.segment import Segment
 
 from . import balance
 from .claims import (_CLAIM_END, _FOREIGN_SEPARATOR_PLB, _LINE_TAGS, _PARTY_SLOTS, GROUP_CODES, _cas,  # noqa: F401
@@ -113,44 +114,56 @@ class Remittance:
                     totals.patient_responsibility_total += claim.patient_responsibility
                 yield claim
                 continue
-            if tag == "SVC":
-                # an error, not a warning: the line's charge, payment and adjustments are lost, so the
-                # file must not pass as clean (exit 0) while money in it was not read
-                in_orphan_line = True
-                ctx.find("ERA008", "SVC outside a claim (no CLP before it): the service line and its "
-                         "adjustments are not read", seg, loop="2110", severity=Severity.ERROR)
-            elif in_orphan_line and tag in _LINE_TAGS:
-                pass
-            else:
-                in_orphan_line = False
-                if tag == "LX":
-                    self._lx = seg.get(1)
-                elif tag in ("TS3", "TS2", "SE"):
-                    pass  # TS3/TS2: provider summary information, not needed for COB
-                elif tag == "PLB":
-                    plb = _plb(seg, ctx)
-                    self.plbs.append(plb)
-                    totals.plb_total += plb.total
-                elif tag == "CAS":
-                    ctx.find("ERA008", "CAS outside a claim (no CLP before it): its adjustments are not read", seg,
-                             severity=Severity.ERROR)  # money not read: an error, as for SVC
-                else:
-                    ctx.find("ERA008", f"{tag} not expected between claims; ignored", seg)
+            if tag == "LX":
+                self._lx = seg.get(1)
+            in_orphan_line = _between_claims(seg, ctx, self.plbs, totals, in_orphan_line)
             seg = next(segments, None)
         for finding in balance.transaction_balance(self.header.payment, totals, path=self.path):
             ctx.attach(finding)
         totals.complete = True
 
     def _check(self, claim: ClaimPayment) -> None:
-        # each line's CAS total serves the line rule (S) and the claim rule (C): summed once
-        line_cas_total = ZERO
-        for line in claim.lines:
-            cas_total = line.adjustment_total
-            line_cas_total += cas_total
-            for finding in balance.check_line(line, claim_id=claim.claim_id, path=self.path, cas_total=cas_total):
-                self._ctx.attach(finding, claim, line)
-        for finding in balance.check_claim_level(claim, path=self.path, line_cas_total=line_cas_total):
-            self._ctx.attach(finding, claim)
+        check_claim_payment(claim, self._ctx, self.path)
+
+
+def check_claim_payment(claim: ClaimPayment, ctx: _Context, path: str) -> None:
+    """The balancing rules of one claim and its lines, each finding attached where it belongs."""
+    # each line's CAS total serves the line rule (S) and the claim rule (C): summed once
+    line_cas_total = ZERO
+    for line in claim.lines:
+        cas_total = line.adjustment_total
+        line_cas_total += cas_total
+        for finding in balance.check_line(line, claim_id=claim.claim_id, path=path, cas_total=cas_total):
+            ctx.attach(finding, claim, line)
+    for finding in balance.check_claim_level(claim, path=path, line_cas_total=line_cas_total):
+        ctx.attach(finding, claim)
+
+
+def _between_claims(seg: Segment, ctx: _Context, plbs: list[ProviderAdjustment], totals: RemittanceTotals,
+                    in_orphan_line: bool) -> bool:
+    """A segment of Table 2 outside any claim (PLB, LX, TS3, SE, or one that does not belong there);
+    answers whether the segments that follow are the rest of an SVC with no CLP before it."""
+    tag = seg.tag
+    if tag == "SVC":
+        # an error, not a warning: the line's charge, payment and adjustments are lost, so the
+        # file must not pass as clean (exit 0) while money in it was not read
+        ctx.find("ERA008", "SVC outside a claim (no CLP before it): the service line and its "
+                 "adjustments are not read", seg, loop="2110", severity=Severity.ERROR)
+        return True
+    if in_orphan_line and tag in _LINE_TAGS:
+        return True
+    if tag in ("LX", "TS3", "TS2", "SE"):
+        pass  # TS3/TS2: provider summary information, not needed for COB; LX01: the caller keeps it
+    elif tag == "PLB":
+        plb = _plb(seg, ctx)
+        plbs.append(plb)
+        totals.plb_total += plb.total
+    elif tag == "CAS":
+        ctx.find("ERA008", "CAS outside a claim (no CLP before it): its adjustments are not read", seg,
+                 severity=Severity.ERROR)  # money not read: an error, as for SVC
+    else:
+        ctx.find("ERA008", f"{tag} not expected between claims; ignored", seg)
+    return False
 
 
 class RemittanceReader:

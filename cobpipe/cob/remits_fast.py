@@ -1,0 +1,439 @@
+"""A clean 835 read straight into the mapper's RemitClaims: each claim's segment text, amounts parsed once.
+
+The general path (era.clean segments -> era.parser's ClaimPayment -> from_era.remit_claim) makes an
+object per segment, a model per claim and line, then the mapper's values from the model. For a
+file era.clean vouched for (standard delimiters, every envelope count right, nothing the reader
+would report), this reads the text in chunks cut before a CLP (so no claim straddles two chunks),
+splits each claim's segments once, dispatches on the tag and makes the mapper's values (RemitClaim,
+RemitLine, RemittedLine, Adjustment) directly.
+
+It vouches only for what it can prove reads the same: a claim with any segment, element or value
+the parser would report, or that a balancing rule would (S, C, CAS amount 0, CLP05), is handed as
+Segment objects to the parser's own claim reader and checks (`_slow`), so findings and their
+wording never differ. Table 1 and whatever sits between claims go through the parser's functions
+too (a few segments a transaction set). A fast claim's `payments` (the 835 model, read only for a
+paper EOB or to combine a split claim) is made from its text by the parser when first read.
+tests/cobpipe/cob/test_remits_fast.py holds this to the general reader.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+
+from edi.errors import EdiSyntaxError
+from edi.findings import Finding
+from edi.reader import TransactionSet
+from edi.segment import Delimiters, _make_segment
+
+from ..era import balance
+from ..era.claims import GROUP_CODES, _read_claim
+from ..era.clean import CleanScan, _stamp
+from ..era.context import _FOREIGN_SEPARATOR, _Context, _d8, _decimal
+from ..era.header import _HEADER_END, _read_header
+from ..era.model import ONE, ZERO, Moa, Party, RemittanceTotals
+from ..era.parser import _between_claims, check_claim_payment
+from ..era.status import CLAIM_STATUS
+from .from_era import _adjustment, _moa_segment, _remitted_line, adjudication_date, remit_claim
+from .remit import Deferred, RemitClaim, RemitLine
+
+READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost the cyclic GC more than they save
+_CLAIM_END = frozenset({"CLP", "LX", "TS3", "TS2", "PLB", "SE"})
+_OWN_DATES = ("472", "150", "151")
+_NOT_OURS = None  # what the claim reader answers for a claim it leaves to the parser
+
+
+@functools.lru_cache(maxsize=16384)
+def _amount(text: str) -> Decimal | None:
+    """An amount as the parser converts it (era.context._decimal); None also for one of more than 20
+    characters, whose sums could round at Decimal's 28 digits in another order than the parser's."""
+    return _decimal(text) if len(text) <= 20 else None
+
+
+def _composite(text: str) -> list[str] | None:
+    """SVC01/SVC06 components; None when the parser would split on another separator (ERA006)."""
+    if ":" in text:  # era.clean vouched ISA16 is ":"
+        return text.split(":")
+    if len(text) > 3 and _FOREIGN_SEPARATOR.match(text):
+        return None
+    return [text]
+
+
+class FastRemits:
+    """Iterate for (header, RemitClaim) as RemitStream's general path gives them; the claim-less
+    findings of each transaction set are added to `findings` once its claims are read. `fast` and
+    `slow` count the claims read each way."""
+
+    def __init__(self, path, found: CleanScan, as_of, only: frozenset[str] | None, findings: list[Finding]) -> None:
+        self.path = path
+        self.name = str(path)
+        self.found = found
+        self.as_of = as_of
+        self.only = only
+        self.findings = findings
+        self.fast = self.slow = 0
+
+    def _chunks(self) -> Iterator[tuple[list[str], int]]:
+        """(segment texts, segments before them): whole claims a chunk, cut before a CLP."""
+        lines = self.found.lines
+        mark = b"~\nCLP*" if lines else b"~CLP*"
+        skip = len(mark) - 4
+        number = 0
+        try:
+            stream = open(self.path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise EdiSyntaxError(f"cannot read it again: {exc.strerror or exc}", path=self.name) from exc
+        with stream:
+            if _stamp(os.fstat(stream.fileno())) != self.found.stamp:
+                raise EdiSyntaxError("the file changed while it was being converted; convert it again",
+                                     path=self.name)
+            carry = b""
+            while True:
+                data = stream.read(READ_BYTES)
+                if data:
+                    block = carry + data if carry else data
+                    cut = block.rfind(mark, max(len(carry) - len(mark), 0))
+                    if cut < 0:
+                        carry = block
+                        continue
+                    cut += skip
+                else:
+                    block = carry
+                    cut = block.rfind(b"~") + 1
+                text = block[:cut].decode("ascii")
+                carry = block[cut:]
+                if lines:
+                    text = text.replace("\n", "")
+                bodies = text.split("~")
+                bodies.pop()
+                if bodies:
+                    yield bodies, number
+                number += len(bodies)
+                if not data:
+                    break
+        if number != self.found.segments:
+            raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
+
+    def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
+        path, only, as_of = self.name, self.only, self.as_of
+        delimiters: Delimiters = self.found.delimiters
+        lines = self.found.lines
+        isa = gs = st = None
+        table1: list | None = None  # Table 1's segments while it is read
+        in_set = False
+        ctx = header = totals = plbs = adjudicated = lx = None
+        orphan = False
+
+        def segment(body: str, number: int):
+            parts = body.split("*")
+            return _make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters)
+
+        for bodies, base in self._chunks():
+            count = len(bodies)
+            i = 0
+            while i < count:
+                body = bodies[i]
+                tag = body.partition("*")[0]
+                number = base + i + 1
+                if table1 is not None:
+                    if tag not in _HEADER_END:
+                        table1.append(segment(body, number))
+                        i += 1
+                        continue
+                    ctx = _Context(path)
+                    header, _ = _read_header(iter(table1), ctx, TransactionSet(st, isa, gs, iter(())))
+                    table1, in_set, orphan, lx = None, True, False, None
+                    totals, plbs = RemittanceTotals(), []
+                    adjudicated = adjudication_date(header, as_of)
+                if in_set:
+                    if tag == "CLP":
+                        end, remit = _claim(bodies, i, count, number, adjudicated)
+                        if remit is _NOT_OURS:
+                            remit = self._slow([segment(bodies[k], base + k + 1) for k in range(i, end)],
+                                               ctx, lx, header, totals)
+                        else:
+                            self.fast += 1
+                            remit.payments = Deferred(functools.partial(
+                                _payments, bodies[i:end], number, lines, delimiters, path, lx))
+                            totals.paid_total += remit.paid
+                        orphan = False
+                        i = end
+                        if only is None or remit.claim_id in only:
+                            yield header, remit
+                        continue
+                    seg = segment(body, number)
+                    if tag == "LX":
+                        lx = seg.get(1)
+                    orphan = _between_claims(seg, ctx, plbs, totals, orphan)
+                    if tag == "SE":
+                        for finding in balance.transaction_balance(header.payment, totals, path=path):
+                            ctx.attach(finding)
+                        self.findings += [f for f in ctx.findings if f.location.claim is None]
+                        in_set = False
+                elif tag == "ST":
+                    st = segment(body, number)
+                    table1 = [st]
+                elif tag == "ISA":
+                    isa, gs = segment(body, number), None
+                elif tag == "GS":
+                    gs = segment(body, number)
+                elif tag == "GE":
+                    gs = None
+                elif tag == "IEA":
+                    isa = gs = None
+                i += 1
+
+    def _slow(self, segments: list, ctx: _Context, lx, header, totals: RemittanceTotals) -> RemitClaim:
+        """A claim the fast read does not vouch for, read as era.parser reads it."""
+        self.slow += 1
+        payment, _ = _read_claim(segments[0], iter(segments[1:]), ctx, lx)
+        check_claim_payment(payment, ctx, self.name)
+        if payment.paid is not None:
+            totals.paid_total += payment.paid
+        return remit_claim(payment, header, self.as_of)
+
+
+def _payments(bodies: list[str], number: int, lines: bool, delimiters: Delimiters, path: str, lx) -> list:
+    """The 835 model of a claim the fast read took (a paper EOB's source), as the parser reads it:
+    the claim had no finding, so a context of its own gives the same ClaimPayment."""
+    segments = []
+    for body in bodies:
+        parts = body.split("*")
+        segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters))
+        number += 1
+    payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), lx)
+    return [payment]
+
+
+def _end(bodies: list[str], j: int, count: int) -> int:
+    while j < count and bodies[j].partition("*")[0] not in _CLAIM_END:
+        j += 1
+    return j
+
+
+def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
+    """(index after the claim, RemitClaim) for the claim whose CLP is bodies[start]; the RemitClaim is
+    _NOT_OURS when the parser would report anything about it. One function, locals only: it runs
+    for every claim, and each rule below mirrors one of era.claims / era.balance (see there)."""
+    clp = bodies[start].split("*")
+    size = len(clp)
+    if size < 5:
+        return _end(bodies, start + 1, count), _NOT_OURS
+    claim_id, status = clp[1], clp[2]
+    charge, paid = _amount(clp[3]), _amount(clp[4])
+    if not claim_id or not status or status not in CLAIM_STATUS or charge is None or paid is None:
+        return _end(bodies, start + 1, count), _NOT_OURS
+    patient = None
+    filing = payer_number = ""
+    if size > 5:
+        if clp[5]:
+            patient = _amount(clp[5])
+            if patient is None:
+                return _end(bodies, start + 1, count), _NOT_OURS
+        if size > 6:
+            filing = clp[6]
+            if size > 7:
+                payer_number = clp[7]
+            if size > 12 and ((clp[12] and _amount(clp[12]) is None)
+                              or (size > 13 and clp[13] and _amount(clp[13]) is None)):
+                return _end(bodies, start + 1, count), _NOT_OURS
+
+    adjustments: list = []  # claim-level (2100) CAS
+    remit_lines: list = []
+    remarks: set[str] = set()
+    moa = moa_remarks = mia_remarks = None
+    carrier = None
+    parties: set[str] = set()  # NM101s seen: the parser keeps the first of each
+    member_ids: list[str] = []
+    corrected = False
+    first_day = last_day = None
+    has_last = has_first = False
+    cas_total = pr_total = ZERO  # every CAS of the claim; its PR ones
+    in_line = False
+    # the line being read
+    l_number = l_parts = l_charge = l_paid = l_units = l_billed_units = l_ref = l_dates = None
+    l_code = l_mods = l_ocode = l_omods = l_adjustments = None
+    l_cas = ZERO
+    j = start + 1
+    while True:
+        parts = bodies[j].split("*") if j < count else None
+        tag = parts[0] if parts is not None else "SE"
+        if in_line and (tag == "SVC" or tag in _CLAIM_END):  # the line read so far is complete
+            if l_charge - l_cas != l_paid:  # S
+                return _end(bodies, j, count), _NOT_OURS
+            if l_dates and ("472" in l_dates or "150" in l_dates or "151" in l_dates):
+                served = l_dates.get("472") or l_dates.get("150")
+            else:  # the claim's statement period, when it is one day (ServiceLine.service_date)
+                served = first_day if (not has_last or last_day is None or last_day == first_day) else None
+            remit_lines.append(RemitLine(
+                _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
+                               l_ocode, l_omods, l_charge, l_billed_units, served),
+                l_paid, l_units, l_parts, l_adjustments))
+            in_line = False
+        if tag in _CLAIM_END:
+            break
+        size = len(parts)
+        if tag == "CAS":
+            if size < 4 or size > 20:
+                return _end(bodies, j, count), _NOT_OURS
+            group = parts[1]
+            if group not in GROUP_CODES:
+                return _end(bodies, j, count), _NOT_OURS
+            if size == 4:  # one triplet without quantity: most CAS segments
+                reason, total = parts[2], _amount(parts[3])
+                if not reason or not total:  # None (not a number) or 0 (ERA104)
+                    return _end(bodies, j, count), _NOT_OURS
+                made = [_adjustment(group, reason, total, None)]
+            else:
+                made, total = [], ZERO
+                for b in range(2, size, 3):
+                    reason = parts[b]
+                    text = parts[b + 1] if b + 1 < size else ""
+                    quantity = parts[b + 2] if b + 2 < size else ""
+                    if not reason and not text and not quantity:
+                        continue
+                    amount = _amount(text) if reason and text else None
+                    if not amount:
+                        return _end(bodies, j, count), _NOT_OURS
+                    if quantity:
+                        quantity = _amount(quantity)
+                        if quantity is None:
+                            return _end(bodies, j, count), _NOT_OURS
+                    else:
+                        quantity = None
+                    made.append(_adjustment(group, reason, amount, quantity))
+                    total += amount
+                if not made:
+                    return _end(bodies, j, count), _NOT_OURS
+            cas_total += total
+            if group == "PR":
+                pr_total += total
+            if in_line:
+                l_adjustments += made
+                l_cas += total
+            else:
+                adjustments += made
+        elif tag == "DTM":
+            qualifier = parts[1] if size > 1 else ""
+            text = parts[2] if size > 2 else ""
+            day = _d8(text)
+            if day is None and text.strip():  # ERA004
+                return _end(bodies, j, count), _NOT_OURS
+            if in_line:
+                if l_dates is None:
+                    l_dates = {qualifier: day}
+                else:
+                    l_dates.setdefault(qualifier, day)
+            elif qualifier == "232" and not has_first:
+                first_day, has_first = day, True
+            elif qualifier == "233" and not has_last:
+                last_day, has_last = day, True
+        elif tag == "REF":
+            if in_line and l_ref is None and size > 1 and parts[1] == "6R":
+                l_ref = parts[2] if size > 2 else ""
+        elif tag == "SVC":
+            if size < 4 or size > 8 or not parts[1]:
+                return _end(bodies, j, count), _NOT_OURS
+            procedure = _composite(parts[1])
+            l_charge, l_paid = _amount(parts[2]), _amount(parts[3])
+            if procedure is None or l_charge is None or l_paid is None:
+                return _end(bodies, j, count), _NOT_OURS
+            if len(procedure) <= 2:
+                l_code, l_mods = procedure[1] if len(procedure) > 1 else "", ()
+                l_parts = tuple(procedure) if len(procedure) == 2 else (procedure[0], "")
+            else:
+                l_code, l_mods = procedure[1], tuple(m for m in procedure[2:6] if m)
+                l_parts = (procedure[0], l_code, *l_mods)
+                if len(procedure) > 6 and procedure[6]:
+                    l_parts += ("",) * (6 - len(l_parts)) + (procedure[6],)
+            if not l_code:  # ERA007
+                return _end(bodies, j, count), _NOT_OURS
+            l_units = l_original_units = None
+            l_ocode, l_omods = "", ()
+            if size > 4:
+                if parts[4] and not parts[4].isdigit():  # ERA007: SVC04 is not a revenue code
+                    return _end(bodies, j, count), _NOT_OURS
+                if size > 5 and parts[5]:
+                    l_units = _amount(parts[5])
+                    if l_units is None:
+                        return _end(bodies, j, count), _NOT_OURS
+                if size > 6 and parts[6]:
+                    original = _composite(parts[6])
+                    if original is None:
+                        return _end(bodies, j, count), _NOT_OURS
+                    if len(original) > 1 and original[1]:
+                        l_ocode = original[1]
+                        l_omods = tuple(m for m in original[2:6] if m)
+                    elif original[0]:  # a qualifier without a code (ERA007)
+                        return _end(bodies, j, count), _NOT_OURS
+                if size > 7 and parts[7]:
+                    l_original_units = _amount(parts[7])
+                    if l_original_units is None:
+                        return _end(bodies, j, count), _NOT_OURS
+            l_billed_units = l_original_units if l_original_units is not None else (
+                l_units if l_units is not None else ONE)
+            l_number = number + j - start
+            l_ref = l_dates = None
+            l_adjustments, l_cas = [], ZERO
+            in_line = True
+        elif tag == "AMT" or tag == "QTY":
+            if size > 2 and parts[2] and _amount(parts[2]) is None:  # ERA003
+                return _end(bodies, j, count), _NOT_OURS
+        elif tag == "NM1":
+            if in_line:  # ERA008: read as claim-level
+                return _end(bodies, j, count), _NOT_OURS
+            entity = parts[1] if size > 1 else ""
+            if entity not in parties:
+                parties.add(entity)
+                if entity == "QC" or entity == "IL":
+                    if size > 9 and parts[9]:
+                        member_ids.append(parts[9])
+                elif entity == "TT":
+                    fields = parts[1:10] + [""] * (10 - size)
+                    party = Party(fields[0], fields[1], fields[2], fields[3], fields[4], fields[6], fields[7],
+                                  fields[8])
+                    carrier = f"{party.name} ({party.id})" if party.id else party.name
+                elif entity == "PR":
+                    corrected = True
+        elif tag == "LQ":
+            if not in_line:  # ERA008
+                return _end(bodies, j, count), _NOT_OURS
+            if size > 2 and parts[2]:
+                remarks.add(parts[2])
+        elif tag == "MOA" or tag == "MIA":
+            if in_line:
+                return _end(bodies, j, count), _NOT_OURS
+            fields = parts[1:24] + [""] * (24 - size)
+            values = []
+            for k in ((0, 1, 7, 8) if tag == "MOA" else (0, 1, 2, 3)):
+                value = _amount(fields[k]) if fields[k] else None
+                if value is None and fields[k]:  # ERA003
+                    return _end(bodies, j, count), _NOT_OURS
+                values.append(value)
+            if tag == "MOA":  # the last MOA is the claim's
+                moa_remarks = tuple(c for c in fields[2:7] if c)
+                moa = _moa_segment(Moa(values[0], values[1], moa_remarks, values[2], values[3]))
+            else:
+                mia_remarks = tuple(c for c in (fields[4], *fields[19:23]) if c)
+        elif tag == "PER":
+            if in_line:
+                return _end(bodies, j, count), _NOT_OURS
+        else:  # ERA008
+            return _end(bodies, j, count), _NOT_OURS
+        j += 1
+
+    if charge - cas_total != paid:  # C
+        return j, _NOT_OURS
+    if status != balance.REVERSAL and (patient if patient is not None else ZERO) != pr_total:  # CLP05
+        return j, _NOT_OURS
+    if moa_remarks:
+        remarks.update(moa_remarks)
+    if mia_remarks:
+        remarks.update(mia_remarks)
+    return j, RemitClaim(
+        claim_id=claim_id.strip(), status_code=status, charge=charge, paid=paid,
+        patient_responsibility=patient or ZERO, payer_claim_number=payer_number, filing_indicator=filing,
+        adjustments=adjustments, lines=remit_lines, segment=number, adjudication_date=adjudicated, moa=moa,
+        crossover_carrier=carrier, remarks=remarks, corrected_priority_payer=corrected, findings=[],
+        member_ids=frozenset(member_ids))

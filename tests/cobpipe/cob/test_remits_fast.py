@@ -1,0 +1,276 @@
+"""cob.remits_fast reads a clean 835 into exactly the RemitClaims (every field, `payments` included)
+and claim-less findings that the general reader + from_era.remit_claim give (RemitStream with
+plain=True, the reference): samples, era golden cases, the corpus, generated and mutated files,
+and claims drawn by hypothesis; and it is the path taken for clean files."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cobpipe.cob.decision import ConvertOptions
+from cobpipe.cob.remits import RemitStream
+from cobpipe.pipeline import scan_era
+from cobpipe.synth import generate_set
+from edi.errors import EdiError
+from mutate import apply_edits
+
+REPO = Path(__file__).parents[3]
+CORPUS = REPO.parent / "shared" / "corpus" / "835"
+TODAY = dt.date(2026, 3, 25)
+
+
+def outcome(path: Path, plain: bool, only: frozenset[str] | None = None):
+    """(the (header, RemitClaim) pairs with each claim's payments read, the claim-less findings,
+    the stream) or the refusal in words."""
+    try:
+        scan = scan_era(path, plain=plain)
+        stream = RemitStream(scan, ConvertOptions(plain=plain, today=TODAY, only_claims=only))
+        pairs = list(stream)
+    except EdiError as exc:
+        return (type(exc).__name__, str(exc)), None
+    # payments compared on their own too: a deferred list must read as the reference's list
+    return ([(h, r, list(r.payments), r.findings) for h, r in pairs], list(stream.findings)), stream
+
+
+def same(path: Path, only: frozenset[str] | None = None) -> RemitStream | None:
+    """Asserts both readers agree on the file; the fast stream (None when the file was refused)."""
+    expected, _ = outcome(path, plain=True, only=only)
+    actual, stream = outcome(path, plain=False, only=only)
+    assert actual == expected, path.name
+    return stream
+
+
+def test_samples_and_era_golden_cases():
+    files = [*sorted((REPO / "samples").glob("**/*.835")), *sorted((REPO / "tests" / "golden").glob("*/era.835"))]
+    assert len(files) > 20
+    fast = 0
+    for path in files:
+        stream = same(path)
+        fast += stream.fast if stream is not None else 0
+    assert fast > 20
+
+
+def test_the_fast_read_is_taken_for_a_clean_sample():
+    """Fails when the fast read silently stops being used (a clean, balanced sample)."""
+    stream = same(REPO / "samples" / "cob" / "era.835")
+    assert stream is not None and stream.slow == 0 and stream.fast == 14
+
+
+def test_plain_is_the_general_reader():
+    _, stream = outcome(REPO / "samples" / "cob" / "era.835", plain=True)
+    assert stream.fast == 0 and stream.slow == 14
+
+
+def test_only_claims():
+    path = REPO / "samples" / "cob" / "era.835"
+    (pairs, _), _ = outcome(path, plain=True)
+    wanted = frozenset(r.claim_id for _, r, _, _ in pairs[::3])
+    stream = same(path, only=wanted)
+    assert stream is not None and stream.fast == 14  # every claim is read (totals), only some handed on
+
+
+def test_corpus():
+    if not CORPUS.is_dir():
+        pytest.skip(f"public corpus not found at {CORPUS}")
+    for path in sorted(CORPUS.iterdir()):
+        same(path)
+
+
+@pytest.mark.parametrize("seed,knobs", [
+    (1, {}),
+    (2, dict(claims_per_835=5, plb_fraction=1.0, reversal_fraction=0.3, crossover_fraction=0.3)),
+    (3, dict(unbalanced_fraction=0.3, denial_fraction=0.3, claim_cas_fraction=0.5, max_lines=8)),
+    (4, dict(bundled_fraction=0.3, oa23_fraction=0.3, patient_fraction=0.5, rendering_fraction=0.5)),
+])
+def test_generated(seed, knobs, tmp_path):
+    made = generate_set(300, tmp_path, seed=seed, **knobs)
+    stream = same(made.era)
+    assert stream is not None and stream.fast > 200
+    if knobs.get("unbalanced_fraction"):
+        assert stream.slow > 0  # an unbalanced claim is the parser's, with its findings
+    flat = tmp_path / "flat.835"
+    flat.write_bytes(made.era.read_bytes().replace(b"~\n", b"~"))
+    assert same(flat).fast == stream.fast
+
+
+def test_claims_span_chunks(tmp_path, monkeypatch):
+    """Chunks are cut before a CLP: with tiny reads a chunk holds one claim or grows to hold one."""
+    from cobpipe.cob import remits_fast
+
+    made = generate_set(40, tmp_path, seed=5, max_lines=8, claims_per_835=7)
+    expected = same(made.era)
+    monkeypatch.setattr(remits_fast, "READ_BYTES", 37)
+    assert same(made.era).fast == expected.fast
+
+
+def test_a_file_changed_after_the_scan_is_refused_in_one_line(tmp_path):
+    made = generate_set(5, tmp_path, seed=3)
+    scan = scan_era(made.era)
+    with made.era.open("ab") as stream:
+        stream.write(b"\n")
+    with pytest.raises(EdiError, match="changed while it was being converted"):
+        list(RemitStream(scan, ConvertOptions(today=TODAY)))
+
+
+_BASE: dict[str, bytes] = {}
+PIECES = [b"~", b"*", b"\n", b" ", b":", b">", b"^", b"0", b"1", b"-", b".", b"X", b"CLP*", b"SE*", b"~LX*1~",
+          b"~CLP*X*1*10*5*5*12*ICN~", b"~SVC*HC:99213*10*5~", b"~SVC*HC>99213>25*10*10~", b"~CAS*PR*1*5~",
+          b"~CAS*CO*45*0~", b"~DTM*472*20261399~", b"~DTM*233*20260101~", b"~LQ*HE*N130~", b"~MOA***MA01~",
+          b"~NM1*TT*2*CARRIER*****PI*C1~", b"~NM1*PR*2*OTHER~", b"~PLB*1*20261231*L6*-1~", b"~TS3*1~",
+          b"~REF*6R*A1~", b"~AMT*B6*1x~", b"~QTY*ZK*2~", b"~MIA*1~", b"~PER*CX~", b"~N1*XX*Y~"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(PIECES), st.integers(0, 3)), min_size=1, max_size=4),
+       st.booleans())
+def test_mutated_files(tmp_path_factory, edits, flat):
+    if "text" not in _BASE:
+        _BASE["text"] = generate_set(6, tmp_path_factory.mktemp("base"), seed=7, claims_per_835=3,
+                                     crossover_fraction=0.5).era.read_bytes()
+    path = tmp_path_factory.mktemp("mutated") / "era.835"
+    path.write_bytes(apply_edits(_BASE["text"], edits, flat))
+    same(path)
+
+
+# --- claims drawn by hypothesis, balanced or not, with the segments and values a claim can hold ---
+
+# each vocabulary: values the fast read vouches for, then values the parser reports (a claim drawn
+# "odd" may take those, so both the fast read and its hand-over to the parser are exercised)
+AMOUNTS = (["10", "10.00", "0.5", "-5", "2.5", "7.125", "1"], ["0", "0.00", "", " 3", "1e2", "x", "-0",
+                                                                 "12345678901234567890.5"])
+CODES = (["HC:99213", "HC:99213:25:59::::DESC", "HC:99213:25", "AD:D0120", "HC:99213::::::X"],
+         ["HC", "HC:", "HC>99213", "99213", ":99213", ""])
+GROUPS = (["CO", "PR", "OA", "PI"], ["XX", ""])
+REASONS = (["45", "1", "2"], [""])
+QUANTITIES = (["", "", "1"], ["x", " "])
+CLAIM_SEGMENTS = (["NM1*QC*1*DOE*JO****MI*M1", "NM1*IL*1*DOE*AL****MI*M2", "NM1*QC*1*X", "NM1*TT*2*CARRIER*****PI*C1",
+                   "NM1*TT*1*LAST*FIRST*MID**JR*PI*C2", "NM1*TT*2*NO ID", "NM1*PR*2*OTHER PAYER*****PI*P2",
+                   "NM1*82*1*DOC", "DTM*050*20260101", "DTM*232*20260101", "DTM*233*20260101", "DTM*233*20260105",
+                   "DTM*233*", "REF*F8*X", "AMT*AU*10", "QTY*CA*1", "MOA***MA01*MA02", "MOA*1.5*2*N1",
+                   "MIA*1***4*MA1", "MIA*1*2*3*4*****************R1*R2", "PER*CX*NAME"],
+                  ["DTM*232*2026", "AMT*AU*y", "MOA*x", "LQ*HE*N1", "TS3*1", "ZZZ*1", "QTY*CA* "])
+LINE_SEGMENTS = (["DTM*472*20260101", "DTM*150*20260102", "DTM*151*20260103", "DTM*472*", "REF*6R*L1", "REF*6R",
+                  "REF*LU*X", "AMT*B6*50", "AMT*B6*", "QTY*ZK*1", "LQ*HE*N130", "LQ*RX"],
+                 ["DTM*472*20260230", "NM1*QC*1*LATE", "MOA***N2", "PER*CX", "AMT*B6*q"])
+REVENUE = (["", "0450"], ["AB"])
+UNITS = (["", "1", "2.0"], ["z"])
+ORIGINALS = (["", "HC:99214", "HC:99214:26", ":99214"], ["HC", "HC:"])
+STATUSES = (["1", "2", "4", "19", "22"], ["99", ""])
+
+
+def pick(draw, vocabulary: tuple[list[str], list[str]], odd: bool) -> str:
+    good, bad = vocabulary
+    return draw(st.sampled_from(good + bad if odd else good))
+
+
+def _cas(draw, odd: bool) -> tuple[str, Decimal, Decimal]:
+    group = pick(draw, GROUPS, odd)
+    triplets = [(pick(draw, REASONS, odd), pick(draw, AMOUNTS, odd), pick(draw, QUANTITIES, odd))
+                for _ in range(draw(st.integers(1 - odd, 6 + odd)))]
+    text = "*".join([group] + [f"{r}*{a}*{q}" for r, a, q in triplets]).rstrip("*")
+    total = sum((Decimal(a) for _, a, _ in triplets if a.strip() and a.strip().lstrip("-").replace(".", "").isdigit()),
+                Decimal(0))
+    pr = total if group == "PR" else Decimal(0)
+    return f"CAS*{text}", total, pr
+
+
+@st.composite
+def claim_text(draw, number: int) -> tuple[list[str], Decimal]:
+    """A claim's segments, and CLP04 (for BPR02)."""
+    odd = draw(st.integers(0, 2)) == 0
+    balanced = draw(st.integers(0, 4)) > 0
+    segments: list[str] = []
+    cas_total = pr_total = Decimal(0)
+    claim_level = []
+    for _ in range(draw(st.integers(0, 2))):
+        cas, total, pr = _cas(draw, odd)
+        claim_level.append(cas)
+        cas_total, pr_total = cas_total + total, pr_total + pr
+    extras = [pick(draw, CLAIM_SEGMENTS, odd) for _ in range(draw(st.integers(0, 4)))]
+    lines = []
+    charge_total = paid_total = Decimal(0)
+    for _ in range(draw(st.integers(0, 3))):
+        charge = draw(st.sampled_from(["100", "100.00", "40", "0", "-20"]))
+        line = []
+        line_cas = Decimal(0)
+        for _ in range(draw(st.integers(0, 2))):
+            cas, total, pr = _cas(draw, odd)
+            line.append(cas)
+            line_cas, pr_total = line_cas + total, pr_total + pr
+        paid = Decimal(charge) - line_cas if balanced else draw(st.sampled_from([Decimal(1), Decimal(0)]))
+        svc = (f"SVC*{pick(draw, CODES, odd)}*{charge}*{paid}*{pick(draw, REVENUE, odd)}*{pick(draw, UNITS, odd)}"
+               f"*{pick(draw, ORIGINALS, odd)}")
+        svc += f"*{draw(st.sampled_from(['', '2', 'w'] if odd else ['', '2']))}" if draw(st.booleans()) else ""
+        line.insert(0, svc.rstrip("*"))
+        line += [pick(draw, LINE_SEGMENTS, odd) for _ in range(draw(st.integers(0, 3)))]
+        lines.append(draw(st.permutations(line)) if odd and draw(st.integers(0, 9)) == 0 else line)
+        charge_total += Decimal(charge)
+        paid_total += paid
+    if balanced:  # CLP04 = CLP03 - every CAS, the lines' being CLP03 - their SVC03s
+        charge, paid = charge_total, paid_total - cas_total
+    else:
+        charge, paid = draw(st.sampled_from([Decimal(10), Decimal(0)])), Decimal(3)
+    pr = pr_total if balanced else draw(st.sampled_from([Decimal(0), Decimal(5)]))
+    status = pick(draw, STATUSES, odd)
+    clp_id = pick(draw, ([f"C{number}", f" C{number} ", "C1"], [""]), odd)
+    pr_text = draw(st.sampled_from([str(pr), "", "0.00"])) if pr == 0 else str(pr)
+    tail = pick(draw, (["", "*11*1", "*11*1****1.5*0.5"], ["*11*1****x"]), odd)
+    segments.append(f"CLP*{clp_id}*{status}*{charge}*{paid}*{pr_text}*12*ICN{number}{tail}")
+    segments += claim_level + extras
+    for line in lines:
+        segments += line
+    return segments, paid
+
+
+@st.composite
+def era_text(draw) -> str:
+    body = ["LX*1"]
+    total = Decimal(0)
+    for number in range(draw(st.integers(1, 4))):
+        segments, paid = draw(claim_text(number))
+        body += segments
+        total += paid
+    if draw(st.booleans()):
+        body.append("PLB*1234567893*20261231*L6*-1.5")
+        total += Decimal("1.5")
+    amount = abs(total) if draw(st.booleans()) else Decimal(1)
+    st_lines = ["ST*835*0001*005010X221A1",
+                f"BPR*I*{amount}*{'C' if total >= 0 else 'D'}*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880"
+                "*DA*98765*20260105",
+                "TRN*1*EFT1*1512345678", "DTM*405*20260104", "N1*PR*SYNTHETIC HEALTH PLAN*XV*SYN01",
+                "N1*PE*EXAMPLE CLINIC*XX*1234567893", *body]
+    st_lines.append(f"SE*{len(st_lines) + 1}*0001")
+    segments = ["ISA*00*          *00*          *ZZ*PAYERSYNTH     *ZZ*PROVSYNTH      *260105*1200*^*00501*000000101*0*T*:",
+                "GS*HP*PAYERSYNTH*PROVSYNTH*20260105*1200*101*X*005010X221A1", *st_lines, "GE*1*101",
+                "IEA*1*000000101"]
+    end = draw(st.sampled_from(["~\n", "~"]))
+    return "".join(s + end for s in segments)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(era_text())
+def test_drawn_claims_read_as_the_general_reader_reads_them(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("drawn") / "era.835"
+    path.write_text(text, encoding="ascii")
+    same(path)
+
+
+def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
+    """A claim like those drawn above, balanced and with nothing odd: the fast read's."""
+    lines = ["LX*1", "CLP*A1*1*100*80*20*12*ICN", "NM1*QC*1*DOE*JO****MI*M1", "DTM*232*20260101",
+             "SVC*HC:99213:25*100*80**1", "DTM*472*20260101", "CAS*PR*1*20", "REF*6R*L1", "AMT*B6*100", "LQ*HE*N130"]
+    st_lines = ["ST*835*0001*005010X221A1", "BPR*I*80*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA"
+                "*98765*20260105", "TRN*1*EFT1*1512345678", "N1*PR*PLAN", "N1*PE*CLINIC*XX*1234567893", *lines]
+    st_lines.append(f"SE*{len(st_lines) + 1}*0001")
+    segments = ["ISA*00*          *00*          *ZZ*PAYERSYNTH     *ZZ*PROVSYNTH      *260105*1200*^*00501*000000101*0*T*:",
+                "GS*HP*PAYERSYNTH*PROVSYNTH*20260105*1200*101*X*005010X221A1", *st_lines, "GE*1*101",
+                "IEA*1*000000101"]
+    path = tmp_path / "era.835"
+    path.write_text("".join(s + "~\n" for s in segments), encoding="ascii")
+    stream = same(path)
+    assert stream is not None and (stream.fast, stream.slow) == (1, 0)
