@@ -29,37 +29,15 @@ BALANCE_RULES = frozenset({"S", "C", "T"})
 _SEVERITY = {code: str(severity_of(code)) for code in ("ERA101", "ERA102", "ERA103", "ERA104", "ERA105")}
 I10, I12, I14, I16, I18 = (" " * n for n in (10, 12, 14, 16, 18))
 NULL = "null"
+EMPTY = '""'
 _PARTY_ORDER = ("QC", "IL", "74", "GB")  # patient, insured, corrected insured, other subscriber
 
 
-def _line_json(number, procedure, billed_procedure, charge, paid, units, billed_units, date_from, date_to, allowed,
-               ref_6r, adjustments, remarks, balanced, findings, segment) -> str:
-    """A service line (LineView) as jsonout writes it inside a claim (keys at 14 spaces), from the
-    values' JSON; `procedure` is the JSON of its qualifier, procedure and modifiers keys. (An
-    f-string with the layout written out: about twice as fast as %-formatting a template.)"""
-    return (f'{{\n              "number": {number},\n{procedure}'
-            f'              "billed_procedure": {billed_procedure},\n'
-            f'              "charge": {charge},\n'
-            f'              "paid": {paid},\n'
-            f'              "units": {units},\n'
-            f'              "billed_units": {billed_units},\n'
-            f'              "date_from": {date_from},\n'
-            f'              "date_to": {date_to},\n'
-            f'              "allowed": {allowed},\n'
-            f'              "ref_6r": {ref_6r},\n'
-            f'              "adjustments": {adjustments},\n'
-            f'              "remarks": {remarks},\n'
-            f'              "balanced": {balanced},\n'
-            f'              "findings": {findings},\n'
-            f'              "segment": {segment}\n'
-            f'            }}')
-
-
-def _claim_json(ident, status_code, status, status_word, charge, paid, patient_responsibility, filing_indicator,
+def _claim_head(ident, status_code, status, status_word, charge, paid, patient_responsibility, filing_indicator,
                 filing_indicator_text, payer_claim_number, people, crossover_to, corrected_payer, service_from,
-                service_to, received, adjustments, remarks, lines, notes, balanced, verdict, findings,
-                segment) -> str:
-    """A claim (ClaimView) as jsonout._dumps(jsonout._claim(view), 4) writes it, from the values' JSON."""
+                service_to, received, adjustments, remarks) -> str:
+    """A claim (ClaimView) as jsonout._dumps(jsonout._claim(view), 4) writes it, from the values' JSON,
+    up to its lines (_claim_tail: from its notes on)."""
     return (f'{{\n          "id": {ident},\n'
             f'          "status_code": {status_code},\n'
             f'          "status": {status},\n'
@@ -78,13 +56,19 @@ def _claim_json(ident, status_code, status, status_word, charge, paid, patient_r
             f'          "received": {received},\n'
             f'          "adjustments": {adjustments},\n'
             f'          "remarks": {remarks},\n'
-            f'          "lines": {lines},\n'
-            f'          "notes": {notes},\n'
+            f'          "lines": ')
+
+
+def _claim_tail(notes, balanced, verdict, findings, segment) -> str:
+    return (f',\n          "notes": {notes},\n'
             f'          "balanced": {balanced},\n'
             f'          "verdict": {verdict},\n'
             f'          "findings": {findings},\n'
             f'          "segment": {segment}\n'
             f'        }}')
+
+
+_LINES_OPEN, _LINE_SEPARATOR, _LINES_CLOSE = "[\n" + " " * 12, ",\n" + " " * 12, "\n" + " " * 10 + "]"
 
 
 def _dumps(value, level: int) -> str:
@@ -118,7 +102,6 @@ class _Words:
         self.adjustment_prefix: dict[int, dict[str, str]] = {12: {}, 16: {}}  # level -> "CO-45" -> JSON
         self.numbers: dict[str, str] = {}
         self.procedures: dict[str, str] = {}
-        self.line_cas: dict = {}  # a line's CAS text (a tuple of them for several) -> their adjustments' JSON
 
     def money_text(self, text: str) -> str:
         """JSON of money_plain(the amount `text` reads as): an amount written with no leading zero
@@ -177,15 +160,6 @@ class _Words:
                     f'{keys}"source": {_q(view.source)}\n{indent}}}')
             items.append(found)
         return items
-
-    def line_adjustments(self, cas_list) -> str:
-        """adjustments(cas_list, 16) of a line's CAS segments, worked out once per run for the same texts."""
-        key = cas_list[0].text if len(cas_list) == 1 else tuple([cas.text for cas in cas_list])
-        found = self.line_cas.get(key)
-        if found is None:
-            _bound(self.line_cas)
-            found = self.line_cas[key] = self.adjustments(cas_list, 16)
-        return found
 
     def adjustments(self, cas_list, level: int) -> str:
         """The adjustments of CAS segments as a JSON list whose items are at `level` (12: claim, 16: line)."""
@@ -395,21 +369,39 @@ class ClaimWriter:
             found = _dumps([_finding(f) for f in findings], 7)
         else:
             balanced, found = "true", "[]"
-        return _line_json(
-            line.ordinal, procedure_json, _q(line.billed) if line.billed else '""',
-            money.get(line.charge_text) or words.money_text(line.charge_text),
-            money.get(line.paid_text) or words.money_text(line.paid_text),
-            (words.numbers.get(line.units_text) or words.number_text(line.units_text)) if line.units_text else NULL,
-            words.number_text(line.billed_units_text) if line.billed_units_text else NULL,
-            start or NULL, end or NULL,
-            (money.get(line.allowed) or words.money_text(line.allowed)) if line.allowed else NULL,
-            _q(line.ref_6r) if line.ref_6r else '""',
-            words.line_adjustments(line.cas) if line.cas else "[]",
-            _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]",
-            balanced, found, line.index)
+        units = line.units_text
+        units = (words.numbers.get(units) or words.number_text(units)) if units else NULL
+        billed_units = words.number_text(line.billed_units_text) if line.billed_units_text else NULL
+        allowed = line.allowed
+        allowed = (money.get(allowed) or words.money_text(allowed)) if allowed else NULL
+        remarks = _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]"
+        # the layout written out (jsonout's indent=2 at 14 spaces): an f-string is about twice as
+        # fast as %-formatting a template, and no call
+        return (f'{{\n              "number": {line.ordinal},\n{procedure_json}'
+                f'              "billed_procedure": {_q(line.billed) if line.billed else EMPTY},\n'
+                f'              "charge": {money.get(line.charge_text) or words.money_text(line.charge_text)},\n'
+                f'              "paid": {money.get(line.paid_text) or words.money_text(line.paid_text)},\n'
+                f'              "units": {units},\n'
+                f'              "billed_units": {billed_units},\n'
+                f'              "date_from": {start or NULL},\n'
+                f'              "date_to": {end or NULL},\n'
+                f'              "allowed": {allowed},\n'
+                f'              "ref_6r": {_q(line.ref_6r) if line.ref_6r else EMPTY},\n'
+                f'              "adjustments": {words.adjustments(line.cas, 16) if line.cas else "[]"},\n'
+                f'              "remarks": {remarks},\n'
+                f'              "balanced": {balanced},\n'
+                f'              "findings": {found},\n'
+                f'              "segment": {line.index}\n'
+                f'            }}')
 
     def claim(self, claim: Claim, own: list[FindingView], per_line: list[list[FindingView]],
               notes: list[str]) -> str:
+        return "".join(self.claim_parts(claim, own, per_line, notes))
+
+    def claim_parts(self, claim: Claim, own: list[FindingView], per_line: list[list[FindingView]],
+                    notes: list[str]) -> list[str]:
+        """The claim's JSON in pieces to be joined (its lines are not copied into one text first:
+        the caller joins a megabyte of claims at once, which copies each line's text once)."""
         words = self.words
         clp = claim.clp
         status, status_word, _notes, _reversal = words.claim_status(clp[1])
@@ -417,7 +409,6 @@ class ClaimWriter:
         start = dates.get("232")
         end = dates.get("233")
         period = (start, end if end is not None or "233" in dates else start)
-        lines = [self.line(line, found, period) for line, found in zip(claim.lines, per_line)]
         adjustments = words.adjustments(claim.cas, 12) if claim.cas else "[]"
         remarks = []
         if claim.moa_remarks:
@@ -434,12 +425,22 @@ class ClaimWriter:
         else:
             balanced, verdict, findings = True, '"balanced"', "[]"
         money = words.money
-        return _claim_json(
+        parts = [_claim_head(
             _q(clp[0]), _q(clp[1]), status, status_word, money.get(clp[2]) or words.money_text(clp[2]),
             money.get(clp[3]) or words.money_text(clp[3]),
             (money.get(clp[4]) or words.money_text(clp[4])) if claim.patient_responsibility is not None else NULL,
             _q(clp[5]), words.filing_text(clp[5]), _q(clp[6]), self.people(claim),
             self.org(claim.parties.get("TT")), self.org(claim.parties.get("PR")), start or NULL, end or NULL,
-            dates.get("050") or NULL, adjustments, _list(remarks, I12, I10), _list(lines, I12, I10),
-            _list([_q(n) for n in notes], I12, I10) if notes else "[]", "true" if balanced else "false", verdict,
-            findings, claim.index)
+            dates.get("050") or NULL, adjustments, _list(remarks, I12, I10))]
+        if claim.lines:  # _list(lines, I12, I10), in pieces
+            line = self.line
+            parts.append(_LINES_OPEN)
+            for item, found in zip(claim.lines, per_line):
+                parts.append(line(item, found, period))
+                parts.append(_LINE_SEPARATOR)
+            parts[-1] = _LINES_CLOSE
+        else:
+            parts.append("[]")
+        parts.append(_claim_tail(_list([_q(n) for n in notes], I12, I10) if notes else "[]",
+                                 "true" if balanced else "false", verdict, findings, claim.index))
+        return parts

@@ -184,12 +184,12 @@ class _Pass:
     def run(self, events) -> "_Pass":
         words = self.writer.words
         claim_status = words.claim_status
-        render = self.writer.claim
+        render = self.writer.claim_parts
         claim_ids, statuses = self.options.claim_ids, self.options.statuses
         findings_only = self.findings_only
         spool = self.spool
         pending: list[str] = []
-        size = start = written = 0
+        start = written = 0
         current: _Section | None = None
         repeated: dict[str, tuple[int, bool]] = {}
         for kind, item in events:
@@ -219,14 +219,12 @@ class _Pass:
                 elif findings_only:
                     continue
                 counts.listed += 1
-                text = render(item, own, per_line, notes + _repeat_note(ident, repeated) if repeated else notes)
-                pending.append(text)
+                pending += render(item, own, per_line, notes + _repeat_note(ident, repeated) if repeated else notes)
+                pending.append(_SEPARATOR)
                 written += 1
-                size += len(text)
-                if size > 1 << 20:
-                    spool.write((_SEPARATOR.join(pending) + _SEPARATOR).encode("utf-8", "surrogateescape"))
+                if len(pending) > 4096:  # ~1 MB of JSON: joined (each piece copied once) and spooled
+                    spool.write("".join(pending).encode("utf-8", "surrogateescape"))
                     pending.clear()
-                    size = 0
             elif kind == "section" or kind == "resume":
                 if item.number > len(self.repeats):
                     raise Ineligible("the transaction sets read twice differ")
@@ -237,9 +235,8 @@ class _Pass:
                 start = spool.tell()
             else:  # "end", "partial"
                 if pending:
-                    spool.write((_SEPARATOR.join(pending) + _SEPARATOR).encode("utf-8", "surrogateescape"))
+                    spool.write("".join(pending).encode("utf-8", "surrogateescape"))
                     pending.clear()
-                    size = 0
                 if written:
                     current.parts.append((self.spool_number, start, spool.tell(), written))
                 current.end = item
