@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
-from edi.segment import Segment
+from edi.segment import STANDARD, Segment
 from edi.writer import format_amount
 
 from ..claim837.claim import OriginalClaim
-from ..claim837.loops import Loop
+from ..claim837.loops import Loop, loop_table
 from .cas import cas_segments
 from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
 from .remit import RemitClaim
-from .tidy import tidy_loop
+from .tidy import tidy_loop, tidy_segment, tidy_segments
 
 PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
 SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
@@ -115,7 +115,12 @@ class Patient:
 
 def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: NextPayer, lines: LineMatch,
                     adjudication_date: dt.date) -> OriginalClaim:
-    """The claim for `next_payer`, carrying the adjudication of the payer billed in `original`."""
+    """The claim for `next_payer`, carrying the adjudication of the payer billed in `original`.
+
+    Built in one pass over the original 2300, never copied first: what the claim carries over
+    unchanged (2310x loops, lines without an adjudication, every segment already tidy) is the
+    original's own object, shared, so a writer that keeps a copied segment's text can reuse it.
+    Nothing edits a built claim in place (a follow-up copies it first)."""
     _require_whole_cents(remit)
     prior_sbr = original.sbr
     prior_payer = original.payer
@@ -123,40 +128,80 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     if prior_sbr is None or prior_payer is None or prior_subscriber is None:
         raise BuildError("the original claim lacks its 2000B SBR, 2010BA or 2010BB")
     patient = Patient.of(original)
-    prior_relationship = "18" if original.patient is None else (
-        code(original.patient.segment("PAT"), 1) if original.patient.segment("PAT") else "")
+    if original.patient is None:
+        prior_relationship = "18"
+    else:
+        prior_pat = original.patient.segment("PAT")
+        prior_relationship = code(prior_pat, 1) if prior_pat else ""
 
     subscriber = _subscriber_loop(original.subscriber, next_payer, patient)
     patient_loop = None if next_payer.relationship == "18" else _patient_loop(original, next_payer, patient)
 
-    claim = original.claim.copy()
-    clm = claim.first
-    claim.replace(clm, _as_original_frequency(clm))
-    for ref in claim.segments_of("REF", "F8"):
-        claim.remove(ref)  # 2300 REF*F8 is for replacing a claim at the same payer, not for COB
-    others = [loop for loop in claim.children_of("2320")]
-    for loop in others:
-        claim.remove(loop)
+    source = original.claim
+    others = source.children_of("2320")
     # the 2320 of the payer now billed leaves the claim, whether it or a coverage row named that payer
-    kept = [loop for loop, source in zip(others, original.claim.children_of("2320"))
-            if source is not next_payer.replaces and code(source.first, 1) != next_payer.level]
+    kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
     payer_id = prior_payer.first.get(9)
     new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
-                                 adjudication_date, claim_level_eaf=not line_level_eaf)
+                                 adjudication_date, others, claim_level_eaf=not line_level_eaf)
+    claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf)
     for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1))):
-        claim.add(loop)
-
-    new_lines = claim.children_of("2400")
-    for index, line in enumerate(new_lines):
-        remitted_lines = lines.remitted_for(index)
-        for remitted in remitted_lines:
-            bundled_into = _bundled_into(new_lines, index, remit.lines[remitted]) if len(remitted_lines) == 1 else ""
-            line.add(_line_adjudication(remit.lines[remitted], payer_id, adjudication_date, line_level_eaf,
-                                        bundled_into))
-
+        claim.add(tidy_loop(loop))
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
-                         tidy_loop(subscriber), tidy_loop(patient_loop), tidy_loop(claim))
+                         tidy_loop(subscriber), tidy_loop(patient_loop), claim)
+
+
+def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str, adjudication_date: dt.date,
+                line_level_eaf: bool) -> Loop:
+    """The new 2300 without its 2320s: CLM as an original claim, no REF*F8, every 2400 with its 2430s,
+    everything tidied (tidy_loop's own rule, the same objects when already tidy)."""
+    items = source.items
+    clm = source.first
+    if clm is None:
+        raise BuildError("the original 2300 does not start with CLM")
+    by_line: dict[int, list[int]] = {}
+    for remitted, billed in enumerate(lines.matches):
+        if billed is not None:
+            by_line.setdefault(billed, []).append(remitted)
+    originals = source.children_of("2400") if by_line else ()
+    built: list[Segment | Loop] = []
+    append = built.append
+    position = 0  # the 2400's index among the claim's lines (billed_lines' order)
+    for number, item in enumerate(items):
+        if isinstance(item, Segment):
+            if number == 0:  # the CLM (source.first)
+                item = _as_original_frequency(clm)
+            elif item.tag == "REF" and item.get(1) == "F8":
+                continue  # 2300 REF*F8 is for replacing a claim at the same payer, not for COB
+            elements = item.elements
+            if item.delimiters is STANDARD and elements and elements[-1] != "" \
+                    and ":*" not in "*".join(elements) + "*":
+                append(item)  # tidy_loop's usual case, inlined
+            else:
+                append(tidy_segment(item))
+            continue
+        loop_id = item.id
+        if loop_id == "2320":
+            continue  # the 2320s are put back, with the new one, in payer order
+        if loop_id != "2400":
+            append(tidy_loop(item))
+            continue
+        index, position = position, position + 1
+        remitted_lines = by_line.get(index)
+        if not remitted_lines:
+            append(tidy_loop(item))
+            continue
+        line = Loop("2400")
+        line.items = list(tidy_loop(item).items)
+        for remitted in remitted_lines:
+            paid = remit.lines[remitted]
+            bundled_into = _bundled_into(originals, index, paid) if len(remitted_lines) == 1 else ""
+            _add_2430(line, _line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, bundled_into))
+        append(line)
+    claim = Loop("2300")
+    claim.items = built
+    return claim
 
 
 _TIDIED: dict[int, tuple[Loop, Loop]] = {}
@@ -203,6 +248,16 @@ def _require_whole_cents(remit: RemitClaim) -> None:
 
 
 def _beyond_cents(value: Decimal) -> bool:
+    if type(value) is Decimal:  # noqa: E721 - the usual case: one C-level quantize, no as_tuple()
+        try:
+            # for a finite amount what the exponent test below answers: exact to the cent or not
+            return value != value.quantize(CENT, rounding=ROUND_DOWN)
+        except InvalidOperation:  # infinite, NaN, or too long to quantize: the full rule
+            pass
+    return _beyond_cents_of(value)
+
+
+def _beyond_cents_of(value: Decimal) -> bool:
     exponent = value.as_tuple().exponent if isinstance(value, Decimal) else 0
     if isinstance(exponent, int) and exponent >= -2:
         return False  # no digit past the cents
@@ -269,7 +324,7 @@ def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patie
 
 def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segment, relationship: str,
                       prior_subscriber: Loop, prior_payer: Loop, adjudication_date: dt.date,
-                      *, claim_level_eaf: bool) -> Loop:
+                      others: list[Loop], *, claim_level_eaf: bool) -> Loop:
     """2320/2330A/2330B for the payer that adjudicated: its policy, money and claim control number."""
     level = code(prior_sbr, 1)
     sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
@@ -278,7 +333,7 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
     segments.append(Segment.build("AMT", "D", format_amount(remit.paid)))
     if claim_level_eaf:
         segments.append(Segment.build("AMT", "EAF", format_amount(remit.patient_responsibility)))
-    segments.append(_other_insurance(original))
+    segments.append(_other_insurance(original.clm, others))
     if remit.moa is not None and any(remit.moa.elements):
         segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
     subscriber = [s for s in prior_subscriber.iter_segments()
@@ -292,12 +347,10 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
     return Loop("2320", segments, [Loop("2330A", subscriber), Loop("2330B", payer)])
 
 
-def _other_insurance(original: OriginalClaim) -> Segment:
+def _other_insurance(clm: Segment, others: list[Loop]) -> Segment:
     """OI: OI03 benefits assignment (CLM08) and OI06 release of information (CLM09) as the claim
-    was sent; OI04 patient signature source as the original claim's other 2320s gave it."""
-    clm = original.clm
-    signature = next((oi.get(4) for loop in original.other_payers for oi in loop.segments_of("OI") if oi.get(4)),
-                     "")
+    was sent; OI04 patient signature source as the original claim's other 2320s (`others`) gave it."""
+    signature = next((oi.get(4) for loop in others for oi in loop.segments_of("OI") if oi.get(4)), "")
     return Segment.build("OI", "", "", clm.get(8) or "Y", signature, "", clm.get(9) or "Y")
 
 
@@ -320,20 +373,62 @@ def _bundled_into(lines: list[Loop], index: int, remitted) -> str:
 
 def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool,
                        bundled_into: str = "") -> Loop:
-    procedure = list(line.procedure)
+    """2430 for one remitted line: SVD, CAS, DTP*573 and, when the patient's share is reported by
+    line, AMT*EAF; tidied as the rest of the claim is (an element from the 835 may end with ":")."""
+    segments = [Segment.build("SVD", payer_id, format_amount(line.paid), _svd03(line), "",
+                              format_amount(line.paid_units if line.paid_units is not None else _ONE),
+                              bundled_into)]
+    adjustments = line.adjustments
+    if adjustments:
+        segments += cas_segments(adjustments)
+    segments.append(_dtp573(adjudication_date))
+    if line_level_eaf:
+        patient = _ZERO
+        for adjustment in adjustments:  # sum() with a generator, without the generator
+            if adjustment.group == "PR":
+                patient += adjustment.amount
+        segments.append(Segment.build("AMT", "EAF", format_amount(patient)))
+    return Loop("2430", tidy_segments(segments))
+
+
+_ONE, _ZERO = Decimal(1), Decimal(0)
+_SVD03: dict[tuple[str, ...], str] = {}  # SVC01 components -> SVD03 text; an ERA repeats few codes
+
+
+def _svd03(line) -> str:
+    """SVD03, the procedure composite as paid; BuildError when its qualifier cannot be reported."""
+    procedure = tuple(line.procedure)
+    text = _SVD03.get(procedure)
+    if text is not None:
+        return text
     if not procedure or procedure[0] not in SVD03_QUALIFIERS:
         raise BuildError(f"service line {line.match.ordinal}: procedure qualifier "
                          f"{procedure[0] if procedure else 'missing'!r} cannot be reported in SVD03 "
                          "(ER, HC, IV or WK)")
-    units = line.paid_units if line.paid_units is not None else Decimal(1)
-    segments = [Segment.build("SVD", payer_id, format_amount(line.paid), tuple(procedure), "",
-                              format_amount(units), bundled_into)]
-    segments += cas_segments(line.adjustments)
-    segments.append(_dtp573(adjudication_date))
-    if line_level_eaf:
-        patient = sum((a.amount for a in line.adjustments if a.group == "PR"), Decimal(0))
-        segments.append(Segment.build("AMT", "EAF", format_amount(patient)))
-    return Loop("2430", segments)
+    text = Segment.build("SVD", procedure).get(1)  # the composite as Segment.build joins it
+    if len(_SVD03) >= 4096:
+        _SVD03.clear()
+    _SVD03[procedure] = text
+    return text
+
+
+def _add_2430(line: Loop, adjudication: Loop) -> None:
+    """`line.add(adjudication)`, answered at once in the usual case: the 2430 goes last (nothing in
+    the line sorts after it but a 2440, which Loop.add places it before)."""
+    last = line.items[-1] if line.items else None
+    order = _order_2400()
+    key = order["2430"]
+    if last is not None:
+        last_key = order.get(last.id if isinstance(last, Loop) else last.tag)
+        if last_key is not None and last_key <= key:
+            line.items.append(adjudication)
+            return
+    line.add(adjudication)
+
+
+@functools.cache
+def _order_2400() -> dict[str, tuple[int, int]]:
+    return loop_table().specs["2400"].order
 
 
 @functools.lru_cache(maxsize=64)

@@ -34,19 +34,30 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     Zero amounts are left out: the 837P forbids CAS amounts of 0 [RFI 1865, 2353] and a zero
     adjustment carries no money. Raises CasDoesNotFit when more than 5 segments are needed.
     """
-    by_group: dict[str, list[Adjustment]] = {}
+    # each triplet's text made once, in input order, grouped by CAS01 in first-seen order; a group of
+    # one triplet (a line's usual CO-45, PR-2) is one segment without the slicing
+    by_group: dict[str, list[tuple[str, str, str]]] = {}
     for adj in adjustments:
         if adj.amount == 0:
             continue
-        by_group.setdefault(adj.group, []).append(adj)
+        quantity = adj.quantity
+        triplet = (adj.reason, format_amount(adj.amount), "" if quantity is None else format_amount(quantity))
+        triplets = by_group.get(adj.group)
+        if triplets is None:
+            by_group[adj.group] = [triplet]
+        else:
+            triplets.append(triplet)
     segments: list[Segment] = []
-    for group, items in by_group.items():
-        for start in range(0, len(items), TRIPLETS_PER_SEGMENT):
+    build = Segment.build
+    for group, triplets in by_group.items():
+        if len(triplets) == 1:
+            segments.append(build("CAS", group, *triplets[0]))
+            continue
+        for start in range(0, len(triplets), TRIPLETS_PER_SEGMENT):
             values: list[str] = [group]
-            for adj in items[start:start + TRIPLETS_PER_SEGMENT]:
-                quantity = format_amount(adj.quantity) if adj.quantity is not None else ""
-                values += [adj.reason, format_amount(adj.amount), quantity]
-            segments.append(Segment.build("CAS", *values))
+            for triplet in triplets[start:start + TRIPLETS_PER_SEGMENT]:
+                values += triplet
+            segments.append(build("CAS", *values))
     if len(segments) > SEGMENTS_PER_LOOP:
         raise CasDoesNotFit(f"{len(segments)} CAS segments needed, the 837P allows {SEGMENTS_PER_LOOP}")
     return segments

@@ -34,28 +34,42 @@ def tidy_loop(loop: Loop | None) -> Loop | None:
     merges claims sharing a context loop by identity first)."""
     if loop is None:
         return None
-    items: list[Segment | Loop] = []
-    append = items.append
-    changed = False
-    for item in loop.items:
+    items = loop.items
+    # a read, no list built, until the first item that changes (usually none: the loop itself)
+    for position, item in enumerate(items):
         if isinstance(item, Segment):
             elements = item.elements
             # tidy_segment's usual case inlined (a segment in standard delimiters whose last element
             # is not empty and no element ends with ":"): the segment itself, without a call
             if item.delimiters is STANDARD and elements and elements[-1] != "" \
                     and ":*" not in "*".join(elements) + "*":
-                append(item)
                 continue
             tidied = tidy_segment(item)
         else:
             tidied = tidy_loop(item)
-        changed = changed or tidied is not item
-        append(tidied)
-    if not changed:
+        if tidied is not item:
+            break
+    else:
         return loop
     clone = Loop(loop.id)
-    clone.items = items
+    clone.items = [*items[:position], tidied,
+                   *(tidy_segment(i) if isinstance(i, Segment) else tidy_loop(i) for i in items[position + 1:])]
     return clone
+
+
+def tidy_segments(segments: list[Segment]) -> list[Segment]:
+    """`tidy_segment` of each (the segments the mapper builds: an element taken from the 835 may
+    still end with a separator); the same list when every segment is already tidy."""
+    for position, segment in enumerate(segments):
+        elements = segment.elements
+        if segment.delimiters is STANDARD and elements and elements[-1] != "" \
+                and ":*" not in "*".join(elements) + "*":
+            continue  # tidy_loop's usual case
+        tidied = tidy_segment(segment)
+        if tidied is not segment:
+            segments = segments[:position] + [tidied] + [tidy_segment(s) for s in segments[position + 1:]]
+            break
+    return segments
 
 
 def _tidy_composite(value: str, component: str) -> str:

@@ -1,6 +1,8 @@
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cobpipe.cob.cas import Adjustment, CasDoesNotFit, adjustments_of, cas_segments, merge_same_reason
 from edi.writer import serialize
@@ -43,3 +45,45 @@ def test_merge_same_reason_sums_split_parts():
     merged = merge_same_reason([Adjustment("CO", "45", D("5")), Adjustment("PR", "1", D("3")),
                                 Adjustment("CO", "45", D("7.25"))])
     assert merged == [Adjustment("CO", "45", D("12.25")), Adjustment("PR", "1", D("3"))]
+
+
+def reference_cas(adjustments):
+    """cas_segments as first written: grouped, then each segment's values built triplet by triplet."""
+    from cobpipe.cob.cas import SEGMENTS_PER_LOOP, TRIPLETS_PER_SEGMENT
+    from edi.segment import Segment
+    from edi.writer import format_amount
+
+    by_group = {}
+    for adj in adjustments:
+        if adj.amount == 0:
+            continue
+        by_group.setdefault(adj.group, []).append(adj)
+    segments = []
+    for group, items in by_group.items():
+        for start in range(0, len(items), TRIPLETS_PER_SEGMENT):
+            values = [group]
+            for adj in items[start:start + TRIPLETS_PER_SEGMENT]:
+                quantity = format_amount(adj.quantity) if adj.quantity is not None else ""
+                values += [adj.reason, format_amount(adj.amount), quantity]
+            segments.append(Segment.build("CAS", *values))
+    if len(segments) > SEGMENTS_PER_LOOP:
+        raise CasDoesNotFit("too many")
+    return segments
+
+
+_ADJUSTMENT = st.builds(Adjustment, st.sampled_from(["CO", "PR", "OA", "PI"]),
+                        st.sampled_from(["45", "2", "3", "", "A1"]),
+                        st.decimals(min_value=-500, max_value=500, places=2),
+                        st.one_of(st.none(), st.decimals(min_value=0, max_value=9, places=1)))
+
+
+@given(st.lists(_ADJUSTMENT, max_size=14))
+def test_cas_segments_are_the_reference_ones(adjustments):
+    try:
+        expected = reference_cas(adjustments)
+    except CasDoesNotFit:
+        with pytest.raises(CasDoesNotFit):
+            cas_segments(adjustments)
+        return
+    assert cas_segments(adjustments) == expected
+    assert cas_segments(tuple(adjustments)) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cobpipe.cob.tidy import tidy_loop, tidy_segment
+from cobpipe.cob.tidy import tidy_loop, tidy_segment, tidy_segments
 from cobpipe.claim837.loops import Loop
 from edi.segment import STANDARD, Delimiters, Segment
 
@@ -81,3 +81,15 @@ def test_tidy_loop_with_equal_but_not_the_same_delimiters():
     assert tidy_loop(Loop("2400", [seg])).all_segments()[0].elements == ("HC:99213", "100")
     loop = Loop("2400", [clean])
     assert tidy_loop(loop) is loop
+
+
+@given(st.lists(st.tuples(st.booleans(), _ELEMENTS), max_size=6))
+def test_tidy_segments_is_tidy_segment_of_each(specs):
+    """The built 2430's tidying: each segment as tidy_segment has it, the same list when all are tidy."""
+    other = Delimiters("|", "^", None, "\n", "")
+    segments = [Segment("CAS", tuple(values), delimiters=STANDARD if standard else other) for standard, values in specs]
+    expected = [tidy_segment(s) for s in segments]
+    got = tidy_segments(segments)
+    assert [(s.elements, s.delimiters) for s in got] == [(s.elements, s.delimiters) for s in expected]
+    assert all((g is s) == (e is s) for g, e, s in zip(got, expected, segments))
+    assert (got is segments) == all(e is s for e, s in zip(expected, segments))
