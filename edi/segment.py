@@ -155,3 +155,44 @@ def _join_composite(parts: tuple[str, ...] | list[str], sep: str) -> str:
     while values and values[-1] == "":
         values.pop()
     return sep.join(values)
+
+
+class SourceSegment(Segment):
+    """A Segment read from text in the standard delimiters that keeps that text (`text`: tag and
+    elements joined by `*`, no terminator), so a writer whose output uses the same element, component
+    and repetition separators appends it instead of joining the elements again (the claim index
+    makes them: most of a secondary claim is the original's segments, unchanged).
+
+    It is a Segment in every other way: equal to and hashing as the Segment with the same fields,
+    shown as one, and copied or pickled as one (without the text). Anything that makes a new segment
+    from it (`with_elements`, `replace_element`, `dataclasses.replace`) makes one without text
+    (`text` None), so an edited segment is never written from its old text.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, *args, **kwargs) -> None:  # dataclasses.replace: no text for the new fields
+        Segment.__init__(self, *args, **kwargs)
+        _set_text(self, None)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is Segment or other.__class__ is SourceSegment:
+            return (self.tag, self.elements, self.index, self.line, self.delimiters) == (
+                other.tag, other.elements, other.index, other.line, other.delimiters)  # type: ignore[attr-defined]
+        return NotImplemented
+
+    __hash__ = Segment.__hash__
+
+    def __repr__(self) -> str:
+        return Segment.__repr__(self).replace(type(self).__qualname__, "Segment", 1)
+
+    def __reduce_ex__(self, protocol: object) -> tuple:
+        return Segment, (self.tag, self.elements, self.index, self.line, self.delimiters)
+
+    def __reduce__(self) -> tuple:
+        return self.__reduce_ex__(2)
+
+
+_set_text = SourceSegment.__dict__["text"].__set__
+# _SEGMENT_FACTORY's fields and the text, for a loop that inlines the making (the claim index's)
+_SOURCE_FACTORY = (_new_object, _set_tag, _set_elements, _set_index, _set_line, _set_delimiters, _set_text)

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edi.errors import EdiSyntaxError
-from edi.segment import _SEGMENT_FACTORY, STANDARD, Segment, _make_segment
+from edi.segment import _SOURCE_FACTORY, STANDARD, SourceSegment, _make_segment
 
 from .claim import Envelope, OriginalClaim
 from .loops import HL_LEVELS, Loop, loop_table
@@ -394,18 +394,19 @@ class _Deferred2300(Loop):
 def _make_all(bodies: list[str], first: int) -> list:
     """`Segment`s of segment texts without their terminators, numbered from `first` (index and line,
     as `parser.split_segments` numbers the storage form): `_make_segment` inlined, ~20 segments a claim."""
-    new, tag_of, elements_of, index_of, line_of, delimiters_of = _SEGMENT_FACTORY
+    new, tag_of, elements_of, index_of, line_of, delimiters_of, text_of = _SOURCE_FACTORY
     segments = []
     append = segments.append
     number = first
     for body in bodies:
         tag, star, rest = body.partition("*")
-        seg = new(Segment)
+        seg = new(SourceSegment)
         tag_of(seg, tag)
         elements_of(seg, tuple(rest.split("*")) if star else ())
         index_of(seg, number)
         line_of(seg, number)
         delimiters_of(seg, STANDARD)
+        text_of(seg, body)  # the writer appends it as it is (standard delimiters, no line feeds)
         append(seg)
         number += 1
     return segments
