@@ -59,9 +59,11 @@ class DecisionLog:
     def __iter__(self) -> Iterator[Any]:
         position = 0
         for offset, size in self._blocks:
-            for decision in pickle.loads(self._read(offset, size)):
-                yield self._revised.get(position, decision)
-                position += 1
+            block = pickle.loads(self._read(offset, size))
+            if self._revised:
+                block = [self._revised.get(position + k, decision) for k, decision in enumerate(block)]
+            position += len(block)
+            yield from block
         yield from list(self._recent)
 
     def _read(self, offset: int, size: int) -> bytes:

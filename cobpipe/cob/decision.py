@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edi.findings import CappedFindings, Finding
+from edi.findings import FINDINGS_PER_CODE, CappedFindings, Finding
 from edi.segment import STANDARD, Delimiters
 from edi.writer import InterchangeSettings
 
@@ -85,6 +85,18 @@ class ClaimDecision:
     crossover_to: str | None = None  # the payer forwarded the claim to ...
     crossover_answered: bool = False  # the forwarded-to payer's own 835 arrived
 
+    def __reduce__(self) -> tuple:
+        # the decision log pickles every decision once and reads it back once per report pass: the
+        # values as one tuple cost a third of the default slots state (a dict per decision), and the
+        # findings most decisions have (none, fresh) are rebuilt rather than pickled
+        findings = self.findings
+        if not findings and _fresh(findings):
+            findings = None
+        return (_restore_decision, (
+            self.claim_id, self.status, self.reasons, self.payer_id, self.era_segment, findings, self.era_payer,
+            self.era_payer_id, self.era_level, self.clp02, self.payer_claim_number, self.level, self.frequency,
+            self.state, self.crossover_to, self.crossover_answered))
+
     def to_dict(self) -> dict:
         data = {"id": self.claim_id, "status": self.status, "reasons": list(self.reasons)}
         if self.payer_id:
@@ -102,6 +114,18 @@ class ClaimDecision:
         if self.findings:
             data["findings"] = [report_finding(f) for f in self.findings]
         return data
+
+
+def _fresh(findings: list) -> bool:
+    """An empty findings list exactly as `_capped()` makes it."""
+    return (type(findings) is CappedFindings and findings.per_code == FINDINGS_PER_CODE
+            and findings.junk_limit is None and not findings.counts and not findings.junk
+            and not findings._summaries)
+
+
+def _restore_decision(claim_id, status, reasons, payer_id, era_segment, findings, *rest) -> ClaimDecision:
+    return ClaimDecision(claim_id, status, reasons, payer_id, era_segment,
+                         _capped() if findings is None else findings, *rest)
 
 
 def report_finding(finding: Finding) -> dict:

@@ -116,3 +116,39 @@ def test_a_disk_that_fills_up_loses_no_decision():
         log.append(decision)
     assert log._written == 2 and len(log) == 12
     assert [d.claim_id for d in log] == [f"C{k:03d}" for k in range(12)]
+
+
+def _every_field(decision):
+    import dataclasses
+    return {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
+
+
+def test_a_decision_reads_back_field_for_field_with_its_findings_cap():
+    """ClaimDecision pickles as one tuple of its fields (positional): a field added or moved in the
+    class and not in __reduce__ would come back in the wrong place, or not at all."""
+    from cobpipe.cob.decision import PAPER
+    from edi.findings import Finding, Location
+
+    full = ClaimDecision("C1", PAPER, ["r1", "r2"], payer_id="P2", era_segment=7, era_payer="ACME (1)",
+                         era_payer_id="A1", era_level="P", clp02="1", payer_claim_number="PCN", level="S",
+                         frequency="7", state="billed_secondary", crossover_to="MEDIGAP", crossover_answered=True)
+    for n in range(103):  # past the cap of 100 a code: the summary and the counts come back too
+        full.findings.append(Finding("COB020", f"finding {n}", Location(claim="C1")))
+    empty = ClaimDecision("C2", CONVERTED)
+    log = DecisionLog([full, empty] * 3, block=2)
+    assert log._written >= 2
+    for original, restored in list(zip([full, empty] * 3, log))[:log._written]:  # those read back from disk
+        assert restored is not original
+        assert _every_field(restored) == _every_field(original)
+        assert restored.to_dict() == original.to_dict()
+        assert restored.findings.counts == original.findings.counts
+        assert restored.findings.per_code == original.findings.per_code == 100
+    fresh = list(log)[1].findings
+    fresh.extend(Finding("COB021", str(n)) for n in range(101))  # a revised decision's findings stay capped
+    assert len(fresh) == 101 and fresh[-1].message.startswith("... and 1 more COB021")
+
+
+def test_a_plain_list_of_findings_stays_a_plain_list():
+    decision = ClaimDecision("C3", CONVERTED, findings=[])
+    [restored] = pickle.loads(pickle.dumps([decision]))
+    assert type(restored.findings) is list and restored.findings == []
