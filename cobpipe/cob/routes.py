@@ -54,14 +54,35 @@ def parse_routes(text: str, shown: str) -> tuple[Route, ...]:
 
 
 def route(claim: RemitClaim, routes: tuple[Route, ...] | None = None) -> Route | None:
-    """The route for this claim's codes, strongest action first; None: no row applies."""
+    """The route for this claim's codes, strongest action first (the file's first row among equals);
+    None: no row applies."""
     routes = default_routes() if routes is None else routes
+    by_code = _by_code(routes)
     denied = claim.status_code == "4"
-    codes = {a.reason.upper() for a in claim.adjustments}
-    for line in claim.lines:
-        codes |= {a.reason.upper() for a in line.adjustments}
-    codes |= {r.upper() for r in claim.remarks}
-    matching = [r for r in routes if r.code in codes and (denied or r.when == "any")]
-    if not matching:
-        return None
-    return min(matching, key=lambda r: ACTIONS.index(r.action))
+    best: tuple[int, int, Route] | None = None
+    # every claim is asked: look each of its codes up instead of testing each row against a set
+    for codes in (claim.adjustments, *(line.adjustments for line in claim.lines)):
+        for adjustment in codes:
+            for entry in by_code.get(adjustment.reason.upper(), ()):
+                if (denied or entry[2].when == "any") and (best is None or entry < best):
+                    best = entry
+    for remark in claim.remarks:
+        for entry in by_code.get(remark.upper(), ()):
+            if (denied or entry[2].when == "any") and (best is None or entry < best):
+                best = entry
+    return None if best is None else best[2]
+
+
+def _by_code(routes: tuple[Route, ...]) -> dict[str, list[tuple[int, int, Route]]]:
+    """code -> (action rank, row number, route) of the rows naming it; kept for the last table asked."""
+    if _INDEX and _INDEX[0] is routes:
+        return _INDEX[1]
+    index: dict[str, list[tuple[int, int, Route]]] = {}
+    for number, row in enumerate(routes):
+        index.setdefault(row.code, []).append((ACTIONS.index(row.action), number, row))
+    if type(routes) is tuple:  # unchangeable; the entry holds it, so its id is never another table's
+        _INDEX[:] = [routes, index]
+    return index
+
+
+_INDEX: list = []
