@@ -80,7 +80,7 @@ class _PaymentsSlot:
         if obj is None:
             return self
         value = self.slot.__get__(obj, owner)
-        if type(value) is Deferred:
+        if isinstance(value, Deferred):
             value = value.load()
             self.slot.__set__(obj, value)
         return value
@@ -90,12 +90,12 @@ class _PaymentsSlot:
 
 
 class Deferred:
-    """A value made on first read (see _PaymentsSlot): `load` answers it."""
+    """A value made on first read (see _PaymentsSlot): a subclass answers it from `load()`."""
 
-    __slots__ = ("load",)
+    __slots__ = ()
 
-    def __init__(self, load) -> None:
-        self.load = load
+    def load(self) -> list:
+        raise NotImplementedError
 
 
 RemitClaim.payments = _PaymentsSlot(RemitClaim.__dict__["payments"])  # type: ignore[assignment]

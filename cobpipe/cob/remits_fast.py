@@ -39,16 +39,74 @@ from .from_era import _adjustment, _moa_segment, _remitted_line, adjudication_da
 from .remit import Deferred, RemitClaim, RemitLine
 
 READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost the cyclic GC more than they save
-_CLAIM_END = frozenset({"CLP", "LX", "TS3", "TS2", "PLB", "SE"})
-_OWN_DATES = ("472", "150", "151")
+# the first 3 characters of the segments that end a claim (era.claims._CLAIM_END: CLP, LX, TS3, TS2, PLB, SE)
+_END_HEADS = frozenset({"CLP", "LX*", "LX", "TS3", "TS2", "PLB", "SE*", "SE"})
 _NOT_OURS = None  # what the claim reader answers for a claim it leaves to the parser
 
 
 @functools.lru_cache(maxsize=16384)
 def _amount(text: str) -> Decimal | None:
-    """An amount as the parser converts it (era.context._decimal); None also for one of more than 20
-    characters, whose sums could round at Decimal's 28 digits in another order than the parser's."""
-    return _decimal(text) if len(text) <= 20 else None
+    """An amount as the parser converts it (era.context._decimal); None also for one below a millionth
+    or of 10^13 or more: the balancing sums are added here in another order than the parser's, which
+    is the same result only while no sum needs more than Decimal's 28 digits."""
+    value = _decimal(text)
+    if value is None:
+        return None
+    return value if value.as_tuple().exponent >= -6 and value.adjusted() < 13 else None
+
+
+# Whole segments that repeat (a CAS*CO*45 of the same amount, one date of service for many lines)
+# are read once: the values are immutable (a frozen Adjustment, Decimal, date), so sharing them
+# between claims is safe, and the caches are bounded to keep the read in constant memory.
+@functools.lru_cache(maxsize=16384)
+def _cas(body: str) -> tuple[str, tuple, Decimal] | None:
+    """(group, the triplets as Adjustments, their total) of a CAS, None when era.claims._cas or the
+    rule CAS amount != 0 would report anything (or it would read no triplet)."""
+    parts = body.split("*")
+    size = len(parts)
+    if size < 4 or size > 20:  # no amount, or more than 6 triplets (ERA009)
+        return None
+    group = parts[1]
+    if group not in GROUP_CODES:  # ERA005, ERA010
+        return None
+    made, total = [], ZERO
+    for b in range(2, size, 3):
+        reason = parts[b]
+        text = parts[b + 1] if b + 1 < size else ""
+        quantity = parts[b + 2] if b + 2 < size else ""
+        if not reason and not text and not quantity:
+            continue
+        amount = _amount(text) if reason and text else None
+        if not amount:  # missing (ERA009), not a number (ERA003) or 0 (ERA104)
+            return None
+        if quantity:
+            quantity = _amount(quantity)
+            if quantity is None:
+                return None
+        else:
+            quantity = None
+        made.append(_adjustment(group, reason, amount, quantity))
+        total += amount
+    return (group, tuple(made), total) if made else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _dtm(body: str) -> tuple[str, object] | None:
+    """(DTM01, the date or None when empty) of a DTM; None when the date is not valid (ERA004)."""
+    parts = body.split("*")
+    qualifier = parts[1] if len(parts) > 1 else ""
+    text = parts[2] if len(parts) > 2 else ""
+    day = _d8(text)
+    if day is None and text.strip():
+        return None
+    return qualifier, day
+
+
+@functools.lru_cache(maxsize=8192)
+def _amount_ok(body: str) -> bool:
+    """Whether an AMT or QTY reads without a finding (its 02 empty or a number)."""
+    parts = body.split("*")
+    return len(parts) <= 2 or not parts[2] or _amount(parts[2]) is not None
 
 
 def _composite(text: str) -> list[str] | None:
@@ -154,8 +212,7 @@ class FastRemits:
                                                ctx, lx, header, totals)
                         else:
                             self.fast += 1
-                            remit.payments = Deferred(functools.partial(
-                                _payments, bodies[i:end], number, lines, delimiters, path, lx))
+                            remit.payments = _ClaimText(bodies[i:end], number, lines, delimiters, path, lx)
                             totals.paid_total += remit.paid
                         orphan = False
                         i = end
@@ -194,20 +251,30 @@ class FastRemits:
         return remit_claim(payment, header, self.as_of)
 
 
-def _payments(bodies: list[str], number: int, lines: bool, delimiters: Delimiters, path: str, lx) -> list:
-    """The 835 model of a claim the fast read took (a paper EOB's source), as the parser reads it:
-    the claim had no finding, so a context of its own gives the same ClaimPayment."""
-    segments = []
-    for body in bodies:
-        parts = body.split("*")
-        segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters))
-        number += 1
-    payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), lx)
-    return [payment]
+class _ClaimText(Deferred):
+    """The 835 model of a claim the fast read took (a paper EOB's source), made from the claim's
+    segment texts as the parser reads them when first asked for: the claim had no finding, so a
+    context of its own gives the same ClaimPayment."""
+
+    __slots__ = ("bodies", "number", "lines", "delimiters", "path", "lx")
+
+    def __init__(self, bodies: list[str], number: int, lines: bool, delimiters: Delimiters, path: str, lx) -> None:
+        self.bodies, self.number, self.lines, self.delimiters, self.path, self.lx = (
+            bodies, number, lines, delimiters, path, lx)
+
+    def load(self) -> list:
+        number, lines, delimiters = self.number, self.lines, self.delimiters
+        segments = []
+        for body in self.bodies:
+            parts = body.split("*")
+            segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters))
+            number += 1
+        payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(self.path), self.lx)
+        return [payment]
 
 
 def _end(bodies: list[str], j: int, count: int) -> int:
-    while j < count and bodies[j].partition("*")[0] not in _CLAIM_END:
+    while j < count and bodies[j][:3] not in _END_HEADS:
         j += 1
     return j
 
@@ -215,7 +282,8 @@ def _end(bodies: list[str], j: int, count: int) -> int:
 def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
     """(index after the claim, RemitClaim) for the claim whose CLP is bodies[start]; the RemitClaim is
     _NOT_OURS when the parser would report anything about it. One function, locals only: it runs
-    for every claim, and each rule below mirrors one of era.claims / era.balance (see there)."""
+    for every claim, and each rule below mirrors one of era.claims / era.balance (see there).
+    Segments are told apart by their first 3 characters (a tag is 2 or 3 long: "LX*", "CAS")."""
     clp = bodies[start].split("*")
     size = len(clp)
     if size < 5:
@@ -240,7 +308,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
                 return _end(bodies, start + 1, count), _NOT_OURS
 
     adjustments: list = []  # claim-level (2100) CAS
-    remit_lines: list = []
+    read: list = []  # each line's values, made into RemitLines once the claim is vouched for
     remarks: set[str] = set()
     moa = moa_remarks = mia_remarks = None
     carrier = None
@@ -249,77 +317,34 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
     corrected = False
     first_day = last_day = None
     has_last = has_first = False
-    cas_total = pr_total = ZERO  # every CAS of the claim; its PR ones
+    claim_cas = pr_total = ZERO  # the claim-level CAS total; every PR amount, lines' too
     in_line = False
     # the line being read
     l_number = l_parts = l_charge = l_paid = l_units = l_billed_units = l_ref = l_dates = None
     l_code = l_mods = l_ocode = l_omods = l_adjustments = None
     l_cas = ZERO
-    j = start + 1
-    while True:
-        parts = bodies[j].split("*") if j < count else None
-        tag = parts[0] if parts is not None else "SE"
-        if in_line and (tag == "SVC" or tag in _CLAIM_END):  # the line read so far is complete
-            if l_charge - l_cas != l_paid:  # S
+    j = start
+    for j in range(start + 1, count):
+        body = bodies[j]
+        head = body[:3]
+        if head == "CAS":
+            cas = _cas(body)
+            if cas is None:
                 return _end(bodies, j, count), _NOT_OURS
-            if l_dates and ("472" in l_dates or "150" in l_dates or "151" in l_dates):
-                served = l_dates.get("472") or l_dates.get("150")
-            else:  # the claim's statement period, when it is one day (ServiceLine.service_date)
-                served = first_day if (not has_last or last_day is None or last_day == first_day) else None
-            remit_lines.append(RemitLine(
-                _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
-                               l_ocode, l_omods, l_charge, l_billed_units, served),
-                l_paid, l_units, l_parts, l_adjustments))
-            in_line = False
-        if tag in _CLAIM_END:
-            break
-        size = len(parts)
-        if tag == "CAS":
-            if size < 4 or size > 20:
-                return _end(bodies, j, count), _NOT_OURS
-            group = parts[1]
-            if group not in GROUP_CODES:
-                return _end(bodies, j, count), _NOT_OURS
-            if size == 4:  # one triplet without quantity: most CAS segments
-                reason, total = parts[2], _amount(parts[3])
-                if not reason or not total:  # None (not a number) or 0 (ERA104)
-                    return _end(bodies, j, count), _NOT_OURS
-                made = [_adjustment(group, reason, total, None)]
-            else:
-                made, total = [], ZERO
-                for b in range(2, size, 3):
-                    reason = parts[b]
-                    text = parts[b + 1] if b + 1 < size else ""
-                    quantity = parts[b + 2] if b + 2 < size else ""
-                    if not reason and not text and not quantity:
-                        continue
-                    amount = _amount(text) if reason and text else None
-                    if not amount:
-                        return _end(bodies, j, count), _NOT_OURS
-                    if quantity:
-                        quantity = _amount(quantity)
-                        if quantity is None:
-                            return _end(bodies, j, count), _NOT_OURS
-                    else:
-                        quantity = None
-                    made.append(_adjustment(group, reason, amount, quantity))
-                    total += amount
-                if not made:
-                    return _end(bodies, j, count), _NOT_OURS
-            cas_total += total
-            if group == "PR":
-                pr_total += total
+            group, made, total = cas
             if in_line:
                 l_adjustments += made
                 l_cas += total
             else:
                 adjustments += made
-        elif tag == "DTM":
-            qualifier = parts[1] if size > 1 else ""
-            text = parts[2] if size > 2 else ""
-            day = _d8(text)
-            if day is None and text.strip():  # ERA004
+                claim_cas += total
+            if group == "PR":
+                pr_total += total
+        elif head == "DTM":
+            dtm = _dtm(body)
+            if dtm is None:
                 return _end(bodies, j, count), _NOT_OURS
+            qualifier, day = dtm
             if in_line:
                 if l_dates is None:
                     l_dates = {qualifier: day}
@@ -329,16 +354,21 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
                 first_day, has_first = day, True
             elif qualifier == "233" and not has_last:
                 last_day, has_last = day, True
-        elif tag == "REF":
-            if in_line and l_ref is None and size > 1 and parts[1] == "6R":
-                l_ref = parts[2] if size > 2 else ""
-        elif tag == "SVC":
+        elif head == "REF":
+            if in_line and l_ref is None and (body[4:7] == "6R*" or body == "REF*6R"):
+                l_ref = body[7:].partition("*")[0]
+        elif head == "SVC":
+            if in_line:
+                read.append((l_number, l_parts, l_code, l_mods, l_ocode, l_omods, l_charge, l_billed_units,
+                             l_dates, l_paid, l_units, l_adjustments, l_cas, l_ref))
+            parts = body.split("*")
+            size = len(parts)
             if size < 4 or size > 8 or not parts[1]:
-                return _end(bodies, j, count), _NOT_OURS
+                return _end(bodies, j + 1, count), _NOT_OURS
             procedure = _composite(parts[1])
             l_charge, l_paid = _amount(parts[2]), _amount(parts[3])
             if procedure is None or l_charge is None or l_paid is None:
-                return _end(bodies, j, count), _NOT_OURS
+                return _end(bodies, j + 1, count), _NOT_OURS
             if len(procedure) <= 2:
                 l_code, l_mods = procedure[1] if len(procedure) > 1 else "", ()
                 l_parts = tuple(procedure) if len(procedure) == 2 else (procedure[0], "")
@@ -348,41 +378,43 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
                 if len(procedure) > 6 and procedure[6]:
                     l_parts += ("",) * (6 - len(l_parts)) + (procedure[6],)
             if not l_code:  # ERA007
-                return _end(bodies, j, count), _NOT_OURS
+                return _end(bodies, j + 1, count), _NOT_OURS
             l_units = l_original_units = None
             l_ocode, l_omods = "", ()
             if size > 4:
                 if parts[4] and not parts[4].isdigit():  # ERA007: SVC04 is not a revenue code
-                    return _end(bodies, j, count), _NOT_OURS
+                    return _end(bodies, j + 1, count), _NOT_OURS
                 if size > 5 and parts[5]:
                     l_units = _amount(parts[5])
                     if l_units is None:
-                        return _end(bodies, j, count), _NOT_OURS
+                        return _end(bodies, j + 1, count), _NOT_OURS
                 if size > 6 and parts[6]:
                     original = _composite(parts[6])
                     if original is None:
-                        return _end(bodies, j, count), _NOT_OURS
+                        return _end(bodies, j + 1, count), _NOT_OURS
                     if len(original) > 1 and original[1]:
                         l_ocode = original[1]
                         l_omods = tuple(m for m in original[2:6] if m)
                     elif original[0]:  # a qualifier without a code (ERA007)
-                        return _end(bodies, j, count), _NOT_OURS
+                        return _end(bodies, j + 1, count), _NOT_OURS
                 if size > 7 and parts[7]:
                     l_original_units = _amount(parts[7])
                     if l_original_units is None:
-                        return _end(bodies, j, count), _NOT_OURS
+                        return _end(bodies, j + 1, count), _NOT_OURS
             l_billed_units = l_original_units if l_original_units is not None else (
                 l_units if l_units is not None else ONE)
             l_number = number + j - start
             l_ref = l_dates = None
             l_adjustments, l_cas = [], ZERO
             in_line = True
-        elif tag == "AMT" or tag == "QTY":
-            if size > 2 and parts[2] and _amount(parts[2]) is None:  # ERA003
+        elif head == "AMT" or head == "QTY":
+            if not _amount_ok(body):  # ERA003
                 return _end(bodies, j, count), _NOT_OURS
-        elif tag == "NM1":
+        elif head == "NM1":
             if in_line:  # ERA008: read as claim-level
                 return _end(bodies, j, count), _NOT_OURS
+            parts = body.split("*")
+            size = len(parts)
             entity = parts[1] if size > 1 else ""
             if entity not in parties:
                 parties.add(entity)
@@ -396,33 +428,58 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
                     carrier = f"{party.name} ({party.id})" if party.id else party.name
                 elif entity == "PR":
                     corrected = True
-        elif tag == "LQ":
+        elif head in _END_HEADS:
+            break
+        elif head == "LQ*" or head == "LQ":
             if not in_line:  # ERA008
                 return _end(bodies, j, count), _NOT_OURS
-            if size > 2 and parts[2]:
+            parts = body.split("*")
+            if len(parts) > 2 and parts[2]:
                 remarks.add(parts[2])
-        elif tag == "MOA" or tag == "MIA":
+        elif head == "MOA" or head == "MIA":
             if in_line:
                 return _end(bodies, j, count), _NOT_OURS
-            fields = parts[1:24] + [""] * (24 - size)
+            parts = body.split("*")
+            fields = parts[1:24] + [""] * (24 - len(parts))
             values = []
-            for k in ((0, 1, 7, 8) if tag == "MOA" else (0, 1, 2, 3)):
+            for k in ((0, 1, 7, 8) if head == "MOA" else (0, 1, 2, 3)):
                 value = _amount(fields[k]) if fields[k] else None
                 if value is None and fields[k]:  # ERA003
                     return _end(bodies, j, count), _NOT_OURS
                 values.append(value)
-            if tag == "MOA":  # the last MOA is the claim's
+            if head == "MOA":  # the last MOA is the claim's
                 moa_remarks = tuple(c for c in fields[2:7] if c)
                 moa = _moa_segment(Moa(values[0], values[1], moa_remarks, values[2], values[3]))
             else:
                 mia_remarks = tuple(c for c in (fields[4], *fields[19:23]) if c)
-        elif tag == "PER":
+        elif head == "PER":
             if in_line:
                 return _end(bodies, j, count), _NOT_OURS
         else:  # ERA008
             return _end(bodies, j, count), _NOT_OURS
-        j += 1
+    else:  # the chunk ends with the claim (the next one starts with a CLP)
+        j = count
+    if in_line:
+        read.append((l_number, l_parts, l_code, l_mods, l_ocode, l_omods, l_charge, l_billed_units,
+                     l_dates, l_paid, l_units, l_adjustments, l_cas, l_ref))
 
+    cas_total = claim_cas
+    remit_lines = []
+    # a line's claim dates (ServiceLine.service_date): the statement period, when it is one day
+    claim_day = first_day if (not has_last or last_day is None or last_day == first_day) else None
+    for (l_number, l_parts, l_code, l_mods, l_ocode, l_omods, l_charge, l_billed_units, l_dates, l_paid, l_units,
+         l_adjustments, l_cas, l_ref) in read:
+        if l_charge - l_cas != l_paid:  # S
+            return j, _NOT_OURS
+        cas_total += l_cas
+        if l_dates and ("472" in l_dates or "150" in l_dates or "151" in l_dates):
+            served = l_dates.get("472") or l_dates.get("150")
+        else:
+            served = claim_day
+        remit_lines.append(RemitLine(
+            _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
+                           l_ocode, l_omods, l_charge, l_billed_units, served),
+            l_paid, l_units, l_parts, l_adjustments))
     if charge - cas_total != paid:  # C
         return j, _NOT_OURS
     if status != balance.REVERSAL and (patient if patient is not None else ZERO) != pr_total:  # CLP05
