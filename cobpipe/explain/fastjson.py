@@ -6,7 +6,7 @@ is read once: each claim is checked (the balancing rules of cobpipe.era.balance,
 words) and its JSON written straight from the segment text to a temporary file, while the totals
 and verdicts are gathered; then the document is written with jsonout.JsonWriter's head and
 section parts, each section's claims copied in from the temporary file. Only the CLP01s of each
-payment (split claims and reversals get a note) are read first, with one regular expression.
+payment (split claims and reversals get a note) are read first (fastprescan).
 
 The bytes are those of json.dumps(..., indent=2, ensure_ascii=False) as the plain path writes
 them: the claim's constant parts are precomputed text, strings go through the C encoder
@@ -19,7 +19,6 @@ as JSON), fastjson (the document, in one or two processes).
 """
 from __future__ import annotations
 
-import re
 import tempfile
 from collections import Counter
 from typing import TextIO
@@ -28,8 +27,9 @@ from cobpipe.codes import CodeBook
 from cobpipe.era.model import format_money as _m
 
 from .build import ExplainOptions, ViewBuilder, missing_claims
-from .fastclaim import ClaimWriter, _balance_finding, _bound, _is_balance_failure, claim_findings
-from .fasttext import Ineligible, _chunks, delimiters, envelope_head, text_start
+from .fastclaim import ClaimWriter, _balance_finding, _is_balance_failure, claim_findings
+from .fasttext import Ineligible, delimiters
+from .fastprescan import prescan
 from .fastscan import Header, Resume, SectionEnd, scan
 from .jsonout import JsonWriter
 from .stream import SectionCounts, Summary, Survey
@@ -89,65 +89,6 @@ class _FastWriter(JsonWriter):
 
 #: files smaller than this are read by one process (a second one costs more than it saves)
 PARALLEL_BYTES = 4 << 20
-
-
-def prescan(path: str, codebook: CodeBook, split_at: int | None = None) -> tuple[list[dict], Resume | None]:
-    """For each transaction set, CLP01 -> (times, one of them is a reversal) for the CLP01s seen
-    more than once (stream._repeat_notes), found with one regular expression over the raw text;
-    and, when `split_at` is given, where a second process can start: the first CLP at or after
-    byte `split_at` (None when there is none). write_json checks what the scans read against
-    this, so a layout the scans refuse is never used."""
-    sep, _component, term = delimiters(path)
-    s, t = re.escape(sep), re.escape(term)
-    pattern = re.compile(rf"{t}\r?\n?(ST|CLP){s}([^{s}{t}]*)(?:{s}([^{s}{t}]*))?")
-    sections: list[dict[str, tuple[int, bool]]] = []
-    seen: Counter[str] | None = None
-    reversed_ids: set[str] = set()
-    reversal: dict[str, bool] = {}
-    split: Resume | None = None
-    st_index, st02 = 0, ""
-
-    def close() -> None:
-        if seen is not None:
-            sections.append({ident: (n, ident in reversed_ids) for ident, n in seen.items() if n > 1})
-
-    carry = ""
-    base, counted = text_start(path), 0  # the file offset of chunk[0]; terminators before it
-    for data in _chunks(path):
-        chunk = carry + data
-        cut = chunk.rfind(term)  # the next chunk starts at the last terminator: a match is never cut
-        if cut < 0:
-            if len(chunk) > 1 << 20:
-                raise Ineligible("a segment longer than a chunk")
-            carry = chunk
-            continue
-        carry = chunk[cut:]
-        for match in pattern.finditer(chunk, 0, cut):
-            tag, first, second = match.groups()
-            if tag == "ST":
-                close()
-                seen, reversed_ids = Counter(), set()
-                st_index = counted + chunk.count(term, 0, match.start() + 1) + 1
-                st02 = first if second is None else second
-                continue
-            if seen is None:
-                continue
-            if split is None and split_at is not None and base + match.start() >= split_at:
-                isa, gs = envelope_head(path)
-                split = Resume(base + match.start(1), counted + chunk.count(term, 0, match.start() + 1) + 1,
-                               len(sections) + 1, st_index, st02, isa, gs)
-            seen[first] += 1
-            flag = reversal.get(second)
-            if flag is None:
-                _bound(reversal)
-                status = codebook.claim_status(second or "")
-                flag = reversal[second] = bool(status and status.reversal)
-            if flag:
-                reversed_ids.add(first)
-        counted += chunk.count(term, 0, cut)
-        base += cut
-    close()  # (the carry is the last terminator and what follows it: IEA's, no ST or CLP)
-    return sections, split
 
 
 class _Section:
