@@ -103,14 +103,34 @@ class Patient:
             loop = original.patient.child("2010CA")
             if loop is None:
                 raise BuildError("the original 2000C has no 2010CA patient name")
-            pat = original.patient.segment("PAT")
-            return cls(loop.first, loop.segments_of("N3") + loop.segments_of("N4"), loop.segment("DMG"),
-                       [s for s in loop.segments if s.tag in ("REF", "PER")], pat)
+            address, demographics, extra = _person_parts(loop)
+            return cls(loop.first, address, demographics, extra, original.patient.segment("PAT"))
         loop = original.subscriber.child("2010BA")
         if loop is None:
             raise BuildError("the original 2000B has no 2010BA subscriber")
-        return cls(loop.first, loop.segments_of("N3") + loop.segments_of("N4"), loop.segment("DMG"), [],
-                   original.subscriber.segment("PAT"))
+        address, demographics, _ = _person_parts(loop)
+        return cls(loop.first, address, demographics, [], original.subscriber.segment("PAT"))
+
+
+def _person_parts(loop: Loop) -> tuple[list[Segment], Segment | None, list[Segment]]:
+    """A 2010BA/2010CA's N3s then N4s, its first DMG, its REF and PER segments: one read of the loop."""
+    n3: list[Segment] = []
+    n4: list[Segment] = []
+    extra: list[Segment] = []
+    demographics = None
+    for item in loop.items:
+        if isinstance(item, Segment):
+            tag = item.tag
+            if tag == "N3":
+                n3.append(item)
+            elif tag == "N4":
+                n4.append(item)
+            elif tag == "DMG":
+                if demographics is None:
+                    demographics = item
+            elif tag == "REF" or tag == "PER":
+                extra.append(item)
+    return n3 + n4, demographics, extra
 
 
 def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: NextPayer, lines: LineMatch,
@@ -224,6 +244,13 @@ def _tidy_shared(loop: Loop) -> Loop:
 def _require_whole_cents(remit: RemitClaim) -> None:
     """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
     copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
+    amounts = [remit.paid, remit.patient_responsibility]
+    amounts += [a.amount for a in remit.adjustments]
+    for line in remit.lines:
+        amounts.append(line.paid)
+        amounts += [a.amount for a in line.adjustments]
+    if not any(map(_beyond_cents, amounts)):
+        return  # the usual case, told in one pass; the failing amount is found and named below
     # in the order they are reported; a name is written only for the amount that fails
     failed = None
     if _beyond_cents(remit.paid):
@@ -329,7 +356,9 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
     level = code(prior_sbr, 1)
     sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
                         code(prior_sbr, 5) if level != "P" else "", "", "", "", code(prior_sbr, 9))
-    segments: list[Segment] = [sbr, *cas_segments(remit.adjustments)]
+    segments: list[Segment] = [sbr]
+    if remit.adjustments:  # most claims carry their adjustments by line only
+        segments += cas_segments(remit.adjustments)
     segments.append(Segment.build("AMT", "D", format_amount(remit.paid)))
     if claim_level_eaf:
         segments.append(Segment.build("AMT", "EAF", format_amount(remit.patient_responsibility)))
@@ -350,7 +379,14 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
 def _other_insurance(clm: Segment, others: list[Loop]) -> Segment:
     """OI: OI03 benefits assignment (CLM08) and OI06 release of information (CLM09) as the claim
     was sent; OI04 patient signature source as the original claim's other 2320s (`others`) gave it."""
-    signature = next((oi.get(4) for loop in others for oi in loop.segments_of("OI") if oi.get(4)), "")
+    signature = ""
+    for loop in others:
+        for oi in loop.items:
+            if isinstance(oi, Segment) and oi.tag == "OI" and oi.get(4):
+                signature = oi.get(4)
+                break
+        if signature:
+            break
     return Segment.build("OI", "", "", clm.get(8) or "Y", signature, "", clm.get(9) or "Y")
 
 

@@ -66,6 +66,7 @@ class ClaimConverter:
         self.paper: list[PaperBound] = []
         self._header = None
         self._sender = PayerRef()
+        self._sender_text = self._sender.describe()  # the sender described once per 835 header
 
     def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
         """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
@@ -76,6 +77,7 @@ class ClaimConverter:
             if header is not self._header:
                 self._header = header
                 self._sender = era_payer(header)
+                self._sender_text = self._sender.describe()
             expected = scan.clp_counts.get(part.claim_id, 1)
             if expected <= 1:
                 yield from self._convert([part], decisions)
@@ -91,7 +93,7 @@ class ClaimConverter:
     def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> Iterator:
         first, last = parts[0], parts[-1]
         decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment,
-                                 era_payer=self._sender.describe(), clp02=last.status_code,
+                                 era_payer=self._sender_text, clp02=last.status_code,
                                  era_level=STATUS_LEVEL.get(last.status_code),
                                  payer_claim_number=last.payer_claim_number or None)
         decisions.append(decision)
@@ -129,7 +131,8 @@ class ClaimConverter:
         original = self._answered_claim(candidates, remit, decision)
         if original is None:
             return []
-        decision.era_payer_id = billed_payer(original).ids[0] if billed_payer(original).ids else None
+        billed_ids = billed_payer(original).ids
+        decision.era_payer_id = billed_ids[0] if billed_ids else None
         level = billed_level(original)
         expected_level = STATUS_LEVEL.get(remit.status_code)
         if expected_level and level and expected_level != level:
