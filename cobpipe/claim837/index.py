@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edi.errors import EdiSyntaxError
-from edi.segment import _SOURCE_FACTORY, STANDARD, SourceSegment, _make_segment
+from edi.segment import _SOURCE_FACTORY, STANDARD, SourceSegment
 
 from .claim import Envelope, OriginalClaim
 from .loops import HL_LEVELS, Loop, loop_table
@@ -154,8 +154,7 @@ class ClaimIndex:
         cut = text.find("~")
         if cut < 0:  # never from read_spans (a claim's span ends with its terminator): no segment
             return OriginalClaim(envelope, header, billing, subscriber, patient, Loop("2300"))
-        parts = text[:cut].split("*")
-        clm = _make_segment(parts[0], tuple(parts[1:]), after, after, STANDARD)
+        (clm,) = _make_all([text[:cut]], after)
         claim = _new_loop(_Deferred2300)  # not Loop.__init__: its `items =` would place at once
         _set_id(claim, "2300")
         _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
