@@ -320,6 +320,14 @@ def _cas_sum(segments: list[Segment]) -> Decimal | None:
     for seg in segments:
         elements = seg.elements
         size = len(elements)
+        if size == 3:  # one triplet, no quantity: nearly every CAS the mapper writes
+            value = amount_of(elements[2])
+            if value is None:
+                value = money(seg, 3)
+            if not value and elements[1]:
+                return None
+            total += value
+            continue
         if size > 19:
             return None
         for pos in range(3, min(size + 1, 18) + 1, 3):

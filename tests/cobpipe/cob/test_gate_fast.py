@@ -169,10 +169,11 @@ def _with_flaw(out: list[str], flaw: str | None, draw) -> list[str]:
             out[draw(st.sampled_from(dates))] = "DTP*573*D8*" + ("20260402" if flaw == "future_date" else "20260231")
     elif flaw in ("zero_triplet", "reason_without_amount"):
         found = [n for n, text in enumerate(out) if text.startswith("CAS*")]
-        if found:
+        if found and draw(st.booleans()):  # a triplet more on a CAS
             out[draw(st.sampled_from(found))] += "**45*0" if flaw == "zero_triplet" else "**45"
-        else:  # in the first 2320, right after its SBR
-            out.insert(3, "CAS*OA*23*0" if flaw == "zero_triplet" else "CAS*OA*23")
+        else:  # a CAS of its own, after another one (same loop) or first in the first 2320
+            at = draw(st.sampled_from(found)) + 1 if found else 3
+            out.insert(at, "CAS*OA*23*0" if flaw == "zero_triplet" else "CAS*OA*23")
     return out
 
 
