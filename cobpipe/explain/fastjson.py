@@ -24,10 +24,9 @@ from collections import Counter
 from typing import TextIO
 
 from cobpipe.codes import CodeBook
-from cobpipe.era.model import format_money as _m
 
 from .build import ExplainOptions, ViewBuilder, missing_claims
-from .fastclaim import ClaimWriter, _balance_finding, _is_balance_failure, claim_findings
+from .fastclaim import ClaimWriter, _balance_finding, _is_balance_failure, _m, claim_findings
 from .fasttext import Ineligible, delimiters
 from .fastprescan import prescan
 from .fastscan import Header, Resume, SectionEnd, scan

@@ -21,12 +21,13 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
-from cobpipe.era.status import CLAIM_STATUS
-
 from .fasttext import (_FOREIGN_SEPARATOR, _FOREIGN_SEPARATOR_PLB, ZERO, Ineligible, _Cache, _decimals, composite,
                        date, delimiters, number, optional_number, pad, pieces, procedure)
 
 VERSION = "005010X221A1"
+#: the CLP02 codes cobpipe.era.status.CLAIM_STATUS knows (the plain reader reports any other);
+#: written out, not imported: cobpipe.era costs ~13 ms of start-up (tests hold the two equal)
+CLAIM_STATUS_CODES = frozenset({"1", "2", "3", "4", "19", "20", "21", "22", "23", "25"})
 LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)
 GROUP_CODES = frozenset({"CO", "OA", "PI", "PR"})
 _HEADER_END = frozenset({"LX", "TS3", "TS2", "CLP", "PLB", "SE"})
@@ -411,7 +412,7 @@ def _header_segment(header: Header, els: list[str], index: int, party: str | Non
 
 def _clp(els: list[str], index: int) -> Claim:
     clp = pad(els, 14)
-    if not clp[0] or not clp[1] or clp[1] not in CLAIM_STATUS:
+    if not clp[0] or not clp[1] or clp[1] not in CLAIM_STATUS_CODES:
         raise Ineligible("CLP01/CLP02 empty or CLP02 unknown")
     if not clp[2] or not clp[3]:
         raise Ineligible("CLP03/CLP04 empty")

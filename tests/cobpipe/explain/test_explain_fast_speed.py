@@ -159,3 +159,42 @@ def test_prescan_finds_repeats_and_reversals_across_sets(tmp_path):
     sections, _split = prescan(str(path), BOOK)
     assert sections == [{"A1": (2, True)}, {"C": (2, False)}]
     assert sections == reference_prescan(str(path), None)[0]
+
+
+# --- start-up: the fast path loads neither the 835 reader nor the other renderers ------------------------
+
+def test_fast_json_loads_no_835_reader_and_no_other_renderer(tmp_path):
+    """A file that balances is explained without importing cobpipe.era (~13 ms) or the HTML and text
+    renderers; an unbalanced one imports what its findings' words need, in either process."""
+    import subprocess
+    import sys
+
+    era, _claims = generate(40, tmp_path, seed=23)
+    unbalanced, _claims = generate(40, tmp_path / "u", seed=24, unbalanced_fraction=0.5)
+    probe = ("import sys\nfrom cobpipe.cli import main\n"
+             "try:\n    main(['explain', sys.argv[1], '--format', 'json', '-o', sys.argv[2]])\n"
+             "except SystemExit as exc:\n    code = exc.code\n"
+             "print(code, sorted(m for m in sys.modules if m.startswith(('cobpipe.era', 'cobpipe.explain.htmlout',"
+             " 'cobpipe.explain.text'))))\n")
+    env = {"PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", probe, str(era), str(tmp_path / "a.json")], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.stdout.strip() == "0 []", out.stderr
+    out = subprocess.run([sys.executable, "-c", probe, str(unbalanced), str(tmp_path / "b.json")],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.stdout.startswith("1 ['cobpipe.era"), out.stderr
+
+
+def test_what_the_fast_path_writes_out_is_the_835_readers_own():
+    from decimal import Decimal
+
+    from cobpipe.era.codes import severity_of
+    from cobpipe.era.model import format_money
+    from cobpipe.era.status import CLAIM_STATUS
+    from cobpipe.explain import fastclaim, fastscan
+
+    assert fastscan.CLAIM_STATUS_CODES == frozenset(CLAIM_STATUS)
+    for code in ("ERA101", "ERA102", "ERA103", "ERA104", "ERA105"):
+        assert fastclaim._severity(code) == str(severity_of(code))
+    for value in (None, Decimal("1"), Decimal("-0.5"), Decimal("1.005"), Decimal("12E+2"), Decimal("0.00")):
+        assert fastclaim._m(value) == format_money(value)
