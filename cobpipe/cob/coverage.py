@@ -90,8 +90,12 @@ class CoverageTable:
                     raise CoverageFileError(path, None, "needs a claim_id or primary_member_id column")
                 by_claim: dict[str, Coverage] = {}
                 by_member: dict[str, Coverage] = {}
+                columns = {name: _column(name or "") for name in reader.fieldnames}  # once, not per cell
                 for number, raw in enumerate(reader, start=2):
-                    row = {_column(k or ""): (v or "").strip() for k, v in raw.items()}
+                    if None in raw:  # cells past the header's last column (DictReader keys them None)
+                        raise CoverageFileError(path, number, f"{len(reader.fieldnames) + len(raw[None])} fields, "
+                                                f"the header has {len(reader.fieldnames)}")
+                    row = {columns[k]: (v or "").strip() for k, v in raw.items()}
                     coverage = _coverage_from_row(path, number, row)
                     if row.get("claim_id"):
                         by_claim[row["claim_id"]] = coverage

@@ -65,3 +65,14 @@ def test_a_relationship_that_lost_its_leading_zero_in_a_spreadsheet_is_read(tmp_
 def test_missing_required_columns_are_named(tmp_path):
     with pytest.raises(CoverageFileError, match="missing columns: member_id, payer_id"):
         CoverageTable.load(write(tmp_path, ["claim_id,payer_name", "X,Y"]))
+
+
+def test_a_row_longer_than_the_header_is_named_not_a_crash(tmp_path):
+    with pytest.raises(CoverageFileError, match="row 3: 5 fields, the header has 4"):
+        CoverageTable.load(write(tmp_path, ["claim_id,payer_name,payer_id,member_id", "C1,ACME,1,M1",
+                                            "C2,ACME,1,M2,EXTRA"]))
+
+
+def test_a_row_shorter_than_the_header_reads_the_missing_cells_as_empty(tmp_path):
+    with pytest.raises(CoverageFileError, match="row 2: member_id is empty"):
+        CoverageTable.load(write(tmp_path, ["claim_id,payer_name,payer_id,member_id", "C1,ACME,1"]))
