@@ -30,32 +30,30 @@ def format_amount(value: Decimal | int) -> str:
     Money is Decimal: a float raises TypeError (its binary rounding would leak into claims), and
     NaN or infinity raise ValueError.
     """
-    if type(value) is Decimal and value.is_finite():  # noqa: E721 - the usual case, remembered below
-        text = _AMOUNT_TEXT.get(value)
-        if text is not None:
+    if type(value) is Decimal:  # noqa: E721 - the usual case (subclasses take the general way)
+        if value.is_finite():
+            if not value:
+                return "0"  # 0.00, -0, 0E+2
+            # str() writes a Decimal's digits as they are (156.40) unless its exponent is positive
+            # or it is very small (1E+1, 1E-7): then format 'f' does. Both ~5x cheaper than the
+            # Decimal hash a table of remembered texts needed (a fresh Decimal hashes in ~1 us)
+            text = str(value)
+            if "E" in text:
+                text = format(value, "f")
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
             return text
+        raise ValueError(f"not a finite amount: {value}")
     if isinstance(value, float) or not isinstance(value, (Decimal, int)):
         raise TypeError(f"format_amount takes a Decimal (or int), not {type(value).__name__}")
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValueError(f"not a finite amount: {value}")
-    # the text depends on the value only (10, 10.0 and 1E+1 all write 10), and an ERA repeats few
-    # amounts: remembered, up to a bound
-    text = _AMOUNT_TEXT.get(value)
-    if text is not None:
-        return text
     if value == 0:
-        text = "0"
-    else:
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-    if len(_AMOUNT_TEXT) >= 4096:
-        _AMOUNT_TEXT.clear()
-    _AMOUNT_TEXT[value] = text
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text
-
-
-_AMOUNT_TEXT: dict[Decimal | int, str] = {}
 
 
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
