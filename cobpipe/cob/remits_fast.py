@@ -109,6 +109,23 @@ def _amount_ok(body: str) -> bool:
     return len(parts) <= 2 or not parts[2] or _amount(parts[2]) is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _procedure(text: str) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+    """SVC01 as (RemitLine.procedure, code, modifiers) as era.claims._procedure and
+    from_era._procedure_components make them; None when the parser would report it (ERA006/7)."""
+    procedure = _composite(text)
+    if procedure is None or len(procedure) < 2 or not procedure[1]:
+        return None
+    code = procedure[1]
+    if len(procedure) == 2:
+        return tuple(procedure), code, ()
+    modifiers = tuple(m for m in procedure[2:6] if m)
+    parts = (procedure[0], code, *modifiers)
+    if len(procedure) > 6 and procedure[6]:  # the description, after 4 modifier places
+        parts += ("",) * (6 - len(parts)) + (procedure[6],)
+    return parts, code, modifiers
+
+
 def _composite(text: str) -> list[str] | None:
     """SVC01/SVC06 components; None when the parser would split on another separator (ERA006)."""
     if ":" in text:  # era.clean vouched ISA16 is ":"
@@ -365,20 +382,11 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated):
             size = len(parts)
             if size < 4 or size > 8 or not parts[1]:
                 return _end(bodies, j + 1, count), _NOT_OURS
-            procedure = _composite(parts[1])
+            procedure = _procedure(parts[1])
             l_charge, l_paid = _amount(parts[2]), _amount(parts[3])
             if procedure is None or l_charge is None or l_paid is None:
                 return _end(bodies, j + 1, count), _NOT_OURS
-            if len(procedure) <= 2:
-                l_code, l_mods = procedure[1] if len(procedure) > 1 else "", ()
-                l_parts = tuple(procedure) if len(procedure) == 2 else (procedure[0], "")
-            else:
-                l_code, l_mods = procedure[1], tuple(m for m in procedure[2:6] if m)
-                l_parts = (procedure[0], l_code, *l_mods)
-                if len(procedure) > 6 and procedure[6]:
-                    l_parts += ("",) * (6 - len(l_parts)) + (procedure[6],)
-            if not l_code:  # ERA007
-                return _end(bodies, j + 1, count), _NOT_OURS
+            l_parts, l_code, l_mods = procedure
             l_units = l_original_units = None
             l_ocode, l_omods = "", ()
             if size > 4:
