@@ -274,3 +274,24 @@ def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
     path.write_text("".join(s + "~\n" for s in segments), encoding="ascii")
     stream = same(path)
     assert stream is not None and (stream.fast, stream.slow) == (1, 0)
+
+
+def test_deferred_payments_read_as_a_list_wherever_the_claim_goes():
+    """A fast claim's payments are made when first read: by a pickle (batch workers), a copy, or
+    dataclasses.replace, as by the paper EOB."""
+    import copy
+    import dataclasses
+    import pickle
+
+    from cobpipe.cob.remit import Deferred, RemitClaim
+
+    path = REPO / "samples" / "cob" / "era.835"
+    (expected, _), _ = outcome(path, plain=True)
+    scan = scan_era(path)
+    fast = [r for _, r in RemitStream(scan, ConvertOptions(today=TODAY))]
+    slot = RemitClaim.__dict__["payments"].slot
+    assert all(isinstance(slot.__get__(r), Deferred) for r in fast)  # not made until read
+    for remit, (_, reference, payments, _) in zip(fast, expected):
+        for other in (pickle.loads(pickle.dumps(remit)), copy.deepcopy(remit), dataclasses.replace(remit)):
+            assert other == reference and type(other.payments) is list and other.payments == payments
+        assert type(slot.__get__(remit)) is list  # read once, kept
