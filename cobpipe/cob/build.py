@@ -184,7 +184,6 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     for remitted, billed in enumerate(lines.matches):
         if billed is not None:
             by_line.setdefault(billed, []).append(remitted)
-    originals = source.children_of("2400") if by_line else ()
     built: list[Segment | Loop] = []
     append = built.append
     position = 0  # the 2400's index among the claim's lines (billed_lines' order)
@@ -216,7 +215,10 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         line.items = list(tidy_loop(item).items)
         for remitted in remitted_lines:
             paid = remit.lines[remitted]
-            bundled_into = _bundled_into(originals, index, paid) if len(remitted_lines) == 1 else ""
+            bundled_into = ""
+            billed_code = paid.match.original_code
+            if len(remitted_lines) == 1 and billed_code and billed_code != paid.match.code:  # else none: no look
+                bundled_into = _bundled_into(source.children_of("2400"), index, paid)
             _add_2430(line, _line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, bundled_into))
         append(line)
     claim = Loop("2300")
@@ -359,9 +361,9 @@ def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Seg
     segments: list[Segment] = [sbr]
     if remit.adjustments:  # most claims carry their adjustments by line only
         segments += cas_segments(remit.adjustments)
-    segments.append(Segment.build("AMT", "D", format_amount(remit.paid)))
+    segments.append(_amt("D", remit.paid))
     if claim_level_eaf:
-        segments.append(Segment.build("AMT", "EAF", format_amount(remit.patient_responsibility)))
+        segments.append(_amt("EAF", remit.patient_responsibility))
     segments.append(_other_insurance(original.clm, others))
     if remit.moa is not None and any(remit.moa.elements):
         segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
@@ -423,11 +425,27 @@ def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_lev
         for adjustment in adjustments:  # sum() with a generator, without the generator
             if adjustment.group == "PR":
                 patient += adjustment.amount
-        segments.append(Segment.build("AMT", "EAF", format_amount(patient)))
+        segments.append(_amt("EAF", patient))
     return Loop("2430", tidy_segments(segments))
 
 
 _ONE, _ZERO = Decimal(1), Decimal(0)
+# AMT*D / AMT*EAF by (qualifier, amount): immutable segments, shared; an ERA repeats few amounts (the
+# text depends on the value only). Bounded; Decimal keys only (a float must still be refused).
+_AMT: dict[tuple[str, Decimal], Segment] = {}
+
+
+def _amt(qualifier: str, amount: Decimal) -> Segment:
+    if type(amount) is not Decimal:  # noqa: E721
+        return Segment.build("AMT", qualifier, format_amount(amount))
+    key = (qualifier, amount)
+    found = _AMT.get(key)
+    if found is None:
+        found = Segment.build("AMT", qualifier, format_amount(amount))  # refuses NaN before it is kept
+        if len(_AMT) >= 8192:
+            _AMT.clear()
+        _AMT[key] = found
+    return found
 _SVD03: dict[tuple[str, ...], str] = {}  # SVC01 components -> SVD03 text; an ERA repeats few codes
 
 

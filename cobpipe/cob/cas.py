@@ -34,33 +34,52 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     Zero amounts are left out: the 837P forbids CAS amounts of 0 [RFI 1865, 2353] and a zero
     adjustment carries no money. Raises CasDoesNotFit when more than 5 segments are needed.
     """
-    # each triplet's text made once, in input order, grouped by CAS01 in first-seen order; a group of
-    # one triplet (a line's usual CO-45, PR-2) is one segment without the slicing
-    by_group: dict[str, list[tuple[str, str, str]]] = {}
+    by_group: dict[str, list[Adjustment]] = {}
     for adj in adjustments:
         if adj.amount == 0:
             continue
-        quantity = adj.quantity
-        triplet = (adj.reason, format_amount(adj.amount), "" if quantity is None else format_amount(quantity))
-        triplets = by_group.get(adj.group)
-        if triplets is None:
-            by_group[adj.group] = [triplet]
+        items = by_group.get(adj.group)
+        if items is None:
+            by_group[adj.group] = [adj]
         else:
-            triplets.append(triplet)
+            items.append(adj)
     segments: list[Segment] = []
-    build = Segment.build
-    for group, triplets in by_group.items():
-        if len(triplets) == 1:
-            segments.append(build("CAS", group, *triplets[0]))
+    for group, items in by_group.items():
+        if len(items) == 1:  # a line's usual CO-45, PR-2: one triplet, one segment
+            segments.append(_one_triplet(items[0]))
             continue
-        for start in range(0, len(triplets), TRIPLETS_PER_SEGMENT):
+        for start in range(0, len(items), TRIPLETS_PER_SEGMENT):
             values: list[str] = [group]
-            for triplet in triplets[start:start + TRIPLETS_PER_SEGMENT]:
-                values += triplet
-            segments.append(build("CAS", *values))
+            for adj in items[start:start + TRIPLETS_PER_SEGMENT]:
+                quantity = adj.quantity
+                values += (adj.reason, format_amount(adj.amount), "" if quantity is None else format_amount(quantity))
+            segments.append(Segment.build("CAS", *values))
     if len(segments) > SEGMENTS_PER_LOOP:
         raise CasDoesNotFit(f"{len(segments)} CAS segments needed, the 837P allows {SEGMENTS_PER_LOOP}")
     return segments
+
+
+# The CAS segment of one triplet by (group, reason, amount, quantity): segments are immutable and
+# shared, and an ERA repeats few (CO-45 and PR-2 of the same amounts); the text depends on the values
+# only (10 and 10.00 write 10). Bounded; Decimal keys only (a float equal to one must still be refused).
+_ONE: dict[tuple, Segment] = {}
+
+
+def _one_triplet(adj: Adjustment) -> Segment:
+    amount, quantity = adj.amount, adj.quantity
+    key = (adj.group, adj.reason, amount, quantity)
+    cacheable = type(amount) is Decimal and (quantity is None or type(quantity) is Decimal)  # noqa: E721
+    if cacheable:
+        found = _ONE.get(key)
+        if found is not None:
+            return found
+    segment = Segment.build("CAS", adj.group, adj.reason, format_amount(amount),
+                            "" if quantity is None else format_amount(quantity))
+    if cacheable:
+        if len(_ONE) >= 16384:
+            _ONE.clear()
+        _ONE[key] = segment
+    return segment
 
 
 def adjustments_of(segment: Segment) -> list[Adjustment]:

@@ -170,3 +170,15 @@ def test_beyond_cents_answers_as_the_exponent_rule(value):
 def test_a_fraction_of_a_cent_is_named_and_trailing_zeros_are_not():
     assert build._beyond_cents(Decimal("1.005")) and not build._beyond_cents(Decimal("1.000"))
     assert build._dtp573(dt.date(2026, 3, 18)).elements == ("573", "D8", "20260318")
+
+
+def test_remembered_amt_segments_are_the_built_ones():
+    from edi.writer import format_amount
+
+    for value in (Decimal("12.50"), Decimal("12.5"), Decimal("-0.00"), Decimal("100"), 7):
+        assert build._amt("EAF", value) == Segment.build("AMT", "EAF", format_amount(value))
+        assert build._amt("D", value) == Segment.build("AMT", "D", format_amount(value))
+    with pytest.raises(TypeError):
+        build._amt("D", 12.5)
+    with pytest.raises(ValueError):
+        build._amt("D", Decimal("NaN"))
