@@ -31,6 +31,16 @@ class Resolution:
 def resolve_parts(parts: list[RemitClaim]) -> Resolution:
     """Collapse all CLPs of one CLP01: a reversal voids what came before it, the parts after the
     last reversal are the correction, and split parts (MA15) are summed into one claim."""
+    if len(parts) == 1:  # nearly every claim: what the general path below gives for one part
+        claim = parts[0]
+        if claim.status_code == REVERSAL:
+            return Resolution(None, "reversal without a correction in this 835 (CLP02 22)")
+        claim.reversed = False
+        return Resolution(claim, None, [])
+    return _resolve(parts)
+
+
+def _resolve(parts: list[RemitClaim]) -> Resolution:
     last_reversal = max((i for i, p in enumerate(parts) if p.status_code == REVERSAL), default=None)
     notes: list[str] = []
     if last_reversal is not None:
