@@ -137,7 +137,8 @@ class _Pass:
                 clp = item.clp
                 ident = clp[0]
                 current.claims_total += 1
-                current.seen[ident] += 1
+                seen = current.seen  # (a Counter: get, not its Python __missing__, for a new CLP01)
+                seen[ident] = seen.get(ident, 0) + 1
                 _status, _word, notes, reversal = claim_status(clp[1])
                 if reversal:
                     current.reversed.add(ident)
