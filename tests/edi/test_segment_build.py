@@ -1,10 +1,14 @@
 """Segment.build's fast path (plain strings only) against the general one it skips."""
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edi.segment import STANDARD, Segment
+from edi.segment import STANDARD, Delimiters, Segment, _make_segment
 
 
 def reference_build(tag: str, *elements) -> Segment:
@@ -57,3 +61,17 @@ def test_subclasses_still_construct_through_their_own_class():
 
     built = Tagged.build("N3", "1 MAIN", "")
     assert type(built) is Tagged and built.elements == ("1 MAIN",)
+
+
+@given(st.text(max_size=3), st.lists(text, max_size=5), st.integers(0, 10**6), st.integers(0, 10**6),
+       st.sampled_from([STANDARD, Delimiters(element="|", component=">", repetition="!", segment="~")]))
+def test_make_segment_makes_the_segment_the_constructor_makes(tag, elements, index, line, delimiters):
+    """_make_segment fills an unfrozen twin and turns it into a Segment: the same object in every way."""
+    made = _make_segment(tag, tuple(elements), index, line, delimiters)
+    expected = Segment(tag, tuple(elements), index, line, delimiters)
+    assert type(made) is Segment and made == expected and hash(made) == hash(expected)
+    assert repr(made) == repr(expected) and pickle.loads(pickle.dumps(made)) == expected
+    assert (made.tag, made.elements, made.index, made.line, made.delimiters) == (
+        tag, tuple(elements), index, line, delimiters)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.tag = "X"  # type: ignore[misc]
