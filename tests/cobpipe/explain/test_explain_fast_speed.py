@@ -198,3 +198,26 @@ def test_what_the_fast_path_writes_out_is_the_835_readers_own():
         assert fastclaim._severity(code) == str(severity_of(code))
     for value in (None, Decimal("1"), Decimal("-0.5"), Decimal("1.005"), Decimal("12E+2"), Decimal("0.00")):
         assert fastclaim._m(value) == format_money(value)
+
+
+# --- the copied claims' writeback starts as they are copied (the output's fsync then waits for less) ------
+
+def test_start_writeback_on_a_file_a_pipe_and_a_closed_descriptor(tmp_path):
+    import os
+
+    from cobpipe.explain.fastjson import _start_writeback
+
+    target = tmp_path / "out.json"
+    with open(target, "wb") as out:
+        out.write(b"x" * 100_000)
+        out.flush()
+        _start_writeback(out.fileno())
+        out.write(b"y")
+    assert target.read_bytes() == b"x" * 100_000 + b"y"  # the bytes stay as written
+    read, write = os.pipe()
+    try:
+        _start_writeback(write)  # a pipe: the system refuses, nothing is raised
+    finally:
+        os.close(read)
+        os.close(write)
+    _start_writeback(write)  # closed by now: nothing is raised either
