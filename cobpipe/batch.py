@@ -9,11 +9,12 @@ import dataclasses
 import functools
 import itertools
 import tempfile
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
 from .fsutil import sha256_of as _sha256
-from .pipeline import ConvertOptions, ConvertResult, EraScan, convert_era, load_claim_files, scan_era
+from .pipeline import ConvertOptions, ConvertResult, EraScan, StagedEra, load_claim_files, scan_era, stage_era
 from .record import issued_claims, record_conversion
 
 
@@ -24,18 +25,17 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
     Control numbers come from the `db_path` ledger, else from the `numbers_path` ledger (the
     user's, so two runs never repeat an ISA13), else from the throwaway index (start at 1).
-    With several workers the ERA scans and the 837P parsing run in the same processes too; with
-    more workers than ERAs, the spare process checks the written 837P against the guide."""
+    With several workers, `workers` processes scan the ERAs and read the 837P files (one each),
+    then `workers` processes forked once the claims are indexed convert the ERAs; with more
+    workers than ERAs, the spare process checks the written 837P against the guide."""
     if coverage_path:
         _coverage_table(coverage_path)  # refuse a bad coverage file before any work
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
+        # two pools: this one reads the inputs (ERA scans, the 837P files), the second converts
         pool = None
         if workers > 1 and max(len(era_files), len(claim_files)) > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            pool = ProcessPoolExecutor(max_workers=workers)
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            pool = _pool(stack, workers)
         scan = functools.partial(scan_era, plain=options.plain)
         scans = list(pool.map(scan, era_files) if pool else map(scan, era_files))
         if db_path is not None:
@@ -47,9 +47,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             ledger_path, only = tmp / "claims.sqlite", remitted | {claim_id.upper() for claim_id in remitted}
         index = None
         if db_path is None and not options.plain:
-            from .claim837.index import ClaimIndex
-
-            index = ClaimIndex.build(claim_files, only)  # None: a file only the plain reader reads
+            index = _build_index(claim_files, only, pool)  # None: a file only the plain reader reads
             if index is not None:
                 stack.callback(index.close)
         if index is None:
@@ -69,12 +67,113 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
 
             with Ledger.open(numbers_path):  # created and migrated once, before the workers open it
                 pass
-        jobs = [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None,
-                        None if db_path is not None else numbers_path, index)
-                for scan in scans]
+        if pool is not None:
+            pool.shutdown(wait=True)
         if workers == 1 or pool is None:
+            jobs = _jobs(scans, ledger_path, out_dir, options, coverage_path, db_path, numbers_path, index)
             return [job.run(on_progress) for job in _progress(jobs, progress)]
-        return list(_progress(pool.map(_EraJob.run, jobs), progress, total=len(jobs)))
+        # The converting processes start now, from this one: they inherit the claim index (with
+        # fork; once per process else) instead of unpickling a copy per ERA, whose caches (parsed
+        # loops, placements) would start cold each time; and the conversion's modules, imported here once.
+        from .cob import convert as _convert  # noqa: F401
+        from .claim837 import writer as _writer  # noqa: F401
+
+        pool = _pool(stack, workers, initializer=_adopt_index, initargs=(index,))
+        jobs = _jobs(scans, ledger_path, out_dir, options, coverage_path, db_path, numbers_path,
+                     _ADOPTED if index is not None else None)
+        # Each worker writes its ERA's 837P with provisional control numbers; this process takes
+        # the real ones ERA by ERA in command-line order, as one process would (which ERA a worker
+        # finishes first must not decide its numbers), and puts each file in place.
+        staged = pool.map(_EraJob.stage, jobs)
+        try:
+            with contextlib.ExitStack() as ledgers:
+                ledger, numbers = jobs[0].open_ledgers(ledgers)  # opened after the workers are forked
+                return [job.finish(era, ledger, numbers)
+                        for job, era in _progress(zip(jobs, staged), progress, total=len(jobs))]
+        finally:  # an ERA failed: the later ones are not put in place, as one process never converts them
+            pool.shutdown(wait=True, cancel_futures=True)
+            for job in jobs:
+                job.staged_path.unlink(missing_ok=True)
+
+
+def _pool(stack: contextlib.ExitStack, workers: int, **kwargs):
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=workers, **kwargs)
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+    return pool
+
+
+def _jobs(scans, ledger_path, out_dir, options, coverage_path, db_path, numbers_path, claims) -> list:
+    return [_EraJob(scan, ledger_path, Path(out_dir), options, coverage_path, db_path is not None,
+                    None if db_path is not None else numbers_path, claims)
+            for scan in scans]
+
+
+_ADOPTED = "the claim index this process adopted"  # an _EraJob's `claims`: the index of `_adopt_index`
+_adopted = None
+
+
+def _adopt_index(index) -> None:
+    """A converting process's initializer: the batch's claim index, for every ERA it converts."""
+    global _adopted
+    _adopted = index
+
+
+def _build_index(claim_files: list[Path], only: frozenset[str] | None, pool):
+    """The claims of the 837P files as text spans (claim837.index), None when a file is one only the
+    plain reader reads. With a pool each file is indexed by a worker and the parts joined here in
+    command-line order (the last file naming a claim wins, as in one index of them all)."""
+    from .claim837.index import ClaimIndex
+
+    if pool is None or len(claim_files) < 2:
+        return ClaimIndex.build(claim_files, only)
+    return _merged_index(pool.map(_index_part, claim_files, itertools.repeat(only)))
+
+
+def _index_part(claim_file: Path, only: frozenset[str] | None):
+    """A batch worker's share of the claim index: one 837P file (None: not indexable)."""
+    from .claim837.index import ClaimIndex
+
+    return ClaimIndex.build([claim_file], only)
+
+
+def _merged_index(parts):
+    """One claim index of the parts' files, in the parts' order: what `ClaimIndex.build` gives over
+    all their files at once (their pickled state is the same; tests/cobpipe/test_batch.py holds
+    it to that). None when a part is None or the whole holds more than MAX_CLAIMS claims, as
+    `build` answers. Every number a part holds (file, transaction, context, claim) is shifted by
+    what the parts before it hold."""
+    from .claim837.index import MAX_CLAIMS, ClaimIndex
+    from .claim837.spans import _CONTEXT_FIELDS as FIELDS
+
+    index = ClaimIndex()
+    for part in parts:
+        if part is None:
+            return None
+        files, transactions = len(index.paths), len(index.envelopes)
+        contexts, claims = len(index.contexts) // FIELDS, len(index.claims) // 4
+        if claims + len(part.claims) // 4 > MAX_CLAIMS:
+            return None
+        index.paths += part.paths
+        index.stamps += part.stamps
+        index.envelopes += part.envelopes
+        shifted = array("q", part.contexts)  # per context: its transaction, then file offsets
+        shifted[0::FIELDS] = array("q", (t + transactions for t in part.contexts[0::FIELDS]))
+        index.contexts += shifted
+        shifted = array("q", part.claims)  # per claim: file, context, start, end
+        shifted[0::4] = array("q", (f + files for f in part.claims[0::4]))
+        shifted[1::4] = array("q", (c + contexts for c in part.claims[1::4]))
+        index.claims += shifted
+        for mine, theirs in ((index.by_id, part.by_id), (index.by_folded, part.by_folded)):
+            for key, found in theirs.items():  # claim numbers, in file order: the later file's last
+                numbers = [n + claims for n in found] if isinstance(found, list) else [found + claims]
+                known = mine.get(key)
+                if known is None:
+                    mine[key] = numbers if len(numbers) > 1 else numbers[0]
+                else:
+                    mine[key] = (known if isinstance(known, list) else [known]) + numbers
+    return index
 
 
 def _index_claims(claim_files: list[Path], ledger_path: Path, only: frozenset[str] | None, pool, tmp: Path) -> None:
@@ -118,30 +217,68 @@ class _EraJob:
     coverage_path: Path | None
     remember_issued: bool
     numbers_path: Path | None = None  # control numbers from this ledger instead of `ledger_path`
-    # a one-shot run's claims as text spans (claim837.index); None: they are in `ledger_path`
+    # a one-shot run's claims as text spans (claim837.index); None: they are in `ledger_path`;
+    # _ADOPTED: the index the worker process adopted when it started
     claims: object | None = None
 
     def run(self, on_progress=None) -> ConvertResult:
+        """The ERA converted and put in place, in this process."""
+        with contextlib.ExitStack() as stack:
+            ledger, numbers = self.open_ledgers(stack)
+            result = self._stage(ledger, numbers, None, on_progress).finish()
+            self._record(result, ledger, numbers)
+        return result
+
+    def stage(self) -> StagedEra:
+        """In a worker: the ERA converted, its 837P at a hidden name with provisional control
+        numbers, for `finish` in the batch's process."""
+        from .renumber import ProvisionalNumbers
+
+        with contextlib.ExitStack() as stack:
+            ledger = None
+            if self.claims is None or self.remember_issued:  # claims or issued claims read from it
+                from .ledger import Ledger
+
+                ledger = stack.enter_context(Ledger.open(self.ledger_path))
+            return self._stage(ledger, ProvisionalNumbers(), self.staged_path, None)
+
+    def finish(self, staged: StagedEra, ledger, numbers) -> ConvertResult:
+        """In the batch's process, ERA after ERA in command-line order: the control numbers taken
+        as one process converting the ERAs in turn takes them, the 837P renumbered into place, the
+        report and the ledger's records."""
+        result = staged.finish(numbers)
+        self._record(result, ledger, numbers)
+        return result
+
+    @property
+    def staged_path(self) -> Path:
+        return self.out_dir / f".{self.scan.path.stem}.837.staged"
+
+    def open_ledgers(self, stack: contextlib.ExitStack) -> tuple:
+        """(the ledger of claims and issued claims or None, the control numbers' ledger)."""
         from .ledger import Ledger
 
+        # with `claims`, the throwaway ledger holds no claims: it only counts control numbers
+        # (from 1, as the plain path's would) when the run keeps none of the user's
+        spare = self.claims is not None and self.numbers_path is not None and not self.remember_issued
+        ledger = None if spare else stack.enter_context(Ledger.open(self.ledger_path))
+        numbers = stack.enter_context(Ledger.open(self.numbers_path)) if self.numbers_path else ledger
+        return ledger, numbers
+
+    def _stage(self, ledger, numbers, staged: Path | None, on_progress) -> StagedEra:
         coverage = _coverage_table(self.coverage_path) if self.coverage_path else None
-        with contextlib.ExitStack() as stack:
-            # with `claims`, the throwaway ledger holds no claims: it only counts control numbers
-            # (from 1, as the plain path's would) when the run keeps none of the user's
-            spare = self.claims is not None and self.numbers_path is not None and not self.remember_issued
-            ledger = None if spare else stack.enter_context(Ledger.open(self.ledger_path))
-            numbers = stack.enter_context(Ledger.open(self.numbers_path)) if self.numbers_path else ledger
-            issued = ledger if self.remember_issued else None
-            source = ledger if self.claims is None else self.claims
-            result = convert_era(self.scan.path, source, self.out_dir, options=self.options, numbers=numbers,
-                                 issued=issued, coverage=coverage, scan=self.scan, on_progress=on_progress)
-            if self.remember_issued:
-                record_conversion(ledger, result, _sha256(self.scan.path))
-            elif self.numbers_path:
-                # the user's ledger keeps what a one-shot run issued, as history beside its control
-                # numbers (a claim is never refused for it: re-running a convert is the user's call)
-                numbers.record_issued(_sha256(self.scan.path), issued_claims(result))
-        return result
+        source = ledger if self.claims is None else _adopted if self.claims == _ADOPTED else self.claims
+        return stage_era(self.scan.path, source, self.out_dir, options=self.options, numbers=numbers,
+                         issued=ledger if self.remember_issued else None, coverage=coverage, scan=self.scan,
+                         on_progress=on_progress, staged=staged)
+
+    def _record(self, result: ConvertResult, ledger, numbers) -> None:
+        if self.remember_issued:
+            record_conversion(ledger, result, _sha256(self.scan.path))
+        elif self.numbers_path:
+            # the user's ledger keeps what a one-shot run issued, as history beside its control
+            # numbers (a claim is never refused for it: re-running a convert is the user's call)
+            numbers.record_issued(_sha256(self.scan.path), issued_claims(result))
 
 
 def _coverage_table(path: Path | str):

@@ -139,6 +139,46 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     out_dir/<era stem>.report.json, both atomically. Raises edi.errors.EdiError (nothing written)
     when the ERA is unusable. `on_progress(era, claims decided, CLP count)` is called as claims
     are converted (for a progress bar)."""
+    return stage_era(era, claims, out_dir, options=options, numbers=numbers, issued=issued, coverage=coverage,
+                     scan=scan, on_progress=on_progress).finish()
+
+
+@dataclass(slots=True)
+class StagedEra:
+    """An ERA converted, its 837P complete but not yet in place: at `staged` (a hidden name beside
+    the output) numbered by a `renumber.ProvisionalNumbers` whose requests are `calls`, or already
+    at its name (`staged` None). `finish` puts it in place and writes the report."""
+
+    result: ConvertResult
+    delimiters: object = None  # the output's (edi.segment.Delimiters)
+    staged: Path | None = None
+    calls: list = field(default_factory=list)
+
+    def finish(self, numbers: ControlNumberSource | None = None) -> ConvertResult:
+        """The output in place with the control numbers `numbers` gives for `calls` (asked in the
+        order the writer asked), then the report naming them."""
+        result = self.result
+        if self.calls:  # taken also when no claim was left to write, as the writer took them
+            from .renumber import renumber, take_numbers
+
+            mapping = take_numbers(self.calls, numbers)
+            self.calls = []
+            if self.staged is not None:
+                renumber(self.staged, result.output, mapping, self.delimiters)
+                self.staged.unlink()
+                self.staged = None
+            result.control_numbers = [(kind, mapping[(kind, number)]) for kind, number in result.control_numbers]
+            result.transactions = [(mapping[("ST", st)], claims) for st, claims in result.transactions]
+        with atomic_writer(result.report) as stream:
+            write_report(result, stream)
+        return result
+
+
+def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: ConvertOptions = ConvertOptions(),
+              numbers: ControlNumberSource, issued: IssuedRegistry | None = None, coverage=None,
+              scan: EraScan | None = None, on_progress=None, staged: Path | None = None) -> StagedEra:
+    """`convert_era` up to its report: the 837P written to `staged` when given (numbered by
+    `numbers`, a renumber.ProvisionalNumbers, for `StagedEra.finish` to number for good), else into place."""
     from .cob.convert import ClaimConverter
 
     era = Path(era)
@@ -156,14 +196,13 @@ def convert_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Conve
     if options.usage is None:
         options = dataclasses.replace(options, usage="T" if scan.usage == "T" else None)
     written = _write_837(built, output, options, numbers, decisions,
-                         separate_validator=separate)
+                         separate_validator=separate, staged=staged)
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
                            written.transactions if written else [], paper)
-    with atomic_writer(report) as stream:
-        write_report(result, stream)
-    return result
+    calls = list(numbers.calls) if staged is not None else []
+    return StagedEra(result, options.delimiters, staged if written else None, calls)
 
 
 def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, on_progress) -> Iterator:
@@ -209,11 +248,13 @@ class _Written:
 
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
-               decisions: DecisionLog, *, separate_validator: bool = False) -> _Written | None:
+               decisions: DecisionLog, *, separate_validator: bool = False,
+               staged: Path | None = None) -> _Written | None:
     """Write converted claims to a temp file, check it against the guide (`separate_validator`: in
     a validator process, fed as the file is written with `options.validate_alongside`, else started
     once it is written; without one, or when it fails, in this process), drop claims with guide
-    errors (recorded as rejected), and rename the result into place."""
+    errors (recorded as rejected), and rename the result into place (to `staged` instead when
+    given: a staged file renumbered into place later, so neither fsynced nor final)."""
     from .claim837.parser import ClaimFile
     from .claim837.writer import write_claims_837
 
@@ -245,12 +286,15 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             first_kept = next(kept, None)
             if first_kept is None:
                 return None
-            with atomic_writer(output) as stream:
+            kept_to = atomic_writer(output) if staged is None else open(staged, "w", encoding="utf-8", newline="")
+            with kept_to as stream:
                 summary = write_claims_837(_chain(first_kept, kept), stream, settings, _Replay(numbers_used),
                                            delimiters=options.delimiters, now=now,
                                            claims_per_transaction=options.claims_per_transaction)
             # fewer claims may need fewer transaction sets: the numbers left over are not used
             numbers_used = list(summary.control_numbers)
+        elif staged is not None:
+            os.replace(tmp, staged)
         else:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
