@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded, localcontext
 
 from edi.segment import STANDARD, Segment
 from edi.writer import format_amount
@@ -247,12 +248,12 @@ def _require_whole_cents(remit: RemitClaim) -> None:
     """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
     copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
     amounts = [remit.paid, remit.patient_responsibility]
-    amounts += [a.amount for a in remit.adjustments]
+    amounts += map(_AMOUNT_OF, remit.adjustments)
     for line in remit.lines:
         amounts.append(line.paid)
-        amounts += [a.amount for a in line.adjustments]
-    if not any(map(_beyond_cents, amounts)):
-        return  # the usual case, told in one pass; the failing amount is found and named below
+        amounts += map(_AMOUNT_OF, line.adjustments)
+    if _whole_cents(amounts):
+        return  # the usual case, told at once; the failing amount is found and named below
     # in the order they are reported; a name is written only for the amount that fails
     failed = None
     if _beyond_cents(remit.paid):
@@ -274,6 +275,24 @@ def _require_whole_cents(remit: RemitClaim) -> None:
         name, value = failed
         raise BuildError(f"the 835 gives {name} as {value}: the 837P carries whole cents only, and "
                          "rounding would unbalance the claim")
+
+
+_AMOUNT_OF = operator.attrgetter("amount")
+# sums of up to 100 digits, exact: rounding or an invalid operation raises instead of changing the answer
+_EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation])
+
+
+def _whole_cents(amounts: list) -> bool:
+    """True when no amount has a digit past the cents, told by one C-level sum: an exact sum's
+    exponent is the smallest of its terms' (cents: -2 or more). False when it cannot tell (a
+    float, a NaN, an infinity, a sum that would round): `_beyond_cents` then asks each amount."""
+    try:
+        with localcontext(_EXACT):
+            total = sum(amounts, _ZERO)
+    except (ArithmeticError, TypeError):
+        return False
+    exponent = total.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
 
 
 def _beyond_cents(value: Decimal) -> bool:

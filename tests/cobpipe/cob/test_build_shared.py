@@ -182,3 +182,23 @@ def test_remembered_amt_segments_are_the_built_ones():
         build._amt("D", 12.5)
     with pytest.raises(ValueError):
         build._amt("D", Decimal("NaN"))
+
+
+@given(st.lists(st.one_of(_AMOUNTS, st.floats(allow_nan=False, max_value=1e6, min_value=-1e6)), max_size=12))
+def test_whole_cents_at_once_never_passes_a_fraction_of_a_cent(amounts):
+    """The one-sum check may say 'cannot tell' (then each amount is asked), never 'all whole cents'
+    when an amount has a digit past the cents."""
+    if build._whole_cents(amounts):
+        assert not any(build._beyond_cents_of(a) for a in amounts if not isinstance(a, float))
+        assert not any(isinstance(a, float) for a in amounts)
+
+
+@given(st.lists(st.decimals(min_value=-10**9, max_value=10**9, places=2), max_size=12))
+def test_whole_cents_at_once_tells_the_usual_case(amounts):
+    assert build._whole_cents(amounts)
+
+
+def test_a_fraction_of_a_cent_hidden_by_a_sum_is_still_found():
+    assert not build._whole_cents([Decimal("0.005"), Decimal("0.005")])
+    assert not build._whole_cents([Decimal("1E+99"), Decimal("0.01"), Decimal("-1E+99")])
+    assert build._whole_cents([Decimal("10"), Decimal("2.5"), 3])
