@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Protocol, TextIO
 
 from .errors import EdiError
-from .segment import STANDARD, Delimiters, Segment, SourceSegment
+from .segment import STANDARD, Delimiters, Segment
 
 
 class DelimiterCollisionError(EdiError, ValueError):
@@ -132,9 +132,6 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     separators = 0
     checked = delimiters  # the last source delimiters found to need no translation
     envelope = _ENVELOPE_TAGS
-    # a SourceSegment's text is its tag and elements joined by `*`: the join below when the element
-    # separator is `*` too (its component and repetition separators are checked like any segment's)
-    kept = SourceSegment if element == "*" else None
     for segment in segments:
         source = segment.delimiters
         if source is not checked:
@@ -146,11 +143,6 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
             return None
         elements = segment.elements
         separators += len(elements)
-        if segment.__class__ is kept:
-            text = segment.text  # type: ignore[attr-defined]
-            if text is not None:
-                append(text)
-                continue
         append(join((tag, *elements)))
     end = terminator + delimiters.suffix
     text = end.join(bodies) + end if bodies else ""

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edi.errors import EdiSyntaxError
-from edi.segment import _SOURCE_FACTORY, STANDARD, SourceSegment
+from edi.segment import STANDARD, Segment, _Unfrozen
 
 from .claim import Envelope, OriginalClaim
 from .loops import HL_LEVELS, Loop, loop_table
@@ -351,7 +351,7 @@ class ClaimIndex:
 _ITEMS = Loop.__dict__["items"]  # the slot of Loop.items
 _get_items, _set_items = _ITEMS.__get__, _ITEMS.__set__
 _set_id = Loop.__dict__["id"].__set__
-_new_loop = object.__new__
+_new_loop = _new_object = object.__new__
 
 
 class _Deferred2300(Loop):
@@ -392,20 +392,22 @@ class _Deferred2300(Loop):
 
 def _make_all(bodies: list[str], first: int) -> list:
     """`Segment`s of segment texts without their terminators, numbered from `first` (index and line,
-    as `parser.split_segments` numbers the storage form): `_make_segment` inlined, ~20 segments a claim."""
-    new, tag_of, elements_of, index_of, line_of, delimiters_of, text_of = _SOURCE_FACTORY
+    as `parser.split_segments` numbers the storage form): `_make_segment` inlined, ~30 segments a
+    claim. (Segments that kept their text for the writer were tried: making them cost more than
+    the join they saved.)"""
     segments = []
     append = segments.append
     number = first
+    unfrozen, segment, standard = _Unfrozen, Segment, STANDARD
     for body in bodies:
         tag, star, rest = body.partition("*")
-        seg = new(SourceSegment)
-        tag_of(seg, tag)
-        elements_of(seg, tuple(rest.split("*")) if star else ())
-        index_of(seg, number)
-        line_of(seg, number)
-        delimiters_of(seg, STANDARD)
-        text_of(seg, body)  # the writer appends it as it is (standard delimiters, no line feeds)
+        seg = _new_object(unfrozen)
+        seg.tag = tag
+        seg.elements = tuple(rest.split("*")) if star else ()
+        seg.index = number
+        seg.line = number
+        seg.delimiters = standard
+        seg.__class__ = segment
         append(seg)
         number += 1
     return segments
