@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import os
 import tempfile
 from array import array
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         # two pools: this one reads the inputs (ERA scans, the 837P files), the second converts
         pool = None
         if workers > 1 and max(len(era_files), len(claim_files)) > 1:
+            # what the workers run first, imported once here rather than in each of them
+            from .claim837 import index as _index  # noqa: F401
+            from .era import clean as _clean  # noqa: F401
+
             pool = _pool(stack, workers)
         scan = functools.partial(scan_era, plain=options.plain)
         scans = list(pool.map(scan, era_files) if pool else map(scan, era_files))
@@ -47,7 +52,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             ledger_path, only = tmp / "claims.sqlite", remitted | {claim_id.upper() for claim_id in remitted}
         index = None
         if db_path is None and not options.plain:
-            index = _build_index(claim_files, only, pool)  # None: a file only the plain reader reads
+            index = _build_index(claim_files, only, pool, workers)  # None: a file only the plain reader reads
             if index is not None:
                 stack.callback(index.close)
         if index is None:
@@ -120,22 +125,35 @@ def _adopt_index(index) -> None:
     _adopted = index
 
 
-def _build_index(claim_files: list[Path], only: frozenset[str] | None, pool):
+def _build_index(claim_files: list[Path], only: frozenset[str] | None, pool, workers: int):
     """The claims of the 837P files as text spans (claim837.index), None when a file is one only the
-    plain reader reads. With a pool each file is indexed by a worker and the parts joined here in
-    command-line order (the last file naming a claim wins, as in one index of them all)."""
+    plain reader reads. With a pool the files are indexed by the workers, a run of files about as
+    large as the others' each, and the parts joined here in command-line order (the last file
+    naming a claim wins, as in one index of them all)."""
     from .claim837.index import ClaimIndex
 
     if pool is None or len(claim_files) < 2:
         return ClaimIndex.build(claim_files, only)
-    return _merged_index(pool.map(_index_part, claim_files, itertools.repeat(only)))
+    return _merged_index(pool.map(ClaimIndex.build, _runs(claim_files, workers), itertools.repeat(only)))
 
 
-def _index_part(claim_file: Path, only: frozenset[str] | None):
-    """A batch worker's share of the claim index: one 837P file (None: not indexable)."""
-    from .claim837.index import ClaimIndex
-
-    return ClaimIndex.build([claim_file], only)
+def _runs(files: list[Path], count: int) -> list[list[Path]]:
+    """`files` cut into at most `count` runs in order, of about equal bytes: one task per worker
+    (the `only` set is sent once per task, and each part joined costs a pass over its ids)."""
+    sizes = []
+    for path in files:
+        try:
+            sizes.append(max(1, os.path.getsize(path)))
+        except OSError:  # the index build says what is wrong with it
+            sizes.append(1)
+    total, runs, run, done = sum(sizes), [], [], 0
+    for path, size in zip(files, sizes):
+        run.append(path)
+        done += size
+        if done * count >= total * (len(runs) + 1) and len(runs) < count - 1:
+            runs.append(run)
+            run = []
+    return runs + [run] if run else runs
 
 
 def _merged_index(parts):
@@ -147,10 +165,13 @@ def _merged_index(parts):
     from .claim837.index import MAX_CLAIMS, ClaimIndex
     from .claim837.spans import _CONTEXT_FIELDS as FIELDS
 
-    index = ClaimIndex()
+    index = None
     for part in parts:
         if part is None:
             return None
+        if index is None:
+            index = part  # the first part as it is
+            continue
         files, transactions = len(index.paths), len(index.envelopes)
         contexts, claims = len(index.contexts) // FIELDS, len(index.claims) // 4
         if claims + len(part.claims) // 4 > MAX_CLAIMS:
@@ -166,14 +187,15 @@ def _merged_index(parts):
         shifted[1::4] = array("q", (c + contexts for c in part.claims[1::4]))
         index.claims += shifted
         for mine, theirs in ((index.by_id, part.by_id), (index.by_folded, part.by_folded)):
-            for key, found in theirs.items():  # claim numbers, in file order: the later file's last
-                numbers = [n + claims for n in found] if isinstance(found, list) else [found + claims]
-                known = mine.get(key)
-                if known is None:
-                    mine[key] = numbers if len(numbers) > 1 else numbers[0]
-                else:
-                    mine[key] = (known if isinstance(known, list) else [known]) + numbers
-    return index
+            # claim number(s) per id, in file order: an id in both keeps the earlier part's first
+            moved = {key: found + claims if type(found) is int else [n + claims for n in found]
+                     for key, found in theirs.items()}
+            for key in mine.keys() & moved.keys():
+                known, found = mine[key], moved[key]
+                moved[key] = (known if isinstance(known, list) else [known]) + (
+                    found if isinstance(found, list) else [found])
+            mine.update(moved)
+    return index if index is not None else ClaimIndex()
 
 
 def _index_claims(claim_files: list[Path], ledger_path: Path, only: frozenset[str] | None, pool, tmp: Path) -> None:

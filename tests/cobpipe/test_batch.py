@@ -182,3 +182,18 @@ def test_renumbering_gives_the_file_written_with_those_numbers(pairs, tmp_path):
         direct = (tmp_path / "direct.837").read_bytes()
         assert (tmp_path / "renumbered.837").read_bytes() == direct
         assert direct.count(b"ST" + delimiters.element.encode() + b"837") > 2
+
+
+@pytest.mark.parametrize("sizes, count", [([5, 5, 5, 5], 2), ([100, 1, 1, 1], 2), ([1, 1, 1, 100], 2),
+                                          ([3, 1, 4, 1, 5, 9, 2, 6], 3), ([7], 4), ([2, 2], 5)])
+def test_the_837p_files_are_cut_into_runs_in_order_one_per_worker(tmp_path, sizes, count):
+    from cobpipe.batch import _runs
+
+    files = []
+    for k, size in enumerate(sizes):
+        files.append(tmp_path / f"{k}.837")
+        files[-1].write_bytes(b"x" * size)
+    runs = _runs(files, count)
+    assert [path for run in runs for path in run] == files and all(runs) and len(runs) <= count
+    if len(sizes) >= count and len(set(sizes)) == 1:
+        assert len(runs) == count and {len(run) for run in runs} == {len(sizes) // count}
