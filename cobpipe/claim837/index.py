@@ -171,15 +171,17 @@ class ClaimIndex:
         return claim.items
 
     def _place(self, stack: list, segments: list, first: int) -> None:
-        """`_TransactionBuilder.place(seg)` for segments[first:] with the loops of `stack` open (it is
-        changed as the builder changes its own). The loop table decides a placement from the open
-        loops, the tag and, where a loop on the way tells children apart by it, element 01: each
-        decision is made once and kept in a state per tuple of open loop ids (`_placements`), which
-        also holds the state the decision leads to, so a segment costs one dict look-up by tag."""
+        """`_TransactionBuilder.place(seg)` for segments[first:] with the loops of `stack` open. The
+        loop table decides a placement from the open loops, the tag and, where a loop on the way
+        tells children apart by it, element 01: each decision is made once and kept in a state per
+        tuple of open loop ids (`_placements`), which also holds the state the decision leads to, so
+        a segment costs one dict look-up by tag and an append to the open loops' item lists."""
         ids = tuple(loop.id for loop in stack)
         trans = self._placements.get(ids)
         if trans is None:
             trans = self._state(ids)
+        lists = [loop.items for loop in stack]  # the open loops' items, outermost first
+        new_loop = _new_loop
         for index in range(first, len(segments)):
             seg = segments[index]
             action = trans.get(seg.tag)
@@ -188,18 +190,17 @@ class ClaimIndex:
                 action = action.get(elements[0] if elements else "") if action is not None else None
                 if action is None:
                     action = self._decide(trans, seg)
-            depth, child_id, trans = action
-            if depth < 0:  # not expected in any open loop: the builder keeps it where it is (and says so)
-                stack[-1].items.append(seg)
-                continue
-            if depth + 1 < len(stack):
-                del stack[depth + 1:]
-            if child_id is None:
-                stack[depth].items.append(seg)
+            depth, child_id, trans, cut = action
+            if cut:  # the loops inside the one it goes to are closed
+                del lists[cut:]
+            if child_id is None:  # depth -1: expected in no open loop, kept in the innermost (as the builder)
+                lists[depth].append(seg)
             else:
-                child = Loop(child_id, (seg,))
-                stack[depth].items.append(child)
-                stack.append(child)
+                child = new_loop(Loop)  # Loop(child_id, (seg,)) without its __init__
+                child.id = child_id
+                child.items = items = [seg]
+                lists[depth].append(child)
+                lists.append(items)
 
     def _state(self, ids: tuple[str, ...]) -> dict:
         """The placement state for open loops `ids` (its own ids under the key None)."""
@@ -208,7 +209,8 @@ class ClaimIndex:
         return state
 
     def _decide(self, trans: dict, seg) -> tuple:
-        """The placement of `seg` in state `trans` (depth, child loop id or None, the next state),
+        """The placement of `seg` in state `trans` (depth, child loop id or None, the next state, how
+        many open loops stay open when fewer than now, else 0),
         worked out by `_placement` and remembered in `trans`."""
         ids = trans[None]
         placement = self._table.placement
@@ -221,7 +223,7 @@ class ClaimIndex:
             after = self._placements.get(next_ids)
             if after is None:
                 after = self._state(next_ids)
-        action = (depth, child_id, after)
+        action = (depth, child_id, after, depth + 1 if 0 <= depth < len(ids) - 1 else 0)
         self._remember()
         if any(rule is not None and any(qualifiers is not None for qualifiers, _ in rule[0])
                for rule in (placement.get((loop_id, tag)) for loop_id in ids)):
