@@ -12,8 +12,9 @@ The bytes are those of json.dumps(..., indent=2, ensure_ascii=False) as the plai
 them: the claim's constant parts are precomputed text, strings go through the C encoder
 json.encoder.encode_basestring, and the rare parts (findings, notes) through json.dumps itself.
 tests/cobpipe/explain/test_explain_fast.py proves the output byte-identical to the plain path's.
-The modules: fasttext (the text), fastscan (the 835's structure), fastclaim (one claim checked and
-as JSON), fastjson (the document, in one or two processes).
+The modules: fasttext (the text), fastseg (each segment), fastscan (the 835's structure),
+fastprescan (the repeated CLP01s, the split), fastclaim (one claim checked and as JSON), fastjson
+(the document, in one or two processes).
 
     survey = write_json(path, codebook, options, stream, findings_only=False)  # or raises Ineligible
 """
