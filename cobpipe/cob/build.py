@@ -408,7 +408,13 @@ def _other_insurance(clm: Segment, others: list[Loop]) -> Segment:
                 break
         if signature:
             break
-    return Segment.build("OI", "", "", clm.get(8) or "Y", signature, "", clm.get(9) or "Y")
+    return _oi(clm.get(8) or "Y", signature, clm.get(9) or "Y")
+
+
+@functools.lru_cache(maxsize=256)
+def _oi(benefits: str, signature: str, release: str) -> Segment:
+    """One OI per (OI03, OI04, OI06), shared: a handful of code combinations across an ERA."""
+    return Segment.build("OI", "", "", benefits, signature, "", release)
 
 
 def _bundled_into(lines: list[Loop], index: int, remitted) -> str:

@@ -161,7 +161,8 @@ class ClaimConverter:
         decision.payer_id = next_payer.payer_id
         decision.level = next_payer.level
         frequency, follow_up_number = "1", None
-        if self._billed_already(remit.claim_id, next_payer, candidates):
+        target = loop_payer_of(next_payer)  # asked twice below: made once
+        if self._billed_already(remit.claim_id, next_payer, candidates, target):
             if not remit.reversed:
                 decision.state = ""  # unchanged: this 835 only confirms what was billed
                 return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
@@ -201,7 +202,7 @@ class ClaimConverter:
             decision.reasons.append(f"replacement (CLM05-3 7) of the claim sent to payer {next_payer.payer_id}, "
                                     f"its claim number {follow_up_number} in REF*F8: the primary reversed and "
                                     "corrected its payment")
-        paper = self._paper_reason(next_payer, built)
+        paper = self._paper_reason(next_payer, built, target)
         if paper:
             decision.status = PAPER
             decision.reasons.append(f"billed on paper to payer {next_payer.payer_id} as SBR01 {next_payer.level}: "
@@ -297,10 +298,11 @@ class ClaimConverter:
 
     # --- what was billed already ------------------------------------------------------------
 
-    def _billed_already(self, claim_id: str, next_payer: NextPayer, candidates: list) -> bool:
+    def _billed_already(self, claim_id: str, next_payer: NextPayer, candidates: list,
+                        target: PayerRef | None = None) -> bool:
         if self.issued is not None and self.issued.was_issued(claim_id, next_payer.payer_id):
             return True
-        target = loop_payer_of(next_payer)
+        target = target if target is not None else loop_payer_of(next_payer)
         return any(self.payers.same(billed_payer(c), target) for c in candidates)
 
     def _payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
@@ -394,9 +396,9 @@ class ClaimConverter:
                              f"the claim needs level {level}")
         return NextPayer.from_coverage(coverage, level, Patient.of(original).name)
 
-    def _paper_reason(self, next_payer: NextPayer, built) -> str | None:
+    def _paper_reason(self, next_payer: NextPayer, built, target: PayerRef | None = None) -> str | None:
         """Why this claim goes on a CMS-1500, or None for an electronic claim."""
-        if not self.payers.accepts_electronic_secondary(loop_payer_of(next_payer)):
+        if not self.payers.accepts_electronic_secondary(target if target is not None else loop_payer_of(next_payer)):
             return "the payer list says this payer takes no electronic secondary claims"
         priors = len(built.other_payers)
         if next_payer.filing_indicator.upper() in MEDICARE_FILING and priors > 1:
