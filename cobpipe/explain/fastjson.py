@@ -148,7 +148,8 @@ class _Pass:
                 if (claim_ids and ident not in claim_ids) or (statuses and clp[1] not in statuses):
                     continue
                 own, per_line = claim_findings(item)
-                self.shown_ids.add(ident)
+                if claim_ids:  # (only the --claim ids asked for are looked up: missing_claims)
+                    self.shown_ids.add(ident)
                 counts = current.counts
                 counts.shown += 1
                 if own or any(per_line):
@@ -219,6 +220,9 @@ def _second_part(path: str, builder: ViewBuilder, component: str, repeats: list[
             os.close(read)
             done = _Pass(builder, component, repeats, findings_only, spool, 1).run(scan(path, resume=split))
             spool.flush()
+            for read in done.sections[1:]:  # only the first set may go on in the other part: the others'
+                read.seen = Counter({i: n for i, n in read.seen.items() if n > 1})  # repeats suffice,
+                read.reversed = {i for i in read.reversed if i in read.seen}  # and the pickle stays small
             result = ("ok", done.sections, done.found_ids, done.shown_ids, done.claim_errors)
         except Ineligible as exc:
             result = ("ineligible", str(exc))
