@@ -2,7 +2,9 @@
 mapper reads (RemitClaim, BilledLine)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from edi.segment import Segment
@@ -12,13 +14,35 @@ from edi.values import parse_amount, parse_date8
 
 from ..claim837.claim import OriginalClaim
 from ..era.model import ClaimPayment, Moa, RemittanceHeader
-from ._make import maker
 from .cas import Adjustment
 from .match import BilledLine, RemittedLine
 from .remit import RemitClaim, RemitLine
 
 ZERO = Decimal(0)
-_adjustment, _remitted_line, _billed_line = maker(Adjustment), maker(RemittedLine), maker(BilledLine)
+
+
+def _unfrozen_maker(cls: type) -> Callable:
+    """A function taking every field of `cls` (a frozen slotted dataclass) positionally that makes the
+    object `cls(...)` makes (equal, same hash, frozen after), as cob._make.maker does, about 4x faster
+    (0.3 vs 1.2 us for an 11-field RemittedLine): it fills an unfrozen twin with the same slots by
+    plain attribute stores and then assigns `__class__` (the same layout), as edi.segment does for
+    Segment. The mapper makes one per CAS triplet and per service line of both sides."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    if cls.__dict__.get("__slots__") != names or hasattr(cls, "__post_init__") \
+            or not all(f.init for f in dataclasses.fields(cls)):
+        raise TypeError(f"{cls.__name__}: a slotted dataclass, fields in slot order, no __post_init__, is needed")
+    twin = type(f"_Unfrozen{cls.__name__}", (), {"__slots__": names})
+    namespace = {"twin": twin, "cls": cls}
+    stores = "\n".join(f"    obj.{name} = {name}" for name in names)
+    exec(f"def make({', '.join(names)}):\n    obj = twin()\n{stores}\n    obj.__class__ = cls\n    return obj\n",  # noqa: S102
+         namespace)  # field names only
+    make = namespace["make"]
+    make.__doc__ = f"{cls.__name__}({', '.join(names)}) without its __init__"
+    return make
+
+
+_adjustment, _remitted_line, _billed_line = (_unfrozen_maker(Adjustment), _unfrozen_maker(RemittedLine),
+                                             _unfrozen_maker(BilledLine))
 
 
 def adjudication_date(header: RemittanceHeader, today: dt.date | None = None) -> dt.date | None:

@@ -295,3 +295,37 @@ def test_deferred_payments_read_as_a_list_wherever_the_claim_goes():
         for other in (pickle.loads(pickle.dumps(remit)), copy.deepcopy(remit), dataclasses.replace(remit)):
             assert other == reference and type(other.payments) is list and other.payments == payments
         assert type(slot.__get__(remit)) is list  # read once, kept
+
+
+_TEXT = st.text(max_size=6)
+_MONEY = st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**6, max_value=10**6)
+_DAY = st.none() | st.dates()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_unfrozen_makers_make_what_the_classes_make(data):
+    """from_era's makers (a twin filled, then its __class__ assigned) give cls(...): equal, same hash and
+    repr, frozen, picklable, of the class itself."""
+    import dataclasses
+    import pickle
+
+    from cobpipe.cob.cas import Adjustment
+    from cobpipe.cob.from_era import _adjustment, _billed_line, _remitted_line
+    from cobpipe.cob.match import BilledLine, RemittedLine
+
+    mods = st.lists(_TEXT, max_size=4).map(tuple)
+    cases = [
+        (Adjustment, _adjustment, (_TEXT, _TEXT, _MONEY, st.none() | _MONEY)),
+        (RemittedLine, _remitted_line, (st.integers(1, 99), st.none() | st.integers(1, 10**6), _TEXT, _TEXT, _TEXT,
+                                        mods, _TEXT, mods, _MONEY, st.none() | _MONEY, _DAY)),
+        (BilledLine, _billed_line, (_TEXT, _TEXT, _TEXT, _TEXT, mods, _MONEY, st.none() | _MONEY, _DAY)),
+    ]
+    for cls, make, strategies in cases:
+        values = [data.draw(s) for s in strategies]
+        made, expected = make(*values), cls(*values)
+        assert type(made) is cls
+        assert made == expected and hash(made) == hash(expected) and repr(made) == repr(expected)
+        assert pickle.loads(pickle.dumps(made)) == expected
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.__setattr__(dataclasses.fields(cls)[0].name, values[0])
