@@ -19,9 +19,9 @@ from .from_era import _adjustment
 
 @functools.lru_cache(maxsize=16384)
 def _amount(text: str) -> Decimal | None:
-    """An amount as the parser converts it (era.context._decimal); None also for one below a millionth
-    or of 10^13 or more: the balancing sums are added here in another order than the parser's, which
-    is the same result only while no sum needs more than Decimal's 28 digits."""
+    """An amount as the parser converts it (era.context._decimal); None also for one with more than 6
+    decimals or of 10^13 or more: the balancing sums are added here in another order than the
+    parser's, which is the same result only while no sum needs more than Decimal's 28 digits."""
     value = _decimal(text)
     if value is None:
         return None
