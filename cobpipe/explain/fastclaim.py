@@ -179,6 +179,13 @@ class _Words:
         """The adjustments of CAS segments as a JSON list whose items are at `level` (12: claim, 16: line)."""
         prefixes, money = self.adjustment_prefix[level], self.money
         close = _ADJUSTMENT_CLOSE[level]
+        if len(cas_list) == 1 and len(cas_list[0].triplets) == 1:  # the common line: one CAS of one triplet
+            cas = cas_list[0]
+            reason, _amount, amount_text, quantity_text, _triplet = cas.triplets[0]
+            if not quantity_text:
+                return _ONE_ITEM[level] % (
+                    (prefixes.get(cas.group + "-" + reason) or self.adjustment_head(cas.group, reason, level))
+                    + (money.get(amount_text) or self.money_text(amount_text)) + close)
         items = []
         for cas in cas_list:
             group = cas.group
@@ -329,9 +336,11 @@ class ClaimWriter:
         self.words = _Words(builder)
         self.show_phi = builder.options.show_phi
         self.component = component
+        self.masked_heads: dict[tuple, str] = {}  # (NM101, first, last, NM108) -> a masked person's JSON to "id"
 
     def people(self, claim: Claim) -> str:
         parties = claim.parties
+        heads = self.masked_heads
         items = []
         for entity in _PARTY_ORDER:
             nm1 = parties.get(entity)
@@ -345,9 +354,17 @@ class ClaimWriter:
                     rest = " ".join(p for p in (first, middle, suffix) if p)
                     name = f"{last}, {rest}" if last else rest
                 name, ident = " ".join(name.split()), ident.strip()
-            else:  # mask.mask_name of "FIRST LAST", mask.mask_id
-                name = " ".join([word[0] + "***" for word in (first + " " + last).split()])
-                ident = mask_id(ident)
+            else:  # mask.mask_name of "FIRST LAST", mask.mask_id; the item up to its id worked out once
+                key = (entity, first, last, qualifier)  # per person (the same few names come back)
+                head = heads.get(key)
+                if head is None:
+                    _bound(heads)
+                    name = " ".join([word[0] + "***" for word in (first + " " + last).split()])
+                    head = heads[key] = (
+                        f'{{\n{I14}"role": {_q(ROLES.get(entity, entity))},\n{I14}"name": {_q(name)},\n'
+                        f'{I14}"id_qualifier": {self.words.id_qualifier(qualifier)},\n{I14}"id": ')
+                items.append(f'{head}{_q(mask_id(ident))}\n{I12}}}')
+                continue
             items.append(f'{{\n{I14}"role": {_q(ROLES.get(entity, entity))},\n{I14}"name": {_q(name)},\n'
                          f'{I14}"id_qualifier": {self.words.id_qualifier(qualifier)},\n{I14}"id": {_q(ident)}\n'
                          f'{I12}}}')

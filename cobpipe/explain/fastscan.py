@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 from .fasttext import ZERO, Ineligible, _Cache, _decimals, delimiters, number, pad, pieces
 # what the scan yields and the segment readers it calls (the names are this module's too)
-from .fastseg import (CLAIM_STATUS_CODES, GROUP_CODES, CasInfo, Claim, Header, Line, Plb, Resume, SectionEnd,  # noqa: F401
-                      _cas, _claim_segment, _clp, _dtm, _header_segment, _plb, _svc)
+from .fastseg import (CLAIM_STATUS_CODES, GROUP_CODES, CasInfo, Claim, Header, Line, Plb, Resume,  # noqa: F401
+                      SectionEnd, _cas, _claim_segment, _clp, _dtm, _header_segment, _plb, _svc)
 
 VERSION = "005010X221A1"
 LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)

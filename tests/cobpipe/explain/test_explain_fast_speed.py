@@ -221,3 +221,21 @@ def test_start_writeback_on_a_file_a_pipe_and_a_closed_descriptor(tmp_path):
         os.close(read)
         os.close(write)
     _start_writeback(write)  # closed by now: nothing is raised either
+
+
+# --- a masked person's JSON up to the id is remembered per role, name and id qualifier -------------------
+
+PEOPLE = ["CLP*P1*1*10*10**12", "NM1*QC*1*DOE*JANE****MI*123456789", "NM1*IL*1*DOE*JANE****MI*55",
+          "CLP*P2*1*10*10**12", "NM1*QC*1*DOE*JANE****MR*987654321", "NM1*IL*1*DOE*JOHN****MI*55",
+          "CLP*P3*1*10*10**12", "NM1*QC*1*DOE*JANE****MI*1234", "NM1*74*1*DOE*JANE****C*12345678",
+          "CLP*P4*1*10*10**12", "NM1*QC*2*DOE*JANE****MI*123456789", "NM1*QC*1*DOE JR*JANE A****MI*1",
+          "CLP*P5*1*10*10**12", "NM1*QC*1*DÖE*JANE****MI*1"]
+
+
+@pytest.mark.parametrize("show_phi", [False, True])
+def test_same_people_in_other_roles_ids_and_qualifiers(tmp_path, show_phi):
+    path = tmp_path / "era.835"
+    path.write_bytes(x12(PEOPLE[:-2], amount="40").encode("ascii"))
+    assert same(path, ExplainOptions(show_phi=show_phi))
+    path.write_bytes(x12(PEOPLE, amount="50").encode("utf-8"))  # a non-ASCII name: the plain path's
+    assert not same(path, ExplainOptions(show_phi=show_phi))
