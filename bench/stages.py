@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ledger", action="store_true",
                         help="read the 837P into a SQLite ledger (convert --db, the jobs) instead of the one-shot claim index")
     args = parser.parse_args(argv)
+    import gc
+
+    gc.set_threshold(50_000, 20, 100)  # the pace `cobpipe convert` sets (cobpipe/commands/convert.py)
     folder = next(iter(sorted(DATA.glob(f"n{args.size}-s{args.seed}-v*"))), None)
     if folder is None:
         parser.error(f"no data for {args.size} claims in {DATA}: run bench/run.py --sizes {args.size} first")
