@@ -97,8 +97,9 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
                         for job, era in _progress(zip(jobs, staged), progress, total=len(jobs))]
         finally:  # an ERA failed: the later ones are not put in place, as one process never converts them
             pool.shutdown(wait=True, cancel_futures=True)
-            for job in jobs:
+            for job in jobs:  # (stage_era's names for the 837P and the report's claims)
                 job.staged_path.unlink(missing_ok=True)
+                job.staged_path.with_name(f".{job.scan.path.stem}.report.json.staged").unlink(missing_ok=True)
 
 
 def _pool(stack: contextlib.ExitStack, workers: int, **kwargs):

@@ -153,6 +153,9 @@ class StagedEra:
     delimiters: object = None  # the output's (edi.segment.Delimiters)
     staged: Path | None = None
     calls: list = field(default_factory=list)
+    # the report up to its control numbers (write_report_claims), written where the claims were
+    # decided; `finish` copies it and adds the rest (the batch's one process never encodes them)
+    report_claims: Path | None = None
 
     def finish(self, numbers: ControlNumberSource | None = None) -> ConvertResult:
         """The output in place with the control numbers `numbers` gives for `calls` (asked in the
@@ -169,8 +172,16 @@ class StagedEra:
                 self.staged = None
             result.control_numbers = [(kind, mapping[(kind, number)]) for kind, number in result.control_numbers]
             result.transactions = [(mapping[("ST", st)], claims) for st, claims in result.transactions]
-        with atomic_writer(result.report) as stream:
-            write_report(result, stream)
+        if self.report_claims is None:
+            with atomic_writer(result.report) as stream:
+                write_report(result, stream)
+            return result
+        with atomic_writer(result.report) as stream, open(self.report_claims, encoding="ascii", newline="") as done:
+            while block := done.read(1 << 20):
+                stream.write(block)
+            write_report_tail(result, stream)
+        self.report_claims.unlink()
+        self.report_claims = None
         return result
 
 
@@ -201,8 +212,12 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
                            written.transactions if written else [], paper)
-    calls = list(numbers.calls) if staged is not None else []
-    return StagedEra(result, options.delimiters, staged if written else None, calls)
+    if staged is None:
+        return StagedEra(result, options.delimiters)
+    report_claims = staged.with_name(f".{report.name}.staged")
+    with open(report_claims, "w", encoding="ascii", newline="") as stream:
+        write_report_claims(result, stream)
+    return StagedEra(result, options.delimiters, staged if written else None, list(numbers.calls), report_claims)
 
 
 def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, on_progress) -> Iterator:
@@ -412,14 +427,24 @@ def write_report(result: ConvertResult, stream) -> None:
 
     {"era", "output", "counts", "claims": [{"id", "status", "reasons", ...}], "control_numbers", "findings"}
     """
+    write_report_claims(result, stream)
+    write_report_tail(result, stream)
+
+
+def write_report_claims(result: ConvertResult, stream) -> None:
+    """The report up to its control numbers (which a batch worker does not know yet): ASCII."""
     head = {"era": result.era.name, "output": result.output.name if result.output else None,
             "paper": result.paper.name if result.paper else None, "counts": result.counts}
     stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "claims": [')
     for n, decision in enumerate(result.decisions):
         stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+    stream.write(("\n  " if result.decisions else "") + "],\n")
+
+
+def write_report_tail(result: ConvertResult, stream) -> None:
     tail = {"control_numbers": [{"kind": kind, "number": number} for kind, number in result.control_numbers],
             "findings": [report_finding(f) for f in result.findings]}
-    stream.write(("\n  " if result.decisions else "") + "],\n" + json.dumps(tail, indent=2)[2:] + "\n")
+    stream.write(json.dumps(tail, indent=2)[2:] + "\n")
 
 
 # the batch (cobpipe.batch) and the ledger records (cobpipe.record) live beside this module; their

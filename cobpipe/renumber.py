@@ -9,13 +9,16 @@ as `edi.writer` writes them, and BHT03 (ISA13 and ST02: claim837.writer's refere
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 from edi.segment import Delimiters
 
-from .fsutil import atomic_writer
+from .fsutil import fsync_dir
 
 _CHUNK = 1 << 20
 
@@ -47,39 +50,71 @@ def take_numbers(calls: list[tuple[str, str, str]], numbers) -> dict[tuple[str, 
 
 # tag -> (kind, element holding the number, its format)
 _FIELDS = {"ISA": ("ISA", 13, "{:09d}"), "IEA": ("ISA", 2, "{:09d}"), "GS": ("GS", 6, "{}"),
-           "GE": ("GS", 2, "{}"), "ST": ("ST", 2, "{:04d}"), "SE": ("ST", 2, "{:04d}")}
+           "GE": ("GS", 2, "{}"), "ST": ("ST", 2, "{:04d}"), "SE": ("ST", 2, "{:04d}"), "BHT": ("BHT", 3, "")}
 
 
 def renumber(source: Path, target: Path, mapping: dict[tuple[str, int], int], delimiters: Delimiters) -> None:
-    """Copy the X12 file `source` to `target` (atomically: temp name, fsync, rename, fsync the
-    folder) with each envelope control number n of kind k replaced by mapping[(k, n)]."""
-    between = re.escape(delimiters.segment + delimiters.suffix)
-    e, t = re.escape(delimiters.element), re.escape(delimiters.segment)
-    # an envelope segment at a segment start: the elements before the number, then the number
-    pattern = re.compile(
-        rf"(?:\A|(?<={between}))(?:(ISA)((?:{e}[^{e}{t}]*){{12}}{e})|(IEA|GE|SE|ST)({e}[^{e}{t}]*{e})"
-        rf"|(GS)((?:{e}[^{e}{t}]*){{5}}{e})|(BHT)({e}[^{e}{t}]*{e}[^{e}{t}]*{e}[0-9]{{9}}))([0-9]+)")
+    """Copy the X12 file `source` to `target` (durably: temp name, fsync, rename, fsync the folder)
+    with each envelope control number n of kind k replaced by mapping[(k, n)]. The few envelope
+    segments are found in one pass over the bytes, the rest copied as they are: this runs in the
+    batch's one process, ERA after ERA."""
+    separator = (delimiters.segment + delimiters.suffix).encode("utf-8")
+    terminator, element = delimiters.segment.encode("utf-8"), delimiters.element.encode("utf-8")
+    # one pass: the separator is a literal prefix the regular expression engine searches fast
+    # (~1 ms a MB; bytes.find per tag took 7 passes of ~0.8 ms, a pattern tried at every position ~45)
+    envelope = re.compile(re.escape(separator) + b"(?:" + b"|".join(tag.encode() for tag in _FIELDS) + b")"
+                          + re.escape(element))
+    openings = tuple(tag.encode() + element for tag in _FIELDS)
 
-    def replace(match: re.Match) -> str:
-        tag = match.group(1) or match.group(3) or match.group(5) or match.group(7)
-        head = match.group(2) or match.group(4) or match.group(6) or match.group(8)
-        number = int(match.group(9))
-        if tag == "BHT":  # BHT03: ISA13 and ST02 (claim837.writer's reference)
-            isa = int(head[-9:])
-            return f"{tag}{head[:-9]}{mapping[('ISA', isa)]:09d}{mapping[('ST', number)]:04d}"
-        kind, _, form = _FIELDS[tag]
-        return tag + head + form.format(mapping[(kind, number)])
+    def fixed(segment: bytes) -> bytes:
+        parts = segment.split(element)
+        kind, at, form = _FIELDS[parts[0].decode("ascii")]
+        if at >= len(parts) or not parts[at].isdigit():
+            return segment
+        if kind == "BHT":  # BHT03: ISA13 and ST02 (claim837.writer's reference)
+            isa, st = ("ISA", int(parts[at][:9])), ("ST", int(parts[at][9:] or 0))
+            if isa not in mapping or st not in mapping:  # a reference of the caller's
+                return segment
+            parts[at] = b"%09d%04d" % (mapping[isa], mapping[st])
+        else:
+            parts[at] = form.format(mapping[(kind, int(parts[at]))]).encode("ascii")
+        return element.join(parts)
 
-    separator = delimiters.segment + delimiters.suffix
-    with open(source, encoding="utf-8", errors="surrogateescape", newline="") as reader, atomic_writer(target) as writer:
-        rest = ""
-        while chunk := reader.read(_CHUNK):
-            text = rest + chunk
-            cut = text.rfind(separator)  # whole segments only: a number never spans two chunks
-            if cut < 0:
-                rest = text
-                continue
-            cut += len(separator)
-            writer.write(pattern.sub(replace, text[:cut]))
-            rest = text[cut:]
-        writer.write(pattern.sub(replace, rest))
+    def block(data: bytes) -> bytes:
+        """`data`: whole segments, the first at its start."""
+        starts = [0] if data.startswith(openings) else []
+        starts += [match.start() + len(separator) for match in envelope.finditer(data)]
+        if not starts:
+            return data
+        pieces, done = [], 0
+        for start in starts:
+            end = data.find(terminator, start)
+            end = len(data) if end < 0 else end
+            pieces += (data[done:start], fixed(data[start:end]))
+            done = end
+        pieces.append(data[done:])
+        return b"".join(pieces)
+
+    target = Path(target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
+            rest = b""
+            while chunk := reader.read(_CHUNK):
+                data = rest + chunk
+                cut = data.rfind(separator)  # whole segments only: a number never spans two chunks
+                if cut < 0:
+                    rest = data
+                    continue
+                cut += len(separator)
+                writer.write(block(data[:cut]))
+                rest = data[cut:]
+            writer.write(block(rest))
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(name, target)
+        fsync_dir(target.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise

@@ -154,9 +154,12 @@ def test_an_unusable_era_stops_a_batch_of_workers_before_anything_is_written(pai
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
-def test_renumbering_gives_the_file_written_with_those_numbers(pairs, tmp_path):
+@pytest.mark.parametrize("chunk", [1 << 20, 37])
+def test_renumbering_gives_the_file_written_with_those_numbers(pairs, tmp_path, monkeypatch, chunk):
     """A file written with provisional numbers, renumbered, is the file written with the real ones:
-    several sets, other delimiters, numbers of every width."""
+    several sets, other delimiters, numbers of every width, read in chunks of any size (a segment
+    longer than a chunk too)."""
+    monkeypatch.setattr("cobpipe.renumber._CHUNK", chunk)
     from cobpipe.claim837.parser import ClaimFile
     from cobpipe.claim837.writer import write_claims_837
     from cobpipe.pipeline import interchange_for
@@ -197,3 +200,18 @@ def test_the_837p_files_are_cut_into_runs_in_order_one_per_worker(tmp_path, size
     assert [path for run in runs for path in run] == files and all(runs) and len(runs) <= count
     if len(sizes) >= count and len(set(sizes)) == 1:
         assert len(runs) == count and {len(run) for run in runs} == {len(sizes) // count}
+
+
+def test_an_era_that_cannot_be_finished_leaves_what_one_process_leaves(pairs, tmp_path):
+    """An ERA fails part way (its report cannot be written: a folder has its name): the ERAs before
+    it are in place, it and the later ones are as one process leaves them (which never converts
+    the later ones), and no hidden staged file stays behind."""
+    eras, claims, coverage = pairs
+    for name, workers in (("one", 1), ("many", 2)):
+        (tmp_path / name / "p1-era.report.json").mkdir(parents=True)
+        with pytest.raises(OSError):
+            run_batch(eras, claims, tmp_path / name, options=OPTIONS, coverage_path=coverage, workers=workers)
+    left = {path.name: path.read_bytes() if path.is_file() else None for path in (tmp_path / "one").iterdir()}
+    assert left == {path.name: path.read_bytes() if path.is_file() else None
+                    for path in (tmp_path / "many").iterdir()}
+    assert set(left) == {"p0-era.837", "p0-era.report.json", "p1-era.837", "p1-era.report.json"}
