@@ -166,17 +166,21 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     payer_id = prior_payer.first.get(9)
     new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf)
-    claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf)
-    for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1))):
-        claim.add(tidy_loop(loop))
+    payers = [tidy_loop(loop) for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1)))]
+    claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers)
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
                          tidy_loop(subscriber), tidy_loop(patient_loop), claim)
 
 
 def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str, adjudication_date: dt.date,
-                line_level_eaf: bool) -> Loop:
-    """The new 2300 without its 2320s: CLM as an original claim, no REF*F8, every 2400 with its 2430s,
-    everything tidied (tidy_loop's own rule, the same objects when already tidy)."""
+                line_level_eaf: bool, payers: list[Loop]) -> Loop:
+    """The new 2300: CLM as an original claim, no REF*F8, the original's 2320s replaced by `payers`,
+    every 2400 with its 2430s, everything tidied (tidy_loop's own rule, the same objects when already
+    tidy). `payers` go where `Loop.add` puts each in turn: as one block after the last item the guide
+    orders at or before a 2320 (so after the 2310x loops, before the first 2400)."""
+    order = _order_2300()
+    payers_key = order["2320"]
+    after = -1  # the position in `built` after which the 2320s go
     items = source.items
     clm = source.first
     if clm is None:
@@ -200,12 +204,18 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
                 append(item)  # tidy_loop's usual case, inlined
             else:
                 append(tidy_segment(item))
+            key = order.get(item.tag)
+            if key is not None and key <= payers_key:
+                after = len(built)
             continue
         loop_id = item.id
         if loop_id == "2320":
             continue  # the 2320s are put back, with the new one, in payer order
         if loop_id != "2400":
             append(tidy_loop(item))
+            key = order.get(loop_id)
+            if key is not None and key <= payers_key:
+                after = len(built)
             continue
         index, position = position, position + 1
         remitted_lines = by_line.get(index)
@@ -222,6 +232,9 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
                 bundled_into = _bundled_into(source.children_of("2400"), index, paid)
             _add_2430(line, _line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, bundled_into))
         append(line)
+    if after < 0:  # nothing orders before a 2320: Loop.add's place, after a start segment
+        after = 1 if built and isinstance(built[0], Segment) else 0
+    built[after:after] = payers
     claim = Loop("2300")
     claim.items = built
     return claim
@@ -508,6 +521,11 @@ def _add_2430(line: Loop, adjudication: Loop) -> None:
 @functools.cache
 def _order_2400() -> dict[str, tuple[int, int]]:
     return loop_table().specs["2400"].order
+
+
+@functools.cache
+def _order_2300() -> dict[str, tuple[int, int]]:
+    return loop_table().specs["2300"].order
 
 
 @functools.lru_cache(maxsize=64)

@@ -202,3 +202,26 @@ def test_a_fraction_of_a_cent_hidden_by_a_sum_is_still_found():
     assert not build._whole_cents([Decimal("0.005"), Decimal("0.005")])
     assert not build._whole_cents([Decimal("1E+99"), Decimal("0.01"), Decimal("-1E+99")])
     assert build._whole_cents([Decimal("10"), Decimal("2.5"), 3])
+
+
+_ITEMS = st.lists(st.one_of(st.sampled_from(["DTP", "REF", "HI", "NTE", "ZZZ", "AMT"]),
+                            st.sampled_from(["2310B", "2400", "2320", "2310A"])), max_size=8)
+
+
+@given(_ITEMS, st.integers(min_value=1, max_value=3))
+def test_the_2320s_go_where_loop_add_puts_them(kinds, count):
+    """_claim_loop places the payers' 2320s in one pass where Loop.add would put each in turn,
+    whatever order (even out of the guide's) the original's items come in."""
+    from cobpipe.cob.match import LineMatch
+
+    items = [Segment("CLM", ("X1", "10", "", "", "11:B:1"))]
+    for n, kind in enumerate(kinds):
+        items.append(Loop(kind, [Segment("NM1", ("82", str(n)))]) if kind[0] == "2" else Segment(kind, ("A", str(n))))
+    source = _claim_with(items)
+    payers = [Loop("2320", [Segment("SBR", (level, "18"))]) for level in "PST"[:count]]
+    built = build._claim_loop(source, LineMatch([]), None, "1", dt.date(2026, 3, 1), False, payers)
+    expected = Loop("2300")
+    expected.items = [item for item in items if not (isinstance(item, Loop) and item.id == "2320")]
+    for loop in payers:
+        expected.add(loop)
+    assert [id(i) for i in built.items[1:]] == [id(i) for i in expected.items[1:]]
