@@ -36,9 +36,13 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         # two pools: this one reads the inputs (ERA scans, the 837P files), the second converts
         pool = None
         if workers > 1 and max(len(era_files), len(claim_files)) > 1:
-            # what the workers run first, imported once here rather than in each of them
+            # what the workers run first, imported (and its loop table made) once here rather than
+            # in each of them
             from .claim837 import index as _index  # noqa: F401
+            from .claim837.loops import loop_table
             from .era import clean as _clean  # noqa: F401
+
+            loop_table()
 
             pool = _pool(stack, workers)
         scan = functools.partial(scan_era, plain=options.plain)
@@ -89,7 +93,10 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         # Each worker writes its ERA's 837P with provisional control numbers; this process takes
         # the real ones ERA by ERA in command-line order, as one process would (which ERA a worker
         # finishes first must not decide its numbers), and puts each file in place.
-        staged = pool.map(_EraJob.stage, jobs)
+        # the largest ERAs first, so the last to finish is a small one (no core idles long at the end)
+        largest_first = sorted(range(len(jobs)), key=lambda k: -jobs[k].scan.claims)
+        futures = {k: pool.submit(_EraJob.stage, jobs[k]) for k in largest_first}
+        staged = (futures[k].result() for k in range(len(jobs)))
         try:
             with contextlib.ExitStack() as ledgers:
                 ledger, numbers = jobs[0].open_ledgers(ledgers)  # opened after the workers are forked
