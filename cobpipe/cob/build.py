@@ -4,34 +4,30 @@ The payer that adjudicated moves from 2000B/2010BA/2010BB into a new 2320/2330A/
 its adjudication (claim CAS, AMT*D, AMT*EAF, OI, MOA, REF*F8); the next payer moves into
 2000B/2010BA/2010BB; each matched line gets a 2430 (SVD, CAS, DTP*573, AMT*EAF). Every other
 segment of the original claim is carried over unchanged (005010X222A1; cob-spec §1, §2.3).
+
+This module assembles the claim; the loops carrying the adjudication (2320/2330A/2330B, 2430) and
+the whole-cents rule are built in `.adjudication`.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded, localcontext
 
 from edi.segment import STANDARD, Segment
-from edi.writer import format_amount
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table
-from .cas import cas_segments
+from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, bundled_into, code,
+                           line_adjudication, other_payer_loop, require_whole_cents)
 from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
 from .remit import RemitClaim
-from .tidy import tidy_loop, tidy_segment, tidy_segments
+from .tidy import tidy_loop, tidy_segment
 
-PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
-SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
-CENT = Decimal("0.01")
-
-
-class BuildError(ValueError):
-    """The claim cannot be built as the guide requires (the reason goes into the report)."""
+__all__ = ["PAYER_SECONDARY_ID_QUALIFIERS", "SVD03_QUALIFIERS", "BuildError", "NextPayer", "Patient", "build_secondary",
+           "code"]  # BuildError, code and the qualifier sets live in .adjudication; imported from here too
 
 
 @dataclass(slots=True)
@@ -142,7 +138,7 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     unchanged (2310x loops, lines without an adjudication, every segment already tidy) is the
     original's own object, shared, so a writer that keeps a copied segment's text can reuse it.
     Nothing edits a built claim in place (a follow-up copies it first)."""
-    _require_whole_cents(remit)
+    require_whole_cents(remit)
     prior_sbr = original.sbr
     prior_payer = original.payer
     prior_subscriber = original.subscriber.child("2010BA")
@@ -164,7 +160,7 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
     payer_id = prior_payer.first.get(9)
-    new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
+    new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf)
     payers = [tidy_loop(loop) for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1)))]
     claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers)
@@ -226,11 +222,11 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         line.items = list(tidy_loop(item).items)
         for remitted in remitted_lines:
             paid = remit.lines[remitted]
-            bundled_into = ""
+            into = ""  # SVD06
             billed_code = paid.match.original_code
             if len(remitted_lines) == 1 and billed_code and billed_code != paid.match.code:  # else none: no look
-                bundled_into = _bundled_into(source.children_of("2400"), index, paid)
-            _add_2430(line, _line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, bundled_into))
+                into = bundled_into(source.children_of("2400"), index, paid)
+            _add_2430(line, line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, into))
         append(line)
     if after < 0:  # nothing orders before a 2320: Loop.add's place, after a start segment
         after = 1 if built and isinstance(built[0], Segment) else 0
@@ -255,81 +251,6 @@ def _tidy_shared(loop: Loop) -> Loop:
     tidied = tidy_loop(loop)
     _TIDIED[id(loop)] = (loop, tidied)
     return tidied
-
-
-def _require_whole_cents(remit: RemitClaim) -> None:
-    """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
-    copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
-    amounts = [remit.paid, remit.patient_responsibility]
-    amounts += map(_AMOUNT_OF, remit.adjustments)
-    for line in remit.lines:
-        amounts.append(line.paid)
-        amounts += map(_AMOUNT_OF, line.adjustments)
-    if _whole_cents(amounts):
-        return  # the usual case, told at once; the failing amount is found and named below
-    # in the order they are reported; a name is written only for the amount that fails
-    failed = None
-    if _beyond_cents(remit.paid):
-        failed = "CLP04", remit.paid
-    elif _beyond_cents(remit.patient_responsibility):
-        failed = "CLP05", remit.patient_responsibility
-    else:
-        failed = next(((f"claim CAS {a.group}-{a.reason}", a.amount) for a in remit.adjustments
-                       if _beyond_cents(a.amount)), None)
-        for line in remit.lines if failed is None else ():
-            if _beyond_cents(line.paid):
-                failed = f"service line {line.match.ordinal} SVC03", line.paid
-                break
-            failed = next(((f"service line {line.match.ordinal} CAS {a.group}-{a.reason}", a.amount)
-                           for a in line.adjustments if _beyond_cents(a.amount)), None)
-            if failed is not None:
-                break
-    if failed is not None:
-        name, value = failed
-        raise BuildError(f"the 835 gives {name} as {value}: the 837P carries whole cents only, and "
-                         "rounding would unbalance the claim")
-
-
-_AMOUNT_OF = operator.attrgetter("amount")
-# sums of up to 100 digits, exact: rounding or an invalid operation raises instead of changing the answer
-_EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation])
-
-
-def _whole_cents(amounts: list) -> bool:
-    """True when no amount has a digit past the cents, told by one C-level sum: an exact sum's
-    exponent is the smallest of its terms' (cents: -2 or more). False when it cannot tell (a
-    float, a NaN, an infinity, a sum that would round): `_beyond_cents` then asks each amount."""
-    try:
-        with localcontext(_EXACT):
-            total = sum(amounts, _ZERO)
-    except (ArithmeticError, TypeError):
-        return False
-    exponent = total.as_tuple().exponent
-    return isinstance(exponent, int) and exponent >= -2
-
-
-def _beyond_cents(value: Decimal) -> bool:
-    if type(value) is Decimal:  # noqa: E721 - the usual case: one C-level quantize, no as_tuple()
-        try:
-            # for a finite amount what the exponent test below answers: exact to the cent or not
-            return value != value.quantize(CENT, rounding=ROUND_DOWN)
-        except InvalidOperation:  # infinite, NaN, or too long to quantize: the full rule
-            pass
-    return _beyond_cents_of(value)
-
-
-def _beyond_cents_of(value: Decimal) -> bool:
-    exponent = value.as_tuple().exponent if isinstance(value, Decimal) else 0
-    if isinstance(exponent, int) and exponent >= -2:
-        return False  # no digit past the cents
-    return value != value.quantize(CENT, rounding=ROUND_DOWN)
-
-
-def code(segment: Segment, position: int) -> str:
-    """An ID-type element the mapper interprets or rewrites (SBR01/02/05/09, PAT01), in upper case:
-    X12 code values are upper case, and an original written in lower case would otherwise be read
-    as an unknown payer level or copied into a claim the guide refuses."""
-    return segment.get(position).strip().upper()
 
 
 def _level_rank(level: str) -> int:
@@ -383,127 +304,6 @@ def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patie
     return Loop("2000C", [hl, pat], [Loop("2010CA", segments)])
 
 
-def _other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segment, relationship: str,
-                      prior_subscriber: Loop, prior_payer: Loop, adjudication_date: dt.date,
-                      others: list[Loop], *, claim_level_eaf: bool) -> Loop:
-    """2320/2330A/2330B for the payer that adjudicated: its policy, money and claim control number."""
-    level = code(prior_sbr, 1)
-    sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
-                        code(prior_sbr, 5) if level != "P" else "", "", "", "", code(prior_sbr, 9))
-    segments: list[Segment] = [sbr]
-    if remit.adjustments:  # most claims carry their adjustments by line only
-        segments += cas_segments(remit.adjustments)
-    segments.append(_amt("D", remit.paid))
-    if claim_level_eaf:
-        segments.append(_amt("EAF", remit.patient_responsibility))
-    segments.append(_other_insurance(original.clm, others))
-    if remit.moa is not None and any(remit.moa.elements):
-        segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
-    subscriber = [s for s in prior_subscriber.iter_segments()
-                  if s.tag in ("NM1", "N3", "N4") or (s.tag == "REF" and s.get(1) == "SY")]
-    payer = [s for s in prior_payer.iter_segments() if s.tag in ("NM1", "N3", "N4")]
-    if not remit.has_lines:
-        payer.append(_dtp573(adjudication_date))
-    payer += [s for s in prior_payer.segments_of("REF") if s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS]
-    if remit.payer_claim_number:
-        payer.append(Segment.build("REF", "F8", remit.payer_claim_number))
-    return Loop("2320", segments, [Loop("2330A", subscriber), Loop("2330B", payer)])
-
-
-def _other_insurance(clm: Segment, others: list[Loop]) -> Segment:
-    """OI: OI03 benefits assignment (CLM08) and OI06 release of information (CLM09) as the claim
-    was sent; OI04 patient signature source as the original claim's other 2320s (`others`) gave it."""
-    signature = ""
-    for loop in others:
-        for oi in loop.items:
-            if isinstance(oi, Segment) and oi.tag == "OI" and oi.get(4):
-                signature = oi.get(4)
-                break
-        if signature:
-            break
-    return _oi(clm.get(8) or "Y", signature, clm.get(9) or "Y")
-
-
-@functools.lru_cache(maxsize=256)
-def _oi(benefits: str, signature: str, release: str) -> Segment:
-    """One OI per (OI03, OI04, OI06), shared: a handful of code combinations across an ERA."""
-    return Segment.build("OI", "", "", benefits, signature, "", release)
-
-
-def _bundled_into(lines: list[Loop], index: int, remitted) -> str:
-    """SVD06: the LX01 of the billed line this one was bundled into, else "".
-
-    The 835 reports a bundled line with SVC06 = the code billed on it and SVC01 = the code it was
-    paid under; when SVC01 is the code of exactly one other billed line, that is the line it went
-    into. Lines split into several SVCs (unbundling) never get SVD06 [RFI 1814], so the caller
-    asks only for a billed line with a single adjudication."""
-    billed_code, paid_code = remitted.match.original_code, remitted.match.code
-    if not billed_code or billed_code == paid_code:
-        return ""
-    hosts = [other for position, other in enumerate(lines) if position != index
-             and (sv1 := other.segment("SV1")) is not None and sv1.component(1, 2) == paid_code]
-    if len(hosts) != 1 or hosts[0].first is None:
-        return ""
-    return hosts[0].first.get(1)
-
-
-def _line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool,
-                       bundled_into: str = "") -> Loop:
-    """2430 for one remitted line: SVD, CAS, DTP*573 and, when the patient's share is reported by
-    line, AMT*EAF; tidied as the rest of the claim is (an element from the 835 may end with ":")."""
-    segments = [Segment.build("SVD", payer_id, format_amount(line.paid), _svd03(line), "",
-                              format_amount(line.paid_units if line.paid_units is not None else _ONE),
-                              bundled_into)]
-    adjustments = line.adjustments
-    if adjustments:
-        segments += cas_segments(adjustments)
-    segments.append(_dtp573(adjudication_date))
-    if line_level_eaf:
-        patient = _ZERO
-        for adjustment in adjustments:  # sum() with a generator, without the generator
-            if adjustment.group == "PR":
-                patient += adjustment.amount
-        segments.append(_amt("EAF", patient))
-    return Loop("2430", tidy_segments(segments))
-
-
-_ONE, _ZERO = Decimal(1), Decimal(0)
-# AMT*D / AMT*EAF by (qualifier, amount): immutable segments, shared; an ERA repeats few amounts (the
-# text depends on the value only). Bounded; Decimal keys only (a float must still be refused).
-_AMT: dict[tuple[str, Decimal], Segment] = {}
-
-
-def _amt(qualifier: str, amount: Decimal) -> Segment:
-    if type(amount) is not Decimal:  # noqa: E721
-        return Segment.build("AMT", qualifier, format_amount(amount))
-    key = (qualifier, amount)
-    found = _AMT.get(key)
-    if found is None:
-        found = Segment.build("AMT", qualifier, format_amount(amount))  # refuses NaN before it is kept
-        if len(_AMT) >= 8192:
-            _AMT.clear()
-        _AMT[key] = found
-    return found
-_SVD03: dict[tuple[str, ...], str] = {}  # SVC01 components -> SVD03 text; an ERA repeats few codes
-
-
-def _svd03(line) -> str:
-    """SVD03, the procedure composite as paid; BuildError when its qualifier cannot be reported."""
-    procedure = tuple(line.procedure)
-    text = _SVD03.get(procedure)
-    if text is not None:
-        return text
-    if not procedure or procedure[0] not in SVD03_QUALIFIERS:
-        raise BuildError(f"service line {line.match.ordinal}: procedure qualifier "
-                         f"{procedure[0] if procedure else 'missing'!r} cannot be reported in SVD03 "
-                         "(ER, HC, IV or WK)")
-    text = Segment.build("SVD", procedure).get(1)  # the composite as Segment.build joins it
-    if len(_SVD03) >= 4096:
-        _SVD03.clear()
-    _SVD03[procedure] = text
-    return text
-
-
 def _add_2430(line: Loop, adjudication: Loop) -> None:
     """`line.add(adjudication)`, answered at once in the usual case: the 2430 goes last (nothing in
     the line sorts after it but a 2440, which Loop.add places it before)."""
@@ -526,10 +326,3 @@ def _order_2400() -> dict[str, tuple[int, int]]:
 @functools.cache
 def _order_2300() -> dict[str, tuple[int, int]]:
     return loop_table().specs["2300"].order
-
-
-@functools.lru_cache(maxsize=64)
-def _dtp573(when: dt.date) -> Segment:
-    """One segment per date (segments are immutable and shared): every line of every claim of an
-    ERA usually carries the same payment date."""
-    return Segment.build("DTP", "573", "D8", when.strftime("%Y%m%d"))

@@ -14,7 +14,9 @@ import cobpipe.cob.convert as convert
 from cobpipe.claim837.index import ClaimIndex
 from cobpipe.claim837.loops import Loop
 from cobpipe.cob import build
-from cobpipe.cob.build import _level_rank, _other_payer_loop, code
+from cobpipe.cob import adjudication
+from cobpipe.cob.adjudication import code, other_payer_loop
+from cobpipe.cob.build import _level_rank
 from cobpipe.cob.coverage import CoverageTable
 from cobpipe.cob.decision import ConvertOptions
 from cobpipe.cob.tidy import tidy_loop, tidy_segment
@@ -26,7 +28,7 @@ from edi.segment import Segment
 
 def reference_build(original, remit, next_payer, lines, adjudication_date):
     """build_secondary as written before it shared loops: copy the 2300, edit the copy, tidy it all."""
-    build._require_whole_cents(remit)
+    adjudication.require_whole_cents(remit)
     prior_sbr, prior_payer = original.sbr, original.payer
     prior_subscriber = original.subscriber.child("2010BA")
     patient = build.Patient.of(original)
@@ -45,7 +47,7 @@ def reference_build(original, remit, next_payer, lines, adjudication_date):
     kept = [loop for loop, source in zip(others, original.claim.children_of("2320"))
             if source is not next_payer.replaces and code(source.first, 1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
-    new_2320 = _other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
+    new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, original.other_payers, claim_level_eaf=not line_level_eaf)
     for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1))):
         claim.add(loop)
@@ -53,9 +55,10 @@ def reference_build(original, remit, next_payer, lines, adjudication_date):
     for index, line in enumerate(new_lines):
         remitted_lines = lines.remitted_for(index)
         for remitted in remitted_lines:
-            into = build._bundled_into(new_lines, index, remit.lines[remitted]) if len(remitted_lines) == 1 else ""
-            line.add(build._line_adjudication(remit.lines[remitted], prior_payer.first.get(9), adjudication_date,
-                                              line_level_eaf, into))
+            paid = remit.lines[remitted]
+            into = adjudication.bundled_into(new_lines, index, paid) if len(remitted_lines) == 1 else ""
+            line.add(adjudication.line_adjudication(paid, prior_payer.first.get(9), adjudication_date, line_level_eaf,
+                                                    into))
     return (tidy_loop(original.header), tidy_loop(original.billing_provider), tidy_loop(subscriber),
             tidy_loop(patient_loop), tidy_loop(claim))
 
@@ -76,7 +79,7 @@ def captured_builds(tmp_path, seed: int, **knobs):
         before = shape(args[0].claim), shape(args[0].subscriber), shape(args[0].patient)
         try:
             result = build.build_secondary(*args)
-        except (build.BuildError, ValueError) as exc:
+        except (adjudication.BuildError, ValueError) as exc:
             result = exc
         calls.append((args, result, before))
         if isinstance(result, Exception):
@@ -105,7 +108,7 @@ def test_the_built_claim_is_the_copy_edit_tidy_one_and_leaves_the_original_alone
         assert (shape(original.claim), shape(original.subscriber), shape(original.patient)) == before
         try:
             expected = reference_build(*args)
-        except (build.BuildError, ValueError) as exc:
+        except (adjudication.BuildError, ValueError) as exc:
             assert type(built) is type(exc) and str(built) == str(exc)
             continue
         got = (built.header, built.billing_provider, built.subscriber, built.patient, built.claim)
@@ -159,49 +162,49 @@ _AMOUNTS = st.one_of(
 def test_beyond_cents_answers_as_the_exponent_rule(value):
     """The quantize-first test (no as_tuple()) against the rule it shortens, overflow and NaN included."""
     try:
-        expected = build._beyond_cents_of(value)
+        expected = adjudication._beyond_cents_of(value)
     except InvalidOperation as exc:
         with pytest.raises(type(exc)):
-            build._beyond_cents(value)
+            adjudication._beyond_cents(value)
         return
-    assert build._beyond_cents(value) is expected
+    assert adjudication._beyond_cents(value) is expected
 
 
 def test_a_fraction_of_a_cent_is_named_and_trailing_zeros_are_not():
-    assert build._beyond_cents(Decimal("1.005")) and not build._beyond_cents(Decimal("1.000"))
-    assert build._dtp573(dt.date(2026, 3, 18)).elements == ("573", "D8", "20260318")
+    assert adjudication._beyond_cents(Decimal("1.005")) and not adjudication._beyond_cents(Decimal("1.000"))
+    assert adjudication.dtp573(dt.date(2026, 3, 18)).elements == ("573", "D8", "20260318")
 
 
 def test_remembered_amt_segments_are_the_built_ones():
     from edi.writer import format_amount
 
     for value in (Decimal("12.50"), Decimal("12.5"), Decimal("-0.00"), Decimal("100"), 7):
-        assert build._amt("EAF", value) == Segment.build("AMT", "EAF", format_amount(value))
-        assert build._amt("D", value) == Segment.build("AMT", "D", format_amount(value))
+        assert adjudication._amt("EAF", value) == Segment.build("AMT", "EAF", format_amount(value))
+        assert adjudication._amt("D", value) == Segment.build("AMT", "D", format_amount(value))
     with pytest.raises(TypeError):
-        build._amt("D", 12.5)
+        adjudication._amt("D", 12.5)
     with pytest.raises(ValueError):
-        build._amt("D", Decimal("NaN"))
+        adjudication._amt("D", Decimal("NaN"))
 
 
 @given(st.lists(st.one_of(_AMOUNTS, st.floats(allow_nan=False, max_value=1e6, min_value=-1e6)), max_size=12))
 def test_whole_cents_at_once_never_passes_a_fraction_of_a_cent(amounts):
     """The one-sum check may say 'cannot tell' (then each amount is asked), never 'all whole cents'
     when an amount has a digit past the cents."""
-    if build._whole_cents(amounts):
-        assert not any(build._beyond_cents_of(a) for a in amounts if not isinstance(a, float))
+    if adjudication._whole_cents(amounts):
+        assert not any(adjudication._beyond_cents_of(a) for a in amounts if not isinstance(a, float))
         assert not any(isinstance(a, float) for a in amounts)
 
 
 @given(st.lists(st.decimals(min_value=-10**9, max_value=10**9, places=2), max_size=12))
 def test_whole_cents_at_once_tells_the_usual_case(amounts):
-    assert build._whole_cents(amounts)
+    assert adjudication._whole_cents(amounts)
 
 
 def test_a_fraction_of_a_cent_hidden_by_a_sum_is_still_found():
-    assert not build._whole_cents([Decimal("0.005"), Decimal("0.005")])
-    assert not build._whole_cents([Decimal("1E+99"), Decimal("0.01"), Decimal("-1E+99")])
-    assert build._whole_cents([Decimal("10"), Decimal("2.5"), 3])
+    assert not adjudication._whole_cents([Decimal("0.005"), Decimal("0.005")])
+    assert not adjudication._whole_cents([Decimal("1E+99"), Decimal("0.01"), Decimal("-1E+99")])
+    assert adjudication._whole_cents([Decimal("10"), Decimal("2.5"), 3])
 
 
 _ITEMS = st.lists(st.one_of(st.sampled_from(["DTP", "REF", "HI", "NTE", "ZZZ", "AMT"]),
