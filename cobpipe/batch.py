@@ -26,9 +26,12 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
     (a temporary one unless `db_path`), then each ERA converted, by `workers` processes at once.
     Control numbers come from the `db_path` ledger, else from the `numbers_path` ledger (the
     user's, so two runs never repeat an ISA13), else from the throwaway index (start at 1).
-    With several workers, `workers` processes scan the ERAs and read the 837P files (one each),
-    then `workers` processes forked once the claims are indexed convert the ERAs; with more
-    workers than ERAs, the spare process checks the written 837P against the guide."""
+    With several workers, `workers` processes scan the ERAs and index the 837P files (a run of
+    files each), then `workers` processes forked once the claims are indexed convert the ERAs,
+    largest first, each 837P with provisional control numbers; this process then takes the real
+    numbers and puts the files in place ERA by ERA in command-line order, so the outputs are those
+    of one worker byte for byte. With more workers than ERAs, the spare process checks the
+    written 837P against the guide."""
     if coverage_path:
         _coverage_table(coverage_path)  # refuse a bad coverage file before any work
     with contextlib.ExitStack() as stack:
