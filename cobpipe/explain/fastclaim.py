@@ -124,6 +124,11 @@ class _Words:
         if found is None:
             if len(self.money) > 32768:
                 self.money.clear()
+            whole, dot, cents = text.partition(".")  # the usual shapes, "156" and "134.16", without the
+            if (len(text) <= 18 and whole.isdigit() and whole.isascii() and whole[0] != "0"  # expression
+                    and (not dot or (len(cents) == 2 and cents.isdigit() and cents.isascii()))):
+                found = self.money[text] = f'"{whole}.{cents or "00"}"'
+                return found
             short = _SHORT_MONEY.match(text) if len(text) <= 18 else None
             if short is not None:
                 sign, whole, cents = short.groups()
