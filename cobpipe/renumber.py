@@ -42,9 +42,12 @@ def take_numbers(calls: list[tuple[str, str, str]], numbers) -> dict[tuple[str, 
     asked in the order the writer asked ProvisionalNumbers."""
     taken: Counter = Counter()
     mapping = {}
-    for kind, sender, receiver in calls:
-        taken[kind] += 1
-        mapping[(kind, taken[kind])] = numbers.next_number(kind, sender, receiver)
+    # a ledger's: one commit for the ERA's numbers, not one each (the same numbers)
+    transaction = getattr(numbers, "transaction", None)
+    with transaction() if transaction is not None else contextlib.nullcontext():
+        for kind, sender, receiver in calls:
+            taken[kind] += 1
+            mapping[(kind, taken[kind])] = numbers.next_number(kind, sender, receiver)
     return mapping
 
 
