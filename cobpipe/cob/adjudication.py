@@ -1,8 +1,9 @@
 """The loops that carry the adjudication into the secondary 837P: the 2320/2330A/2330B of the payer
 that adjudicated (its claim CAS, AMT*D, AMT*EAF, OI, MOA, REF*F8) and each line's 2430 (SVD, CAS,
 DTP*573, AMT*EAF), built from the remitted claim; and the rule that an 835 amount with a fraction of
-a cent is never copied (005010X222A1; cob-spec §1, §2.3). Segments these build from values alone
-(a CAS of one triplet, AMT, OI, DTP*573) are remembered and shared: segments are immutable.
+a cent is never copied (005010X222A1; cob-spec §1, §2.3). Segments made from a few codes (OI,
+DTP*573, SVD03's text) are remembered and shared (segments are immutable); none is remembered by an
+amount: hashing a fresh Decimal costs more than formatting it.
 """
 from __future__ import annotations
 
@@ -189,22 +190,12 @@ def line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_leve
 
 
 _ONE, _ZERO = Decimal(1), Decimal(0)
-# AMT*D / AMT*EAF by (qualifier, amount): immutable segments, shared; an ERA repeats few amounts (the
-# text depends on the value only). Bounded; Decimal keys only (a float must still be refused).
-_AMT: dict[tuple[str, Decimal], Segment] = {}
 
 
 def _amt(qualifier: str, amount: Decimal) -> Segment:
-    if type(amount) is not Decimal:  # noqa: E721
-        return Segment.build("AMT", qualifier, format_amount(amount))
-    key = (qualifier, amount)
-    found = _AMT.get(key)
-    if found is None:
-        found = Segment.build("AMT", qualifier, format_amount(amount))  # refuses NaN before it is kept
-        if len(_AMT) >= 8192:
-            _AMT.clear()
-        _AMT[key] = found
-    return found
+    return Segment.build("AMT", qualifier, format_amount(amount))
+
+
 _SVD03: dict[tuple[str, ...], str] = {}  # SVC01 components -> SVD03 text; an ERA repeats few codes
 
 

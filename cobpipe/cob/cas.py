@@ -59,27 +59,10 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     return segments
 
 
-# The CAS segment of one triplet by (group, reason, amount, quantity): segments are immutable and
-# shared, and an ERA repeats few (CO-45 and PR-2 of the same amounts); the text depends on the values
-# only (10 and 10.00 write 10). Bounded; Decimal keys only (a float equal to one must still be refused).
-_ONE: dict[tuple, Segment] = {}
-
-
 def _one_triplet(adj: Adjustment) -> Segment:
-    amount, quantity = adj.amount, adj.quantity
-    key = (adj.group, adj.reason, amount, quantity)
-    cacheable = type(amount) is Decimal and (quantity is None or type(quantity) is Decimal)  # noqa: E721
-    if cacheable:
-        found = _ONE.get(key)
-        if found is not None:
-            return found
-    segment = Segment.build("CAS", adj.group, adj.reason, format_amount(amount),
-                            "" if quantity is None else format_amount(quantity))
-    if cacheable:
-        if len(_ONE) >= 16384:
-            _ONE.clear()
-        _ONE[key] = segment
-    return segment
+    quantity = adj.quantity
+    return Segment.build("CAS", adj.group, adj.reason, format_amount(adj.amount),
+                         "" if quantity is None else format_amount(quantity))
 
 
 def adjustments_of(segment: Segment) -> list[Adjustment]:

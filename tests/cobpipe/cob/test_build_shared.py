@@ -175,36 +175,15 @@ def test_a_fraction_of_a_cent_is_named_and_trailing_zeros_are_not():
     assert adjudication.dtp573(dt.date(2026, 3, 18)).elements == ("573", "D8", "20260318")
 
 
-def test_remembered_amt_segments_are_the_built_ones():
+def test_amt_amounts_are_written_as_format_amount_writes_them_and_refused_alike():
     from edi.writer import format_amount
 
-    for value in (Decimal("12.50"), Decimal("12.5"), Decimal("-0.00"), Decimal("100"), 7):
+    for value in (Decimal("12.50"), Decimal("-0.00"), Decimal("100"), 7):
         assert adjudication._amt("EAF", value) == Segment.build("AMT", "EAF", format_amount(value))
-        assert adjudication._amt("D", value) == Segment.build("AMT", "D", format_amount(value))
     with pytest.raises(TypeError):
         adjudication._amt("D", 12.5)
     with pytest.raises(ValueError):
         adjudication._amt("D", Decimal("NaN"))
-
-
-@given(st.lists(st.one_of(_AMOUNTS, st.floats(allow_nan=False, max_value=1e6, min_value=-1e6)), max_size=12))
-def test_whole_cents_at_once_never_passes_a_fraction_of_a_cent(amounts):
-    """The one-sum check may say 'cannot tell' (then each amount is asked), never 'all whole cents'
-    when an amount has a digit past the cents."""
-    if adjudication._whole_cents(amounts):
-        assert not any(adjudication._beyond_cents_of(a) for a in amounts if not isinstance(a, float))
-        assert not any(isinstance(a, float) for a in amounts)
-
-
-@given(st.lists(st.decimals(min_value=-10**9, max_value=10**9, places=2), max_size=12))
-def test_whole_cents_at_once_tells_the_usual_case(amounts):
-    assert adjudication._whole_cents(amounts)
-
-
-def test_a_fraction_of_a_cent_hidden_by_a_sum_is_still_found():
-    assert not adjudication._whole_cents([Decimal("0.005"), Decimal("0.005")])
-    assert not adjudication._whole_cents([Decimal("1E+99"), Decimal("0.01"), Decimal("-1E+99")])
-    assert adjudication._whole_cents([Decimal("10"), Decimal("2.5"), 3])
 
 
 _ITEMS = st.lists(st.one_of(st.sampled_from(["DTP", "REF", "HI", "NTE", "ZZZ", "AMT"]),
