@@ -96,8 +96,11 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         # Each worker writes its ERA's 837P with provisional control numbers; this process takes
         # the real ones ERA by ERA in command-line order, as one process would (which ERA a worker
         # finishes first must not decide its numbers), and puts each file in place.
-        # the largest ERAs first, so the last to finish is a small one (no core idles long at the end)
-        largest_first = sorted(range(len(jobs)), key=lambda k: -jobs[k].scan.claims)
+        # The largest ERAs first, so the last to finish is a small one (no core idles long at the
+        # end), by size class (CLP count within a factor of two): within one, command-line order,
+        # in which this process puts the files in place as they come (measured at 30k claims in
+        # 8 about equal ERAs, exact largest-first left 6 of them to put in place at the end).
+        largest_first = sorted(range(len(jobs)), key=lambda k: -jobs[k].scan.claims.bit_length())
         futures = {k: pool.submit(_EraJob.stage, jobs[k]) for k in largest_first}
         staged = (futures[k].result() for k in range(len(jobs)))
         try:
