@@ -215,3 +215,11 @@ def test_an_era_that_cannot_be_finished_leaves_what_one_process_leaves(pairs, tm
     assert left == {path.name: path.read_bytes() if path.is_file() else None
                     for path in (tmp_path / "many").iterdir()}
     assert set(left) == {"p0-era.837", "p0-era.report.json", "p1-era.837", "p1-era.report.json"}
+
+
+@pytest.mark.parametrize("sizes, order", [([1250] * 8, list(range(8))), ([1250, 1249, 1251, 1260], [0, 1, 2, 3]),
+                                          ([10, 5000, 40, 4000, 0], [1, 3, 2, 0, 4]), ([3, 900, 3], [1, 0, 2])])
+def test_eras_go_to_the_workers_largest_first_by_size_class(sizes, order):
+    from cobpipe.batch import _largest_first
+
+    assert _largest_first(sizes) == order
