@@ -12,6 +12,8 @@ import csv
 import functools
 import io
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 
 from ..codes import CodeListError, _open_data
 from .remit import RemitClaim
@@ -53,33 +55,77 @@ def parse_routes(text: str, shown: str) -> tuple[Route, ...]:
     return tuple(routes)
 
 
+@dataclass(slots=True)
+class RouteCounts:
+    """How many claims each path answered: a test holds convert to the quick answer, since a quick
+    answer that silently stopped being taken would cost only time, never a wrong route."""
+
+    quick: int = 0
+    looked_up: int = 0
+
+
+COUNTS = RouteCounts()
+_REASON = attrgetter("reason")
+_ADJUSTMENTS = attrgetter("adjustments")
+
+
 def route(claim: RemitClaim, routes: tuple[Route, ...] | None = None) -> Route | None:
     """The route for this claim's codes, strongest action first (the file's first row among equals);
     None: no row applies."""
     routes = default_routes() if routes is None else routes
-    by_code = _by_code(routes)
+    index = _index(routes)
     denied = claim.status_code == "4"
+    # nearly every claim carries no code a row that applies to it names: its codes gathered by C
+    # loops (attrgetter, chain) and one set test answer None without a look-up per code. A code
+    # not upper-case as it stands may still name a row once upper-cased: those go the long way.
+    named = index.denied_codes if denied else index.any_codes
+    if not named:
+        COUNTS.quick += 1
+        return None
+    codes = set(map(_REASON, claim.adjustments))
+    if claim.lines:
+        codes.update(map(_REASON, chain.from_iterable(map(_ADJUSTMENTS, claim.lines))))
+    remarks = claim.remarks
+    if named.isdisjoint(codes) and named.isdisjoint(remarks):
+        text = "".join(codes) + "".join(remarks)
+        if text.upper() == text:
+            COUNTS.quick += 1
+            return None
+    COUNTS.looked_up += 1
+    by_code = index.by_code
     best: tuple[int, int, Route] | None = None
-    # every claim is asked: look each of its codes up instead of testing each row against a set
     for codes in (claim.adjustments, *(line.adjustments for line in claim.lines)):
         for adjustment in codes:
             for entry in by_code.get(adjustment.reason.upper(), ()):
                 if (denied or entry[2].when == "any") and (best is None or entry < best):
                     best = entry
-    for remark in claim.remarks:
+    for remark in remarks:
         for entry in by_code.get(remark.upper(), ()):
             if (denied or entry[2].when == "any") and (best is None or entry < best):
                 best = entry
     return None if best is None else best[2]
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    by_code: dict[str, list[tuple[int, int, "Route"]]]  # code -> (action rank, row number, route)
+    any_codes: frozenset[str]  # the codes of rows that apply to every claim (when any)
+    denied_codes: frozenset[str]  # the codes of every row (a denied claim: all apply)
+
+
 def _by_code(routes: tuple[Route, ...]) -> dict[str, list[tuple[int, int, Route]]]:
-    """code -> (action rank, row number, route) of the rows naming it; kept for the last table asked."""
+    """code -> (action rank, row number, route) of the rows naming it."""
+    return _index(routes).by_code
+
+
+def _index(routes: tuple[Route, ...]) -> _Index:
+    """The table indexed; kept for the last table asked."""
     if _INDEX and _INDEX[0] is routes:
         return _INDEX[1]
-    index: dict[str, list[tuple[int, int, Route]]] = {}
+    by_code: dict[str, list[tuple[int, int, Route]]] = {}
     for number, row in enumerate(routes):
-        index.setdefault(row.code, []).append((ACTIONS.index(row.action), number, row))
+        by_code.setdefault(row.code, []).append((ACTIONS.index(row.action), number, row))
+    index = _Index(by_code, frozenset(r.code for r in routes if r.when == "any"), frozenset(by_code))
     if type(routes) is tuple:  # unchangeable; the entry holds it, so its id is never another table's
         _INDEX[:] = [routes, index]
     return index
