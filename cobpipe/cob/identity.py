@@ -37,7 +37,12 @@ def loop_payer(loop: Loop | None) -> PayerRef:
         return known[2]
     nm1 = loop.first
     ids = [nm1.get(9)] + [ref.get(2) for ref in loop.segments_of("REF") if ref.get(1) in ("2U", "FY", "NF", "EI")]
-    found = PayerRef(tuple(i for i in ids if i), nm1.get(3))
+    key = (tuple(i for i in ids if i), nm1.get(3))
+    found = _REFS.get(key)
+    if found is None:
+        if len(_REFS) >= 4096:
+            _REFS.clear()
+        found = _REFS[key] = PayerRef(*key)
     if len(_LOOP_PAYERS) >= 256:
         _LOOP_PAYERS.clear()
     _LOOP_PAYERS[id(loop)] = (loop, len(loop.items), found)  # the entry keeps the loop (and its id) alive
@@ -47,6 +52,9 @@ def loop_payer(loop: Loop | None) -> PayerRef:
 # a claim's payers are asked for several times while it is decided (its loops are not edited: the
 # mapper edits copies); the item count guards a loop edited in place all the same
 _LOOP_PAYERS: dict[int, tuple[Loop, int, PayerRef]] = {}
+# (ids, name) -> the one PayerRef made for it: an ERA's claims name the same few payers, so one
+# object each lets RememberedPayers find its answers by identity (no PayerRef hash or eq per question)
+_REFS: dict[tuple[tuple[str, ...], str], PayerRef] = {}
 
 
 def billed_payer(claim: OriginalClaim) -> PayerRef:
@@ -86,17 +94,26 @@ class RememberedPayers:
     def __init__(self, payers: PayerList) -> None:
         self.payers = payers
         self._same: dict[tuple[PayerRef, PayerRef], bool | None] = {}
+        # (id(a), id(b)) -> (a, b, answer): the refs asked about are nearly always the same objects
+        # (the 835 header's, loop_payer's), and ints hash in C where a PayerRef's hash and eq are
+        # Python calls. The entry holds a and b, so their ids are no other object's while it lasts.
+        self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
         self._accepts: dict[PayerRef, bool] = {}
 
     def same(self, a: PayerRef, b: PayerRef) -> bool | None:
+        entry = self._same_by_id.get((id(a), id(b)))
+        if entry is not None and entry[0] is a and entry[1] is b:
+            return entry[2]
         key = (a, b)
         try:
-            return self._same[key]
+            answer = self._same[key]
         except KeyError:
-            pass
-        if len(self._same) >= self.LIMIT:
-            self._same.clear()
-        answer = self._same[key] = self.payers.same(a, b)
+            if len(self._same) >= self.LIMIT:
+                self._same.clear()
+            answer = self._same[key] = self.payers.same(a, b)
+        if len(self._same_by_id) >= self.LIMIT:
+            self._same_by_id.clear()
+        self._same_by_id[(id(a), id(b))] = (a, b, answer)
         return answer
 
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:

@@ -1,0 +1,65 @@
+"""identity: the converter's remembered payer answers are the payer list's, whether the refs asked
+about are the same objects, equal ones or different ones; loop_payer makes one PayerRef per payer."""
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cobpipe.cob import identity
+from cobpipe.cob.identity import RememberedPayers, loop_payer
+from cobpipe.claim837.loops import Loop
+from cobpipe.payers import PayerList, PayerRef
+from edi.segment import Segment
+
+IDS = ["12345", "1123456789", "123456789", "BSI01", "22222", "", "60054"]
+NAMES = ["Blue Star Insurance", "BLUE STAR INS CO", "Aetna", "", "Other Payer"]
+refs = st.builds(PayerRef, st.lists(st.sampled_from(IDS), max_size=3).map(tuple), st.sampled_from(NAMES))
+
+
+def seg(text: str) -> Segment:
+    tag, *elements = text.split("*")
+    return Segment(tag, tuple(elements))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(refs, refs), min_size=1, max_size=12), st.data())
+def test_remembered_answers_are_the_lists(pairs, data):
+    plain = PayerList.load()
+    remembered = RememberedPayers(plain)
+    asked = []
+    for a, b in pairs:
+        asked.append((a, b))
+        if data.draw(st.booleans()):  # equal but distinct objects: the answer by value, not by id
+            asked.append((PayerRef(a.ids, a.name), PayerRef(b.ids, b.name)))
+    for a, b in asked + asked:  # the second round is answered from memory
+        assert remembered.same(a, b) == plain.same(a, b)
+
+
+def test_remembered_answers_are_forgotten_past_the_limit():
+    remembered = RememberedPayers(PayerList.load())
+    sender = PayerRef(("12345",), "Aetna")
+    for n in range(RememberedPayers.LIMIT + 10):
+        assert remembered.same(sender, PayerRef((str(n),), "")) is False
+    assert len(remembered._same_by_id) <= RememberedPayers.LIMIT
+    assert len(remembered._same) <= RememberedPayers.LIMIT
+
+
+def payer_loop(*texts: str) -> Loop:
+    return Loop("2010BB", [seg(t) for t in texts])
+
+
+def test_two_loops_naming_one_payer_give_one_ref():
+    """Fails if loop_payer stops sharing refs (RememberedPayers would miss by identity every claim)."""
+    first = loop_payer(payer_loop("NM1*PR*2*BLUE STAR*****PI*22222", "REF*2U*BSI01"))
+    second = loop_payer(payer_loop("NM1*PR*2*BLUE STAR*****PI*22222", "REF*2U*BSI01"))
+    assert first == PayerRef(("22222", "BSI01"), "BLUE STAR")
+    assert first is second
+    other = loop_payer(payer_loop("NM1*PR*2*BLUE STAR*****PI*22222"))
+    assert other == PayerRef(("22222",), "BLUE STAR") and other is not first
+
+
+def test_the_shared_refs_stay_bounded():
+    for n in range(5000):
+        loop_payer(payer_loop(f"NM1*PR*2*PAYER {n}*****PI*{n}"))
+    assert len(identity._REFS) <= 4096
+    assert len(identity._LOOP_PAYERS) <= 256
