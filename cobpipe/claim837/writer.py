@@ -81,6 +81,16 @@ class _HlWriter:
              segments: list[Segment] | None = None) -> int:
         """Write the HL loop; `segments` are the loop's segments after its HL when the caller has
         them already (`_Level.matches` collected them)."""
+        out: list[Segment] = []
+        hl_id = self.add(out, loop, level, parent, has_children, segments)
+        self.ts.write_all(out)
+        return hl_id
+
+    def add(self, out: list[Segment], loop: Loop, level: str, parent: int | None, has_children: bool,
+            segments: list[Segment] | None = None) -> int:
+        """`open`, the segments appended to `out` instead of written: `_write_hierarchy` writes a
+        claim's new HLs and its 2300 in one `write_all` (one serialization and one stream write a
+        claim, not one per HL opened, which is about every claim for the subscriber's)."""
         hl_id = self.next_id
         self.next_id += 1
         # Segment.build's result for these values (HL04 is never empty: no trailing element to drop)
@@ -93,7 +103,8 @@ class _HlWriter:
             segments = loop.all_segments()
             if items and isinstance(items[0], Segment) and items[0].tag == "HL":
                 del segments[0]
-        self.ts.write_all([hl, *segments])
+        out.append(hl)
+        out += segments
         return hl_id
 
 
@@ -215,21 +226,26 @@ def _write_hierarchy(first: OriginalClaim, rest: Iterator[OriginalClaim], ts: Tr
             return claim
         written += 1
         has_patient = claim.patient is not None
+        out: list[Segment] = []  # the claim's new HL loops, then its 2300: one write_all
         if not billing.matches(claim.billing_provider):
-            billing.hl_id = hl.open(claim.billing_provider, "20", None, True, billing.segments)
+            billing.hl_id = hl.add(out, claim.billing_provider, "20", None, True, billing.segments)
             summary.billing_providers += 1
             subscriber.reset()
             patient.reset()
         # a subscriber HL holds either claims (subscriber is the patient) or patient HLs (HL04=1)
         if not subscriber.matches(claim.subscriber, has_patient):
-            subscriber.hl_id = hl.open(claim.subscriber, "22", billing.hl_id, has_patient, subscriber.segments)
+            subscriber.hl_id = hl.add(out, claim.subscriber, "22", billing.hl_id, has_patient, subscriber.segments)
             subscriber.kind = has_patient
             summary.subscribers += 1
             patient.reset()
         if claim.patient is not None and not patient.matches(claim.patient):
-            patient.hl_id = hl.open(claim.patient, "23", subscriber.hl_id, False, patient.segments)
+            patient.hl_id = hl.add(out, claim.patient, "23", subscriber.hl_id, False, patient.segments)
             summary.patients += 1
-        ts.write_all(claim.claim.all_segments())
+        if out:
+            claim.claim._collect(out)  # all_segments() appended to the HLs' list, not copied into it
+        else:
+            out = claim.claim.all_segments()
+        ts.write_all(out)
         summary.claims += 1
         claim = next(rest, None)
     return None
