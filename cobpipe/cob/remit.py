@@ -12,6 +12,8 @@ from edi.segment import Segment
 from .cas import Adjustment
 from .match import RemittedLine
 
+ZERO = Decimal(0)
+
 
 @dataclass(slots=True)
 class RemitLine:
@@ -60,9 +62,15 @@ class RemitClaim:
 
     @property
     def patient_adjustments(self) -> Decimal:
-        total = sum((a.amount for a in self.adjustments if a.group == "PR"), Decimal(0))
+        # plain loops: a generator and sum() per line cost more than the additions (asked once a claim)
+        total = ZERO
+        for a in self.adjustments:
+            if a.group == "PR":
+                total += a.amount
         for line in self.lines:
-            total += sum((a.amount for a in line.adjustments if a.group == "PR"), Decimal(0))
+            for a in line.adjustments:
+                if a.group == "PR":
+                    total += a.amount
         return total
 
 

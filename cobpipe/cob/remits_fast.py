@@ -244,7 +244,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                 return _end(bodies, start + 1, count), _NOT_OURS
 
     adjustments: list = []  # claim-level (2100) CAS
-    read: list = []  # each line's values, made into RemitLines once the claim is vouched for
+    remit_lines: list = []  # each made when the next SVC or the claim's end closes it
     remarks: set[str] = set()
     moa = moa_remarks = mia_remarks = None
     carrier = None
@@ -253,10 +253,11 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     corrected = False
     first_day = last_day = None
     has_last = has_first = False
-    claim_cas = pr_total = ZERO  # the claim-level CAS total; every PR amount, lines' too
+    cas_total = pr_total = ZERO  # every CAS total (a line's added when it closes); every PR amount
     in_line = False
     # the line being read
-    l_number = l_parts = l_charge = l_paid = l_units = l_billed_units = l_ref = l_dates = None
+    l_number = l_parts = l_charge = l_paid = l_units = l_billed_units = l_ref = l_472 = l_150 = None
+    l_has472 = l_has150 = l_has151 = False
     l_code = l_mods = l_ocode = l_omods = l_adjustments = None
     l_cas = ZERO
     j = start
@@ -273,7 +274,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                 l_cas += total
             else:
                 adjustments += made
-                claim_cas += total
+                cas_total += total
             if group == "PR":
                 pr_total += total
         elif head == "DTM":
@@ -281,11 +282,15 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             if dtm is None:
                 return _end(bodies, j, count), _NOT_OURS
             qualifier, day = dtm
-            if in_line:
-                if l_dates is None:
-                    l_dates = {qualifier: day}
-                else:
-                    l_dates.setdefault(qualifier, day)
+            if in_line:  # the first of each of 472, 150, 151 (a dict per line cost more)
+                if qualifier == "472":
+                    if not l_has472:
+                        l_472, l_has472 = day, True
+                elif qualifier == "150":
+                    if not l_has150:
+                        l_150, l_has150 = day, True
+                elif qualifier == "151":
+                    l_has151 = True
             elif qualifier == "232" and not has_first:
                 first_day, has_first = day, True
             elif qualifier == "233" and not has_last:
@@ -295,8 +300,19 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                 l_ref = body[7:].partition("*")[0]
         elif head == "SVC":
             if in_line:
-                read.append((l_number, l_parts, l_code, l_mods, l_ocode, l_omods, l_charge, l_billed_units,
-                             l_dates, l_paid, l_units, l_adjustments, l_cas, l_ref))
+                if l_charge - l_cas != l_paid:  # S
+                    return _end(bodies, j, count), _NOT_OURS
+                cas_total += l_cas
+                remit_lines.append(RemitLine(
+                    _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
+                                   l_ocode, l_omods, l_charge, l_billed_units,
+                                   ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
+                                   if l_has472 or l_has150 or l_has151 else claim_day),
+                    l_paid, l_units, l_parts, l_adjustments))
+            else:
+                # a line's claim dates (ServiceLine.service_date): the statement period, when one
+                # day; the 2100 DTMs come before the first line
+                claim_day = first_day if (not has_last or last_day is None or last_day == first_day) else None
             parts = body.split("*")
             size = len(parts)
             if size < 4 or size > 8 or not parts[1]:
@@ -331,7 +347,8 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             l_billed_units = l_original_units if l_original_units is not None else (
                 l_units if l_units is not None else ONE)
             l_number = number + j - start
-            l_ref = l_dates = None
+            l_ref = None
+            l_has472 = l_has150 = l_has151 = False
             l_adjustments, l_cas = [], ZERO
             in_line = True
         elif head == "AMT" or head == "QTY":
@@ -386,26 +403,15 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             return _end(bodies, j, count), _NOT_OURS
     else:  # the chunk ends with the claim (the next one starts with a CLP)
         j = count
-    if in_line:
-        read.append((l_number, l_parts, l_code, l_mods, l_ocode, l_omods, l_charge, l_billed_units,
-                     l_dates, l_paid, l_units, l_adjustments, l_cas, l_ref))
-
-    cas_total = claim_cas
-    remit_lines = []
-    # a line's claim dates (ServiceLine.service_date): the statement period, when it is one day
-    claim_day = first_day if (not has_last or last_day is None or last_day == first_day) else None
-    for (l_number, l_parts, l_code, l_mods, l_ocode, l_omods, l_charge, l_billed_units, l_dates, l_paid, l_units,
-         l_adjustments, l_cas, l_ref) in read:
+    if in_line:  # the last line, as closed at an SVC above
         if l_charge - l_cas != l_paid:  # S
             return j, _NOT_OURS
         cas_total += l_cas
-        if l_dates and ("472" in l_dates or "150" in l_dates or "151" in l_dates):
-            served = l_dates.get("472") or l_dates.get("150")
-        else:
-            served = claim_day
         remit_lines.append(RemitLine(
             _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
-                           l_ocode, l_omods, l_charge, l_billed_units, served),
+                           l_ocode, l_omods, l_charge, l_billed_units,
+                           ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
+                           if l_has472 or l_has150 or l_has151 else claim_day),
             l_paid, l_units, l_parts, l_adjustments))
     if charge - cas_total != paid:  # C
         return j, _NOT_OURS

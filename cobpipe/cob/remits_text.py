@@ -9,6 +9,7 @@ read stays in constant memory.
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal
 
 from ..era.claims import GROUP_CODES
@@ -16,12 +17,18 @@ from ..era.context import _FOREIGN_SEPARATOR, _d8, _decimal
 from ..era.model import ZERO
 from .from_era import _adjustment
 
+# an amount as the parser reads it (era.context._NUMBER) with at most 13 digits before the point and
+# 6 after: below 10^13, at most 6 decimals
+_PLAIN = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{0,6})?\Z")
+
 
 @functools.lru_cache(maxsize=16384)
 def _amount(text: str) -> Decimal | None:
     """An amount as the parser converts it (era.context._decimal); None also for one with more than 6
     decimals or of 10^13 or more: the balancing sums are added here in another order than the
     parser's, which is the same result only while no sum needs more than Decimal's 28 digits."""
+    if _PLAIN.match(text):  # the usual text, within the guard by its shape: no second cache, no checks
+        return Decimal(text)
     value = _decimal(text)
     if value is None:
         return None

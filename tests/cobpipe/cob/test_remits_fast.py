@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cobpipe.cob.decision import ConvertOptions
@@ -329,3 +329,49 @@ def test_the_unfrozen_makers_make_what_the_classes_make(data):
         assert pickle.loads(pickle.dumps(made)) == expected
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.__setattr__(dataclasses.fields(cls)[0].name, values[0])
+
+
+def _guarded(text: str):
+    """remits_text._amount as it was written before its shortcut: the parser's value, within the guard."""
+    from cobpipe.era.context import _decimal
+
+    value = _decimal(text)
+    if value is None:
+        return None
+    return value if value.as_tuple().exponent >= -6 and value.adjusted() < 13 else None
+
+
+@settings(max_examples=500, deadline=None)
+@example("9999999999999.999999")
+@example("10000000000000")
+@example("-12345678901234")
+@example("1.1234567")
+@example("00000000000001.5")
+@example("1.")
+@example("-0")
+@example(" 5")
+@given(st.from_regex(r"\A ?-?[0-9]{0,15}(\.[0-9]{0,8})? ?\Z") | st.text(max_size=12))
+def test_an_amount_reads_as_the_parser_reads_it(text):
+    """_amount's shortcut for plain digits gives the guarded parser value, to the exponent."""
+    from cobpipe.cob.remits_text import _amount
+
+    _amount.cache_clear()
+    got, expected = _amount(text), _guarded(text)
+    assert got == expected and str(got) == str(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["PR", "CO", "OA"]), _MONEY), max_size=4),
+       st.lists(st.lists(st.tuples(st.sampled_from(["PR", "CO"]), _MONEY), max_size=3), max_size=3))
+def test_patient_adjustments_sum_every_pr_amount(claim_level, lines):
+    from cobpipe.cob.cas import Adjustment
+    from cobpipe.cob.remit import RemitClaim, RemitLine
+
+    def adjustments(pairs):
+        return [Adjustment(group, "1", amount, None) for group, amount in pairs]
+
+    claim = RemitClaim("C1", "1", Decimal(0), Decimal(0), Decimal(0), "", "", adjustments(claim_level),
+                       [RemitLine(None, Decimal(0), None, (), adjustments(line)) for line in lines], None, None)
+    expected = sum((a for g, a in claim_level if g == "PR"), Decimal(0)) + sum(
+        (a for line in lines for g, a in line if g == "PR"), Decimal(0))
+    assert claim.patient_adjustments == expected and str(claim.patient_adjustments) == str(expected)
