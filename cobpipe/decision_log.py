@@ -38,7 +38,12 @@ class DecisionLog:
                 del self._recent[:self._block]
 
     def _write_out(self, decisions: list[Any]) -> bool:
-        data = pickle.dumps(decisions, protocol=pickle.HIGHEST_PROTOCOL)
+        kind = type(decisions[0])
+        if hasattr(kind, "_pack_block") and all(type(d) is kind for d in decisions):
+            # a decision type that packs many at once (ClaimDecision: plain tuples, one pickle)
+            data = pickle.dumps((kind, kind._pack_block(decisions)), protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            data = pickle.dumps((None, decisions), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if self._file is None:
                 # unbuffered: a failed write leaves nothing pending to fail again on the next read
@@ -59,7 +64,9 @@ class DecisionLog:
     def __iter__(self) -> Iterator[Any]:
         position = 0
         for offset, size in self._blocks:
-            block = pickle.loads(self._read(offset, size))
+            kind, block = pickle.loads(self._read(offset, size))
+            if kind is not None:
+                block = kind._unpack_block(block)
             if self._revised:
                 block = [self._revised.get(position + k, decision) for k, decision in enumerate(block)]
             position += len(block)

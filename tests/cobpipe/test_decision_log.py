@@ -152,3 +152,54 @@ def test_a_plain_list_of_findings_stays_a_plain_list():
     decision = ClaimDecision("C3", CONVERTED, findings=[])
     [restored] = pickle.loads(pickle.dumps([decision]))
     assert type(restored.findings) is list and restored.findings == []
+
+
+def _slots(findings):
+    return (type(findings), list(findings), findings.per_code, findings.junk_limit, findings.counts, findings.junk,
+            findings._summaries)
+
+
+def test_a_block_of_decisions_is_packed_as_plain_values():
+    """Fails if the log stops packing ClaimDecisions a block at a time (back to a reduce per decision)."""
+    log = DecisionLog(decisions(10), block=2)
+    kind, (rows, kept) = pickle.loads(log._read(*log._blocks[0]))
+    assert kind is ClaimDecision and kept == []
+    assert all(type(row) is tuple for row in rows)
+
+
+def test_an_empty_findings_list_reads_back_as_a_fresh_one():
+    from cobpipe.cob.decision import _capped, _empty_findings, _fresh
+
+    made = _empty_findings()
+    assert _slots(made) == _slots(_capped()) and _fresh(made)
+    [_, restored] = list(DecisionLog(decisions(2), block=1))[:2]
+    assert _slots(restored.findings) == _slots(_capped())
+
+
+def test_findings_that_are_empty_but_not_fresh_read_back_as_they_were():
+    from edi.findings import CappedFindings, Finding
+
+    odd = [ClaimDecision("A", CONVERTED, findings=CappedFindings(per_code=5)),
+           ClaimDecision("B", CONVERTED, findings=[]),
+           ClaimDecision("C", CONVERTED, findings=CappedFindings(junk_limit=3)),
+           ClaimDecision("D", CONVERTED)]
+    odd[3].findings.append(Finding("COB020", "x"))
+    odd[3].findings.clear()  # empty again, its count kept: not fresh
+    log = DecisionLog(odd * 2, block=2)
+    assert log._written >= 4
+    for original, restored in list(zip(odd * 2, log))[:log._written]:
+        assert restored is not original
+        if type(original.findings) is list:
+            assert type(restored.findings) is list and restored.findings == []
+        else:
+            assert _slots(restored.findings) == _slots(original.findings)
+
+
+def test_decisions_of_other_types_are_pickled_as_they_are():
+    mixed = [*decisions(3), {"claim": "X"}, *decisions(3)]
+    log = DecisionLog(mixed, block=2)
+    assert log._written >= 4
+    assert [d.to_dict() if isinstance(d, ClaimDecision) else d for d in log] == \
+        [d.to_dict() if isinstance(d, ClaimDecision) else d for d in mixed]
+    plain = DecisionLog(list(range(10)), block=2)
+    assert list(plain) == list(range(10))
