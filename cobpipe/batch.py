@@ -57,13 +57,18 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             remitted = frozenset().union(*(s.clp_counts for s in scans))
             # payers echo CLP01 upper-cased: a claim whose CLM01 folds to a remitted id is kept too
             ledger_path, only = tmp / "claims.sqlite", remitted | {claim_id.upper() for claim_id in remitted}
+        # while the workers index the 837P files, this process warms what every converting process
+        # forked from it later needs (the guide check's tables), once for all of them
+        meanwhile = functools.partial(_warm, scans, options) if pool is not None else None
         index = None
         if db_path is None and not options.plain:
-            index = _build_index(claim_files, only, pool, workers)  # None: a file only the plain reader reads
+            # None: a file only the plain reader reads
+            index = _build_index(claim_files, only, pool, workers, meanwhile=meanwhile)
             if index is not None:
                 stack.callback(index.close)
+            meanwhile = None  # (done, or the ledger's path below does it)
         if index is None:
-            _index_claims(claim_files, ledger_path, only, pool, tmp)
+            _index_claims(claim_files, ledger_path, only, pool, tmp, meanwhile=meanwhile)
         del only
         scans = [scan.repeated_only() for scan in scans]  # the ids were for the index only
         allowed, workers = workers, max(1, min(workers, len(scans)))
@@ -143,16 +148,35 @@ def _adopt_index(index) -> None:
     _adopted = index
 
 
-def _build_index(claim_files: list[Path], only: frozenset[str] | None, pool, workers: int):
+def _warm(scans: list[EraScan], options: ConvertOptions) -> None:
+    """Before the converting processes fork: the guide check's tables (map, compiled expressions,
+    learned shapes) made here, when more than one ERA is converted and one of them is checked in
+    its converting process (an ERA of `pipe_validation_from` claims or more is checked by a process
+    of its own). Each forked process inherits them instead of making them on its first ERA: the
+    CPU one process spends, not one per worker. Nothing opened or started here (safe to fork)."""
+    if options.validate_ig and len(scans) > 1 and any(s.claims < options.pipe_validation_from for s in scans):
+        from edi.validate_pipe import warm
+
+        warm(options.delimiters)
+
+
+def _build_index(claim_files: list[Path], only: frozenset[str] | None, pool, workers: int, meanwhile=None):
     """The claims of the 837P files as text spans (claim837.index), None when a file is one only the
     plain reader reads. With a pool the files are indexed by the workers, a run of files about as
     large as the others' each, and the parts joined here in command-line order (the last file
-    naming a claim wins, as in one index of them all)."""
+    naming a claim wins, as in one index of them all). `meanwhile()` is run here while the
+    workers index (after this process's own index without a pool)."""
     from .claim837.index import ClaimIndex
 
     if pool is None or len(claim_files) < 2:
-        return ClaimIndex.build(claim_files, only)
-    return _merged_index(pool.map(ClaimIndex.build, _runs(claim_files, workers), itertools.repeat(only)))
+        index = ClaimIndex.build(claim_files, only)
+        if meanwhile is not None:
+            meanwhile()
+        return index
+    parts = pool.map(ClaimIndex.build, _runs(claim_files, workers), itertools.repeat(only))  # all submitted
+    if meanwhile is not None:
+        meanwhile()
+    return _merged_index(parts)
 
 
 def _runs(files: list[Path], count: int) -> list[list[Path]]:
@@ -216,19 +240,24 @@ def _merged_index(parts):
     return index if index is not None else ClaimIndex()
 
 
-def _index_claims(claim_files: list[Path], ledger_path: Path, only: frozenset[str] | None, pool, tmp: Path) -> None:
+def _index_claims(claim_files: list[Path], ledger_path: Path, only: frozenset[str] | None, pool, tmp: Path,
+                  meanwhile=None) -> None:
     """Store the claims of the 837P files in the ledger; with a pool, each file is parsed by a worker
     into a ledger of its own under `tmp`, merged here in command-line order (the last file naming a
-    claim wins, as in a serial run)."""
+    claim wins, as in a serial run). `meanwhile()` as in `_build_index`."""
     from .ledger import Ledger
 
     if pool is None or len(claim_files) < 2:
         with Ledger.open(ledger_path) as ledger:
             load_claim_files(ledger, claim_files, only)
+        if meanwhile is not None:  # (the ledger closed: nothing open when the workers fork)
+            meanwhile()
         return
     parts = [tmp / f"claims-{k}.sqlite" for k in range(len(claim_files))]
     # every file is submitted (and the workers forked) before this process opens an SQLite connection
     parsed = pool.map(_claims_into_ledger, claim_files, parts, itertools.repeat(only))
+    if meanwhile is not None:
+        meanwhile()
     with Ledger.open(ledger_path) as ledger:
         for part in parsed:
             with Ledger.open(part) as source:
