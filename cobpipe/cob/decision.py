@@ -63,6 +63,21 @@ def _capped() -> list:
     return CappedFindings(junk_limit=None)
 
 
+def _empty_findings() -> CappedFindings:
+    """`_capped()` without CappedFindings.__init__'s calls (super().__init__, extend of nothing): one
+    per decision made, and per decision the log reads back; tests hold its state to _capped()'s."""
+    findings = _NEW_FINDINGS(CappedFindings)
+    findings.per_code = FINDINGS_PER_CODE
+    findings.junk_limit = None
+    findings.counts = {}
+    findings.junk = 0
+    findings._summaries = {}
+    return findings
+
+
+_NEW_FINDINGS = CappedFindings.__new__
+
+
 @dataclass(slots=True)
 class ClaimDecision:
     """What happened to one remitted claim (CLP01), for the report."""
@@ -72,7 +87,7 @@ class ClaimDecision:
     reasons: list[str] = field(default_factory=list)
     payer_id: str | None = None  # the payer the secondary claim was billed to
     era_segment: int | None = None
-    findings: list[Finding] = field(default_factory=_capped)  # at most 100 per code, then a count
+    findings: list[Finding] = field(default_factory=_empty_findings)  # at most 100 per code, then a count
     # the claim's life (issue 14): who sent the 835 and at which level, its claim number (CLP07),
     # the level and frequency (CLM05-3) billed now, the claim's state after this decision
     era_payer: str | None = None
@@ -152,24 +167,11 @@ _STATE = attrgetter("per_code", "junk_limit", "counts", "junk", "_summaries")
 _FRESH_STATE = (FINDINGS_PER_CODE, None, {}, 0, {})  # what _fresh() checks, as one comparison
 
 
-def _empty_findings() -> CappedFindings:
-    """`_capped()` without CappedFindings.__init__'s calls (super().__init__, extend of nothing): the
-    decision log makes one per decision each time it is read; tests hold its state to _capped()'s."""
-    findings = _NEW_FINDINGS(CappedFindings)
-    findings.per_code = FINDINGS_PER_CODE
-    findings.junk_limit = None
-    findings.counts = {}
-    findings.junk = 0
-    findings._summaries = {}
-    return findings
-
-
-_NEW_FINDINGS = CappedFindings.__new__
 
 
 def _restore_decision(claim_id, status, reasons, payer_id, era_segment, findings, *rest) -> ClaimDecision:
     return ClaimDecision(claim_id, status, reasons, payer_id, era_segment,
-                         _capped() if findings is None else findings, *rest)
+                         _empty_findings() if findings is None else findings, *rest)
 
 
 def report_finding(finding: Finding) -> dict:

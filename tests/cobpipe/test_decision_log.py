@@ -203,3 +203,14 @@ def test_decisions_of_other_types_are_pickled_as_they_are():
         [d.to_dict() if isinstance(d, ClaimDecision) else d for d in mixed]
     plain = DecisionLog(list(range(10)), block=2)
     assert list(plain) == list(range(10))
+
+
+def test_a_new_decision_starts_with_a_fresh_capped_findings_list():
+    from cobpipe.cob.decision import _capped, _fresh
+    from edi.findings import Finding
+
+    decision = ClaimDecision("C1", CONVERTED)
+    assert _slots(decision.findings) == _slots(_capped()) and _fresh(decision.findings)
+    assert ClaimDecision("C2", CONVERTED).findings is not decision.findings
+    decision.findings.extend(Finding("COB021", str(n)) for n in range(102))
+    assert len(decision.findings) == 101 and decision.findings[-1].message.startswith("... and 2 more COB021")
