@@ -7,102 +7,18 @@ A claim with any error finding is rejected and never written.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from edi.findings import Finding, Location, Severity
 from edi.segment import Segment
-from edi.values import parse_amount, parse_date8
+from edi.values import parse_date8
 
-ZERO = Decimal(0)
+# the claim as the gate reads it, and amounts read from it (gate_view): re-exported, callers import them here
+from .gate_view import _MONEY, ZERO, ClaimView, Loop2320, Loop2400, Loop2430, cas_total, money
 
-
-@dataclass(slots=True)
-class Loop2430:
-    svd: Segment
-    cas: list[Segment] = field(default_factory=list)
-    dtp573: list[Segment] = field(default_factory=list)
-    eaf: list[Segment] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Loop2400:
-    lx: Segment
-    sv1: Segment | None = None
-    adjudications: list[Loop2430] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Loop2320:
-    sbr: Segment
-    cas: list[Segment] = field(default_factory=list)
-    amounts: dict[str, list[Segment]] = field(default_factory=dict)
-    payer_nm1: Segment | None = None  # 2330B NM1*PR
-    dtp573: list[Segment] = field(default_factory=list)  # 2330B DTP*573
-
-    @property
-    def payer_id(self) -> str:
-        return self.payer_nm1.get(9) if self.payer_nm1 else ""
-
-
-@dataclass(slots=True)
-class ClaimView:
-    """The parts of a 2300 loop the gate reads, found by a single scan of its segments."""
-
-    clm: Segment
-    subscriber_sbr: Segment | None
-    other_payers: list[Loop2320]
-    lines: list[Loop2400]
-
-    @classmethod
-    def scan(cls, claim_segments: Iterable[Segment], subscriber_sbr: Segment | None = None) -> "ClaimView":
-        clm: Segment | None = None
-        payers: list[Loop2320] = []
-        lines: list[Loop2400] = []
-        payer: Loop2320 | None = None
-        in_2330b = False
-        line: Loop2400 | None = None
-        adjudication: Loop2430 | None = None
-        for seg in claim_segments:
-            tag = seg.tag
-            if tag == "CLM":
-                clm = seg
-            elif tag == "LX":
-                line, adjudication, payer = Loop2400(seg), None, None
-                lines.append(line)
-            elif line is not None:
-                if tag == "SV1":
-                    line.sv1 = seg
-                elif tag == "SVD":
-                    adjudication = Loop2430(seg)
-                    line.adjudications.append(adjudication)
-                elif adjudication is not None:
-                    if tag == "CAS":
-                        adjudication.cas.append(seg)
-                    elif tag == "DTP" and seg.get(1) == "573":
-                        adjudication.dtp573.append(seg)
-                    elif tag == "AMT" and seg.get(1) == "EAF":
-                        adjudication.eaf.append(seg)
-                    elif tag in ("LQ", "FRM"):
-                        adjudication = None
-            elif tag == "SBR":
-                payer, in_2330b = Loop2320(seg), False
-                payers.append(payer)
-            elif payer is not None:
-                if tag == "NM1":
-                    in_2330b = seg.get(1) == "PR"
-                    if in_2330b:
-                        payer.payer_nm1 = seg
-                elif in_2330b and tag == "DTP" and seg.get(1) == "573":
-                    payer.dtp573.append(seg)
-                elif tag == "CAS" and payer.payer_nm1 is None:
-                    payer.cas.append(seg)
-                elif tag == "AMT" and payer.payer_nm1 is None:
-                    payer.amounts.setdefault(seg.get(1), []).append(seg)
-        if clm is None:
-            raise ValueError("claim segments contain no CLM")
-        return cls(clm, subscriber_sbr, payers, lines)
+__all__ = ["ZERO", "ClaimView", "GateCounts", "Loop2320", "Loop2400", "Loop2430", "balances", "cas_total",
+           "check_claim", "check_claim_rules", "money"]
 
 
 @dataclass(slots=True)
@@ -165,34 +81,6 @@ def _comes_after_destination(payer: Loop2320, subscriber_sbr: Segment | None) ->
     if destination not in PAYER_ORDER or level not in PAYER_ORDER:
         return False
     return PAYER_ORDER.index(level) > PAYER_ORDER.index(destination)
-
-
-def money(seg: Segment, position: int) -> Decimal:
-    """An amount element; empty or unreadable reads as 0 (the IG check reports bad numbers)."""
-    elements = seg.elements
-    text = elements[position - 1] if 0 < position <= len(elements) else ""
-    value = _MONEY.get(text)
-    if value is None:
-        value = parse_amount(text)
-        if value is None:
-            value = ZERO
-        if len(_MONEY) >= 4096:
-            _MONEY.clear()
-        _MONEY[text] = value
-    return value
-
-
-# element text -> its amount: claims repeat few amounts, and a Decimal is immutable (the same text
-# always reads as the same value, exponent included, so messages print it alike)
-_MONEY: dict[str, Decimal] = {}
-
-
-def cas_total(segments: Iterable[Segment]) -> Decimal:
-    total = ZERO
-    for seg in segments:
-        for pos in range(3, min(len(seg.elements), 18) + 1, 3):  # the amounts present (absent reads as 0)
-            total += money(seg, pos)
-    return total
 
 
 # --- the fast path: does everything balance? -----------------------------------------------------
