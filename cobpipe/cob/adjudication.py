@@ -12,14 +12,14 @@ import functools
 import operator
 from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded, localcontext
 
-from edi.segment import Segment
+from edi.segment import STANDARD, Segment, _make_segment
 from edi.writer import format_amount
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
 from .cas import cas_segments
 from .remit import RemitClaim
-from .tidy import tidy_segments
+from .tidy import tidy_segment, tidy_segments
 
 PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
 SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
@@ -172,13 +172,22 @@ def bundled_into(lines: list[Loop], index: int, remitted) -> str:
 def line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool,
                        bundled_into: str = "") -> Loop:
     """2430 for one remitted line: SVD, CAS, DTP*573 and, when the patient's share is reported by
-    line, AMT*EAF; tidied as the rest of the claim is (an element from the 835 may end with ":")."""
-    segments = [Segment.build("SVD", payer_id, format_amount(line.paid), _svd03(line), "",
-                              format_amount(line.paid_units if line.paid_units is not None else _ONE),
-                              bundled_into)]
+    line, AMT*EAF; tidied as the rest of the claim is (an element from the 835 may end with ":").
+
+    ~3.5 a claim: the SVD is made from its tuple directly (its units are never empty: nothing trails
+    to drop) and tidied only when one of its texts from the claim or the 835 (SVD01, SVD03, SVD06)
+    ends with the component separator, the one thing tidying changes in it."""
+    paid = format_amount(line.paid)
+    procedure = _svd03(line)
+    units = format_amount(line.paid_units if line.paid_units is not None else _ONE)
+    if bundled_into:
+        svd = _make_segment("SVD", (payer_id, paid, procedure, "", units, bundled_into), 0, 0, STANDARD)
+    else:
+        svd = _make_segment("SVD", (payer_id, paid, procedure, "", units), 0, 0, STANDARD)
+    segments = [svd]
     adjustments = line.adjustments
     if adjustments:
-        segments += cas_segments(adjustments)
+        segments += tidy_segments(cas_segments(adjustments))
     segments.append(dtp573(adjudication_date))
     if line_level_eaf:
         patient = _ZERO
@@ -186,7 +195,15 @@ def line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_leve
             if adjustment.group == "PR":
                 patient += adjustment.amount
         segments.append(_amt("EAF", patient))
-    return Loop("2430", tidy_segments(segments))
+    if payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":":
+        segments[0] = tidy_segment(svd)
+    loop = _new_object(Loop)  # Loop("2430", segments) without copying the fresh list
+    loop.id = "2430"
+    loop.items = segments
+    return loop
+
+
+_new_object = object.__new__
 
 
 _ONE, _ZERO = Decimal(1), Decimal(0)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from edi.segment import Segment
+from edi.segment import STANDARD, Segment, _make_segment
 from edi.writer import format_amount
 
 TRIPLETS_PER_SEGMENT = 6
@@ -34,6 +34,20 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     Zero amounts are left out: the 837P forbids CAS amounts of 0 [RFI 1865, 2353] and a zero
     adjustment carries no money. Raises CasDoesNotFit when more than 5 segments are needed.
     """
+    if type(adjustments) is list or type(adjustments) is tuple:  # noqa: E721 - a remitted line's own list
+        count = len(adjustments)
+        # a line's usual one triplet, or two of different groups (CO-45, PR-2): one segment each, in
+        # their order, without the grouping; every zero test first, as the grouping makes them
+        if count == 1:
+            adj = adjustments[0]
+            return [] if adj.amount == 0 else [_one_triplet(adj)]
+        if count == 2:
+            first, second = adjustments
+            if first.group != second.group:
+                keep_first, keep_second = first.amount != 0, second.amount != 0
+                if keep_first and keep_second:
+                    return [_one_triplet(first), _one_triplet(second)]
+                return [_one_triplet(first)] if keep_first else [_one_triplet(second)] if keep_second else []
     by_group: dict[str, list[Adjustment]] = {}
     for adj in adjustments:
         if adj.amount == 0:
@@ -60,9 +74,13 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
 
 
 def _one_triplet(adj: Adjustment) -> Segment:
+    """`Segment.build("CAS", group, reason, amount[, quantity])` made directly: the amount's text is never
+    empty, so nothing trails to drop (group and reason are the 835's text, str)."""
     quantity = adj.quantity
-    return Segment.build("CAS", adj.group, adj.reason, format_amount(adj.amount),
-                         "" if quantity is None else format_amount(quantity))
+    if quantity is None:
+        return _make_segment("CAS", (adj.group, adj.reason, format_amount(adj.amount)), 0, 0, STANDARD)
+    return _make_segment("CAS", (adj.group, adj.reason, format_amount(adj.amount), format_amount(quantity)), 0, 0,
+                         STANDARD)
 
 
 def adjustments_of(segment: Segment) -> list[Adjustment]:

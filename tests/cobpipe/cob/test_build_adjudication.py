@@ -1,0 +1,80 @@
+"""A line's 2430 as made now (the SVD from its tuple, tidied only when a text from the claim or the
+835 ends with ":"; one or two CAS triplets without the grouping) against the way it was first
+written: Segment.build for each segment, then every segment tidied."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cobpipe.cob import adjudication
+from cobpipe.cob.cas import Adjustment, CasDoesNotFit, cas_segments
+from cobpipe.cob.tidy import tidy_segments
+from edi.segment import STANDARD, Segment
+from edi.writer import format_amount
+
+
+def reference_line_adjudication(line, payer_id, adjudication_date, line_level_eaf, bundled_into=""):
+    segments = [Segment.build("SVD", payer_id, format_amount(line.paid), adjudication._svd03(line), "",
+                              format_amount(line.paid_units if line.paid_units is not None else Decimal(1)),
+                              bundled_into)]
+    if line.adjustments:
+        segments += cas_segments(list(line.adjustments))  # a list's copy: the general grouping
+    segments.append(adjudication.dtp573(adjudication_date))
+    if line_level_eaf:
+        segments.append(Segment.build("AMT", "EAF", format_amount(
+            sum((a.amount for a in line.adjustments if a.group == "PR"), Decimal(0)))))
+    return tidy_segments(segments)
+
+
+# texts as an 835 or an original claim may give them: empty, ending with ":" (a claim written with
+# another component separator), or ":" alone
+_TEXT = st.sampled_from(["", "99901", "AB:", ":", "X:Y", "A::", "PI"])
+_ADJ = st.builds(Adjustment, st.sampled_from(["CO", "PR", "OA", "CO:", ""]), _TEXT,
+                 st.one_of(st.decimals(min_value=-500, max_value=500, places=2), st.just(Decimal(0))),
+                 st.one_of(st.none(), st.decimals(min_value=0, max_value=9, places=1)))
+_PROCEDURE = st.lists(st.sampled_from(["HC", "99213", "", "25", "Z:", "IV"]), max_size=4).map(tuple)
+
+
+@given(payer_id=_TEXT, into=_TEXT, procedure=_PROCEDURE, adjustments=st.lists(_ADJ, max_size=8),
+       units=st.one_of(st.none(), st.decimals(min_value=0, max_value=9, places=1)), eaf=st.booleans(),
+       as_tuple=st.booleans())
+def test_a_line_adjudication_is_the_segment_build_and_tidy_one(payer_id, into, procedure, adjustments, units, eaf,
+                                                               as_tuple):
+    adjudication._SVD03.clear()
+    line = SimpleNamespace(paid=Decimal("12.50"), paid_units=units, procedure=procedure,
+                           adjustments=tuple(adjustments) if as_tuple else adjustments,
+                           match=SimpleNamespace(ordinal=1))
+    when = dt.date(2026, 3, 20)
+    try:
+        expected = reference_line_adjudication(line, payer_id, when, eaf, into)
+    except (adjudication.BuildError, CasDoesNotFit) as exc:
+        with pytest.raises(type(exc)) as raised:
+            adjudication.line_adjudication(line, payer_id, when, eaf, into)
+        assert str(raised.value) == str(exc)
+        return
+    got = adjudication.line_adjudication(line, payer_id, when, eaf, into)
+    assert got.id == "2430"
+    assert [(s.tag, s.elements, s.delimiters) for s in got.items] == \
+        [(s.tag, s.elements, s.delimiters) for s in expected]
+    assert all(s.delimiters is STANDARD and type(s) is Segment for s in got.items)
+
+
+@given(st.lists(_ADJ, min_size=1, max_size=2))
+def test_one_or_two_triplets_are_the_grouped_ones(adjustments):
+    """The short ways for a line's one or two triplets give what grouping gives (a generator takes it)."""
+    assert cas_segments(adjustments) == cas_segments(a for a in adjustments)
+
+
+def test_a_float_or_signalling_amount_is_refused_on_the_short_ways_too():
+    with pytest.raises(TypeError):
+        cas_segments([Adjustment("CO", "45", 10.0)])
+    with pytest.raises(TypeError):
+        cas_segments([Adjustment("CO", "45", Decimal(1)), Adjustment("PR", "2", 2.5)])
+    with pytest.raises(ArithmeticError):  # a signalling NaN stops at its zero test, as grouping does
+        cas_segments([Adjustment("CO", "45", Decimal("sNaN")), Adjustment("PR", "2", 2.5)])
+    assert cas_segments([Adjustment("CO", "45", Decimal(0)), Adjustment("PR", "2", Decimal("0.00"))]) == []
