@@ -68,18 +68,37 @@ class OriginalClaim:
     2010AA/AB/AC) without child HLs; `subscriber` the 2000B loop (HL, SBR, PAT, 2010BA, 2010BB);
     `patient` the 2000C loop (HL, PAT, 2010CA) or None; `claim` the 2300 loop with all children.
     Context loops are shared (not copied) between claims read from the same HL.
+
+    `indexed_tidy` is True only for a claim `ClaimIndex.claim` read from text with no `*~`, `:*`
+    or `:~` in any of its parts (header, 2000A, 2000B, [2000C], 2300): no segment ends with an
+    empty element and no element ends with a component separator, so `cob.tidy.tidy_loop` gives
+    back every loop as it is (checked on the text, ~3 us a claim, instead of segment by segment).
+    It describes the loops as read: `replace`, `copy` and every other maker leave it False, and
+    False says nothing (the plain reader's claims are tidy just as often).
     """
 
-    __slots__ = ("envelope", "header", "billing_provider", "subscriber", "patient", "claim", "__weakref__")
+    # _tidy: indexed_tidy, or the 2300's text still to check (the index's claims whose context
+    # loops are tidy: checked when first asked, so a claim decided without it costs nothing)
+    __slots__ = ("envelope", "header", "billing_provider", "subscriber", "patient", "claim", "_tidy",
+                 "__weakref__")
 
     def __init__(self, envelope: Envelope, header: Loop, billing_provider: Loop, subscriber: Loop,
-                 patient: Loop | None, claim: Loop) -> None:
+                 patient: Loop | None, claim: Loop, *, indexed_tidy: bool = False) -> None:
         self.envelope = envelope
         self.header = header
         self.billing_provider = billing_provider
         self.subscriber = subscriber
         self.patient = patient
         self.claim = claim
+        self._tidy: bool | str = bool(indexed_tidy)
+
+    @property
+    def indexed_tidy(self) -> bool:
+        """See the class docstring."""
+        tidy = self._tidy
+        if tidy.__class__ is str:  # the 2300's text (claim837.index)
+            self._tidy = tidy = "*~" not in tidy and ":*" not in tidy and ":~" not in tidy  # index._tidy_text
+        return tidy  # type: ignore[return-value]
 
     # --- identity and envelope ids -------------------------------------------------------------
 

@@ -144,12 +144,14 @@ class ClaimIndex:
         c = self.contexts[_CONTEXT_FIELDS * context:_CONTEXT_FIELDS * (context + 1)]
         transaction = c[0]
         envelope = self._envelope(transaction)
-        header, after = self._context(file_no, c[1], c[2], 1, envelope)
-        billing, after = self._context(file_no, c[3], c[4], after, envelope)
-        subscriber, after = self._context(file_no, c[5], c[6], after, envelope)
+        header, after, tidy = self._context(file_no, c[1], c[2], 1, envelope)
+        billing, after, tidy_billing = self._context(file_no, c[3], c[4], after, envelope)
+        subscriber, after, tidy_subscriber = self._context(file_no, c[5], c[6], after, envelope)
+        tidy = tidy and tidy_billing and tidy_subscriber
         patient = None
         if c[7] >= 0:
-            patient, after = self._context(file_no, c[7], c[8], after, envelope)
+            patient, after, tidy_patient = self._context(file_no, c[7], c[8], after, envelope)
+            tidy = tidy and tidy_patient
         text = os.pread(self._fd(file_no), end - start, start).replace(b"\n", b"").decode("ascii")
         cut = text.find("~")
         if cut < 0:  # never from read_spans (a claim's span ends with its terminator): no segment
@@ -158,7 +160,10 @@ class ClaimIndex:
         claim = _new_loop(_Deferred2300)  # not Loop.__init__: its `items =` would place at once
         _set_id(claim, "2300")
         _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
-        return OriginalClaim(envelope, header, billing, subscriber, patient, claim)
+        found = OriginalClaim(envelope, header, billing, subscriber, patient, claim)
+        if tidy:  # the 2300's text checked when indexed_tidy is first asked (_tidy_text)
+            found._tidy = text
+        return found
 
     def _placed_2300(self, envelope: Envelope, clm, rest: str, first: int) -> list:
         """The items of a claim's 2300 loop: `clm` (segment `first`) and the segments of `rest`
@@ -245,14 +250,15 @@ class ClaimIndex:
             self._placements.clear()
             self._placed = 1
 
-    def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope) -> tuple[Loop, int]:
-        """The header or HL loop at file[start:end], its segments numbered from `first`; and the number
-        after its last segment."""
+    def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope
+                 ) -> tuple[Loop, int, bool]:
+        """The header or HL loop at file[start:end], its segments numbered from `first`; the number
+        after its last segment; whether its text is tidy (`_tidy_text`)."""
         key = (file_no, start, end, first)
         cached = self._loops.get(key)
         if cached is not None:
             return cached
-        segments = self._segments(file_no, start, end, first)
+        segments, tidy = self._segments(file_no, start, end, first)
         if segments and segments[0].tag == "HL":  # as _TransactionBuilder.open_hl opens it
             loop = Loop(HL_LEVELS[segments[0].get(3)], segments[:1])
             self._place([loop], segments, 1)
@@ -266,7 +272,7 @@ class ClaimIndex:
                     builder.place(seg)
         if len(self._loops) >= _LOOPS_KEPT:
             self._loops.clear()
-        self._loops[key] = found = (loop, first + len(segments))
+        self._loops[key] = found = (loop, first + len(segments), tidy)
         return found
 
     def _builder(self, envelope: Envelope):
@@ -283,12 +289,14 @@ class ClaimIndex:
         builder.stack = [builder.header]
         return builder
 
-    def _segments(self, file_no: int, start: int, end: int, first: int) -> list:
-        """The segments at file[start:end] as `parser.split_segments` makes them from storage text."""
+    def _segments(self, file_no: int, start: int, end: int, first: int) -> tuple[list, bool]:
+        """The segments at file[start:end] as `parser.split_segments` makes them from storage text,
+        and whether that text is tidy (`_tidy_text`)."""
         raw = os.pread(self._fd(file_no), end - start, start)
-        bodies = raw.replace(b"\n", b"").decode("ascii").split("~")
+        text = raw.replace(b"\n", b"").decode("ascii")
+        bodies = text.split("~")
         bodies.pop()
-        return _make_all(bodies, first)
+        return _make_all(bodies, first), _tidy_text(text)
 
     def _envelope(self, transaction: int) -> Envelope:
         """The envelope as the ledger gives it back (from its JSON)."""
@@ -413,6 +421,14 @@ def _make_all(bodies: list[str], first: int) -> list:
         append(seg)
         number += 1
     return segments
+
+
+def _tidy_text(text: str) -> bool:
+    """Whether segments split from `text` (standard delimiters, no line feeds) are all as
+    `cob.tidy.tidy_segment` leaves them: none ends with an empty element (`*~`) and no element ends
+    with a component separator (`:*`, `:~`); a segment without elements is tidy as it is. The
+    claim's `OriginalClaim.indexed_tidy` (which inlines it for the 2300's text)."""
+    return "*~" not in text and ":*" not in text and ":~" not in text
 
 
 def _placement(placement: dict, ids: tuple[str, ...], seg) -> tuple[int, str | None]:
