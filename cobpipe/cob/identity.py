@@ -30,12 +30,16 @@ def era_payer(header) -> PayerRef:
 
 def loop_payer(loop: Loop | None) -> PayerRef:
     """The payer of a 2010BB or 2330B loop: NM109 and its REF*2U/FY/NF/EI ids, NM103 name."""
-    if loop is None or loop.first is None:
+    if loop is None:
         return PayerRef()
+    # the remembered answer first (a loop is asked about several times; only loops with a first
+    # segment are remembered): loop.first is a search, not an attribute
     known = _LOOP_PAYERS.get(id(loop))
     if known is not None and known[0] is loop and known[1] == len(loop.items):
         return known[2]
     nm1 = loop.first
+    if nm1 is None:
+        return PayerRef()
     ids = [nm1.get(9)] + [ref.get(2) for ref in loop.segments_of("REF") if ref.get(1) in ("2U", "FY", "NF", "EI")]
     key = (tuple(i for i in ids if i), nm1.get(3))
     found = _REFS.get(key)

@@ -63,3 +63,16 @@ def test_the_shared_refs_stay_bounded():
         loop_payer(payer_loop(f"NM1*PR*2*PAYER {n}*****PI*{n}"))
     assert len(identity._REFS) <= 4096
     assert len(identity._LOOP_PAYERS) <= 256
+
+
+def test_a_loop_without_a_first_segment_names_no_payer():
+    assert loop_payer(None) == PayerRef()
+    assert loop_payer(Loop("2010BB")) == PayerRef()
+    assert loop_payer(Loop("2010BB", [], [payer_loop("NM1*PR*2*X*****PI*1")])) == PayerRef()
+
+
+def test_a_loop_edited_in_place_is_read_again():
+    loop = payer_loop("NM1*PR*2*BLUE STAR*****PI*22222")
+    assert loop_payer(loop).ids == ("22222",)
+    loop.items.append(seg("REF*2U*BSI01"))
+    assert loop_payer(loop).ids == ("22222", "BSI01")
