@@ -394,6 +394,11 @@ def _sendfile(spool, raw, first: int, count: int) -> int:
     except (AttributeError, OSError, ValueError):  # not a file (a test's BytesIO) or closed
         return count
     offset = first
+    try:
+        at = os.lseek(out, 0, os.SEEK_CUR)  # where the copy lands in the output
+    except OSError:
+        at = None  # a pipe: nothing to start writing back
+    copied = count
     while count > 0:
         try:
             sent = os.sendfile(out, source, offset, min(count, 1 << 30))
@@ -403,19 +408,22 @@ def _sendfile(spool, raw, first: int, count: int) -> int:
             return count
         offset += sent
         count -= sent
-    _start_writeback(out)
+    if at is not None:
+        _start_writeback(out, at, copied)
     return 0
 
 
-def _start_writeback(out: int) -> None:
+def _start_writeback(out: int, offset: int = 0, length: int = 0) -> None:
     """Have the system start writing what was copied to the output's disk now (POSIX_FADV_DONTNEED
     starts the writeback of dirty pages without waiting for it), so the fsync the output's atomic
-    writer ends with waits for less of the file; nothing for a pipe or where the system cannot."""
+    writer ends with waits for less of the file; nothing for a pipe or where the system cannot.
+    Only the bytes just copied (offset, length; 0: to the end): advice on the whole file after
+    each part walked every page written before it again (~20 parts at 10k claims, 0.6-4 ms each)."""
     import os
 
     if hasattr(os, "posix_fadvise"):
         try:
-            os.posix_fadvise(out, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(out, offset, length, os.POSIX_FADV_DONTNEED)
         except OSError:
             pass
 

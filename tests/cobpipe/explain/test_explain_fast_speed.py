@@ -214,6 +214,12 @@ def test_start_writeback_on_a_file_a_pipe_and_a_closed_descriptor(tmp_path):
         _start_writeback(out.fileno())
         out.write(b"y")
     assert target.read_bytes() == b"x" * 100_000 + b"y"  # the bytes stay as written
+    with open(target, "r+b") as out:  # the advice on a range only (the part just copied)
+        out.seek(50_000)
+        out.write(b"z" * 10_000)
+        out.flush()
+        _start_writeback(out.fileno(), 50_000, 10_000)
+    assert target.read_bytes() == b"x" * 50_000 + b"z" * 10_000 + b"x" * 40_000 + b"y"
     read, write = os.pipe()
     try:
         _start_writeback(write)  # a pipe: the system refuses, nothing is raised
