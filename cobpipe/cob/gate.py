@@ -142,6 +142,7 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
     line_adjustments = ZERO
     reported = missing = line_eaf = False
     amount_of = _MONEY.get
+    date_of = _DATES.get
     for line in view.lines:
         paid = adjusted = ZERO
         found = False
@@ -151,15 +152,27 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
             if (elements[0] if elements else "") != payer_id:
                 continue
             found = True
-            if adjudication.cas:
-                cas = _cas_sum(adjudication.cas)
+            segments = adjudication.cas
+            if not segments:
+                cas = ZERO  # cas_total of nothing
+            elif len(segments) == 1 and len(segments[0].elements) == 3 and (
+                    value := amount_of(segments[0].elements[2])):
+                cas = ZERO + value  # _cas_sum of the one one-triplet CAS nearly every 2430 has, inline
+            else:
+                cas = _cas_sum(segments)
                 if cas is None:
                     return False
-            else:
-                cas = ZERO  # cas_total of nothing
             dated = adjudication.dtp573
             if not dated:
                 return False
+            if len(dated) == 1:  # _date_clear of the one DTP*573 a 2430 has, inline when its date was read
+                date_elements = dated[0].elements
+                when = date_of(date_elements[2] if len(date_elements) > 2 else "", _UNREAD)
+                if when is None or (when is not _UNREAD and when > today):
+                    return False
+                if when is _UNREAD and not _date_clear(dated[0], today):
+                    return False
+                dated = ()
             svd_paid = amount_of(elements[1]) if len(elements) > 1 else None
             if svd_paid is None:
                 svd_paid = money(svd, 2)

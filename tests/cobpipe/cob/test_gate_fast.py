@@ -303,3 +303,16 @@ def test_convert_decides_every_clean_claim_on_the_fast_path(tmp_path):
     assert converted >= 5
     assert gate.COUNTS.rules == rules
     assert gate.COUNTS.fast - fast >= converted
+
+
+def test_a_line_date_read_before_is_judged_as_when_first_read():
+    """The inline DTP*573 test of a 2430 (a date read before): future and bad dates still go to the
+    rules, whether the date is new to the run or was read already."""
+    def claim(date: str) -> list[str]:
+        return ["SBR*S*18*GRP2******CI", "CLM*C1*100***11:B:1*Y*A*Y*Y", "SBR*P*18*GRP1******CI", "AMT*D*80",
+                "NM1*PR*2*PAYER*****PI*P1", "LX*1", "SV1*HC:99213*100*UN*1", "SVD*P1*80*HC:99213**1",
+                "CAS*CO*45*20", f"DTP*573*D8*{date}"]
+    for date in ("20991231", "20260230", "2026013", "20260301"):
+        first = assert_same(claim(date))
+        assert assert_same(claim(date)) == first  # the second time from the remembered dates
+        assert (first == []) is (date == "20260301")
