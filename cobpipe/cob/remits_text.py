@@ -46,6 +46,10 @@ def _cas(body: str) -> tuple[str, tuple, Decimal] | None:
     group = parts[1]
     if group not in GROUP_CODES:  # ERA005, ERA010
         return None
+    if size == 4 and parts[2] and parts[3]:  # one triplet, no quantity: most CAS, and most are distinct
+        amount = _amount(parts[3])
+        # the loop's ZERO + amount is amount itself: an amount read here has no exponent above 0
+        return (group, (_adjustment(group, parts[2], amount, None),), amount) if amount else None
     made, total = [], ZERO
     for b in range(2, size, 3):
         reason = parts[b]

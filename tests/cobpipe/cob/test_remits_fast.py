@@ -375,3 +375,15 @@ def test_patient_adjustments_sum_every_pr_amount(claim_level, lines):
     expected = sum((a for g, a in claim_level if g == "PR"), Decimal(0)) + sum(
         (a for line in lines for g, a in line if g == "PR"), Decimal(0))
     assert claim.patient_adjustments == expected and str(claim.patient_adjustments) == str(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(GROUPS[0] + GROUPS[1]), st.sampled_from(REASONS[0] + REASONS[1] + ["A1"]),
+       st.sampled_from(AMOUNTS[0] + AMOUNTS[1]) | st.from_regex(r"\A-?[0-9]{1,4}(\.[0-9]{0,3})?\Z"))
+def test_a_one_triplet_cas_reads_as_the_general_loop_reads_it(group, reason, amount):
+    """_cas's shortcut (4 elements) against its loop, which a trailing empty quantity sends it to."""
+    from cobpipe.cob.remits_text import _cas
+
+    _cas.cache_clear()
+    short, looped = _cas(f"CAS*{group}*{reason}*{amount}"), _cas(f"CAS*{group}*{reason}*{amount}*")
+    assert short == looped and str(short) == str(looped)
