@@ -162,7 +162,11 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     payer_id = prior_payer.first.get(9)
     new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf)
-    payers = [tidy_loop(loop) for loop in sorted(kept + [new_2320], key=lambda loop: _level_rank(code(loop.first, 1)))]
+    if kept:
+        payers = [tidy_loop(loop) for loop in sorted(kept + [new_2320],
+                                                     key=lambda loop: _level_rank(code(loop.first, 1)))]
+    else:  # the usual claim: the original's only 2320 was the next payer's
+        payers = [tidy_loop(new_2320)]
     claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers)
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
                          tidy_loop(subscriber), tidy_loop(patient_loop), claim)
@@ -176,6 +180,8 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     orders at or before a 2320 (so after the 2310x loops, before the first 2400)."""
     order = _order_2300()
     payers_key = order["2320"]
+    order_2400 = _order_2400()
+    key_2430 = order_2400["2430"]
     after = -1  # the position in `built` after which the 2320s go
     items = source.items
     clm = source.first
@@ -218,15 +224,24 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         if not remitted_lines:
             append(tidy_loop(item))
             continue
-        line = Loop("2400")
-        line.items = list(tidy_loop(item).items)
+        line = _new_object(Loop)  # Loop("2400") with the tidied line's items, the 2430s added below
+        line.id = "2400"
+        line_items = line.items = list(tidy_loop(item).items)
+        last = line_items[-1] if line_items else None
+        # Loop.add's place for a 2430 is the end when the line's last item orders at or before it
+        last_key = None if last is None else order_2400.get(last.id if isinstance(last, Loop) else last.tag)
+        at_end = last_key is not None and last_key <= key_2430
         for remitted in remitted_lines:
             paid = remit.lines[remitted]
             into = ""  # SVD06
             billed_code = paid.match.original_code
             if len(remitted_lines) == 1 and billed_code and billed_code != paid.match.code:  # else none: no look
                 into = bundled_into(source.children_of("2400"), index, paid)
-            _add_2430(line, line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, into))
+            adjudication = line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, into)
+            if at_end:  # and so it stays: the 2430 just added orders at the 2430's place
+                line_items.append(adjudication)
+            else:
+                _add_2430(line, adjudication)
         append(line)
     if after < 0:  # nothing orders before a 2320: Loop.add's place, after a start segment
         after = 1 if built and isinstance(built[0], Segment) else 0
@@ -236,6 +251,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     return claim
 
 
+_new_object = object.__new__
 _TIDIED: dict[int, tuple[Loop, Loop]] = {}
 
 

@@ -78,3 +78,29 @@ def test_a_float_or_signalling_amount_is_refused_on_the_short_ways_too():
     with pytest.raises(ArithmeticError):  # a signalling NaN stops at its zero test, as grouping does
         cas_segments([Adjustment("CO", "45", Decimal("sNaN")), Adjustment("PR", "2", 2.5)])
     assert cas_segments([Adjustment("CO", "45", Decimal(0)), Adjustment("PR", "2", Decimal("0.00"))]) == []
+
+
+def test_a_line_ending_in_a_2440_gets_its_2430s_where_loop_add_puts_them(tmp_path):
+    """The 2430s go at the line's end only when its last item orders at or before a 2430; a line
+    ending with a 2440 (form data) takes them before it, as Loop.add places them."""
+    from cobpipe.claim837.loops import Loop
+    from test_build_shared import _claim_with, captured_builds, reference_build, shape
+
+    from cobpipe.cob import build
+
+    calls = captured_builds(tmp_path, 3)
+    args, built, _ = next(c for c in calls if not isinstance(c[1], Exception)
+                          and any(line.child("2430") for line in c[1].claim.children_of("2400")))
+    original = args[0]
+    items = list(original.claim.items)
+    for position, item in enumerate(items):
+        if isinstance(item, Loop) and item.id == "2400":
+            line = Loop("2400")
+            line.items = [*item.items, Loop("2440", [Segment("LQ", ("UT", "01.02"))])]
+            items[position] = line
+    changed = original.replace(claim=_claim_with(items))
+    new_args = (changed, *args[1:])
+    result = build.build_secondary(*new_args)
+    assert shape(result.claim) == shape(reference_build(*new_args)[4])
+    lines = [line for line in result.claim.children_of("2400") if line.child("2430") is not None]
+    assert lines and all([i.id for i in line.items if isinstance(i, Loop)][-1] == "2440" for line in lines)
