@@ -49,6 +49,7 @@ READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost th
 # the first 3 characters of the segments that end a claim (era.claims._CLAIM_END: CLP, LX, TS3, TS2, PLB, SE)
 _END_HEADS = frozenset({"CLP", "LX*", "LX", "TS3", "TS2", "PLB", "SE*", "SE"})
 _NOT_OURS = None  # what the claim reader answers for a claim it leaves to the parser
+BATCH = 64  # claims read in a row before the converter gets them (FastRemits.__iter__)
 
 
 class FastRemits:
@@ -107,6 +108,30 @@ class FastRemits:
             raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
 
     def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
+        """_pairs' claims handed on BATCH at a time, any error after the claims read before it.
+
+        Read one at a time between the converter's other stages, a claim cost about 1.7x its CPU
+        read alone (bench: the same read with 3,000 objects touched between claims, 0.29 -> 0.51 s
+        at 10k, no collection in it): those stages evict the read's caches (its lru tables, the
+        chunk, the interpreter's own). Reading a batch in a row gets part of it back (-> 0.43 s)."""
+        batch: list = []
+        pairs = self._pairs()
+        while True:
+            try:
+                for pair in pairs:
+                    batch.append(pair)
+                    if len(batch) == BATCH:
+                        break
+                else:
+                    yield from batch
+                    return
+            except Exception:
+                yield from batch
+                raise
+            yield from batch
+            batch = []
+
+    def _pairs(self) -> Iterator[tuple[object, RemitClaim]]:
         path, only, as_of = self.name, self.only, self.as_of
         delimiters: Delimiters = self.found.delimiters
         lines = self.found.lines

@@ -108,6 +108,42 @@ def test_claims_span_chunks(tmp_path, monkeypatch):
     assert same(made.era).fast == expected.fast
 
 
+def test_claims_handed_on_in_batches(tmp_path, monkeypatch):
+    """FastRemits reads BATCH claims in a row (cache effects, see __iter__): any size, the same claims."""
+    from cobpipe.cob import remits_fast
+
+    made = generate_set(40, tmp_path, seed=5, max_lines=8, claims_per_835=7)
+    expected = same(made.era)
+    for size in (1, 3, 40, 41):
+        monkeypatch.setattr(remits_fast, "BATCH", size)
+        assert same(made.era).fast == expected.fast
+
+
+def test_an_error_comes_after_the_claims_read_before_it(tmp_path, monkeypatch):
+    """A batch cut short by an error is handed on first: the claims read before it reach the converter."""
+    import os
+
+    from cobpipe.cob import remits_fast
+
+    made = generate_set(12, tmp_path, seed=3, claims_per_835=12)
+    scan = scan_era(made.era)
+    data = made.era.read_bytes()
+    ids = [segment.split(b"*")[1].decode() for segment in data.replace(b"\n", b"").split(b"~")
+           if segment.startswith(b"CLP*")]
+    assert len(ids) == 12 and data.count(b"NM1*QC*") >= 3
+    before = os.stat(made.era)
+    with made.era.open("r+b") as stream:  # one segment more, same size and time: found at the end only
+        stream.write(data.replace(b"NM1*QC*", b"NM1~QC*", 1))
+    os.utime(made.era, ns=(before.st_atime_ns, before.st_mtime_ns))
+    for size in (1, 5, 64):
+        monkeypatch.setattr(remits_fast, "BATCH", size)
+        read = []
+        with pytest.raises(EdiError, match="changed while it was being converted"):
+            for _, remit in RemitStream(scan, ConvertOptions(today=TODAY)):
+                read.append(remit.claim_id)
+        assert read == [i.strip() for i in ids]
+
+
 def test_a_file_changed_after_the_scan_is_refused_in_one_line(tmp_path):
     made = generate_set(5, tmp_path, seed=3)
     scan = scan_era(made.era)
