@@ -44,9 +44,7 @@ def loop_payer(loop: Loop | None) -> PayerRef:
     key = (tuple(i for i in ids if i), nm1.get(3))
     found = _REFS.get(key)
     if found is None:
-        if len(_REFS) >= 4096:
-            _REFS.clear()
-        found = _REFS[key] = PayerRef(*key)
+        found = _shared(PayerRef(*key))
     if len(_LOOP_PAYERS) >= 256:
         _LOOP_PAYERS.clear()
     _LOOP_PAYERS[id(loop)] = (loop, len(loop.items), found)  # the entry keeps the loop (and its id) alive
@@ -97,26 +95,23 @@ class RememberedPayers:
 
     def __init__(self, payers: PayerList) -> None:
         self.payers = payers
-        self._same: dict[tuple[PayerRef, PayerRef], bool | None] = {}
-        # (id(a), id(b)) -> (a, b, answer): the refs asked about are nearly always the same objects
-        # (the 835 header's, loop_payer's), and ints hash in C where a PayerRef's hash and eq are
-        # Python calls. The entry holds a and b, so their ids are no other object's while it lasts.
+        # (id(a), id(b)) of the refs' shared copies (_shared: one object per ids and name, so equal
+        # refs have one id) -> (a, b, answer). Ints hash in C where a PayerRef's hash and eq are
+        # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
         self._accepts: dict[PayerRef, bool] = {}
 
     def same(self, a: PayerRef, b: PayerRef) -> bool | None:
         entry = self._same_by_id.get((id(a), id(b)))
         if entry is not None and entry[0] is a and entry[1] is b:
+            return entry[2]  # nearly always: the 835 header's ref and loop_payer's shared ones
+        a, b = _shared(a), _shared(b)  # a ref made afresh (once a claim): its shared copy's entry
+        entry = self._same_by_id.get((id(a), id(b)))
+        if entry is not None and entry[0] is a and entry[1] is b:
             return entry[2]
-        key = (a, b)
-        try:
-            answer = self._same[key]
-        except KeyError:
-            if len(self._same) >= self.LIMIT:
-                self._same.clear()
-            answer = self._same[key] = self.payers.same(a, b)
         if len(self._same_by_id) >= self.LIMIT:
             self._same_by_id.clear()
+        answer = self.payers.same(a, b)
         self._same_by_id[(id(a), id(b))] = (a, b, answer)
         return answer
 
@@ -132,6 +127,17 @@ class RememberedPayers:
 
     def __getattr__(self, name: str):
         return getattr(self.payers, name)
+
+
+def _shared(ref: PayerRef) -> PayerRef:
+    """The one PayerRef kept for these ids and name (this one, the first time)."""
+    key = (ref.ids, ref.name)
+    found = _REFS.get(key)
+    if found is None:
+        if len(_REFS) >= 4096:
+            _REFS.clear()
+        found = _REFS[key] = ref
+    return found
 
 
 def place(payers: PayerList, sender: PayerRef, claim: OriginalClaim) -> Placement:
