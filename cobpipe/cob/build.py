@@ -18,6 +18,7 @@ from edi.segment import STANDARD, Segment
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table
+from ._make import maker
 from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, bundled_into, code,
                            line_adjudication, other_payer_loop, require_whole_cents)
 from .coverage import Coverage
@@ -56,15 +57,15 @@ class NextPayer:
         payer = loop.child("2330B")
         if sbr is None or subscriber is None or payer is None:
             raise BuildError("the next payer's 2320 lacks its 2330A subscriber or 2330B payer")
-        return cls(
-            level=code(sbr, 1), relationship=code(sbr, 2) or "18", group_number=sbr.get(3),
-            group_name=sbr.get(4), insurance_type=code(sbr, 5), filing_indicator=code(sbr, 9),
-            subscriber=[s for s in subscriber.iter_segments() if s.tag in ("NM1", "N3", "N4")
-                        or (s.tag == "REF" and s.get(1) == "SY")],
-            payer=[s for s in payer.iter_segments() if s.tag in ("NM1", "N3", "N4")
+        values = (code(sbr, 1), code(sbr, 2) or "18", sbr.get(3), sbr.get(4), code(sbr, 5), code(sbr, 9),
+                  [s for s in subscriber.iter_segments() if s.tag in ("NM1", "N3", "N4")
+                   or (s.tag == "REF" and s.get(1) == "SY")],
+                  [s for s in payer.iter_segments() if s.tag in ("NM1", "N3", "N4")
                    or (s.tag == "REF" and s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS)],
-            replaces=loop,
-        )
+                  loop, "claim 2320")
+        if cls is NextPayer:  # once a converted claim: positionally, without the keyword __init__
+            return _make_next_payer(*values)
+        return cls(*values)
 
     @classmethod
     def from_coverage(cls, coverage: Coverage, level: str, patient_name: Segment) -> "NextPayer":
@@ -82,6 +83,9 @@ class NextPayer:
             group_name=coverage.group_name, insurance_type=coverage.insurance_type,
             filing_indicator=coverage.filing_indicator, subscriber=[nm1_il], payer=[nm1_pr], source=coverage.source,
         )
+
+
+_make_next_payer = maker(NextPayer)
 
 
 @dataclass(slots=True)

@@ -104,3 +104,25 @@ def test_a_line_ending_in_a_2440_gets_its_2430s_where_loop_add_puts_them(tmp_pat
     assert shape(result.claim) == shape(reference_build(*new_args)[4])
     lines = [line for line in result.claim.children_of("2400") if line.child("2430") is not None]
     assert lines and all([i.id for i in line.items if isinstance(i, Loop)][-1] == "2440" for line in lines)
+
+
+def test_the_next_payer_from_a_2320_is_the_keyword_made_one_and_a_subclass_keeps_its_class():
+    from cobpipe.claim837.loops import Loop
+    from cobpipe.cob.build import NextPayer
+
+    loop = Loop("2320", [Segment("SBR", ("s", "", "G1", "GROUP", "c1", "", "", "", "bl")),
+                         Segment("OI", ("", "", "Y"))],
+                [Loop("2330A", [Segment("NM1", ("IL", "1", "DOE")), Segment("REF", ("SY", "1")),
+                                Segment("REF", ("XX", "2"))]),
+                 Loop("2330B", [Segment("NM1", ("PR", "2", "PLAN", "", "", "", "", "PI", "P9")),
+                                Segment("REF", ("2U", "A")), Segment("REF", ("F8", "B"))])])
+    expected = NextPayer(level="S", relationship="18", group_number="G1", group_name="GROUP", insurance_type="C1",
+                         filing_indicator="BL", subscriber=[loop.items[2].items[0], loop.items[2].items[1]],
+                         payer=[loop.items[3].items[0], loop.items[3].items[1]], replaces=loop)
+    made = NextPayer.from_2320(loop)
+    assert type(made) is NextPayer and made == expected and repr(made) == repr(expected)
+
+    class Marked(NextPayer):
+        __slots__ = ()
+
+    assert type(Marked.from_2320(loop)) is Marked and Marked.from_2320(loop).payer_id == "P9"
