@@ -105,7 +105,8 @@ class ClaimConverter:
 
     def _decide(self, parts: list[RemitClaim], decision: ClaimDecision) -> list:
         resolution = resolve_parts(parts)
-        decision.reasons += resolution.notes
+        if resolution.notes:
+            decision.reasons += resolution.notes
         remit = resolution.claim
         if remit is None:
             return self._reversal_alone(parts, decision, resolution.skip_reason)
@@ -115,7 +116,8 @@ class ClaimConverter:
                 decision.state = "awaiting_crossover"
                 decision.crossover_to = remit.crossover_carrier or "the next payer"
             return self._end(decision, SKIPPED, reason)
-        errors = [f for f in remit.findings if f.severity is Severity.ERROR]
+        # the lists of findings below are nearly always empty: asked first, no comprehension to call
+        errors = [f for f in remit.findings if f.severity is Severity.ERROR] if remit.findings else None
         if errors:  # before every other skip: the patient's share of an unbalanced claim is unknown
             decision.findings += errors
             return self._end(decision, REJECTED, "the 835 does not balance for this claim: " +
@@ -179,8 +181,9 @@ class ClaimConverter:
         if remit.has_lines:  # a claim-level-only 835 is reported in 2320 and 2330B alone
             lines = match_lines(billed_lines(original), [line.match for line in remit.lines],
                                 claim_id=remit.claim_id, path=self.path)
-            decision.findings += lines.findings
-        line_errors = [f for f in lines.findings if f.severity is Severity.ERROR]
+            if lines.findings:  # CappedFindings' += is Python code, for nothing when empty
+                decision.findings += lines.findings
+        line_errors = [f for f in lines.findings if f.severity is Severity.ERROR] if lines.findings else None
         if line_errors:
             return self._end(decision, REJECTED, "service lines do not match the original claim: " +
                              "; ".join(f.message for f in line_errors[:3]))
@@ -191,8 +194,10 @@ class ClaimConverter:
         except BuildError as exc:
             return self._end(decision, REJECTED, str(exc))
         gate = check_claim(ClaimView.scan(built.claim.iter_segments(), built.sbr), today=self.options.as_of)
-        decision.findings += gate
-        gate_errors = [f for f in gate if f.severity is Severity.ERROR]
+        gate_errors = None
+        if gate:
+            decision.findings += gate
+            gate_errors = [f for f in gate if f.severity is Severity.ERROR]
         if gate_errors:
             return self._end(decision, REJECTED, "the secondary claim does not balance: " +
                              "; ".join(f"{f.code} {f.message}" for f in gate_errors[:3]))
