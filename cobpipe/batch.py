@@ -14,6 +14,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from edi.validate_pipe import close_kept
+
 from .fsutil import sha256_of as _sha256
 from .pipeline import ConvertOptions, ConvertResult, EraScan, StagedEra, load_claim_files, scan_era, stage_era
 from .record import issued_claims, record_conversion
@@ -35,6 +37,9 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
     if coverage_path:
         _coverage_table(coverage_path)  # refuse a bad coverage file before any work
     with contextlib.ExitStack() as stack:
+        # the guide check's process kept for this process's ERAs (edi.validate_pipe.validate_in_child)
+        # lives as long as the batch (a worker's ends with the worker)
+        stack.callback(close_kept)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cobpipe-")))
         # two pools: this one reads the inputs (ERA scans, the 837P files), the second converts
         pool = None

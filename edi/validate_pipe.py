@@ -14,12 +14,15 @@ never an error of the conversion.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
 import os
+import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from .errors import EdiError
@@ -30,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     from .ig import StreamNotValidated, validate_stream  # here: the pipeline imports this module at start-up
 
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--files"]:
+        return serve_files()
     name = args[0] if args else "<stdin>"
     fd = sys.stdin.fileno()
     raw = os.fdopen(fd, "rb", closefd=False)  # the validator closes its stream; fd 0 stays for draining
@@ -48,6 +53,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def serve_files() -> int:
+    """`python -m edi.validate_pipe --files`: a file's path a line on standard input, each answered
+    with one line of JSON as `main` answers (its error findings, checked as the converting process
+    would check the file), until standard input ends. One process checks the files a converting
+    process writes one after another: its tables (map, expressions) are made for the first only."""
+    from .ig import validate_file
+
+    for line in sys.stdin:
+        path = line.rstrip("\n")
+        try:
+            findings = validate_file(path, name=os.path.basename(path), capped=False)  # our own output
+            result = {"validated": True,
+                      "findings": [f.to_dict() for f in findings if f.severity is Severity.ERROR]}
+        except Exception:  # noqa: BLE001 - any trouble: "not validated", the caller checks the file itself
+            result = {"validated": False}
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def finding_from_dict(data: dict) -> Finding:
     """A Finding back from Finding.to_dict()."""
     return Finding(data["code"], data["message"], Location(**data.get("location", {})),
@@ -58,8 +83,17 @@ def finding_from_dict(data: dict) -> Finding:
 
 
 def validate_in_child(path: Path) -> list[Finding] | None:
-    """The error findings of `python -m edi.validate_pipe` run on the written file; None when it
-    fails (the caller then validates in-process)."""
+    """The error findings of a validator process given the written file; None when it fails (the
+    caller then validates in-process). The process is kept for this process's next file (a batch
+    worker's next ERA: ~0.25 s CPU a file for a fresh interpreter, its imports and its tables)."""
+    path = Path(path)
+    if "\n" in str(path) or "\r" in str(path):  # not a line of the kept process's input
+        return validate_once(path)
+    return _kept.check(path)
+
+
+def validate_once(path: Path) -> list[Finding] | None:
+    """`validate_in_child` in a process of its own, started for this file."""
     try:
         with open(path, "rb") as source:
             done = subprocess.run(validator_command(path.name), stdin=source, stdout=subprocess.PIPE,
@@ -67,6 +101,86 @@ def validate_in_child(path: Path) -> list[Finding] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return validator_answer(done.returncode, done.stdout)
+
+
+class _KeptValidator:
+    """`python -m edi.validate_pipe --files`, started at the first file and kept for the next ones.
+    Used only by the process that started it (a process forked from this one starts its own: two
+    writers on one pipe would mix their files), and by a command still naming the same
+    interpreter; any failure drops it (that file: None; the next file: a fresh process)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.owner = 0
+        self.command: list[str] = []
+        self.lock = threading.Lock()  # one file at a time on the pipe
+
+    def check(self, path: Path) -> list[Finding] | None:
+        with self.lock:
+            return self._check(path)
+
+    def _check(self, path: Path) -> list[Finding] | None:
+        command = validator_command("--files")
+        if self.proc is None or self.owner != os.getpid() or self.command != command or self.proc.poll() is not None:
+            if self.owner == os.getpid():
+                self.close()
+            try:
+                self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.DEVNULL)
+            except OSError:
+                self.proc = None
+                return None
+            self.owner, self.command = os.getpid(), command
+            if "multiprocessing" in sys.modules:  # a pool's worker ends without atexit: at its end, then
+                from multiprocessing.util import Finalize
+
+                Finalize(None, close_kept, exitpriority=0)
+        try:
+            self.proc.stdin.write(os.fsencode(os.path.abspath(path)) + b"\n")
+            self.proc.stdin.flush()
+            # as long as validate_once waits for its process (the answer is one line, flushed whole)
+            ready, _, _ = select.select([self.proc.stdout], [], [], 3600)
+            answer = self.proc.stdout.readline() if ready else b""
+        except (OSError, ValueError):
+            answer = b""
+        found = validator_answer(0 if answer.endswith(b"\n") else None, answer)
+        if found is None:
+            self.close()
+        return found
+
+    def close(self) -> None:
+        """Standard input closed (the process ends at its end), the process waited for."""
+        proc, self.proc = self.proc, None
+        if proc is None or self.owner != os.getpid():
+            return  # another process's: left to it
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # (also one that never answered)
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdout.close()
+
+
+_kept = _KeptValidator()
+_inherited: list[_KeptValidator] = []  # a forked process's copy of its parent's: never used, never closed
+
+
+def _forked() -> None:
+    global _kept
+    _inherited.append(_kept)
+    _kept = _KeptValidator()  # (its lock may have been held by another thread of the parent)
+
+
+def close_kept() -> None:
+    """The kept validator process of `validate_in_child` ended (cobpipe.batch, at a batch's end)."""
+    _kept.close()
+
+
+os.register_at_fork(after_in_child=_forked)
+atexit.register(close_kept)  # (a pool worker ends without it: the kept process then reads the end of its input)
 
 
 def validator_command(name: str) -> list[str]:
