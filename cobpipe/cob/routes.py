@@ -57,10 +57,9 @@ def parse_routes(text: str, shown: str) -> tuple[Route, ...]:
 
 @dataclass(slots=True)
 class RouteCounts:
-    """How many claims each path answered: a test holds convert to the quick answer, since a quick
+    """How many claims went the long way: a test holds convert to the quick answer, since a quick
     answer that silently stopped being taken would cost only time, never a wrong route."""
 
-    quick: int = 0
     looked_up: int = 0
 
 
@@ -73,44 +72,40 @@ def route(claim: RemitClaim, routes: tuple[Route, ...] | None = None) -> Route |
     """The route for this claim's codes, strongest action first (the file's first row among equals);
     None: no row applies."""
     routes = default_routes() if routes is None else routes
-    index = _index(routes)
+    index = _INDEX[1] if _INDEX and _INDEX[0] is routes else _index(routes)  # _index(routes), inline when kept
     denied = claim.status_code == "4"
-    # nearly every claim carries no code a row that applies to it names: its codes gathered by C
-    # loops (attrgetter, chain) and one set test answer None without a look-up per code. A code
-    # not upper-case as it stands may still name a row once upper-cased: those go the long way.
-    named = index.denied_codes if denied else index.any_codes
-    if not named:
-        COUNTS.quick += 1
+    # nearly every claim carries only codes already seen to name no row that applies to it: those
+    # codes are remembered (per table, denied or not), and C loops (issuperset over attrgetter and
+    # chain, no set made) answer None without a look-up, upper() or Python loop per code
+    clean = index.clean_denied if denied else index.clean_any
+    if (clean.issuperset(map(_REASON, claim.adjustments)) and clean.issuperset(claim.remarks)
+            and clean.issuperset(map(_REASON, chain.from_iterable(map(_ADJUSTMENTS, claim.lines))))):
         return None
-    codes = set(map(_REASON, claim.adjustments))
-    if claim.lines:
-        codes.update(map(_REASON, chain.from_iterable(map(_ADJUSTMENTS, claim.lines))))
-    remarks = claim.remarks
-    if named.isdisjoint(codes) and named.isdisjoint(remarks):
-        text = "".join(codes) + "".join(remarks)
-        if text.upper() == text:
-            COUNTS.quick += 1
-            return None
     COUNTS.looked_up += 1
+    if len(clean) >= 4096:  # bounded: codes are few, but a hostile file may carry any text
+        clean.clear()
     by_code = index.by_code
     best: tuple[int, int, Route] | None = None
-    for codes in (claim.adjustments, *(line.adjustments for line in claim.lines)):
-        for adjustment in codes:
-            for entry in by_code.get(adjustment.reason.upper(), ()):
-                if (denied or entry[2].when == "any") and (best is None or entry < best):
+    line_codes = map(_REASON, chain.from_iterable(map(_ADJUSTMENTS, claim.lines)))
+    for code in chain(map(_REASON, claim.adjustments), line_codes, claim.remarks):
+        found = False
+        for entry in by_code.get(code.upper(), ()):
+            if denied or entry[2].when == "any":
+                found = True
+                if best is None or entry < best:
                     best = entry
-    for remark in remarks:
-        for entry in by_code.get(remark.upper(), ()):
-            if (denied or entry[2].when == "any") and (best is None or entry < best):
-                best = entry
+        if not found:
+            clean.add(code)
     return None if best is None else best[2]
 
 
 @dataclass(frozen=True, slots=True)
 class _Index:
     by_code: dict[str, list[tuple[int, int, "Route"]]]  # code -> (action rank, row number, route)
-    any_codes: frozenset[str]  # the codes of rows that apply to every claim (when any)
-    denied_codes: frozenset[str]  # the codes of every row (a denied claim: all apply)
+    # the codes (as the 835 writes them) seen to name no row that applies to a claim not denied /
+    # denied: filled as claims go the long way
+    clean_any: set[str]
+    clean_denied: set[str]
 
 
 def _by_code(routes: tuple[Route, ...]) -> dict[str, list[tuple[int, int, Route]]]:
@@ -125,7 +120,7 @@ def _index(routes: tuple[Route, ...]) -> _Index:
     by_code: dict[str, list[tuple[int, int, Route]]] = {}
     for number, row in enumerate(routes):
         by_code.setdefault(row.code, []).append((ACTIONS.index(row.action), number, row))
-    index = _Index(by_code, frozenset(r.code for r in routes if r.when == "any"), frozenset(by_code))
+    index = _Index(by_code, set(), set())
     if type(routes) is tuple:  # unchangeable; the entry holds it, so its id is never another table's
         _INDEX[:] = [routes, index]
     return index
