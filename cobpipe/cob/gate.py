@@ -155,9 +155,15 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
             segments = adjudication.cas
             if not segments:
                 cas = ZERO  # cas_total of nothing
-            elif len(segments) == 1 and len(segments[0].elements) == 3 and (
-                    value := amount_of(segments[0].elements[2])):
-                cas = ZERO + value  # _cas_sum of the one one-triplet CAS nearly every 2430 has, inline
+            elif len(segments) == 1 and len(segments[0].elements) == 3:
+                # _cas_sum of the one one-triplet CAS nearly every 2430 has, inline
+                cas_elements = segments[0].elements
+                value = amount_of(cas_elements[2])
+                if value is None:
+                    value = money(segments[0], 3)
+                if not value and cas_elements[1]:
+                    return False
+                cas = ZERO + value
             else:
                 cas = _cas_sum(segments)
                 if cas is None:
