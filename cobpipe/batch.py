@@ -33,7 +33,9 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
     largest first, each 837P with provisional control numbers; this process then takes the real
     numbers and puts the files in place ERA by ERA in command-line order, so the outputs are those
     of one worker byte for byte. With more workers than ERAs, the spare process checks the
-    written 837P against the guide."""
+    written 837P against the guide. What every converting process needs is made here before they
+    fork (modules, the claim loop table, the guide check's tables: `_warm`), once, not once each;
+    a process checking its 837Ps in a validator process keeps one for all its ERAs."""
     if coverage_path:
         _coverage_table(coverage_path)  # refuse a bad coverage file before any work
     with contextlib.ExitStack() as stack:
