@@ -171,17 +171,22 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
                                                      key=lambda loop: _level_rank(code(loop.first, 1)))]
     else:  # the usual claim: the original's only 2320 was the next payer's
         payers = [tidy_loop(new_2320)]
-    claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers)
+    # the index says when the original's text has nothing tidy_loop would change: its own loops and
+    # segments are then carried over without the segment-by-segment look (what is built is still tidied)
+    tidy = getattr(original, "indexed_tidy", False) is True
+    claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers, tidy)
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
                          tidy_loop(subscriber), tidy_loop(patient_loop), claim)
 
 
 def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str, adjudication_date: dt.date,
-                line_level_eaf: bool, payers: list[Loop]) -> Loop:
+                line_level_eaf: bool, payers: list[Loop], tidy: bool = False) -> Loop:
     """The new 2300: CLM as an original claim, no REF*F8, the original's 2320s replaced by `payers`,
     every 2400 with its 2430s, everything tidied (tidy_loop's own rule, the same objects when already
     tidy). `payers` go where `Loop.add` puts each in turn: as one block after the last item the guide
-    orders at or before a 2320 (so after the 2310x loops, before the first 2400)."""
+    orders at or before a 2320 (so after the 2310x loops, before the first 2400). `tidy`: the source's
+    items are known tidy (OriginalClaim.indexed_tidy), carried over without looking; the CLM, which
+    may be rewritten, is still looked at."""
     order = _order_2300()
     payers_key = order["2320"]
     order_2400 = _order_2400()
@@ -205,7 +210,9 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
             elif item.tag == "REF" and item.get(1) == "F8":
                 continue  # 2300 REF*F8 is for replacing a claim at the same payer, not for COB
             elements = item.elements
-            if item.delimiters is STANDARD and elements and elements[-1] != "" \
+            if tidy and number:
+                append(item)
+            elif item.delimiters is STANDARD and elements and elements[-1] != "" \
                     and ":*" not in "*".join(elements) + "*":
                 append(item)  # tidy_loop's usual case, inlined
             else:
@@ -218,7 +225,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         if loop_id == "2320":
             continue  # the 2320s are put back, with the new one, in payer order
         if loop_id != "2400":
-            append(tidy_loop(item))
+            append(item if tidy else tidy_loop(item))
             key = order.get(loop_id)
             if key is not None and key <= payers_key:
                 after = len(built)
@@ -226,11 +233,11 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         index, position = position, position + 1
         remitted_lines = by_line.get(index)
         if not remitted_lines:
-            append(tidy_loop(item))
+            append(item if tidy else tidy_loop(item))
             continue
         line = _new_object(Loop)  # Loop("2400") with the tidied line's items, the 2430s added below
         line.id = "2400"
-        line_items = line.items = list(tidy_loop(item).items)
+        line_items = line.items = list(item.items if tidy else tidy_loop(item).items)
         last = line_items[-1] if line_items else None
         # Loop.add's place for a 2430 is the end when the line's last item orders at or before it
         last_key = None if last is None else order_2400.get(last.id if isinstance(last, Loop) else last.tag)

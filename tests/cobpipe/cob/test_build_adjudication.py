@@ -126,3 +126,20 @@ def test_the_next_payer_from_a_2320_is_the_keyword_made_one_and_a_subclass_keeps
         __slots__ = ()
 
     assert type(Marked.from_2320(loop)) is Marked and Marked.from_2320(loop).payer_id == "P9"
+
+
+def test_an_indexed_tidy_original_builds_what_the_looked_at_one_builds(tmp_path):
+    """With OriginalClaim.indexed_tidy the 2300's own items are carried over without the tidy look:
+    the same claim as the same original without the flag (replace() leaves it False)."""
+    from test_build_shared import captured_builds, shape
+
+    from cobpipe.cob import build
+
+    calls = captured_builds(tmp_path, 5, patient_fraction=0.5)
+    flagged = [args for args, built, _ in calls if not isinstance(built, Exception) and args[0].indexed_tidy]
+    assert len(flagged) > 20
+    for args in flagged:
+        plain = args[0].replace()
+        assert plain.indexed_tidy is False
+        with_flag, without = build.build_secondary(*args), build.build_secondary(plain, *args[1:])
+        assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
