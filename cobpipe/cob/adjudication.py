@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
-from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded, localcontext
+from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded
 
 from edi.segment import STANDARD, Segment, _make_segment
 from edi.writer import format_amount
@@ -40,12 +39,7 @@ def code(segment: Segment, position: int) -> str:
 def require_whole_cents(remit: RemitClaim) -> None:
     """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
     copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
-    amounts = [remit.paid, remit.patient_responsibility]
-    amounts += map(_AMOUNT_OF, remit.adjustments)
-    for line in remit.lines:
-        amounts.append(line.paid)
-        amounts += map(_AMOUNT_OF, line.adjustments)
-    if _whole_cents(amounts):
+    if _whole_cents(remit):
         return  # the usual case, told at once; the failing amount is found and named below
     # in the order they are reported; a name is written only for the amount that fails
     failed = None
@@ -70,22 +64,30 @@ def require_whole_cents(remit: RemitClaim) -> None:
                          "rounding would unbalance the claim")
 
 
-_AMOUNT_OF = operator.attrgetter("amount")
 # sums of up to 100 digits, exact: rounding or an invalid operation raises instead of changing the answer
 _EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation])
 
 
-def _whole_cents(amounts: list) -> bool:
-    """True when no amount has a digit past the cents, told by one C-level sum: an exact sum's
-    exponent is the smallest of its terms' (cents: -2 or more). False when it cannot tell (a
-    float, a NaN, an infinity, a sum that would round): `_beyond_cents` then asks each amount."""
+def _whole_cents(remit: RemitClaim) -> bool:
+    """True when no amount of the claim (CLP04, CLP05, claim and line CAS, SVC03) has a digit past the
+    cents, told by one exact sum (the exact context's own add, C-level, no list of the amounts): an
+    exact sum's exponent is the smallest of its terms' (cents: -2 or more). False when it cannot tell
+    (a float, a NaN, an infinity, a sum that would round): `_beyond_cents` then asks each amount."""
     try:
-        with localcontext(_EXACT):
-            total = sum(amounts, _ZERO)
+        total = _add(_add(_ZERO, remit.paid), remit.patient_responsibility)
+        for adjustment in remit.adjustments:
+            total = _add(total, adjustment.amount)
+        for line in remit.lines:
+            total = _add(total, line.paid)
+            for adjustment in line.adjustments:
+                total = _add(total, adjustment.amount)
     except (ArithmeticError, TypeError):
         return False
     exponent = total.as_tuple().exponent
     return isinstance(exponent, int) and exponent >= -2
+
+
+_add = _EXACT.add
 
 
 def _beyond_cents(value: Decimal) -> bool:
@@ -210,7 +212,9 @@ _ONE, _ZERO = Decimal(1), Decimal(0)
 
 
 def _amt(qualifier: str, amount: Decimal) -> Segment:
-    return Segment.build("AMT", qualifier, format_amount(amount))
+    """`Segment.build("AMT", qualifier, format_amount(amount))` made directly: an amount's text is never
+    empty (nothing trails to drop), the qualifier is ours (D, EAF)."""
+    return _make_segment("AMT", (qualifier, format_amount(amount)), 0, 0, STANDARD)
 
 
 _SVD03: dict[tuple[str, ...], str] = {}  # SVC01 components -> SVD03 text; an ERA repeats few codes

@@ -143,3 +143,37 @@ def test_an_indexed_tidy_original_builds_what_the_looked_at_one_builds(tmp_path)
         assert plain.indexed_tidy is False
         with_flag, without = build.build_secondary(*args), build.build_secondary(plain, *args[1:])
         assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
+
+
+def reference_whole_cents(remit):
+    """_whole_cents as first written: the amounts listed, then one sum() in the exact context."""
+    from decimal import localcontext
+
+    amounts = [remit.paid, remit.patient_responsibility, *(a.amount for a in remit.adjustments)]
+    for line in remit.lines:
+        amounts += [line.paid, *(a.amount for a in line.adjustments)]
+    try:
+        with localcontext(adjudication._EXACT):
+            total = sum(amounts, Decimal(0))
+    except (ArithmeticError, TypeError):
+        return False
+    exponent = total.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
+
+
+_SUM_AMOUNTS = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True, places=None),
+    st.decimals(min_value=-10**6, max_value=10**6, places=3),
+    st.sampled_from([Decimal("1E+30"), Decimal("1E+120"), Decimal("-0.000"), Decimal("1E-40"), Decimal("9" * 99),
+                     Decimal("sNaN"), 0, 7, -3, 2.5, None]))
+_AMOUNT_HOLDER = st.builds(SimpleNamespace, amount=_SUM_AMOUNTS)
+
+
+@given(st.builds(SimpleNamespace, paid=_SUM_AMOUNTS, patient_responsibility=_SUM_AMOUNTS,
+                 adjustments=st.lists(_AMOUNT_HOLDER, max_size=3),
+                 lines=st.lists(st.builds(SimpleNamespace, paid=_SUM_AMOUNTS,
+                                          adjustments=st.lists(_AMOUNT_HOLDER, max_size=3)), max_size=3)))
+def test_whole_cents_answers_as_the_listed_sum(remit):
+    """The exact context's add, amount after amount, answers as sum() over the listed amounts did
+    (floats, None, NaN, infinities, sums past 100 digits: False alike)."""
+    assert adjudication._whole_cents(remit) is reference_whole_cents(remit)
