@@ -174,32 +174,32 @@ def delimiters(path: str) -> tuple[str, str, str]:
 def pieces(path: str, term: str, start: int = 0, end: int | None = None,
            size: int | None = None) -> Iterator[list[str]]:
     """The segments of the file (bytes start..end) as text, a chunk's worth at a time (see bodies)."""
-    term_lf = term + "\n"
+    term_lf, term_crlf = term + "\n", term + "\r\n"
     for body in _raw_bodies(path, term, start, end, size):
-        found = _plain_pieces(body, term, term_lf)
+        found = _plain_pieces(body, term, term_crlf if "\r" in body else term_lf)
         if found is None:
             found = _normalized(body, term).split(term)
             found.pop()  # after the last terminator: ""
         yield found
 
 
-def _plain_pieces(body: str, term: str, term_lf: str) -> list[str] | None:
-    """The segments of a body in one of the two usual layouts, every terminator followed by LF
-    and every LF after a terminator, or no line break at all: split at terminator + LF (or at the
-    terminator), checked as _normalized checks (no empty segment, no blank next to a terminator;
-    control characters and non-ASCII were refused by _chunks). None for any other layout
-    (_normalized then reads it). The same list as _normalized(body).split(term) without its last
-    "", without the copy that replacing every terminator + LF made and the four searches of the
-    whole body (~10 ms a MB in all)."""
-    if "\r" in body:
-        return None
-    if "\n" in body:
-        if not body.endswith(term_lf):
+def _plain_pieces(body: str, term: str, line_end: str) -> list[str] | None:
+    """The segments of a body in one of the usual layouts, every terminator followed by
+    `line_end` (term + LF, or term + CRLF) and every line break after a terminator, or no line
+    break at all: split at `line_end` (or at the terminator), checked as _normalized checks (no
+    empty segment, no blank next to a terminator; control characters and non-ASCII were refused
+    by _chunks). None for any other layout (_normalized then reads it). The same list as
+    _normalized(body).split(term) without its last "", without the copy that replacing every
+    terminator + line break made and the four searches of the whole body (~10 ms a MB in all)."""
+    if "\n" in body or "\r" in body:
+        if not body.endswith(line_end):
             return None
-        joint = term_lf
-        found = body.split(term_lf)
+        joint = line_end
+        found = body.split(line_end)
         count = len(found) - 1
         if body.count(term) != count or body.count("\n") != count:
+            return None
+        if (body.count("\r") != count) if len(line_end) == 3 else ("\r" in body):
             return None
     else:
         if not body.endswith(term):

@@ -54,13 +54,13 @@ _stray = st.sampled_from([""] * 100 + [" ", "\n", "\t", "\x7f", "~", "\r"])
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(segments=st.lists(st.tuples(_segment, _after, _stray, st.integers(0, 30)), min_size=1, max_size=25),
-       size=st.sampled_from([5, 16, 64, 1 << 20]), lf=st.booleans())
-def test_the_split_reads_what_the_normalizing_reader_reads(tmp_path, segments, size, lf):
+       size=st.sampled_from([5, 16, 64, 1 << 20]), layout=st.sampled_from(["\n", "", "\r\n"]))
+def test_the_split_reads_what_the_normalizing_reader_reads(tmp_path, segments, size, layout):
     text = ""
     for segment, after, stray, at in segments:
         at = min(at, len(segment))
-        if not lf:  # the other usual layout: no line break (now and then one, as the strays are)
-            after = "" if after == "\n" else after
+        # the usual layouts (LF, none, CRLF after every terminator), now and then broken
+        after = layout if after == "\n" else after
         text += segment[:at] + stray + segment[at:] + TERM + after
     path = tmp_path / "era.835"
     path.write_bytes(text.encode("ascii"))
@@ -71,35 +71,37 @@ def test_the_split_reads_what_the_normalizing_reader_reads(tmp_path, segments, s
     "ISA*1~\nGS*2~\nST*835~\n",
     "ISA*1~\nGS*2 X~\nN1*PR*A PLAN~\n",
     "ISA*1~GS*2 X~N1*PR*A PLAN~",
+    "ISA*1~\r\nGS*2 X~\r\nN1*PR*A PLAN~\r\n",
 ])
 def test_the_usual_layouts_take_the_split(text):
     """The usual layouts are read by the split (None would mean the slower reader)."""
-    got = fasttext._plain_pieces(text, TERM, TERM + "\n")
+    got = fasttext._plain_pieces(text, TERM, TERM + ("\r\n" if "\r" in text else "\n"))
     assert got == fasttext._normalized(text, TERM).split(TERM)[:-1]
 
 
-@pytest.mark.parametrize("text", ["A~B~\n", "A~\r\nB~\r\n", "A~\nB\nC~\n", "A~\nB~", "A~B"])
+@pytest.mark.parametrize("text", ["A~B~\n", "A~\r\nB~\n", "A~\nB\nC~\n", "A~\nB~", "A~B", "A~\r\nB\rC~\r\n",
+                                  "A~\r\nB\nC~\r\n", "A~\rB~\r\n", "A~\r\nB~\r"])
 def test_other_layouts_are_left_to_the_normalizing_reader(text):
-    assert fasttext._plain_pieces(text, TERM, TERM + "\n") is None
+    assert fasttext._plain_pieces(text, TERM, TERM + ("\r\n" if "\r" in text else "\n")) is None
 
 
 @pytest.mark.parametrize("text", ["A~\n~\n", " A~\n", "A ~\n", "A~\n B~\n", "A~\nB ~\n",
-                                  "A~~", " A~", "A ~", "A~ B~", "A~B ~"])
+                                  "A~~", " A~", "A ~", "A~ B~", "A~B ~", "A~\r\n~\r\n", "A~\r\n B~\r\n"])
 def test_blanks_and_empty_segments_are_refused(text):
     with pytest.raises(Ineligible):
-        fasttext._plain_pieces(text, TERM, TERM + "\n")
+        fasttext._plain_pieces(text, TERM, TERM + ("\r\n" if "\r" in text else "\n"))
     with pytest.raises(Ineligible):
         fasttext._normalized(text, TERM)
 
 
 def test_many_blanks_are_searched_not_walked():
     """Past 256 blanks the body is searched for a blank next to a terminator (same verdicts)."""
-    for after in ("\n", ""):
+    for after in ("\n", "", "\r\n"):
         fine = f"N1*PR*A B C D E F G H~{after}" * 100
-        assert fasttext._plain_pieces(fine, TERM, TERM + "\n") == fasttext._normalized(fine, TERM).split(TERM)[:-1]
+        assert fasttext._plain_pieces(fine, TERM, TERM + ("\r\n" if "\r" in fine else "\n")) == fasttext._normalized(fine, TERM).split(TERM)[:-1]
         for bad in (fine + f"X ~{after}", fine + f"X~{after} Y~{after}"):
             with pytest.raises(Ineligible):
-                fasttext._plain_pieces(bad, TERM, TERM + "\n")
+                fasttext._plain_pieces(bad, TERM, TERM + ("\r\n" if "\r" in bad else "\n"))
             with pytest.raises(Ineligible):
                 fasttext._normalized(bad, TERM)
 
