@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import chain
-from operator import attrgetter
 
 from .cas import merge_same_reason
 from .remit import RemitClaim
@@ -119,22 +117,9 @@ def zero_balance(claim: RemitClaim, *, bill_zero_balance: bool) -> str | None:
     """Nothing left for the patient: checked only once the claim balances (an unbalanced claim's
     patient share is unknown)."""
     if (claim.status_code != "4" and not bill_zero_balance and claim.patient_responsibility == 0
-            and (not _has_pr(claim) or claim.patient_adjustments == 0)):
+            and claim.patient_adjustments == 0):
         return "nothing left for the patient (CLP05 = 0, no PR adjustment); use --bill-zero-balance to bill it"
     return None
-
-
-def _has_pr(claim: RemitClaim) -> bool:
-    """Whether any adjustment of the claim or its lines is in group PR: the groups gathered by C
-    loops (attrgetter, chain); without one, patient_adjustments is 0 and is not summed."""
-    groups = set(map(_GROUP, claim.adjustments))
-    if claim.lines:
-        groups.update(map(_GROUP, chain.from_iterable(map(_ADJUSTMENTS, claim.lines))))
-    return "PR" in groups
-
-
-_GROUP = attrgetter("group")
-_ADJUSTMENTS = attrgetter("adjustments")
 
 
 def next_level(level: str) -> str | None:
