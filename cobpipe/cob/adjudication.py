@@ -109,8 +109,12 @@ def _beyond_cents_of(value: Decimal) -> bool:
 
 def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segment, relationship: str,
                       prior_subscriber: Loop, prior_payer: Loop, adjudication_date: dt.date,
-                      others: list[Loop], *, claim_level_eaf: bool) -> Loop:
-    """2320/2330A/2330B for the payer that adjudicated: its policy, money and claim control number."""
+                      others: list[Loop], *, claim_level_eaf: bool, tidied: bool = False) -> Loop:
+    """2320/2330A/2330B for the payer that adjudicated: its policy, money and claim control number.
+
+    `tidied`: the original is known tidy (OriginalClaim.indexed_tidy): the loop comes back as
+    `tidy_loop` would give it, the segments made here tidied and those copied from the original's
+    2010BA/2010BB (the 2330A, most of the 2330B) not looked at."""
     level = code(prior_sbr, 1)
     sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
                         code(prior_sbr, 5) if level != "P" else "", "", "", "", code(prior_sbr, 9))
@@ -131,6 +135,10 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
     payer += [s for s in prior_payer.segments_of("REF") if s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS]
     if remit.payer_claim_number:
         payer.append(Segment.build("REF", "F8", remit.payer_claim_number))
+        if tidied:
+            payer[-1] = tidy_segment(payer[-1])  # the 835's CLP07
+    if tidied:  # the SBR, CAS, OI and MOA carry the claim's and the 835's codes (DTP*573 is ours)
+        segments = tidy_segments(segments)
     return Loop("2320", segments, [Loop("2330A", subscriber), Loop("2330B", payer)])
 
 

@@ -164,16 +164,16 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
     payer_id = prior_payer.first.get(9)
+    # the index says when the original's text has nothing tidy_loop would change: its own loops and
+    # segments are then carried over without the segment-by-segment look (what is built is still tidied)
+    tidy = getattr(original, "indexed_tidy", False) is True
     new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
-                                 adjudication_date, others, claim_level_eaf=not line_level_eaf)
+                                 adjudication_date, others, claim_level_eaf=not line_level_eaf, tidied=tidy)
     if kept:
         payers = [tidy_loop(loop) for loop in sorted(kept + [new_2320],
                                                      key=lambda loop: _level_rank(code(loop.first, 1)))]
     else:  # the usual claim: the original's only 2320 was the next payer's
-        payers = [tidy_loop(new_2320)]
-    # the index says when the original's text has nothing tidy_loop would change: its own loops and
-    # segments are then carried over without the segment-by-segment look (what is built is still tidied)
-    tidy = getattr(original, "indexed_tidy", False) is True
+        payers = [new_2320 if tidy else tidy_loop(new_2320)]
     claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers, tidy)
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
                          tidy_loop(subscriber), tidy_loop(patient_loop), claim)

@@ -3,6 +3,7 @@
 written: Segment.build for each segment, then every segment tidied."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
@@ -138,11 +139,19 @@ def test_an_indexed_tidy_original_builds_what_the_looked_at_one_builds(tmp_path)
     calls = captured_builds(tmp_path, 5, patient_fraction=0.5)
     flagged = [args for args, built, _ in calls if not isinstance(built, Exception) and args[0].indexed_tidy]
     assert len(flagged) > 20
+    untidy_clp07 = 0
     for args in flagged:
         plain = args[0].replace()
         assert plain.indexed_tidy is False
         with_flag, without = build.build_secondary(*args), build.build_secondary(plain, *args[1:])
         assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
+        # what the 835 gives is still tidied with the flag: a CLP07 ending with ':' (REF*F8 in 2330B)
+        remit = dataclasses.replace(args[1], payer_claim_number=args[1].payer_claim_number + ":")
+        with_flag = build.build_secondary(args[0], remit, *args[2:])
+        without = build.build_secondary(plain, remit, *args[2:])
+        assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
+        untidy_clp07 += ":" not in with_flag.claim.child("2320").to_x12()
+    assert untidy_clp07 == len(flagged)
 
 
 def reference_whole_cents(remit):
