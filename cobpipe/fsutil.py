@@ -15,14 +15,17 @@ from typing import TextIO
 
 
 @contextlib.contextmanager
-def atomic_writer(target: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
-    """Yields a text stream; on clean exit the content replaces `target` atomically, else it vanishes."""
+def atomic_writer(target: Path, encoding: str | None = "utf-8") -> Iterator[TextIO]:
+    """Yields a text stream (a binary one when `encoding` is None); on clean exit the content
+    replaces `target` atomically, else it vanishes."""
     target = Path(target)
     mkdir_durable(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, errors="surrogateescape", newline="") as stream:
+        stream = os.fdopen(fd, "wb") if encoding is None else os.fdopen(
+            fd, "w", encoding=encoding, errors="surrogateescape", newline="")
+        with stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

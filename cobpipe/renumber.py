@@ -10,15 +10,13 @@ as `edi.writer` writes them, and BHT03 (ISA13 and ST02: claim837.writer's refere
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 from edi.segment import Delimiters
 
-from .fsutil import fsync_dir
+from .fsutil import atomic_writer
 
 _CHUNK = 1 << 20
 
@@ -58,7 +56,7 @@ _FIELDS = {"ISA": ("ISA", 13, "{:09d}"), "IEA": ("ISA", 2, "{:09d}"), "GS": ("GS
 
 def renumber(source: Path, target: Path, mapping: dict[tuple[str, int], int], delimiters: Delimiters) -> None:
     """Copy the X12 file `source` to `target` (durably: temp name, fsync, rename, fsync the folder)
-    with each envelope control number n of kind k replaced by mapping[(k, n)]. The few envelope
+    with each envelope control number n of kind k replaced by mapping[(k, n)] (fsutil.atomic_writer). The few envelope
     segments are found in one pass over the bytes, the rest copied as they are: this runs in the
     batch's one process, ERA after ERA."""
     separator = (delimiters.segment + delimiters.suffix).encode("utf-8")
@@ -98,26 +96,15 @@ def renumber(source: Path, target: Path, mapping: dict[tuple[str, int], int], de
         pieces.append(data[done:])
         return b"".join(pieces)
 
-    target = Path(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
-            rest = b""
-            while chunk := reader.read(_CHUNK):
-                data = rest + chunk
-                cut = data.rfind(separator)  # whole segments only: a number never spans two chunks
-                if cut < 0:
-                    rest = data
-                    continue
-                cut += len(separator)
-                writer.write(block(data[:cut]))
-                rest = data[cut:]
-            writer.write(block(rest))
-            writer.flush()
-            os.fsync(writer.fileno())
-        os.replace(name, target)
-        fsync_dir(target.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-        raise
+    with open(source, "rb") as reader, atomic_writer(target, encoding=None) as writer:
+        rest = b""
+        while chunk := reader.read(_CHUNK):
+            data = rest + chunk
+            cut = data.rfind(separator)  # whole segments only: a number never spans two chunks
+            if cut < 0:
+                rest = data
+                continue
+            cut += len(separator)
+            writer.write(block(data[:cut]))
+            rest = data[cut:]
+        writer.write(block(rest))

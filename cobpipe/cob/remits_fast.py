@@ -19,7 +19,6 @@ tests/cobpipe/cob/test_remits_fast.py holds this to the general reader.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterator
 
 from edi.errors import EdiSyntaxError
@@ -29,7 +28,7 @@ from edi.segment import Delimiters, _make_segment
 
 from ..era import balance
 from ..era.claims import _read_claim
-from ..era.clean import CleanScan, _stamp
+from ..era.clean import CleanScan, reopen_unchanged
 from ..era.context import _Context
 from ..era.header import _HEADER_END, _read_header
 from ..era.model import ONE, ZERO, Moa, Party, RemittanceTotals
@@ -72,14 +71,7 @@ class FastRemits:
         mark = b"~\nCLP*" if lines else b"~CLP*"
         skip = len(mark) - 4
         number = 0
-        try:
-            stream = open(self.path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise EdiSyntaxError(f"cannot read it again: {exc.strerror or exc}", path=self.name) from exc
-        with stream:
-            if _stamp(os.fstat(stream.fileno())) != self.found.stamp:
-                raise EdiSyntaxError("the file changed while it was being converted; convert it again",
-                                     path=self.name)
+        with reopen_unchanged(self.path, self.name, self.found.stamp) as stream:
             carry = b""
             while True:
                 data = stream.read(READ_BYTES)

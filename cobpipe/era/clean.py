@@ -222,6 +222,19 @@ class _Scan:
         self.last_number, self.last_tag = number, tag
 
 
+def reopen_unchanged(path, name: str, stamp: tuple):
+    """The scanned file opened again for its second pass (binary); refused when it is no longer
+    the file the scan vouched for."""
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise EdiSyntaxError(f"cannot read it again: {exc.strerror or exc}", path=name) from exc
+    if _stamp(os.fstat(stream.fileno())) != stamp:
+        stream.close()
+        raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=name)
+    return stream
+
+
 def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
@@ -254,14 +267,7 @@ class CleanReader:
         lines = self.found.lines
         make = _make_segment
         number = 0
-        try:
-            stream = open(self.path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise EdiSyntaxError(f"cannot read it again: {exc.strerror or exc}", path=self.name) from exc
-        with stream:
-            if _stamp(os.fstat(stream.fileno())) != self.found.stamp:
-                raise EdiSyntaxError("the file changed while it was being converted; convert it again",
-                                     path=self.name)
+        with reopen_unchanged(self.path, self.name, self.found.stamp) as stream:
             carry = b""
             while True:
                 data = stream.read(READ_BYTES)
