@@ -13,8 +13,6 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from lxml import etree
-
 from .ig_issues import Crash, Issue, no_map as _issue_no_map
 
 MAXINT = 2147483647
@@ -68,11 +66,13 @@ class Map:
 
 
 _BAD_CHILD = object()  # get_child_node_by_idx raises EngineError for this slot
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 def _parse_xml(name: str) -> Any:
-    return etree.parse(str(files("pyx12").joinpath("map", name)), _PARSER).getroot()
+    from lxml import etree  # here: a process whose maps come from edi.ig_mapcache never needs it
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.parse(str(files("pyx12").joinpath("map", name)), parser).getroot()
 
 
 def _text(elem: Any, name: str) -> str | None:
@@ -89,10 +89,16 @@ def data_elements() -> dict[str, tuple[str | None, int, int]]:
             for e in root.iter("data_ele")}
 
 
-@lru_cache(maxsize=1)
+_external: dict[str, frozenset[str | None]] | None = None  # codes.xml's code sets, read once per process
+
+
 def external_codes() -> dict[str, frozenset[str | None]]:
-    root = _parse_xml("codes.xml")
-    return {cs.findtext("id"): frozenset(c.text for c in cs.iterfind("version/code")) for cs in root.iter("codeset")}
+    global _external
+    if _external is None:
+        root = _parse_xml("codes.xml")
+        _external = {cs.findtext("id"): frozenset(c.text for c in cs.iterfind("version/code"))
+                     for cs in root.iter("codeset")}
+    return _external
 
 
 @lru_cache(maxsize=1)
@@ -309,7 +315,25 @@ def _compile_loop(elem: Any, parent: LoopNode, path: str, mp: Map, is_root: bool
 
 @lru_cache(maxsize=16)
 def load_map(map_file: str) -> Map:
-    """A pyx12 map XML compiled into a Map, once per process."""
+    """A pyx12 map XML compiled into a Map, once per process; kept between processes by
+    edi.ig_mapcache (unpickling it is ~5x cheaper than compiling it)."""
+    global _external
+    from . import ig_mapcache
+
+    path = ig_mapcache.cache_path(map_file)
+    cached = ig_mapcache.load(path, Map)
+    if cached is not None:
+        mp, codes = cached
+        if _external is None:
+            _external = codes
+        return mp  # type: ignore[no-any-return]
+    mp = compile_map(map_file)
+    ig_mapcache.store(path, mp, external_codes())
+    return mp
+
+
+def compile_map(map_file: str) -> Map:
+    """A pyx12 map XML compiled into a Map (what load_map keeps)."""
     root = _parse_xml(map_file)
     mp = Map()
     mp.file = map_file

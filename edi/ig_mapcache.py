@@ -1,0 +1,95 @@
+"""The fast engine's compiled maps kept between processes: a pickle in the user's cache folder.
+
+Compiling pyx12's 837P map XML into edi.ig_map's tables costs ~0.1 s CPU, in every process that
+validates (the validator process convert starts for each output is a fresh interpreter); unpickling
+the same tables costs ~0.02 s. The file is named by a hash of everything the tables are made from:
+the map XML and the dataele/codes XML it reads (by content), pyx12's version, Python's version and
+the source of edi.ig_map itself (the classes pickled). So a changed map, pyx12 or compiler never
+reads an old file; the cached tables are the compiled ones (tests/edi/test_ig_mapcache.py).
+
+Only a cache: a file that is missing, unreadable or not a pickle of the expected tables is compiled
+again (and rewritten); a folder that cannot be written just means no cache. COBPIPE_IG_CACHE=0
+turns it off. Maps hold no data from any input file, so there is nothing private in the folder.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1  # bumped when what is pickled changes shape
+_SOURCES = ("dataele.xml", "codes.xml")  # what every compiled map also reads
+
+
+def cache_folder() -> Path | None:
+    """$XDG_CACHE_HOME/cobpipe/ig-maps, else ~/.cache/cobpipe/ig-maps; None when turned off."""
+    if os.environ.get("COBPIPE_IG_CACHE", "").strip() == "0":
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    try:
+        root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    except RuntimeError:  # no home folder
+        return None
+    return root / "cobpipe" / "ig-maps"
+
+
+def cache_path(map_file: str) -> Path | None:
+    """Where the compiled `map_file` is kept (None: no cache folder, or a source cannot be read)."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    try:
+        import pyx12
+
+        digest = hashlib.sha256()
+        for part in (str(FORMAT), sys.version, getattr(pyx12, "__version__", "?"), map_file):
+            digest.update(part.encode() + b"\0")
+        digest.update(Path(__file__).with_name("ig_map.py").read_bytes())
+        for name in (map_file, *_SOURCES):
+            digest.update(files("pyx12").joinpath("map", name).read_bytes())
+    except (OSError, ImportError):
+        return None
+    return folder / f"{Path(map_file).stem}-{digest.hexdigest()[:32]}.pickle"
+
+
+def load(path: Path | None, kind: type) -> tuple[Any, Any] | None:
+    """(compiled map, external code sets) from `path`, or None when there is none usable."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as source:
+            found = pickle.load(source)
+    except Exception:  # noqa: BLE001 - missing, truncated, foreign: compiled again
+        return None
+    if (not isinstance(found, tuple) or len(found) != 3 or found[0] != FORMAT or not isinstance(found[1], kind)
+            or not isinstance(found[2], dict)):
+        return None
+    return found[1], found[2]
+
+
+def store(path: Path | None, compiled: Any, codes: dict) -> None:
+    """Keep `compiled` (just compiled, before any validation filled its per-process memos) at `path`:
+    written under a temporary name and renamed, so a reader never sees half a file."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = pickle.dumps((FORMAT, compiled, codes), protocol=pickle.HIGHEST_PROTOCOL)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+    except (OSError, pickle.PicklingError, RecursionError):
+        return
+

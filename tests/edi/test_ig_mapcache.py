@@ -1,0 +1,91 @@
+"""edi.ig_mapcache: the compiled maps kept in the user's cache folder are the compiled maps."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from edi import ig_map, ig_mapcache
+
+MAPS = ("837.5010.X222.A1.xml", "835.5010.X221.A1.xml", "x12.control.00501.xml")
+
+
+def same(a, b, seen=None, where="map") -> None:
+    """a and b hold the same values in the same shape (slotted objects, containers, patterns)."""
+    seen = set() if seen is None else seen
+    if (id(a), id(b)) in seen:
+        return
+    seen.add((id(a), id(b)))
+    assert type(a) is type(b), where
+    if isinstance(a, (ig_map.Map, ig_map.LoopNode, ig_map.SegNode, ig_map.EleSpec, ig_map.CompSpec)):
+        for slot in type(a).__slots__:
+            assert hasattr(a, slot) == hasattr(b, slot), f"{where}.{slot}"
+            if hasattr(a, slot):
+                same(getattr(a, slot), getattr(b, slot), seen, f"{where}.{slot}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, seen, f"{where}[{i}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            same(a[k], b[k], seen, f"{where}[{k!r}]")
+    elif isinstance(a, re.Pattern):
+        assert (a.pattern, a.flags) == (b.pattern, b.flags), where
+    elif a is ig_map._BAD_CHILD:
+        assert b is ig_map._BAD_CHILD, where
+    else:
+        assert a == b, where
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("COBPIPE_IG_CACHE", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("map_file", MAPS)
+def test_cached_map_is_the_compiled_map(cache_home, map_file):
+    path = ig_mapcache.cache_path(map_file)
+    assert path is not None and str(path).startswith(str(cache_home))
+    compiled = ig_map.compile_map(map_file)
+    ig_mapcache.store(path, compiled, ig_map.external_codes())
+    loaded = ig_mapcache.load(path, ig_map.Map)
+    assert loaded is not None
+    same(compiled, loaded[0])
+    assert loaded[1] == ig_map.external_codes()
+    # the check itself sees a difference
+    loaded[0].by_path["/ISA_LOOP/ISA"].children[0].max_len += 1
+    with pytest.raises(AssertionError):
+        same(compiled, loaded[0])
+
+
+def test_each_map_its_own_file(cache_home):
+    paths = {ig_mapcache.cache_path(m) for m in MAPS}
+    assert len(paths) == len(MAPS)
+
+
+def test_unusable_file_is_compiled_again(cache_home):
+    path = ig_mapcache.cache_path(MAPS[2])
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a pickle")
+    assert ig_mapcache.load(path, ig_map.Map) is None
+    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {})
+    assert ig_mapcache.load(path, ig_map.Map) is not None
+    path.write_bytes(path.read_bytes()[:100])  # cut short
+    assert ig_mapcache.load(path, ig_map.Map) is None
+
+
+def test_turned_off(cache_home, monkeypatch):
+    monkeypatch.setenv("COBPIPE_IG_CACHE", "0")
+    assert ig_mapcache.cache_path(MAPS[0]) is None
+    ig_mapcache.store(None, object(), {})  # nothing to do, no error
+    assert not any(cache_home.iterdir())
+
+
+def test_unwritable_folder_means_no_cache(cache_home):
+    (cache_home / "cobpipe").write_text("a file where the folder would be")
+    path = ig_mapcache.cache_path(MAPS[2])
+    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {})  # no error
+    assert ig_mapcache.load(path, ig_map.Map) is None
