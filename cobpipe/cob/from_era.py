@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from edi.segment import Segment
+from edi.segment import STANDARD, Segment
 from edi.writer import format_amount
 
 from edi.values import parse_amount, parse_date8
@@ -130,7 +130,9 @@ def _moa_segment(moa: Moa | None) -> Segment | None:
     return segment if segment.elements else None
 
 
-def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
+def billed_lines_plain(claim: OriginalClaim) -> list[BilledLine]:
+    """What matching needs of each 2400 of `claim`, read the plain way: the reference `billed_lines`
+    is held to (tests/cobpipe/cob/test_from_era_billed.py)."""
     out = []
     for line in claim.lines:
         sv1 = line.segment("SV1")
@@ -149,4 +151,74 @@ def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
             parse_amount(sv1.get(4)) if sv1 is not None else None,
             date,
         ))
+    return out
+
+
+# billed_lines' answers by element text (procedure composites, amounts and dates repeat from line to
+# line and claim to claim); each cleared when it reaches _VALUES_KEPT, so memory stays flat
+_VALUES_KEPT = 4096
+_procedures: dict[str, tuple] = {}
+_amounts: dict[str, Decimal | None] = {}
+_dates: dict[str, dt.date | None] = {}
+
+
+def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
+    """What matching needs of each 2400 of `claim` (`billed_lines_plain`'s answers): each line's
+    items looked at once, not once per segment asked for, and the procedure, amounts and date
+    parsed once per distinct text (Decimal and date are immutable: shared answers are safe)."""
+    out = []
+    make, segment_type = _billed_line, Segment
+    procedures, amounts, dates = _procedures, _amounts, _dates
+    for line in claim.lines:
+        sv1 = ref = dtp = None
+        for item in line.items:
+            if not isinstance(item, segment_type):
+                continue
+            tag = item.tag
+            if tag == "SV1":
+                if sv1 is None:
+                    sv1 = item
+            elif tag == "REF":
+                if ref is None and item.elements and item.elements[0] == "6R":
+                    ref = item
+            elif tag == "DTP":
+                if dtp is None and item.elements and item.elements[0] == "472":
+                    dtp = item
+        first = line.items[0] if line.items else None
+        number = first.get(1) if isinstance(first, segment_type) else ""
+        date = None
+        if dtp is not None:
+            text = dtp.get(3)
+            if text:
+                date = dates.get(text, dates)
+                if date is dates:
+                    if len(dates) >= _VALUES_KEPT:
+                        dates.clear()
+                    date = dates[text] = parse_date8(text[:8])
+        if sv1 is None:
+            out.append(make(number, ref.get(2) if ref is not None else "", "", "", (), ZERO, None, date))
+            continue
+        elements = sv1.elements
+        count = len(elements)
+        text = elements[0] if count else ""
+        standard = sv1.delimiters is STANDARD  # the composites remembered are split at STANDARD's ':'
+        procedure = procedures.get(text) if standard else None
+        if procedure is None:
+            composite = sv1.composite(1)
+            procedure = (composite[0] if composite else "", composite[1] if len(composite) > 1 else "",
+                         tuple(m for m in composite[2:6] if m))
+            if standard:
+                if len(procedures) >= _VALUES_KEPT:
+                    procedures.clear()
+                procedures[text] = procedure
+        amounts_found = []
+        for text in (elements[1] if count > 1 else "", elements[3] if count > 3 else ""):
+            amount = amounts.get(text, amounts)
+            if amount is amounts:
+                if len(amounts) >= _VALUES_KEPT:
+                    amounts.clear()
+                amount = amounts[text] = parse_amount(text)
+            amounts_found.append(amount)
+        charge, units = amounts_found
+        out.append(make(number, ref.get(2) if ref is not None else "", *procedure, charge or ZERO, units, date))
     return out
