@@ -112,3 +112,60 @@ def test_a_file_changed_after_the_scan_is_refused_in_one_line(tmp_path):
         stream.write(b"\n")
     with pytest.raises(EdiError, match="changed while it was being converted"):
         list(CleanReader(made.era, found))
+
+
+def _segment_problem_by_split(text: bytes, lines: bool) -> str:
+    """era.clean's segment checks as they were written before its whole-text search: each segment
+    split out, its first bytes matched and its last byte looked at (the reference)."""
+    import re
+    from operator import itemgetter
+
+    start_pattern = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
+    width = 5 if lines else 4
+    pieces = text.split(b"~")
+    pieces.pop()
+    del pieces[0]
+    for start in set(map(itemgetter(slice(0, width)), pieces)):
+        if start_pattern.fullmatch(start, width - 4) is None:
+            return "segment id"
+    if not frozenset(b" \t\v\f\x00\x1a").isdisjoint(map(itemgetter(-1), pieces)):
+        return "stripped before a terminator"
+    return ""
+
+
+_SEGMENT_BYTES = st.sampled_from([b"A", b"Z", b"0", b"9", b"*", b" ", b"\t", b"\v", b"\f", b"\x00", b"\x1a", b"a",
+                                  b":", b"\n", b"-", b"CLP", b"NM1", b"SE", b"ISA"])
+
+
+_SEGMENT = st.lists(_SEGMENT_BYTES, min_size=1, max_size=7).map(b"".join) | st.tuples(
+    st.sampled_from([b"NM1", b"SE", b"CAS", b"AB"]), st.sampled_from([b"", b"*"]),
+    st.lists(_SEGMENT_BYTES, max_size=4).map(b"".join)).map(b"".join)  # mostly well-formed ids
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_SEGMENT, min_size=1, max_size=6), st.booleans())
+def test_segment_checks_find_what_a_split_finds(segments, lines):
+    """_segment_problem (a search over the block) answers as the split into segments does, for
+    segments of ids, separators, blanks and line feeds in any order (a line feed in a segment
+    never reaches it with `lines`: the scan refuses such a block first)."""
+    from cobpipe.era.clean import _segment_problem
+
+    if lines:
+        segments = [s.replace(b"\n", b"") for s in segments]
+    gap = b"~\n" if lines else b"~"
+    text = gap + gap.join(segments) + b"~"
+    assert _segment_problem(text, lines) == _segment_problem_by_split(text, lines)
+
+
+def test_segment_checks_find_each_problem():
+    from cobpipe.era.clean import _segment_problem
+
+    for lines, gap in ((False, b"~"), (True, b"~\n")):
+        def text(*segments):
+            return gap + gap.join(segments) + b"~"
+        assert _segment_problem(text(b"ISA*1", b"AB", b"ABC*", b"AB*C D"), lines) == ""
+        for bad in (b"A", b"ABCD", b"AB C", b"ab*1", b"A*B"):
+            assert _segment_problem(text(b"ISA*1", bad, b"SE*1"), lines) == "segment id", bad
+        for blank in b" \t\v\f\x00\x1a":
+            assert _segment_problem(text(b"ISA*1", b"NM1*X" + bytes((blank,)), b"SE*1"), lines) \
+                == "stripped before a terminator"
