@@ -1,0 +1,66 @@
+"""spans._odd_segment (one regular-expression search over a block) refuses exactly the blocks that
+splitting the block into its segments refuses (the index's earlier check, kept here as the
+reference): a segment id the reader does not take, or a segment ending in a byte it strips."""
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cobpipe.claim837.spans import _odd_segment
+
+_START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
+_STRIPPED = frozenset(b" \t\v\f\x00\x1a")
+
+
+def odd_by_splitting(text: bytes, lines: bool) -> bool:
+    """The reference: the block split at its terminators, each segment's first bytes and last byte."""
+    pieces = text.split(b"~")
+    pieces.pop()  # after the last terminator: nothing
+    del pieces[0]  # before the virtual terminator: nothing
+    width, skip = (5, 1) if lines else (4, 0)
+    if any(_START.fullmatch(start, skip) is None for start in set(map(itemgetter(slice(0, width)), pieces))):
+        return True
+    return not _STRIPPED.isdisjoint(map(itemgetter(-1), pieces))
+
+
+_SEGMENT_BYTES = st.sampled_from([b"A", b"B", b"Z", b"0", b"9", b"a", b"*", b":", b" ", b"\t", b"\x00", b"\x1a",
+                                  b"\v", b"~", b"\n", b"-"])
+_SEGMENTS = st.one_of(
+    st.lists(_SEGMENT_BYTES, max_size=7).map(b"".join),
+    st.sampled_from([b"NM1*82*1", b"LX*1", b"LX", b"ABC", b"AB*", b"ABCD*1", b"REF*6R*X ", b"SV1*HC:1\x00",
+                     b"HL*1**20*1", b"ab*1", b"A*1", b"", b"N3*1 MAIN ST", b"PER*IC**TE*1\x1a"]),
+)
+
+
+def block(segments: list[bytes], lines: bool) -> bytes:
+    """A block as the scanner searches it: the virtual terminator, then each segment and its terminator
+    (with the line feed after every terminator but the last, one segment a line)."""
+    sep = b"~\n" if lines else b"~"
+    return sep + sep.join(segments) + b"~"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_SEGMENTS, min_size=1, max_size=6), st.booleans())
+def test_odd_segment_as_splitting(segments, lines):
+    text = block(segments, lines)
+    if lines and (text.count(b"\n") != text.count(b"~") - 1 or text.count(b"~\n") != text.count(b"\n")):
+        return  # the scanner refuses such a block before it looks at the segments
+    if not lines and b"\n" in text:
+        return
+    assert (_odd_segment(text, lines) is not None) == odd_by_splitting(text, lines)
+
+
+@pytest.mark.parametrize("lines", [False, True])
+@pytest.mark.parametrize("segments, odd", [
+    ([b"ISA*00", b"GS*HC", b"LX"], None),
+    ([b"LX*1", b"REF*6R*X "], "a segment ending in what the reader strips"),
+    ([b"LX*1", b"Ab*1"], "a segment id the reader does not take"),
+    ([b"ABCD*1"], "a segment id the reader does not take"),
+    ([b"LX*1", b""], "a segment id the reader does not take"),
+])
+def test_odd_segment_says_why(segments, odd, lines):
+    assert _odd_segment(block(segments, lines), lines) == odd
