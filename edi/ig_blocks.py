@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import ig_recache
 from .ig_fast import BUFSIZE, _Driver
 from .ig_regex import content_required, segment_matcher
 from .ig_walk import _DELETED, _MISSING, _OTHER
@@ -52,10 +53,10 @@ _PATTERN_LIMIT = 4096
 class _Run:
     """What a run of segments from one trie node does when its expressions accept it."""
 
-    __slots__ = ("patterns", "end", "sets", "dels", "node", "tag", "hl", "lx")
+    __slots__ = ("patterns", "end", "sets", "dels", "node", "tag", "hl", "lx", "lx_from")
 
     def __init__(self, patterns: list[Any], end: dict, delta: dict[str, Any], node: Any, tag: str, hl: Any,
-                 lx: int | None) -> None:
+                 lx: int | None, lx_from: int | None = None) -> None:
         self.patterns = patterns
         self.end = end  # the trie node after the run
         self.sets = {p: v for p, v in delta.items() if v is not _DELETED}  # walk counts after the run
@@ -64,6 +65,7 @@ class _Run:
         self.tag = tag
         self.hl = hl  # the map node of an HL starting the run (read by the reader: its numbers), or None
         self.lx = lx  # the reader's LX count after the run (None: the run leaves it alone)
+        self.lx_from = lx_from  # the reader's LX count the run needs before it (None: any)
 
 
 def drive(driver: _Driver) -> bool:
@@ -126,6 +128,7 @@ class _Blocks:
         hl = self.hl_token
         term = self.term
         next_hl = term + nl + hl  # where the next unit starts
+        next_lx = term + nl + "LX" + self.ele  # or the next service line
         skip = len(term) + len(nl)
         find, count = region.find, region.count
         n = len(texts)
@@ -133,9 +136,19 @@ class _Blocks:
         enter, apply, unit = self.enter, self.apply, self.unit
         i = 0
         pos = len(nl)  # where texts[i] starts in the region
-        while i < n:  # one HL to the next: the block's first HL (if learned there), then a learned run
-            at = find(next_hl, pos)
-            if at < 0:
+        none = len(region)  # (no HL, no LX further on)
+        hl_at = lx_at = -1  # the terminator before the next HL, LX (found again once passed)
+        while i < n:  # one HL or LX to the next: the block's first HL (if learned there), then a learned run
+            if hl_at < pos:
+                hl_at = find(next_hl, pos)
+                if hl_at < 0:
+                    hl_at = none
+            if lx_at < pos:
+                lx_at = find(next_lx, pos)
+                if lx_at < 0:
+                    lx_at = none
+            at = hl_at if hl_at < lx_at else lx_at
+            if at == none:
                 b = n
             else:
                 b = i + count(term, pos, at + 1)
@@ -154,8 +167,10 @@ class _Blocks:
                         found = runs.get(b - j)
                         if found is not None:
                             seg = texts[j:b]
+                            lx_count = reader.lx_count
                             for run in found:
-                                if all(map(_fullmatch, run.patterns, seg)):
+                                if (run.lx_from is None or run.lx_from == lx_count) and all(
+                                        map(_fullmatch, run.patterns, seg)):
                                     apply(run, seg, line0 + j * step, step)
                                     j = b
                                     break
@@ -220,8 +235,10 @@ class _Blocks:
                     found = runs.get(b - j)
                     if found is not None:
                         seg = texts[j:b]
+                        lx_count = reader.lx_count
                         for run in found:
-                            if all(map(_fullmatch, run.patterns, seg)):
+                            if (run.lx_from is None or run.lx_from == lx_count) and all(
+                                    map(_fullmatch, run.patterns, seg)):
                                 self.apply(run, seg, line0 + j * step, step)
                                 return True
                 if j == i and texts[j].startswith(self.hl_token):
@@ -232,6 +249,7 @@ class _Blocks:
             # segment by segment; a run is learned when every step replays or learns a shape, cleanly
             self.alive = None
             start = shapes.trie
+            lx_start = reader.lx_count
             steps: list[Any] | None = [] if start is not None and whole else None
             k = j
             while k < b:
@@ -256,7 +274,7 @@ class _Blocks:
                         break
             else:
                 if steps:
-                    self.learn(start, b - j, steps)  # type: ignore[arg-type]
+                    self.learn(start, b - j, steps, lx_start)  # type: ignore[arg-type]
                 return True
         return True
 
@@ -362,12 +380,14 @@ class _Blocks:
 
     # --- learning a run -------------------------------------------------------------------------------
 
-    def learn(self, trie: dict, length: int, steps: list[tuple[tuple, tuple]]) -> None:
+    def learn(self, trie: dict, length: int, steps: list[tuple[tuple, tuple]], lx_start: int) -> None:
+        """A run of `steps` from `trie`, the reader's LX count `lx_start` before it."""
         if self.runs >= RUN_LIMIT:
             return
         check_lx = self.reader.check_837_lx
         patterns = []
         lx: int | None = None
+        lx_from: int | None = None  # an LX before any CLM: the run holds only where the reader counted this
         counted = False
         delta: dict[str, Any] = {}
         for index, (key, (found, changes, _child)) in enumerate(steps):
@@ -378,8 +398,8 @@ class _Blocks:
             if check_lx and seg_id == "CLM":
                 lx, counted = 0, True
             elif check_lx and seg_id == "LX":
-                if lx is None:
-                    return
+                if lx is None:  # the service lines of a claim the run does not start with
+                    lx = lx_from = lx_start
                 lx += 1
                 lx01 = lx
             pattern = self.pattern(found, key, lx01)
@@ -390,10 +410,11 @@ class _Blocks:
                 delta[path] = value
         last_key, (last_node, _changes, end) = steps[-1]
         run = _Run(patterns, end, delta, last_node, last_key[0], steps[0][1][0] if steps[0][0][0] == "HL" else None,
-                   lx if counted else None)
+                   lx if counted or lx_from is not None else None, lx_from)
         known = trie.setdefault(_FAST, {}).setdefault(length, [])
         # (not again a run its expressions refused; a few per trie node and length, tried in turn)
-        if len(known) < CANDIDATES and not any(r.patterns == patterns and r.end is end for r in known):
+        if len(known) < CANDIDATES and not any(r.patterns == patterns and r.end is end and r.lx_from == lx_from
+                                               for r in known):
             known.append(run)
             self.runs += 1
 
@@ -426,7 +447,7 @@ class _Blocks:
                 if lx01 is not None:
                     parts.append(f"(?={seg_id}{E}{lx01}(?:{E}|\\Z))")
                 text = "".join(parts) + f"(?:{matcher.__self__.pattern})(?<!{E})"  # no trailing separator
-                found = re.compile(text, re.S)
+                found = ig_recache.compile(text, re.S)
         if len(self.patterns) < _PATTERN_LIMIT:
             self.patterns[cache_key] = found
         return found

@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import ig_recache
 from .ig_checks import (  # noqa: F401 - re-exported
     _check_element, _composite_errors, _element_errors, _get_value, _syntax_errors, _valid_date, _valid_time,
     segment_errors, valid_data_type)
@@ -386,6 +387,7 @@ def run(stream: Any, first_line: int = 1, limits: tuple[int, int] | None = None)
         raise EngineBug(type(exc).__name__) from exc
     issues = driver.errh.issues() + driver.stopped
     issues.sort(key=lambda i: i.position or 0)
+    ig_recache.save()  # the expressions this file needed first, for the next process
     return issues, reader.lines
 
 

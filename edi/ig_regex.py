@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from . import ig_recache
 from .ig_checks import _check_element, _composite_errors, _element_errors, _sub_element_errors
 from .ig_issues import Crash
 from .ig_map import _BAD_CHILD, CompSpec, EleSpec, SegNode, external_codes
@@ -63,7 +64,7 @@ def segment_matcher(node: SegNode, ele: str, comp: str, term: str) -> Callable[[
         if len(_cache) >= _CACHE_LIMIT:  # a long-lived process fed files in many delimiter sets
             _cache.clear()
         pattern = segment_pattern(node, ele, comp, term)
-        found = _cache[key] = re.compile(pattern, re.S).fullmatch if pattern is not None else None
+        found = _cache[key] = ig_recache.compile(pattern, re.S).fullmatch if pattern is not None else None
     return found  # type: ignore[return-value]
 
 

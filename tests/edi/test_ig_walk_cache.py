@@ -67,6 +67,9 @@ def test_synthetic_files_same_issues_and_the_cache_is_used(tmp_path, monkeypatch
     from cobpipe.synth import generate
 
     Counting.hits = 0
+    # the per-segment path, whose every learned step is a ShapeCache replay (the block path, held to it
+    # by test_ig_blocks.py, takes most learned blocks without asking the cache)
+    monkeypatch.setattr(ig_fast, "BLOCKS", False)
     for seed, knobs in [(4, {}), (5, {"unbalanced_fraction": 0.2, "secondary_absent_fraction": 0.3})]:
         era, claims = generate(200, tmp_path / str(seed), seed=seed, **knobs)
         same(read(Path(era)), monkeypatch)

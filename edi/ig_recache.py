@@ -1,0 +1,130 @@
+"""The guide check's compiled expressions kept between processes (the user's cache folder).
+
+The fast engine compiles one regular expression per segment node it meets (edi.ig_regex) and one per
+learned run position (edi.ig_blocks): long alternations of code values whose compilation, done by the
+`re` module in Python, costs ~0.2 s CPU in every validator process (convert starts one per output).
+The result of that work is a list of integers (the pattern's code) that the C engine takes as it is;
+`compile` keeps those lists in a pickle next to edi.ig_mapcache's maps and hands them straight to the
+C engine the next time, skipping the parse.
+
+That is CPython's own private step (re._compiler.compile's last call), so it is taken only where it is
+known to be the same: the file is named by the interpreter's exact version and the C engine's MAGIC,
+every entry was made in this process's way, and anything unexpected (another implementation, a
+missing private name, a refused entry) falls back to re.compile. tests/edi/test_ig_recache.py holds
+the kept code to what re compiles. What is kept are the expressions' texts: map codes and element
+rules, the qualifier codes and service line numbers of learned runs; never a value read from a file
+that is not a code of the guide, so nothing private.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .ig_mapcache import cache_folder
+
+LIMIT = 8192  # expressions kept in the file (a 10k-claim convert output needs ~150)
+
+try:  # the private names this needs; without them, plain re.compile
+    import _sre
+    from re import _compiler, _parser
+
+    _USABLE = sys.implementation.name == "cpython" and hasattr(_sre, "MAGIC") and hasattr(_compiler, "_code")
+except ImportError:  # pragma: no cover - another implementation
+    _USABLE = False
+
+
+class _Store:
+    __slots__ = ("known", "added", "loaded", "path")
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, int], tuple] = {}
+        self.added = 0
+        self.loaded = False
+        self.path: Path | None = None
+
+
+_store = _Store()
+
+
+def store_path() -> Path | None:
+    folder = cache_folder()
+    if folder is None or not _USABLE:
+        return None
+    version = hashlib.sha256(sys.version.encode()).hexdigest()[:16]
+    tag = f"{sys.implementation.cache_tag}-{_sre.MAGIC}-{version}"
+    return folder / f"expressions-{tag}.pickle"
+
+
+def _load() -> None:
+    _store.loaded = True
+    _store.path = path = store_path()
+    if path is None:
+        return
+    try:
+        with open(path, "rb") as source:
+            found = pickle.load(source)
+    except Exception:  # noqa: BLE001 - missing, truncated, foreign: started again
+        return
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == sys.version and isinstance(found[1], dict):
+        _store.known = found[1]
+
+
+def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:  # noqa: A001 - as re.compile
+    """re.compile(pattern, flags), from the kept code when this pattern was compiled before."""
+    if not _store.loaded:
+        _load()
+    if _store.path is None:
+        return re.compile(pattern, flags)
+    key = (pattern, flags)
+    entry = _store.known.get(key)
+    if entry is not None:
+        try:
+            return _sre.compile(pattern, *entry)  # type: ignore[no-any-return]
+        except Exception:  # noqa: BLE001 - refused: compiled as re does, and kept again
+            pass
+    entry = code_of(pattern, flags)
+    compiled = _sre.compile(pattern, *entry)
+    if len(_store.known) < LIMIT:
+        _store.known[key] = entry
+        _store.added += 1
+    return compiled  # type: ignore[no-any-return]
+
+
+def code_of(pattern: str, flags: int) -> tuple[Any, ...]:
+    """What re._compiler.compile hands the C engine for `pattern`, after the pattern itself."""
+    parsed = _parser.parse(pattern, flags)
+    code = _compiler._code(parsed, flags)
+    groupindex = parsed.state.groupdict
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    # (as plain ints: the code's named constants do not pickle)
+    return (int(flags | parsed.state.flags), [int(c) for c in code], parsed.state.groups - 1, dict(groupindex),
+            tuple(indexgroup))
+
+
+def save() -> None:
+    """Write the kept expressions when this process compiled new ones (temporary name, renamed)."""
+    path = _store.path
+    if path is None or not _store.added:
+        return
+    _store.added = 0
+    with contextlib.suppress(OSError, pickle.PicklingError, RecursionError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = pickle.dumps((sys.version, _store.known), protocol=pickle.HIGHEST_PROTOCOL)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise

@@ -1,0 +1,105 @@
+"""edi.ig_recache: an expression built from its kept code is the one re.compile builds."""
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edi import ig_recache
+from edi.ig_map import load_map
+from edi.ig_regex import segment_pattern
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not ig_recache._USABLE, reason="needs CPython's re internals")
+
+
+@pytest.fixture
+def fresh_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("COBPIPE_IG_CACHE", raising=False)
+    monkeypatch.setattr(ig_recache, "_store", ig_recache._Store())
+    return tmp_path
+
+
+@functools.cache
+def node_patterns() -> list[str]:
+    mp = load_map("837.5010.X222.A1.xml")
+    found = [segment_pattern(node, "*", ":", "~") for node in mp.by_path.values() if node.is_segment]
+    return [p for p in found if p is not None][:60]
+
+
+def test_kept_code_is_what_re_compiles(fresh_store):
+    patterns = node_patterns() + [r"(?P<a>x)(?=y)\Z", "(?!)", "[^*]*"]
+    for pattern in patterns:
+        entry = ig_recache.code_of(pattern, re.S)
+        expected = re._compiler.compile(re._parser.parse(pattern, re.S), re.S)
+        assert entry[0] == expected.flags and entry[2] == expected.groups
+        assert entry[1] == [int(c) for c in re._compiler._code(re._parser.parse(pattern, re.S), re.S)]
+    for pattern in patterns:
+        ig_recache.compile(pattern, re.S)
+    ig_recache.save()
+    assert ig_recache.store_path().is_file()
+    # a new process's store, read from the file
+    ig_recache._store = ig_recache._Store()
+    for pattern in patterns:
+        kept = ig_recache.compile(pattern, re.S)
+        plain = re.compile(pattern, re.S)
+        assert kept == plain  # (CPython compares the code too)
+        assert (kept.groups, kept.groupindex) == (plain.groups, plain.groupindex)
+    assert ig_recache._store.added == 0  # every one came from the file
+
+
+@functools.cache
+def built_both_ways() -> list[tuple[re.Pattern, re.Pattern]]:
+    return [(ig_recache._sre.compile(p, *ig_recache.code_of(p, re.S)), re.compile(p, re.S))
+            for p in node_patterns()[:25]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet="NM1*IL:~ 0123456789ABZ", max_size=40))
+def test_kept_expressions_match_as_re_does(text):
+    for kept, plain in built_both_ways():
+        assert kept == plain and bool(kept.fullmatch(text)) == bool(plain.fullmatch(text))
+
+
+def test_a_bad_entry_is_compiled_again(fresh_store):
+    ig_recache.compile("NM1\\*", re.S)
+    ig_recache._store.known[("NM1\\*", re.S)] = (0, [999999], 0, {}, ())  # refused by the C engine
+    assert ig_recache.compile("NM1\\*", re.S).fullmatch("NM1*")
+
+
+def test_unreadable_file_and_turned_off(fresh_store, monkeypatch):
+    path = ig_recache.store_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x80garbage")
+    assert ig_recache.compile("AB", 0).fullmatch("AB")
+    monkeypatch.setattr(ig_recache, "_store", ig_recache._Store())
+    monkeypatch.setenv("COBPIPE_IG_CACHE", "0")
+    assert ig_recache.compile("AB", 0).fullmatch("AB")
+    assert ig_recache._store.path is None
+
+
+def test_validation_the_same_with_and_without_the_kept_expressions(tmp_path):
+    """Two processes (the second from the kept file) and one without: the same findings."""
+    from cobpipe.synth import generate
+
+    _era, claims = generate(120, tmp_path / "in", seed=3, unbalanced_fraction=0.2)
+    text = Path(claims).read_text()
+    bad = text.replace("*HC:", "*XX:", 3).replace("D8*20", "D8*19", 2)  # a few errors in learned blocks
+    path = tmp_path / "bad.837"
+    path.write_text(bad)
+    script = ("import sys, json; from edi import ig; "
+              "print(json.dumps([f.to_dict() for f in ig.validate_file(sys.argv[1], capped=False)]))")
+    env = {"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, cwd=REPO,
+                           env=env | extra, check=True).stdout
+            for extra in ({}, {}, {"COBPIPE_IG_CACHE": "0"})]
+    assert runs[0] == runs[1] == runs[2]
+    assert '"IG-' in runs[0]
+    assert list((tmp_path / "cache" / "cobpipe" / "ig-maps").glob("expressions-*.pickle"))
