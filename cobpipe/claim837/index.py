@@ -170,30 +170,38 @@ class ClaimIndex:
     def _placed_2300(self, envelope: Envelope, clm, rest: str, first: int) -> list:
         """The items of a claim's 2300 loop: `clm` (segment `first`) and the segments of `rest`
         (storage text after it, numbered on from `first`) placed as `claim` placed them eagerly."""
-        claim = Loop("2300", (clm,))
+        items = [clm]
         if rest:
             bodies = rest.split("~")
             bodies.pop()
-            self._place([claim], _make_all(bodies, first + 1), 0)
-        return claim.items
+            self._make_placed([items], ("2300",), bodies, first + 1)
+        return items
 
-    def _place(self, stack: list, segments: list, first: int) -> None:
-        """`_TransactionBuilder.place(seg)` for segments[first:] with the loops of `stack` open. The
-        loop table decides a placement from the open loops, the tag and, where a loop on the way
-        tells children apart by it, element 01: each decision is made once and kept in a state per
-        tuple of open loop ids (`_placements`), which also holds the state the decision leads to, so
-        a segment costs one dict look-up by tag and an append to the open loops' item lists."""
-        ids = tuple(loop.id for loop in stack)
+    def _make_placed(self, lists: list, ids: tuple[str, ...], bodies: list[str], number: int) -> None:
+        """`_TransactionBuilder.place` for the segments of `bodies` (texts without terminators, made
+        as `_make_all` makes them, numbered from `number`) with loops `ids` open, whose item lists
+        are `lists` (outermost first; the list is changed). The loop table decides a placement from
+        the open loops, the tag and, where a loop on the way tells children apart by it, element 01:
+        each decision is made once and kept in a state per tuple of open loop ids (`_placements`),
+        which also holds the state the decision leads to, so a segment costs its making, one dict
+        look-up by tag and an append to the open loops' item lists."""
         trans = self._placements.get(ids)
         if trans is None:
             trans = self._state(ids)
-        lists = [loop.items for loop in stack]  # the open loops' items, outermost first
         new_loop = _new_loop
-        for index in range(first, len(segments)):
-            seg = segments[index]
-            action = trans.get(seg.tag)
+        unfrozen, segment, standard = _Unfrozen, Segment, STANDARD
+        for body in bodies:
+            tag, star, rest = body.partition("*")
+            seg = _new_object(unfrozen)  # _make_all's segment
+            seg.tag = tag
+            seg.elements = elements = tuple(rest.split("*")) if star else ()
+            seg.index = number
+            seg.line = number
+            seg.delimiters = standard
+            seg.__class__ = segment
+            number += 1
+            action = trans.get(tag)
             if type(action) is not tuple:  # noqa: E721 - None (not decided yet) or a dict by element 01
-                elements = seg.elements
                 action = action.get(elements[0] if elements else "") if action is not None else None
                 if action is None:
                     action = self._decide(trans, seg)
@@ -260,11 +268,13 @@ class ClaimIndex:
         cached = self._loops.get(key)
         if cached is not None:
             return cached
-        segments, tidy = self._segments(file_no, start, end, first)
-        if segments and segments[0].tag == "HL":  # as _TransactionBuilder.open_hl opens it
-            loop = Loop(HL_LEVELS[segments[0].get(3)], segments[:1])
-            self._place([loop], segments, 1)
+        bodies, tidy = self._bodies(file_no, start, end)
+        if bodies and bodies[0].partition("*")[0] == "HL":
+            (hl,) = _make_all(bodies[:1], first)  # the loop opened as _TransactionBuilder.open_hl opens it
+            loop = Loop(HL_LEVELS[hl.get(3)], (hl,))
+            self._make_placed([loop.items], (loop.id,), bodies[1:], first + 1)
         else:  # the header: BHT stays in it (before any HL), the rest is placed (1000A, 1000B)
+            segments = _make_all(bodies, first)
             builder = self._builder(envelope)
             loop = builder.header
             for seg in segments:
@@ -274,7 +284,7 @@ class ClaimIndex:
                     builder.place(seg)
         if len(self._loops) >= _LOOPS_KEPT:
             self._loops.clear()
-        self._loops[key] = found = (loop, first + len(segments), tidy)
+        self._loops[key] = found = (loop, first + len(bodies), tidy)
         return found
 
     def _builder(self, envelope: Envelope):
@@ -291,14 +301,13 @@ class ClaimIndex:
         builder.stack = [builder.header]
         return builder
 
-    def _segments(self, file_no: int, start: int, end: int, first: int) -> tuple[list, bool]:
-        """The segments at file[start:end] as `parser.split_segments` makes them from storage text,
-        and whether that text is tidy (`_tidy_text`)."""
-        raw = self._read(file_no, start, end)
-        text = raw.replace(b"\n", b"").decode("ascii")
+    def _bodies(self, file_no: int, start: int, end: int) -> tuple[list[str], bool]:
+        """The segment texts at file[start:end] (without terminators and line feeds), as
+        `parser.split_segments` splits the storage text, and whether that text is tidy (`_tidy_text`)."""
+        text = self._read(file_no, start, end).replace(b"\n", b"").decode("ascii")
         bodies = text.split("~")
         bodies.pop()
-        return _make_all(bodies, first), _tidy_text(text)
+        return bodies, _tidy_text(text)
 
     def _envelope(self, transaction: int) -> Envelope:
         """The envelope as the ledger gives it back (from its JSON)."""

@@ -1,5 +1,6 @@
-"""The claim index's placement states (`ClaimIndex._place`: one decision per open loops, tag and,
-where it decides, element 01) against the parser's own `_TransactionBuilder.place`, segment by segment."""
+"""The claim index's placement states (`ClaimIndex._make_placed`: one decision per open loops, tag
+and, where it decides, element 01; each segment made from its text as `_make_all` makes it) against
+the parser's own `_TransactionBuilder.place`, segment by segment."""
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -7,7 +8,7 @@ from hypothesis import strategies as st
 
 import cobpipe.claim837.index as index_module
 from cobpipe.claim837.claim import Envelope
-from cobpipe.claim837.index import ClaimIndex
+from cobpipe.claim837.index import ClaimIndex, _make_all
 from cobpipe.claim837.loops import Loop
 from cobpipe.claim837.parser import _TransactionBuilder
 from edi.segment import Segment
@@ -18,12 +19,13 @@ SEGMENTS = [("HI", "ABK:R05"), ("NM1", "82"), ("NM1", "DN"), ("NM1", "77"), ("NM
             ("NM1", "QB"), ("NM1", "XX"), ("PRV", "PE"), ("REF", "G1"), ("REF", "F8"), ("REF", "6R"),
             ("SBR", "S"), ("OI", ""), ("AMT", "D"), ("CAS", "CO"), ("LX", "1"), ("SV1", "HC:1"),
             ("DTP", "472"), ("SVD", "99"), ("N3", "1 MAIN"), ("N4", "TOWN"), ("ZZZ", "1"), ("DMG", "D8"),
-            ("PAT", "19"), ("K3", ""), ("NTE", "ADD"), ("LQ", "UT"), ("FRM", "1")]
+            ("PAT", "19"), ("K3", ""), ("NTE", "ADD"), ("LQ", "UT"), ("FRM", "1"),
+            ("NM1", None), ("LX", None), ("SBR", None), ("NM1", "")]  # None: the tag alone, no elements
 
 
 def tree(loop: Loop) -> list:
-    return [(item.tag, item.elements) if isinstance(item, Segment) else (item.id, tree(item))
-            for item in loop.items]
+    return [(item.tag, item.elements, item.index, item.line, item.delimiters) if isinstance(item, Segment)
+            else (item.id, tree(item)) for item in loop.items]
 
 
 def builder_places(start: str, segments: list[Segment]) -> list:
@@ -39,16 +41,16 @@ def builder_places(start: str, segments: list[Segment]) -> list:
 @given(st.lists(st.sampled_from(SEGMENTS), max_size=25), st.sampled_from(["2300", "2000B", "2000C"]),
        st.sampled_from([3, 10_000]))
 def test_index_places_as_the_builder(picked, start, kept):
-    first = Segment("CLM", ("A1", "10")) if start == "2300" else Segment("HL", ("2", "1", "22", "0"))
-    segments = [first] + [Segment(tag, (qualifier, "X") if qualifier else ("", "X"), n, n)
-                          for n, (tag, qualifier) in enumerate(picked, 2)]
+    first = "CLM*A1*10" if start == "2300" else "HL*2*1*22*0"
+    bodies = [first] + [tag if qualifier is None else f"{tag}*{qualifier}*X" for tag, qualifier in picked]
+    segments = _make_all(bodies, 1)
     original = index_module.PLACEMENTS_KEPT
     index_module.PLACEMENTS_KEPT = kept  # a tiny bound forgets states mid-claim: placements stay the same
     try:
         index = ClaimIndex()
         for _ in range(2):  # the second time from remembered decisions
             loop = Loop(start, segments[:1])
-            index._place([loop], segments, 1)
+            index._make_placed([loop.items], (start,), bodies[1:], 2)
             assert tree(loop) == builder_places(start, segments)
             assert index._placed <= kept
     finally:
