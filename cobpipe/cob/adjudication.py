@@ -16,7 +16,7 @@ from edi.writer import format_amount
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
-from .cas import cas_segments
+from .cas import cas_segments, tidy_cas_segments
 from .remit import RemitClaim
 from .tidy import tidy_segment, tidy_segments
 
@@ -123,7 +123,7 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
         segments += cas_segments(remit.adjustments)
     segments.append(_amt("D", remit.paid))
     if claim_level_eaf:
-        segments.append(_amt("EAF", remit.patient_responsibility))
+        segments.append(_eaf(remit.patient_responsibility))
     segments.append(_other_insurance(original.clm, others))
     if remit.moa is not None and any(remit.moa.elements):
         segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
@@ -182,31 +182,40 @@ def bundled_into(lines: list[Loop], index: int, remitted) -> str:
 def line_adjudication(line, payer_id: str, adjudication_date: dt.date, line_level_eaf: bool,
                        bundled_into: str = "") -> Loop:
     """2430 for one remitted line: SVD, CAS, DTP*573 and, when the patient's share is reported by
-    line, AMT*EAF; tidied as the rest of the claim is (an element from the 835 may end with ":").
+    line, AMT*EAF; tidied as the rest of the claim is (an element from the 835 may end with ":")."""
+    return adjudicated_line(line, payer_id, dtp573(adjudication_date), line_level_eaf, bundled_into)
+
+
+def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bundled_into: str) -> Loop:
+    """`line_adjudication` with its DTP*573 made once a claim (`dtp573(adjudication_date)`).
 
     ~3.5 a claim: the SVD is made from its tuple directly (its units are never empty: nothing trails
     to drop) and tidied only when one of its texts from the claim or the 835 (SVD01, SVD03, SVD06)
-    ends with the component separator, the one thing tidying changes in it."""
-    paid = format_amount(line.paid)
-    procedure = _svd03(line)
-    units = format_amount(line.paid_units if line.paid_units is not None else _ONE)
+    ends with the component separator, the one thing tidying changes in it; the CAS and AMT*EAF
+    come remembered by their texts (`tidy_cas_segments`, `_eaf`)."""
+    paid = format_amount(line.paid)  # first: what it raises comes before SVD03's BuildError
+    procedure = _SVD03.get(line.procedure) if type(line.procedure) is tuple else None  # noqa: E721
+    if procedure is None:
+        procedure = _svd03(line)
+    units = line.paid_units
+    units = "1" if units is None else format_amount(units)
     if bundled_into:
         svd = _make_segment("SVD", (payer_id, paid, procedure, "", units, bundled_into), 0, 0, STANDARD)
     else:
         svd = _make_segment("SVD", (payer_id, paid, procedure, "", units), 0, 0, STANDARD)
-    segments = [svd]
+    if payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":":
+        svd = tidy_segment(svd)
     adjustments = line.adjustments
     if adjustments:
-        segments += tidy_segments(cas_segments(adjustments))
-    segments.append(dtp573(adjudication_date))
+        segments = [svd, *tidy_cas_segments(adjustments), dtp]
+    else:
+        segments = [svd, dtp]
     if line_level_eaf:
         patient = _ZERO
         for adjustment in adjustments:  # sum() with a generator, without the generator
             if adjustment.group == "PR":
                 patient += adjustment.amount
-        segments.append(_amt("EAF", patient))
-    if payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":":
-        segments[0] = tidy_segment(svd)
+        segments.append(_eaf(patient))
     loop = _new_object(Loop)  # Loop("2430", segments) without copying the fresh list
     loop.id = "2430"
     loop.items = segments
@@ -223,6 +232,25 @@ def _amt(qualifier: str, amount: Decimal) -> Segment:
     """`Segment.build("AMT", qualifier, format_amount(amount))` made directly: an amount's text is never
     empty (nothing trails to drop), the qualifier is ours (D, EAF)."""
     return _make_segment("AMT", (qualifier, format_amount(amount)), 0, 0, STANDARD)
+
+
+_EAFS: dict[str, Segment] = {}  # str(amount) -> AMT*EAF: the patient's share repeats (copays, coinsurance)
+
+
+def _eaf(amount: Decimal) -> Segment:
+    """`_amt("EAF", amount)`, remembered by the amount's str() for a Decimal (exact: it names the value
+    and the exponent, which is all format_amount reads). Only an amount format_amount took is
+    remembered, so one it refuses is refused every time."""
+    if type(amount) is not Decimal:  # noqa: E721
+        return _amt("EAF", amount)
+    key = str(amount)
+    made = _EAFS.get(key)
+    if made is None:
+        made = _amt("EAF", amount)
+        if len(_EAFS) >= 8192:
+            _EAFS.clear()
+        _EAFS[key] = made
+    return made
 
 
 _SVD03: dict[tuple[str, ...], str] = {}  # SVC01 components -> SVD03 text; an ERA repeats few codes

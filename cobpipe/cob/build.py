@@ -19,8 +19,9 @@ from edi.segment import STANDARD, Segment
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table
 from ._make import maker
-from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, bundled_into, code,
-                           line_adjudication, other_payer_loop, require_whole_cents)
+from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, adjudicated_line,
+                           bundled_into, code, dtp573, line_adjudication, other_payer_loop,
+                           require_whole_cents)
 from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
@@ -187,19 +188,29 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     orders at or before a 2320 (so after the 2310x loops, before the first 2400). `tidy`: the source's
     items are known tidy (OriginalClaim.indexed_tidy), carried over without looking; the CLM, which
     may be rewritten, is still looked at."""
-    order = _order_2300()
-    payers_key = order["2320"]
-    order_2400 = _order_2400()
-    key_2430 = order_2400["2430"]
+    before_2320, before_2430 = _placement()
     after = -1  # the position in `built` after which the 2320s go
     items = source.items
     clm = source.first
     if clm is None:
         raise BuildError("the original 2300 does not start with CLM")
-    by_line: dict[int, list[int]] = {}
-    for remitted, billed in enumerate(lines.matches):
-        if billed is not None:
-            by_line.setdefault(billed, []).append(remitted)
+    matches = lines.matches
+    count = len(matches)
+    # the usual claim: remitted line i adjudicates billed line i (by_line stays None); else each
+    # billed line's remitted lines, in the 835's order
+    by_line: dict[int, list[int]] | None = None
+    if count and matches != _in_order(count):
+        by_line = {}
+        for remitted, billed in enumerate(matches):
+            if billed is not None:
+                by_line.setdefault(billed, []).append(remitted)
+    dtp = None
+    if count:
+        try:  # the 2430s' DTP*573, made once a claim
+            dtp = dtp573(adjudication_date)
+        except (AttributeError, TypeError, ValueError):  # not a date: line_adjudication raises it in its turn
+            pass
+    remitted_lines = remit.lines if count else ()
     built: list[Segment | Loop] = []
     append = built.append
     position = 0  # the 2400's index among the claim's lines (billed_lines' order)
@@ -209,46 +220,53 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
                 item = _as_original_frequency(clm)
             elif item.tag == "REF" and item.get(1) == "F8":
                 continue  # 2300 REF*F8 is for replacing a claim at the same payer, not for COB
-            elements = item.elements
             if tidy and number:
                 append(item)
-            elif item.delimiters is STANDARD and elements and elements[-1] != "" \
-                    and ":*" not in "*".join(elements) + "*":
-                append(item)  # tidy_loop's usual case, inlined
             else:
-                append(tidy_segment(item))
-            key = order.get(item.tag)
-            if key is not None and key <= payers_key:
+                elements = item.elements
+                if item.delimiters is STANDARD and elements and elements[-1] != "" \
+                        and ":*" not in "*".join(elements) + "*":
+                    append(item)  # tidy_loop's usual case, inlined
+                else:
+                    append(tidy_segment(item))
+            if item.tag in before_2320:
                 after = len(built)
             continue
         loop_id = item.id
-        if loop_id == "2320":
-            continue  # the 2320s are put back, with the new one, in payer order
         if loop_id != "2400":
+            if loop_id == "2320":
+                continue  # the 2320s are put back, with the new one, in payer order
             append(item if tidy else tidy_loop(item))
-            key = order.get(loop_id)
-            if key is not None and key <= payers_key:
+            if loop_id in before_2320:
                 after = len(built)
             continue
         index, position = position, position + 1
-        remitted_lines = by_line.get(index)
-        if not remitted_lines:
-            append(item if tidy else tidy_loop(item))
-            continue
+        if by_line is None:
+            if index >= count:
+                append(item if tidy else tidy_loop(item))
+                continue
+            paid_lines = None  # this line's one remitted line: `index`
+        else:
+            paid_lines = by_line.get(index)
+            if not paid_lines:
+                append(item if tidy else tidy_loop(item))
+                continue
         line = _new_object(Loop)  # Loop("2400") with the tidied line's items, the 2430s added below
         line.id = "2400"
-        line_items = line.items = list(item.items if tidy else tidy_loop(item).items)
+        line_items = line.items = [*(item.items if tidy else tidy_loop(item).items)]
         last = line_items[-1] if line_items else None
         # Loop.add's place for a 2430 is the end when the line's last item orders at or before it
-        last_key = None if last is None else order_2400.get(last.id if isinstance(last, Loop) else last.tag)
-        at_end = last_key is not None and last_key <= key_2430
-        for remitted in remitted_lines:
-            paid = remit.lines[remitted]
+        at_end = last is not None and (last.id if isinstance(last, Loop) else last.tag) in before_2430
+        for remitted in (index,) if paid_lines is None else paid_lines:
+            paid = remitted_lines[remitted]
             into = ""  # SVD06
             billed_code = paid.match.original_code
-            if len(remitted_lines) == 1 and billed_code and billed_code != paid.match.code:  # else none: no look
-                into = bundled_into(source.children_of("2400"), index, paid)
-            adjudication = line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, into)
+            if billed_code and billed_code != paid.match.code and (paid_lines is None or len(paid_lines) == 1):
+                into = bundled_into(source.children_of("2400"), index, paid)  # else none: no look
+            if dtp is not None:
+                adjudication = adjudicated_line(paid, payer_id, dtp, line_level_eaf, into)
+            else:
+                adjudication = line_adjudication(paid, payer_id, adjudication_date, line_level_eaf, into)
             if at_end:  # and so it stays: the 2430 just added orders at the 2430's place
                 line_items.append(adjudication)
             else:
@@ -257,9 +275,28 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     if after < 0:  # nothing orders before a 2320: Loop.add's place, after a start segment
         after = 1 if built and isinstance(built[0], Segment) else 0
     built[after:after] = payers
-    claim = Loop("2300")
+    claim = _new_object(Loop)  # Loop("2300") holding `built`
+    claim.id = "2300"
     claim.items = built
     return claim
+
+
+_IN_ORDER = [list(range(n)) for n in range(100)]
+
+
+def _in_order(count: int) -> list[int]:
+    """[0, 1, ..., count - 1]: the matches of a claim whose lines came back in the billed order."""
+    return _IN_ORDER[count] if count < 100 else list(range(count))
+
+
+@functools.cache
+def _placement() -> tuple[frozenset[str], frozenset[str]]:
+    """What the guide orders at or before a 2320 in a 2300, and at or before a 2430 in a 2400
+    (segment tags and loop ids, as Loop.add compares them): one set look-up an item."""
+    order_2300, order_2400 = _order_2300(), _order_2400()
+    key_2320, key_2430 = order_2300["2320"], order_2400["2430"]
+    return (frozenset(name for name, key in order_2300.items() if key <= key_2320),
+            frozenset(name for name, key in order_2400.items() if key <= key_2430))
 
 
 _new_object = object.__new__

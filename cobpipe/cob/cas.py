@@ -9,6 +9,8 @@ from decimal import Decimal
 from edi.segment import STANDARD, Segment, _make_segment
 from edi.writer import format_amount
 
+from .tidy import tidy_segment, tidy_segments
+
 TRIPLETS_PER_SEGMENT = 6
 SEGMENTS_PER_LOOP = 5
 GROUP_CODES_837 = ("CO", "CR", "OA", "PI", "PR")
@@ -71,6 +73,52 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     if len(segments) > SEGMENTS_PER_LOOP:
         raise CasDoesNotFit(f"{len(segments)} CAS segments needed, the 837P allows {SEGMENTS_PER_LOOP}")
     return segments
+
+
+_PLAIN_DIGITS = frozenset("-.0123456789")
+_TIDY_TRIPLETS: dict[tuple[str, str, str], Segment | None] = {}  # (group, reason, str(amount)) -> CAS or None
+
+
+def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
+    """`tidy_segments(cas_segments(adjustments))`, a line's usual one triplet or two of different
+    groups (no quantity, a plain finite Decimal amount) answered from segments remembered by
+    (group, reason, amount text): an ERA repeats most of them (CO-45 of one fee, PR-2 of one
+    copay; ~3 in 4 at 10k), and a segment is immutable. Anything else goes the reference way."""
+    if type(adjustments) is list or type(adjustments) is tuple:  # noqa: E721
+        count = len(adjustments)
+        if count == 1:
+            made = _remembered_triplet(adjustments[0])
+            if made is not _UNKNOWN:
+                return [] if made is None else [made]
+        elif count == 2:
+            first, second = adjustments
+            if first.group != second.group:
+                one, two = _remembered_triplet(first), _remembered_triplet(second)
+                if one is not _UNKNOWN and two is not _UNKNOWN:
+                    return [s for s in (one, two) if s is not None]
+    return tidy_segments(cas_segments(adjustments))
+
+
+_UNKNOWN = object()
+
+
+def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
+    """The tidied one-triplet CAS of `adj`, None when its amount is 0 (left out), `_UNKNOWN` when it
+    is not a plain finite Decimal without quantity (the zero test or the format could raise: the
+    caller then goes the reference way, which raises what it raises in its own order)."""
+    amount = adj.amount
+    if adj.quantity is not None or type(amount) is not Decimal:  # noqa: E721
+        return _UNKNOWN
+    key = (adj.group, adj.reason, str(amount))  # str() of a Decimal is exact: it names the value and exponent
+    made = _TIDY_TRIPLETS.get(key, _UNKNOWN)
+    if made is _UNKNOWN:
+        if not _PLAIN_DIGITS.issuperset(key[2]):  # NaN, sNaN, Infinity, 1E+1: the reference way
+            return _UNKNOWN
+        made = None if amount == 0 else tidy_segment(_one_triplet(adj))
+        if len(_TIDY_TRIPLETS) >= 16384:
+            _TIDY_TRIPLETS.clear()
+        _TIDY_TRIPLETS[key] = made
+    return made
 
 
 def _one_triplet(adj: Adjustment) -> Segment:
