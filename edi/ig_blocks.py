@@ -256,11 +256,12 @@ class _Blocks:
                 before = shapes.trie
                 issued = errh.issued + len(errh.envelope)
                 lines.append(line0 + k * step)
+                shapes.taken = None
                 if not one(*take(texts[k])):
                     return False
                 k += 1
                 after = shapes.trie
-                entry = _entry(before, after) if before is not None and after is not None else None
+                entry = shapes.taken if before is not None and after is not None else None
                 if steps is not None:
                     if entry is None or issued != errh.issued + len(errh.envelope):
                         steps = None
@@ -452,10 +453,3 @@ class _Blocks:
             self.patterns[cache_key] = found
         return found
 
-
-def _entry(before: dict, after: dict) -> tuple[tuple, tuple] | None:
-    """(key, learned step) of the trie node `before` that leads to `after`, or None."""
-    for key, value in before.items():
-        if key is not _FAST and key is not _ENTRY and value[2] is after:
-            return key, value
-    return None

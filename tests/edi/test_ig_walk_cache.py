@@ -188,3 +188,26 @@ def test_learning_stops_at_its_limit_and_the_issues_stay(monkeypatch):
     monkeypatch.setattr(ig_fast, "ShapeCache", Small)
     assert full(ig.issues_for_text(text, engine="fast")) == expected
     assert sizes and sizes[-1].size == 25
+
+
+def secondary_claims(claims: int) -> str:
+    """An 837P of secondary claims (2320/2430 loops with CAS), as convert writes them."""
+    from edi.validate_pipe import _WARM_837P
+
+    first_st = _WARM_837P.index("ST*")
+    second_st = _WARM_837P.index("ST*", first_st + 1)
+    one_set = _WARM_837P[:second_st] + "GE*1*1~\nIEA*1*000000001~\n"
+    return replicate_claims(one_set, claims)
+
+
+@pytest.mark.parametrize("copies", [1, 3, 4, 5])
+def test_counts_decide_the_learned_state(monkeypatch, copies):
+    """Shapes meet in one learned state only when the counts are equal too: a service line whose CAS
+    repeat past the guide's limit late in the file, after lines with fewer were learned, is reported."""
+    segs = [s for s in secondary_claims(30).split("~") if s.strip()]
+    late = [i for i, s in enumerate(segs) if s.strip().startswith("CAS*PR*1*10")][-2]
+    segs[late + 1:late + 1] = [segs[late]] * copies
+    text = "~".join(segs) + "~"
+    same(text, monkeypatch)
+    found = issues(text, monkeypatch, cache=True)
+    assert any(code == "5" for _l, code, *_rest in found) == (copies >= 4)
