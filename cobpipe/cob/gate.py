@@ -14,8 +14,10 @@ from edi.findings import Finding, Location, Severity
 from edi.segment import Segment
 from edi.values import parse_date8
 
+from .gate_loops import PAYER_ORDER, balanced_since, levels_clear
 # the claim as the gate reads it, and amounts read from it (gate_view): re-exported, callers import them here
-from .gate_view import _MONEY, ZERO, ClaimView, Loop2320, Loop2400, Loop2430, cas_total, money
+from .gate_view import (_DATES, _MONEY, _UNREAD, ZERO, ClaimView, LoopView, Loop2320, Loop2400, Loop2430, cas_sum,
+                        cas_total, date_of, money)
 
 __all__ = ["ZERO", "ClaimView", "GateCounts", "Loop2320", "Loop2400", "Loop2430", "balances", "cas_total",
            "check_claim", "check_claim_rules", "money"]
@@ -28,6 +30,7 @@ class GateCounts:
 
     fast: int = 0
     rules: int = 0
+    loops: int = 0  # of the fast ones, proven over the built claim's loops (gate_loops)
 
 
 COUNTS = GateCounts()
@@ -36,8 +39,15 @@ COUNTS = GateCounts()
 def check_claim(view: ClaimView, *, today: dt.date, path: str | None = None) -> list[Finding]:
     """Every gate rule over one claim; the claim may be written only if no finding is an error.
 
-    Nearly every built claim balances: one pass (`balances`) proves that no rule can find anything
-    and the rules are not run. Any doubt goes to the rules, so findings are always theirs."""
+    Nearly every built claim balances: one pass (`balances`, or for a LoopView of the usual claim
+    `gate_loops.balanced_since` over its loops) proves that no rule can find anything and the rules
+    are not run. Any doubt goes to the rules, so findings are always theirs."""
+    if view.__class__ is LoopView:
+        latest = balanced_since(view.loop, view.subscriber_sbr)
+        if latest is not None and not latest > today:
+            COUNTS.fast += 1
+            COUNTS.loops += 1
+            return []
     if balances(view, today):
         COUNTS.fast += 1
         return []
@@ -68,8 +78,6 @@ def check_claim_rules(view: ClaimView, *, today: dt.date, path: str | None = Non
     checker.rule_svd_payers_known(view)
     return checker.findings
 
-
-PAYER_ORDER = "PSTABCDEFGH"  # SBR01 payer responsibility sequence
 
 
 def _comes_after_destination(payer: Loop2320, subscriber_sbr: Segment | None) -> bool:
@@ -121,7 +129,7 @@ def _balances(view: ClaimView, today: dt.date) -> bool:
         return False
     sbr = view.subscriber_sbr
     for payer in payers:
-        claim_adjustments = _cas_sum(payer.cas) if payer.cas else ZERO
+        claim_adjustments = cas_sum(payer.cas) if payer.cas else ZERO
         if claim_adjustments is None:
             return False
         amounts = payer.amounts
@@ -142,7 +150,7 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
     line_adjustments = ZERO
     reported = missing = line_eaf = False
     amount_of = _MONEY.get
-    date_of = _DATES.get
+    date_known = _DATES.get
     for line in view.lines:
         paid = adjusted = ZERO
         found = False
@@ -156,7 +164,7 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
             if not segments:
                 cas = ZERO  # cas_total of nothing
             elif len(segments) == 1 and len(segments[0].elements) == 3:
-                # _cas_sum of the one one-triplet CAS nearly every 2430 has, inline
+                # cas_sum of the one one-triplet CAS nearly every 2430 has, inline
                 cas_elements = segments[0].elements
                 value = amount_of(cas_elements[2])
                 if value is None:
@@ -165,7 +173,7 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
                     return False
                 cas = ZERO + value
             else:
-                cas = _cas_sum(segments)
+                cas = cas_sum(segments)
                 if cas is None:
                     return False
             dated = adjudication.dtp573
@@ -173,7 +181,7 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
                 return False
             if len(dated) == 1:  # _date_clear of the one DTP*573 a 2430 has, inline when its date was read
                 date_elements = dated[0].elements
-                when = date_of(date_elements[2] if len(date_elements) > 2 else "", _UNREAD)
+                when = date_known(date_elements[2] if len(date_elements) > 2 else "", _UNREAD)
                 if when is None or (when is not _UNREAD and when > today):
                     return False
                 if when is _UNREAD and not _date_clear(dated[0], today):
@@ -218,70 +226,14 @@ def _payer_clear(view: ClaimView, payer: Loop2320, claim_adjustments: Decimal, c
     return money(view.clm, 2) == claim_paid + claim_adjustments + line_adjustments
 
 
-def _cas_sum(segments: list[Segment]) -> Decimal | None:
-    """cas_total of the segments, or None when rule_cas_structure would find something."""
-    if len(segments) > 5:
-        return None
-    total = ZERO
-    amount_of = _MONEY.get
-    for seg in segments:
-        elements = seg.elements
-        size = len(elements)
-        if size == 3:  # one triplet, no quantity: nearly every CAS the mapper writes
-            value = amount_of(elements[2])
-            if value is None:
-                value = money(seg, 3)
-            if not value and elements[1]:
-                return None
-            total += value
-            continue
-        if size > 19:
-            return None
-        for pos in range(3, min(size + 1, 18) + 1, 3):
-            if pos <= size:
-                value = amount_of(elements[pos - 1])
-                if value is None:
-                    value = money(seg, pos)
-                if not value and elements[pos - 2]:
-                    return None
-                total += value  # cas_total adds the amounts present only (x + 0 may round x)
-            elif elements[pos - 2]:  # a reason with no amount: its amount reads as 0
-                return None
-    return total
-
-
 def _date_clear(seg: Segment, today: dt.date) -> bool:
-    text = seg.get(3)
-    when = _DATES.get(text, _UNREAD)
-    if when is _UNREAD:
-        if len(_DATES) >= 4096:
-            _DATES.clear()
-        when = _DATES[text] = parse_date8(text)
+    when = date_of(seg.get(3))
     return when is not None and not when > today
-
-
-_UNREAD = object()
-_DATES: dict[str, object] = {}  # DTP03 text -> its date or None: a run has few adjudication dates
 
 
 def _order_clear(view: ClaimView) -> bool:
     """rule_payer_order would find nothing."""
-    payers = view.other_payers
-    for payer in payers:
-        sbr = payer.sbr
-        if not sbr.get(2) or (sbr.get(1) == "P" and sbr.get(5)):
-            return False
-    sbr = view.subscriber_sbr
-    if sbr is None:
-        return True
-    level = sbr.get(1)
-    if level in PAYER_ORDER:
-        levels = {p.sbr.get(1) for p in payers}
-        if not set(PAYER_ORDER[:PAYER_ORDER.index(level)]) <= levels:
-            return False
-    if sbr.get(5) and sbr.get(9) not in ("MA", "MB"):
-        return False
-    return not (sbr.get(9) == "MB" and any(p.sbr.get(9) == "MB" for p in payers))
+    return levels_clear([payer.sbr for payer in view.other_payers], view.subscriber_sbr)
 
 
 class _Checker:
