@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
 from .ig_issues import Crash, Issue, no_map as _issue_no_map
@@ -69,7 +68,8 @@ _BAD_CHILD = object()  # get_child_node_by_idx raises EngineError for this slot
 
 
 def _parse_xml(name: str) -> Any:
-    from lxml import etree  # here: a process whose maps come from edi.ig_mapcache never needs it
+    from importlib.resources import files  # here: a process whose maps come from edi.ig_mapcache
+    from lxml import etree  # never needs either (~30 ms of imports)
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     return etree.parse(str(files("pyx12").joinpath("map", name)), parser).getroot()
@@ -101,14 +101,19 @@ def external_codes() -> dict[str, frozenset[str | None]]:
     return _external
 
 
-@lru_cache(maxsize=1)
+_index: list[tuple[str | None, str | None, str | None, str | None, str | None]] | None = None  # maps.xml's
+
+
 def map_index() -> list[tuple[str | None, str | None, str | None, str | None, str | None]]:
-    root = _parse_xml("maps.xml")
-    out = []
-    for version in root.iter("version"):
-        for m in version.iterfind("map"):
-            out.append((version.get("icvn"), m.get("vriic"), m.get("fic"), m.get("tspc"), m.text))
-    return out
+    global _index
+    if _index is None:
+        root = _parse_xml("maps.xml")
+        out = []
+        for version in root.iter("version"):
+            for m in version.iterfind("map"):
+                out.append((version.get("icvn"), m.get("vriic"), m.get("fic"), m.get("tspc"), m.text))
+        _index = out
+    return _index
 
 
 def map_file_for(icvn: str | None, vriic: str | None, fic: str | None, tspc: str | None = None) -> str | None:
@@ -317,18 +322,20 @@ def _compile_loop(elem: Any, parent: LoopNode, path: str, mp: Map, is_root: bool
 def load_map(map_file: str) -> Map:
     """A pyx12 map XML compiled into a Map, once per process; kept between processes by
     edi.ig_mapcache (unpickling it is ~5x cheaper than compiling it)."""
-    global _external
+    global _external, _index
     from . import ig_mapcache
 
     path = ig_mapcache.cache_path(map_file)
     cached = ig_mapcache.load(path, Map)
     if cached is not None:
-        mp, codes = cached
+        mp, codes, index = cached
         if _external is None:
             _external = codes
+        if _index is None:
+            _index = index
         return mp  # type: ignore[no-any-return]
     mp = compile_map(map_file)
-    ig_mapcache.store(path, mp, external_codes())
+    ig_mapcache.store(path, mp, external_codes(), map_index())
     return mp
 
 

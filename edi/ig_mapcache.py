@@ -3,7 +3,7 @@
 Compiling pyx12's 837P map XML into edi.ig_map's tables costs ~0.1 s CPU, in every process that
 validates (the validator process convert starts for each output is a fresh interpreter); unpickling
 the same tables costs ~0.02 s. The file is named by a hash of everything the tables are made from:
-the map XML and the dataele/codes XML it reads (by content), pyx12's version, Python's version and
+the map XML and the dataele/codes/maps XML it reads (by content), pyx12's version, Python's version and
 the source of edi.ig_map itself (the classes pickled). So a changed map, pyx12 or compiler never
 reads an old file; the cached tables are the compiled ones (tests/edi/test_ig_mapcache.py).
 
@@ -14,17 +14,15 @@ turns it off. Maps hold no data from any input file, so there is nothing private
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import sys
-import tempfile
-from importlib.resources import files
+import zlib
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1  # bumped when what is pickled changes shape
-_SOURCES = ("dataele.xml", "codes.xml")  # what every compiled map also reads
+FORMAT = 2  # bumped when what is pickled changes shape
+_SOURCES = ("dataele.xml", "codes.xml", "maps.xml")  # what every compiled map also reads (and the index)
 
 
 def cache_folder() -> Path | None:
@@ -47,19 +45,22 @@ def cache_path(map_file: str) -> Path | None:
     try:
         import pyx12
 
-        digest = hashlib.sha256()
-        for part in (str(FORMAT), sys.version, getattr(pyx12, "__version__", "?"), map_file):
-            digest.update(part.encode() + b"\0")
-        digest.update(Path(__file__).with_name("ig_map.py").read_bytes())
-        for name in (map_file, *_SOURCES):
-            digest.update(files("pyx12").joinpath("map", name).read_bytes())
-    except (OSError, ImportError):
+        maps = Path(pyx12.__file__).parent / "map"  # (importlib.resources' files(): ~10 ms of imports)
+        key = "\0".join((str(FORMAT), sys.version, getattr(pyx12, "__version__", "?"), map_file)).encode()
+        # (CRC-32 and Adler-32 of it all, each part's length first: no hashlib to import, and nothing
+        # to resist here but chance)
+        crc, adler = zlib.crc32(key), zlib.adler32(key)
+        for data in (Path(__file__).with_name("ig_map.py").read_bytes(),
+                     *((maps / name).read_bytes() for name in (map_file, *_SOURCES))):
+            size = len(data).to_bytes(8, "little")
+            crc, adler = zlib.crc32(data, zlib.crc32(size, crc)), zlib.adler32(data, zlib.adler32(size, adler))
+    except (OSError, ImportError, TypeError):
         return None
-    return folder / f"{Path(map_file).stem}-{digest.hexdigest()[:32]}.pickle"
+    return folder / f"{Path(map_file).stem}-{crc:08x}{adler:08x}.pickle"
 
 
-def load(path: Path | None, kind: type) -> tuple[Any, Any] | None:
-    """(compiled map, external code sets) from `path`, or None when there is none usable."""
+def load(path: Path | None, kind: type) -> tuple[Any, dict, list] | None:
+    """(compiled map, external code sets, map index) from `path`, or None when there is none usable."""
     if path is None:
         return None
     try:
@@ -67,25 +68,31 @@ def load(path: Path | None, kind: type) -> tuple[Any, Any] | None:
             found = pickle.load(source)
     except Exception:  # noqa: BLE001 - missing, truncated, foreign: compiled again
         return None
-    if (not isinstance(found, tuple) or len(found) != 3 or found[0] != FORMAT or not isinstance(found[1], kind)
-            or not isinstance(found[2], dict)):
+    if (not isinstance(found, tuple) or len(found) != 4 or found[0] != FORMAT or not isinstance(found[1], kind)
+            or not isinstance(found[2], dict) or not isinstance(found[3], list)):
         return None
-    return found[1], found[2]
+    return found[1], found[2], found[3]
 
 
-def store(path: Path | None, compiled: Any, codes: dict) -> None:
+def store(path: Path | None, compiled: Any, codes: dict, index: list) -> None:
     """Keep `compiled` (just compiled, before any validation filled its per-process memos) at `path`:
     written under a temporary name and renamed, so a reader never sees half a file."""
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = pickle.dumps((FORMAT, compiled, codes), protocol=pickle.HIGHEST_PROTOCOL)
+        import tempfile  # (here: ~9 ms of imports a process that only reads does without)
+
+        data = pickle.dumps((FORMAT, compiled, codes, index), protocol=pickle.HIGHEST_PROTOCOL)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
             os.replace(temp, path)
+            for stale in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.pickle"):  # older keys of this map
+                if stale != path:
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)

@@ -18,12 +18,11 @@ that is not a code of the guide, so nothing private.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import re
 import sys
-import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +56,7 @@ def store_path() -> Path | None:
     folder = cache_folder()
     if folder is None or not _USABLE:
         return None
-    version = hashlib.sha256(sys.version.encode()).hexdigest()[:16]
-    tag = f"{sys.implementation.cache_tag}-{_sre.MAGIC}-{version}"
+    tag = f"{sys.implementation.cache_tag}-{_sre.MAGIC}-{zlib.crc32(sys.version.encode()):x}"
     return folder / f"expressions-{tag}.pickle"
 
 
@@ -117,6 +115,8 @@ def save() -> None:
         return
     _store.added = 0
     with contextlib.suppress(OSError, pickle.PicklingError, RecursionError):
+        import tempfile  # (here: ~9 ms of imports a process with nothing new to keep does without)
+
         path.parent.mkdir(parents=True, exist_ok=True)
         data = pickle.dumps((sys.version, _store.known), protocol=pickle.HIGHEST_PROTOCOL)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")

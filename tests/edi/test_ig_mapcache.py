@@ -50,11 +50,11 @@ def test_cached_map_is_the_compiled_map(cache_home, map_file):
     path = ig_mapcache.cache_path(map_file)
     assert path is not None and str(path).startswith(str(cache_home))
     compiled = ig_map.compile_map(map_file)
-    ig_mapcache.store(path, compiled, ig_map.external_codes())
+    ig_mapcache.store(path, compiled, ig_map.external_codes(), ig_map.map_index())
     loaded = ig_mapcache.load(path, ig_map.Map)
     assert loaded is not None
     same(compiled, loaded[0])
-    assert loaded[1] == ig_map.external_codes()
+    assert loaded[1] == ig_map.external_codes() and loaded[2] == ig_map.map_index()
     # the check itself sees a difference
     loaded[0].by_path["/ISA_LOOP/ISA"].children[0].max_len += 1
     with pytest.raises(AssertionError):
@@ -71,7 +71,7 @@ def test_unusable_file_is_compiled_again(cache_home):
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a pickle")
     assert ig_mapcache.load(path, ig_map.Map) is None
-    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {})
+    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {}, [])
     assert ig_mapcache.load(path, ig_map.Map) is not None
     path.write_bytes(path.read_bytes()[:100])  # cut short
     assert ig_mapcache.load(path, ig_map.Map) is None
@@ -80,12 +80,23 @@ def test_unusable_file_is_compiled_again(cache_home):
 def test_turned_off(cache_home, monkeypatch):
     monkeypatch.setenv("COBPIPE_IG_CACHE", "0")
     assert ig_mapcache.cache_path(MAPS[0]) is None
-    ig_mapcache.store(None, object(), {})  # nothing to do, no error
+    ig_mapcache.store(None, object(), {}, [])  # nothing to do, no error
     assert not any(cache_home.iterdir())
 
 
 def test_unwritable_folder_means_no_cache(cache_home):
     (cache_home / "cobpipe").write_text("a file where the folder would be")
     path = ig_mapcache.cache_path(MAPS[2])
-    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {})  # no error
+    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {}, [])  # no error
     assert ig_mapcache.load(path, ig_map.Map) is None
+
+
+def test_older_keys_of_a_map_are_removed(cache_home):
+    path = ig_mapcache.cache_path(MAPS[2])
+    path.parent.mkdir(parents=True)
+    stale = path.with_name(path.name.rsplit("-", 1)[0] + "-0000000000000000.pickle")
+    other = path.with_name("835.5010.X221.A1-0000000000000000.pickle")
+    stale.write_bytes(b"old")
+    other.write_bytes(b"another map's")
+    ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {}, [])
+    assert path.is_file() and not stale.exists() and other.exists()
