@@ -33,7 +33,6 @@ from .claim import Envelope, OriginalClaim
 from .loops import HL_LEVELS, Loop, loop_table
 from .spans import _CONTEXT_FIELDS, NotIndexable, read_spans
 
-_ASCII_UPPER = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _LOOPS_KEPT = 256  # context loops kept parsed: claims mostly come in file order
 # claims held in memory (~0.6 KB each with their CLM01s, ~125 MB for a 100k-claim run): past this,
 # the claims go through a SQLite ledger as with --db, whose memory does not grow with the file
@@ -43,8 +42,9 @@ PLACEMENTS_KEPT = 4096  # placement decisions remembered (memory stays flat what
 
 
 def sqlite_upper(text: str) -> str:
-    """SQLite's UPPER(): ASCII letters only (the ledger's claim_id_folded)."""
-    return text.encode("ascii").translate(_ASCII_UPPER).decode("ascii") if text.isascii() else text.upper()
+    """SQLite's UPPER() (the ledger's claim_id_folded): of ASCII text, str.upper() changes exactly the
+    letters a-z, as UPPER() does; other text (never in an indexed file) as str.upper() folds it."""
+    return text.upper()
 
 
 class ClaimIndex:
@@ -93,17 +93,10 @@ class ClaimIndex:
         if number >= MAX_CLAIMS:  # the ledger keeps them on disk instead (flat memory, slower)
             raise NotIndexable("more claims than the index keeps in memory")
         self.claims.extend((file_no, context, start, end))
+        _file_under(self.by_id, claim_id, number)
         folded = sqlite_upper(claim_id)
-        for table, key in ((self.by_id, claim_id), (self.by_folded, folded)):
-            if table is self.by_folded and key == claim_id:
-                continue  # already upper case: found through by_id (half the memory for the usual ids)
-            known = table.get(key)
-            if known is None:
-                table[key] = number
-            elif isinstance(known, list):
-                known.append(number)
-            else:
-                table[key] = [known, number]
+        if folded != claim_id:  # else already upper case: found through by_id (half the memory for the usual ids)
+            _file_under(self.by_folded, folded, number)
 
     # --- the claim source -------------------------------------------------------------------
 
@@ -445,6 +438,17 @@ def _make_all(bodies: list[str], first: int) -> list:
         append(seg)
         number += 1
     return segments
+
+
+def _file_under(table: dict[str, int | list[int]], key: str, number: int) -> None:
+    """Claim `number` under `key` in ClaimIndex.by_id or by_folded: a number, or a list of several."""
+    known = table.get(key)
+    if known is None:
+        table[key] = number
+    elif isinstance(known, list):
+        known.append(number)
+    else:
+        table[key] = [known, number]
 
 
 def _tidy_text(text: str) -> bool:
