@@ -118,28 +118,51 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
     level = code(prior_sbr, 1)
     sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
                         code(prior_sbr, 5) if level != "P" else "", "", "", "", code(prior_sbr, 9))
+    if tidied:  # the SBR carries the claim's codes, trimmed (a code may end with ":" once trimmed)
+        sbr = tidy_segment(sbr)
     segments: list[Segment] = [sbr]
     if remit.adjustments:  # most claims carry their adjustments by line only
-        segments += cas_segments(remit.adjustments)
+        segments += tidy_cas_segments(remit.adjustments) if tidied else cas_segments(remit.adjustments)
+    # AMT: our qualifier and an amount's text, never empty: tidy as made
     segments.append(_amt("D", remit.paid))
     if claim_level_eaf:
         segments.append(_eaf(remit.patient_responsibility))
+    # OI: whole elements of the original's CLM and OI (tidy when it is), trailing empties dropped
     segments.append(_other_insurance(original.clm, others))
-    if remit.moa is not None and any(remit.moa.elements):
-        segments.append(Segment("MOA", remit.moa.elements, delimiters=remit.moa.delimiters))
-    subscriber = [s for s in prior_subscriber.iter_segments()
+    moa = remit.moa
+    if moa is not None and any(moa.elements):
+        moa = Segment("MOA", moa.elements, delimiters=moa.delimiters)
+        segments.append(tidy_segment(moa) if tidied else moa)  # the 835's codes
+    subscriber = [s for s in _segments_of(prior_subscriber)
                   if s.tag in ("NM1", "N3", "N4") or (s.tag == "REF" and s.get(1) == "SY")]
-    payer = [s for s in prior_payer.iter_segments() if s.tag in ("NM1", "N3", "N4")]
+    payer = [s for s in _segments_of(prior_payer) if s.tag in ("NM1", "N3", "N4")]
     if not remit.has_lines:
         payer.append(dtp573(adjudication_date))
-    payer += [s for s in prior_payer.segments_of("REF") if s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS]
+    payer += [s for s in prior_payer.items if isinstance(s, Segment) and s.tag == "REF"
+              and s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS]
     if remit.payer_claim_number:
         payer.append(Segment.build("REF", "F8", remit.payer_claim_number))
         if tidied:
             payer[-1] = tidy_segment(payer[-1])  # the 835's CLP07
-    if tidied:  # the SBR, CAS, OI and MOA carry the claim's and the 835's codes (DTP*573 is ours)
-        segments = tidy_segments(segments)
-    return Loop("2320", segments, [Loop("2330A", subscriber), Loop("2330B", payer)])
+    return loop_holding("2320", [*segments, loop_holding("2330A", subscriber), loop_holding("2330B", payer)])
+
+
+def _segments_of(loop: Loop) -> list[Segment]:
+    """`loop.all_segments()`: its items themselves when they are all segments (a 2010BA/2010BB
+    has no child loop), without collecting them into a new list."""
+    items = loop.items
+    for item in items:
+        if not isinstance(item, Segment):
+            return loop.all_segments()
+    return items
+
+
+def loop_holding(loop_id: str, items: list) -> Loop:
+    """`Loop(loop_id, items)` holding the fresh list `items` itself (no copy, no __init__)."""
+    loop = _new_object(Loop)
+    loop.id = loop_id
+    loop.items = items
+    return loop
 
 
 def _other_insurance(clm: Segment, others: list[Loop]) -> Segment:

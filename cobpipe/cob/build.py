@@ -20,13 +20,13 @@ from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table
 from ._make import maker
 from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, adjudicated_line,
-                           bundled_into, code, dtp573, line_adjudication, other_payer_loop,
+                           bundled_into, code, dtp573, line_adjudication, loop_holding, other_payer_loop,
                            require_whole_cents)
 from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
 from .remit import RemitClaim
-from .tidy import tidy_loop, tidy_segment
+from .tidy import tidy_loop, tidy_segment, tidy_segments
 
 __all__ = ["PAYER_SECONDARY_ID_QUALIFIERS", "SVD03_QUALIFIERS", "BuildError", "NextPayer", "Patient", "build_secondary",
            "code"]  # BuildError, code and the qualifier sets live in .adjudication; imported from here too
@@ -156,8 +156,12 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
         prior_pat = original.patient.segment("PAT")
         prior_relationship = code(prior_pat, 1) if prior_pat else ""
 
-    subscriber = _subscriber_loop(original.subscriber, next_payer, patient)
-    patient_loop = None if next_payer.relationship == "18" else _patient_loop(original, next_payer, patient)
+    # the index says when the original's text has nothing tidy_loop would change: its own loops and
+    # segments are then carried over without the segment-by-segment look (what is built is still tidied)
+    tidy = getattr(original, "indexed_tidy", False) is True
+    subscriber = _subscriber_loop(original.subscriber, next_payer, patient, tidied=tidy)
+    patient_loop = None if next_payer.relationship == "18" else _patient_loop(original, next_payer, patient,
+                                                                               tidied=tidy)
 
     source = original.claim
     others = source.children_of("2320")
@@ -165,9 +169,6 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
     line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
     payer_id = prior_payer.first.get(9)
-    # the index says when the original's text has nothing tidy_loop would change: its own loops and
-    # segments are then carried over without the segment-by-segment look (what is built is still tidied)
-    tidy = getattr(original, "indexed_tidy", False) is True
     new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf, tidied=tidy)
     if kept:
@@ -177,7 +178,8 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
         payers = [new_2320 if tidy else tidy_loop(new_2320)]
     claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers, tidy)
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
-                         tidy_loop(subscriber), tidy_loop(patient_loop), claim)
+                         subscriber if tidy else tidy_loop(subscriber),
+                         patient_loop if tidy else tidy_loop(patient_loop), claim)
 
 
 def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str, adjudication_date: dt.date,
@@ -331,15 +333,23 @@ def _as_original_frequency(clm: Segment) -> Segment:
     return clm
 
 
-def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient) -> Loop:
+def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, tidied: bool = False) -> Loop:
+    """The new 2000B. `tidied`: the original is known tidy (OriginalClaim.indexed_tidy): the loop comes
+    back as `tidy_loop` would give it, only what does not come from the original looked at (the
+    SBR made of the next payer's values, the next payer's NM1/N3/N4/REF, which a coverage row may
+    have given); the HL, the patient's address and DMG and the PAT made of the original's are tidy."""
     hl = original.first
     sbr = Segment.build("SBR", next_payer.level, "18" if next_payer.relationship == "18" else "",
                         next_payer.group_number, next_payer.group_name, next_payer.insurance_type, "", "", "",
                         next_payer.filing_indicator)
+    subscriber_segments, payer_segments = next_payer.subscriber, next_payer.payer
+    if tidied:
+        sbr = tidy_segment(sbr)
+        subscriber_segments, payer_segments = _tidied(subscriber_segments), _tidied(payer_segments)
     items: list[Segment | Loop] = [hl, sbr]
     if next_payer.relationship == "18" and patient.pat is not None and any(patient.pat.elements[4:]):
         items.append(Segment("PAT", ("", "", "", "", *patient.pat.elements[4:]), delimiters=patient.pat.delimiters))
-    name, *rest = next_payer.subscriber
+    name, *rest = subscriber_segments
     subscriber = [name]
     addresses = [s for s in rest if s.tag in ("N3", "N4")]
     if next_payer.relationship == "18":
@@ -350,14 +360,22 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient) ->
     else:
         subscriber += addresses
     subscriber += [s for s in rest if s.tag == "REF"]
-    payer = Loop("2010BB", next_payer.payer)
-    return Loop("2000B", items, [Loop("2010BA", subscriber), payer])
+    items += (loop_holding("2010BA", subscriber), loop_holding("2010BB", [*payer_segments]))
+    return loop_holding("2000B", items)
 
 
-def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patient) -> Loop:
+def _tidied(segments: list[Segment]) -> list[Segment]:
+    return tidy_segments(segments) if type(segments) is list else [tidy_segment(s) for s in segments]  # noqa: E721
+
+
+def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patient, tidied: bool = False) -> Loop:
+    """The new 2000C. `tidied`: as for `_subscriber_loop`; only the PAT, whose PAT01 is the next
+    payer's relationship code, is looked at."""
     hl = original.patient.first if original.patient is not None else Segment.build("HL", "", "", "23", "0")
     tail = patient.pat.elements[4:] if patient.pat is not None else ()
     pat = Segment.build("PAT", next_payer.relationship, "", "", "", *tail)
+    if tidied:
+        pat = tidy_segment(pat)
     name = patient.name
     if name.get(1) != "QC":
         name = Segment.build("NM1", "QC", "1", name.get(3), name.get(4), name.get(5), "", name.get(7))
@@ -365,7 +383,7 @@ def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patie
     if patient.demographics is not None:
         segments.append(patient.demographics)
     segments += patient.extra
-    return Loop("2000C", [hl, pat], [Loop("2010CA", segments)])
+    return loop_holding("2000C", [hl, pat, loop_holding("2010CA", segments)])
 
 
 def _add_2430(line: Loop, adjudication: Loop) -> None:

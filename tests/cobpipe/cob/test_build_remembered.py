@@ -101,3 +101,55 @@ def test_any_matching_builds_what_the_reference_builds(built_calls):
             expected = reference_build(original, remit, next_payer, match, when)
             got = build.build_secondary(original, remit, next_payer, match, when)
             assert shape(got.claim) == shape(expected[4])
+
+
+def test_a_flagged_original_tidies_what_the_next_payer_and_the_835_bring(tmp_path):
+    """With OriginalClaim.indexed_tidy only what does not come from the original is looked at: a
+    next payer's values (as a coverage row may give them) and the 835's MOA and claim CAS ending
+    with ":" or an empty element come out as tidy_loop makes them without the flag. Fails if the
+    2000B's SBR, the next payer's NM1s, the 2000C's PAT, the MOA or the claim CAS goes untidied (checked)."""
+    import dataclasses
+
+    from test_build_shared import captured_builds, shape
+
+    from edi.segment import Segment
+
+    calls = captured_builds(tmp_path, 9, patient_fraction=0.5)
+    flagged = [args for args, built, _ in calls if not isinstance(built, Exception) and args[0].indexed_tidy]
+    assert len(flagged) > 10
+    for original, remit, next_payer, lines, when in flagged[:15]:
+        plain = original.replace()
+        for relationship in ("18", "01:"):
+            payer = dataclasses.replace(
+                next_payer, relationship=relationship, group_number="G7:", filing_indicator="",
+                subscriber=[Segment("NM1", ("IL", "1", "DOE:", "")), *next_payer.subscriber[1:]],
+                payer=[Segment("NM1", ("PR", "2", "NAME", "", "", "", "", "PI", "99:")), *next_payer.payer[1:]])
+            odd = dataclasses.replace(remit, moa=Segment("MOA", ("", "", "MA01:")),
+                                      adjustments=[Adjustment("OA:", "23", Decimal("1.00"))])
+            with_flag = build.build_secondary(original, odd, payer, lines, when)
+            without = build.build_secondary(plain, odd, payer, lines, when)
+            assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
+            assert ":" not in with_flag.subscriber.to_x12().replace("HC:", "")
+
+
+def test_a_flagged_original_with_a_code_ending_in_a_separator_once_trimmed(tmp_path):
+    """A tidy original may still hold a code like "CI: " (no ':*' in its text): trimmed for the new
+    2320's SBR it ends with ':', which the flagged way tidies as well. Fails without that (checked)."""
+    from test_build_shared import captured_builds, shape
+
+    from cobpipe.claim837.claim import OriginalClaim
+    from cobpipe.claim837.loops import Loop
+    from edi.segment import Segment
+
+    calls = captured_builds(tmp_path, 11)
+    flagged = [args for args, built, _ in calls if not isinstance(built, Exception) and args[0].indexed_tidy]
+    for original, *rest in flagged[:10]:
+        subscriber = Loop(original.subscriber.id)
+        subscriber.items = [Segment("SBR", (*i.elements[:8], "CI: ")) if isinstance(i, Segment) and i.tag == "SBR"
+                            else i for i in original.subscriber.items]
+        parts = (original.envelope, original.header, original.billing_provider, subscriber, original.patient,
+                 original.claim)
+        with_flag = build.build_secondary(OriginalClaim(*parts, indexed_tidy=True), *rest)
+        without = build.build_secondary(OriginalClaim(*parts), *rest)
+        assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
+        assert with_flag.claim.child("2320").first.elements[-1] == "CI"
