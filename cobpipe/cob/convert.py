@@ -24,11 +24,12 @@ from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, Cla
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
 from .coverage import CoverageTable
-from .decide import STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
+from .decide import REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_lines
 from .gate import ClaimView, check_claim
-from .identity import RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, place
+from .identity import (RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, place,
+                       shared_ref)
 from .match import LineMatch, match_lines
 from .remit import RemitClaim
 from .remits import RemitStream
@@ -54,6 +55,10 @@ class PaperBound:
 
 
 class ClaimConverter:
+    # False: every claim the general way (no shortcut for the usual claim), the reference the
+    # shortcuts are tested against (tests/cobpipe/cob/test_convert_quick.py)
+    quick = True
+
     def __init__(self, claims, *, options: ConvertOptions, issued=None, coverage: CoverageTable | None = None,
                  path: str | None = None) -> None:
         self.claims = claims
@@ -67,11 +72,13 @@ class ClaimConverter:
         self._header = None
         self._sender = PayerRef()
         self._sender_text = self._sender.describe()  # the sender described once per 835 header
+        self._today: object = None  # options.as_of, asked once a run (a property that reads the clock)
 
     def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
         """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
         decided `paper` are kept in `self.paper` instead."""
         pending: dict[str, list[RemitClaim]] = {}
+        self._today = self.options.as_of
         remitted = RemitStream(scan, self.options)
         for header, part in remitted:
             if header is not self._header:
@@ -80,7 +87,9 @@ class ClaimConverter:
                 self._sender_text = self._sender.describe()
             expected = scan.clp_counts.get(part.claim_id, 1)
             if expected <= 1:
-                yield from self._convert([part], decisions)
+                built = self._convert([part], decisions)
+                if built:
+                    yield from built
                 continue
             parts = pending.setdefault(part.claim_id, [])
             parts.append(part)
@@ -90,26 +99,33 @@ class ClaimConverter:
             yield from self._convert(parts, decisions)
         self.era_findings += remitted.findings
 
-    def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> Iterator:
+    def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> list:
+        """The claims to write for one CLP01 (nearly always none or one); its decision appended, its
+        state set (before the claims are handed on: nothing reads it in between)."""
         first, last = parts[0], parts[-1]
-        decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment,
-                                 era_payer=self._sender_text, clp02=last.status_code,
-                                 era_level=STATUS_LEVEL.get(last.status_code),
+        status_code = last.status_code
+        decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment, era_payer=self._sender_text,
+                                 clp02=status_code, era_level=STATUS_LEVEL.get(status_code),
                                  payer_claim_number=last.payer_claim_number or None)
         decisions.append(decision)
-        yield from self._decide(parts, decision)
+        built = self._decide(parts, decision)
         if decision.state is None:
             decision.state = _state_of(decision)
+        return built
 
     # --- the decision --------------------------------------------------------------------------
 
     def _decide(self, parts: list[RemitClaim], decision: ClaimDecision) -> list:
-        resolution = resolve_parts(parts)
-        if resolution.notes:
-            decision.reasons += resolution.notes
-        remit = resolution.claim
-        if remit is None:
-            return self._reversal_alone(parts, decision, resolution.skip_reason)
+        remit = parts[0]
+        if len(parts) == 1 and remit.status_code != REVERSAL and self.quick:
+            remit.reversed = False  # resolve_parts of one part that is no reversal, without its Resolution
+        else:
+            resolution = resolve_parts(parts)
+            if resolution.notes:
+                decision.reasons += resolution.notes
+            remit = resolution.claim
+            if remit is None:
+                return self._reversal_alone(parts, decision, resolution.skip_reason)
         reason = not_cob_input(remit)
         if reason:
             if is_crossover(remit):
@@ -130,10 +146,13 @@ class ClaimConverter:
             if reason:
                 return self._end(decision, SKIPPED, reason)
             return self._end(decision, UNMATCHED, f"no original 837P claim with CLM01 {remit.claim_id}")
-        original = self._answered_claim(candidates, remit, decision)
+        # each candidate's billed payer, read once: placing, the 835 payer's id and what was billed
+        # already all ask for it (nothing edits an original before the build, which copies it)
+        billed_refs = [billed_payer(c) for c in candidates] if self.quick else None
+        original = self._answered_claim(candidates, remit, decision, billed_refs)
         if original is None:
             return []
-        billed_ids = billed_payer(original).ids
+        billed_ids = (billed_refs[0] if billed_refs and original is candidates[0] else billed_payer(original)).ids
         decision.era_payer_id = billed_ids[0] if billed_ids else None
         level = billed_level(original)
         expected_level = STATUS_LEVEL.get(remit.status_code)
@@ -160,11 +179,11 @@ class ClaimConverter:
         if next_payer is None:
             return self._end(decision, REJECTED, f"no {'secondary' if upcoming == 'S' else 'next'} coverage: "
                              f"the claim has no 2320 with SBR01 {upcoming} and no coverage-file row")
-        decision.payer_id = next_payer.payer_id
+        payer_id = decision.payer_id = next_payer.payer_id
         decision.level = next_payer.level
         frequency, follow_up_number = "1", None
         target = loop_payer_of(next_payer)  # asked twice below: made once
-        if self._billed_already(remit.claim_id, next_payer, candidates, target):
+        if self._billed_already(remit.claim_id, next_payer, candidates, target, billed_refs):
             if not remit.reversed:
                 decision.state = ""  # unchanged: this 835 only confirms what was billed
                 return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
@@ -177,12 +196,13 @@ class ClaimConverter:
             frequency = REPLACEMENT
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
-        lines = LineMatch([])
-        if remit.has_lines:  # a claim-level-only 835 is reported in 2320 and 2330B alone
+        if remit.has_lines:
             lines = match_lines(billed_lines(original), [line.match for line in remit.lines],
                                 claim_id=remit.claim_id, path=self.path)
             if lines.findings:  # CappedFindings' += is Python code, for nothing when empty
                 decision.findings += lines.findings
+        else:  # a claim-level-only 835 is reported in 2320 and 2330B alone
+            lines = LineMatch([])
         line_errors = [f for f in lines.findings if f.severity is Severity.ERROR] if lines.findings else None
         if line_errors:
             return self._end(decision, REJECTED, "service lines do not match the original claim: " +
@@ -193,7 +213,7 @@ class ClaimConverter:
             return self._end(decision, REJECTED, f"adjustments do not fit the 837P: {exc}")
         except BuildError as exc:
             return self._end(decision, REJECTED, str(exc))
-        gate = check_claim(ClaimView.scan(built.claim.iter_segments(), built.sbr), today=self.options.as_of)
+        gate = check_claim(ClaimView.scan(built.claim, built.sbr), today=self._today)
         gate_errors = None
         if gate:
             decision.findings += gate
@@ -210,13 +230,11 @@ class ClaimConverter:
         paper = self._paper_reason(next_payer, built, target)
         if paper:
             decision.status = PAPER
-            decision.reasons.append(f"billed on paper to payer {next_payer.payer_id} as SBR01 {next_payer.level}: "
-                                    f"{paper}")
+            decision.reasons.append(f"billed on paper to payer {payer_id} as SBR01 {next_payer.level}: {paper}")
             self.paper.append(PaperBound(built, remit.payments, self._header, paper))
             return []
         decision.status = CONVERTED
-        decision.reasons.append(f"billed to payer {next_payer.payer_id} ({next_payer.source}) as SBR01 "
-                                f"{next_payer.level}")
+        decision.reasons.append(_billed_reason(payer_id, next_payer.source, next_payer.level))
         return [built]
 
     # --- which claim the 835 answers --------------------------------------------------------
@@ -249,10 +267,17 @@ class ClaimConverter:
             remit.claim_id = ids[0]
         return folded
 
-    def _answered_claim(self, candidates: list, remit: RemitClaim, decision: ClaimDecision):
-        """The claim the 835 answers: the one billed to the 835's payer. None when decided otherwise."""
+    def _answered_claim(self, candidates: list, remit: RemitClaim, decision: ClaimDecision,
+                        billed_refs: list | None = None):
+        """The claim the 835 answers: the one billed to the 835's payer. None when decided otherwise.
+        `billed_refs`: billed_payer of each candidate, when read already."""
         sender = self._sender
-        placements = [place(self.payers, sender, c) for c in candidates]
+        if billed_refs is None:
+            billed_refs = [billed_payer(c) for c in candidates]
+        if len(candidates) == 1 and self.quick and self.payers.same(sender, billed_refs[0]):
+            # the usual claim: one candidate, billed to the 835's payer (place's first answer)
+            return self._pick_original(candidates, remit, decision)
+        placements = [place(self.payers, sender, c, ref) for c, ref in zip(candidates, billed_refs)]
         billed = [p.claim for p in placements if p.billed]
         if billed:
             return self._pick_original(billed, remit, decision)
@@ -304,11 +329,17 @@ class ClaimConverter:
     # --- what was billed already ------------------------------------------------------------
 
     def _billed_already(self, claim_id: str, next_payer: NextPayer, candidates: list,
-                        target: PayerRef | None = None) -> bool:
+                        target: PayerRef | None = None, billed_refs: list | None = None) -> bool:
         if self.issued is not None and self.issued.was_issued(claim_id, next_payer.payer_id):
             return True
         target = target if target is not None else loop_payer_of(next_payer)
-        return any(self.payers.same(billed_payer(c), target) for c in candidates)
+        if billed_refs is None:
+            billed_refs = [billed_payer(c) for c in candidates]
+        same = self.payers.same
+        for ref in billed_refs:
+            if same(ref, target):
+                return True
+        return False
 
     def _payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
         for source in (self.issued, self.claims):
@@ -405,10 +436,11 @@ class ClaimConverter:
         """Why this claim goes on a CMS-1500, or None for an electronic claim."""
         if not self.payers.accepts_electronic_secondary(target if target is not None else loop_payer_of(next_payer)):
             return "the payer list says this payer takes no electronic secondary claims"
-        priors = len(built.other_payers)
-        if next_payer.filing_indicator.upper() in MEDICARE_FILING and priors > 1:
-            return (f"Medicare as a later payer with {priors} payers primary to it: such MSP claims go on paper "
-                    "with the other payers' EOBs")
+        if next_payer.filing_indicator.upper() in MEDICARE_FILING:  # the 2320s counted only for Medicare
+            priors = len(built.other_payers)
+            if priors > 1:
+                return (f"Medicare as a later payer with {priors} payers primary to it: such MSP claims go on "
+                        "paper with the other payers' EOBs")
         return None
 
     @classmethod
@@ -426,8 +458,27 @@ class ClaimConverter:
 
 
 def loop_payer_of(next_payer: NextPayer) -> PayerRef:
-    ids = [next_payer.payer_id] + [s.get(2) for s in next_payer.payer[1:] if s.tag == "REF"]
-    return PayerRef(tuple(i for i in ids if i), next_payer.payer[0].get(3))
+    """The next payer as a PayerRef: the one shared ref for its ids and name (identity.shared_ref),
+    so the payer list's remembered answers find it by identity."""
+    payer = next_payer.payer
+    ids = [next_payer.payer_id] + [s.get(2) for s in payer[1:] if s.tag == "REF"]
+    return shared_ref(tuple(i for i in ids if i), payer[0].get(3))
+
+
+def _billed_reason(payer_id: str, source: str, level: str) -> str:
+    """The reason of a converted claim: one string object per payer, source and level, so the
+    decision log pickles it once a block (pickle's memo goes by identity) instead of once a claim."""
+    key = (payer_id, source, level)
+    reason = _BILLED_REASONS.get(key)
+    if reason is None:
+        if len(_BILLED_REASONS) >= _BILLED_REASONS_LIMIT:
+            _BILLED_REASONS.clear()
+        reason = _BILLED_REASONS[key] = f"billed to payer {payer_id} ({source}) as SBR01 {level}"
+    return reason
+
+
+_BILLED_REASONS: dict[tuple[str, str, str], str] = {}
+_BILLED_REASONS_LIMIT = 1024
 
 
 def _state_of(decision: ClaimDecision) -> str:

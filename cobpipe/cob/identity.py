@@ -99,7 +99,8 @@ class RememberedPayers:
         # refs have one id) -> (a, b, answer). Ints hash in C where a PayerRef's hash and eq are
         # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
-        self._accepts: dict[PayerRef, bool] = {}
+        # id of a ref's shared copy -> (that copy, answer): as `_same_by_id`, no PayerRef hash per question
+        self._accepts_by_id: dict[int, tuple[PayerRef, bool]] = {}
 
     def same(self, a: PayerRef, b: PayerRef) -> bool | None:
         entry = self._same_by_id.get((id(a), id(b)))
@@ -116,13 +117,17 @@ class RememberedPayers:
         return answer
 
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:
-        try:
-            return self._accepts[ref]
-        except KeyError:
-            pass
-        if len(self._accepts) >= self.LIMIT:
-            self._accepts.clear()
-        answer = self._accepts[ref] = self.payers.accepts_electronic_secondary(ref)
+        entry = self._accepts_by_id.get(id(ref))
+        if entry is not None and entry[0] is ref:
+            return entry[1]  # nearly always: convert asks with shared refs (shared_ref)
+        ref = _shared(ref)
+        entry = self._accepts_by_id.get(id(ref))
+        if entry is not None and entry[0] is ref:
+            return entry[1]
+        if len(self._accepts_by_id) >= self.LIMIT:
+            self._accepts_by_id.clear()
+        answer = self.payers.accepts_electronic_secondary(ref)
+        self._accepts_by_id[id(ref)] = (ref, answer)
         return answer
 
     def __getattr__(self, name: str):
@@ -140,8 +145,15 @@ def _shared(ref: PayerRef) -> PayerRef:
     return found
 
 
-def place(payers: PayerList, sender: PayerRef, claim: OriginalClaim) -> Placement:
-    same = payers.same(sender, billed_payer(claim))
+def shared_ref(ids: tuple[str, ...], name: str) -> PayerRef:
+    """PayerRef(ids, name) as its one shared copy: no new ref made when one is kept already."""
+    found = _REFS.get((ids, name))
+    return found if found is not None else _shared(PayerRef(ids, name))
+
+
+def place(payers: PayerList, sender: PayerRef, claim: OriginalClaim, billed: PayerRef | None = None) -> Placement:
+    """`billed`: billed_payer(claim), when read already."""
+    same = payers.same(sender, billed if billed is not None else billed_payer(claim))
     if same:
         return Placement(claim, True)
     for level, ref in other_payers(claim):
