@@ -31,13 +31,15 @@ MAX_GAP_BYTES = 3 * LOOP_LIMIT  # a segment is at least 3 bytes: closer loop sta
 # a terminator whose segment does not start with a 2-3 character id followed by "*" or its own
 # terminator (every segment of a block is followed by one; the block's last terminator ends it)
 _BAD_START = re.compile(rb"~(?![A-Z0-9]{2,3}[*~]|\Z)")
-_BAD_START_LINES = re.compile(rb"~\n(?![A-Z0-9]{2,3}[*~])")
+_BAD_START_LINES = re.compile(rb"~(?!\n[A-Z0-9]{2,3}[*~]|\Z)")  # also a terminator without its line feed
 # what the reader would strip from a segment's end: each byte, and it before a terminator
 _STRIPPED = tuple((bytes((byte,)), bytes((byte,)) + b"~") for byte in b" \t\v\f\x00\x1a")
 # envelope segments and loop starts (edi.reader.LOOP_STARTS)
 _TAGS = b"ISA|IEA|GS|GE|ST|SE|CLP|CLM|LX|HL|AK2|IK3"
-_KEY_LINES = re.compile(rb"\n(" + _TAGS + rb")[*~]")
-_KEY = re.compile(rb"~(" + _TAGS + rb")[*~]")
+# (the "*" or terminator after the tag is looked at, not taken: a segment without elements, "LX~",
+# would otherwise hide a loop start right after it in a file without line feeds)
+_KEY_LINES = re.compile(rb"\n(" + _TAGS + rb")(?=[*~])")
+_KEY = re.compile(rb"~(" + _TAGS + rb")(?=[*~])")
 _ENVELOPE = frozenset({b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE"})
 
 
@@ -70,9 +72,9 @@ def scan(path: Path) -> CleanScan | None:
 
 def _segment_problem(text: bytes, lines: bool) -> str:
     """What the reader would read differently in the segments between text's terminators (text
-    starts with one, ends with one, and with `lines` has a line feed after each but the last):
-    a segment id that is not 2-3 letters or digits before "*" or the terminator, or a segment
-    ending in what the reader strips; "" when neither. Searched over the whole text at C speed
+    starts with one and ends with one): a segment id that is not 2-3 letters or digits before "*"
+    or the terminator, with `lines` a terminator but the last without a line feed after it, or a
+    segment ending in what the reader strips; "" when none. Searched over the whole text at C speed
     instead of split into segments (tests/cobpipe/era/test_clean.py holds it to the split)."""
     if (_BAD_START_LINES if lines else _BAD_START).search(text) is not None:
         return "segment id"
@@ -132,16 +134,12 @@ class _Scan:
             lead = b"~"
         text = lead + block[:cut]
         shift = offset - len(lead)
-        feeds = text.count(b"\n")
         count = text.count(b"~") - 1  # the block's segments: text[0] is the lead's virtual terminator
-        if self.lines:
-            if feeds != count or text.count(b"~\n") != feeds:
-                raise _NotClean("line feeds")
-            key = _KEY_LINES
-        else:
-            if feeds:
-                raise _NotClean("line feeds")
-            key = _KEY
+        # with lines, a line feed after each terminator but the last (_segment_problem finds one
+        # missing) and so none elsewhere; else none at all
+        if text.count(b"\n") != (count if self.lines else 0):
+            raise _NotClean("line feeds")
+        key = _KEY_LINES if self.lines else _KEY
         if b"\r" in text:
             raise _NotClean("carriage return")
         problem = _segment_problem(text, self.lines)

@@ -114,12 +114,21 @@ def test_a_file_changed_after_the_scan_is_refused_in_one_line(tmp_path):
         list(CleanReader(made.era, found))
 
 
-def _segment_problem_by_split(text: bytes, lines: bool) -> str:
-    """era.clean's segment checks as they were written before its whole-text search: each segment
-    split out, its first bytes matched and its last byte looked at (the reference)."""
+def _block_by_split(text: bytes, lines: bool):
+    """What era.clean's block checks said of text as they were written before its searches over the
+    whole block (the reference): the line feeds counted three ways, each segment split out, its
+    first bytes matched and its last byte looked at, then the loop starts found: a problem, or the
+    (segment start, tag) of each loop start."""
     import re
     from operator import itemgetter
 
+    tags = b"ISA|IEA|GS|GE|ST|SE|CLP|CLM|LX|HL|AK2|IK3"
+    feeds = text.count(b"\n")
+    if lines:
+        if feeds != text.count(b"~") - 1 or text.count(b"~\n") != feeds:
+            return "line feeds"
+    elif feeds:
+        return "line feeds"
     start_pattern = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
     width = 5 if lines else 4
     pieces = text.split(b"~")
@@ -130,42 +139,65 @@ def _segment_problem_by_split(text: bytes, lines: bool) -> str:
             return "segment id"
     if not frozenset(b" \t\v\f\x00\x1a").isdisjoint(map(itemgetter(-1), pieces)):
         return "stripped before a terminator"
-    return ""
+    # "(?=[*~])": the pattern as written before, "[*~]", took a flat file's terminator after a segment
+    # without elements ("LX~"), so a loop start right after one ("LX~CLP*...") went uncounted
+    key = re.compile((rb"\n(" if lines else rb"~(") + tags + rb")(?=[*~])")
+    return [(m.start() + 1, m.group(1)) for m in key.finditer(text)]
+
+
+def _block(text: bytes, lines: bool):
+    """The same answers from era.clean's block checks as they are."""
+    from cobpipe.era.clean import _KEY, _KEY_LINES, _segment_problem
+
+    if text.count(b"\n") != (text.count(b"~") - 1 if lines else 0):
+        return "line feeds"
+    problem = _segment_problem(text, lines)
+    if problem == "segment id" and lines and text.count(b"~\n") != text.count(b"~") - 1:
+        return "line feeds"  # a terminator without its line feed: found by the same search
+    if problem:
+        return problem
+    return [(m.start() + 1, m.group(1)) for m in (_KEY_LINES if lines else _KEY).finditer(text)]
 
 
 _SEGMENT_BYTES = st.sampled_from([b"A", b"Z", b"0", b"9", b"*", b" ", b"\t", b"\v", b"\f", b"\x00", b"\x1a", b"a",
-                                  b":", b"\n", b"-", b"CLP", b"NM1", b"SE", b"ISA"])
-
-
+                                  b":", b"\n", b"-", b"CLP", b"NM1", b"SE", b"ISA", b"GS", b"LX", b"HL"])
 _SEGMENT = st.lists(_SEGMENT_BYTES, min_size=1, max_size=7).map(b"".join) | st.tuples(
-    st.sampled_from([b"NM1", b"SE", b"CAS", b"AB"]), st.sampled_from([b"", b"*"]),
-    st.lists(_SEGMENT_BYTES, max_size=4).map(b"".join)).map(b"".join)  # mostly well-formed ids
+    st.sampled_from([b"NM1", b"SE", b"CAS", b"AB", b"CLP", b"ST", b"GSX", b"LX", b"IK3", b"CL"]),
+    st.sampled_from([b"", b"*"]), st.lists(_SEGMENT_BYTES, max_size=4).map(b"".join)).map(b"".join)
 
 
-@settings(max_examples=1500, deadline=None)
-@given(st.lists(_SEGMENT, min_size=1, max_size=6), st.booleans())
-def test_segment_checks_find_what_a_split_finds(segments, lines):
-    """_segment_problem (a search over the block) answers as the split into segments does, for
-    segments of ids, separators, blanks and line feeds in any order (a line feed in a segment
-    never reaches it with `lines`: the scan refuses such a block first)."""
-    from cobpipe.era.clean import _segment_problem
-
-    if lines:
-        segments = [s.replace(b"\n", b"") for s in segments]
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.tuples(_SEGMENT, st.integers(0, 9)), min_size=1, max_size=6), st.booleans())
+def test_block_checks_find_what_a_split_finds(segments, lines):
+    """The block checks (_segment_problem and the loop starts' search over the block) answer as the
+    split into segments does, for segments of ids, separators, blanks and line feeds in any order,
+    a line feed after a terminator sometimes left out: the same problem, or the same loop starts."""
     gap = b"~\n" if lines else b"~"
-    text = gap + gap.join(segments) + b"~"
-    assert _segment_problem(text, lines) == _segment_problem_by_split(text, lines)
+    text = gap + b"".join(segment + (b"~" if lines and drop == 0 else gap) for segment, drop in segments)
+    text = text.removesuffix(b"\n")  # a block ends with its last terminator
+    assert _block(text, lines) == _block_by_split(text, lines)
 
 
-def test_segment_checks_find_each_problem():
-    from cobpipe.era.clean import _segment_problem
-
+def test_block_checks_find_each_problem():
     for lines, gap in ((False, b"~"), (True, b"~\n")):
         def text(*segments):
             return gap + gap.join(segments) + b"~"
-        assert _segment_problem(text(b"ISA*1", b"AB", b"ABC*", b"AB*C D"), lines) == ""
-        for bad in (b"A", b"ABCD", b"AB C", b"ab*1", b"A*B"):
-            assert _segment_problem(text(b"ISA*1", bad, b"SE*1"), lines) == "segment id", bad
+        whole = text(b"ISA*1", b"AB", b"ABC*", b"AB*C D", b"LX", b"CLP*1", b"SE")
+        assert _block(whole, lines) == [(whole.index(tag, 1), tag) for tag in (b"ISA", b"LX", b"CLP", b"SE")]
+        for bad in (b"A", b"ABCD", b"AB C", b"ab*1", b"A*B", b"CLPX*1"):
+            assert _block(text(b"ISA*1", bad, b"SE*1"), lines) == "segment id", bad
         for blank in b" \t\v\f\x00\x1a":
-            assert _segment_problem(text(b"ISA*1", b"NM1*X" + bytes((blank,)), b"SE*1"), lines) \
+            assert _block(text(b"ISA*1", b"NM1*X" + bytes((blank,)), b"SE*1"), lines) \
                 == "stripped before a terminator"
+    assert _block(b"~\nISA*1~SE*1~", True) == "line feeds"
+    assert _block(b"~\nISA*1~NM1*A\nB~\nSE*1~", True) == "line feeds"  # a line feed moved into a segment
+
+
+def test_a_loop_start_after_a_segment_without_elements_is_counted(tmp_path):
+    """A flat file's "LX~CLP*..." : the CLP after an element-less segment is counted, as the reader counts it."""
+    made = generate_set(6, tmp_path, seed=2, claims_per_835=3)
+    flat = tmp_path / "flat.835"
+    data = made.era.read_bytes().replace(b"~\n", b"~")
+    assert data.count(b"~LX*1~CLP*") >= 2
+    flat.write_bytes(data.replace(b"~LX*1~CLP*", b"~LX~CLP*"))
+    assert check(flat)
