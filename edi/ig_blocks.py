@@ -37,7 +37,7 @@ from typing import Any
 
 from . import ig_recache
 from .ig_fast import BUFSIZE, _Driver
-from .ig_regex import content_required, segment_matcher
+from .ig_regex import content_required, segment_matcher, segment_pattern
 from .ig_walk import _DELETED, _MISSING, _OTHER
 
 _FAST = object()  # key, in a ShapeCache trie node, of the runs learned from that node
@@ -426,19 +426,25 @@ class _Blocks:
         if found is not _MISSING:
             return found
         found = None
-        matcher = segment_matcher(node, self.ele, self.comp, self.term) if node.is_segment else None
+        ele, comp, term = self.ele, self.comp, self.term
+        matcher = segment_matcher(node, ele, comp, term) if node.is_segment else None
         places = self.shapes.places.get(key[0])
         if matcher is not None and places is not None and len(places) == len(key) - 1:
-            E, C = re.escape(self.ele), re.escape(self.comp)
+            E, C = re.escape(ele), re.escape(comp)
             seg_id = re.escape(key[0])
             # not empty (the reader's check), unless the node's expression already says so
-            parts = [] if content_required(node, self.ele, self.comp, self.term) else [
-                f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]
+            parts = [] if content_required(node, ele, comp, term) else [f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]
+            # a simple element the key (or LX01) fixes is written into the node's expression as that
+            # value (edi.ig_regex pins); the others are look-aheads ahead of it
+            pins: dict[int, str] = {}
             compilable = True
             for (idx, sub, _codes), value in zip(places, key[1:]):
                 if value is _MISSING or value is _OTHER or not isinstance(value, str):
                     compilable = False
                     break
+                if sub is None and idx <= len(node.kinds) and node.kinds[idx - 1] == 0 and idx - 1 not in pins:
+                    pins[idx - 1] = value
+                    continue
                 start = f"{seg_id}(?:{E}[^{E}]*){{{idx - 1}}}{E}" if idx > 1 else f"{seg_id}{E}"
                 if sub is None:
                     parts.append(f"(?={start}{re.escape(value)}{C}*(?:{E}|\\Z))")
@@ -446,9 +452,14 @@ class _Blocks:
                     parts.append(f"(?={start}(?:[^{E}{C}]*{C}){{{sub - 1}}}{re.escape(value)}(?:{C}|{E}|\\Z))")
             if compilable:
                 if lx01 is not None:
-                    parts.append(f"(?={seg_id}{E}{lx01}(?:{E}|\\Z))")
-                text = "".join(parts) + f"(?:{matcher.__self__.pattern})(?<!{E})"  # no trailing separator
-                found = ig_recache.compile(text, re.S)
+                    if node.kinds and node.kinds[0] == 0 and 0 not in pins:
+                        pins[0] = str(lx01)
+                    else:
+                        parts.append(f"(?={seg_id}{E}{lx01}(?:{E}|\\Z))")
+                body = segment_pattern(node, ele, comp, term, pins) if pins else matcher.__self__.pattern
+                if body is not None:
+                    text = "".join(parts) + f"(?:{body})(?<!{E})"  # no trailing separator
+                    found = ig_recache.compile(text, re.S)
         if len(self.patterns) < _PATTERN_LIMIT:
             self.patterns[cache_key] = found
         return found

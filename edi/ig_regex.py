@@ -91,17 +91,21 @@ def content_required(node: SegNode, ele: str, comp: str, term: str) -> bool:
 
 
 _required: dict[tuple[Any, str, str, str], bool] = {}
+_elements: dict[tuple[Any, str, str, str], list[str]] = {}  # a node's element expressions (built once)
 
 
-def segment_pattern(node: SegNode, ele: str, comp: str, term: str) -> str | None:
-    """The expression's text (None: the node is not compiled)."""
+def segment_pattern(node: SegNode, ele: str, comp: str, term: str,
+                    pins: dict[int, str] | None = None) -> str | None:
+    """The expression's text (None: the node is not compiled). `pins` (element index from 0 -> value):
+    the expression also requires each of those simple elements to be exactly that value (what
+    edi.ig_blocks' shape keys and LX01 say), as a look-ahead for it would, at no extra cost."""
     delims = {ele, comp, term}
     if len(delims) != 3 or any(d.isalnum() or d.isspace() or d in _CONTROL or len(d) != 1 for d in delims):
         return None
     if node.id == "ISA" or not node.id or not re.fullmatch(r"[A-Z0-9]{2,3}", node.id):
         return None
     try:
-        return _Compiler(node, ele, comp, term).segment()
+        return _Compiler(node, ele, comp, term, pins).segment()
     except _NotExpressible:
         return None
 
@@ -127,8 +131,10 @@ def literals(words: list[str]) -> str:
 
 
 class _Compiler:
-    def __init__(self, node: SegNode, ele: str, comp: str, term: str) -> None:
+    def __init__(self, node: SegNode, ele: str, comp: str, term: str, pins: dict[int, str] | None = None) -> None:
         self.node = node
+        self.pins = pins or {}
+        self.last_pin = max(self.pins, default=-1)  # no element up to it may be left out
         self.ele, self.comp, self.term = ele, comp, term
         self.E, self.C = re.escape(ele), re.escape(comp)
         self.id_re = node.id_re
@@ -263,7 +269,7 @@ class _Compiler:
         for k in range(len(patterns) - 1, -1, -1):
             mark = f"(?:(?={C}*[^{E}{C}])(?P<p{k + 1}>))?+" if k + 1 in marked else ""
             group = f"{E}{mark}{patterns[k]}{out}"
-            out = f"(?:{group}|)" if self.missing_ok(k) else f"(?:{group})"
+            out = f"(?:{group}|)" if k > self.last_pin and self.missing_ok(k) else f"(?:{group})"
         return out
 
     # --- the segment
@@ -272,6 +278,32 @@ class _Compiler:
         node = self.node
         if any(child is _BAD_CHILD for child in node.by_idx):
             raise _NotExpressible
+        key = (node, self.ele, self.comp, self.term)
+        patterns = _elements.get(key)
+        if patterns is None:
+            patterns = self.element_patterns()
+            if len(_elements) >= _CACHE_LIMIT:
+                _elements.clear()
+            _elements[key] = patterns
+        patterns = list(patterns)
+        for i, value in self.pins.items():
+            # a simple element whose own expression accepts the value: exactly that value, present
+            if i >= len(patterns) or node.kinds[i] != 0 or not value \
+                    or re.fullmatch(patterns[i], value, re.S) is None:
+                raise _NotExpressible  # (no such segment passes: the block path learns no run there)
+            patterns[i] = re.escape(value)
+        if node.id == "DTP" and len(patterns) >= 3 and node.kinds[1] == 2 and node.kinds[2] == 2:
+            body = self.dtp(patterns)
+        elif node.id == "DTP":
+            raise _NotExpressible
+        else:  # the syntax rules read marks the elements set where they are present: no second scan
+            marked = frozenset(k for syn in node.syntax for k in syn[1:] if 1 <= k <= len(patterns))
+            return re.escape(node.id) + self.elements(patterns, marked) + self.conditions(len(patterns))
+        return self.syntax() + re.escape(node.id) + body
+
+    def element_patterns(self) -> list[str]:
+        """Each element's expression, in order (DTP02/DTP03 left empty: `dtp` fills them)."""
+        node = self.node
         patterns: list[str] = []
         type_list: list[Any] = []
         for i, (child, kind) in enumerate(zip(node.by_idx, node.kinds)):
@@ -288,14 +320,7 @@ class _Compiler:
                     patterns.append(self.simple(child, self.typed_value(child, list(type_list))))
                 else:
                     patterns.append(self.simple(child, self.value(child)))
-        if node.id == "DTP" and len(patterns) >= 3 and node.kinds[1] == 2 and node.kinds[2] == 2:
-            body = self.dtp(patterns)
-        elif node.id == "DTP":
-            raise _NotExpressible
-        else:  # the syntax rules read marks the elements set where they are present: no second scan
-            marked = frozenset(k for syn in node.syntax for k in syn[1:] if 1 <= k <= len(patterns))
-            return re.escape(node.id) + self.elements(patterns, marked) + self.conditions(len(patterns))
-        return self.syntax() + re.escape(node.id) + body
+        return patterns
 
     def dtp(self, patterns: list[str]) -> str:
         """DTP03 is checked against the format DTP02 names: one alternative per accepted DTP02."""
