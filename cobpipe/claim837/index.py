@@ -5,7 +5,8 @@
 claim came. `ClaimIndex` finds the same claims with compiled regular expressions over the raw
 bytes: the envelope segments, the HL and CLM segments and nothing else, so what it keeps is byte
 offsets (the claim and its header, 2000A, 2000B and 2000C around it) in flat integer arrays. A
-claim asked for is read back from the file (`os.pread`) as the ledger's storage text and parsed
+claim asked for is read back from the file (`os.pread`, a window at a time: `ClaimIndex._read`) as
+the ledger's storage text and parsed
 by the same `OriginalClaim.from_x12` the ledger uses: the claims, their order and their
 duplicates are the ledger's (`Ledger.claims_for`, sql.CLAIMS_FOR / CLAIMS_FOLDED, UPSERT_CLAIM).
 

@@ -211,14 +211,17 @@ def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
                 if len(procedures) >= _VALUES_KEPT:
                     procedures.clear()
                 procedures[text] = procedure
-        amounts_found = []
-        for text in (elements[1] if count > 1 else "", elements[3] if count > 3 else ""):
-            amount = amounts.get(text, amounts)
-            if amount is amounts:
-                if len(amounts) >= _VALUES_KEPT:
-                    amounts.clear()
-                amount = amounts[text] = parse_amount(text)
-            amounts_found.append(amount)
-        charge, units = amounts_found
+        text = elements[1] if count > 1 else ""  # SV102
+        charge = amounts[text] if text in amounts else _remember_amount(text)
+        text = elements[3] if count > 3 else ""  # SV104
+        units = amounts[text] if text in amounts else _remember_amount(text)
         out.append(make(number, ref.get(2) if ref is not None else "", *procedure, charge or ZERO, units, date))
     return out
+
+
+def _remember_amount(text: str) -> Decimal | None:
+    """parse_amount(text), kept in billed_lines' table of amounts."""
+    if len(_amounts) >= _VALUES_KEPT:
+        _amounts.clear()
+    amount = _amounts[text] = parse_amount(text)
+    return amount
