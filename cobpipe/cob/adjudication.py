@@ -221,7 +221,16 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
     if procedure is None:
         procedure = _svd03(line)
     units = line.paid_units
-    units = "1" if units is None else format_amount(units)
+    if units is None:
+        units = "1"
+    else:
+        last = _LAST_UNITS  # one read of the pair: what another thread puts there is a whole pair too
+        if units is last[0]:
+            units = last[1]
+        else:
+            units_text = format_amount(units)
+            _remember_units(units, units_text)
+            units = units_text
     if bundled_into:
         svd = _make_segment("SVD", (payer_id, paid, procedure, "", units, bundled_into), 0, 0, STANDARD)
     else:
@@ -246,6 +255,14 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
 
 
 _new_object = object.__new__
+# the last SVD05 formatted, (amount, its text): the 835 reader gives one Decimal per text, and nearly
+# every line is paid for the same units (1), so it is usually the very same object again
+_LAST_UNITS: tuple[object, str] = (None, "")
+
+
+def _remember_units(units: Decimal, text: str) -> None:
+    global _LAST_UNITS
+    _LAST_UNITS = (units, text)
 
 
 _ONE, _ZERO = Decimal(1), Decimal(0)

@@ -167,7 +167,8 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     others = source.children_of("2320")
     # the 2320 of the payer now billed leaves the claim, whether it or a coverage row named that payer
     kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
-    line_level_eaf = remit.has_lines and not any(a.group == "PR" for a in remit.adjustments)
+    adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
+    line_level_eaf = remit.has_lines and not (adjustments and any(a.group == "PR" for a in adjustments))
     payer_id = prior_payer.first.get(9)
     new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf, tidied=tidy)

@@ -95,7 +95,9 @@ def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
             if first.group != second.group:
                 one, two = _remembered_triplet(first), _remembered_triplet(second)
                 if one is not _UNKNOWN and two is not _UNKNOWN:
-                    return [s for s in (one, two) if s is not None]
+                    if one is not None and two is not None:  # the usual CO-45 and PR-2
+                        return [one, two]
+                    return [one] if one is not None else [two] if two is not None else []
     return tidy_segments(cas_segments(adjustments))
 
 

@@ -153,3 +153,24 @@ def test_a_flagged_original_with_a_code_ending_in_a_separator_once_trimmed(tmp_p
         without = build.build_secondary(OriginalClaim(*parts), *rest)
         assert [shape(loop) for loop in with_flag.loops()] == [shape(loop) for loop in without.loops()]
         assert with_flag.claim.child("2320").first.elements[-1] == "CI"
+
+
+def test_svd05_remembered_for_the_same_object_only():
+    """SVD05's text is reused only for the very amount object formatted last: other amounts, equal
+    ones of another type (a float is refused) and any order give what format_amount gives. Fails if
+    the text is reused by equality or for another object (checked)."""
+    from types import SimpleNamespace
+
+    from edi.writer import format_amount
+
+    when = dt.date(2026, 3, 20)
+    two, half, float_two = Decimal("2"), Decimal("2.50"), 2.0
+    for units in (two, two, half, two, Decimal("2.0"), 3, 3, half, None, half, two, float_two, two):
+        line = SimpleNamespace(paid=Decimal("12.50"), paid_units=units, procedure=("HC", "99213"), adjustments=[],
+                               match=SimpleNamespace(ordinal=1))
+        if isinstance(units, float):
+            with pytest.raises(TypeError):
+                adjudication.line_adjudication(line, "P1", when, False)
+            continue
+        svd = adjudication.line_adjudication(line, "P1", when, False).items[0]
+        assert svd.elements[4] == (format_amount(units) if units is not None else "1")
