@@ -500,7 +500,20 @@ def _member_ids(claim) -> set[str]:
 
 
 def _charge(claim):
-    try:
-        return claim.charge
-    except EdiError:  # an unreadable CLM02 matches no remitted charge
-        return None
+    """claim.charge, remembered by CLM02's text (claims repeat charges; a Decimal is immutable);
+    None when it is no amount."""
+    elements = claim.clm.elements
+    text = elements[1] if len(elements) > 1 else ""
+    value = _CHARGES.get(text)
+    if value is None:
+        try:
+            value = claim.charge
+        except EdiError:  # an unreadable CLM02 matches no remitted charge
+            return None
+        if len(_CHARGES) >= 4096:
+            _CHARGES.clear()
+        _CHARGES[text] = value
+    return value
+
+
+_CHARGES: dict[str, object] = {}  # CLM02 text -> OriginalClaim.charge

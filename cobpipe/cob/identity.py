@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edi.segment import Segment
+
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
 from ..payers import PayerList, PayerRef
@@ -34,21 +36,33 @@ def loop_payer(loop: Loop | None) -> PayerRef:
         return PayerRef()
     # the remembered answer first (a loop is asked about several times; only loops with a first
     # segment are remembered): loop.first is a search, not an attribute
+    items = loop.items
     known = _LOOP_PAYERS.get(id(loop))
-    if known is not None and known[0] is loop and known[1] == len(loop.items):
+    if known is not None and known[0] is loop and known[1] == len(items):
         return known[2]
-    nm1 = loop.first
-    if nm1 is None:
+    nm1 = items[0] if items else None  # loop.first
+    if not isinstance(nm1, Segment):
         return PayerRef()
-    ids = [nm1.get(9)] + [ref.get(2) for ref in loop.segments_of("REF") if ref.get(1) in ("2U", "FY", "NF", "EI")]
-    key = (tuple(i for i in ids if i), nm1.get(3))
+    # NM109 and the REFs' ids, read in one pass over the items (loop.segments_of("REF") and get())
+    elements = nm1.elements
+    ids = [elements[8] if len(elements) > 8 else ""]
+    for item in items:
+        if isinstance(item, Segment) and item.tag == "REF":
+            elements = item.elements
+            if elements and elements[0] in _PAYER_REFS:
+                ids.append(elements[1] if len(elements) > 1 else "")
+    elements = nm1.elements
+    key = (tuple(i for i in ids if i), elements[2] if len(elements) > 2 else "")
     found = _REFS.get(key)
     if found is None:
         found = _shared(PayerRef(*key))
     if len(_LOOP_PAYERS) >= 256:
         _LOOP_PAYERS.clear()
-    _LOOP_PAYERS[id(loop)] = (loop, len(loop.items), found)  # the entry keeps the loop (and its id) alive
+    _LOOP_PAYERS[id(loop)] = (loop, len(items), found)  # the entry keeps the loop (and its id) alive
     return found
+
+
+_PAYER_REFS = ("2U", "FY", "NF", "EI")  # REF01 of a payer's other ids
 
 
 # a claim's payers are asked for several times while it is decided (its loops are not edited: the

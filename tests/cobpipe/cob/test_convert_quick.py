@@ -153,3 +153,19 @@ def test_the_billed_reason_is_the_sentence():
     for n in range(convert._BILLED_REASONS_LIMIT + 5):
         assert _billed_reason(str(n), "s", "S") == f"billed to payer {n} (s) as SBR01 S"
     assert len(convert._BILLED_REASONS) <= convert._BILLED_REASONS_LIMIT
+
+
+def test_a_claims_charge_is_read_as_claim_charge():
+    from cobpipe.claim837.claim import Envelope, OriginalClaim
+    from cobpipe.claim837.loops import Loop
+    from edi.segment import Segment
+
+    for text in ["100", "100.00", "1E+2", "", "abc", "NaN", "-5", " 7", "100", "1E+2", "abc"]:
+        claim = OriginalClaim(Envelope(), Loop("HEADER"), Loop("2000A"), Loop("2000B"), None,
+                              Loop("2300", [Segment("CLM", ("C1", text) if text != "" else ("C1",))]))
+        try:
+            expected = claim.charge
+        except EdiError:
+            expected = None
+        got = convert._charge(claim)
+        assert got == expected and str(got) == str(expected), text

@@ -76,3 +76,25 @@ def test_a_loop_edited_in_place_is_read_again():
     assert loop_payer(loop).ids == ("22222",)
     loop.items.append(seg("REF*2U*BSI01"))
     assert loop_payer(loop).ids == ("22222", "BSI01")
+
+
+def plain_loop_payer(loop: Loop | None) -> PayerRef:
+    """loop_payer as it read a loop before its one pass over the items: the reference."""
+    if loop is None or loop.first is None:
+        return PayerRef()
+    nm1 = loop.first
+    ids = [nm1.get(9)] + [ref.get(2) for ref in loop.segments_of("REF") if ref.get(1) in ("2U", "FY", "NF", "EI")]
+    return PayerRef(tuple(i for i in ids if i), nm1.get(3))
+
+
+PAYER_TEXTS = ["NM1*PR*2*BLUE STAR*****PI*22222", "NM1*PR*2*X", "NM1*PR", "NM1", "NM1*PR*2*****PI*", "REF*2U*BSI01",
+               "REF*FY*1", "REF*NF", "REF*EI*12-3456789*X", "REF*F8*ZZ1", "REF", "REF*2U*", "N3*1 ROAD", "PER*IC*X", "PER*2U*77"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(PAYER_TEXTS).map(seg), st.just(None)), max_size=6))
+def test_loop_payer_reads_what_the_plain_reading_reads(items):
+    """Each REF qualifier counted or not, NM1 missing, short or not first, a child loop among the items."""
+    loop = Loop("2010BB", [i if i is not None else payer_loop("NM1*PR*2*INNER*****PI*9") for i in items])
+    assert loop_payer(loop) == plain_loop_payer(loop)
+    assert loop_payer(loop) == plain_loop_payer(loop)  # the remembered answer
