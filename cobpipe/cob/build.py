@@ -153,7 +153,7 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     if original.patient is None:
         prior_relationship = "18"
     else:
-        prior_pat = original.patient.segment("PAT")
+        prior_pat = patient.pat  # original.patient.segment("PAT"), as Patient.of read it
         prior_relationship = code(prior_pat, 1) if prior_pat else ""
 
     # the index says when the original's text has nothing tidy_loop would change: its own loops and
