@@ -40,11 +40,14 @@ class CompSpec:
 class SegNode:
     __slots__ = ("id", "name", "usage", "pos", "max_repeat", "path", "parent", "children", "by_idx",
                  "child_count", "syntax", "key", "family", "loop_id", "is_loop", "is_segment", "id_re",
-                 "kinds", "tails", "start")
+                 "kinds", "tails", "start", "token")
 
     def __init__(self) -> None:
         self.is_loop = False
         self.is_segment = True
+        # what this node's expression texts are kept under between processes (edi.ig_recache): the
+        # kept map's name and the checks' sources; None (set by load_map) when the map is not kept
+        self.token: str | None = None
         self.tails: dict[int, tuple[Any, ...]] = {}  # errors of the missing trailing elements, by count
 
 
@@ -333,10 +336,14 @@ def load_map(map_file: str) -> Map:
             _external = codes
         if _index is None:
             _index = index
-        return mp  # type: ignore[no-any-return]
-    mp = compile_map(map_file)
-    ig_mapcache.store(path, mp, external_codes(), map_index())
-    return mp
+    else:
+        mp = compile_map(map_file)
+        ig_mapcache.store(path, mp, external_codes(), map_index())
+    token = ig_mapcache.node_token(path)
+    for node in mp.by_path.values():
+        if node.is_segment:
+            node.token = token
+    return mp  # type: ignore[no-any-return]
 
 
 def compile_map(map_file: str) -> Map:

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2  # bumped when what is pickled changes shape
+FORMAT = 3  # bumped when what is pickled changes shape
 _SOURCES = ("dataele.xml", "codes.xml", "maps.xml")  # what every compiled map also reads (and the index)
 
 
@@ -57,6 +57,21 @@ def cache_path(map_file: str) -> Path | None:
     except (OSError, ImportError, TypeError):
         return None
     return folder / f"{Path(map_file).stem}-{crc:08x}{adler:08x}.pickle"
+
+
+def node_token(path: Path | None) -> str | None:
+    """What the expression texts of the map kept at `path` are kept under (edi.ig_recache): the map's
+    key and the sources that write them (edi.ig_regex, the checks it runs); None: not kept."""
+    if path is None:
+        return None
+    try:
+        here = Path(__file__).parent
+        crc = 0
+        for name in ("ig_regex.py", "ig_checks.py", "ig_issues.py"):
+            crc = zlib.crc32((here / name).read_bytes(), crc)
+    except OSError:
+        return None
+    return f"{path.stem}-{crc:08x}"
 
 
 def load(path: Path | None, kind: type) -> tuple[Any, dict, list] | None:

@@ -5,7 +5,8 @@ learned run position (edi.ig_blocks): long alternations of code values whose com
 `re` module in Python, costs ~0.2 s CPU in every validator process (convert starts one per output).
 The result of that work is a list of integers (the pattern's code) that the C engine takes as it is;
 `compile` keeps those lists in a pickle next to edi.ig_mapcache's maps and hands them straight to the
-C engine the next time, skipping the parse.
+C engine the next time, skipping the parse. `text` keeps the expressions' texts too (writing them
+runs the element checks on every code of a list), under the token of the kept map they come from.
 
 That is CPython's own private step (re._compiler.compile's last call), so it is taken only where it is
 known to be the same: the file is named by the interpreter's exact version and the C engine's MAGIC,
@@ -24,6 +25,7 @@ import re
 import sys
 import zlib
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .ig_mapcache import cache_folder
@@ -40,10 +42,11 @@ except ImportError:  # pragma: no cover - another implementation
 
 
 class _Store:
-    __slots__ = ("known", "added", "loaded", "path")
+    __slots__ = ("known", "texts", "added", "loaded", "path")
 
     def __init__(self) -> None:
         self.known: dict[tuple[str, int], tuple] = {}
+        self.texts: dict[tuple, str | None] = {}  # edi.ig_regex's expression texts, by node token and path
         self.added = 0
         self.loaded = False
         self.path: Path | None = None
@@ -70,8 +73,26 @@ def _load() -> None:
             found = pickle.load(source)
     except Exception:  # noqa: BLE001 - missing, truncated, foreign: started again
         return
-    if isinstance(found, tuple) and len(found) == 2 and found[0] == sys.version and isinstance(found[1], dict):
-        _store.known = found[1]
+    if (isinstance(found, tuple) and len(found) == 3 and found[0] == sys.version and isinstance(found[1], dict)
+            and isinstance(found[2], dict)):
+        _store.known, _store.texts = found[1], found[2]
+
+
+def text(key: tuple, build: Callable[[], str | None]) -> str | None:
+    """build(), kept under `key` (edi.ig_regex: a node's expression text, ~0.04 s CPU of element checks
+    a process for the nodes of convert's output)."""
+    if not _store.loaded:
+        _load()
+    if _store.path is None:
+        return build()
+    texts = _store.texts
+    if key in texts:
+        return texts[key]
+    found = build()
+    if len(texts) < LIMIT:
+        texts[key] = found
+        _store.added += 1
+    return found
 
 
 def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:  # noqa: A001 - as re.compile
@@ -118,7 +139,7 @@ def save() -> None:
         import tempfile  # (here: ~9 ms of imports a process with nothing new to keep does without)
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = pickle.dumps((sys.version, _store.known), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((sys.version, _store.known, _store.texts), protocol=pickle.HIGHEST_PROTOCOL)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as out:

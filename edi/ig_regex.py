@@ -104,6 +104,14 @@ def segment_pattern(node: SegNode, ele: str, comp: str, term: str,
         return None
     if node.id == "ISA" or not node.id or not re.fullmatch(r"[A-Z0-9]{2,3}", node.id):
         return None
+    token = getattr(node, "token", None)
+    if token is None:
+        return _segment_text(node, ele, comp, term, pins)
+    key = (token, node.path, ele, comp, term, tuple(sorted(pins.items())) if pins else ())
+    return ig_recache.text(key, lambda: _segment_text(node, ele, comp, term, pins))
+
+
+def _segment_text(node: SegNode, ele: str, comp: str, term: str, pins: dict[int, str] | None) -> str | None:
     try:
         return _Compiler(node, ele, comp, term, pins).segment()
     except _NotExpressible:

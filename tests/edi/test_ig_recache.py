@@ -103,3 +103,21 @@ def test_validation_the_same_with_and_without_the_kept_expressions(tmp_path):
     assert runs[0] == runs[1] == runs[2]
     assert '"IG-' in runs[0]
     assert list((tmp_path / "cache" / "cobpipe" / "ig-maps").glob("expressions-*.pickle"))
+
+
+def test_kept_texts_are_the_written_ones(fresh_store):
+    from edi import ig_regex
+
+    nodes = [n for n in load_map("837.5010.X222.A1.xml").by_path.values() if n.is_segment][:120]
+    assert all(n.token for n in nodes)  # (the map is kept: its nodes' texts may be)
+    written = [ig_regex._segment_text(n, "*", ":", "~", None) for n in nodes]
+    pinned = [ig_regex._segment_text(n, "*", ":", "~", {0: "IL"}) for n in nodes]
+    assert [segment_pattern(n, "*", ":", "~") for n in nodes] == written
+    assert [segment_pattern(n, "*", ":", "~", {0: "IL"}) for n in nodes] == pinned
+    ig_recache.save()
+    ig_recache._store = ig_recache._Store()  # a new process's store, read from the file
+    assert [segment_pattern(n, "*", ":", "~", {0: "IL"}) for n in nodes] == pinned
+    assert [segment_pattern(n, "*", ":", "~") for n in nodes] == written
+    assert [segment_pattern(n, "|", "^", "!") for n in nodes[:5]] == [
+        ig_regex._segment_text(n, "|", "^", "!", None) for n in nodes[:5]]
+    assert ig_recache._store.added == 5  # all but the new delimiters' came from the file
