@@ -18,7 +18,7 @@ from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
 from .cas import cas_segments, tidy_cas_segments
 from .remit import RemitClaim
-from .tidy import tidy_segment, tidy_segments
+from .tidy import tidy_segment
 
 PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
 SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
