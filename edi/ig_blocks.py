@@ -6,16 +6,19 @@ subscriber HL and everything under it) whose shape the walk has learned (edi.ig_
 after the first block of a shape, each of its segments needs only its element check, and the walk and
 the reader's checks reduce to bookkeeping that is the same for the whole run of segments.
 
-So the text is split per chunk with C-level `str.split`, cut into runs at the HLs, and each run that
-continues a learned shape is checked by one pass of compiled expressions over its segment texts,
-`all(map(re.Pattern.fullmatch, patterns, texts))`. The expression of each position is the segment
-node's own (edi.ig_regex: accepts only segments the element checks find nothing in) with look-aheads
-for what else the per-segment path would look at:
+So the text is split per chunk with C-level `str.split`, cut into runs at the HLs and LXs (a new claim
+shape then costs only its new service lines), and each run that continues a learned shape is checked by
+one pass of compiled expressions over its segment texts, `all(map(re.Pattern.fullmatch, patterns,
+texts))`. The expression of each position is the segment node's own (edi.ig_regex: accepts only
+segments the element checks find nothing in), narrowed to what else the per-segment path would look at:
 
 * the shape key the walk was learned on (the qualifier values edi.ig_walk.ShapeCache.key reads), so
-  the learned step, its node and its count changes are the ones the per-segment path would replay;
+  the learned step, its node and its count changes are the ones the per-segment path would replay
+  (a simple element's value written into the node's expression, edi.ig_regex pins; others as
+  look-aheads);
 * the reader's checks: not an empty segment, no trailing element separator, LX01 the service line
-  number the reader counts (the run holds the CLM it counts from); an HL (a block's first segment,
+  number the reader counts (from the CLM the run holds, or from the count the run was learned at,
+  checked before it is taken); an HL (a block's first segment,
   learned from the trie node the last block ended on, or a patient HL inside a run) is read by the
   reader itself, so its numbering and parent errors are reported as the per-segment path reports them.
 

@@ -33,7 +33,9 @@ runs of segments of learned 2000B shapes together: one pass of compiled expressi
 (split per chunk in C) and the state changes of the whole run at once; everything else, errors
 included, goes through `_Driver.step` one segment at a time.
 ``SEGMENT_REGEX``, ``WALK_CACHE`` and ``BLOCKS`` (module flags, True by default) turn the learned
-paths off (BLOCKS needs the other two).
+paths off (BLOCKS needs the other two). Between processes (convert starts one validator per output),
+the compiled maps (edi.ig_mapcache) and the expressions' texts and compiled code (edi.ig_recache) are
+kept in the user's cache folder.
 
 The engine is split by what each part does: edi.ig_map (map compilation), edi.ig_checks (element and
 segment checks), edi.ig_regex (each segment node's rules compiled into one regular expression that
