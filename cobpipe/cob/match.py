@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from edi.findings import Finding, Location, Severity
 
@@ -68,6 +69,22 @@ class LineMatch:
 
 def match_lines(billed: Sequence[BilledLine], remitted: Sequence[RemittedLine], *, claim_id: str,
                 path: str | None = None) -> LineMatch:
+    """Each remitted line's billed line, by the evidence above; findings for what does not match.
+
+    The usual claim is answered at once: every line echoed back in the billed order with its own
+    REF*6R (each one naming exactly one billed line, every billed line named): remitted line i is
+    billed line i, nothing to report. Anything else is weighed line by line (`_match_by_evidence`)."""
+    refs = list(map(_REF_6R, remitted))
+    if refs and all(refs) and refs == list(map(_REF_6R, billed)) and len(set(refs)) == len(refs):
+        return LineMatch(list(range(len(refs))), [])
+    return _match_by_evidence(billed, remitted, claim_id=claim_id, path=path)
+
+
+_REF_6R = attrgetter("ref_6r")
+
+
+def _match_by_evidence(billed: Sequence[BilledLine], remitted: Sequence[RemittedLine], *, claim_id: str,
+                       path: str | None = None) -> LineMatch:
     matches: list[int | None] = [None] * len(remitted)
     findings: list[Finding] = []
     taken: set[int] = set()  # billed lines claimed by a one-to-one (procedure) match
