@@ -34,3 +34,14 @@ def _private_user_state(tmp_path_factory, monkeypatch):
     """`cobpipe convert` keeps its control numbers in the user's state folder ($XDG_STATE_HOME):
     every test gets its own, so none writes to the real home folder or sees another test's numbers."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory):
+    """The guide check keeps its compiled maps and expressions in the user's cache folder
+    ($XDG_CACHE_HOME, edi.ig_mapcache): one for the whole run, so no test writes to the real home
+    folder and the run starts from an empty cache, as a fresh install does (the first process
+    compiles, the later ones load what it kept)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
