@@ -14,11 +14,11 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from edi.errors import EdiError
 from edi.findings import Finding, Severity
 
 from ..decision_log import DecisionLog
 from ..payers import PayerList, PayerRef
+from .answered import AnsweredClaim
 from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions,
                         EraScan)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
@@ -28,8 +28,7 @@ from .decide import REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_in
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_lines
 from .gate import ClaimView, check_claim
-from .identity import (RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, place,
-                       shared_ref)
+from .identity import RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, shared_ref
 from .match import LineMatch, match_lines
 from .remit import RemitClaim
 from .remits import RemitStream
@@ -54,7 +53,7 @@ class PaperBound:
     reason: str
 
 
-class ClaimConverter:
+class ClaimConverter(AnsweredClaim):
     # False: every claim the general way (no shortcut for the usual claim), the reference the
     # shortcuts are tested against (tests/cobpipe/cob/test_convert_quick.py)
     quick = True
@@ -237,95 +236,6 @@ class ClaimConverter:
         decision.reasons.append(_billed_reason(payer_id, next_payer.source, next_payer.level))
         return [built]
 
-    # --- which claim the 835 answers --------------------------------------------------------
-
-    def _candidates(self, remit: RemitClaim, decision: ClaimDecision) -> list | None:
-        """The claims we hold under this CLP01: exactly, else ignoring case when that names one CLM01
-        (payers upper-case patient control numbers; the claim is billed with its CLM01 as sent).
-        None when the decision is already made (ambiguous)."""
-        found = self.claims.claims_for(remit.claim_id)
-        if found:
-            return found
-        try:
-            folded = self.claims.claims_for(remit.claim_id, folded=True)
-        except TypeError:  # a claim source without case-insensitive look-up
-            return []
-        ids = sorted({c.id for c in folded})
-        if len(ids) > 1:
-            narrowed = [c for c in folded if _member_ids(c) & remit.member_ids and _charge(c) == remit.charge]
-            ids = sorted({c.id for c in narrowed}) if narrowed else ids
-            if len(ids) > 1:
-                self._end(decision, HELD, f"CLP01 {remit.claim_id} matches {len(ids)} claims ignoring case "
-                          f"(CLM01 {', '.join(ids)}), with the same member and charge: cannot tell which one the "
-                          "payer adjudicated")
-                return None
-            folded = narrowed
-        if ids:
-            decision.reasons.append(f"CLP01 {remit.claim_id} matched CLM01 {ids[0]} ignoring case; billed as "
-                                    f"{ids[0]}")
-            decision.claim_id = ids[0]
-            remit.claim_id = ids[0]
-        return folded
-
-    def _answered_claim(self, candidates: list, remit: RemitClaim, decision: ClaimDecision,
-                        billed_refs: list | None = None):
-        """The claim the 835 answers: the one billed to the 835's payer. None when decided otherwise.
-        `billed_refs`: billed_payer of each candidate, when read already."""
-        sender = self._sender
-        if billed_refs is None:
-            billed_refs = [billed_payer(c) for c in candidates]
-        if len(candidates) == 1 and self.quick and self.payers.same(sender, billed_refs[0]):
-            # the usual claim: one candidate, billed to the 835's payer (place's first answer)
-            return self._pick_original(candidates, remit, decision)
-        placements = [place(self.payers, sender, c, ref) for c, ref in zip(candidates, billed_refs)]
-        billed = [p.claim for p in placements if p.billed]
-        if billed:
-            return self._pick_original(billed, remit, decision)
-        known_elsewhere = [p for p in placements if p.other_level]
-        first = candidates[0]
-        billed_to = f"{billed_payer(first).describe()} ({level_word(billed_level(first))})"
-        era_level = STATUS_LEVEL.get(remit.status_code)
-        if known_elsewhere:
-            where = known_elsewhere[0]
-            crossed = self._open_crossovers(remit.claim_id)
-            if crossed:
-                decision.state = "closed"
-                decision.crossover_answered = True
-                return self._stop(decision, SKIPPED, f"the {level_word(where.other_level)} payer "
-                                 f"{sender.describe()} adjudicated the claim the {level_word(billed_level(first))} "
-                                 "payer crossed over to it: nothing to bill to it again")
-            return self._stop(decision, HELD, f"this 835 is from {sender.describe()}, the claim's "
-                             f"{level_word(where.other_level)} payer (CLP02 {remit.status_code}: "
-                             f"{level_word(era_level)}), but the claim cobpipe holds was billed to {billed_to} and "
-                             f"no claim billed to {sender.describe()} is known: give the claim sent to it with "
-                             "--claims, or bill the next payer by hand")
-        unknown = [p.claim for p in placements if p.billed is None]
-        if unknown or not era_level:
-            pool = unknown or candidates
-        else:
-            pool = [c for c in candidates if billed_level(c) == era_level]
-            if not pool:
-                return self._stop(decision, HELD, f"this 835 is from {sender.describe()} at "
-                                 f"{level_word(era_level)} level (CLP02 {remit.status_code}), but the claim was "
-                                 f"billed to {billed_to}, a different payer: never billed as if that payer had "
-                                 "adjudicated it; check who sent this 835")
-        decision.reasons.append(f"note: the 835's payer {sender.describe()} is not recognised as {billed_to}; "
-                                "matched by CLP02 level (add the payer's 835 ids to the payer list's aliases)")
-        return self._pick_original(pool, remit, decision)
-
-    def _pick_original(self, candidates: list, remit: RemitClaim, decision: ClaimDecision):
-        same_charge = [c for c in candidates if _charge(c) == remit.charge]
-        if not same_charge:
-            charges = ", ".join(sorted({str(_charge(c)) for c in candidates}))
-            self._end(decision, REJECTED, f"charge mismatch: the 835 says CLP03 {remit.charge}, the original "
-                      f"claim says CLM02 {charges}")
-            return None
-        if len(same_charge) > 1 and len({c.content_key() for c in same_charge}) > 1:
-            self._end(decision, REJECTED, f"{len(same_charge)} different original claims share CLM01 "
-                      f"{remit.claim_id} and its charge; cannot tell which was adjudicated")
-            return None
-        return same_charge[0]
-
     # --- what was billed already ------------------------------------------------------------
 
     def _billed_already(self, claim_id: str, next_payer: NextPayer, candidates: list,
@@ -489,31 +399,3 @@ def _state_of(decision: ClaimDecision) -> str:
     if decision.status == SKIPPED:
         return "closed"
     return "needs_review"
-
-
-def _member_ids(claim) -> set[str]:
-    ids = set()
-    for loop in (claim.subscriber.child("2010BA"), claim.patient.child("2010CA") if claim.patient else None):
-        if loop is not None and loop.first is not None and loop.first.get(9):
-            ids.add(loop.first.get(9))
-    return ids
-
-
-def _charge(claim):
-    """claim.charge, remembered by CLM02's text (claims repeat charges; a Decimal is immutable);
-    None when it is no amount."""
-    elements = claim.clm.elements
-    text = elements[1] if len(elements) > 1 else ""
-    value = _CHARGES.get(text)
-    if value is None:
-        try:
-            value = claim.charge
-        except EdiError:  # an unreadable CLM02 matches no remitted charge
-            return None
-        if len(_CHARGES) >= 4096:
-            _CHARGES.clear()
-        _CHARGES[text] = value
-    return value
-
-
-_CHARGES: dict[str, object] = {}  # CLM02 text -> OriginalClaim.charge

@@ -1,8 +1,9 @@
-"""convert's shortcuts for the usual claim (ClaimConverter.quick: one part, one candidate billed to
-the 835's payer, each candidate's billed payer read once, the gate's proof over the built loop)
-write what the general way writes: the same .837 bytes and report, on the golden cases, the
-samples, generated files with many knobs, claims matched ignoring case or held in several files,
-a payer list that sends some payers to paper, and a ledger that already billed the claims.
+"""convert's shortcuts for the usual claim (ClaimConverter.quick, in cob/convert.py and cob/answered.py:
+one part, one candidate billed to the 835's payer, each candidate's billed payer read once, the
+gate's proof over the built loop) write what the general way writes: the same .837 bytes, report
+and decisions, on the golden cases, the samples, generated files with many knobs, claims matched
+ignoring case or held in several files, a payer list that sends some payers to paper, a ledger
+that already billed the claims, and the 835 again with the claims it billed onward.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cobpipe.batch import run_batch
-from cobpipe.cob import convert, identity
+from cobpipe.cob import answered, convert, identity
 from cobpipe.cob.convert import ClaimConverter, _billed_reason
 from cobpipe.cob.decision import ConvertOptions
 from cobpipe.cob.identity import RememberedPayers, billed_payer, place, shared_ref
@@ -167,5 +168,5 @@ def test_a_claims_charge_is_read_as_claim_charge():
             expected = claim.charge
         except EdiError:
             expected = None
-        got = convert._charge(claim)
+        got = answered._charge(claim)
         assert got == expected and str(got) == str(expected), text
