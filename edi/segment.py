@@ -1,7 +1,7 @@
 """The X12 segment as read or built, and the delimiters that frame it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +35,6 @@ class Segment:
 
     `index` is the 1-based segment number in its file (ISA = 1) and `line` the 1-based line where
     the segment starts; built segments have neither (0).
-
-    `text` is what `str()` gives (tag and elements joined by `delimiters.element`) when the maker
-    had it already, a segment split from text (`_make_segment(..., text=body)`), else None: the
-    writer copies it instead of joining the elements again. It is no field (not compared, hashed,
-    shown, pickled nor passed on by `dataclasses.replace`), and a segment made by filling
-    `_SEGMENT_FACTORY` or `_Unfrozen` without it has none: read it with `getattr(s, "text", None)`
-    there.
     """
 
     tag: str
@@ -49,7 +42,6 @@ class Segment:
     index: int = 0
     line: int = 0
     delimiters: Delimiters = STANDARD
-    text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, tag: str, *elements: str | tuple[str, ...] | list[str] | None) -> "Segment":
@@ -135,27 +127,14 @@ class Segment:
         sep = self.delimiters.element
         return sep.join((self.tag, *self.elements))
 
-    # `text` is a cache, not content: pickled as the five fields (a segment without `text` too)
-    def __getstate__(self) -> list:
-        return [self.tag, self.elements, self.index, self.line, self.delimiters]
-
-    def __setstate__(self, state: list) -> None:
-        _set_tag(self, state[0])
-        _set_elements(self, state[1])
-        _set_index(self, state[2])
-        _set_line(self, state[3])
-        _set_delimiters(self, state[4])
-        _set_text(self, None)
-
 
 _new_object = object.__new__
 _only_str = frozenset((str,)).issuperset  # every value's type is exactly str
-_set_tag, _set_elements, _set_index, _set_line, _set_delimiters, _set_text = (
-    Segment.__dict__[name].__set__ for name in ("tag", "elements", "index", "line", "delimiters", "text"))
+_set_tag, _set_elements, _set_index, _set_line, _set_delimiters = (
+    Segment.__dict__[name].__set__ for name in ("tag", "elements", "index", "line", "delimiters"))
 
 
 # what _make_segment does, for a loop that inlines it (the reader's): object.__new__, then each field
-# (`text` left unset: the reader has no use for it)
 _SEGMENT_FACTORY = (_new_object, _set_tag, _set_elements, _set_index, _set_line, _set_delimiters)
 
 
@@ -165,7 +144,7 @@ class _Unfrozen:
     layout), twice as fast as five slot-descriptor calls (the 835 reader, the claim index and
     Segment.build make ~50 segments a claim)."""
 
-    __slots__ = ("tag", "elements", "index", "line", "delimiters", "text")
+    __slots__ = ("tag", "elements", "index", "line", "delimiters")
 
 
 if _Unfrozen.__slots__ != Segment.__slots__:  # a field added to Segment must be added above too
@@ -173,17 +152,14 @@ if _Unfrozen.__slots__ != Segment.__slots__:  # a field added to Segment must be
 
 
 def _make_segment(tag: str, elements: tuple[str, ...], index: int, line: int,
-                  delimiters: Delimiters, text: str | None = None) -> Segment:
-    """`Segment(...)` without the frozen-dataclass `__init__` overhead; the reader's hot path.
-    `text`, when given, must be `delimiters.element.join((tag, *elements))` (a maker splitting
-    segment texts has it: the writer then copies it)."""
+                  delimiters: Delimiters) -> Segment:
+    """`Segment(...)` without the frozen-dataclass `__init__` overhead; the reader's hot path."""
     seg = _new_object(_Unfrozen)
     seg.tag = tag
     seg.elements = elements
     seg.index = index
     seg.line = line
     seg.delimiters = delimiters
-    seg.text = text
     seg.__class__ = Segment  # type: ignore[assignment]
     return seg  # type: ignore[return-value]
 

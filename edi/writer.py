@@ -152,21 +152,6 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     return text
 
 
-def body_text(segments: list[Segment], delimiters: Delimiters) -> str:
-    """`serialize` of every body segment, joined (`_same_delimiters_text` when it can): what
-    `TransactionWriter.write_all` writes. An envelope tag raises ValueError, a value holding an
-    output delimiter DelimiterCollisionError, for the first such segment in order."""
-    text = _same_delimiters_text(segments, delimiters)
-    if text is None:
-        texts = []
-        for segment in segments:
-            if segment.tag in _ENVELOPE_TAGS:
-                raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
-            texts.append(serialize(segment, delimiters))
-        text = "".join(texts)
-    return text
-
-
 def write_segments(segments: Iterable[Segment], stream: TextIO, delimiters: Delimiters = STANDARD) -> int:
     """Write segments as they are (no envelope work); returns how many were written."""
     count = 0
@@ -349,16 +334,20 @@ class TransactionWriter:
     def write_all(self, segments: Iterable[Segment]) -> None:
         """Body segments, serialized together and handed to the stream in one write (a claim's
         30-odd segments one call at a time cost more than serializing them)."""
+        delimiters = self.group.interchange.delimiters
         if not isinstance(segments, list):
             segments = list(segments)
-        self.write_text(body_text(segments, self.group.interchange.delimiters), len(segments))
-
-    def write_text(self, text: str, count: int) -> None:
-        """`count` body segments already serialized in the interchange's delimiters: exactly what
-        `body_text` gives for them (the 837 writer makes a claim's text itself), in one write."""
+        text = _same_delimiters_text(segments, delimiters)
+        if text is None:
+            texts = []
+            for segment in segments:
+                if segment.tag in _ENVELOPE_TAGS:
+                    raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
+                texts.append(serialize(segment, delimiters))
+            text = "".join(texts)
         if text:
             self.group.interchange.stream.write(text)
-            self.count += count
+            self.count += len(segments)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
