@@ -372,7 +372,7 @@ def loop_payer_of(next_payer: NextPayer) -> PayerRef:
     so the payer list's remembered answers find it by identity."""
     payer = next_payer.payer
     ids = [next_payer.payer_id] + [s.get(2) for s in payer[1:] if s.tag == "REF"]
-    return shared_ref(tuple(i for i in ids if i), payer[0].get(3))
+    return shared_ref(tuple(filter(None, ids)), payer[0].get(3))  # the ids given (no generator)
 
 
 def _billed_reason(payer_id: str, source: str, level: str) -> str:

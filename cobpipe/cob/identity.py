@@ -52,7 +52,7 @@ def loop_payer(loop: Loop | None) -> PayerRef:
             if elements and elements[0] in _PAYER_REFS:
                 ids.append(elements[1] if len(elements) > 1 else "")
     elements = nm1.elements
-    key = (tuple(i for i in ids if i), elements[2] if len(elements) > 2 else "")
+    key = (tuple(filter(None, ids)), elements[2] if len(elements) > 2 else "")  # the ids given (no generator)
     found = _REFS.get(key)
     if found is None:
         found = _shared(PayerRef(*key))
