@@ -13,9 +13,6 @@ import click
 from edi.segment import Delimiters
 
 from ..ledger.dialects import ledger_target
-from ..payers import PayerList
-from ..pipeline import ConvertOptions, run_batch
-from ..state import user_ledger_path
 
 ERA_SUFFIXES = {".835", ".era", ".txt", ".edi", ".x12"}
 CLAIM_SUFFIXES = {".837", ".txt", ".edi", ".x12"}
@@ -96,6 +93,11 @@ def convert(eras, claims, coverage, out_dir, db, bill_zero_balance, as_of, usage
     # a conversion makes millions of small objects, few of them in cycles: the cyclic collector's
     # default pace (every 700 allocations) costs ~7% of the run for nothing. A one-shot process.
     gc.set_threshold(50_000, 20, 100)
+    # the converter loads when it runs, not for `--help` (start-up: issue 17)
+    from ..payers import PayerList
+    from ..pipeline import ConvertOptions, run_batch
+    from ..state import user_ledger_path
+
     options = ConvertOptions(
         bill_zero_balance=bill_zero_balance,
         today=as_of.date() if as_of else dt.date.today(),
