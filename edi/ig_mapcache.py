@@ -74,15 +74,42 @@ def node_token(path: Path | None) -> str | None:
     return f"{path.stem}-{crc:08x}"
 
 
-def load(path: Path | None, kind: type) -> tuple[Any, dict, list] | None:
-    """(compiled map, external code sets, map index) from `path`, or None when there is none usable."""
+def read_kept(path: Path | None) -> Any:
+    """What is pickled at `path` (a file of this cache folder), or None when there is none readable."""
     if path is None:
         return None
     try:
         with open(path, "rb") as source:
-            found = pickle.load(source)
-    except Exception:  # noqa: BLE001 - missing, truncated, foreign: compiled again
+            return pickle.load(source)
+    except Exception:  # noqa: BLE001 - missing, truncated, foreign: made again
         return None
+
+
+def write_kept(path: Path, value: Any) -> bool:
+    """Pickle `value` to `path` under a temporary name, then rename it, so a reader never sees half a
+    file; False (nothing written) when the folder cannot be written or `value` cannot be pickled."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # (here: ~9 ms of imports a process that only reads does without)
+
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+    except (OSError, pickle.PicklingError, RecursionError):
+        return False
+    return True
+
+
+def load(path: Path | None, kind: type) -> tuple[Any, dict, list] | None:
+    """(compiled map, external code sets, map index) from `path`, or None when there is none usable."""
+    found = read_kept(path)
     if (not isinstance(found, tuple) or len(found) != 4 or found[0] != FORMAT or not isinstance(found[1], kind)
             or not isinstance(found[2], dict) or not isinstance(found[3], list)):
         return None
@@ -90,28 +117,12 @@ def load(path: Path | None, kind: type) -> tuple[Any, dict, list] | None:
 
 
 def store(path: Path | None, compiled: Any, codes: dict, index: list) -> None:
-    """Keep `compiled` (just compiled, before any validation filled its per-process memos) at `path`:
-    written under a temporary name and renamed, so a reader never sees half a file."""
-    if path is None:
+    """Keep `compiled` (just compiled, before any validation filled its per-process memos) at `path`,
+    and drop the files of this map's older keys."""
+    if path is None or not write_kept(path, (FORMAT, compiled, codes, index)):
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import tempfile  # (here: ~9 ms of imports a process that only reads does without)
-
-        data = pickle.dumps((FORMAT, compiled, codes, index), protocol=pickle.HIGHEST_PROTOCOL)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(temp, path)
-            for stale in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.pickle"):  # older keys of this map
-                if stale != path:
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
-        except BaseException:
+    for stale in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.pickle"):
+        if stale != path:
             with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-    except (OSError, pickle.PicklingError, RecursionError):
-        return
+                stale.unlink()
 

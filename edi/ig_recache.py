@@ -18,9 +18,6 @@ that is not a code of the guide, so nothing private.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
 import re
 import sys
 import zlib
@@ -28,7 +25,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-from .ig_mapcache import cache_folder
+from .ig_mapcache import cache_folder, read_kept, write_kept
 
 LIMIT = 8192  # expressions kept in the file (a 10k-claim convert output needs ~150)
 
@@ -68,11 +65,7 @@ def _load() -> None:
     _store.path = path = store_path()
     if path is None:
         return
-    try:
-        with open(path, "rb") as source:
-            found = pickle.load(source)
-    except Exception:  # noqa: BLE001 - missing, truncated, foreign: started again
-        return
+    found = read_kept(path)
     if (isinstance(found, tuple) and len(found) == 3 and found[0] == sys.version and isinstance(found[1], dict)
             and isinstance(found[2], dict)):
         _store.known, _store.texts = found[1], found[2]
@@ -135,17 +128,4 @@ def save() -> None:
     if path is None or not _store.added:
         return
     _store.added = 0
-    with contextlib.suppress(OSError, pickle.PicklingError, RecursionError):
-        import tempfile  # (here: ~9 ms of imports a process with nothing new to keep does without)
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = pickle.dumps((sys.version, _store.known, _store.texts), protocol=pickle.HIGHEST_PROTOCOL)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+    write_kept(path, (sys.version, _store.known, _store.texts))
