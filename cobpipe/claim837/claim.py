@@ -97,7 +97,7 @@ class OriginalClaim:
         """See the class docstring."""
         tidy = self._tidy
         if tidy.__class__ is str:  # the 2300's text (claim837.index)
-            self._tidy = tidy = "*~" not in tidy and ":*" not in tidy and ":~" not in tidy  # index._tidy_text
+            self._tidy = tidy = tidy_text(tidy)
         return tidy  # type: ignore[return-value]
 
     # --- identity and envelope ids -------------------------------------------------------------
@@ -292,3 +292,11 @@ class OriginalClaim:
 
     def __repr__(self) -> str:
         return f"OriginalClaim(id={self.id!r}, source={self.source!r}, lines={len(self.lines)})"
+
+
+def tidy_text(text: str) -> bool:
+    """Whether segments split from `text` (standard delimiters, no line feeds) are all as
+    `cob.tidy.tidy_segment` leaves them: none ends with an empty element (`*~`) and no element ends
+    with a component separator (`:*`, `:~`); a segment without elements is tidy as it is
+    (claim837.index asks it of the context loops' text, `OriginalClaim.indexed_tidy` of the 2300's)."""
+    return "*~" not in text and ":*" not in text and ":~" not in text

@@ -30,7 +30,7 @@ from pathlib import Path
 from edi.errors import EdiSyntaxError
 from edi.segment import STANDARD, Segment, _Unfrozen
 
-from .claim import Envelope, OriginalClaim
+from .claim import Envelope, OriginalClaim, tidy_text
 from .loops import HL_LEVELS, Loop, loop_table
 from .spans import _CONTEXT_FIELDS, NotIndexable, read_spans
 
@@ -157,7 +157,7 @@ class ClaimIndex:
         _set_id(claim, "2300")
         _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
         found = OriginalClaim(envelope, header, billing, subscriber, patient, claim)
-        if tidy:  # the 2300's text checked when indexed_tidy is first asked (_tidy_text)
+        if tidy:  # the 2300's text checked when indexed_tidy is first asked (`claim.tidy_text`)
             found._tidy = text
         return found
 
@@ -257,7 +257,7 @@ class ClaimIndex:
     def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope
                  ) -> tuple[Loop, int, bool]:
         """The header or HL loop at file[start:end], its segments numbered from `first`; the number
-        after its last segment; whether its text is tidy (`_tidy_text`)."""
+        after its last segment; whether its text is tidy (`claim.tidy_text`)."""
         key = (file_no, start, end, first)
         cached = self._loops.get(key)
         if cached is not None:
@@ -297,11 +297,11 @@ class ClaimIndex:
 
     def _bodies(self, file_no: int, start: int, end: int) -> tuple[list[str], bool]:
         """The segment texts at file[start:end] (without terminators and line feeds), as
-        `parser.split_segments` splits the storage text, and whether that text is tidy (`_tidy_text`)."""
+        `parser.split_segments` splits the storage text, and whether that text is tidy (`claim.tidy_text`)."""
         text = self._read(file_no, start, end).replace(b"\n", b"").decode("ascii")
         bodies = text.split("~")
         bodies.pop()
-        return bodies, _tidy_text(text)
+        return bodies, tidy_text(text)
 
     def _envelope(self, transaction: int) -> Envelope:
         """The envelope as the ledger gives it back (from its JSON)."""
@@ -450,14 +450,6 @@ def _file_under(table: dict[str, int | list[int]], key: str, number: int) -> Non
         known.append(number)
     else:
         table[key] = [known, number]
-
-
-def _tidy_text(text: str) -> bool:
-    """Whether segments split from `text` (standard delimiters, no line feeds) are all as
-    `cob.tidy.tidy_segment` leaves them: none ends with an empty element (`*~`) and no element ends
-    with a component separator (`:*`, `:~`); a segment without elements is tidy as it is. The
-    claim's `OriginalClaim.indexed_tidy` (which inlines it for the 2300's text)."""
-    return "*~" not in text and ":*" not in text and ":~" not in text
 
 
 def _placement(placement: dict, ids: tuple[str, ...], seg) -> tuple[int, str | None]:

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cobpipe.claim837 import parse_claims_text
-from cobpipe.claim837.index import ClaimIndex, _tidy_text
+from cobpipe.claim837.claim import tidy_text as _tidy_text
+from cobpipe.claim837.index import ClaimIndex
 from cobpipe.cob.tidy import tidy_loop
 from cobpipe.synth import generate_set
 
