@@ -7,10 +7,10 @@ import re
 from operator import itemgetter
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cobpipe.claim837.spans import _odd_segment
+from cobpipe.claim837.spans import _KEY_TAGS, NotIndexable, _key_segments, _odd_segment
 
 _START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
@@ -64,3 +64,43 @@ def test_odd_segment_as_splitting(segments, lines):
 ])
 def test_odd_segment_says_why(segments, odd, lines):
     assert _odd_segment(block(segments, lines), lines) == odd
+
+
+def keys_by_splitting(text: bytes, lines: bool) -> list[int] | None:
+    """The reference for spans._key_segments: None when the block is refused (an odd segment, or one
+    segment a line, a terminator but the last without its line feed), else each envelope, HL and CLM
+    segment's start << 3 | its kind, found by splitting the block at its terminators."""
+    if odd_by_splitting(text, lines) or (lines and text.count(b"~\n") != text.count(b"~") - 1):
+        return None
+    found = []
+    at = 0  # where the piece after the terminator at text[at - 1] starts
+    pieces = text.split(b"~")
+    for piece in pieces[1:-1]:
+        at += 1
+        start = at + 1 if lines else at  # the segment after its line feed
+        tag = text[start:at + len(piece)].partition(b"*")[0]
+        if tag in _KEY_TAGS:
+            found.append(start << 3 | _KEY_TAGS.index(tag))
+        at += len(piece)
+    return found
+
+
+_KEY_SEGMENTS = st.one_of(_SEGMENTS, st.sampled_from(
+    [b"ISA*00", b"IEA*1", b"GS*HC", b"GE*1", b"ST*837", b"SE*9", b"HL*1**20*1", b"CLM*A1*10", b"HL", b"CLM",
+     b"HLX*1", b"SEX*1", b"CLMS*1", b"GSA", b"SE~HL*2", b"CLM*1~\nHL*3", b"HL*4~ST*1", b"ST\n*1", b"REF*6R*A\nB"]))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_KEY_SEGMENTS, min_size=1, max_size=6), st.booleans())
+@example([b"SE~HL*2", b"REF*6R*A\nB"], True)  # a line feed moved into a segment: the counts still agree
+def test_key_segments_as_splitting(segments, lines):
+    text = block(segments, lines)
+    if lines and text.count(b"\n") != text.count(b"~") - 1:
+        return  # the scanner refuses such a block before it looks at the segments
+    if not lines and b"\n" in text:
+        return
+    try:
+        found = _key_segments(text, lines)
+    except NotIndexable:
+        found = None
+    assert found == keys_by_splitting(text, lines)
