@@ -1,5 +1,6 @@
 """What build_secondary now remembers or answers on a short way, held to the way it replaces:
-the tidied CAS of a line's one or two triplets remembered by (group, reason, amount text), AMT*EAF
+the tidied CAS of a line's one or two triplets remembered by (group, reason, amount text) and by the
+Adjustment object, AMT*EAF
 remembered by its amount's text, and the 2300 walked without a table of remitted lines when the
 835's lines came back in the billed order."""
 from __future__ import annotations
@@ -42,6 +43,7 @@ def test_tidy_cas_segments_are_the_tidied_grouped_ones_remembered_or_not(adjustm
     refused alike. Fails if the zero test, the group or reason in the key, or the tidying is dropped."""
     if clear:
         cas._TIDY_TRIPLETS.clear()
+        cas._BY_OBJECT.clear()
     given_as = tuple(adjustments) if as_tuple else adjustments
     expected = _outcome(lambda: tidy_segments(cas.cas_segments(list(adjustments))))
     assert _outcome(lambda: tidy_cas_segments(given_as)) == expected
@@ -57,6 +59,30 @@ def test_a_remembered_triplet_is_told_apart_by_every_part_of_its_key():
     assert tidy_cas_segments([Adjustment("CO", "45", Decimal("1.05"))])[0].elements == ("CO", "45", "1.05")
     assert tidy_cas_segments([Adjustment("CO", "45", Decimal("0.00"))]) == []
     assert tidy_cas_segments([Adjustment("CO", "A:", Decimal("2"))])[0].elements == ("CO", "A", "2")
+
+
+@given(st.lists(_ADJ, min_size=1, max_size=2))
+def test_a_triplet_remembered_by_its_object_is_that_objects_own(adjustments):
+    """The fast 835 read shares one Adjustment per CAS text: asked again for the very same objects,
+    the remembered answer is the one tidy_cas_segments gives any equal fresh ones (or refused alike);
+    an entry is used only for the object it holds (an id once another object's: here planted) and
+    a subclass, which may not be immutable, is never remembered. Fails without the object test or
+    with subclasses remembered (checked)."""
+    first = _outcome(lambda: tidy_cas_segments(adjustments))
+    assert _outcome(lambda: tidy_cas_segments(adjustments)) == first  # the same objects, remembered
+    fresh = [Adjustment(a.group, a.reason, a.amount, a.quantity) for a in adjustments]
+    assert _outcome(lambda: tidy_cas_segments(fresh)) == first
+    other = Adjustment("OA", "23", Decimal("9.99"))
+    for adj in adjustments:  # each object's entry handed to another object
+        cas._BY_OBJECT[id(other)] = cas._BY_OBJECT.get(id(adj), (adj, None))
+        assert tidy_cas_segments([other])[0].elements == ("OA", "23", "9.99")
+
+    class Odd(Adjustment):
+        __slots__ = ()
+
+    odd = Odd("CO", "45", Decimal("4.50"))
+    assert tidy_cas_segments([odd])[0].elements == ("CO", "45", "4.5")
+    assert id(odd) not in cas._BY_OBJECT
 
 
 @given(_AMOUNTS)
