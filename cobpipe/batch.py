@@ -93,6 +93,8 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
                 pass
         if pool is not None:
             pool.shutdown(wait=True)
+        if len(scans) == 1 and allowed > 1:  # one ERA: its conversion may use the processes (cobpipe/split.py)
+            options = dataclasses.replace(options, processes=allowed)
         if workers == 1 or pool is None:
             jobs = _jobs(scans, ledger_path, out_dir, options, coverage_path, db_path, numbers_path, index)
             return [job.run(on_progress) for job in _progress(jobs, progress)]

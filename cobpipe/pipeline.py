@@ -10,6 +10,7 @@ import bisect
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import sys  # noqa: F401 - the validator process runs sys.executable (edi.validate_pipe)
@@ -196,18 +197,27 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     scan = (scan or scan_era(era)).repeated_only()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    converter = ClaimConverter(claims, options=options, issued=issued, coverage=coverage, path=str(era))
     decisions = DecisionLog()
     output = out_dir / f"{era.stem}.837"
     report = out_dir / f"{era.stem}.report.json"
     separate = options.validate_ig and scan.claims >= options.pipe_validation_from
-    built = converter.run(scan, decisions)
-    if on_progress is not None:
-        built = _reporting(built, decisions, era, scan.claims, on_progress)
     if options.usage is None:
         options = dataclasses.replace(options, usage="T" if scan.usage == "T" else None)
+    split = None
+    if options.processes > 1:
+        from .split import split_for
+
+        split = split_for(scan, claims, issued, options, coverage, str(era))
+    if split is not None:  # converted by two processes, written here as one process writes it
+        converter = split
+        built = split.items(decisions)
+    else:
+        converter = ClaimConverter(claims, options=options, issued=issued, coverage=coverage, path=str(era))
+        built = converter.run(scan, decisions)
+    if on_progress is not None:
+        built = _reporting(built, decisions, era, scan.claims, on_progress)
     written = _write_837(built, output, options, numbers, decisions,
-                         separate_validator=separate, staged=staged)
+                         separate_validator=separate, staged=staged, split=split)
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
@@ -264,7 +274,7 @@ class _Written:
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
                decisions: DecisionLog, *, separate_validator: bool = False,
-               staged: Path | None = None) -> _Written | None:
+               staged: Path | None = None, split=None) -> _Written | None:
     """Write converted claims to a temp file, check it against the guide (`separate_validator`: in
     a validator process, fed as the file is written with `options.validate_alongside`, else started
     once it is written; without one, or when it fails, in this process), drop claims with guide
@@ -276,7 +286,12 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
     first = next(built, None)
     if first is None:
         return None
-    settings = options.interchange or interchange_for(first, options.usage)
+    write = write_claims_837
+    if split is not None:  # `built` are claims made into text (claim837.writer_items)
+        from .claim837.writer_items import write_items_837
+
+        write = functools.partial(write_items_837, head=split.head)
+    settings = options.interchange or interchange_for(first if split is None else split.head, options.usage)
     now = options.now or dt.datetime.now()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     tmp = Path(tmp_name)
@@ -284,9 +299,9 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             target = _Tee(stream, validator) if validator else stream
-            summary = write_claims_837(_chain(first, built), target, settings, numbers,
-                                       delimiters=options.delimiters, now=now,
-                                       claims_per_transaction=options.claims_per_transaction)
+            summary = write(_chain(first, built), target, settings, numbers,
+                            delimiters=options.delimiters, now=now,
+                            claims_per_transaction=options.claims_per_transaction)
             if validator:
                 target.flush_block()
         numbers_used = list(summary.control_numbers)

@@ -152,6 +152,20 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     return text
 
 
+def body_text(segments: list[Segment], delimiters: Delimiters) -> str:
+    """Body segments as the text TransactionWriter.write_all writes for them (ValueError for an
+    envelope segment, DelimiterCollisionError for a value holding a delimiter)."""
+    text = _same_delimiters_text(segments, delimiters)
+    if text is None:
+        texts = []
+        for segment in segments:
+            if segment.tag in _ENVELOPE_TAGS:
+                raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
+            texts.append(serialize(segment, delimiters))
+        text = "".join(texts)
+    return text
+
+
 def write_segments(segments: Iterable[Segment], stream: TextIO, delimiters: Delimiters = STANDARD) -> int:
     """Write segments as they are (no envelope work); returns how many were written."""
     count = 0
@@ -334,20 +348,18 @@ class TransactionWriter:
     def write_all(self, segments: Iterable[Segment]) -> None:
         """Body segments, serialized together and handed to the stream in one write (a claim's
         30-odd segments one call at a time cost more than serializing them)."""
-        delimiters = self.group.interchange.delimiters
         if not isinstance(segments, list):
             segments = list(segments)
-        text = _same_delimiters_text(segments, delimiters)
-        if text is None:
-            texts = []
-            for segment in segments:
-                if segment.tag in _ENVELOPE_TAGS:
-                    raise ValueError(f"{segment.tag} is written by the envelope writers, not TransactionWriter.write")
-                texts.append(serialize(segment, delimiters))
-            text = "".join(texts)
+        text = body_text(segments, self.group.interchange.delimiters)
         if text:
             self.group.interchange.stream.write(text)
             self.count += len(segments)
+
+    def write_text(self, text: str, count: int) -> None:
+        """`count` body segments already serialized in this interchange's delimiters (`body_text`)."""
+        if text:
+            self.group.interchange.stream.write(text)
+            self.count += count
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:

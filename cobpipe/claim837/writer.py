@@ -145,10 +145,25 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
         missing = "1000A submitter" if submitter is None else "1000B receiver"
         raise EdiError(f"no {missing} loop to write (the first claim has none)", path=first.source or None,
                        claim=first.id)
-    now = now or dt.datetime.now()
+    def head(ts: TransactionWriter) -> None:
+        ts.write_all(submitter.iter_segments())
+        ts.write_all(receiver.iter_segments())
+
+    return write_interchange(first, iterator, stream, settings, numbers, delimiters, now or dt.datetime.now(),
+                             transaction_version, reference, per_set, head, _write_hierarchy, summary)
+
+
+def write_interchange(first, rest: Iterator, stream: TextIO, settings: InterchangeSettings,
+                      numbers: ControlNumberSource, delimiters: Delimiters, now: dt.datetime,
+                      transaction_version: str, reference: str | None, per_set: int, head,
+                      hierarchy, summary: WriteSummary) -> WriteSummary:
+    """The interchange around the claims, `first` and then `rest`: `per_set` claims a transaction
+    set, each set opened by its BHT and `head(ts)` (1000A/1000B), its claims written by
+    `hierarchy(first, rest, ts, summary, per_set)` (which returns the claim that opens the next set).
+    Shared by write_claims_837 and writer_items.write_items_837 (claims as prepared text)."""
     with InterchangeWriter(stream, settings, numbers, delimiters, now) as ix:
         with ix.group("HC", transaction_version) as group:
-            pending: OriginalClaim | None = first
+            pending = first
             while pending is not None:
                 with group.transaction("837", transaction_version) as ts:
                     ref = f"{ix.control:09d}{ts.control}" if reference is None else _nth_reference(
@@ -156,10 +171,9 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
                     summary.bht_reference = summary.bht_reference or ref
                     ts.write(Segment.build("BHT", "0019", "00", ref, now.strftime("%Y%m%d"),
                                            now.strftime("%H%M"), "CH"))
-                    ts.write_all(submitter.iter_segments())
-                    ts.write_all(receiver.iter_segments())
+                    head(ts)
                     before = summary.claims
-                    pending = _write_hierarchy(pending, iterator, ts, summary, per_set)
+                    pending = hierarchy(pending, rest, ts, summary, per_set)
                 summary.segments += ts.count
                 summary.transactions.append((int(ts.control), summary.claims - before))
     summary.control_numbers = list(ix.control_numbers)

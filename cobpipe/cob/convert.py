@@ -73,12 +73,15 @@ class ClaimConverter(AnsweredClaim):
         self._sender_text = self._sender.describe()  # the sender described once per 835 header
         self._today: object = None  # options.as_of, asked once a run (a property that reads the clock)
 
-    def run(self, scan: EraScan, decisions: DecisionLog) -> Iterator:
+    def run(self, scan: EraScan, decisions: DecisionLog, window=None) -> Iterator:
         """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
-        decided `paper` are kept in `self.paper` instead."""
+        decided `paper` are kept in `self.paper` instead. `window` (cob.remits_fast.Window): only
+        the claims of that share of the ERA, for cobpipe/split.py: a claim split over several CLPs
+        belongs to the window of the CLP that completes it, one left incomplete to the last window."""
         pending: dict[str, list[RemitClaim]] = {}
         self._today = self.options.as_of
-        remitted = RemitStream(scan, self.options)
+        remitted = RemitStream(scan, self.options, window)
+        lo, hi = (window.lo, window.hi) if window is not None else (0, None)
         for header, part in remitted:
             if header is not self._header:
                 self._header = header
@@ -93,9 +96,12 @@ class ClaimConverter(AnsweredClaim):
             parts = pending.setdefault(part.claim_id, [])
             parts.append(part)
             if len(parts) == expected:
-                yield from self._convert(pending.pop(part.claim_id), decisions)
-        for parts in pending.values():  # fewer parts than the first pass counted: convert what came
-            yield from self._convert(parts, decisions)
+                parts = pending.pop(part.claim_id)
+                if part.segment >= lo and (hi is None or part.segment < hi):
+                    yield from self._convert(parts, decisions)
+        if hi is None:
+            for parts in pending.values():  # fewer parts than the first pass counted: convert what came
+                yield from self._convert(parts, decisions)
         self.era_findings += remitted.findings
 
     def _convert(self, parts: list[RemitClaim], decisions: DecisionLog) -> list:

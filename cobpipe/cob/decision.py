@@ -51,6 +51,9 @@ class ConvertOptions:
     # into a throwaway ledger, parsed back per claim. The reference the fast path (claim837.index)
     # is tested against; the fast path hands a file to it by itself when it cannot read it exactly.
     plain: bool = False
+    # processes one ERA's conversion may use: a large ERA of a clean 835 against a claim index is
+    # converted by two at once (cobpipe/split.py), the output the same byte for byte
+    processes: int = 1
 
     @property
     def as_of(self) -> dt.date:

@@ -56,13 +56,15 @@ class FastRemits:
     findings of each transaction set are added to `findings` once its claims are read. `fast` and
     `slow` count the claims read each way."""
 
-    def __init__(self, path, found: CleanScan, as_of, only: frozenset[str] | None, findings: list[Finding]) -> None:
+    def __init__(self, path, found: CleanScan, as_of, only: frozenset[str] | None, findings: list[Finding],
+                 window: "Window | None" = None) -> None:
         self.path = path
         self.name = str(path)
         self.found = found
         self.as_of = as_of
         self.only = only
         self.findings = findings
+        self.window = window
         self.fast = self.slow = 0
 
     def _chunks(self) -> Iterator[tuple[list[str], int]]:
@@ -138,6 +140,8 @@ class FastRemits:
             parts = body.split("*")
             return _make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters)
 
+        window = self.window
+        lo, hi, keep = (window.lo, window.hi, window.keep) if window is not None else (0, None, frozenset())
         for bodies, base in self._chunks():
             count = len(bodies)
             i = 0
@@ -157,6 +161,19 @@ class FastRemits:
                     adjudicated = adjudication_date(header, as_of)
                 if in_set:
                     if tag == "CLP":
+                        theirs = False  # a claim outside the window: read for the set's totals only
+                        if number < lo or (hi is not None and number >= hi):
+                            if hi is not None and number >= hi:
+                                return  # the rest is a later window's (whose process reads the totals)
+                            clp = body.split("*")
+                            if (clp[1].strip() if len(clp) > 1 else "") not in keep:  # a repeated CLP01's parts are read in every window
+                                paid = _amount(clp[4]) if len(clp) > 4 else None
+                                if paid is not None:  # what the read below would add (else it finds why not)
+                                    totals.paid_total += paid
+                                    orphan = False
+                                    i = _end(bodies, i + 1, count)
+                                    continue
+                                theirs = True
                         try:
                             end, remit = _claim(bodies, i, count, number, adjudicated, source, lx)
                         except (IndexError, ValueError, ArithmeticError):  # a value no rule below foresaw
@@ -169,7 +186,7 @@ class FastRemits:
                             totals.paid_total += remit.paid
                         orphan = False
                         i = end
-                        if only is None or remit.claim_id in only:
+                        if (only is None or remit.claim_id in only) and not theirs:
                             yield header, remit
                         continue
                     seg = segment(body, number)
@@ -202,6 +219,19 @@ class FastRemits:
         if payment.paid is not None:
             totals.paid_total += payment.paid
         return remit_claim(payment, header, self.as_of)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Window:
+    """The claims one of several processes converts (cobpipe/split.py): those whose CLP is segment
+    `lo` to `hi` (excluded; None: to the end) of the file, and every part of a CLP01 in `keep` (the
+    claims split over several CLPs, wherever their parts are). A claim outside the window is not
+    read, only its CLP04 added to its set's totals (the set's balance finding, which the last
+    window's process reports); reading stops at `hi`."""
+
+    lo: int
+    hi: int | None
+    keep: frozenset[str]
 
 
 class _ClaimText(Deferred):
