@@ -70,8 +70,8 @@ def parse_delimiters(text: str) -> Delimiters:
               help="Output delimiters: element, component, repetition, segment terminator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
               help="Processes kept busy at once: ERAs converted side by side, each in its own process; "
-                   "with fewer ERAs than workers, a spare one checks the output against the guide as it "
-                   "is written.")
+                   "a single large ERA is converted by two processes (the same output); with fewer ERAs "
+                   "than workers, a spare one checks the output against the guide as it is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--report-format", type=click.Choice(["json", "csv"]), default="json", show_default=True,
               help="csv: also OUT/<era stem>.report.csv, one row per claim (id, status, payer_id, segment, "
