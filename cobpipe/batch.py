@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import itertools
 import os
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from edi.validate_pipe import close_kept
 
+from .decision_log import DecisionLog, HandedLog
 from .fsutil import sha256_of as _sha256
 from .pipeline import ConvertOptions, ConvertResult, EraScan, StagedEra, load_claim_files, scan_era, stage_era
 from .record import issued_claims, record_conversion
@@ -110,7 +112,15 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         # Each worker writes its ERA's 837P with provisional control numbers; this process takes
         # the real ones ERA by ERA in command-line order, as one process would (which ERA a worker
         # finishes first must not decide its numbers), and puts each file in place.
-        futures = {k: pool.submit(_EraJob.stage, jobs[k]) for k in _largest_first([j.scan.claims for j in jobs])}
+        # The workers fork at the first submit. What this process holds then (the claim index, the
+        # modules, the guide check's tables) is frozen out of the cyclic collector's reach first: a
+        # worker's full collections then never walk those objects, nor write to their pages, which
+        # fork shares until a write copies them (unfrozen again here once the workers are forked).
+        gc.freeze()
+        try:
+            futures = {k: pool.submit(_EraJob.stage, jobs[k]) for k in _largest_first([j.scan.claims for j in jobs])}
+        finally:
+            gc.unfreeze()
         staged = (futures[k].result() for k in range(len(jobs)))
         try:
             with contextlib.ExitStack() as ledgers:
@@ -121,6 +131,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
             pool.shutdown(wait=True, cancel_futures=True)
             for job in jobs:  # (stage_era's names for the 837P and the report's claims)
                 job.staged_path.unlink(missing_ok=True)
+                job.decisions_path.unlink(missing_ok=True)
                 job.staged_path.with_name(f".{job.scan.path.stem}.report.json.staged").unlink(missing_ok=True)
 
 
@@ -318,12 +329,22 @@ class _EraJob:
                 from .ledger import Ledger
 
                 ledger = stack.enter_context(Ledger.open(self.ledger_path))
-            return self._stage(ledger, ProvisionalNumbers(), self.staged_path, None)
+            staged = self._stage(ledger, ProvisionalNumbers(), self.staged_path, None)
+        result = staged.result
+        result.counts  # noqa: B018 (counted here, once, not in the batch's busy process)
+        # the decisions go back as a file of packed blocks (decision_log.HandedLog), not pickled one
+        # by one through the pool's pipe and packed out again by the batch's process
+        handed = result.decisions.hand_over(self.decisions_path)
+        if handed is not None:
+            result.decisions = handed
+        return staged
 
     def finish(self, staged: StagedEra, ledger, numbers) -> ConvertResult:
         """In the batch's process, ERA after ERA in command-line order: the control numbers taken
         as one process converting the ERAs in turn takes them, the 837P renumbered into place, the
         report and the ledger's records."""
+        if isinstance(staged.result.decisions, HandedLog):
+            staged.result.decisions = DecisionLog.take(staged.result.decisions)
         result = staged.finish(numbers)
         self._record(result, ledger, numbers)
         return result
@@ -331,6 +352,10 @@ class _EraJob:
     @property
     def staged_path(self) -> Path:
         return self.out_dir / f".{self.scan.path.stem}.837.staged"
+
+    @property
+    def decisions_path(self) -> Path:  # the decisions a worker hands over (DecisionLog.hand_over)
+        return self.out_dir / f".{self.scan.path.stem}.decisions.staged"
 
     def open_ledgers(self, stack: contextlib.ExitStack) -> tuple:
         """(the ledger of claims and issued claims or None, the control numbers' ledger)."""

@@ -8,9 +8,12 @@ list: iterate, `len`, index.
 """
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 BLOCK = 1000  # decisions per pickled block; as many again stay in memory
@@ -38,12 +41,7 @@ class DecisionLog:
                 del self._recent[:self._block]
 
     def _write_out(self, decisions: list[Any]) -> bool:
-        kind = type(decisions[0])
-        if hasattr(kind, "_pack_block") and all(type(d) is kind for d in decisions):
-            # a decision type that packs many at once (ClaimDecision: plain tuples, one pickle)
-            data = pickle.dumps((kind, kind._pack_block(decisions)), protocol=pickle.HIGHEST_PROTOCOL)
-        else:
-            data = pickle.dumps((None, decisions), protocol=pickle.HIGHEST_PROTOCOL)
+        data = _packed(decisions)
         try:
             if self._file is None:
                 # unbuffered: a failed write leaves nothing pending to fail again on the next read
@@ -115,8 +113,70 @@ class DecisionLog:
         return changed
 
     def __reduce__(self) -> tuple:
-        # to another process (a batch worker's result): the decisions themselves, not our file
+        # to another process: the decisions themselves, not our file (a batch worker hands its
+        # ERA's log over with `hand_over` instead)
         return (DecisionLog, (list(self),))
+
+    def hand_over(self, path: Path) -> HandedLog | None:
+        """For another process (a batch worker's ERA, finished by the batch's process): every
+        decision written to a new file at `path`, the blocks already written copied as they are and
+        the latest packed as they would be, and a small token for `DecisionLog.take` to read them
+        there. Pickling the log itself pickles every decision one by one (its `__reduce__`), and
+        the receiver unpickles them and packs them out again to a file of its own: ~0.1 s of CPU
+        for a 12.5k-claim ERA, half of it in the batch's one process. None when `path` cannot be
+        written (the log then goes as itself); this log stays as it was either way."""
+        blocks, written, offset = [], 0, 0
+        try:
+            with open(path, "wb") as target:
+                for start, size in self._blocks:
+                    target.write(self._read(start, size))
+                    blocks.append((offset, size))
+                    offset += size
+                written = self._written
+                for start in range(0, len(self._recent), self._block):
+                    part = self._recent[start:start + self._block]
+                    data = _packed(part)
+                    target.write(data)
+                    blocks.append((offset, len(data)))
+                    offset += len(data)
+                    written += len(part)
+        except OSError:
+            Path(path).unlink(missing_ok=True)
+            return None
+        return HandedLog(str(path), tuple(blocks), written, dict(self._revised), self._block)
+
+    @classmethod
+    def take(cls, handed: HandedLog) -> DecisionLog:
+        """The log `hand_over` wrote, read from its file, which this log now owns: the name is
+        removed at once (the open file lives as long as the log, like the one it spills to)."""
+        log = cls(block=handed.block)
+        # unbuffered as the log's own; writable, so later decisions can still be appended after them
+        log._file = open(handed.path, "r+b", buffering=0)
+        os.unlink(handed.path)
+        log._blocks = list(handed.blocks)
+        log._written = handed.count
+        log._revised = dict(handed.revised)
+        return log
 
     def __repr__(self) -> str:
         return f"DecisionLog({len(self)} decisions, {self._written} on disk)"
+
+
+@dataclass(frozen=True, slots=True)
+class HandedLog:
+    """What goes to the other process for `DecisionLog.take`: the file and where its blocks lie."""
+
+    path: str
+    blocks: tuple[tuple[int, int], ...]  # (offset, size) of each pickled block
+    count: int  # decisions in the blocks
+    revised: dict[int, Any]  # position -> a decision changed after its block was written
+    block: int
+
+
+def _packed(decisions: list[Any]) -> bytes:
+    """One block of decisions as the log's file keeps it."""
+    kind = type(decisions[0])
+    if hasattr(kind, "_pack_block") and all(type(d) is kind for d in decisions):
+        # a decision type that packs many at once (ClaimDecision: plain tuples, one pickle)
+        return pickle.dumps((kind, kind._pack_block(decisions)), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((None, decisions), protocol=pickle.HIGHEST_PROTOCOL)

@@ -214,3 +214,34 @@ def test_a_new_decision_starts_with_a_fresh_capped_findings_list():
     assert ClaimDecision("C2", CONVERTED).findings is not decision.findings
     decision.findings.extend(Finding("COB021", str(n)) for n in range(102))
     assert len(decision.findings) == 101 and decision.findings[-1].message.startswith("... and 2 more COB021")
+
+
+def test_a_log_handed_over_reads_back_as_it_was_and_owns_its_file(tmp_path):
+    """A batch worker hands its ERA's log over as a file (hand_over) and the batch's process takes
+    it (take): the same decisions, revised ones and the latest in memory too, and other types."""
+    mixed = [*decisions(7), {"claim": "X"}, *decisions(4)]
+    log = DecisionLog(mixed, block=2)
+    log.revise(lambda d: isinstance(d, ClaimDecision) and d.claim_id == "C001" and not d.reasons.append("again"))
+    assert log._revised and log._recent and log._written
+    expected = [d.to_dict() if isinstance(d, ClaimDecision) else d for d in log]
+    handed = log.hand_over(tmp_path / "handed")
+    assert handed is not None and (tmp_path / "handed").exists()
+    # what goes through the pool's pipe: the token, a few bytes a block, never the decisions
+    big = DecisionLog(decisions(3000), block=100)
+    assert len(pickle.dumps(big.hand_over(tmp_path / "big"))) < len(pickle.dumps(DecisionLog(decisions(200)))) / 10
+    taken = DecisionLog.take(pickle.loads(pickle.dumps(handed)))
+    assert not (tmp_path / "handed").exists()  # the open file is the log's alone
+    assert [d.to_dict() if isinstance(d, ClaimDecision) else d for d in taken] == expected
+    assert len(taken) == len(mixed) and taken[0].claim_id == "C000" and taken[-1].claim_id == "C003"
+    assert [d.to_dict() if isinstance(d, ClaimDecision) else d for d in log] == expected  # unchanged
+    taken.append(ClaimDecision("LATE", CONVERTED))
+    for decision in decisions(6):
+        taken.append(decision)
+    assert [d.claim_id for d in list(taken)[len(mixed):]] == ["LATE", *(d.claim_id for d in decisions(6))]
+
+
+def test_a_log_that_cannot_be_handed_over_says_so_and_leaves_no_file(tmp_path):
+    log = DecisionLog(decisions(5), block=2)
+    assert log.hand_over(tmp_path / "no such folder" / "handed") is None
+    assert DecisionLog().hand_over(tmp_path / "empty") is not None  # nothing to write is fine
+    assert list(DecisionLog.take(DecisionLog().hand_over(tmp_path / "empty"))) == []
