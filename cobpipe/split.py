@@ -19,10 +19,12 @@ available, at least MIN_CLAIMS claims.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import tempfile
 import traceback
@@ -146,6 +148,9 @@ class SplitConversion:
         """In a forked process: the window's claims converted, sent to `fd` as (kind, value) pickles."""
         from .claim837.writer_items import ItemHead, ItemMaker
 
+        # Ctrl-C reaches the whole process group: this process leaves it to the writing one, which
+        # stops it (terminate) instead of both printing an interruption
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         sink = open(fd, "wb", buffering=1 << 16, closefd=True)
 
         def send(kind: str, value) -> None:
@@ -173,9 +178,11 @@ class SplitConversion:
             send("f", converter.era_findings)
             send("end", None)
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the writing process
-            send("x", _portable(exc))
+            with contextlib.suppress(OSError):  # (gone: it failed or stopped on its own)
+                send("x", _portable(exc))
         finally:
-            sink.close()
+            with contextlib.suppress(OSError):
+                sink.close()
 
 
 class _Sent:
