@@ -29,6 +29,7 @@ from cobpipe.codes import CodeBook
 from .build import ExplainOptions, ViewBuilder, missing_claims
 from .fastclaim import ClaimWriter, _balance_finding, _is_balance_failure, _m, claim_findings
 from .fasttext import Ineligible, delimiters
+from .fastplace import InPlace, Misplaced, Placer, _start_writeback  # noqa: F401 (_start_writeback: tests)
 from .fastprescan import prescan
 from .fastscan import Header, Resume, SectionEnd, scan
 from .jsonout import JsonWriter
@@ -107,16 +108,19 @@ class _Section:
 
 
 class _Pass:
-    """One scan's claims checked, counted and written (as JSON) to a spool file."""
+    """One scan's claims checked, counted and written (as JSON) to a spool file, or with `joints`
+    (the first part, fastplace.InPlace as its spool) to the output itself: each section's start
+    and the previous one's end between them, as _Joints guesses them."""
 
     def __init__(self, builder: ViewBuilder, component: str, repeats: list[dict], findings_only: bool,
-                 spool, spool_number: int) -> None:
+                 spool, spool_number: int, joints: "_Joints | None" = None) -> None:
         self.writer = ClaimWriter(builder, component)
         self.options = builder.options
         self.repeats = repeats
         self.findings_only = findings_only
         self.spool = spool
         self.spool_number = spool_number
+        self.joints = joints
         self.sections: list[_Section] = []
         self.found_ids: dict[str, set[str]] = {}
         self.shown_ids: set[str] = set()
@@ -175,6 +179,8 @@ class _Pass:
                 current = _Section(item)
                 self.sections.append(current)
                 written = 0
+                if self.joints is not None:
+                    self.joints.place(spool, self.sections)
                 start = spool.tell()
             else:  # "end", "partial"
                 if pending:
@@ -253,7 +259,7 @@ def _parallel(split_at: int | None, path: str) -> int | None:
 
 def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: TextIO, *,
                findings_only: bool = False, split_at: int | None = None, parallel: bool = True,
-               spool_dir: str | None = None) -> Survey:
+               spool_dir: str | None = None, in_place: bool = True) -> Survey:
     """Write the explain JSON of `path` to `stream` (what write_explain writes for the plain
     survey and claims) and return the survey; raises Ineligible, having written nothing, when
     the file holds anything fastscan does not vouch for.
@@ -262,7 +268,9 @@ def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: T
     up to the first claim after the middle (or after byte `split_at`), a forked one from there;
     their claims are spooled apart and written in order. `parallel=False`: one process.
     The spools (as big as the claims' JSON) go to `spool_dir` (the output's folder: a disk, where
-    the system's temporary folder may be memory), else to the system's temporary folder."""
+    the system's temporary folder may be memory), else to the system's temporary folder.
+    This process's claims go straight into the output when it is a file it can read back
+    (fastplace.InPlace; `in_place=False`: spooled too)."""
     import gc
 
     enabled = gc.isenabled()
@@ -270,175 +278,173 @@ def write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: T
     # collector's rounds found nothing and cost ~3% of the CPU; off while it runs (the forked part too)
     gc.disable()
     try:
-        return _write_json(path, codebook, options, stream, findings_only, split_at, parallel, spool_dir)
+        return _write_json(path, codebook, options, stream, findings_only, split_at, parallel, spool_dir, in_place)
     finally:
         if enabled:
             gc.enable()
 
 
 def _write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: TextIO, findings_only: bool,
-                split_at: int | None, parallel: bool, spool_dir: str | None) -> Survey:
-    import os
-    import pickle
-    import signal
-
+                split_at: int | None, parallel: bool, spool_dir: str | None, in_place: bool) -> Survey:
     builder = ViewBuilder(codebook, options)
     component = delimiters(path)[1]
     target = _parallel(split_at, path) if parallel else None
     repeats, split = prescan(path, codebook, target)
     view = ExplainView(str(path), filtered=options.filtered, phi_shown=options.show_phi)
+    inplace = InPlace.of(stream) if in_place else None
     with tempfile.TemporaryFile("w+b", dir=spool_dir) as spool, \
             tempfile.TemporaryFile("w+b", dir=spool_dir) as spool2:
         spools = (spool, spool2)
-        if split is not None:
-            try:
-                pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
-            except OSError:  # no second process to be had: this one reads the whole file
-                split = None
-        if split is None:
-            done = _Pass(builder, component, repeats, findings_only, spool, 0).run(scan(path))
-        else:
-            result = None
-            try:
-                done = _Pass(builder, component, repeats, findings_only, spool, 0).run(
-                    scan(path, end=split.offset))
-                with pipe:
-                    result = pickle.load(pipe)
-            finally:
-                if result is None:  # this part failed or was interrupted: the other one's work is moot
-                    os.kill(pid, signal.SIGKILL)
-                    pipe.close()
-                os.waitpid(pid, 0)
-            if result[0] == "ineligible":
-                raise Ineligible(result[1])
-            if result[0] != "ok":
-                raise RuntimeError(f"explain: the second process failed: {result[1]}")
-            second = _Pass(builder, component, repeats, findings_only, spool2, 1)
-            second.sections, second.found_ids, second.shown_ids, second.claim_errors = result[1:]
-            done = _merge(done, second)
-        if len(repeats) != len(done.sections):
-            raise Ineligible("the transaction sets read twice differ")
-        all_counts = []
-        for number, read in enumerate(done.sections, start=1):
-            if read.header.number != number or read.end is None:
-                raise Ineligible("the transaction sets read twice differ")
-            repeated = {i: (n, i in read.reversed) for i, n in read.seen.items() if n > 1}
-            if repeated != repeats[number - 1]:
-                raise Ineligible("the CLP01s read twice differ")
-            read.counts.repeated = repeated
-            section = SectionView(number, _header_view(read.header, builder))
-            section.claims_total = read.claims_total
-            _finish_section(section, read.header, read.end, builder)
-            view.sections.append(section)
-            all_counts.append(read.counts)
-        view.missing_claims = missing_claims(options.claim_ids, done.shown_ids, done.found_ids)
-        errors = done.claim_errors or (not view.filtered and any(s.errors for s in view.sections))
-        survey = Survey(view, all_counts, Summary(), bool(view.missing_claims) or errors, findings_only, errors)
-        # the document: JsonWriter's head and section parts, each section's claims from the spools
-        out = _FastWriter(stream, survey)
-        out.start()
-        for read, section, counts in zip(done.sections, view.sections, all_counts):
-            out.section_start(section, counts)
-            count = 0
-            for spool_number, first, end, claims in read.parts:
-                stream.write(_SEPARATOR if count else "\n        ")
-                _copy(spools[spool_number], stream, first, end - len(_SEPARATOR))
-                count += claims
-            out.claims_written = count
-            out.section_end(section, counts)
-        out.end()
+        try:
+            done, placed_end = _passes(path, builder, component, repeats, findings_only, split, spool, spool2,
+                                       inplace, view, options)
+            survey = _survey(done, repeats, view, builder, options, findings_only)
+        except BaseException:
+            if inplace is not None:
+                inplace.undo()  # Ineligible: nothing written, the plain path writes the file
+            raise
+        try:
+            _assemble(Placer(stream, spools, inplace, placed_end), done, survey)
+        except Misplaced:  # the guessed head or a section's end differs: the document written as before
+            inplace.move_out(placed_end, spool)
+            _assemble(Placer(stream, spools), done, survey)
     return survey
 
 
+def _passes(path: str, builder: ViewBuilder, component: str, repeats: list[dict], findings_only: bool,
+            split: Resume | None, spool, spool2, inplace: InPlace | None, view: ExplainView,
+            options: ExplainOptions) -> tuple[_Pass, int]:
+    """The file read by this process (its claims to `inplace` or `spool`) and from `split` on by
+    a forked one (to `spool2`), merged; and where what this process wrote in place ends."""
+    import os
+    import pickle
+    import signal
+
+    first_sink, joints = spool, None
+    if inplace is not None:
+        first_sink = inplace
+        joints = _Joints(builder, ExplainView(view.path, filtered=options.filtered, phi_shown=options.show_phi),
+                         findings_only)
+    if split is not None:
+        try:
+            pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
+        except OSError:  # no second process to be had: this one reads the whole file
+            split = None
+    first = _Pass(builder, component, repeats, findings_only, first_sink, 0, joints)
+    if split is None:
+        done = first.run(scan(path))
+    else:
+        result = None
+        try:
+            done = first.run(scan(path, end=split.offset))
+            with pipe:
+                result = pickle.load(pipe)
+        finally:
+            if result is None:  # this part failed or was interrupted: the other one's work is moot
+                os.kill(pid, signal.SIGKILL)
+                pipe.close()
+            os.waitpid(pid, 0)
+        if result[0] == "ineligible":
+            raise Ineligible(result[1])
+        if result[0] != "ok":
+            raise RuntimeError(f"explain: the second process failed: {result[1]}")
+    placed_end = _placed_end(first, inplace)  # (before _merge adds the other part's claims)
+    if split is not None:
+        second = _Pass(builder, component, repeats, findings_only, spool2, 1)
+        second.sections, second.found_ids, second.shown_ids, second.claim_errors = result[1:]
+        done = _merge(done, second)
+    return done, placed_end
+
+
+def _placed_end(first: _Pass, inplace: InPlace | None) -> int:
+    """Where the bytes _Pass wrote in place end: at its last claim (the separator after it and,
+    after a section start with no claim of this part after it, the first claim's lead are the
+    document's next bytes only by chance)."""
+    if inplace is None:
+        return 0
+    if not first.sections:
+        return inplace.base
+    last = first.sections[-1]
+    return last.parts[-1][2] - len(_SEPARATOR) if last.parts else inplace.pos - len(_LEAD)
+
+
+def _section_view(read: _Section, builder: ViewBuilder) -> SectionView:
+    """The SectionView of a transaction set read to its end (no claims)."""
+    section = SectionView(read.header.number, _header_view(read.header, builder))
+    section.claims_total = read.claims_total
+    _finish_section(section, read.header, read.end, builder)
+    return section
+
+
+def _survey(done: _Pass, repeats: list[dict], view: ExplainView, builder: ViewBuilder, options: ExplainOptions,
+            findings_only: bool) -> Survey:
+    """What the passes read checked against the prescan, as the plain path's survey."""
+    if len(repeats) != len(done.sections):
+        raise Ineligible("the transaction sets read twice differ")
+    all_counts = []
+    for number, read in enumerate(done.sections, start=1):
+        if read.header.number != number or read.end is None:
+            raise Ineligible("the transaction sets read twice differ")
+        repeated = {i: (n, i in read.reversed) for i, n in read.seen.items() if n > 1}
+        if repeated != repeats[number - 1]:
+            raise Ineligible("the CLP01s read twice differ")
+        read.counts.repeated = repeated
+        view.sections.append(_section_view(read, builder))
+        all_counts.append(read.counts)
+    view.missing_claims = missing_claims(options.claim_ids, done.shown_ids, done.found_ids)
+    errors = done.claim_errors or (not view.filtered and any(s.errors for s in view.sections))
+    return Survey(view, all_counts, Summary(), bool(view.missing_claims) or errors, findings_only, errors)
+
+
+def _assemble(out: Placer, done: _Pass, survey: Survey) -> None:
+    """The document: JsonWriter's head and section parts, each section's claims from the spools."""
+    writer = _FastWriter(out, survey)
+    writer.start()
+    for read, section, counts in zip(done.sections, survey.view.sections, survey.counts):
+        writer.section_start(section, counts)
+        count = 0
+        for spool_number, first, end, claims in read.parts:
+            out.write(_SEPARATOR if count else _LEAD)
+            out.copy(spool_number, first, end - len(_SEPARATOR))
+            count += claims
+        writer.claims_written = count
+        writer.section_end(section, counts)
+    writer.end()
+    out.finish()
+
+
+class _Joints:
+    """For the first part written in place: the document's bytes before each section's first
+    claim (the head, or the previous section's end; the section's start; the first claim's lead),
+    as _assemble will write them if the file has no finding ("balanced": true, each section's
+    verdict "balanced"), written at the sink's position, back over the previous section's last
+    separator or unused lead."""
+
+    def __init__(self, builder: ViewBuilder, view: ExplainView, findings_only: bool) -> None:
+        import io
+
+        self.builder = builder
+        self.text = io.StringIO()
+        self.writer = _FastWriter(self.text, Survey(view, [], Summary(), False, findings_only, False))
+
+    def place(self, sink, sections: list[_Section]) -> None:
+        writer, text = self.writer, self.text
+        text.seek(0)
+        text.truncate()
+        if len(sections) == 1:
+            writer.start()
+        else:
+            previous = sections[-2]
+            if previous.end is None:
+                raise Ineligible("a transaction set without its end")
+            writer.claims_written = sum(part[3] for part in previous.parts)
+            writer.section_end(_section_view(previous, self.builder), previous.counts)
+            sink.pos = previous.parts[-1][2] - len(_SEPARATOR) if previous.parts else sink.pos - len(_LEAD)
+        header = sections[-1].header
+        writer.section_start(SectionView(header.number, _header_view(header, self.builder)), None)
+        text.write(_LEAD)
+        sink.write(text.getvalue().encode("utf-8", "surrogateescape"))
+
+
 _SEPARATOR = ",\n        "  # between two claims of a section (JsonWriter.claim)
-
-
-def _copy(spool, stream: TextIO, first: int, end: int) -> None:
-    """Bytes first..end of the spool to `stream`, a block at a time: as bytes to a UTF-8 stream's
-    buffer (the spool is UTF-8), else as text (cut after a line break, which no UTF-8 sequence holds)."""
-    remaining = end - first
-    raw = _utf8_buffer(stream)
-    if raw is not None:
-        stream.flush()
-        remaining = _sendfile(spool, raw, first, remaining)
-    spool.seek(end - remaining)
-    carry = b""
-    while remaining > 0:
-        data = spool.read(min(remaining, 1 << 22))
-        if not data:
-            raise RuntimeError("explain: the spooled claims ended early")
-        remaining -= len(data)
-        if raw is not None:
-            raw.write(data)
-            continue
-        block = carry + data if carry else data
-        carry = b""
-        if remaining > 0:
-            cut = block.rfind(b"\n") + 1
-            carry, block = block[cut:], block[:cut]
-        stream.write(block.decode("utf-8", "surrogateescape"))
-    if raw is not None:
-        raw.flush()
-
-
-def _sendfile(spool, raw, first: int, count: int) -> int:
-    """Copy spool bytes first..first+count to the buffer's file descriptor in the kernel
-    (os.sendfile: no copy through Python); the bytes left to copy (all of them where it cannot)."""
-    import os
-
-    try:
-        spool.flush()
-        raw.flush()
-        out = raw.fileno()
-        source = spool.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file (a test's BytesIO) or closed
-        return count
-    offset = first
-    try:
-        at = os.lseek(out, 0, os.SEEK_CUR)  # where the copy lands in the output
-    except OSError:
-        at = None  # a pipe: nothing to start writing back
-    copied = count
-    while count > 0:
-        try:
-            sent = os.sendfile(out, source, offset, min(count, 1 << 30))
-        except OSError:
-            return count  # the system cannot (this kind of output): the bytes are copied as bytes
-        if sent == 0:
-            return count
-        offset += sent
-        count -= sent
-    if at is not None:
-        _start_writeback(out, at, copied)
-    return 0
-
-
-def _start_writeback(out: int, offset: int = 0, length: int = 0) -> None:
-    """Have the system start writing what was copied to the output's disk now (POSIX_FADV_DONTNEED
-    starts the writeback of dirty pages without waiting for it), so the fsync the output's atomic
-    writer ends with waits for less of the file; nothing for a pipe or where the system cannot.
-    Only the bytes just copied (offset, length; 0: to the end): advice on the whole file after
-    each part walked every page written before it again (~20 parts at 10k claims, 0.6-4 ms each)."""
-    import os
-
-    if hasattr(os, "posix_fadvise"):
-        try:
-            os.posix_fadvise(out, offset, length, os.POSIX_FADV_DONTNEED)
-        except OSError:
-            pass
-
-
-def _utf8_buffer(stream: TextIO):
-    """The binary buffer under a UTF-8 text stream (a file from atomic_writer, stdout in a UTF-8
-    locale), or None. The spooled JSON holds no lone surrogate (the 835 was ASCII; our words are
-    text), so its bytes are what the stream would write with any error handler."""
-    import codecs
-
-    buffer = getattr(stream, "buffer", None)
-    encoding = getattr(stream, "encoding", None)
-    if buffer is None or not encoding:
-        return None
-    try:
-        return buffer if codecs.lookup(encoding).name == "utf-8" else None
-    except LookupError:
-        return None
+_LEAD = "\n        "  # before a section's first claim
