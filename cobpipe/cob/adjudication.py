@@ -140,10 +140,13 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
         payer.append(dtp573(adjudication_date))
     payer += [s for s in prior_payer.items if isinstance(s, Segment) and s.tag == "REF"
               and s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS]
-    if remit.payer_claim_number:
-        payer.append(Segment.build("REF", "F8", remit.payer_claim_number))
-        if tidied:
-            payer[-1] = tidy_segment(payer[-1])  # the 835's CLP07
+    number = remit.payer_claim_number  # the 835's CLP07
+    if number:
+        if number.__class__ is str and number[-1] != ":":  # what Segment.build makes of it, and tidy
+            payer.append(_make_segment("REF", ("F8", number), 0, 0, STANDARD))
+        else:
+            ref = Segment.build("REF", "F8", number)
+            payer.append(tidy_segment(ref) if tidied else ref)
     return loop_holding("2320", [*segments, loop_holding("2330A", subscriber), loop_holding("2330B", payer)])
 
 

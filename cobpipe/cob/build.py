@@ -102,16 +102,45 @@ class Patient:
     @classmethod
     def of(cls, original: OriginalClaim) -> "Patient":
         if original.patient is not None:
-            loop = original.patient.child("2010CA")
-            if loop is None:
-                raise BuildError("the original 2000C has no 2010CA patient name")
-            address, demographics, extra = _person_parts(loop)
-            return cls(loop.first, address, demographics, extra, original.patient.segment("PAT"))
-        loop = original.subscriber.child("2010BA")
+            return cls._of_2000c(original.patient)
+        return cls._of_2000b(original.subscriber.child("2010BA"), original.subscriber.segment("PAT"))
+
+    @classmethod
+    def _of_2000c(cls, patient: Loop) -> "Patient":
+        loop = patient.child("2010CA")
+        if loop is None:
+            raise BuildError("the original 2000C has no 2010CA patient name")
+        address, demographics, extra = _person_parts(loop)
+        return cls(loop.first, address, demographics, extra, patient.segment("PAT"))
+
+    @classmethod
+    def _of_2000b(cls, loop: Loop | None, pat: Segment | None) -> "Patient":
+        """The patient who is the subscriber: the 2000B's 2010BA and PAT, as found."""
         if loop is None:
             raise BuildError("the original 2000B has no 2010BA subscriber")
         address, demographics, _ = _person_parts(loop)
-        return cls(loop.first, address, demographics, [], original.subscriber.segment("PAT"))
+        return cls(loop.first, address, demographics, [], pat)
+
+
+def _subscriber_parts(loop: Loop) -> tuple[Segment | None, Loop | None, Loop | None, Segment | None]:
+    """A 2000B's first SBR, 2010BA, 2010BB and PAT, as Loop.segment and Loop.child find each."""
+    sbr = subscriber = payer = pat = None
+    for item in loop.items:
+        if isinstance(item, Segment):
+            tag = item.tag
+            if tag == "SBR":
+                if sbr is None:
+                    sbr = item
+            elif tag == "PAT" and pat is None:
+                pat = item
+        elif isinstance(item, Loop):
+            loop_id = item.id
+            if loop_id == "2010BA":
+                if subscriber is None:
+                    subscriber = item
+            elif loop_id == "2010BB" and payer is None:
+                payer = item
+    return sbr, subscriber, payer, pat
 
 
 def _person_parts(loop: Loop) -> tuple[list[Segment], Segment | None, list[Segment]]:
@@ -144,12 +173,14 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     original's own object, shared, so a writer that keeps a copied segment's text can reuse it.
     Nothing edits a built claim in place (a follow-up copies it first)."""
     require_whole_cents(remit)
-    prior_sbr = original.sbr
-    prior_payer = original.payer
-    prior_subscriber = original.subscriber.child("2010BA")
+    # original.sbr, original.payer, the 2010BA and the 2000B's PAT, found in one read of the 2000B
+    prior_sbr, prior_subscriber, prior_payer, subscriber_pat = _subscriber_parts(original.subscriber)
     if prior_sbr is None or prior_payer is None or prior_subscriber is None:
         raise BuildError("the original claim lacks its 2000B SBR, 2010BA or 2010BB")
-    patient = Patient.of(original)
+    if original.patient is None:  # Patient.of(original)
+        patient = Patient._of_2000b(prior_subscriber, subscriber_pat)
+    else:
+        patient = Patient._of_2000c(original.patient)
     if original.patient is None:
         prior_relationship = "18"
     else:
@@ -327,7 +358,9 @@ def _level_rank(level: str) -> int:
 
 def _as_original_frequency(clm: Segment) -> Segment:
     """CLM05-3 = 1: to the next payer this is a new claim, not a replacement (practice; cob-spec §1)."""
-    parts = clm.composite(5)
+    elements = clm.elements  # clm.composite(5), read here
+    value = elements[4] if len(elements) > 4 else ""
+    parts = value.split(clm.delimiters.component) if value else ()
     if len(parts) >= 3 and parts[2] != "1":
         parts[2] = "1"
         return clm.replace_element(5, clm.delimiters.component.join(parts))

@@ -86,14 +86,20 @@ def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     copay; ~3 in 4 at 10k), and a segment is immutable. Anything else goes the reference way."""
     if type(adjustments) is list or type(adjustments) is tuple:  # noqa: E721
         count = len(adjustments)
+        by_object = _BY_OBJECT.get  # _remembered_triplet's first look, inline: no call when found
         if count == 1:
-            made = _remembered_triplet(adjustments[0])
+            adj = adjustments[0]
+            kept = by_object(id(adj))
+            made = kept[1] if kept is not None and kept[0] is adj else _remembered_triplet(adj)
             if made is not _UNKNOWN:
                 return [] if made is None else [made]
         elif count == 2:
             first, second = adjustments
             if first.group != second.group:
-                one, two = _remembered_triplet(first), _remembered_triplet(second)
+                kept = by_object(id(first))
+                one = kept[1] if kept is not None and kept[0] is first else _remembered_triplet(first)
+                kept = by_object(id(second))
+                two = kept[1] if kept is not None and kept[0] is second else _remembered_triplet(second)
                 if one is not _UNKNOWN and two is not _UNKNOWN:
                     if one is not None and two is not None:  # the usual CO-45 and PR-2
                         return [one, two]
@@ -113,7 +119,7 @@ def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
     """The tidied one-triplet CAS of `adj`, None when its amount is 0 (left out), `_UNKNOWN` when it
     is not a plain finite Decimal without quantity (the zero test or the format could raise: the
     caller then goes the reference way, which raises what it raises in its own order)."""
-    kept = _BY_OBJECT.get(id(adj))
+    kept = _BY_OBJECT.get(id(adj))  # (tidy_cas_segments looks here first itself)
     if kept is not None and kept[0] is adj:
         return kept[1]
     amount = adj.amount

@@ -72,10 +72,12 @@ def test_a_triplet_remembered_by_its_object_is_that_objects_own(adjustments):
     assert _outcome(lambda: tidy_cas_segments(adjustments)) == first  # the same objects, remembered
     fresh = [Adjustment(a.group, a.reason, a.amount, a.quantity) for a in adjustments]
     assert _outcome(lambda: tidy_cas_segments(fresh)) == first
-    other = Adjustment("OA", "23", Decimal("9.99"))
-    for adj in adjustments:  # each object's entry handed to another object
-        cas._BY_OBJECT[id(other)] = cas._BY_OBJECT.get(id(adj), (adj, None))
+    other, second = Adjustment("OA", "23", Decimal("9.99")), Adjustment("PR", "2", Decimal("1.25"))
+    for adj in adjustments:  # each object's entry handed to other objects, alone and as a pair
+        cas._BY_OBJECT[id(other)] = cas._BY_OBJECT[id(second)] = cas._BY_OBJECT.get(id(adj), (adj, None))
         assert tidy_cas_segments([other])[0].elements == ("OA", "23", "9.99")
+        cas._BY_OBJECT[id(other)] = cas._BY_OBJECT[id(second)] = cas._BY_OBJECT.get(id(adj), (adj, None))
+        assert [s.elements for s in tidy_cas_segments((other, second))] == [("OA", "23", "9.99"), ("PR", "2", "1.25")]
 
     class Odd(Adjustment):
         __slots__ = ()

@@ -1,0 +1,97 @@
+"""The parts of build_secondary read or made on a short way, held to the plain ways they replace: the
+2000B's SBR, 2010BA, 2010BB and PAT found in one read (Loop.segment / Loop.child), CLM05-3 read
+without Segment.composite, and the 2330B REF*F8 made without Segment.build and tidy_segment."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cobpipe.claim837.loops import Loop
+from cobpipe.cob import adjudication, build
+from cobpipe.cob.tidy import tidy_segment
+from edi.segment import STANDARD, Delimiters, Segment
+
+_TAGS = st.sampled_from(["HL", "SBR", "PAT", "SBR", "PAT", "REF"])
+_IDS = st.sampled_from(["2010BA", "2010BB", "2010BA", "2010BB", "2010BC"])
+
+
+def _item(draw_tag, draw_id, number):
+    if draw_id is not None:
+        loop = Loop(draw_id)
+        loop.items = [Segment("NM1", (str(number),))]
+        return loop
+    return Segment(draw_tag, (str(number),))
+
+
+@given(st.lists(st.one_of(_TAGS.map(lambda t: (t, None)), _IDS.map(lambda i: (None, i))), max_size=9))
+def test_subscriber_parts_are_the_first_of_each_as_segment_and_child_find_them(drawn):
+    """Fails if a later SBR, PAT, 2010BA or 2010BB replaces the first, or one is taken for another (checked)."""
+    loop = Loop("2000B")
+    loop.items = [_item(tag, loop_id, number) for number, (tag, loop_id) in enumerate(drawn)]
+    found = build._subscriber_parts(loop)
+    expected = (loop.segment("SBR"), loop.child("2010BA"), loop.child("2010BB"), loop.segment("PAT"))
+    assert all(got is want for got, want in zip(found, expected, strict=True))
+
+
+def _plain_frequency(clm: Segment) -> Segment:
+    """_as_original_frequency as written with Segment.composite."""
+    parts = clm.composite(5)
+    if len(parts) >= 3 and parts[2] != "1":
+        parts[2] = "1"
+        return clm.replace_element(5, clm.delimiters.component.join(parts))
+    return clm
+
+
+_CLM05 = st.one_of(st.sampled_from(["", "11", "11:B", "11:B:1", "11:B:7", "11:B:8:X", "::", "::1", "11::7",
+                                    "11>B>7", "11:B:"]),
+                   st.text(alphabet="1B7:>", max_size=7))
+
+
+@given(_CLM05, st.integers(min_value=3, max_value=9), st.sampled_from([STANDARD, Delimiters(component=">")]))
+def test_clm05_3_read_as_the_composite_reads_it(clm05, size, delimiters):
+    """Fails if CLM05 is read from another element, split on another separator or a short CLM05 is
+    rewritten (checked)."""
+    elements = ("C1", "100", "", "", clm05, "Y", "A", "Y", "Y")[:size]
+    clm = Segment("CLM", elements, delimiters=delimiters)
+    got, want = build._as_original_frequency(clm), _plain_frequency(clm)
+    assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
+    if want is clm:
+        assert got is clm
+
+
+def _payer_ref(number, tidied: bool) -> Segment:
+    from types import SimpleNamespace
+
+    payer = Loop("2010BB")
+    payer.items = [Segment("NM1", ("PR", "2", "PLAN", "", "", "", "", "PI", "99901"))]
+    subscriber = Loop("2010BA")
+    subscriber.items = [Segment("NM1", ("IL", "1", "DOE"))]
+    clm = Segment("CLM", ("C1", "100", "", "", "11:B:1", "Y", "A", "Y", "Y"))
+    claim = Loop("2300")
+    claim.items = [clm]
+    original = SimpleNamespace(clm=clm, claim=claim)
+    remit = SimpleNamespace(adjustments=[], paid=Decimal("10"), patient_responsibility=Decimal("0"), moa=None,
+                            has_lines=True, payer_claim_number=number)
+    loop = adjudication.other_payer_loop(original, remit, Segment("SBR", ("P", "18", "G1")), "18", subscriber,
+                                         payer, dt.date(2026, 3, 20), [], claim_level_eaf=False, tidied=tidied)
+    refs = [s for s in loop.child("2330B").items if s.tag == "REF" and s.get(1) == "F8"]
+    return refs[0] if refs else None
+
+
+@given(st.one_of(st.sampled_from(["", "ZZ1", "ZZ1:", "ZZ1::", ":", "A:B", "A:B:"]), st.text(alphabet="AZ1: ", max_size=5),
+                 st.just(("A", "B", ""))), st.booleans())
+def test_payer_claim_number_ref_is_the_built_one_tidied_as_before(number, tidied):
+    """REF*F8 is Segment.build's, tidied when the original is known tidy (whatever CLP07 holds: a
+    text ending with ':', a composite tuple). Fails if a CLP07 ending with ':' goes untidied or a
+    tuple is made into an element as it is (checked)."""
+    got = _payer_ref(number, tidied)
+    if not number:
+        assert got is None
+        return
+    want = Segment.build("REF", "F8", number)
+    if tidied:
+        want = tidy_segment(want)
+    assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
