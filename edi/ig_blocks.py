@@ -9,8 +9,9 @@ the reader's checks reduce to bookkeeping that is the same for the whole run of 
 So the text is split per chunk with C-level `str.split`, cut into runs at the HLs and LXs (a new claim
 shape then costs only its new service lines), and each run that continues a learned shape is checked by
 one pass of compiled expressions over its segment texts, `all(map(re.Pattern.fullmatch, patterns,
-texts))`. The expression of each position is the segment node's own (edi.ig_regex: accepts only
-segments the element checks find nothing in), narrowed to what else the per-segment path would look at:
+texts))` (a text the same expression accepted before in this file is only looked up: edi.ig_known).
+The expression of each position is the segment node's own (edi.ig_regex: accepts only segments the
+element checks find nothing in), narrowed to what else the per-segment path would look at:
 
 * the shape key the walk was learned on (the qualifier values edi.ig_walk.ShapeCache.key reads), so
   the learned step, its node and its count changes are the ones the per-segment path would replay
@@ -36,16 +37,17 @@ and line) on the samples, goldens, corpus, synthetic files and mutants.
 from __future__ import annotations
 
 import re
+from operator import call as _call
 from typing import Any
 
 from . import ig_recache
 from .ig_fast import BUFSIZE, _Driver
+from .ig_known import KnownTexts
 from .ig_regex import content_required, segment_matcher, segment_pattern
 from .ig_walk import _DELETED, _MISSING, _OTHER
 
 _FAST = object()  # key, in a ShapeCache trie node, of the runs learned from that node
 _ENTRY = object()  # key, in the trie node a block ends on, of the HLs learned to start the next one cleanly
-_fullmatch = re.Pattern.fullmatch
 _NOT_IN_RUNS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "BHT"})
 RUN_LIMIT = 20_000  # runs learned per file (a synthetic 100k-claim 837P learns a few thousand)
 WINDOW = (BUFSIZE - 4) // 2  # see _Blocks._layout
@@ -56,11 +58,15 @@ _PATTERN_LIMIT = 4096
 class _Run:
     """What a run of segments from one trie node does when its expressions accept it."""
 
-    __slots__ = ("patterns", "end", "sets", "dels", "node", "tag", "hl", "lx", "lx_from")
+    __slots__ = ("patterns", "checks", "taken", "end", "sets", "dels", "node", "tag", "hl", "lx", "lx_from")
 
     def __init__(self, patterns: list[Any], end: dict, delta: dict[str, Any], node: Any, tag: str, hl: Any,
                  lx: int | None, lx_from: int | None = None) -> None:
         self.patterns = patterns
+        # one per segment, what checks its text: its pattern's fullmatch or a lookup of the texts that
+        # pattern accepted before (set by edi.ig_known.KnownTexts.attach)
+        self.checks: list[Any] = []
+        self.taken = 0  # times applied (ig_known counts its lookups by it)
         self.end = end  # the trie node after the run
         self.sets = {p: v for p, v in delta.items() if v is not _DELETED}  # walk counts after the run
         self.dels = tuple(p for p, v in delta.items() if v is _DELETED)  # and those it removed
@@ -94,7 +100,8 @@ def drive(driver: _Driver) -> bool:
 
 
 class _Blocks:
-    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "runs", "alive")
+    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "known", "runs",
+                 "alive")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -104,6 +111,7 @@ class _Blocks:
         self.term, self.ele, self.comp = self.reader.seg_term, self.reader.ele_term, self.reader.comp_sep
         self.hl_token = "HL" + self.ele
         self.patterns: dict[tuple, Any] = {}  # (node, key, LX01) -> compiled expression (this file only)
+        self.known = KnownTexts()  # the texts each expression accepted (this file only)
         self.runs = 0
         # the walk counts inside the current block, while only learned steps changed them (None: unknown)
         self.alive: set[str] | None = None
@@ -173,7 +181,7 @@ class _Blocks:
                             lx_count = reader.lx_count
                             for run in found:
                                 if (run.lx_from is None or run.lx_from == lx_count) and all(
-                                        map(_fullmatch, run.patterns, seg)):
+                                        map(_call, run.checks, seg)):
                                     apply(run, seg, line0 + j * step, step)
                                     j = b
                                     break
@@ -241,7 +249,7 @@ class _Blocks:
                         lx_count = reader.lx_count
                         for run in found:
                             if (run.lx_from is None or run.lx_from == lx_count) and all(
-                                    map(_fullmatch, run.patterns, seg)):
+                                    map(_call, run.checks, seg)):
                                 self.apply(run, seg, line0 + j * step, step)
                                 return True
                 if j == i and texts[j].startswith(self.hl_token):
@@ -287,6 +295,7 @@ class _Blocks:
         reader = self.reader
         errh = self.errh
         count = len(seg)
+        run.taken += 1
         reader.lines.extend(first_line, step, count)
         if run.hl is not None:  # the reader reads its numbers (HL1/HL2 errors are its own, the walk's the same)
             reader.take_hl(seg[0])
@@ -413,12 +422,13 @@ class _Blocks:
             for path, value in changes:
                 delta[path] = value
         last_key, (last_node, _changes, end) = steps[-1]
-        run = _Run(patterns, end, delta, last_node, last_key[0], steps[0][1][0] if steps[0][0][0] == "HL" else None,
-                   lx if counted or lx_from is not None else None, lx_from)
         known = trie.setdefault(_FAST, {}).setdefault(length, [])
         # (not again a run its expressions refused; a few per trie node and length, tried in turn)
         if len(known) < CANDIDATES and not any(r.patterns == patterns and r.end is end and r.lx_from == lx_from
                                                for r in known):
+            run = _Run(patterns, end, delta, last_node, last_key[0], steps[0][1][0] if steps[0][0][0] == "HL" else None,
+                       lx if counted or lx_from is not None else None, lx_from)
+            self.known.attach(run)
             known.append(run)
             self.runs += 1
 

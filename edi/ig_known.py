@@ -1,0 +1,98 @@
+"""Segment texts a learned run's expression has already accepted in this file, looked up before matching.
+
+edi.ig_blocks checks a run by calling one check per segment text, in C (`all(map(call, checks, texts))`).
+Matching a text costs ~150 machine instructions a character in `re`; but many texts come back word for
+word in a file (a service date, the payer's NM1, an LX number, a CAS line: half of the segments of
+convert's output at 10k claims), and an expression accepts a text it accepted before. So each
+expression's check is a dict of the texts it accepted (`Known`): a text seen before is a dict lookup
+(hashing it, also in C: ~5x cheaper than matching a date), a new one goes to `__missing__`, which
+matches it and remembers it if accepted. A refused text is never remembered: it is refused again by
+matching, and the run then goes to the per-segment path as before.
+
+A miss costs a Python call on top of the match. So when an expression has remembered LIMIT texts, it
+looks at how often its runs were taken since it last started remembering: texts that mostly came back
+(at least half of the lookups hits) are forgotten and remembering starts again (the frequent ones come
+back first); texts that mostly did not (a claim id, a member's NM1) make it give up: it is replaced by
+its plain `fullmatch` in every run holding it and in the runs learned after. What is kept is this
+file's, in the process validating it, at most LIMIT texts per expression, as the per-segment path's
+clean texts are.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+LIMIT = 1024  # texts remembered per expression before it decides to start again or to give up
+
+
+class Known(dict):
+    """text -> True for the texts `pattern` fullmatched in this file; `check` is what runs call."""
+
+    __slots__ = ("fullmatch", "check", "users", "since")
+
+    def __init__(self, pattern: Any) -> None:
+        super().__init__()
+        self.fullmatch = pattern.fullmatch
+        # hits answered by dict's own lookup (C); misses by __missing__; one object, so that
+        # `give_up` finds it in the runs' lists by identity
+        self.check = self.__getitem__
+        self.users: list[Any] = []  # the runs (edi.ig_blocks._Run) holding `check`
+        self.since = 0  # the lookups counted (`lookups`) when remembering last started
+
+    def __missing__(self, text: str) -> bool:
+        if self.fullmatch(text) is None:
+            return False  # never remembered: refused each time
+        if len(self) < LIMIT or self.full():
+            self[text] = True
+        return True
+
+    def lookups(self) -> int:
+        """Texts looked up by the runs taken so far (each run counts the times it was taken)."""
+        check = self.check
+        return sum(run.taken * sum(c is check for c in run.checks) for run in self.users)
+
+    def full(self) -> bool:
+        """LIMIT texts remembered: True when remembering starts again (texts forgotten), False when
+        it gave up."""
+        lookups = self.lookups()
+        if lookups - self.since >= 2 * LIMIT:  # at least as many hits as misses: start again
+            self.since = lookups
+            self.clear()
+            return True
+        self.give_up()
+        return False
+
+    def give_up(self) -> None:
+        """Plain matching from now on, in every run that holds this check (texts forgotten)."""
+        check, plain = self.check, self.fullmatch
+        for run in self.users:
+            checks = run.checks
+            for i, c in enumerate(checks):
+                if c is check:
+                    checks[i] = plain
+        self.check = plain
+        self.users = []
+        self.clear()
+
+
+class KnownTexts:
+    """The `Known` of each expression in one file."""
+
+    __slots__ = ("by_pattern",)
+
+    def __init__(self) -> None:
+        self.by_pattern: dict[Any, Known] = {}
+
+    def attach(self, run: Any) -> None:
+        """Give `run` its checks (`run.checks`, one per expression of `run.patterns`, in order): each
+        expression's Known's lookup, or its fullmatch once that gave up; the run is kept by each Known
+        whose lookup it holds, to count its lookups and to be changed should it give up."""
+        knowns = []
+        for pattern in run.patterns:
+            known = self.by_pattern.get(pattern)
+            if known is None:
+                known = self.by_pattern[pattern] = Known(pattern)
+            knowns.append(known)
+        run.checks = [k.check for k in knowns]
+        for known in {id(k): k for k in knowns}.values():  # (a dict is no set member)
+            if known.check is not known.fullmatch:
+                known.users.append(run)
