@@ -152,7 +152,7 @@ class ClaimIndex:
         cut = text.find("~")
         if cut < 0:  # never from read_spans (a claim's span ends with its terminator): no segment
             return OriginalClaim(envelope, header, billing, subscriber, patient, Loop("2300"))
-        (clm,) = _make_all([text[:cut]], after)
+        clm = _make_one(text[:cut], after)
         claim = _new_loop(_Deferred2300)  # not Loop.__init__: its `items =` would place at once
         _set_id(claim, "2300")
         _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
@@ -264,8 +264,10 @@ class ClaimIndex:
             return cached
         bodies, tidy = self._bodies(file_no, start, end)
         if bodies and bodies[0].partition("*")[0] == "HL":
-            (hl,) = _make_all(bodies[:1], first)  # the loop opened as _TransactionBuilder.open_hl opens it
-            loop = Loop(HL_LEVELS[hl.get(3)], (hl,))
+            hl = _make_one(bodies[0], first)  # the loop opened as _TransactionBuilder.open_hl opens it
+            loop = _new_loop(Loop)  # Loop(HL_LEVELS[HL03], (hl,)) without its __init__
+            loop.id = HL_LEVELS[hl.get(3)]
+            loop.items = [hl]
             self._make_placed([loop.items], (loop.id,), bodies[1:], first + 1)
         else:  # the header: BHT stays in it (before any HL), the rest is placed (1000A, 1000B)
             segments = _make_all(bodies, first)
@@ -439,6 +441,19 @@ def _make_all(bodies: list[str], first: int) -> list:
         append(seg)
         number += 1
     return segments
+
+
+def _make_one(body: str, number: int):
+    """`_make_all([body], number)[0]`, without the lists: the CLM and HL segments a claim's loops open with."""
+    tag, star, rest = body.partition("*")
+    seg = _new_object(_Unfrozen)
+    seg.tag = tag
+    seg.elements = tuple(rest.split("*")) if star else ()
+    seg.index = number
+    seg.line = number
+    seg.delimiters = STANDARD
+    seg.__class__ = Segment
+    return seg
 
 
 def _file_under(table: dict[str, int | list[int]], key: str, number: int) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from cobpipe.claim837.index import ClaimIndex, _make_all
+from cobpipe.claim837.index import ClaimIndex, _make_all, _make_one
 from cobpipe.synth import generate_set
 from edi.segment import STANDARD, Segment
 from edi.writer import serialize
@@ -24,10 +24,16 @@ def test_index_segments_are_segments_with_their_file_text(tmp_path):
                 assert serialize(segment, STANDARD)[:-2] in texts
 
 
+@pytest.mark.parametrize("make", [lambda body, number: _make_all([body], number)[0], _make_one],
+                         ids=["make_all", "make_one"])  # _make_one: the CLM and HL segments, one at a time
 @pytest.mark.parametrize("body, tag, elements", [("REF*EA*1", "REF", ("EA", "1")), ("LX", "LX", ()),
-                                                 ("N3*", "N3", ("",)), ("", "", ())])
-def test_make_all_splits_as_the_parser(body, tag, elements):
-    (segment,) = _make_all([body], 4)
+                                                 ("N3*", "N3", ("",)), ("", "", ()),
+                                                 ("CLM*A1*10***11:B:1", "CLM", ("A1", "10", "", "", "11:B:1")),
+                                                 ("HL*2*1*22*0", "HL", ("2", "1", "22", "0"))])
+def test_make_all_splits_as_the_parser(make, body, tag, elements):
+    segment = make(body, 4)
+    assert type(segment) is Segment
     assert segment == Segment(tag, elements, 4, 4, STANDARD)
+    assert segment.delimiters is STANDARD
     with pytest.raises(dataclasses.FrozenInstanceError):
         segment.tag = "X"  # type: ignore[misc]
