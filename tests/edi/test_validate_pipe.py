@@ -64,3 +64,34 @@ def test_a_validator_that_cannot_start_means_not_validated(monkeypatch):
         assert validator.finish() is None
     finally:
         validator.kill()
+
+
+def test_the_collector_is_paused_only_while_a_file_is_checked(tmp_path, monkeypatch):
+    import gc
+
+    from edi import validate_pipe
+
+    states = []
+    validate = ig.validate_file
+
+    def watching(*args, **kwargs):
+        states.append(gc.isenabled())
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(ig, "validate_file", watching)
+    path = tmp_path / "warm.837"
+    path.write_text(validate_pipe.warm_text())
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{path}\n{path}\n"))
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert gc.isenabled()
+    validate_pipe.serve_files()
+    assert states == [False, False] and gc.isenabled()  # as it was after each file
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [{"validated": True, "findings": []}] * 2
+    gc.disable()
+    try:
+        with validate_pipe.collector_paused():
+            pass
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()
