@@ -79,3 +79,10 @@ def test_tidy_text():
     assert not _tidy_text("NM1*IL*1*A*~")
     assert not _tidy_text("HI*ABK:~")
     assert not _tidy_text("SV1*HC:*1~")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="*:~AB", max_size=12))
+def test_tidy_text_is_none_of_the_three_pairs(text):
+    """tidy_text's reverse searches answer as the plain reading of its rule."""
+    assert _tidy_text(text) is ("*~" not in text and ":*" not in text and ":~" not in text)
