@@ -271,34 +271,35 @@ class _Payer:
 
     @classmethod
     def read(cls, loop: Loop) -> "_Payer | None":
+        # read into locals, the slots set once at the end (once a claim: attribute stores and
+        # element() calls per segment cost more than the reading)
         parts = loop.items
-        payer = cls()
-        payer.sbr = parts[0]
-        payer.cas = []
-        payer.paid = None  # the first AMT*D
-        payer.cost_avoided = payer.eaf = False  # AMT*A8, AMT*EAF seen
-        payer.nm1 = None
-        payer.dated = []  # 2330B DTP*573
+        sbr = parts[0]
+        cas: list[Segment] = []
+        dated: list[Segment] = []  # 2330B DTP*573
+        paid = nm1 = None  # the first AMT*D; the last 2330x NM1*PR
+        cost_avoided = eaf = False  # AMT*A8, AMT*EAF seen
         in_2330b = False
         in_loops = False
         for item in parts:
             if item.__class__ is Segment:
-                if item is payer.sbr:
+                if item is sbr:
                     continue
                 if in_loops:
                     return None
                 tag = item.tag
                 if tag == "CAS":
-                    payer.cas.append(item)
+                    cas.append(item)
                 elif tag == "AMT":
-                    qualifier = element(item, 1)
+                    elements = item.elements
+                    qualifier = elements[0] if elements else ""
                     if qualifier == "D":
-                        if payer.paid is None:
-                            payer.paid = item
+                        if paid is None:
+                            paid = item
                     elif qualifier == "A8":
-                        payer.cost_avoided = True
+                        cost_avoided = True
                     elif qualifier == "EAF":
-                        payer.eaf = True
+                        eaf = True
                 elif tag == "NM1" or tag in _MOVES_THE_SCAN:
                     return None
                 continue
@@ -310,13 +311,19 @@ class _Payer:
                     return None
                 tag = seg.tag
                 if tag == "NM1":
-                    in_2330b = element(seg, 1) == "PR"
+                    elements = seg.elements
+                    in_2330b = (elements[0] if elements else "") == "PR"
                     if in_2330b:
-                        payer.nm1 = seg  # the last NM1*PR, as the scan keeps it
+                        nm1 = seg  # the last NM1*PR, as the scan keeps it
                 elif tag == "DTP":
-                    if in_2330b and element(seg, 1) == "573":
-                        payer.dated.append(seg)
-                elif tag in _MOVES_THE_SCAN or (payer.nm1 is None and (tag == "CAS" or tag == "AMT")):
+                    if in_2330b:
+                        elements = seg.elements
+                        if (elements[0] if elements else "") == "573":
+                            dated.append(seg)
+                elif tag in _MOVES_THE_SCAN or (nm1 is None and (tag == "CAS" or tag == "AMT")):
                     return None
-        payer.payer_id = element(payer.nm1, 9) if payer.nm1 is not None else ""
+        payer = cls()
+        payer.sbr, payer.cas, payer.paid, payer.cost_avoided, payer.eaf = sbr, cas, paid, cost_avoided, eaf
+        payer.nm1, payer.dated = nm1, dated
+        payer.payer_id = element(nm1, 9) if nm1 is not None else ""
         return payer
