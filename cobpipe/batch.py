@@ -376,12 +376,14 @@ class _EraJob:
                          on_progress=on_progress, staged=staged)
 
     def _record(self, result: ConvertResult, ledger, numbers) -> None:
+        # (taken while the output was checked, when a validator process did that)
+        sha256 = result.era_sha256 or _sha256(self.scan.path)
         if self.remember_issued:
-            record_conversion(ledger, result, _sha256(self.scan.path))
+            record_conversion(ledger, result, sha256)
         elif self.numbers_path:
             # the user's ledger keeps what a one-shot run issued, as history beside its control
             # numbers (a claim is never refused for it: re-running a convert is the user's call)
-            numbers.record_issued(_sha256(self.scan.path), issued_claims(result))
+            numbers.record_issued(sha256, issued_claims(result))
 
 
 def _coverage_table(path: Path | str):

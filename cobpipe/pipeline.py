@@ -60,6 +60,10 @@ class ConvertResult:
     transactions: list[tuple[int, int]] = field(default_factory=list)  # output (ST02, claims), in order
 
     paper: Path | None = None  # the CMS-1500 PDF of the claims billed on paper
+    era_sha256: str | None = None  # the ERA's SHA-256 when taken already (while its output was checked)
+    # the report's claim entries already encoded (write_claim_entries) for the decisions as they
+    # are final: made while the guide check finished, dropped if a decision changed after
+    claim_entries: object | None = field(default=None, repr=False, compare=False)
     # decisions per status, counted once: the decisions are final when the result is made (the
     # guide and paper rejections revise them before), and reading a long log back costs
     _counts: dict[str, int] | None = field(default=None, repr=False, compare=False)
@@ -176,6 +180,7 @@ class StagedEra:
         if self.report_claims is None:
             with atomic_writer(result.report) as stream:
                 write_report(result, stream)
+            result.claim_entries = None
             return result
         with atomic_writer(result.report) as stream, open(self.report_claims, encoding="ascii", newline="") as done:
             while block := done.read(1 << 20):
@@ -216,18 +221,44 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
         built = converter.run(scan, decisions)
     if on_progress is not None:
         built = _reporting(built, decisions, era, scan.claims, on_progress)
-    written = _write_837(built, output, options, numbers, decisions,
-                         separate_validator=separate, staged=staged, split=split)
-    paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions)
+    ready = _Prepared(era, decisions)
+    written = _write_837(built, output, options, numbers, decisions, separate_validator=separate, staged=staged,
+                         split=split, ready=ready)
+    paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions, ready)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
-                           written.transactions if written else [], paper)
+                           written.transactions if written else [], paper, ready.sha256,
+                           ready.entries if not ready.stale else None)
     if staged is None:
         return StagedEra(result, options.delimiters)
     report_claims = staged.with_name(f".{report.name}.staged")
     with open(report_claims, "w", encoding="ascii", newline="") as stream:
         write_report_claims(result, stream)
+    result.claim_entries = None  # (a file of this process: the result may go to another)
     return StagedEra(result, options.delimiters, staged if written else None, list(numbers.calls), report_claims)
+
+
+class _Prepared:
+    """What the end of a conversion needs, made while the guide check of its output finishes in its
+    own process (the core this process would leave idle): the report's claim entries and the ERA's
+    SHA-256 (the ledger's name for it). `stale` once a decision changes after that."""
+
+    __slots__ = ("era", "decisions", "entries", "sha256", "stale")
+
+    def __init__(self, era: Path, decisions: DecisionLog) -> None:
+        self.era, self.decisions = era, decisions
+        self.entries = self.sha256 = None
+        self.stale = False
+
+    def prepare(self) -> None:
+        entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
+        write_claim_entries(self.decisions, entries)
+        self.entries = entries
+        self.sha256 = _sha256(self.era)
+
+    def revised(self, changed: int) -> None:
+        if changed:
+            self.stale = True
 
 
 def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, on_progress) -> Iterator:
@@ -238,7 +269,8 @@ def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, o
     on_progress(era, max(total, len(decisions)), total)
 
 
-def _write_paper(claims: list, path: Path, options: ConvertOptions, decisions: DecisionLog) -> Path | None:
+def _write_paper(claims: list, path: Path, options: ConvertOptions, decisions: DecisionLog,
+                 ready: _Prepared | None = None) -> Path | None:
     """The CMS-1500 PDF of the claims decided `paper` (with each one's primary EOB page)."""
     if not claims:
         return None
@@ -259,7 +291,9 @@ def _write_paper(claims: list, path: Path, options: ConvertOptions, decisions: D
             decision.reasons.append(f"the paper claim could not be printed: {failed[decision.claim_id]}")
             return True
 
-        decisions.revise(unbilled)
+        changed = decisions.revise(unbilled)
+        if ready is not None:
+            ready.revised(changed)
     if not written:
         path.unlink(missing_ok=True)
         return None
@@ -274,7 +308,7 @@ class _Written:
 
 def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: ControlNumberSource,
                decisions: DecisionLog, *, separate_validator: bool = False,
-               staged: Path | None = None, split=None) -> _Written | None:
+               staged: Path | None = None, split=None, ready: _Prepared | None = None) -> _Written | None:
     """Write converted claims to a temp file, check it against the guide (`separate_validator`: in
     a validator process, fed as the file is written with `options.validate_alongside`, else started
     once it is written; without one, or when it fails, in this process), drop claims with guide
@@ -305,12 +339,16 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             if validator:
                 target.flush_block()
         numbers_used = list(summary.control_numbers)
+        if validator and ready is not None:
+            ready.prepare()  # while the validator process finishes its part
         findings = validator.finish() if validator else None
         if findings is None and separate_validator and not options.validate_alongside:
             findings = _validate_in_child(tmp)
         if findings is None and options.validate_ig:
             findings = [f for f in _validate_written(tmp) if f.severity is Severity.ERROR]
         bad = _ig_rejections(tmp, findings, decisions) if findings else set()
+        if ready is not None:
+            ready.revised(len(bad))
         if bad:
             kept = (c for c in ClaimFile.open(tmp) if c.id not in bad)
             first_kept = next(kept, None)
@@ -451,9 +489,20 @@ def write_report_claims(result: ConvertResult, stream) -> None:
     head = {"era": result.era.name, "output": result.output.name if result.output else None,
             "paper": result.paper.name if result.paper else None, "counts": result.counts}
     stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "claims": [')
-    for n, decision in enumerate(result.decisions):
-        stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+    entries = result.claim_entries
+    if entries is not None:  # encoded already, for these decisions as they are
+        entries.seek(0)
+        while block := entries.read(1 << 20):
+            stream.write(block)
+    else:
+        write_claim_entries(result.decisions, stream)
     stream.write(("\n  " if result.decisions else "") + "],\n")
+
+
+def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> None:
+    """The report's "claims" entries, one line each."""
+    for n, decision in enumerate(decisions):
+        stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
 
 
 def write_report_tail(result: ConvertResult, stream) -> None:
