@@ -228,7 +228,7 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
                            written.transactions if written else [], paper, ready.sha256,
-                           ready.entries if not ready.stale else None)
+                           ready.entries if not ready.stale else None, ready.counts if not ready.stale else None)
     if staged is None:
         return StagedEra(result, options.delimiters)
     report_claims = staged.with_name(f".{report.name}.staged")
@@ -243,17 +243,19 @@ class _Prepared:
     own process (the core this process would leave idle): the report's claim entries and the ERA's
     SHA-256 (the ledger's name for it). `stale` once a decision changes after that."""
 
-    __slots__ = ("era", "decisions", "entries", "sha256", "stale")
+    __slots__ = ("era", "decisions", "entries", "counts", "sha256", "stale")
 
     def __init__(self, era: Path, decisions: DecisionLog) -> None:
         self.era, self.decisions = era, decisions
-        self.entries = self.sha256 = None
+        self.entries = self.counts = self.sha256 = None
         self.stale = False
 
     def prepare(self) -> None:
         entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
-        write_claim_entries(self.decisions, entries)
+        statuses: Counter = Counter()
+        write_claim_entries(self.decisions, entries, statuses)
         self.entries = entries
+        self.counts = {status: statuses.get(status, 0) for status in STATUSES}
         self.sha256 = _sha256(self.era)
 
     def revised(self, changed: int) -> None:
@@ -499,10 +501,13 @@ def write_report_claims(result: ConvertResult, stream) -> None:
     stream.write(("\n  " if result.decisions else "") + "],\n")
 
 
-def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> None:
-    """The report's "claims" entries, one line each."""
+def write_claim_entries(decisions: Iterable[ClaimDecision], stream, statuses: Counter | None = None) -> None:
+    """The report's "claims" entries, one line each (and the decisions per status counted in
+    `statuses`, when given, on the way)."""
     for n, decision in enumerate(decisions):
         stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+        if statuses is not None:
+            statuses[decision.status] += 1
 
 
 def write_report_tail(result: ConvertResult, stream) -> None:
