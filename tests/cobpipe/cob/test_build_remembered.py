@@ -202,3 +202,32 @@ def test_svd05_remembered_for_the_same_object_only():
             continue
         svd = adjudication.line_adjudication(line, "P1", when, False).items[0]
         assert svd.elements[4] == (format_amount(units) if units is not None else "1")
+
+
+def test_svd02_remembered_for_the_same_amount_object_only():
+    """SVD02's text comes remembered only for the very amount object it was made of: equal amounts
+    of other exponents, ints, refused amounts (a float, NaN) and an entry planted under another
+    object's id give what format_amount gives. Fails without the object test (checked)."""
+    from types import SimpleNamespace
+
+    from edi.writer import format_amount
+
+    when = dt.date(2026, 3, 20)
+    ten, tens = Decimal("10.50"), Decimal("10.5")
+    for paid in (ten, ten, tens, Decimal("1E+1"), ten, 7, 7, 2.5, Decimal("NaN"), tens, Decimal("-0.00")):
+        line = SimpleNamespace(paid=paid, paid_units=None, procedure=("HC", "99213"), adjustments=[],
+                               match=SimpleNamespace(ordinal=1))
+        assert _text_or_error(lambda: adjudication.line_adjudication(line, "P1", when, False).items[0].elements[1]) \
+            == _text_or_error(lambda: format_amount(paid))
+    other = Decimal("3.25")
+    adjudication._PAID_TEXTS[id(other)] = adjudication._PAID_TEXTS[id(ten)]
+    line = SimpleNamespace(paid=other, paid_units=None, procedure=("HC", "99213"), adjustments=[],
+                           match=SimpleNamespace(ordinal=1))
+    assert adjudication.line_adjudication(line, "P1", when, False).items[0].elements[1] == "3.25"
+
+
+def _text_or_error(make):
+    try:
+        return make()
+    except Exception as exc:  # noqa: BLE001 - the same exception, type and text, is the requirement
+        return type(exc), str(exc)
