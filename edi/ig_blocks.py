@@ -84,24 +84,15 @@ def drive(driver: _Driver) -> bool:
     if term in "\r\n" or len({term, ele, comp, "\n", "\r", " "}) != 6:
         return driver.feed(reader.segments())
     blocks = _Blocks(driver)
-    carry = reader.data
-    reader.data = ""
-    while True:
-        cut = carry.rfind(term) + 1
-        if cut:
-            region, carry = carry[:cut], carry[cut:]
-            if not blocks.region(region):
-                return False
-            if reader.ended:
-                return True
-        if reader.eof or reader.beyond_buffer(carry):
-            return True
-        carry += reader.read_more()
+    try:
+        return blocks.chunks()
+    finally:
+        blocks.flush()  # the walk's counts as the segments left them
 
 
 class _Blocks:
     __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "known", "runs",
-                 "alive")
+                 "alive", "todo")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -115,6 +106,46 @@ class _Blocks:
         self.runs = 0
         # the walk counts inside the current block, while only learned steps changed them (None: unknown)
         self.alive: set[str] | None = None
+        # runs taken whose count changes are not written yet (see `flush`)
+        self.todo: list[_Run] = []
+
+    def chunks(self) -> bool:
+        """Read the whole input in chunks of whole segments; False when validation stopped early."""
+        reader = self.reader
+        term = self.term
+        carry = reader.data
+        reader.data = ""
+        while True:
+            cut = carry.rfind(term) + 1
+            if cut:
+                region, carry = carry[:cut], carry[cut:]
+                if not self.region(region):
+                    return False
+                if reader.ended:
+                    return True
+            if reader.eof or reader.beyond_buffer(carry):
+                return True
+            carry += reader.read_more()
+
+    def flush(self) -> None:
+        """Write the count changes of the runs taken since the last flush into the walk's counts.
+
+        A run changes only counts inside the block (what the walk learned it from changed nothing
+        else), and the next block's entry forgets all of those: so `apply` leaves them to this, called
+        before anything reads the counts (the per-segment path, the end of the input), and `enter`
+        drops them. A block taken by runs alone (most of them) never writes its counts."""
+        todo = self.todo
+        if todo:
+            counts = self.d.walker.counts
+            alive = self.alive
+            for run in todo:
+                counts.update(run.sets)
+                for path in run.dels:
+                    counts.pop(path, None)
+                if alive is not None:
+                    alive.update(run.sets)
+                    alive.difference_update(run.dels)
+            todo.clear()
 
     # --- a chunk of text ------------------------------------------------------------------------------
 
@@ -123,6 +154,7 @@ class _Blocks:
         reader = self.reader
         layout = self._layout(region)
         if layout is None:  # pieces as pyx12 reads them, each through the per-segment path
+            self.flush()
             self.alive = None
             take, step = reader.take, self.d.step
             for line in reader.pieces_of(region.split(self.term)[:-1]):
@@ -258,6 +290,7 @@ class _Blocks:
                         j += 1  # the next block has started: its runs from there
                         continue
             # segment by segment; a run is learned when every step replays or learns a shape, cleanly
+            self.flush()
             self.alive = None
             start = shapes.trie
             lx_start = reader.lx_count
@@ -308,15 +341,8 @@ class _Blocks:
         reader.cur_line += count
         if run.lx is not None:
             reader.lx_count = run.lx
+        self.todo.append(run)  # its count changes: see `flush`
         walker = self.d.walker
-        counts = walker.counts
-        counts.update(run.sets)
-        for path in run.dels:
-            counts.pop(path, None)
-        alive = self.alive
-        if alive is not None:
-            alive.update(run.sets)
-            alive.difference_update(run.dels)
         walker.pending = []
         self.shapes.trie = run.end
         self.d.node = run.node
@@ -335,8 +361,10 @@ class _Blocks:
             return False
         walker = self.d.walker
         counts = walker.counts
+        # (the loop's own count, outside it, is never among the runs' changes left to `flush`)
         if (0 if loop.path in loop.desc else counts.get(loop.path, 0)) + 1 > loop.max_repeat:
             return False  # the walk reports the loop repeated too often
+        self.todo.clear()  # counts inside the last block, forgotten below
         reader = self.reader
         reader.lines.append(line)
         reader.take_hl(text)  # the reader's checks (HL numbers and parents)

@@ -250,3 +250,28 @@ def test_nodes_said_to_need_content_accept_no_empty_segment(map_file):
         assert not any(matcher(text) for text in empties), node.path
         assert not matcher(node.id)
     assert required > 30
+
+
+def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
+    """Runs leave their count changes to _Blocks.flush and a block's entry drops them: at the end
+    (and so wherever the per-segment path takes over) the walk's counts are the per-segment path's."""
+    drivers = []
+    init = ig_fast._Driver.__init__
+
+    def keeping(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        drivers.append(self)
+
+    monkeypatch.setattr(ig_fast._Driver, "__init__", keeping)
+    text = _synthetic(tmp_path, seed=9)
+    cut = text.rindex("~\nHL*") + 2
+    # the whole file; its last block cut short; the file cut off after the last block's runs (no SE)
+    for changed in (text, text[:text.index("~\nLX*", cut) + 2] + text[text.index("~\nSE*", cut) + 2:],
+                    text[:text.index("~\nSE*", cut) + 2]):
+        counts = []
+        for blocks in (True, False):
+            drivers.clear()
+            outcome(changed, blocks)
+            counts.append(dict(drivers[-1].walker.counts))
+        assert counts[0] == counts[1]
+    assert Applied.runs > 100
