@@ -2,16 +2,18 @@
 
 `convert` of a single large ERA is CPU-bound in one process (reading the 835, fetching and building
 each claim, the gate); its guide check already runs in a process beside it. With the cores to
-spare, the ERA's claims are cut in two windows by segment number (cob.remits_fast.Window) and two
-forked processes convert one window each: the first reads the file up to its end, the second skips
-the first window's claims (their CLP04 only, for the set's totals) and converts the rest, with every
-claim split over several CLPs (read in every window, converted in the one holding its last part,
-an incomplete one in the last). Each sends, in order, its decisions, its built claims as text
-(claim837.writer_items: what the writer would write) and at the end its paper claims and findings.
-This process writes the first window's claims as they come (a pipe), then the second's (a spool
-file, so that process never waits), through the same HL tree, transaction sets and control numbers:
-the .837, the report and the decisions are those of one process byte for byte
-(tests/cobpipe/test_split.py).
+spare, the ERA's claims are cut in WINDOWS windows by segment number (cob.remits_fast.Share) and two
+forked processes convert them in turn (the first the even windows, the second the odd ones): each
+reads the file, skips the other's claims (their CLP04 only, for the set's totals) and converts its
+own, with every claim split over several CLPs (read in every window, converted in the one holding
+its last part, an incomplete one in the last). Each writes, window by window, to a file of that
+window, its decisions, its built claims as text (claim837.writer_items: what the writer would write)
+and its paper claims (the findings of the file as a whole, from the last window's process), with a
+notice on a pipe after each write. This process reads the windows in order as they are written and
+writes their claims through the same HL tree, transaction sets and control numbers: the .837, the
+report and the decisions are those of one process byte for byte (tests/cobpipe/test_split.py).
+Windows rather than halves: the guide check reads the output as it is written, so at the end it
+has only the last window's claims left to check, not the second half's.
 
 Split only where that is sure to hold and to pay: a clean 835 (the fast read), the claims in a
 claim index (read with pread: safe to share across a fork), no ledger of issued claims, `fork`
@@ -24,7 +26,9 @@ import gc
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
+import struct
 import sys
 import tempfile
 import traceback
@@ -35,6 +39,9 @@ from .cob.decision import ClaimDecision, ConvertOptions, EraScan
 MIN_CLAIMS = 2000  # below this a second process costs more than it saves (fork, the spool, the merge)
 ITEMS = 128  # claims a message
 DECISIONS = 512  # decisions a message
+# windows the ERA is cut in, taken in turn by the two processes: this process writes them in order,
+# each as it comes, so the guide check (beside it) waits at the end only for the last window's claims
+WINDOWS = 8
 
 
 def split_for(scan: EraScan, claims, issued, options: ConvertOptions, coverage, path: str):
@@ -69,63 +76,75 @@ class SplitConversion:
         self.paper: list = []
         self.era_findings: list = []
 
-    def windows(self) -> tuple:
-        from .cob.remits_fast import Window
-
-        keep = frozenset(self.scan.clp_counts)  # the repeated CLP01s only (EraScan.repeated_only)
-        cut = self.cut()
-        return Window(0, cut, keep), Window(cut, None, keep)
-
-    def cut(self) -> int:
-        """The first segment number of the second window: half the file's segments (the first
-        window's process reads its half; the second skips it at a fraction of the cost)."""
-        return self.scan.clean.segments // 2 + 1  # segment numbers count from 1
+    def cuts(self) -> tuple[int, ...]:
+        """Where the windows start (segment numbers): WINDOWS of about as many segments."""
+        segments = self.scan.clean.segments
+        return tuple(segments * k // WINDOWS for k in range(WINDOWS))
 
     def items(self, decisions) -> Iterator[tuple]:
         from .claim837 import writer_items  # noqa: F401 - imported once, before the fork
         from .cob.convert import ClaimConverter
+        from .cob.remits_fast import Share
 
-        first_window, second_window = self.windows()
+        cuts = self.cuts()
+        keep = frozenset(self.scan.clp_counts)  # the repeated CLP01s only (EraScan.repeated_only)
+        shares = [Share(cuts, frozenset(range(p, len(cuts), 2)), keep) for p in (0, 1)]
         SplitConversion.started += 1
         # made before the fork: the modules, the payer list and the converter's tables are made
         # once and inherited, not made again in each process
         self.converter = ClaimConverter(self.claims, options=self.options, coverage=self.coverage, path=self.path)
-        context = multiprocessing.get_context("fork")
-        read_end, write_end = os.pipe()
-        spool = tempfile.TemporaryFile(prefix="cobpipe-split-")
-        first = context.Process(target=self._convert, args=(first_window, write_end), daemon=True)
-        second = context.Process(target=self._convert, args=(second_window, spool.fileno()), daemon=True)
-        # what exists now (the claim index, the tables) is out of the processes' garbage collections:
-        # a collection there would visit it all and copy every page it touches (copy on write)
-        gc.freeze()
+        folder = tempfile.mkdtemp(prefix="cobpipe-split-")
+        paths = [os.path.join(folder, str(k)) for k in range(len(cuts))]
+        processes, notices = [], []
         try:
-            first.start()
-            os.close(write_end)  # (before the second forks: only the first holds it, EOF when it ends)
-            second.start()
+            for path in paths:
+                open(path, "wb").close()
+            context = multiprocessing.get_context("fork")
+            # what exists now (the claim index, the tables) is out of the processes' garbage
+            # collections: a collection there would visit it all and copy every page it touches
+            gc.freeze()
+            try:
+                for share in shares:
+                    read_end, write_end = os.pipe()
+                    process = context.Process(target=self._convert, args=(share, paths, write_end), daemon=True)
+                    process.start()
+                    os.close(write_end)  # only its process holds it: EOF here once that process ends
+                    processes.append(process)
+                    notices.append(read_end)
+            finally:
+                gc.unfreeze()
+            for k, path in enumerate(paths):
+                owner = k % 2
+                with open(path, "rb") as stream:
+                    yield from self._take(stream, decisions, processes[owner], notices[owner], k == len(paths) - 1)
+                os.unlink(path)  # read: its disk freed now
         finally:
-            gc.unfreeze()
-        try:
-            with open(read_end, "rb", buffering=1 << 16, closefd=True) as stream:
-                yield from self._take(stream, decisions, first, last=False)
-            first.join()
-            second.join()
-            spool.seek(0)
-            yield from self._take(spool, decisions, second, last=True)
-        finally:
-            for process in (first, second):
+            for process in processes:
                 if process.is_alive():
                     process.terminate()
                 process.join()
-            spool.close()
+            for fd in notices:
+                os.close(fd)
+            shutil.rmtree(folder, ignore_errors=True)
 
-    def _take(self, stream, decisions, process, last: bool) -> Iterator[tuple]:
-        """One window's messages, in the order sent."""
+    def _take(self, stream, decisions, process, notices: int, last: bool) -> Iterator[tuple]:
+        """One window's messages, in the order sent, read as its process writes them: at the end of
+        what is written so far, wait for its process's next notice (EOF: it ended)."""
+        gone = False
         while True:
-            try:
-                kind, value = pickle.load(stream)
-            except EOFError:
-                process.join()
-                raise RuntimeError(f"a converting process ended before its last claim (exit code {process.exitcode})")
+            at = stream.tell()
+            head = stream.read(_FRAME.size)
+            size = _FRAME.unpack(head)[0] if len(head) == _FRAME.size else -1
+            data = stream.read(size) if size >= 0 else b""
+            if size < 0 or len(data) < size:  # not all written yet
+                stream.seek(at)
+                if gone:
+                    process.join()
+                    raise RuntimeError(f"a converting process ended before its last claim "
+                                       f"(exit code {process.exitcode})")
+                gone = not os.read(notices, 1 << 16)
+                continue
+            kind, value = pickle.loads(data)
             if kind == "i":
                 yield from value
             elif kind == "d":
@@ -144,69 +163,142 @@ class SplitConversion:
             elif kind == "end":
                 return
 
-    def _convert(self, window, fd: int) -> None:
-        """In a forked process: the window's claims converted, sent to `fd` as (kind, value) pickles."""
+    def _convert(self, share, paths: list[str], notices: int) -> None:
+        """In a forked process: the share's claims converted, each window's messages written to its
+        file, a notice on `notices` after each write."""
         from .claim837.writer_items import ItemHead, ItemMaker
 
         # Ctrl-C reaches the whole process group: this process leaves it to the writing one, which
         # stops it (terminate) instead of both printing an interruption
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        sink = open(fd, "wb", buffering=1 << 16, closefd=True)
-
-        def send(kind: str, value) -> None:
-            pickle.dump((kind, value), sink, protocol=pickle.HIGHEST_PROTOCOL)
-
+        os.set_blocking(notices, False)  # a full pipe holds notices enough: never wait on it
+        converter = self.converter
+        sink = _Windows(share, paths, notices, converter)
         try:
-            decisions = _Sent(send)
-            converter = self.converter
             delimiters = self.options.delimiters
             maker = ItemMaker(delimiters)
-            batch: list = []
-            for claim in converter.run(self.scan, decisions, window):
-                if self.head is None:
-                    self.head = ItemHead.of(claim, delimiters)
-                    send("h", self.head)
-                batch.append(maker.item(claim))
-                if len(batch) >= ITEMS:
-                    send("i", batch)
-                    batch = []
-            decisions.flush()
-            if batch:
-                send("i", batch)
-            if converter.paper:
-                send("p", [_loaded(bound) for bound in converter.paper])
-            send("f", converter.era_findings)
-            send("end", None)
+            head_sent = False
+            for claim in converter.run(self.scan, sink, share):
+                if not head_sent:
+                    sink.send_now("h", ItemHead.of(claim, delimiters))
+                    head_sent = True
+                sink.item(maker.item(claim))
+            sink.finish(converter.era_findings)
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the writing process
             with contextlib.suppress(OSError):  # (gone: it failed or stopped on its own)
-                send("x", _portable(exc))
+                sink.fail(_portable(exc))
         finally:
             with contextlib.suppress(OSError):
                 sink.close()
+            with contextlib.suppress(OSError):
+                os.close(notices)
 
 
-class _Sent:
-    """The converter's decisions, sent in blocks. A decision is final once the next one is appended
-    (the converter changes only the one it is deciding), so the latest stays until `flush`."""
+_FRAME = struct.Struct("<Q")  # each message: its size, then its pickle
 
-    __slots__ = ("send", "held")
 
-    def __init__(self, send) -> None:
-        self.send = send
-        self.held: list = []
+class _Windows:
+    """A converting process's messages, window by window: `append` (the converter's decisions),
+    `item` (its claims made into items) go to the window of the claim being decided; a window is
+    ended (its paper claims, "end") when the converter moves past it, every window of this process's
+    that held nothing too. A decision is final once the next one is appended (the converter changes
+    only the one it is deciding), so the latest is held until then."""
+
+    def __init__(self, share, paths: list[str], notices: int, converter) -> None:
+        self.share, self.paths, self.notices, self.converter = share, paths, notices, converter
+        self.window = -1  # the window open (-1: none yet)
+        self.stream = None
+        self.decisions: list = []
+        self.items: list = []
+        self.paper_seen = 0  # converter.paper's entries handed on
 
     def append(self, decision) -> None:
-        held = self.held
+        self._paper()  # the previous claim's, if it went on paper
+        self._to(self.share.window_of(self.converter.at))
+        held = self.decisions
         if len(held) > DECISIONS:
-            self.send("d", ClaimDecision._pack_block(held[:-1]))
+            self._send("d", ClaimDecision._pack_block(held[:-1]))
             del held[:-1]
         held.append(decision)
 
-    def flush(self) -> None:
-        """Send the rest (the converter is done)."""
-        if self.held:
-            self.send("d", ClaimDecision._pack_block(self.held))
-            self.held = []
+    def item(self, item) -> None:
+        self.items.append(item)
+        if len(self.items) >= ITEMS:
+            self._send("i", self.items)
+            self.items = []
+            self._notice()
+
+    def send_now(self, kind: str, value) -> None:
+        self._send(kind, value)
+
+    def finish(self, era_findings: list) -> None:
+        self._paper()
+        last = len(self.share.cuts) - 1
+        if last in self.share.mine:
+            self._to(last)
+            self._flush()
+            self._send("f", era_findings)
+        self._to(len(self.share.cuts))  # every window of this process ended
+
+    def fail(self, exc: BaseException) -> None:
+        if self.stream is None:  # none open: the next of this process's windows says it
+            later = [k for k in sorted(self.share.mine) if k > self.window]
+            if not later:  # every one ended already: nothing is missing there
+                return
+            self._to(later[0])
+        self._send("x", exc)
+        self._notice()
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+
+    def _paper(self) -> None:
+        paper = self.converter.paper
+        if len(paper) > self.paper_seen:
+            self._send("p", [_loaded(bound) for bound in paper[self.paper_seen:]])
+            self.paper_seen = len(paper)
+
+    def _to(self, window: int) -> None:
+        """Window `window` open for the next messages; those of this process before it ended."""
+        if window == self.window:
+            return
+        if self.stream is not None:
+            self._flush()
+            self._send("end", None)
+            self.close()
+            self._notice()
+        for k in range(self.window + 1, min(window, len(self.share.cuts))):
+            if k in self.share.mine:  # a window with nothing decided in it
+                with open(self.paths[k], "wb") as empty:
+                    empty.write(_frame("end", None))
+                self._notice()
+        self.window = window
+        if window < len(self.share.cuts):
+            self.stream = open(self.paths[window], "wb", buffering=1 << 16)
+
+    def _flush(self) -> None:
+        if self.decisions:
+            self._send("d", ClaimDecision._pack_block(self.decisions))
+            self.decisions = []
+        if self.items:
+            self._send("i", self.items)
+            self.items = []
+
+    def _send(self, kind: str, value) -> None:
+        self.stream.write(_frame(kind, value))
+
+    def _notice(self) -> None:
+        if self.stream is not None:
+            self.stream.flush()
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.notices, b".")
+
+
+def _frame(kind: str, value) -> bytes:
+    data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+    return _FRAME.pack(len(data)) + data
 
 
 def _loaded(bound):

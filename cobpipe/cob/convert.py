@@ -72,21 +72,23 @@ class ClaimConverter(AnsweredClaim):
         self._sender = PayerRef()
         self._sender_text = self._sender.describe()  # the sender described once per 835 header
         self._today: object = None  # options.as_of, asked once a run (a property that reads the clock)
+        self.at: int | None = None  # (run)
 
-    def run(self, scan: EraScan, decisions: DecisionLog, window=None) -> Iterator:
+    def run(self, scan: EraScan, decisions: DecisionLog, share=None) -> Iterator:
         """Yields built claims to write (OriginalClaim) in ERA order; appends every decision. Claims
-        decided `paper` are kept in `self.paper` instead. `window` (cob.remits_fast.Window): only
-        the claims of that share of the ERA, for cobpipe/split.py: a claim split over several CLPs
-        belongs to the window of the CLP that completes it, one left incomplete to the last window."""
+        decided `paper` are kept in `self.paper` instead. `share` (cob.remits_fast.Share): only the
+        claims of those windows of the ERA, for cobpipe/split.py: a claim split over several CLPs
+        belongs to the window of the CLP that completes it, one left incomplete to the last window;
+        `self.at` is the segment of the CLP completing the claim being decided (None: incomplete)."""
         pending: dict[str, list[RemitClaim]] = {}
         self._today = self.options.as_of
-        remitted = RemitStream(scan, self.options, window)
-        lo, hi = (window.lo, window.hi) if window is not None else (0, None)
+        remitted = RemitStream(scan, self.options, share)
         for header, part in remitted:
             if header is not self._header:
                 self._header = header
                 self._sender = era_payer(header)
                 self._sender_text = self._sender.describe()
+            self.at = part.segment
             expected = scan.clp_counts.get(part.claim_id, 1)
             if expected <= 1:
                 built = self._convert([part], decisions)
@@ -97,9 +99,10 @@ class ClaimConverter(AnsweredClaim):
             parts.append(part)
             if len(parts) == expected:
                 parts = pending.pop(part.claim_id)
-                if part.segment >= lo and (hi is None or part.segment < hi):
+                if share is None or share.window_of(part.segment) in share.mine:
                     yield from self._convert(parts, decisions)
-        if hi is None:
+        if share is None or share.window_of(None) in share.mine:
+            self.at = None
             for parts in pending.values():  # fewer parts than the first pass counted: convert what came
                 yield from self._convert(parts, decisions)
         self.era_findings += remitted.findings

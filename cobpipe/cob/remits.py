@@ -24,7 +24,7 @@ class RemitStream:
     def __init__(self, scan: EraScan, options: ConvertOptions, window=None) -> None:
         self.scan = scan
         self.options = options
-        self.window = window  # remits_fast.Window: one process's share of a split conversion (fast read only)
+        self.window = window  # remits_fast.Share: one process's share of a split conversion (fast read only)
         self.findings: list[Finding] = []
         self.fast = self.slow = 0  # claims read straight from the text / by the general reader
 
@@ -42,7 +42,7 @@ class RemitStream:
                 self.fast, self.slow = reader.fast, reader.slow
             return
         if self.window is not None:
-            raise ValueError("a window of the ERA is read only by the fast read (a clean 835)")
+            raise ValueError("a share of the ERA is read only by the fast read (a clean 835)")
         yield from self._general()
 
     def _general(self) -> Iterator[tuple[object, RemitClaim]]:

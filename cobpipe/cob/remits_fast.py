@@ -18,6 +18,7 @@ tests/cobpipe/cob/test_remits_fast.py holds this to the general reader.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Iterator
 
@@ -57,7 +58,7 @@ class FastRemits:
     `slow` count the claims read each way."""
 
     def __init__(self, path, found: CleanScan, as_of, only: frozenset[str] | None, findings: list[Finding],
-                 window: "Window | None" = None) -> None:
+                 window: "Share | None" = None) -> None:
         self.path = path
         self.name = str(path)
         self.found = found
@@ -140,8 +141,12 @@ class FastRemits:
             parts = body.split("*")
             return _make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters)
 
-        window = self.window
-        lo, hi, keep = (window.lo, window.hi, window.keep) if window is not None else (0, None, frozenset())
+        share = self.window
+        # a claim whose CLP is before `theirs_until` is another process's (then `mine_until` is the
+        # end of the window after it); `stop`: the first segment after this process's last window
+        keep = share.keep if share is not None else frozenset()
+        theirs_until, mine_until = share.next_change(0) if share is not None else (0, None)
+        stop = share.stop if share is not None else None
         for bodies, base in self._chunks():
             count = len(bodies)
             i = 0
@@ -161,10 +166,12 @@ class FastRemits:
                     adjudicated = adjudication_date(header, as_of)
                 if in_set:
                     if tag == "CLP":
-                        theirs = False  # a claim outside the window: read for the set's totals only
-                        if number < lo or (hi is not None and number >= hi):
-                            if hi is not None and number >= hi:
-                                return  # the rest is a later window's (whose process reads the totals)
+                        theirs = False  # a claim outside the share: read for the set's totals only
+                        if mine_until is not None and number >= mine_until:
+                            theirs_until, mine_until = share.next_change(number)
+                        if number < theirs_until:
+                            if stop is not None and number >= stop:
+                                return  # the rest is later windows' (whose process reads the totals)
                             clp = body.split("*")
                             if (clp[1].strip() if len(clp) > 1 else "") not in keep:  # a repeated CLP01's parts are read in every window
                                 paid = _amount(clp[4]) if len(clp) > 4 else None
@@ -222,16 +229,45 @@ class FastRemits:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Window:
-    """The claims one of several processes converts (cobpipe/split.py): those whose CLP is segment
-    `lo` to `hi` (excluded; None: to the end) of the file, and every part of a CLP01 in `keep` (the
-    claims split over several CLPs, wherever their parts are). A claim outside the window is not
-    read, only its CLP04 added to its set's totals (the set's balance finding, which the last
-    window's process reports); reading stops at `hi`."""
+class Share:
+    """The claims one of several processes converts (cobpipe/split.py): the ERA's claims are cut in
+    windows by the segment number of their CLP (window k: `cuts[k]` to `cuts[k + 1]`, the last to
+    the end of the file) and this process takes the windows in `mine`, and reads every part of a
+    CLP01 in `keep` (the claims split over several CLPs, wherever their parts are). Another window's
+    claim is not read, only its CLP04 added to its set's totals (the set's balance finding, which the
+    process of the last window reports); reading stops after this process's last window unless it
+    is the last one."""
 
-    lo: int
-    hi: int | None
+    cuts: tuple[int, ...]
+    mine: frozenset[int]
     keep: frozenset[str]
+
+    def window_of(self, segment: int | None) -> int:
+        """The window of a claim whose CLP is at `segment` (None: a claim left incomplete at the
+        end of the file, the last window's)."""
+        if segment is None:
+            return len(self.cuts) - 1
+        return bisect.bisect_right(self.cuts, segment) - 1
+
+    def next_change(self, segment: int) -> tuple[int, int | None]:
+        """From `segment` on: (the first segment of this process's next window, the first segment
+        after that window, None at the end of the file); the first is `segment` itself when in one of
+        its windows, the file's end (a large number) when none is left."""
+        cuts = self.cuts
+        k = max(self.window_of(segment), 0)
+        while k < len(cuts) and k not in self.mine:
+            k += 1
+        if k == len(cuts):
+            return _NEVER, _NEVER
+        return max(cuts[k], segment), cuts[k + 1] if k + 1 < len(cuts) else None
+
+    @property
+    def stop(self) -> int | None:
+        last = max(self.mine)
+        return None if last == len(self.cuts) - 1 else self.cuts[last + 1]
+
+
+_NEVER = 1 << 62  # past any segment number
 
 
 class _ClaimText(Deferred):

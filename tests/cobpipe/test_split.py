@@ -86,11 +86,23 @@ def test_cut_anywhere(tmp_path, monkeypatch):
     cuts = [repeated[0][-1], repeated[len(repeated) // 2][-1], repeated[-1][-1], repeated[3][0] + 1, 1, last + 1]
     one = convert(tmp_path, made, 1, "one")
     for k, cut in enumerate(cuts):
-        monkeypatch.setattr(split.SplitConversion, "cut", lambda self, cut=cut: cut)
+        monkeypatch.setattr(split.SplitConversion, "cuts", lambda self, cut=cut: (0, cut))
         started = split.SplitConversion.started
         two = convert(tmp_path, made, 2, f"two{k}")
         assert split.SplitConversion.started == started + 1
         assert (two[0], two[1]) == (one[0], one[1]), f"cut at segment {cut}"
+
+
+@pytest.mark.parametrize("windows", [3, 8, 40])
+def test_many_windows(tmp_path, monkeypatch, windows):
+    """Windows taken in turn by the two processes, some with no claim of their own (40 windows of
+    about 3 claims, split claims across them)."""
+    monkeypatch.setattr(split, "WINDOWS", windows)
+    made = generate_set(120, tmp_path / "in", seed=14, reversal_fraction=0.3, denial_fraction=0.3,
+                        claims_per_835=11)
+    (files1, results1, _), (files2, results2, _) = one_and_two(tmp_path, made)
+    assert files1 == files2 and files1
+    assert results1 == results2
 
 
 def test_small_transaction_sets_and_other_delimiters(tmp_path):
