@@ -131,9 +131,7 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
     (`submitter`, `receiver`) default to the first claim's. Writes nothing and returns an empty
     summary when there are no claims.
     """
-    per_set = MAX_CLAIMS_PER_TRANSACTION if claims_per_transaction is None else claims_per_transaction
-    if per_set < 1:
-        raise ValueError("claims_per_transaction must be at least 1")
+    per_set = claims_per_set(claims_per_transaction)
     iterator = iter(claims)
     first = next(iterator, None)
     summary = WriteSummary()
@@ -141,16 +139,27 @@ def write_claims_837(claims: Iterable[OriginalClaim], stream: TextIO, settings: 
         return summary
     submitter = submitter if submitter is not None else first.submitter
     receiver = receiver if receiver is not None else first.receiver
-    if submitter is None or receiver is None:
-        missing = "1000A submitter" if submitter is None else "1000B receiver"
-        raise EdiError(f"no {missing} loop to write (the first claim has none)", path=first.source or None,
-                       claim=first.id)
+    require_head(submitter, receiver, first.source, first.id)
     def head(ts: TransactionWriter) -> None:
         ts.write_all(submitter.iter_segments())
         ts.write_all(receiver.iter_segments())
 
     return write_interchange(first, iterator, stream, settings, numbers, delimiters, now or dt.datetime.now(),
                              transaction_version, reference, per_set, head, _write_hierarchy, summary)
+
+
+def claims_per_set(claims_per_transaction: int | None) -> int:
+    per_set = MAX_CLAIMS_PER_TRANSACTION if claims_per_transaction is None else claims_per_transaction
+    if per_set < 1:
+        raise ValueError("claims_per_transaction must be at least 1")
+    return per_set
+
+
+def require_head(submitter, receiver, source: str, claim_id: str) -> None:
+    """Refuses (EdiError) an interchange whose first claim gives no 1000A or 1000B to write."""
+    if submitter is None or receiver is None:
+        missing = "1000A submitter" if submitter is None else "1000B receiver"
+        raise EdiError(f"no {missing} loop to write (the first claim has none)", path=source or None, claim=claim_id)
 
 
 def write_interchange(first, rest: Iterator, stream: TextIO, settings: InterchangeSettings,

@@ -19,13 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from edi.errors import EdiError
 from edi.segment import STANDARD, Delimiters, Segment
 from edi.writer import ControlNumberSource, InterchangeSettings, TransactionWriter, body_text
 
 from .claim import OriginalClaim
 from .loops import Loop
-from .writer import DEFAULT_VERSION, MAX_CLAIMS_PER_TRANSACTION, WriteSummary, _after_hl, write_interchange
+from .writer import DEFAULT_VERSION, WriteSummary, _after_hl, claims_per_set, require_head, write_interchange
 
 LoopText = tuple  # (key, text, segments)
 ClaimItem = tuple  # (claim_id, billing LoopText, subscriber LoopText, patient LoopText | None, text, segments)
@@ -94,19 +93,14 @@ def write_items_837(items: Iterable[ClaimItem], stream: TextIO, settings: Interc
                     head: ItemHead, claims_per_transaction: int | None = None) -> WriteSummary:
     """`writer.write_claims_837` for claims made into items (in `delimiters`), the 1000A/1000B and
     envelope ids from `head` (the first claim's)."""
-    per_set = MAX_CLAIMS_PER_TRANSACTION if claims_per_transaction is None else claims_per_transaction
-    if per_set < 1:
-        raise ValueError("claims_per_transaction must be at least 1")
+    per_set = claims_per_set(claims_per_transaction)
     iterator = iter(items)
     first = next(iterator, None)
     summary = WriteSummary()
     if first is None:
         return summary
     submitter, receiver = head.submitter, head.receiver
-    if submitter is None or receiver is None:
-        missing = "1000A submitter" if submitter is None else "1000B receiver"
-        raise EdiError(f"no {missing} loop to write (the first claim has none)", path=head.source or None,
-                       claim=head.claim_id)
+    require_head(submitter, receiver, head.source, head.claim_id)
 
     def write_head(ts: TransactionWriter) -> None:
         ts.write_text(*submitter)
