@@ -35,7 +35,9 @@ def parse_delimiters(text: str) -> Delimiters:
     if len(text) != 4:
         raise click.BadParameter("give four characters: element, component, repetition, terminator")
     try:
-        return Delimiters(text[0], text[1], text[2], text[3], "\n")
+        # a line feed after each terminator keeps a file readable; a terminator that is itself a
+        # line break needs none (another would make an empty segment between every two)
+        return Delimiters(text[0], text[1], text[2], text[3], "" if text[3] in "\r\n" else "\n")
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 

@@ -130,6 +130,17 @@ def test_custom_output_delimiters(tmp_path):
     assert "SVD|11111|10|HC>99213||1~" in text and text.startswith("ISA|00|")
 
 
+def test_line_feed_as_segment_terminator(tmp_path):
+    """Regression: a line feed terminator was followed by the usual line feed suffix, an empty
+    segment between every two, and the guide check rejected every claim (IEA missing)."""
+    result = run("--era", SAMPLES / "seed-era.835", "--claims", SAMPLES / "seed-claims.837", "--delimiters", "*:^\n",
+                 "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "seed-era.837").read_text()
+    assert "\n\n" not in text and "~" not in text and "\nSVD*" in text
+    assert CliRunner().invoke(main, ["validate", str(tmp_path / "seed-era.837")]).exit_code == 0
+
+
 def test_installed_console_script(tmp_path):
     script = Path(sys.executable).parent / "cobpipe"
     if not script.exists():
