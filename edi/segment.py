@@ -29,6 +29,16 @@ class Delimiters:
 STANDARD = Delimiters()
 
 
+def output_delimiters(text: str) -> Delimiters:
+    """Delimiters for writing, from four characters: element, component, repetition, segment
+    terminator (e.g. '*:^~'). A line feed follows each terminator to keep the file readable, except
+    a terminator that is itself a line break (another would make an empty segment between every two).
+    ValueError for anything else than four distinct characters."""
+    if len(text) != 4:
+        raise ValueError("give four characters: element, component, repetition, terminator")
+    return Delimiters(text[0], text[1], text[2], text[3], "" if text[3] in "\r\n" else "\n")
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One segment. `elements[0]` is element 01; composites stay joined by `delimiters.component`.

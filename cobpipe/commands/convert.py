@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from edi.segment import Delimiters
+from edi.segment import Delimiters, output_delimiters
 
 from ..ledger.dialects import ledger_target
 
@@ -32,12 +32,8 @@ def expand(paths: tuple[Path, ...], suffixes: set[str]) -> list[Path]:
 
 def parse_delimiters(text: str) -> Delimiters:
     """Four characters: element, component, repetition, segment terminator (e.g. '*:^~' or '|>!~')."""
-    if len(text) != 4:
-        raise click.BadParameter("give four characters: element, component, repetition, terminator")
     try:
-        # a line feed after each terminator keeps a file readable; a terminator that is itself a
-        # line break needs none (another would make an empty segment between every two)
-        return Delimiters(text[0], text[1], text[2], text[3], "" if text[3] in "\r\n" else "\n")
+        return output_delimiters(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 

@@ -68,7 +68,7 @@ class TryAgain(Exception):
 
 def job_options(options: dict, private: Path, ledger: Ledger) -> JobOptions:
     """The JobOptions an intake recorded with the job (its coverage file materialised here)."""
-    from edi.segment import Delimiters
+    from edi.segment import output_delimiters
 
     d = options.get("delimiters") or "*:^~"
     payers = None
@@ -77,7 +77,7 @@ def job_options(options: dict, private: Path, ledger: Ledger) -> JobOptions:
 
         payers = PayerList.load(store.write_blob(ledger, options["payers"], private / "payers" / "payers.csv"))
     convert = ConvertOptions(bill_zero_balance=bool(options.get("bill_zero_balance")),
-                             delimiters=Delimiters(d[0], d[1], d[2], d[3], "\n"), usage=options.get("usage"),
+                             delimiters=output_delimiters(d), usage=options.get("usage"),
                              paper_layout=options.get("paper_layout") or "data", payers=payers)
     coverage = None
     if options.get("coverage"):
