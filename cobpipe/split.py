@@ -1,9 +1,10 @@
-"""One large ERA converted by two processes at once, written by this one as one process writes it.
+"""One large ERA converted by several processes at once, written by this one as one process writes it.
 
 `convert` of a single large ERA is CPU-bound in one process (reading the 835, fetching and building
 each claim, the gate); its guide check already runs in a process beside it. With the cores to
-spare, the ERA's claims are cut in WINDOWS windows by segment number (cob.remits_fast.Share) and two
-forked processes convert them in turn (the first the even windows, the second the odd ones): each
+spare, the ERA's claims are cut in windows by segment number (cob.remits_fast.Share) and N forked
+processes (`ConvertOptions.processes`, the CLI's --workers) convert them in turn (window k is
+process k mod N's, WINDOWS_EACH windows a process): each
 reads the file, skips the other's claims (their CLP04 only, for the set's totals) and converts its
 own, with every claim split over several CLPs (read in every window, converted in the one holding
 its last part, an incomplete one in the last). Each writes, window by window, to a file of that
@@ -39,9 +40,9 @@ from .cob.decision import ClaimDecision, ConvertOptions, EraScan
 MIN_CLAIMS = 2000  # below this a second process costs more than it saves (fork, the spool, the merge)
 ITEMS = 128  # claims a message
 DECISIONS = 512  # decisions a message
-# windows the ERA is cut in, taken in turn by the two processes: this process writes them in order,
-# each as it comes, so the guide check (beside it) waits at the end only for the last window's claims
-WINDOWS = 8
+# windows per converting process, taken in turn: this process writes them in order, each as it
+# comes, so the guide check (beside it) waits at the end only for the last window's claims
+WINDOWS_EACH = 4
 
 
 def split_for(scan: EraScan, claims, issued, options: ConvertOptions, coverage, path: str):
@@ -59,7 +60,7 @@ def split_for(scan: EraScan, claims, issued, options: ConvertOptions, coverage, 
 
 
 class SplitConversion:
-    """`ClaimConverter.run` in two processes: `items(decisions)` yields the built claims as items
+    """`ClaimConverter.run` in `options.processes` processes: `items(decisions)` yields the built claims as items
     (for writer_items.write_items_837, with `head`) and appends every decision, in ERA order; then
     `paper` and `era_findings` are what one converter's are."""
 
@@ -77,9 +78,9 @@ class SplitConversion:
         self.era_findings: list = []
 
     def cuts(self) -> tuple[int, ...]:
-        """Where the windows start (segment numbers): WINDOWS of about as many segments."""
-        segments = self.scan.clean.segments
-        return tuple(segments * k // WINDOWS for k in range(WINDOWS))
+        """Where the windows start (segment numbers): WINDOWS_EACH a process, of about as many segments."""
+        segments, windows = self.scan.clean.segments, WINDOWS_EACH * self.options.processes
+        return tuple(segments * k // windows for k in range(windows))
 
     def items(self, decisions) -> Iterator[tuple]:
         from .claim837 import writer_items  # noqa: F401 - imported once, before the fork
@@ -88,7 +89,8 @@ class SplitConversion:
 
         cuts = self.cuts()
         keep = frozenset(self.scan.clp_counts)  # the repeated CLP01s only (EraScan.repeated_only)
-        shares = [Share(cuts, frozenset(range(p, len(cuts), 2)), keep) for p in (0, 1)]
+        count = min(self.options.processes, len(cuts))
+        shares = [Share(cuts, frozenset(range(p, len(cuts), count)), keep) for p in range(count)]
         SplitConversion.started += 1
         # made before the fork: the modules, the payer list and the converter's tables are made
         # once and inherited, not made again in each process
@@ -114,7 +116,7 @@ class SplitConversion:
             finally:
                 gc.unfreeze()
             for k, path in enumerate(paths):
-                owner = k % 2
+                owner = k % count
                 with open(path, "rb") as stream:
                     yield from self._take(stream, decisions, processes[owner], notices[owner], k == len(paths) - 1)
                 os.unlink(path)  # read: its disk freed now

@@ -68,7 +68,7 @@ def parse_delimiters(text: str) -> Delimiters:
               help="Output delimiters: element, component, repetition, segment terminator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
               help="Processes kept busy at once: ERAs converted side by side, each in its own process; "
-                   "a single large ERA is converted by two processes (the same output); with fewer ERAs "
+                   "a single large ERA is converted by that many processes (the same output); with fewer ERAs "
                    "than workers, a spare one checks the output against the guide as it is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--report-format", type=click.Choice(["json", "csv"]), default="json", show_default=True,

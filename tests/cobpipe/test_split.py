@@ -93,16 +93,19 @@ def test_cut_anywhere(tmp_path, monkeypatch):
         assert (two[0], two[1]) == (one[0], one[1]), f"cut at segment {cut}"
 
 
-@pytest.mark.parametrize("windows", [3, 8, 40])
-def test_many_windows(tmp_path, monkeypatch, windows):
-    """Windows taken in turn by the two processes, some with no claim of their own (40 windows of
+@pytest.mark.parametrize("windows, processes", [(2, 2), (4, 2), (20, 2), (3, 3), (10, 4)])
+def test_many_windows(tmp_path, monkeypatch, windows, processes):
+    """Windows taken in turn by 2 to 4 processes, some with no claim of their own (40 windows of
     about 3 claims, split claims across them)."""
-    monkeypatch.setattr(split, "WINDOWS", windows)
+    monkeypatch.setattr(split, "WINDOWS_EACH", windows)
     made = generate_set(120, tmp_path / "in", seed=14, reversal_fraction=0.3, denial_fraction=0.3,
                         claims_per_835=11)
-    (files1, results1, _), (files2, results2, _) = one_and_two(tmp_path, made)
-    assert files1 == files2 and files1
-    assert results1 == results2
+    started = split.SplitConversion.started
+    one = convert(tmp_path, made, 1, "one")
+    more = convert(tmp_path, made, processes, "more")
+    assert split.SplitConversion.started == started + 1
+    assert one[0] == more[0] and one[0]
+    assert one[1] == more[1]
 
 
 def test_small_transaction_sets_and_other_delimiters(tmp_path):
