@@ -186,3 +186,20 @@ def test_whole_cents_answers_as_the_listed_sum(remit):
     """The exact context's add, amount after amount, answers as sum() over the listed amounts did
     (floats, None, NaN, infinities, sums past 100 digits: False alike)."""
     assert adjudication._whole_cents(remit) is reference_whole_cents(remit)
+
+
+def test_whole_cents_reads_every_amount():
+    """A tenth of a cent in any one place (CLP04, CLP05, any claim or line CAS, any SVC03) is seen.
+    Fails when any amount of a list is skipped (checked: a claim's second CAS, a line's SVC03)."""
+    def remit(odd: int):
+        amounts = iter(Decimal("0.001") if n == odd else Decimal("1.25") for n in range(13))
+        holder = lambda: SimpleNamespace(amount=next(amounts))  # noqa: E731
+        claim = SimpleNamespace(paid=next(amounts), patient_responsibility=next(amounts),
+                                adjustments=[holder(), holder(), holder()], lines=[])
+        for _ in range(2):
+            claim.lines.append(SimpleNamespace(paid=next(amounts), adjustments=[holder(), holder(), holder()]))
+        return claim
+
+    assert adjudication._whole_cents(remit(-1))
+    for odd in range(13):
+        assert not adjudication._whole_cents(remit(odd)), odd
