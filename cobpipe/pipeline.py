@@ -213,7 +213,7 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
         from .split import split_for
 
         split = split_for(scan, claims, issued, options, coverage, str(era))
-    if split is not None:  # converted by two processes, written here as one process writes it
+    if split is not None:  # converted by several processes, written here as one process writes it
         converter = split
         built = split.items(decisions)
     else:
@@ -251,9 +251,12 @@ class _Prepared:
         self.stale = False
 
     def prepare(self) -> None:
-        entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
-        statuses: Counter = Counter()
-        write_claim_entries(self.decisions, entries, statuses)
+        try:
+            entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
+            statuses: Counter = Counter()
+            write_claim_entries(self.decisions, entries, statuses)
+        except OSError:  # no room for them: the report encodes them at the end, as without
+            return
         self.entries = entries
         self.counts = {status: statuses.get(status, 0) for status in STATUSES}
         self.sha256 = _sha256(self.era)
