@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-LIMIT = 1024  # texts remembered per expression before it decides to start again or to give up
+LIMIT = 4096  # texts remembered per expression before it starts again or gives up (~0.5 MB at most each)
 
 
 class Known(dict):
