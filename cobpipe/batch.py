@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import gc
 import itertools
 import os
 import tempfile
@@ -112,15 +111,7 @@ def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, 
         # Each worker writes its ERA's 837P with provisional control numbers; this process takes
         # the real ones ERA by ERA in command-line order, as one process would (which ERA a worker
         # finishes first must not decide its numbers), and puts each file in place.
-        # The workers fork at the first submit. What this process holds then (the claim index, the
-        # modules, the guide check's tables) is frozen out of the cyclic collector's reach first: a
-        # worker's full collections then never walk those objects, nor write to their pages, which
-        # fork shares until a write copies them (unfrozen again here once the workers are forked).
-        gc.freeze()
-        try:
-            futures = {k: pool.submit(_EraJob.stage, jobs[k]) for k in _largest_first([j.scan.claims for j in jobs])}
-        finally:
-            gc.unfreeze()
+        futures = {k: pool.submit(_EraJob.stage, jobs[k]) for k in _largest_first([j.scan.claims for j in jobs])}
         staged = (futures[k].result() for k in range(len(jobs)))
         try:
             with contextlib.ExitStack() as ledgers:

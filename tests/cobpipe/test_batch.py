@@ -123,32 +123,20 @@ def test_workers_write_the_bytes_one_process_writes(pairs, tmp_path, workers, pe
     assert [number for r in many[:3] for kind, number in r.control_numbers if kind == "ISA"] == [1, 2, 3]
 
 
-def test_workers_fork_frozen_and_hand_the_decisions_back_as_files(pairs, tmp_path, monkeypatch):
-    """The two things that keep the workers' extra CPU down: they fork with the batch's objects
-    frozen out of the cyclic collector (a worker's full collections never walk them), and each
-    ERA's decisions come back as a file (DecisionLog.hand_over), never pickled one by one: a
-    worker started unfrozen or a log pickled fails the batch here. The bytes stay one process's."""
-    import gc
-
-    from cobpipe import batch
+def test_workers_hand_the_decisions_back_as_files(pairs, tmp_path, monkeypatch):
+    """Each ERA's decisions come back from its worker as a file (DecisionLog.hand_over), never
+    pickled one by one through the pool's pipe (and packed out again here): a log pickled fails
+    the batch. The bytes and the results stay one process's."""
     from cobpipe.decision_log import DecisionLog
-
-    adopt = batch._adopt_index
-
-    def adopt_frozen(index) -> None:  # a converting worker's initializer, just after its fork
-        if not gc.get_freeze_count():
-            raise AssertionError("a converting worker forked with nothing frozen")
-        adopt(index)
 
     def refuse(log):
         raise AssertionError("a decision log pickled on its way back from a worker")
 
-    monkeypatch.setattr(batch, "_adopt_index", adopt_frozen)
     monkeypatch.setattr(DecisionLog, "__reduce__", refuse)
     one, many = _run_both(tmp_path, pairs, 2)
     _same(tmp_path, one, many)
-    assert not gc.get_freeze_count()  # unfrozen again in the batch's process
     assert all(type(r.decisions) is DecisionLog for r in many)
+    assert not any(path.name.startswith(".") for path in (tmp_path / "many").iterdir())  # no file left
 
 
 @pytest.mark.parametrize("ledger", ["numbers", "db"])
