@@ -40,8 +40,18 @@ class DecisionLog:
             if self._write_out(self._recent[:self._block]):
                 del self._recent[:self._block]
 
+    def append_packed(self, data: bytes, count: int) -> None:
+        """`count` decisions packed elsewhere by `packed` (a converting process's, cobpipe/split.py),
+        after those appended before: written to the file as they are when nothing is held in memory
+        (no unpickling and packing again), else appended one by one."""
+        if self._recent or not self._spilling or not self._write_data(data, count):
+            for decision in _unpacked(data):
+                self.append(decision)
+
     def _write_out(self, decisions: list[Any]) -> bool:
-        data = _packed(decisions)
+        return self._write_data(packed(decisions), len(decisions))
+
+    def _write_data(self, data: bytes, count: int) -> bool:
         try:
             if self._file is None:
                 # unbuffered: a failed write leaves nothing pending to fail again on the next read
@@ -56,15 +66,13 @@ class DecisionLog:
             self._spilling = False
             return False
         self._blocks.append((offset, len(data)))
-        self._written += len(decisions)
+        self._written += count
         return True
 
     def __iter__(self) -> Iterator[Any]:
         position = 0
         for offset, size in self._blocks:
-            kind, block = pickle.loads(self._read(offset, size))
-            if kind is not None:
-                block = kind._unpack_block(block)
+            block = _unpacked(self._read(offset, size))
             if self._revised:
                 block = [self._revised.get(position + k, decision) for k, decision in enumerate(block)]
             position += len(block)
@@ -135,7 +143,7 @@ class DecisionLog:
                 written = self._written
                 for start in range(0, len(self._recent), self._block):
                     part = self._recent[start:start + self._block]
-                    data = _packed(part)
+                    data = packed(part)
                     target.write(data)
                     blocks.append((offset, len(data)))
                     offset += len(data)
@@ -173,8 +181,14 @@ class HandedLog:
     block: int
 
 
-def _packed(decisions: list[Any]) -> bytes:
-    """One block of decisions as the log's file keeps it."""
+def _unpacked(data: bytes) -> list[Any]:
+    """The decisions of one block `packed` made."""
+    kind, block = pickle.loads(data)
+    return kind._unpack_block(block) if kind is not None else block
+
+
+def packed(decisions: list[Any]) -> bytes:
+    """One block of decisions as the log's file keeps it (DecisionLog.append_packed takes it)."""
     kind = type(decisions[0])
     if hasattr(kind, "_pack_block") and all(type(d) is kind for d in decisions):
         # a decision type that packs many at once (ClaimDecision: plain tuples, one pickle)

@@ -35,11 +35,12 @@ import tempfile
 import traceback
 from collections.abc import Iterator
 
-from .cob.decision import ClaimDecision, ConvertOptions, EraScan
+from .cob.decision import ConvertOptions, EraScan
+from .decision_log import BLOCK, packed
 
 MIN_CLAIMS = 2000  # below this a second process costs more than it saves (fork, the spool, the merge)
 ITEMS = 128  # claims a message
-DECISIONS = 512  # decisions a message
+DECISIONS = BLOCK  # decisions a message (a block of the decision log)
 # windows per converting process, taken in turn: this process writes them in order, each as it
 # comes, so the guide check (beside it) waits at the end only for the last window's claims
 WINDOWS_EACH = 4
@@ -150,8 +151,7 @@ class SplitConversion:
             if kind == "i":
                 yield from value
             elif kind == "d":
-                for decision in ClaimDecision._unpack_block(value):
-                    decisions.append(decision)
+                decisions.append_packed(*value)
             elif kind == "h":
                 if self.head is None:
                     self.head = value
@@ -219,7 +219,7 @@ class _Windows:
         self._to(self.share.window_of(self.converter.at))
         held = self.decisions
         if len(held) > DECISIONS:
-            self._send("d", ClaimDecision._pack_block(held[:-1]))
+            self._send("d", (packed(held[:-1]), len(held) - 1))
             del held[:-1]
         held.append(decision)
 
@@ -282,7 +282,7 @@ class _Windows:
 
     def _flush(self) -> None:
         if self.decisions:
-            self._send("d", ClaimDecision._pack_block(self.decisions))
+            self._send("d", (packed(self.decisions), len(self.decisions)))
             self.decisions = []
         if self.items:
             self._send("i", self.items)

@@ -245,3 +245,28 @@ def test_a_log_that_cannot_be_handed_over_says_so_and_leaves_no_file(tmp_path):
     assert log.hand_over(tmp_path / "no such folder" / "handed") is None
     assert DecisionLog().hand_over(tmp_path / "empty") is not None  # nothing to write is fine
     assert list(DecisionLog.take(DecisionLog().hand_over(tmp_path / "empty"))) == []
+
+
+@pytest.mark.parametrize("before", [0, 2])
+def test_blocks_packed_elsewhere_read_back_in_order(before):
+    """append_packed (a converting process's blocks, cobpipe/split.py): written as they are when
+    nothing is held in memory, appended one by one after decisions still held; revisable."""
+    from cobpipe.decision_log import packed
+
+    made = decisions(12)
+    log = DecisionLog(made[:before], block=3)
+    for start in range(before, 12, 4):
+        part = made[start:start + 4]
+        log.append_packed(packed(part), len(part))
+    assert len(log) == 12
+    assert [d.to_dict() for d in log] == [d.to_dict() for d in made]
+    assert (log._written == 12) is (before == 0)  # nothing held: every block went to the file as it was
+
+    def reject_fifth(decision):
+        if decision.claim_id != "C005":
+            return False
+        decision.status = REJECTED
+        return True
+
+    assert log.revise(reject_fifth) == 1
+    assert [d.status for d in log].count(REJECTED) == 1 and log[5].status == REJECTED
