@@ -77,11 +77,22 @@ class InPlace:
     def move_out(self, end: int, spool) -> None:
         """Bytes base..end of the output to the same offsets of `spool`, the output cut back to base."""
         at = self.base
+        spool.flush()
+        spool.seek(at)
+        try:  # in the kernel (no copy through this process's memory), at the spool's offset
+            target = spool.fileno()
+            while at < end:
+                sent = os.sendfile(target, self.fd, at, min(end - at, 1 << 30))
+                if sent == 0:
+                    break
+                at += sent
+        except (AttributeError, OSError, ValueError):
+            pass  # (what is left is read and written a block at a time)
+        spool.seek(at)
         while at < end:
-            data = os.pread(self.fd, min(end - at, 1 << 22), at)
+            data = os.pread(self.fd, min(end - at, 1 << 20), at)
             if not data:
                 raise RuntimeError("explain: the output ended early")
-            spool.seek(at)
             spool.write(data)
             at += len(data)
         spool.flush()
