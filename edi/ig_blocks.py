@@ -92,7 +92,7 @@ def drive(driver: _Driver) -> bool:
 
 class _Blocks:
     __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "known", "runs",
-                 "alive", "todo")
+                 "alive", "todo", "last")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -108,6 +108,7 @@ class _Blocks:
         self.alive: set[str] | None = None
         # runs taken whose count changes are not written yet (see `flush`)
         self.todo: list[_Run] = []
+        self.last: _Run | None = None  # the run taken last, while the error tree has not been told (see `flush`)
 
     def chunks(self) -> bool:
         """Read the whole input in chunks of whole segments; False when validation stopped early."""
@@ -133,7 +134,15 @@ class _Blocks:
         A run changes only counts inside the block (what the walk learned it from changed nothing
         else), and the next block's entry forgets all of those: so `apply` leaves them to this, called
         before anything reads the counts (the per-segment path, the end of the input), and `enter`
-        drops them. A block taken by runs alone (most of them) never writes its counts."""
+        drops them. A block taken by runs alone (most of them) never writes its counts. Likewise the
+        error tree is told of a run's last segment only here: the next run or block entry tells it of
+        its own first, before anything reads it."""
+        last = self.last
+        if last is not None:  # the error tree's current segment: the run's last (its line: nothing read since)
+            self.last = None
+            errh = self.errh
+            errh.position = self.reader.cur_line
+            errh.add_seg(last.node, last.tag, errh.position)
         todo = self.todo
         if todo:
             counts = self.d.walker.counts
@@ -346,8 +355,7 @@ class _Blocks:
         walker.pending = []
         self.shapes.trie = run.end
         self.d.node = run.node
-        errh.position = reader.cur_line
-        errh.add_seg(run.node, run.tag, reader.cur_line)
+        self.last = run  # the error tree told of its last segment by `flush`, unless another comes first
         return True
 
     def enter(self, entries: list[tuple[Any, ...]], text: str, line: int) -> bool:
@@ -365,6 +373,7 @@ class _Blocks:
         if (0 if loop.path in loop.desc else counts.get(loop.path, 0)) + 1 > loop.max_repeat:
             return False  # the walk reports the loop repeated too often
         self.todo.clear()  # counts inside the last block, forgotten below
+        self.last = None  # the error tree told of this HL below
         reader = self.reader
         reader.lines.append(line)
         reader.take_hl(text)  # the reader's checks (HL numbers and parents)

@@ -253,8 +253,9 @@ def test_nodes_said_to_need_content_accept_no_empty_segment(map_file):
 
 
 def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
-    """Runs leave their count changes to _Blocks.flush and a block's entry drops them: at the end
-    (and so wherever the per-segment path takes over) the walk's counts are the per-segment path's."""
+    """Runs leave their count changes and the error tree's current segment to _Blocks.flush, and a
+    block's entry drops them: at the end (and so wherever the per-segment path takes over) the walk's
+    counts and the error tree's current segment are the per-segment path's."""
     drivers = []
     init = ig_fast._Driver.__init__
 
@@ -272,6 +273,7 @@ def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
         for blocks in (True, False):
             drivers.clear()
             outcome(changed, blocks)
-            counts.append(dict(drivers[-1].walker.counts))
+            errh = drivers[-1].errh
+            counts.append((dict(drivers[-1].walker.counts), errh.position, errh.lazy))
         assert counts[0] == counts[1]
     assert Applied.runs > 100
