@@ -277,3 +277,12 @@ def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
             counts.append((dict(drivers[-1].walker.counts), errh.position, errh.lazy))
         assert counts[0] == counts[1]
     assert Applied.runs > 100
+
+
+@settings(max_examples=500, deadline=None)
+@given(parts=st.lists(st.sampled_from(["a", "B*1", "~", "\n", "\r", "~\n", "~\r\n", "\n\n", "~~"]), max_size=12),
+       layout=st.sampled_from(["\n", "\r\n", ""]))
+def test_an_empty_piece_is_found_as_the_texts_show_it(parts, layout):
+    region = layout + "".join(parts) + "~"
+    texts = region[len(layout):-1].split("~" + layout)
+    assert ig_blocks.empty_piece(region, layout, "~") == ("" in texts)
