@@ -9,27 +9,29 @@ expression's check is a dict of the texts it accepted (`Known`): a text seen bef
 matches it and remembers it if accepted. A refused text is never remembered: it is refused again by
 matching, and the run then goes to the per-segment path as before.
 
-A miss costs a Python call on top of the match. So when an expression has remembered LIMIT texts, it
-looks at how often its runs were taken since it last started remembering: texts that mostly came back
+A miss costs a Python call on top of the match. So when an expression has remembered LIMIT texts (or
+the file's ROOM is taken), it looks at how often its runs were taken since it last started remembering: texts that mostly came back
 (at least half of the lookups hits) are forgotten and remembering starts again (the frequent ones come
 back first); texts that mostly did not (a claim id, a member's NM1) make it give up: it is replaced by
 its plain `fullmatch` in every run holding it and in the runs learned after. What is kept is this
-file's, in the process validating it, at most LIMIT texts per expression, as the per-segment path's
-clean texts are.
+file's, in the process validating it, at most LIMIT texts per expression and ROOM in all (a file of
+many expressions and texts keeps its memory bounded), as the per-segment path's clean texts are.
 """
 from __future__ import annotations
 
 from typing import Any
 
-LIMIT = 4096  # texts remembered per expression before it starts again or gives up (~0.5 MB at most each)
+LIMIT = 4096  # texts remembered per expression before it starts again or gives up
+ROOM = 65536  # texts remembered by all expressions of a file together (~6 MB at most)
+STEP = 256  # room an expression takes from the file's at a time
 
 
 class Known(dict):
     """text -> True for the texts `pattern` fullmatched in this file; `check` is what runs call."""
 
-    __slots__ = ("fullmatch", "check", "users", "since")
+    __slots__ = ("fullmatch", "check", "users", "since", "cap", "owner")
 
-    def __init__(self, pattern: Any) -> None:
+    def __init__(self, pattern: Any, owner: "KnownTexts") -> None:
         super().__init__()
         self.fullmatch = pattern.fullmatch
         # hits answered by dict's own lookup (C); misses by __missing__; one object, so that
@@ -37,11 +39,13 @@ class Known(dict):
         self.check = self.__getitem__
         self.users: list[Any] = []  # the runs (edi.ig_blocks._Run) holding `check`
         self.since = 0  # the lookups counted (`lookups`) when remembering last started
+        self.owner = owner  # the file's room for texts
+        self.cap = 0  # texts it may remember now (room taken from the file's, STEP at a time)
 
     def __missing__(self, text: str) -> bool:
         if self.fullmatch(text) is None:
             return False  # never remembered: refused each time
-        if len(self) < LIMIT or self.full():
+        if len(self) < self.cap or self.more():
             self[text] = True
         return True
 
@@ -50,13 +54,23 @@ class Known(dict):
         check = self.check
         return sum(run.taken * sum(c is check for c in run.checks) for run in self.users)
 
-    def full(self) -> bool:
-        """LIMIT texts remembered: True when remembering starts again (texts forgotten), False when
-        it gave up."""
+    def more(self) -> bool:
+        """At `cap` texts: True when one more may be remembered (more room taken, or remembering
+        started again), False when it gave up (LIMIT texts or no room left, mostly not hits)."""
+        owner = self.owner
+        step = min(STEP, LIMIT - self.cap)
+        if step > 0 and owner.room >= step:
+            owner.room -= step
+            self.cap += step
+            return True
         lookups = self.lookups()
-        if lookups - self.since >= 2 * LIMIT:  # at least as many hits as misses: start again
+        room = owner.room + self.cap
+        # at least as many hits as misses since it started remembering: start again (texts forgotten)
+        if lookups - self.since >= 2 * len(self) and room >= min(STEP, LIMIT):
             self.since = lookups
             self.clear()
+            self.cap = min(STEP, LIMIT)
+            owner.room = room - self.cap
             return True
         self.give_up()
         return False
@@ -72,15 +86,18 @@ class Known(dict):
         self.check = plain
         self.users = []
         self.clear()
+        self.owner.room += self.cap
+        self.cap = 0
 
 
 class KnownTexts:
-    """The `Known` of each expression in one file."""
+    """The `Known` of each expression in one file, and the room left for their texts."""
 
-    __slots__ = ("by_pattern",)
+    __slots__ = ("by_pattern", "room")
 
     def __init__(self) -> None:
         self.by_pattern: dict[Any, Known] = {}
+        self.room = ROOM
 
     def attach(self, run: Any) -> None:
         """Give `run` its checks (`run.checks`, one per expression of `run.patterns`, in order): each
@@ -90,7 +107,7 @@ class KnownTexts:
         for pattern in run.patterns:
             known = self.by_pattern.get(pattern)
             if known is None:
-                known = self.by_pattern[pattern] = Known(pattern)
+                known = self.by_pattern[pattern] = Known(pattern, self)
             knowns.append(known)
         run.checks = [k.check for k in knowns]
         for known in {id(k): k for k in knowns}.values():  # (a dict is no set member)

@@ -40,10 +40,11 @@ TEXTS = st.sampled_from([
 
 
 @settings(max_examples=300, deadline=None)
-@given(limit=st.sampled_from([1, 2, 3, 1024]),
+@given(limit=st.sampled_from([1, 2, 3, 1024]), room=st.sampled_from([0, 2, 5, 65536]),
        steps=st.lists(st.tuples(st.integers(0, 2), st.lists(TEXTS, min_size=3, max_size=3)), max_size=60))
-def test_each_check_answers_as_its_expression(limit, steps):
-    saved, ig_known.LIMIT = ig_known.LIMIT, limit
+def test_each_check_answers_as_its_expression(limit, room, steps):
+    saved = ig_known.LIMIT, ig_known.ROOM
+    ig_known.LIMIT, ig_known.ROOM = limit, room
     try:
         known = KnownTexts()
         runs = [Run([DATE, CODE, OTHER]), Run([OTHER, OTHER, DATE]), Run([CODE, DATE, CODE])]
@@ -61,8 +62,12 @@ def test_each_check_answers_as_its_expression(limit, steps):
                 p.fullmatch(t) is not None for p, t in zip(late.patterns, texts)]
         for k in known.by_pattern.values():
             assert len(k) <= limit
+        kept = sum(map(len, known.by_pattern.values()))
+        taken = sum(k.cap for k in known.by_pattern.values())
+        assert kept <= taken == room - known.room  # the room given back by what was forgotten
+        assert all(len(k) <= k.cap <= limit for k in known.by_pattern.values())
     finally:
-        ig_known.LIMIT = saved
+        ig_known.LIMIT, ig_known.ROOM = saved
 
 
 def test_a_text_one_expression_accepted_is_checked_by_another_afresh():
@@ -78,8 +83,10 @@ def test_a_text_one_expression_accepted_is_checked_by_another_afresh():
     assert not call(date.checks[0], "DTP*472*D8*20261315")  # a refused text is never remembered
 
 
-def test_an_expression_whose_texts_do_not_come_back_gives_up(monkeypatch):
+@pytest.mark.parametrize("room", [0, 100])
+def test_an_expression_whose_texts_do_not_come_back_gives_up(monkeypatch, room):
     monkeypatch.setattr(ig_known, "LIMIT", 2)
+    monkeypatch.setattr(ig_known, "ROOM", room)  # (no room: it gives up at once)
     known = KnownTexts()
     first, second = Run([CODE, DATE]), Run([DATE, DATE])
     known.attach(first)
