@@ -64,6 +64,9 @@ class ConvertResult:
     # the report's claim entries already encoded (write_claim_entries) for the decisions as they
     # are final: made while the guide check finished, dropped if a decision changed after
     claim_entries: object | None = field(default=None, repr=False, compare=False)
+    # the billed decisions (converted or paper) as (claim id, payer id, level, frequency, status),
+    # in order, when read already with the entries (record.issued_claims)
+    billed: list | None = field(default=None, repr=False, compare=False)
     # decisions per status, counted once: the decisions are final when the result is made (the
     # guide and paper rejections revise them before), and reading a long log back costs
     _counts: dict[str, int] | None = field(default=None, repr=False, compare=False)
@@ -227,14 +230,14 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions, ready)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
-                           written.transactions if written else [], paper, ready.sha256,
-                           ready.entries if not ready.stale else None, ready.counts if not ready.stale else None)
+                           written.transactions if written else [], paper,
+                           *(ready.made() if not ready.stale else (ready.sha256,)))
     if staged is None:
         return StagedEra(result, options.delimiters)
     report_claims = staged.with_name(f".{report.name}.staged")
     with open(report_claims, "w", encoding="ascii", newline="") as stream:
         write_report_claims(result, stream)
-    result.claim_entries = None  # (a file of this process: the result may go to another)
+    result.claim_entries = result.billed = None  # (for this process: the result may go to another)
     return StagedEra(result, options.delimiters, staged if written else None, list(numbers.calls), report_claims)
 
 
@@ -243,23 +246,36 @@ class _Prepared:
     own process (the core this process would leave idle): the report's claim entries and the ERA's
     SHA-256 (the ledger's name for it). `stale` once a decision changes after that."""
 
-    __slots__ = ("era", "decisions", "entries", "counts", "sha256", "stale")
+    __slots__ = ("era", "decisions", "entries", "counts", "billed", "sha256", "stale")
 
     def __init__(self, era: Path, decisions: DecisionLog) -> None:
         self.era, self.decisions = era, decisions
-        self.entries = self.counts = self.sha256 = None
+        self.entries = self.counts = self.billed = self.sha256 = None
         self.stale = False
 
     def prepare(self) -> None:
+        """One read of the decisions for all of it: the report's entries, the counts per status
+        and the billed decisions (the ledger's issued claims)."""
+        statuses: Counter = Counter()
+        billed = []
         try:
             entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
-            statuses: Counter = Counter()
-            write_claim_entries(self.decisions, entries, statuses)
+            write = entries.write
+            for n, decision in enumerate(self.decisions):
+                write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+                status = decision.status
+                statuses[status] += 1
+                if status == CONVERTED or status == PAPER:
+                    billed.append((decision.claim_id, decision.payer_id, decision.level, decision.frequency, status))
         except OSError:  # no room for them: the report encodes them at the end, as without
             return
-        self.entries = entries
+        self.entries, self.billed = entries, billed
         self.counts = {status: statuses.get(status, 0) for status in STATUSES}
         self.sha256 = _sha256(self.era)
+
+    def made(self) -> tuple:
+        """ConvertResult's fields after `paper`: sha256, claim_entries, billed, _counts."""
+        return self.sha256, self.entries, self.billed, self.counts
 
     def revised(self, changed: int) -> None:
         if changed:
@@ -504,13 +520,10 @@ def write_report_claims(result: ConvertResult, stream) -> None:
     stream.write(("\n  " if result.decisions else "") + "],\n")
 
 
-def write_claim_entries(decisions: Iterable[ClaimDecision], stream, statuses: Counter | None = None) -> None:
-    """The report's "claims" entries, one line each (and the decisions per status counted in
-    `statuses`, when given, on the way)."""
+def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> None:
+    """The report's "claims" entries, one line each (as _Prepared.prepare writes them)."""
     for n, decision in enumerate(decisions):
         stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
-        if statuses is not None:
-            statuses[decision.status] += 1
 
 
 def write_report_tail(result: ConvertResult, stream) -> None:

@@ -65,12 +65,16 @@ def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
     set_of_claim = (st for st, claims in result.transactions for _ in range(claims))
     output = result.output.name if result.output else None
     paper = result.paper.name if result.paper else None
+    billed = result.billed  # read with the report's entries, when they were made ahead
+    if billed is None:
+        billed = [(d.claim_id, d.payer_id, d.level, d.frequency, d.status) for d in result.decisions
+                  if d.status == CONVERTED or d.status == PAPER]
     issued = []
-    for d in result.decisions:
-        if d.status == CONVERTED:
-            issued.append(IssuedClaim(d.claim_id, d.payer_id or "", output, numbers.get("ISA"), numbers.get("GS"),
-                                      next(set_of_claim, None), payer_level=d.level or "", frequency=d.frequency))
-        elif d.status == PAPER:
-            issued.append(IssuedClaim(d.claim_id, d.payer_id or "", paper, payer_level=d.level or "",
-                                      frequency=d.frequency, channel="paper"))
+    for claim_id, payer_id, level, frequency, status in billed:
+        if status == CONVERTED:
+            issued.append(IssuedClaim(claim_id, payer_id or "", output, numbers.get("ISA"), numbers.get("GS"),
+                                      next(set_of_claim, None), payer_level=level or "", frequency=frequency))
+        else:
+            issued.append(IssuedClaim(claim_id, payer_id or "", paper, payer_level=level or "",
+                                      frequency=frequency, channel="paper"))
     return issued
