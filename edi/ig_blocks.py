@@ -24,7 +24,9 @@ element checks find nothing in), narrowed to what else the per-segment path woul
   reader itself, so its numbering and parent errors are reported as the per-segment path reports them.
 
 A run the expressions accept changes the state exactly as its segments one by one would (line table,
-segment counts, HL/LX counters, walk counts, the shape trie, the error tree's cursor). Anything else
+segment counts, HL/LX counters, walk counts, the shape trie, the error tree's cursor; the walk counts
+and the cursor only once something reads them, `_Blocks.flush`, as the next block's entry forgets the
+counts and sets the cursor itself). Anything else
 goes through `_Driver.step`, segment by segment, unchanged: a new shape, a segment with an error (so
 every finding, its wording, position and line come from the per-segment path), a chunk in another
 layout than one segment per line or all on one line (CR/LF or LF after the terminator), pieces pyx12
