@@ -23,6 +23,7 @@ available, at least MIN_CLAIMS claims.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import multiprocessing
 import os
@@ -96,7 +97,11 @@ class SplitConversion:
         # made before the fork: the modules, the payer list and the converter's tables are made
         # once and inherited, not made again in each process
         self.converter = ClaimConverter(self.claims, options=self.options, coverage=self.coverage, path=self.path)
-        folder = tempfile.mkdtemp(prefix="cobpipe-split-")
+        try:
+            folder = tempfile.mkdtemp(prefix="cobpipe-split-")
+        except OSError:  # no temporary folder to share the work through: converted here alone
+            yield from self._here(decisions)
+            return
         paths = [os.path.join(folder, str(k)) for k in range(len(cuts))]
         processes, notices = [], []
         try:
@@ -130,6 +135,18 @@ class SplitConversion:
                 os.close(fd)
             shutil.rmtree(folder, ignore_errors=True)
 
+    def _here(self, decisions) -> Iterator[tuple]:
+        """The conversion in this process alone, its claims made into items as the others do."""
+        from .claim837.writer_items import ItemHead, ItemMaker
+
+        delimiters = self.options.delimiters
+        maker = ItemMaker(delimiters)
+        for claim in self.converter.run(self.scan, decisions):
+            if self.head is None:
+                self.head = ItemHead.of(claim, delimiters)
+            yield maker.item(claim)
+        self.paper, self.era_findings = self.converter.paper, self.converter.era_findings
+
     def _take(self, stream, decisions, process, notices: int, last: bool) -> Iterator[tuple]:
         """One window's messages, in the order sent, read as its process writes them: at the end of
         what is written so far, wait for its process's next notice (EOF: it ended)."""
@@ -145,7 +162,12 @@ class SplitConversion:
                     process.join()
                     raise RuntimeError(f"a converting process ended before its last claim "
                                        f"(exit code {process.exitcode})")
-                gone = not os.read(notices, 1 << 16)
+                notice = os.read(notices, 1 << 16)
+                gone = not notice
+                if b"!" in notice:  # it could not write its windows: "!<errno>"
+                    number = int(notice[notice.index(b"!") + 1:].split(b".")[0] or 0)
+                    raise OSError(number, f"the converting processes could not write to the temporary "
+                                          f"folder: {os.strerror(number)}", os.path.dirname(stream.name))
                 continue
             kind, value = pickle.loads(data)
             if kind == "i":
@@ -187,10 +209,14 @@ class SplitConversion:
                 sink.item(maker.item(claim))
             sink.finish(converter.era_findings)
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the writing process
-            with contextlib.suppress(OSError):  # (gone: it failed or stopped on its own)
+            try:
                 sink.fail(_portable(exc))
+            except (OSError, ValueError) as unwritten:  # its window's file (full?): said on the pipe
+                cause = exc if isinstance(exc, OSError) and exc.errno else unwritten
+                with contextlib.suppress(OSError):  # (or the writing process is gone)
+                    os.write(notices, b"!%d." % (getattr(cause, "errno", None) or errno.EIO))
         finally:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):
                 sink.close()
             with contextlib.suppress(OSError):
                 os.close(notices)

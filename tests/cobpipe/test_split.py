@@ -185,3 +185,56 @@ def test_no_process_is_left_behind(tmp_path):
     convert(tmp_path, made, 2, "two")
     assert split.SplitConversion.started == started + 1
     assert not multiprocessing.active_children()
+
+
+def test_no_temporary_folder_converts_here_alone(tmp_path, monkeypatch):
+    """Without a temporary folder to share the work through, the ERA is converted in this process
+    (the same bytes), not refused."""
+    import tempfile
+
+    from cobpipe.claim837.index import ClaimIndex
+    from cobpipe.pipeline import stage_era
+    from edi.writer import SequentialControlNumbers
+
+    made = generate_set(150, tmp_path / "in", seed=15)
+    outputs = []
+    for processes in (1, 2):
+        if processes == 2:
+            monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+        index = ClaimIndex.build([made.claims], None)
+        out = tmp_path / f"out{processes}"
+        started = split.SplitConversion.started
+        stage_era(made.era, index, out, options=dataclasses.replace(OPTIONS, processes=processes),
+                  numbers=SequentialControlNumbers()).finish()
+        assert split.SplitConversion.started == started + (processes - 1)
+        outputs.append([p.read_bytes() for p in sorted(out.iterdir())])
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 2
+
+
+def test_a_full_temporary_folder_is_one_clear_error(tmp_path, monkeypatch):
+    """A converting process that cannot write its windows (here: a file size limit, as a full disk
+    would) makes the run fail with that OSError, which the CLI words in one line; nothing is
+    written and no temporary file is left."""
+    import errno
+    import resource
+    import signal
+    import tempfile
+
+    made = generate_set(150, tmp_path / "in", seed=16)
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    convert_window = split.SplitConversion._convert
+
+    def limited(self, share, paths, notices):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        convert_window(self, share, paths, notices)
+
+    monkeypatch.setattr(split.SplitConversion, "_convert", limited)
+    with pytest.raises(OSError) as caught:
+        convert(tmp_path, made, 2, "two")
+    assert caught.value.errno == errno.EFBIG
+    assert "temporary folder" in str(caught.value) or caught.value.filename is None
+    assert not list((tmp_path / "two").glob("*.837")) and not list((tmp_path / "two").glob(".*"))
+    assert not list(folder.iterdir())
