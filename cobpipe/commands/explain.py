@@ -56,8 +56,9 @@ def explain(era: Path, claim_ids: tuple[str, ...], statuses: tuple[str, ...], ou
     The verdict of every payment comes first. Claims are written one at a time, so memory stays
     flat whatever the size of the file (it is read twice: the totals first, then the claims).
     With --format json a file with nothing unusual in it is read once, by two processes when it
-    is 4 MB or more and two cores are usable, its claims spooled to a temporary file beside the
-    output; the bytes are the same (COBPIPE_EXPLAIN_ENGINE=plain reads it the plain way).
+    is 4 MB or more and two cores are usable: with -o the first part's claims go straight into
+    the output, the second's to a temporary file beside it, copied in at the end; the bytes are
+    the same (COBPIPE_EXPLAIN_ENGINE=plain reads it the plain way).
     Names and member ids are masked unless --show-phi. Exit status: 0 when every shown claim
     balances and no error was found (warnings alone exit 0), 1 when there are errors (a claim or
     payment that does not balance, a malformed segment) or a --claim is not shown, 2 when the file

@@ -5,8 +5,9 @@ once for the verdicts the top of the document states, once to write the claims. 
 is read once: each claim is checked (the balancing rules of cobpipe.era.balance, with the same
 words) and its JSON written straight from the segment text to a temporary file, while the totals
 and verdicts are gathered; then the document is written with jsonout.JsonWriter's head and
-section parts, each section's claims copied in from the temporary file. Only the CLP01s of each
-payment (split claims and reversals get a note) are read first (fastprescan).
+section parts, each section's claims copied in from the temporary file (the first part's are
+written into the output file itself where it can, and only checked there: fastplace). Only the
+CLP01s of each payment (split claims and reversals get a note) are read first (fastprescan).
 
 The bytes are those of json.dumps(..., indent=2, ensure_ascii=False) as the plain path writes
 them: the claim's constant parts are precomputed text, strings go through the C encoder
@@ -14,7 +15,7 @@ json.encoder.encode_basestring, and the rare parts (findings, notes) through jso
 tests/cobpipe/explain/test_explain_fast.py proves the output byte-identical to the plain path's.
 The modules: fasttext (the text), fastseg (each segment), fastscan (the 835's structure),
 fastprescan (the repeated CLP01s, the split), fastclaim (one claim checked and as JSON), fastjson
-(the document, in one or two processes).
+(the document, in one or two processes), fastplace (where the claims' JSON goes in the output).
 
     survey = write_json(path, codebook, options, stream, findings_only=False)  # or raises Ineligible
 """
