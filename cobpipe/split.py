@@ -8,7 +8,7 @@ process k mod N's, WINDOWS_EACH windows a process): each
 reads the file, skips the other's claims (their CLP04 only, for the set's totals) and converts its
 own, with every claim split over several CLPs (read in every window, converted in the one holding
 its last part, an incomplete one in the last). Each writes, window by window, to a file of that
-window, its decisions, its built claims as text (claim837.writer_items: what the writer would write)
+window (a temporary file with no name, inherited), its decisions, its built claims as text (claim837.writer_items: what the writer would write)
 and its paper claims (the findings of the file as a whole, from the last window's process), with a
 notice on a pipe after each write. This process reads the windows in order as they are written and
 writes their claims through the same HL tree, transaction sets and control numbers: the .837, the
@@ -28,7 +28,6 @@ import gc
 import multiprocessing
 import os
 import pickle
-import shutil
 import signal
 import struct
 import sys
@@ -97,16 +96,17 @@ class SplitConversion:
         # made before the fork: the modules, the payer list and the converter's tables are made
         # once and inherited, not made again in each process
         self.converter = ClaimConverter(self.claims, options=self.options, coverage=self.coverage, path=self.path)
+        # a file a window, with no name (PHI never left behind): written by its process through the
+        # descriptor it inherits, read here through another opened on it (an offset of its own)
+        files, readers, processes, notices = [], [], [], []
         try:
-            folder = tempfile.mkdtemp(prefix="cobpipe-split-")
-        except OSError:  # no temporary folder to share the work through: converted here alone
-            yield from self._here(decisions)
-            return
-        paths = [os.path.join(folder, str(k)) for k in range(len(cuts))]
-        processes, notices = [], []
-        try:
-            for path in paths:
-                open(path, "wb").close()
+            try:
+                for _ in cuts:
+                    files.append(tempfile.TemporaryFile(prefix="cobpipe-split-"))
+                    readers.append(open(f"/proc/self/fd/{files[-1].fileno()}", "rb"))
+            except OSError:  # no temporary folder to share the work through: converted here alone
+                yield from self._here(decisions)
+                return
             context = multiprocessing.get_context("fork")
             # what exists now (the claim index, the tables) is out of the processes' garbage
             # collections: a collection there would visit it all and copy every page it touches
@@ -114,18 +114,19 @@ class SplitConversion:
             try:
                 for share in shares:
                     read_end, write_end = os.pipe()
-                    process = context.Process(target=self._convert, args=(share, paths, write_end), daemon=True)
+                    process = context.Process(target=self._convert, args=(share, [f.fileno() for f in files],
+                                                                          write_end), daemon=True)
                     process.start()
                     os.close(write_end)  # only its process holds it: EOF here once that process ends
                     processes.append(process)
                     notices.append(read_end)
             finally:
                 gc.unfreeze()
-            for k, path in enumerate(paths):
-                owner = k % count
-                with open(path, "rb") as stream:
-                    yield from self._take(stream, decisions, processes[owner], notices[owner], k == len(paths) - 1)
-                os.unlink(path)  # read: its disk freed now
+            for writer in files:  # (theirs)
+                writer.close()
+            for k, stream in enumerate(readers):
+                yield from self._take(stream, decisions, processes[k % count], notices[k % count], k == len(cuts) - 1)
+                stream.close()  # read: its disk freed now
         finally:
             for process in processes:
                 if process.is_alive():
@@ -133,7 +134,8 @@ class SplitConversion:
                 process.join()
             for fd in notices:
                 os.close(fd)
-            shutil.rmtree(folder, ignore_errors=True)
+            for stream in files + readers:
+                stream.close()
 
     def _here(self, decisions) -> Iterator[tuple]:
         """The conversion in this process alone, its claims made into items as the others do."""
@@ -167,7 +169,7 @@ class SplitConversion:
                 if b"!" in notice:  # it could not write its windows: "!<errno>"
                     number = int(notice[notice.index(b"!") + 1:].split(b".")[0] or 0)
                     raise OSError(number, f"the converting processes could not write to the temporary "
-                                          f"folder: {os.strerror(number)}", os.path.dirname(stream.name))
+                                          f"folder: {os.strerror(number)}", tempfile.gettempdir())
                 continue
             kind, value = pickle.loads(data)
             if kind == "i":
@@ -187,7 +189,7 @@ class SplitConversion:
             elif kind == "end":
                 return
 
-    def _convert(self, share, paths: list[str], notices: int) -> None:
+    def _convert(self, share, windows: list[int], notices: int) -> None:
         """In a forked process: the share's claims converted, each window's messages written to its
         file, a notice on `notices` after each write."""
         from .claim837.writer_items import ItemHead, ItemMaker
@@ -197,7 +199,7 @@ class SplitConversion:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         os.set_blocking(notices, False)  # a full pipe holds notices enough: never wait on it
         converter = self.converter
-        sink = _Windows(share, paths, notices, converter)
+        sink = _Windows(share, windows, notices, converter)
         try:
             delimiters = self.options.delimiters
             maker = ItemMaker(delimiters)
@@ -232,8 +234,8 @@ class _Windows:
     that held nothing too. A decision is final once the next one is appended (the converter changes
     only the one it is deciding), so the latest is held until then."""
 
-    def __init__(self, share, paths: list[str], notices: int, converter) -> None:
-        self.share, self.paths, self.notices, self.converter = share, paths, notices, converter
+    def __init__(self, share, windows: list[int], notices: int, converter) -> None:
+        self.share, self.windows, self.notices, self.converter = share, windows, notices, converter
         self.window = -1  # the window open (-1: none yet)
         self.stream = None
         self.decisions: list = []
@@ -299,12 +301,12 @@ class _Windows:
             self._notice()
         for k in range(self.window + 1, min(window, len(self.share.cuts))):
             if k in self.share.mine:  # a window with nothing decided in it
-                with open(self.paths[k], "wb") as empty:
+                with open(self.windows[k], "wb", closefd=False) as empty:
                     empty.write(_frame("end", None))
                 self._notice()
         self.window = window
         if window < len(self.share.cuts):
-            self.stream = open(self.paths[window], "wb", buffering=1 << 16)
+            self.stream = open(self.windows[window], "wb", buffering=1 << 16, closefd=False)
 
     def _flush(self) -> None:
         if self.decisions:
