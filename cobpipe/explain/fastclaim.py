@@ -214,11 +214,19 @@ class _Words:
         CAS are worked out once per text (the same text reads the same: codes and amount texts;
         ~60% of a 100k-claim file's CAS repeat one of the last 8k kept)."""
         known = self.line_cas
-        if len(cas_list) == 1:
+        count = len(cas_list)
+        if count == 1:
             cas = cas_list[0]
             return _LINE_ADJUSTMENTS_OPEN + (known.get(cas.text) or self.line_cas_items(cas)) + _LINE_ADJUSTMENTS_CLOSE
-        return _LINE_ADJUSTMENTS_OPEN + _LINE_ADJUSTMENTS_JOIN.join(
-            [known.get(cas.text) or self.line_cas_items(cas) for cas in cas_list]) + _LINE_ADJUSTMENTS_CLOSE
+        if count == 2:  # (written out: a comprehension would make a function and two cells a call)
+            first, second = cas_list
+            return (_LINE_ADJUSTMENTS_OPEN + (known.get(first.text) or self.line_cas_items(first))
+                    + _LINE_ADJUSTMENTS_JOIN + (known.get(second.text) or self.line_cas_items(second))
+                    + _LINE_ADJUSTMENTS_CLOSE)
+        items = []
+        for cas in cas_list:
+            items.append(known.get(cas.text) or self.line_cas_items(cas))
+        return _LINE_ADJUSTMENTS_OPEN + _LINE_ADJUSTMENTS_JOIN.join(items) + _LINE_ADJUSTMENTS_CLOSE
 
     def line_cas_items(self, cas) -> str:
         """A line CAS's items as adjustments(..., 16) joins them in its list."""
