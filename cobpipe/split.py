@@ -3,18 +3,18 @@
 `convert` of a single large ERA is CPU-bound in one process (reading the 835, fetching and building
 each claim, the gate); its guide check already runs in a process beside it. With the cores to
 spare, the ERA's claims are cut in windows by segment number (cob.remits_fast.Share) and N forked
-processes (`ConvertOptions.processes`, the CLI's --workers) convert them in turn (window k is
-process k mod N's, WINDOWS_EACH windows a process): each
-reads the file, skips the other's claims (their CLP04 only, for the set's totals) and converts its
-own, with every claim split over several CLPs (read in every window, converted in the one holding
-its last part, an incomplete one in the last). Each writes, window by window, to a file of that
-window (a temporary file with no name, inherited), its decisions, its built claims as text (claim837.writer_items: what the writer would write)
-and its paper claims (the findings of the file as a whole, from the last window's process), with a
-notice on a pipe after each write. This process reads the windows in order as they are written and
-writes their claims through the same HL tree, transaction sets and control numbers: the .837, the
-report and the decisions are those of one process byte for byte (tests/cobpipe/test_split.py).
-Windows rather than halves: the guide check reads the output as it is written, so at the end it
-has only the last window's claims left to check, not the second half's.
+processes (`ConvertOptions.processes`, the CLI's --workers) convert them in turn: window k is
+process k mod N's, WINDOWS_EACH windows a process. Each process reads the whole file, skips the
+others' claims (their CLP04 only, for the set's totals) and converts its own, and every claim split
+over several CLPs (read in every window, converted in the one holding its last part, an incomplete
+one in the last). It writes, window by window, to a file of that window (a temporary file with no
+name, inherited) its decisions, its built claims as text (claim837.writer_items: what the writer
+would write) and its paper claims (and the findings of the file as a whole, from the last window's
+process), with a notice on a pipe after each write. This process reads the windows in order as they
+are written and writes their claims through the same HL tree, transaction sets and control
+numbers: the .837, the report and the decisions are those of one process byte for byte
+(tests/cobpipe/test_split.py). Windows rather than halves: the guide check reads the output as it
+is written, so at the end it has only the last window's claims left to check, not the second half's.
 
 Split only where that is sure to hold and to pay: a clean 835 (the fast read), the claims in a
 claim index (read with pread: safe to share across a fork), no ledger of issued claims, `fork`
