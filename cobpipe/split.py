@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gc
 import multiprocessing
 import os
 import pickle
@@ -108,20 +107,14 @@ class SplitConversion:
                 yield from self._here(decisions)
                 return
             context = multiprocessing.get_context("fork")
-            # what exists now (the claim index, the tables) is out of the processes' garbage
-            # collections: a collection there would visit it all and copy every page it touches
-            gc.freeze()
-            try:
-                for share in shares:
-                    read_end, write_end = os.pipe()
-                    process = context.Process(target=self._convert, args=(share, [f.fileno() for f in files],
-                                                                          write_end), daemon=True)
-                    process.start()
-                    os.close(write_end)  # only its process holds it: EOF here once that process ends
-                    processes.append(process)
-                    notices.append(read_end)
-            finally:
-                gc.unfreeze()
+            for share in shares:
+                read_end, write_end = os.pipe()
+                process = context.Process(target=self._convert, args=(share, [f.fileno() for f in files], write_end),
+                                          daemon=True)
+                process.start()
+                os.close(write_end)  # only its process holds it: EOF here once that process ends
+                processes.append(process)
+                notices.append(read_end)
             for writer in files:  # (theirs)
                 writer.close()
             for k, stream in enumerate(readers):
