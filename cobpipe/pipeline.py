@@ -230,8 +230,8 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions, ready)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
-                           written.transactions if written else [], paper,
-                           *(ready.made() if not ready.stale else (ready.sha256,)))
+                           written.transactions if written else [], paper, era_sha256=ready.sha256)
+    ready.give(result)
     if staged is None:
         return StagedEra(result, options.delimiters)
     report_claims = staged.with_name(f".{report.name}.staged")
@@ -262,20 +262,21 @@ class _Prepared:
             entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
             write = entries.write
             for n, decision in enumerate(self.decisions):
-                write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+                write(_claim_entry(n, decision))
                 status = decision.status
                 statuses[status] += 1
                 if status == CONVERTED or status == PAPER:
-                    billed.append((decision.claim_id, decision.payer_id, decision.level, decision.frequency, status))
+                    billed.append(billed_row(decision))
         except OSError:  # no room for them: the report encodes them at the end, as without
             return
         self.entries, self.billed = entries, billed
         self.counts = {status: statuses.get(status, 0) for status in STATUSES}
         self.sha256 = _sha256(self.era)
 
-    def made(self) -> tuple:
-        """ConvertResult's fields after `paper`: sha256, claim_entries, billed, _counts."""
-        return self.sha256, self.entries, self.billed, self.counts
+    def give(self, result: ConvertResult) -> None:
+        """What was made ahead, to `result`, unless a decision changed since."""
+        if not self.stale:
+            result.claim_entries, result.billed, result._counts = self.entries, self.billed, self.counts
 
     def revised(self, changed: int) -> None:
         if changed:
@@ -521,9 +522,14 @@ def write_report_claims(result: ConvertResult, stream) -> None:
 
 
 def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> None:
-    """The report's "claims" entries, one line each (as _Prepared.prepare writes them)."""
+    """The report's "claims" entries, one line each."""
     for n, decision in enumerate(decisions):
-        stream.write(("," if n else "") + "\n    " + json.dumps(decision.to_dict()))
+        stream.write(_claim_entry(n, decision))
+
+
+def _claim_entry(n: int, decision: ClaimDecision) -> str:
+    """The report's entry of the n-th decision (from 0): its line, after a comma but for the first."""
+    return ("," if n else "") + "\n    " + json.dumps(decision.to_dict())
 
 
 def write_report_tail(result: ConvertResult, stream) -> None:
@@ -534,7 +540,7 @@ def write_report_tail(result: ConvertResult, stream) -> None:
 
 # the batch (cobpipe.batch) and the ledger records (cobpipe.record) live beside this module; their
 # names stay importable from here
-from .record import claim_outcomes, issued_claims, record_conversion, record_issued  # noqa: E402,F401
+from .record import billed_row, claim_outcomes, issued_claims, record_conversion, record_issued  # noqa: E402,F401
 
 _BATCH_NAMES = frozenset({"run_batch", "_index_claims", "_claims_into_ledger", "_EraJob", "_coverage_table",
                           "_load_coverage", "_load_coverage_once", "_progress"})

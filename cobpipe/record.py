@@ -56,6 +56,12 @@ def record_conversion(ledger, result: ConvertResult, source_sha256: str = "", *,
             ledger.record_decisions(source_sha256, claim_outcomes(result))
 
 
+def billed_row(decision) -> tuple:
+    """What issued_claims takes of a converted or paper decision: (claim id, payer id, level,
+    frequency, status)."""
+    return decision.claim_id, decision.payer_id, decision.level, decision.frequency, decision.status
+
+
 def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
     """One IssuedClaim per converted claim, with the ISA13/GS06 of the output and the ST02 of the
     transaction set holding it (claims are written in decision order, `transactions` counts them)."""
@@ -67,8 +73,7 @@ def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
     paper = result.paper.name if result.paper else None
     billed = result.billed  # read with the report's entries, when they were made ahead
     if billed is None:
-        billed = [(d.claim_id, d.payer_id, d.level, d.frequency, d.status) for d in result.decisions
-                  if d.status == CONVERTED or d.status == PAPER]
+        billed = [billed_row(d) for d in result.decisions if d.status == CONVERTED or d.status == PAPER]
     issued = []
     for claim_id, payer_id, level, frequency, status in billed:
         if status == CONVERTED:
