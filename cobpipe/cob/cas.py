@@ -86,7 +86,7 @@ def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     copay; ~3 in 4 at 10k), and a segment is immutable. Anything else goes the reference way."""
     if type(adjustments) is list or type(adjustments) is tuple:  # noqa: E721
         count = len(adjustments)
-        by_object = _BY_OBJECT.get  # _remembered_triplet's first look, inline: no call when found
+        by_object = _BY_OBJECT.get  # the answer by the object first, inline: no call when found
         if count == 1:
             adj = adjustments[0]
             kept = by_object(id(adj))
@@ -118,10 +118,8 @@ _BY_OBJECT: dict[int, tuple[Adjustment, Segment | None]] = {}
 def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
     """The tidied one-triplet CAS of `adj`, None when its amount is 0 (left out), `_UNKNOWN` when it
     is not a plain finite Decimal without quantity (the zero test or the format could raise: the
-    caller then goes the reference way, which raises what it raises in its own order)."""
-    kept = _BY_OBJECT.get(id(adj))  # (tidy_cas_segments looks here first itself)
-    if kept is not None and kept[0] is adj:
-        return kept[1]
+    caller then goes the reference way, which raises what it raises in its own order). Asked by
+    tidy_cas_segments when `_BY_OBJECT` holds no answer for `adj` (it looks there itself, inline)."""
     amount = adj.amount
     if adj.quantity is not None or type(amount) is not Decimal:  # noqa: E721
         return _UNKNOWN
