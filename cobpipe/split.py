@@ -199,7 +199,7 @@ class SplitConversion:
             head_sent = False
             for claim in converter.run(self.scan, sink, share):
                 if not head_sent:
-                    sink.send_now("h", ItemHead.of(claim, delimiters))
+                    sink.send("h", ItemHead.of(claim, delimiters))
                     head_sent = True
                 sink.item(maker.item(claim))
             sink.finish(converter.era_findings)
@@ -240,19 +240,16 @@ class _Windows:
         self._to(self.share.window_of(self.converter.at))
         held = self.decisions
         if len(held) > DECISIONS:
-            self._send("d", (packed(held[:-1]), len(held) - 1))
+            self.send("d", (packed(held[:-1]), len(held) - 1))
             del held[:-1]
         held.append(decision)
 
     def item(self, item) -> None:
         self.items.append(item)
         if len(self.items) >= ITEMS:
-            self._send("i", self.items)
+            self.send("i", self.items)
             self.items = []
             self._notice()
-
-    def send_now(self, kind: str, value) -> None:
-        self._send(kind, value)
 
     def finish(self, era_findings: list) -> None:
         self._paper()
@@ -260,7 +257,7 @@ class _Windows:
         if last in self.share.mine:
             self._to(last)
             self._flush()
-            self._send("f", era_findings)
+            self.send("f", era_findings)
         self._to(len(self.share.cuts))  # every window of this process ended
 
     def fail(self, exc: BaseException) -> None:
@@ -269,7 +266,7 @@ class _Windows:
             if not later:  # every one ended already: nothing is missing there
                 return
             self._to(later[0])
-        self._send("x", exc)
+        self.send("x", exc)
         self._notice()
 
     def close(self) -> None:
@@ -280,7 +277,7 @@ class _Windows:
     def _paper(self) -> None:
         paper = self.converter.paper
         if len(paper) > self.paper_seen:
-            self._send("p", [_loaded(bound) for bound in paper[self.paper_seen:]])
+            self.send("p", [_loaded(bound) for bound in paper[self.paper_seen:]])
             self.paper_seen = len(paper)
 
     def _to(self, window: int) -> None:
@@ -289,7 +286,7 @@ class _Windows:
             return
         if self.stream is not None:
             self._flush()
-            self._send("end", None)
+            self.send("end", None)
             self.close()
             self._notice()
         for k in range(self.window + 1, min(window, len(self.share.cuts))):
@@ -303,13 +300,13 @@ class _Windows:
 
     def _flush(self) -> None:
         if self.decisions:
-            self._send("d", (packed(self.decisions), len(self.decisions)))
+            self.send("d", (packed(self.decisions), len(self.decisions)))
             self.decisions = []
         if self.items:
-            self._send("i", self.items)
+            self.send("i", self.items)
             self.items = []
 
-    def _send(self, kind: str, value) -> None:
+    def send(self, kind: str, value) -> None:
         self.stream.write(_frame(kind, value))
 
     def _notice(self) -> None:

@@ -21,10 +21,10 @@ class RemitStream:
     """Iterate for (header, RemitClaim). `findings` holds the file's findings that name no claim
     (envelope, skipped sets), complete for each transaction set once its claims are read."""
 
-    def __init__(self, scan: EraScan, options: ConvertOptions, window=None) -> None:
+    def __init__(self, scan: EraScan, options: ConvertOptions, share=None) -> None:
         self.scan = scan
         self.options = options
-        self.window = window  # remits_fast.Share: one process's share of a split conversion (fast read only)
+        self.share = share  # remits_fast.Share: one process's share of a split conversion (fast read only)
         self.findings: list[Finding] = []
         self.fast = self.slow = 0  # claims read straight from the text / by the general reader
 
@@ -35,13 +35,13 @@ class RemitStream:
             from .remits_fast import FastRemits
 
             reader = FastRemits(scan.path, clean, self.options.as_of, self.options.only_claims,  # type: ignore[arg-type]
-                                self.findings, self.window)
+                                self.findings, self.share)
             try:
                 yield from reader
             finally:
                 self.fast, self.slow = reader.fast, reader.slow
             return
-        if self.window is not None:
+        if self.share is not None:
             raise ValueError("a share of the ERA is read only by the fast read (a clean 835)")
         yield from self._general()
 

@@ -58,14 +58,14 @@ class FastRemits:
     `slow` count the claims read each way."""
 
     def __init__(self, path, found: CleanScan, as_of, only: frozenset[str] | None, findings: list[Finding],
-                 window: "Share | None" = None) -> None:
+                 share: "Share | None" = None) -> None:
         self.path = path
         self.name = str(path)
         self.found = found
         self.as_of = as_of
         self.only = only
         self.findings = findings
-        self.window = window
+        self.share = share
         self.fast = self.slow = 0
 
     def _chunks(self) -> Iterator[tuple[list[str], int]]:
@@ -141,7 +141,7 @@ class FastRemits:
             parts = body.split("*")
             return _make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters)
 
-        share = self.window
+        share = self.share
         # a claim whose CLP is before `theirs_until` is another process's (then `mine_until` is the
         # end of the window after it); `stop`: the first segment after this process's last window
         keep = share.keep if share is not None else frozenset()
@@ -166,21 +166,21 @@ class FastRemits:
                     adjudicated = adjudication_date(header, as_of)
                 if in_set:
                     if tag == "CLP":
-                        theirs = False  # a claim outside the share: read for the set's totals only
+                        theirs = False  # another process's claim: read for the set's totals only
                         if mine_until is not None and number >= mine_until:
                             theirs_until, mine_until = share.next_change(number)
                         if number < theirs_until:
                             if stop is not None and number >= stop:
                                 return  # the rest is later windows' (whose process reads the totals)
                             clp = body.split("*")
-                            if (clp[1].strip() if len(clp) > 1 else "") not in keep:  # a repeated CLP01's parts are read in every window
-                                paid = _amount(clp[4]) if len(clp) > 4 else None
-                                if paid is not None:  # what the read below would add (else it finds why not)
-                                    totals.paid_total += paid
-                                    orphan = False
-                                    i = _end(bodies, i + 1, count)
-                                    continue
-                                theirs = True
+                            # a repeated CLP01's parts are read and kept in every window
+                            theirs = (clp[1].strip() if len(clp) > 1 else "") not in keep
+                            paid = _amount(clp[4]) if theirs and len(clp) > 4 else None
+                            if paid is not None:  # what the read below would add (else it finds why not)
+                                totals.paid_total += paid
+                                orphan = False
+                                i = _end(bodies, i + 1, count)
+                                continue
                         try:
                             end, remit = _claim(bodies, i, count, number, adjudicated, source, lx)
                         except (IndexError, ValueError, ArithmeticError):  # a value no rule below foresaw
