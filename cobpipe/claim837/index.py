@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edi.errors import EdiSyntaxError
-from edi.segment import STANDARD, Segment, _Unfrozen
+from edi.segment import STANDARD, Segment, _Unfrozen, _make_segment
 
 from .claim import Envelope, OriginalClaim, tidy_text
 from .loops import HL_LEVELS, Loop, loop_table
@@ -444,16 +444,10 @@ def _make_all(bodies: list[str], first: int) -> list:
 
 
 def _make_one(body: str, number: int):
-    """`_make_all([body], number)[0]`, without the lists: the CLM and HL segments a claim's loops open with."""
+    """`_make_all([body], number)[0]`, without the lists: the CLM and HL segments a claim's loops open
+    with (once a claim: `_make_segment` itself, where `_make_all` inlines it for every segment)."""
     tag, star, rest = body.partition("*")
-    seg = _new_object(_Unfrozen)
-    seg.tag = tag
-    seg.elements = tuple(rest.split("*")) if star else ()
-    seg.index = number
-    seg.line = number
-    seg.delimiters = STANDARD
-    seg.__class__ = Segment
-    return seg
+    return _make_segment(tag, tuple(rest.split("*")) if star else (), number, number, STANDARD)
 
 
 def _file_under(table: dict[str, int | list[int]], key: str, number: int) -> None:
