@@ -48,14 +48,11 @@ def loop_payer(loop: Loop | None) -> PayerRef:
     ids = [elements[8] if len(elements) > 8 else ""]
     for item in items:
         if isinstance(item, Segment) and item.tag == "REF":
-            elements = item.elements
-            if elements and elements[0] in _PAYER_REFS:
-                ids.append(elements[1] if len(elements) > 1 else "")
-    elements = nm1.elements
-    key = (tuple(filter(None, ids)), elements[2] if len(elements) > 2 else "")  # the ids given (no generator)
-    found = _REFS.get(key)
-    if found is None:
-        found = _shared(PayerRef(*key))
+            ref = item.elements
+            if ref and ref[0] in _PAYER_REFS:
+                ids.append(ref[1] if len(ref) > 1 else "")
+    # the ids given (no generator), NM103
+    found = shared_ref(tuple(filter(None, ids)), elements[2] if len(elements) > 2 else "")
     if len(_LOOP_PAYERS) >= 256:
         _LOOP_PAYERS.clear()
     _LOOP_PAYERS[id(loop)] = (loop, len(items), found)  # the entry keeps the loop (and its id) alive
