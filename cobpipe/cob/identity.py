@@ -14,7 +14,7 @@ from edi.segment import Segment
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
 from ..payers import PayerList, PayerRef
-from .build import code
+from .build import PAYER_SECONDARY_ID_QUALIFIERS, code
 
 LEVEL_WORDS = {"P": "primary", "S": "secondary", "T": "tertiary"}
 
@@ -49,7 +49,7 @@ def loop_payer(loop: Loop | None) -> PayerRef:
     for item in items:
         if isinstance(item, Segment) and item.tag == "REF":
             ref = item.elements
-            if ref and ref[0] in _PAYER_REFS:
+            if ref and ref[0] in PAYER_SECONDARY_ID_QUALIFIERS:
                 ids.append(ref[1] if len(ref) > 1 else "")
     # the ids given (no generator), NM103
     found = shared_ref(tuple(filter(None, ids)), elements[2] if len(elements) > 2 else "")
@@ -57,9 +57,6 @@ def loop_payer(loop: Loop | None) -> PayerRef:
         _LOOP_PAYERS.clear()
     _LOOP_PAYERS[id(loop)] = (loop, len(items), found)  # the entry keeps the loop (and its id) alive
     return found
-
-
-_PAYER_REFS = ("2U", "FY", "NF", "EI")  # REF01 of a payer's other ids
 
 
 # a claim's payers are asked for several times while it is decided (its loops are not edited: the
