@@ -117,7 +117,8 @@ class _Blocks:
         self.patterns: dict[tuple, Any] = {}  # (node, key, LX01) -> compiled expression (this file only)
         self.known = KnownTexts()  # the texts each expression accepted (this file only)
         self.runs = 0
-        # the walk counts inside the current block, while only learned steps changed them (None: unknown)
+        # the walk counts inside the current block as its entry left them, while only learned steps
+        # changed them (the runs' changes wait in `todo`); None: unknown (see `flush`)
         self.alive: set[str] | None = None
         # runs taken whose count changes are not written yet (see `flush`)
         self.todo: list[_Run] = []
@@ -142,7 +143,9 @@ class _Blocks:
             carry += reader.read_more()
 
     def flush(self) -> None:
-        """Write the count changes of the runs taken since the last flush into the walk's counts.
+        """Write the count changes of the runs taken since the last flush into the walk's counts, and
+        forget which counts are inside the block (`alive`: the per-segment path that follows changes
+        them unseen).
 
         A run changes only counts inside the block (what the walk learned it from changed nothing
         else), and the next block's entry forgets all of those: so `apply` leaves them to this, called
@@ -150,6 +153,7 @@ class _Blocks:
         drops them. A block taken by runs alone (most of them) never writes its counts. Likewise the
         error tree is told of a run's last segment only here: the next run or block entry tells it of
         its own first, before anything reads it."""
+        self.alive = None
         last = self.last
         if last is not None:  # the error tree's current segment: the run's last (its line: nothing read since)
             self.last = None
@@ -159,14 +163,10 @@ class _Blocks:
         todo = self.todo
         if todo:
             counts = self.d.walker.counts
-            alive = self.alive
             for run in todo:
                 counts.update(run.sets)
                 for path in run.dels:
                     counts.pop(path, None)
-                if alive is not None:
-                    alive.update(run.sets)
-                    alive.difference_update(run.dels)
             todo.clear()
 
     # --- a chunk of text ------------------------------------------------------------------------------
@@ -177,7 +177,6 @@ class _Blocks:
         layout = self._layout(region)
         if layout is None:  # pieces as pyx12 reads them, each through the per-segment path
             self.flush()
-            self.alive = None
             take, step = reader.take, self.d.step
             for line in reader.pieces_of(region.split(self.term)[:-1]):
                 if not step(*take(line)):
@@ -313,7 +312,6 @@ class _Blocks:
                         continue
             # segment by segment; a run is learned when every step replays or learns a shape, cleanly
             self.flush()
-            self.alive = None
             start = shapes.trie
             lx_start = reader.lx_count
             steps: list[Any] | None = [] if start is not None and whole else None
