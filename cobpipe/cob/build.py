@@ -177,13 +177,11 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     prior_sbr, prior_subscriber, prior_payer, subscriber_pat = _subscriber_parts(original.subscriber)
     if prior_sbr is None or prior_payer is None or prior_subscriber is None:
         raise BuildError("the original claim lacks its 2000B SBR, 2010BA or 2010BB")
-    if original.patient is None:  # Patient.of(original)
+    if original.patient is None:  # Patient.of(original), and the relationship the original billed
         patient = Patient._of_2000b(prior_subscriber, subscriber_pat)
-    else:
-        patient = Patient._of_2000c(original.patient)
-    if original.patient is None:
         prior_relationship = "18"
     else:
+        patient = Patient._of_2000c(original.patient)
         prior_pat = patient.pat  # original.patient.segment("PAT"), as Patient.of read it
         prior_relationship = code(prior_pat, 1) if prior_pat else ""
 
