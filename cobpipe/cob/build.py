@@ -307,10 +307,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     if after < 0:  # nothing orders before a 2320: Loop.add's place, after a start segment
         after = 1 if built and isinstance(built[0], Segment) else 0
     built[after:after] = payers
-    claim = _new_object(Loop)  # Loop("2300") holding `built`
-    claim.id = "2300"
-    claim.items = built
-    return claim
+    return loop_holding("2300", built)
 
 
 _IN_ORDER = [list(range(n)) for n in range(100)]
