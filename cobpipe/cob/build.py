@@ -128,16 +128,14 @@ def _subscriber_parts(loop: Loop) -> tuple[Segment | None, Loop | None, Loop | N
     for item in loop.items:
         if isinstance(item, Segment):
             tag = item.tag
-            if tag == "SBR":
-                if sbr is None:
-                    sbr = item
+            if tag == "SBR" and sbr is None:
+                sbr = item
             elif tag == "PAT" and pat is None:
                 pat = item
         elif isinstance(item, Loop):
             loop_id = item.id
-            if loop_id == "2010BA":
-                if subscriber is None:
-                    subscriber = item
+            if loop_id == "2010BA" and subscriber is None:
+                subscriber = item
             elif loop_id == "2010BB" and payer is None:
                 payer = item
     return sbr, subscriber, payer, pat
