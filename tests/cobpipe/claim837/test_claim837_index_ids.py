@@ -1,6 +1,6 @@
-"""The claim index's CLM01 tables (by_id, by_folded) and sqlite_upper, held to the way they were
-first written: SQLite's UPPER() as a translation of the ASCII letters, each claim filed in a loop
-over both tables."""
+"""The claim index's CLM01 tables (by_id, by_folded) and sqlite_upper: SQLite's UPPER() held to the
+way it was first written, a translation of the ASCII letters; the tables to what they hold, each
+claim's number under its CLM01 and under its folded CLM01 when that differs."""
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -16,21 +16,21 @@ def upper_by_translation(text: str) -> str:
 
 
 def tables_by_loop(claim_ids: list[str]) -> tuple[dict, dict]:
-    by_id: dict = {}
-    by_folded: dict = {}
+    """(by_id, by_folded) as a loop over the claims fills them: the numbers of the claims under each
+    CLM01, and under each folded CLM01 that is not the CLM01 itself, in file order; one number
+    stands alone, several make a list (written apart from index._file_under, not as a copy of it)."""
+    by_id: dict[str, list[int]] = {}
+    by_folded: dict[str, list[int]] = {}
     for number, claim_id in enumerate(claim_ids):
+        by_id.setdefault(claim_id, []).append(number)
         folded = upper_by_translation(claim_id)
-        for table, key in ((by_id, claim_id), (by_folded, folded)):
-            if table is by_folded and key == claim_id:
-                continue
-            known = table.get(key)
-            if known is None:
-                table[key] = number
-            elif isinstance(known, list):
-                known.append(number)
-            else:
-                table[key] = [known, number]
-    return by_id, by_folded
+        if folded != claim_id:
+            by_folded.setdefault(folded, []).append(number)
+
+    def filed(table: dict[str, list[int]]) -> dict:
+        return {key: numbers[0] if len(numbers) == 1 else numbers for key, numbers in table.items()}
+
+    return filed(by_id), filed(by_folded)
 
 
 @settings(max_examples=500, deadline=None)
