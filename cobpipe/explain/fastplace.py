@@ -80,12 +80,7 @@ class InPlace:
         spool.flush()
         spool.seek(at)
         try:  # in the kernel (no copy through this process's memory), at the spool's offset
-            target = spool.fileno()
-            while at < end:
-                sent = os.sendfile(target, self.fd, at, min(end - at, 1 << 30))
-                if sent == 0:
-                    break
-                at += sent
+            at = end - _send(spool.fileno(), self.fd, at, end - at)
         except (AttributeError, OSError, ValueError):
             pass  # (what is left is read and written a block at a time)
         spool.seek(at)
@@ -185,8 +180,6 @@ def _copy(spool, stream: TextIO, first: int, end: int) -> None:
 def _sendfile(spool, raw, first: int, count: int) -> int:
     """Copy spool bytes first..first+count to the buffer's file descriptor in the kernel
     (os.sendfile: no copy through Python); the bytes left to copy (all of them where it cannot)."""
-    import os
-
     try:
         spool.flush()
         raw.flush()
@@ -194,23 +187,28 @@ def _sendfile(spool, raw, first: int, count: int) -> int:
         source = spool.fileno()
     except (AttributeError, OSError, ValueError):  # not a file (a test's BytesIO) or closed
         return count
-    offset = first
     try:
         at = os.lseek(out, 0, os.SEEK_CUR)  # where the copy lands in the output
     except OSError:
         at = None  # a pipe: nothing to start writing back
-    copied = count
+    left = _send(out, source, first, count)
+    if left == 0 and at is not None:
+        _start_writeback(out, at, count)
+    return left
+
+
+def _send(out: int, source: int, offset: int, count: int) -> int:
+    """os.sendfile of source's bytes offset..offset+count to `out` at its position, in the kernel;
+    the bytes left where the system stops or cannot (this kind of file: they are copied as bytes)."""
     while count > 0:
         try:
             sent = os.sendfile(out, source, offset, min(count, 1 << 30))
         except OSError:
-            return count  # the system cannot (this kind of output): the bytes are copied as bytes
+            return count
         if sent == 0:
             return count
         offset += sent
         count -= sent
-    if at is not None:
-        _start_writeback(out, at, copied)
     return 0
 
 
@@ -220,8 +218,6 @@ def _start_writeback(out: int, offset: int = 0, length: int = 0) -> None:
     writer ends with waits for less of the file; nothing for a pipe or where the system cannot.
     Only the bytes just copied (offset, length; 0: to the end): advice on the whole file after
     each part walked every page written before it again (~20 parts at 10k claims, 0.6-4 ms each)."""
-    import os
-
     if hasattr(os, "posix_fadvise"):
         try:
             os.posix_fadvise(out, offset, length, os.POSIX_FADV_DONTNEED)
