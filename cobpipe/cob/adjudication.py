@@ -219,6 +219,7 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
     to drop) and tidied only when one of its texts from the claim or the 835 (SVD01, SVD03, SVD06)
     ends with the component separator, the one thing tidying changes in it; the CAS and AMT*EAF
     come remembered by their texts (`tidy_cas_segments`, `_eaf`)."""
+    global _LAST_UNITS
     amount = line.paid
     kept = _PAID_TEXTS.get(id(amount))
     if kept is not None and kept[0] is amount:
@@ -241,7 +242,7 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
             units = last[1]
         else:
             units_text = format_amount(units)
-            _remember_units(units, units_text)
+            _LAST_UNITS = (units, units_text)
             units = units_text
     if bundled_into:
         svd = _make_segment("SVD", (payer_id, paid, procedure, "", units, bundled_into), 0, 0, STANDARD)
@@ -274,11 +275,6 @@ _PAID_TEXTS: dict[int, tuple[Decimal, str]] = {}
 # the last SVD05 formatted, (amount, its text): the 835 reader gives one Decimal per text, and nearly
 # every line is paid for the same units (1), so it is usually the very same object again
 _LAST_UNITS: tuple[object, str] = (None, "")
-
-
-def _remember_units(units: Decimal, text: str) -> None:
-    global _LAST_UNITS
-    _LAST_UNITS = (units, text)
 
 
 _ONE, _ZERO = Decimal(1), Decimal(0)
