@@ -60,7 +60,7 @@ class AnsweredClaim:
             return self._pick_original(billed, remit, decision)
         known_elsewhere = [p for p in placements if p.other_level]
         first = candidates[0]
-        billed_to = f"{billed_payer(first).describe()} ({level_word(billed_level(first))})"
+        billed_to = f"{billed_refs[0].describe()} ({level_word(billed_level(first))})"
         era_level = STATUS_LEVEL.get(remit.status_code)
         if known_elsewhere:
             where = known_elsewhere[0]
