@@ -302,8 +302,7 @@ def _write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: 
             tempfile.TemporaryFile("w+b", dir=spool_dir) as spool2:
         spools = (spool, spool2)
         try:
-            done, placed_end = _passes(path, builder, component, repeats, findings_only, split, spool, spool2,
-                                       inplace, view, options)
+            done, placed_end = _passes(path, builder, component, repeats, findings_only, split, spool, spool2, inplace)
             survey = _survey(done, repeats, view, builder, options, findings_only)
         except BaseException:
             if inplace is not None:
@@ -318,8 +317,7 @@ def _write_json(path: str, codebook: CodeBook, options: ExplainOptions, stream: 
 
 
 def _passes(path: str, builder: ViewBuilder, component: str, repeats: list[dict], findings_only: bool,
-            split: Resume | None, spool, spool2, inplace: InPlace | None, view: ExplainView,
-            options: ExplainOptions) -> tuple[_Pass, int]:
+            split: Resume | None, spool, spool2, inplace: InPlace | None) -> tuple[_Pass, int]:
     """The file read by this process (its claims to `inplace` or `spool`) and from `split` on by
     a forked one (to `spool2`), merged; and where what this process wrote in place ends."""
     import os
@@ -329,8 +327,7 @@ def _passes(path: str, builder: ViewBuilder, component: str, repeats: list[dict]
     first_sink, joints = spool, None
     if inplace is not None:
         first_sink = inplace
-        joints = _Joints(builder, ExplainView(view.path, filtered=options.filtered, phi_shown=options.show_phi),
-                         findings_only)
+        joints = _Joints(builder, str(path), findings_only)
     if split is not None:
         try:
             pid, pipe = _second_part(path, builder, component, repeats, findings_only, split, spool2)
@@ -368,10 +365,13 @@ def _placed_end(first: _Pass, inplace: InPlace | None) -> int:
     document's next bytes only by chance)."""
     if inplace is None:
         return 0
-    if not first.sections:
-        return inplace.base
-    last = first.sections[-1]
-    return last.parts[-1][2] - len(_SEPARATOR) if last.parts else inplace.pos - len(_LEAD)
+    return _claims_end(first.sections[-1], inplace.pos) if first.sections else inplace.base
+
+
+def _claims_end(read: _Section, pos: int) -> int:
+    """Where a section's claims written in place end: after its last claim (before the separator
+    written after it), or with none, before the first claim's lead written up to `pos`."""
+    return read.parts[-1][2] - len(_SEPARATOR) if read.parts else pos - len(_LEAD)
 
 
 def _section_view(read: _Section, builder: ViewBuilder) -> SectionView:
@@ -426,11 +426,13 @@ class _Joints:
     verdict "balanced"), written at the sink's position, back over the previous section's last
     separator or unused lead."""
 
-    def __init__(self, builder: ViewBuilder, view: ExplainView, findings_only: bool) -> None:
+    def __init__(self, builder: ViewBuilder, path: str, findings_only: bool) -> None:
         import io
 
         self.builder = builder
         self.text = io.StringIO()
+        options = builder.options  # (a view of its own: the document's gets its sections and findings later)
+        view = ExplainView(path, filtered=options.filtered, phi_shown=options.show_phi)
         self.writer = _FastWriter(self.text, Survey(view, [], Summary(), False, findings_only, False))
 
     def place(self, sink, sections: list[_Section]) -> None:
@@ -445,7 +447,7 @@ class _Joints:
                 raise Ineligible("a transaction set without its end")
             writer.claims_written = sum(part[3] for part in previous.parts)
             writer.section_end(_section_view(previous, self.builder), previous.counts)
-            sink.pos = previous.parts[-1][2] - len(_SEPARATOR) if previous.parts else sink.pos - len(_LEAD)
+            sink.pos = _claims_end(previous, sink.pos)
         header = sections[-1].header
         writer.section_start(SectionView(header.number, _header_view(header, self.builder)), None)
         text.write(_LEAD)
