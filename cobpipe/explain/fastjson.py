@@ -30,7 +30,7 @@ from cobpipe.codes import CodeBook
 from .build import ExplainOptions, ViewBuilder, missing_claims
 from .fastclaim import ClaimWriter, _balance_finding, _is_balance_failure, _m, claim_findings
 from .fasttext import Ineligible, delimiters
-from .fastplace import InPlace, Misplaced, Placer, _start_writeback  # noqa: F401 (_start_writeback: tests)
+from .fastplace import InPlace, Misplaced, Placer
 from .fastprescan import prescan
 from .fastscan import Header, Resume, SectionEnd, scan
 from .jsonout import JsonWriter

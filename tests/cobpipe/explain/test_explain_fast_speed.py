@@ -205,7 +205,7 @@ def test_what_the_fast_path_writes_out_is_the_835_readers_own():
 def test_start_writeback_on_a_file_a_pipe_and_a_closed_descriptor(tmp_path):
     import os
 
-    from cobpipe.explain.fastjson import _start_writeback
+    from cobpipe.explain.fastplace import _start_writeback
 
     target = tmp_path / "out.json"
     with open(target, "wb") as out:
