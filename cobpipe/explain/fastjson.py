@@ -81,14 +81,6 @@ def _finish_section(section: SectionView, header: Header, end: SectionEnd, build
             f"(ΣCLP04 {_m(end.paid_total)} − ΣPLB {_m(end.plb_total)})", header.bpr_index, stated, computed))
 
 
-class _FastWriter(JsonWriter):
-    """JsonWriter whose claims arrive as JSON text."""
-
-    def claim(self, claim: str) -> None:  # type: ignore[override]
-        self.stream.write(("," if self.claims_written else "") + "\n        " + claim)
-        self.claims_written += 1
-
-
 #: files smaller than this are read by one process (a second one costs more than it saves)
 PARALLEL_BYTES = 4 << 20
 #: a pass's pending JSON pieces (~0.5 KB each) are written out past this many: ~256 KB joined and
@@ -404,7 +396,7 @@ def _survey(done: _Pass, repeats: list[dict], view: ExplainView, builder: ViewBu
 
 def _assemble(out: Placer, done: _Pass, survey: Survey) -> None:
     """The document: JsonWriter's head and section parts, each section's claims from the spools."""
-    writer = _FastWriter(out, survey)
+    writer = JsonWriter(out, survey)
     writer.start()
     for read, section, counts in zip(done.sections, survey.view.sections, survey.counts):
         writer.section_start(section, counts)
@@ -433,7 +425,7 @@ class _Joints:
         self.text = io.StringIO()
         options = builder.options  # (a view of its own: the document's gets its sections and findings later)
         view = ExplainView(path, filtered=options.filtered, phi_shown=options.show_phi)
-        self.writer = _FastWriter(self.text, Survey(view, [], Summary(), False, findings_only, False))
+        self.writer = JsonWriter(self.text, Survey(view, [], Summary(), False, findings_only, False))
 
     def place(self, sink, sections: list[_Section]) -> None:
         writer, text = self.writer, self.text
