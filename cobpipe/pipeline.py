@@ -30,6 +30,7 @@ from edi.writer import ControlNumberSource, InterchangeSettings, Party
 # the conversion's domain types live in cob/; re-exported here for every channel that runs it
 from .cob.decision import (CONVERTED, HELD, NEEDS_A_PERSON, PAPER, REJECTED, SKIPPED, STATUSES,  # noqa: F401
                            UNMATCHED, ClaimDecision, ConvertOptions, EraScan, report_finding)
+from .cob.decision import BILLED_OF_ROW, report_json
 from .decision_log import DecisionLog
 from .fsutil import atomic_writer, fsync_dir
 from .fsutil import sha256_of as _sha256  # noqa: F401 - kept importable from here
@@ -228,6 +229,11 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     written = _write_837(built, output, options, numbers, decisions, separate_validator=separate, staged=staged,
                          split=split, ready=ready)
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions, ready)
+    if ready.entries is None or ready.stale:
+        # not made while a validator process checked the output, or a decision changed since: made
+        # now, when the decisions are final, in the one read of them the end of the run makes
+        ready = _Prepared(era, decisions)
+        ready.prepare(sha256=False)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
                            written.transactions if written else [], paper, era_sha256=ready.sha256)
@@ -253,25 +259,20 @@ class _Prepared:
         self.entries = self.counts = self.billed = self.sha256 = None
         self.stale = False
 
-    def prepare(self) -> None:
+    def prepare(self, sha256: bool = True) -> None:
         """One read of the decisions for all of it: the report's entries, the counts per status
-        and the billed decisions (the ledger's issued claims)."""
-        statuses: Counter = Counter()
-        billed = []
+        and the billed decisions (the ledger's issued claims); and the ERA's SHA-256 (`sha256`:
+        the end of a run without a spare core leaves that to whoever needs it)."""
         try:
             entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
-            write = entries.write
-            for n, decision in enumerate(self.decisions):
-                write(_claim_entry(n, decision))
-                status = decision.status
-                statuses[status] += 1
-                if status == CONVERTED or status == PAPER:
-                    billed.append(billed_row(decision))
+            statuses, billed = write_claim_entries(self.decisions, entries)
         except OSError:  # no room for them: the report encodes them at the end, as without
             return
         self.entries, self.billed = entries, billed
-        self.counts = {status: statuses.get(status, 0) for status in STATUSES}
-        self.sha256 = _sha256(self.era)
+        counted = Counter(statuses)
+        self.counts = {status: counted.get(status, 0) for status in STATUSES}
+        if sha256:
+            self.sha256 = _sha256(self.era)
 
     def give(self, result: ConvertResult) -> None:
         """What was made ahead, to `result`, unless a decision changed since."""
@@ -521,15 +522,23 @@ def write_report_claims(result: ConvertResult, stream) -> None:
     stream.write(("\n  " if result.decisions else "") + "],\n")
 
 
-def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> None:
-    """The report's "claims" entries, one line each."""
-    for n, decision in enumerate(decisions):
-        stream.write(_claim_entry(n, decision))
-
-
-def _claim_entry(n: int, decision: ClaimDecision) -> str:
-    """The report's entry of the n-th decision (from 0): its line, after a comma but for the first."""
-    return ("," if n else "") + "\n    " + json.dumps(decision.to_dict())
+def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> tuple[list[str], list[tuple]]:
+    """The report's "claims" entries, one line each, after a comma but for the first; returns what
+    was read on the way: the decisions' statuses, and the billed ones' (converted or paper)
+    `record.billed_row`s. A DecisionLog is read by its rows (no decision made again)."""
+    rows = decisions.rows() if isinstance(decisions, DecisionLog) else (d.report_row() for d in decisions)
+    write = stream.write
+    statuses: list[str] = []
+    billed: list[tuple] = []
+    comma = ""
+    for row, findings in rows:
+        write(comma + "\n    " + report_json(row, findings))
+        comma = ","
+        status = row[1]
+        statuses.append(status)
+        if status == CONVERTED or status == PAPER:
+            billed.append(BILLED_OF_ROW(row))
+    return statuses, billed
 
 
 def write_report_tail(result: ConvertResult, stream) -> None:

@@ -6,9 +6,11 @@ cheap first pass over an ERA found (EraScan). `cobpipe.pipeline` re-exports all 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from edi.findings import FINDINGS_PER_CODE, CappedFindings, Finding
@@ -135,7 +137,23 @@ class ClaimDecision:
         return [cls(*row[:5], findings_at[position] if position in findings_at else _empty_findings(), *row[5:])
                 for position, row in enumerate(rows)]
 
+    @classmethod
+    def _block_rows(cls, packed: tuple) -> list[tuple]:
+        """`[d.report_row() for d in cls._unpack_block(packed)]` without making the decisions: the
+        report reads a long log once, and needs only their values."""
+        rows, kept = packed
+        if not kept:  # the usual block
+            return list(zip(rows, repeat(())))
+        findings_at = dict(kept)
+        return [(row, findings_at.get(position) or ()) for position, row in enumerate(rows)]
+
+    def report_row(self) -> tuple:
+        """What the end of a conversion reads of the decision: its fields as a tuple in `_ROW`'s
+        order and its findings (an empty tuple for none), as `_block_rows` reads them from a block."""
+        return _ROW(self), self.findings or ()
+
     def to_dict(self) -> dict:
+        """The decision's report entry (its JSON text: report_json, from its report_row)."""
         data = {"id": self.claim_id, "status": self.status, "reasons": list(self.reasons)}
         if self.payer_id:
             data["payer_id"] = self.payer_id
@@ -154,6 +172,46 @@ class ClaimDecision:
         return data
 
 
+def report_json(row: tuple, findings) -> str:
+    """`json.dumps(decision.to_dict())` of the decision whose `report_row()` this is, the text made
+    directly for the usual entry (string values, no findings: one C string encoder a value, no dict
+    and no encoder object a claim); anything else goes the reference way, by to_dict."""
+    claim_id, status, reasons, payer_id, era_segment, era_payer = row[:6]
+    if findings or not (era_segment is None or type(era_segment) is int):  # noqa: E721 - bool is not
+        return _json_of_row(row, findings)
+    try:
+        parts = ['{"id": ', _string(claim_id), ', "status": ', _string(status), ', "reasons": [',
+                 ", ".join(map(_string, reasons)), "]"]
+        if payer_id:
+            parts += (', "payer_id": ', _string(payer_id))
+        if status == CONVERTED or status == PAPER:
+            level, frequency = row[10], row[11]
+            if level:
+                parts += (', "level": ', _string(level))
+            if frequency != "1":
+                parts += (', "frequency": ', _string(frequency))
+        if era_payer:
+            parts += (', "era_payer": ', _string(era_payer))
+        state = row[12]
+        if state:
+            parts += (', "state": ', _string(state))
+    except TypeError:  # a value that is not a string (a test's, or a mistake): as json.dumps words it
+        return _json_of_row(row, findings)
+    if era_segment is not None:
+        parts += (', "segment": ', int.__repr__(era_segment))
+    parts.append("}")
+    return "".join(parts)
+
+
+def _json_of_row(row: tuple, findings) -> str:
+    """report_json the reference way: the decision made again, to_dict, json.dumps."""
+    return json.dumps(ClaimDecision(*row[:5], findings, *row[5:]).to_dict())
+
+
+# json.dumps's own string encoder (ensure_ascii, the default): the C one where there is one
+_string = json.encoder.encode_basestring_ascii
+
+
 def _fresh(findings: list) -> bool:
     """An empty findings list exactly as `_capped()` makes it."""
     return (type(findings) is CappedFindings and findings.per_code == FINDINGS_PER_CODE
@@ -166,6 +224,8 @@ _ROW = attrgetter("claim_id", "status", "reasons", "payer_id", "era_segment", "e
                   "era_level", "clp02", "payer_claim_number", "level", "frequency", "state", "crossover_to",
                   "crossover_answered")
 _FINDINGS = attrgetter("findings")
+# a row's (claim id, payer id, level, frequency, status): record.billed_row of the decision
+BILLED_OF_ROW = itemgetter(0, 3, 10, 11, 1)
 _STATE = attrgetter("per_code", "junk_limit", "counts", "junk", "_summaries")
 _FRESH_STATE = (FINDINGS_PER_CODE, None, {}, 0, {})  # what _fresh() checks, as one comparison
 

@@ -4,6 +4,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cobpipe.decision_log import DecisionLog
 from cobpipe.pipeline import CONVERTED, REJECTED, ClaimDecision, ConvertOptions, run_batch
@@ -270,3 +272,111 @@ def test_blocks_packed_elsewhere_read_back_in_order(before):
 
     assert log.revise(reject_fifth) == 1
     assert [d.status for d in log].count(REJECTED) == 1 and log[5].status == REJECTED
+
+
+# --- the end of a conversion reads the log once, by rows (pipeline.write_claim_entries) ---------------
+
+def _assorted():
+    """Decisions of every shape the report meets: billed or not, findings, a changed frequency, odd values."""
+    from cobpipe.cob.decision import HELD, PAPER
+    from edi.findings import Finding, Location
+
+    found = ClaimDecision("F1", REJECTED, ["bad"], era_segment=3)
+    found.findings.append(Finding("COB020", "a finding", Location(claim="F1", path="/x/era.835")))
+    return [*decisions(4), found,
+            ClaimDecision("P1", PAPER, ["on paper"], payer_id="P9", level="T", frequency="7", era_payer="ACME (1)",
+                          state="billed_tertiary", era_segment=0),
+            ClaimDecision("H1", HELD, [], level="S", frequency="7", state=""),
+            ClaimDecision("Q\"\\é\u2028", CONVERTED, ["ü \x01 \"quoted\""], payer_id="P2", level="S"),
+            ClaimDecision("B1", CONVERTED, ("a", "b"), era_segment=True),  # not the usual types: the reference way
+            ClaimDecision("N1", CONVERTED, ["x"], frequency=None)]
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1000])
+def test_rows_are_the_decisions_report_rows(block):
+    """DecisionLog.rows reads a packed block without making its decisions: the same rows as each
+    decision read back gives, revised ones included."""
+    log = DecisionLog(_assorted() * 2, block=block)
+
+    def reject_paper(decision):
+        if decision.status == "paper":
+            decision.status = REJECTED
+            decision.reasons.append("could not be printed")
+            return True
+        return False
+
+    for _ in range(2):
+        rows = list(log.rows())
+        assert rows == [d.report_row() for d in log]
+        assert len(rows) == len(log) == 20
+        log.revise(reject_paper)
+    assert any(row[1] == REJECTED and row[2][-1] == "could not be printed" for row, _ in log.rows())
+
+
+class _Plain:
+    """A decision type that packs no blocks of its own (pickled as it is)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def report_row(self):
+        return ("plain", self.n), ()
+
+
+def test_rows_of_other_decision_types_are_their_own_report_rows():
+    Plain = _Plain
+    log = DecisionLog([Plain(n) for n in range(7)], block=2)
+    assert list(log.rows()) == [(("plain", n), ()) for n in range(7)]
+
+
+def test_a_report_entry_is_json_dumps_of_to_dict():
+    import json
+
+    from cobpipe.cob.decision import report_json
+
+    for decision in _assorted():
+        assert report_json(*decision.report_row()) == json.dumps(decision.to_dict())
+
+
+def test_the_entries_written_from_the_log_are_those_of_its_decisions():
+    import io
+    import json
+
+    from cobpipe.pipeline import write_claim_entries
+    from cobpipe.record import billed_row
+
+    log = DecisionLog(_assorted() * 3, block=2)
+    stream = io.StringIO()
+    statuses, billed = write_claim_entries(log, stream)
+    expected = "".join(("," if n else "") + "\n    " + json.dumps(d.to_dict()) for n, d in enumerate(log))
+    assert stream.getvalue() == expected
+    assert statuses == [d.status for d in log]
+    assert billed == [billed_row(d) for d in log if d.status in ("converted", "paper")]
+    plain = io.StringIO()
+    assert write_claim_entries(list(log), plain) == (statuses, billed) and plain.getvalue() == expected
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@given(claim_id=_TEXT, status=st.sampled_from(["converted", "paper", "skipped", "held", "rejected", "odd"]),
+       reasons=st.lists(_TEXT, max_size=3), payer_id=st.one_of(st.none(), _TEXT),
+       era_segment=st.one_of(st.none(), st.integers(-5, 10**12), st.booleans()),
+       era_payer=st.one_of(st.none(), _TEXT), level=st.one_of(st.none(), _TEXT),
+       frequency=st.one_of(st.sampled_from(["1", "7", "8"]), _TEXT, st.none()),
+       state=st.one_of(st.none(), _TEXT), with_finding=st.booleans())
+def test_a_report_entry_made_directly_is_the_reference_entry(claim_id, status, reasons, payer_id, era_segment,
+                                                             era_payer, level, frequency, state, with_finding):
+    import json
+
+    from cobpipe.cob.decision import report_json
+    from edi.findings import Finding, Location
+
+    decision = ClaimDecision(claim_id, status, reasons, payer_id=payer_id, era_segment=era_segment,
+                             era_payer=era_payer, level=level, frequency=frequency, state=state)
+    if with_finding:
+        decision.findings.append(Finding("COB020", "x", Location(claim=claim_id, path="/a/b.835")))
+    reference = json.dumps(decision.to_dict())
+    assert report_json(*decision.report_row()) == reference
+    log = DecisionLog([decision] * 3, block=1)  # the first two read back from a packed block
+    assert log._written and all(report_json(row, findings) == reference for row, findings in log.rows())
