@@ -104,8 +104,8 @@ def empty_piece(region: str, nl: str, term: str) -> bool:
 
 
 class _Blocks:
-    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "known", "runs",
-                 "alive", "todo", "last")
+    __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "compiled", "known",
+                 "runs", "alive", "todo", "last")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -115,6 +115,9 @@ class _Blocks:
         self.term, self.ele, self.comp = self.reader.seg_term, self.reader.ele_term, self.reader.comp_sep
         self.hl_token = "HL" + self.ele
         self.patterns: dict[tuple, Any] = {}  # (node, key, LX01) -> compiled expression (this file only)
+        # expression text -> compiled expression: one object per distinct text, so the runs and
+        # edi.ig_known tell expressions apart by identity (never by hashing or comparing them)
+        self.compiled: dict[str, Any] = {}
         self.known = KnownTexts()  # the texts each expression accepted (this file only)
         self.runs = 0
         # the walk counts inside the current block as its entry left them, while only learned steps
@@ -520,7 +523,11 @@ class _Blocks:
                 body = segment_pattern(node, ele, comp, term, pins) if pins else matcher.__self__.pattern
                 if body is not None:
                     text = "".join(parts) + f"(?:{body})(?<!{E})"  # no trailing separator
-                    found = ig_recache.compile(text, re.S)
+                    found = self.compiled.get(text)
+                    if found is None:
+                        found = ig_recache.compile(text, re.S)
+                        if len(self.compiled) < _PATTERN_LIMIT:
+                            self.compiled[text] = found
         if len(self.patterns) < _PATTERN_LIMIT:
             self.patterns[cache_key] = found
         return found

@@ -91,13 +91,22 @@ class Known(dict):
 
 
 class KnownTexts:
-    """The `Known` of each expression in one file, and the room left for their texts."""
+    """The `Known` of each expression in one file, and the room left for their texts.
+
+    Kept by the expression's identity (`by_pattern`: id -> Known; the Known holds its expression, so
+    the id stays its own): hashing a compiled expression hashes its whole text and code (~9k
+    instructions each time a run is learned), and edi.ig_blocks compiles each distinct expression
+    text once, so equal expressions are one object there."""
 
     __slots__ = ("by_pattern", "room")
 
     def __init__(self) -> None:
-        self.by_pattern: dict[Any, Known] = {}
+        self.by_pattern: dict[int, Known] = {}
         self.room = ROOM
+
+    def of(self, pattern: Any) -> Known | None:
+        """The Known of `pattern`, if a run holding it was attached."""
+        return self.by_pattern.get(id(pattern))
 
     def attach(self, run: Any) -> None:
         """Give `run` its checks (`run.checks`, one per expression of `run.patterns`, in order): each
@@ -105,9 +114,9 @@ class KnownTexts:
         whose lookup it holds, to count its lookups and to be changed should it give up."""
         knowns = []
         for pattern in run.patterns:
-            known = self.by_pattern.get(pattern)
+            known = self.by_pattern.get(id(pattern))
             if known is None:
-                known = self.by_pattern[pattern] = Known(pattern, self)
+                known = self.by_pattern[id(pattern)] = Known(pattern, self)
             knowns.append(known)
         run.checks = [k.check for k in knowns]
         for known in {id(k): k for k in knowns}.values():  # (a dict is no set member)

@@ -98,7 +98,7 @@ def test_an_expression_whose_texts_do_not_come_back_gives_up(monkeypatch, room):
     later = Run([DATE])
     known.attach(later)
     assert later.checks == [DATE.fullmatch]
-    assert len(known.by_pattern[DATE]) == 0
+    assert len(known.of(DATE)) == 0
 
 
 def test_an_expression_whose_texts_come_back_starts_again(monkeypatch):
@@ -110,7 +110,7 @@ def test_an_expression_whose_texts_come_back_starts_again(monkeypatch):
         assert call(run.checks[0], text)
     run.taken = 10  # ten lookups, two misses: mostly hits
     assert call(run.checks[0], "LX*3")
-    assert isinstance(run.checks[0].__self__, Known) and list(known.by_pattern[CODE]) == ["LX*3"]
+    assert isinstance(run.checks[0].__self__, Known) and list(known.of(CODE)) == ["LX*3"]
 
 
 def test_the_block_path_takes_remembered_texts(tmp_path, monkeypatch):
