@@ -7,6 +7,7 @@ frozensets, and for each loop the facts the walker uses to visit only the childr
 """
 from __future__ import annotations
 
+import pickle
 import re
 from bisect import bisect_left
 from functools import lru_cache
@@ -38,9 +39,10 @@ class CompSpec:
 
 
 class SegNode:
+    # (`_elements`, last: a kept map's element specs not unpickled yet, see __getstate__)
     __slots__ = ("id", "name", "usage", "pos", "max_repeat", "path", "parent", "children", "by_idx",
                  "child_count", "syntax", "key", "family", "loop_id", "is_loop", "is_segment", "id_re",
-                 "kinds", "tails", "start", "token")
+                 "kinds", "tails", "start", "token", "_elements")
 
     def __init__(self) -> None:
         self.is_loop = False
@@ -49,6 +51,43 @@ class SegNode:
         # kept map's name and the checks' sources; None (set by load_map) when the map is not kept
         self.token: str | None = None
         self.tails: dict[int, tuple[Any, ...]] = {}  # errors of the missing trailing elements, by count
+
+    # Pickled (edi.ig_mapcache) with its element specs (`children`, `by_idx`: ~85% of a map's objects)
+    # as one pickle of their own, unpickled the first time either is read: a file meets a few dozen
+    # of the 837P map's ~390 segment nodes, so a validating process builds only their specs (most of
+    # the ~0.05 s CPU that unpickling the whole map cost each validator process).
+
+    def __getstate__(self) -> tuple[dict[str, Any], bytes]:
+        self._unpickled_elements()
+        by_idx = [None if child is _BAD_CHILD else child for child in self.by_idx]  # (None: no spec is)
+        elements = pickle.dumps((self.children, by_idx), pickle.HIGHEST_PROTOCOL)
+        values = {name: getattr(self, name) for name in _SEG_STATE if hasattr(self, name)}
+        return values, elements
+
+    def __setstate__(self, state: tuple[dict[str, Any], bytes]) -> None:
+        values, self._elements = state
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:  # only for a slot not set: the specs not unpickled yet
+        if name in ("children", "by_idx") and self._unpickled_elements() is False:
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    def _unpickled_elements(self) -> bool:
+        """Whether the element specs are there; if they were still pickled, unpickles them (False)."""
+        try:
+            elements = self._elements
+        except AttributeError:
+            return True
+        children, by_idx = pickle.loads(elements)
+        self.children = children
+        self.by_idx = [_BAD_CHILD if child is None else child for child in by_idx]
+        del self._elements
+        return False
+
+
+_SEG_STATE = tuple(name for name in SegNode.__slots__ if name not in ("children", "by_idx", "_elements"))
 
 
 class LoopNode:

@@ -100,3 +100,34 @@ def test_older_keys_of_a_map_are_removed(cache_home):
     other.write_bytes(b"another map's")
     ig_mapcache.store(path, ig_map.compile_map(MAPS[2]), {}, [])
     assert path.is_file() and not stale.exists() and other.exists()
+
+
+def _still_pickled(node) -> bool:
+    try:
+        ig_map.SegNode._elements.__get__(node)
+    except AttributeError:
+        return False
+    return True
+
+
+def test_element_specs_are_unpickled_when_first_read(cache_home):
+    """A kept map's segment nodes keep their element specs pickled until `children` or `by_idx` is
+    read; then they are the compiled ones (the unusable-child marker included), and pickle again."""
+    map_file = "837.5010.X222.A1.xml"
+    path = ig_mapcache.cache_path(map_file)
+    compiled = ig_map.compile_map(map_file)
+    node = compiled.by_path["/ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A/2000B/2300/CLM"]
+    node.by_idx[1] = ig_map._BAD_CHILD  # (no map has one: the marker must still come back as itself)
+    ig_mapcache.store(path, compiled, ig_map.external_codes(), ig_map.map_index())
+    loaded = ig_mapcache.load(path, ig_map.Map)[0]
+    segments = [n for n in loaded.by_path.values() if n.is_segment]
+    assert segments and all(_still_pickled(n) for n in segments)
+    clm = loaded.by_path[node.path]
+    assert clm.by_idx[1] is ig_map._BAD_CHILD and not _still_pickled(clm)
+    other = loaded.by_path["/ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A/2000B/2300/HI[ABK]"]
+    assert _still_pickled(other) and hasattr(other, "children") and not _still_pickled(other)
+    same(node, clm)  # (and everything it reaches: the whole map, read)
+    assert not any(_still_pickled(n) for n in segments)
+    import pickle
+    again = pickle.loads(pickle.dumps(clm))  # a node read since it was loaded pickles as it was compiled
+    same(node, again, where="again")
