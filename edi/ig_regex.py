@@ -138,6 +138,26 @@ def literals(words: list[str]) -> str:
     return build(trie)
 
 
+_classes: dict[tuple[str, int, str, str, str], tuple[str, str]] = {}
+
+
+def _char_classes(id_re: re.Pattern[str], ele: str, comp: str, term: str) -> tuple[str, str]:
+    """(any character of a value, its last character: no trailing space) for the map's character set
+    and these delimiters; made once per process for them (128 searches, each time a node is compiled
+    or content_required asks about one otherwise)."""
+    key = (id_re.pattern, id_re.flags, ele, comp, term)
+    found = _classes.get(key)
+    if found is None:
+        allowed = [chr(i) for i in range(128) if not id_re.search(chr(i))
+                   and chr(i) not in (ele, comp, term) and chr(i) not in _CONTROL]
+        found = ("[" + "".join(re.escape(c) for c in allowed) + "]",
+                 "[" + "".join(re.escape(c) for c in allowed if c != " ") + "]")
+        if len(_classes) >= _CACHE_LIMIT:
+            _classes.clear()
+        _classes[key] = found
+    return found
+
+
 class _Compiler:
     def __init__(self, node: SegNode, ele: str, comp: str, term: str, pins: dict[int, str] | None = None) -> None:
         self.node = node
@@ -146,10 +166,7 @@ class _Compiler:
         self.ele, self.comp, self.term = ele, comp, term
         self.E, self.C = re.escape(ele), re.escape(comp)
         self.id_re = node.id_re
-        allowed = [chr(i) for i in range(128) if not node.id_re.search(chr(i))
-                   and chr(i) not in (ele, comp, term) and chr(i) not in _CONTROL]
-        self.any_char = "[" + "".join(re.escape(c) for c in allowed) + "]"
-        self.last_char = "[" + "".join(re.escape(c) for c in allowed if c != " ") + "]"
+        self.any_char, self.last_char = _char_classes(node.id_re, ele, comp, term)
 
     # --- values
 
