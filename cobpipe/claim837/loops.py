@@ -1,14 +1,20 @@
 """837P (005010X222A1) loops: the guide's loop table, read from the pyx12 map, and a lossless `Loop`.
 
 The loop table (which segment and qualifier starts each loop, which segments a loop holds, guide
-order) is derived at first use from pyx12's `837.5010.X222.A1.xml`, the authoritative structure.
+order) is derived from pyx12's `837.5010.X222.A1.xml`, the authoritative structure, and kept
+between processes (`loop_table`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.util
+import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 from edi.segment import STANDARD, Delimiters, Segment
 from edi.writer import serialize
@@ -76,7 +82,52 @@ class LoopTable:
 
 @functools.cache
 def loop_table() -> LoopTable:
-    """The 837P loop table, parsed once from pyx12's map (about 10 ms)."""
+    """The 837P loop table: read from the cache folder when kept there (`kept_table_path`), else
+    parsed from pyx12's map (`parse_loop_table`) and kept. Parsing it costs every process that places
+    837P segments ~50 ms of CPU (lxml and the map); unpickling it ~1 ms."""
+    from edi.ig_mapcache import read_kept, write_kept
+
+    path = kept_table_path()
+    found = read_kept(path)
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == _KEPT_FORMAT and isinstance(found[1], LoopTable):
+        return found[1]
+    table = parse_loop_table()
+    if path is not None and write_kept(path, (_KEPT_FORMAT, table)):
+        for stale in path.parent.glob("loop-table-*.pickle"):  # made from another map or parser
+            if stale != path:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+    return table
+
+
+_KEPT_FORMAT = 1  # bumped when what is pickled changes shape
+
+
+def kept_table_path() -> Path | None:
+    """Where the loop table is kept between processes (edi.ig_mapcache's folder: COBPIPE_IG_CACHE=0
+    turns it off): a file named by a hash of what the table is made from, pyx12's map (by content),
+    Python's version and this module's source (the parser and the classes pickled), so a changed
+    map or parser never reads an old table. None when there is no cache folder or no map to read."""
+    from edi.ig_mapcache import cache_folder
+
+    folder = cache_folder()
+    if folder is None:
+        return None
+    try:  # (found, not imported: pyx12's own imports are for parsing the map)
+        spec = importlib.util.find_spec("pyx12")
+        map_path = Path(spec.submodule_search_locations[0]) / "map" / MAP_NAME
+        key = "\0".join((str(_KEPT_FORMAT), sys.version, MAP_NAME)).encode()
+        crc, adler = zlib.crc32(key), zlib.adler32(key)  # as edi.ig_mapcache names its files
+        for data in (Path(__file__).read_bytes(), map_path.read_bytes()):
+            size = len(data).to_bytes(8, "little")
+            crc, adler = zlib.crc32(data, zlib.crc32(size, crc)), zlib.adler32(data, zlib.adler32(size, adler))
+    except (OSError, ImportError, TypeError, AttributeError, IndexError, ValueError):
+        return None
+    return folder / f"loop-table-{crc:08x}{adler:08x}.pickle"
+
+
+def parse_loop_table() -> LoopTable:
+    """The 837P loop table parsed from pyx12's map (the reference a kept table is held to)."""
     from lxml import etree
 
     path = resources.files("pyx12") / "map" / MAP_NAME
