@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import json
 import os
 import sys  # noqa: F401 - the validator process runs sys.executable (edi.validate_pipe)
 import tempfile
@@ -30,10 +29,12 @@ from edi.writer import ControlNumberSource, InterchangeSettings, Party
 # the conversion's domain types live in cob/; re-exported here for every channel that runs it
 from .cob.decision import (CONVERTED, HELD, NEEDS_A_PERSON, PAPER, REJECTED, SKIPPED, STATUSES,  # noqa: F401
                            UNMATCHED, ClaimDecision, ConvertOptions, EraScan, report_finding)
-from .cob.decision import BILLED_OF_ROW, report_json
 from .decision_log import DecisionLog
 from .fsutil import atomic_writer, fsync_dir
 from .fsutil import sha256_of as _sha256  # noqa: F401 - kept importable from here
+# the report and what the end of a run makes for it (_Prepared) live in cobpipe.report; importable from here
+from .report import Prepared as _Prepared
+from .report import write_claim_entries, write_report, write_report_claims, write_report_tail  # noqa: F401
 
 
 class ClaimSource(Protocol):
@@ -245,43 +246,6 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
         write_report_claims(result, stream)
     result.claim_entries = result.billed = None  # (for this process: the result may go to another)
     return StagedEra(result, options.delimiters, staged if written else None, list(numbers.calls), report_claims)
-
-
-class _Prepared:
-    """What the end of a conversion needs, made while the guide check of its output finishes in its
-    own process (the core this process would leave idle): the report's claim entries and the ERA's
-    SHA-256 (the ledger's name for it). `stale` once a decision changes after that."""
-
-    __slots__ = ("era", "decisions", "entries", "counts", "billed", "sha256", "stale")
-
-    def __init__(self, era: Path, decisions: DecisionLog) -> None:
-        self.era, self.decisions = era, decisions
-        self.entries = self.counts = self.billed = self.sha256 = None
-        self.stale = False
-
-    def prepare(self, sha256: bool = True) -> None:
-        """One read of the decisions for all of it: the report's entries, the counts per status
-        and the billed decisions (the ledger's issued claims); and the ERA's SHA-256 (`sha256`:
-        the end of a run without a spare core leaves that to whoever needs it)."""
-        try:
-            entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
-            statuses, billed = write_claim_entries(self.decisions, entries)
-        except OSError:  # no room for them: the report encodes them at the end, as without
-            return
-        self.entries, self.billed = entries, billed
-        counted = Counter(statuses)
-        self.counts = {status: counted.get(status, 0) for status in STATUSES}
-        if sha256:
-            self.sha256 = _sha256(self.era)
-
-    def give(self, result: ConvertResult) -> None:
-        """What was made ahead, to `result`, unless a decision changed since."""
-        if not self.stale:
-            result.claim_entries, result.billed, result._counts = self.entries, self.billed, self.counts
-
-    def revised(self, changed: int) -> None:
-        if changed:
-            self.stale = True
 
 
 def _reporting(built: Iterator, decisions: DecisionLog, era: Path, total: int, on_progress) -> Iterator:
@@ -496,55 +460,6 @@ def interchange_for(claim, usage: str | None) -> InterchangeSettings:
         receiver=Party(env.isa_receiver_qualifier or "ZZ", env.isa_receiver or "RECEIVER", env.gs_receiver or None),
         usage=usage,
     )
-
-
-def write_report(result: ConvertResult, stream) -> None:
-    """The report JSON, written claim by claim so a 100k-claim ERA never sits in memory as one string.
-
-    {"era", "output", "counts", "claims": [{"id", "status", "reasons", ...}], "control_numbers", "findings"}
-    """
-    write_report_claims(result, stream)
-    write_report_tail(result, stream)
-
-
-def write_report_claims(result: ConvertResult, stream) -> None:
-    """The report up to its control numbers (which a batch worker does not know yet): ASCII."""
-    head = {"era": result.era.name, "output": result.output.name if result.output else None,
-            "paper": result.paper.name if result.paper else None, "counts": result.counts}
-    stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "claims": [')
-    entries = result.claim_entries
-    if entries is not None:  # encoded already, for these decisions as they are
-        entries.seek(0)
-        while block := entries.read(1 << 20):
-            stream.write(block)
-    else:
-        write_claim_entries(result.decisions, stream)
-    stream.write(("\n  " if result.decisions else "") + "],\n")
-
-
-def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> tuple[list[str], list[tuple]]:
-    """The report's "claims" entries, one line each, after a comma but for the first; returns what
-    was read on the way: the decisions' statuses, and the billed ones' (converted or paper)
-    `record.billed_row`s. A DecisionLog is read by its rows (no decision made again)."""
-    rows = decisions.rows() if isinstance(decisions, DecisionLog) else (d.report_row() for d in decisions)
-    write = stream.write
-    statuses: list[str] = []
-    billed: list[tuple] = []
-    comma = ""
-    for row, findings in rows:
-        write(comma + "\n    " + report_json(row, findings))
-        comma = ","
-        status = row[1]
-        statuses.append(status)
-        if status == CONVERTED or status == PAPER:
-            billed.append(BILLED_OF_ROW(row))
-    return statuses, billed
-
-
-def write_report_tail(result: ConvertResult, stream) -> None:
-    tail = {"control_numbers": [{"kind": kind, "number": number} for kind, number in result.control_numbers],
-            "findings": [report_finding(f) for f in result.findings]}
-    stream.write(json.dumps(tail, indent=2)[2:] + "\n")
 
 
 # the batch (cobpipe.batch) and the ledger records (cobpipe.record) live beside this module; their

@@ -274,7 +274,7 @@ def test_blocks_packed_elsewhere_read_back_in_order(before):
     assert [d.status for d in log].count(REJECTED) == 1 and log[5].status == REJECTED
 
 
-# --- the end of a conversion reads the log once, by rows (pipeline.write_claim_entries) ---------------
+# --- the end of a conversion reads the log once, by rows (report.write_claim_entries) -----------------
 
 def _assorted():
     """Decisions of every shape the report meets: billed or not, findings, a changed frequency, odd values."""
@@ -342,7 +342,7 @@ def test_the_entries_written_from_the_log_are_those_of_its_decisions():
     import io
     import json
 
-    from cobpipe.pipeline import write_claim_entries
+    from cobpipe.report import write_claim_entries
     from cobpipe.record import billed_row
 
     log = DecisionLog(_assorted() * 3, block=2)

@@ -1,4 +1,4 @@
-"""The end of a conversion made while its output is checked by a validator process (pipeline._Prepared):
+"""The end of a conversion made while its output is checked by a validator process (report.Prepared):
 the report's claim entries encoded early and the ERA's SHA-256 give the same report and ledger
 records as when made at the end (then, the decisions read once for the entries, the counts and the
 billed rows); a decision changed afterwards (a guide rejection: see test_convert_cli's
