@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import threading
 from bisect import bisect_left
 from functools import lru_cache
 from typing import Any
@@ -70,23 +71,28 @@ class SegNode:
             setattr(self, name, value)
 
     def __getattr__(self, name: str) -> Any:  # only for a slot not set: the specs not unpickled yet
-        if name in ("children", "by_idx") and self._unpickled_elements() is False:
-            return getattr(self, name)
+        if name in ("children", "by_idx"):
+            self._unpickled_elements()
+            return object.__getattribute__(self, name)  # (AttributeError still, should it not be set)
         raise AttributeError(name)
 
-    def _unpickled_elements(self) -> bool:
-        """Whether the element specs are there; if they were still pickled, unpickles them (False)."""
-        try:
-            elements = self._elements
-        except AttributeError:
-            return True
-        children, by_idx = pickle.loads(elements)
-        self.children = children
-        self.by_idx = [_BAD_CHILD if child is None else child for child in by_idx]
-        del self._elements
-        return False
+    def _unpickled_elements(self) -> None:
+        """Unpickle the element specs if they still are pickled; under a lock, as threads validating
+        at once share the map (each sees both specs set, or goes through here and waits)."""
+        if not hasattr(self, "_elements"):
+            return
+        with _UNPICKLING:
+            try:
+                elements = self._elements
+            except AttributeError:  # another thread has just unpickled them
+                return
+            children, by_idx = pickle.loads(elements)
+            self.by_idx = [_BAD_CHILD if child is None else child for child in by_idx]
+            self.children = children
+            del self._elements
 
 
+_UNPICKLING = threading.Lock()
 _SEG_STATE = tuple(name for name in SegNode.__slots__ if name not in ("children", "by_idx", "_elements"))
 
 

@@ -131,3 +131,37 @@ def test_element_specs_are_unpickled_when_first_read(cache_home):
     import pickle
     again = pickle.loads(pickle.dumps(clm))  # a node read since it was loaded pickles as it was compiled
     same(node, again, where="again")
+
+
+def test_threads_reading_specs_at_once_all_get_them(cache_home):
+    """Threads validating at once share a map: each one reading a node's specs while another is
+    unpickling them gets them (never an AttributeError), and all get the same objects."""
+    import threading
+
+    map_file = "837.5010.X222.A1.xml"
+    path = ig_mapcache.cache_path(map_file)
+    ig_mapcache.store(path, ig_map.compile_map(map_file), ig_map.external_codes(), ig_map.map_index())
+    for _round in range(5):
+        loaded = ig_mapcache.load(path, ig_map.Map)[0]
+        nodes = [n for n in loaded.by_path.values() if n.is_segment]
+        start = threading.Barrier(8)
+        seen: list[tuple] = []
+        failed: list[BaseException] = []
+
+        def read(which: int) -> None:
+            start.wait()
+            try:
+                for node in nodes[which % 2::2] + nodes:
+                    seen.append((id(node), id(node.by_idx) if which % 2 else id(node.children)))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failed.append(exc)
+
+        threads = [threading.Thread(target=read, args=(k,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failed
+        assert not any(_still_pickled(n) for n in nodes)
+        final = {id(n): {id(n.by_idx), id(n.children)} for n in nodes}
+        assert all(lists in final[node] for node, lists in seen)
