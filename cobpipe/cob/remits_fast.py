@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import re
 from collections.abc import Iterator
 
 from edi.errors import EdiSyntaxError
@@ -68,12 +69,14 @@ class FastRemits:
         self.share = share
         self.fast = self.slow = 0
 
-    def _chunks(self) -> Iterator[tuple[list[str], int]]:
-        """(segment texts, segments before them): whole claims a chunk, cut before a CLP."""
+    def _chunks(self) -> Iterator[tuple[list[str], int, str]]:
+        """(segment texts, segments before them, their text): whole claims a chunk, cut before a CLP."""
         lines = self.found.lines
         mark = b"~\nCLP*" if lines else b"~CLP*"
+        # era.clean vouched for a line feed after every terminator but the file's last, none elsewhere
+        separator = "~\n" if lines else "~"
         skip = len(mark) - 4
-        number = 0
+        number = terminators = 0
         with reopen_unchanged(self.path, self.name, self.found.stamp) as stream:
             carry = b""
             while True:
@@ -90,16 +93,17 @@ class FastRemits:
                     cut = block.rfind(b"~") + 1
                 text = block[:cut].decode("ascii")
                 carry = block[cut:]
-                if lines:
-                    text = text.replace("\n", "")
-                bodies = text.split("~")
+                if lines and not data:  # the file's last terminator: as if a line feed followed it
+                    text += "\n"
+                bodies = text.split(separator)
                 bodies.pop()
                 if bodies:
-                    yield bodies, number
+                    yield bodies, number, text
                 number += len(bodies)
+                terminators += text.count("~")  # any the line feeds do not follow: a file changed since
                 if not data:
                     break
-        if number != self.found.segments:
+        if number != self.found.segments or terminators != number:
             raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
 
     def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
@@ -147,8 +151,9 @@ class FastRemits:
         keep = share.keep if share is not None else frozenset()
         theirs_until, mine_until = share.next_change(0) if share is not None else (0, None)
         stop = share.stop if share is not None else None
-        for bodies, base in self._chunks():
+        for bodies, base, text in self._chunks():
             count = len(bodies)
+            ends = None  # the chunk's _Ends, found when another process's claim is first skipped in it
             i = 0
             while i < count:
                 body = bodies[i]
@@ -179,7 +184,9 @@ class FastRemits:
                             if paid is not None:  # what the read below would add (else it finds why not)
                                 totals.paid_total += paid
                                 orphan = False
-                                i = _end(bodies, i + 1, count)
+                                if ends is None:
+                                    ends = _Ends(text, count)
+                                i = ends.after(i)
                                 continue
                         try:
                             end, remit = _claim(bodies, i, count, number, adjudicated, source, lx)
@@ -290,6 +297,35 @@ class _ClaimText(Deferred):
             number += 1
         payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), self.lx)
         return [payment]
+
+
+class _Ends:
+    """The segments of one chunk that end a claim (_END_HEADS), found in its text at C speed: another
+    process's claims are skipped claim by claim (split.py), not segment by segment (`_end`, the
+    reference: tests/cobpipe/cob/test_remits_fast.py)."""
+
+    __slots__ = ("at", "count")
+
+    def __init__(self, text: str, count: int) -> None:
+        at = []
+        index = start = 0
+        text = "~" + text  # every segment after a terminator
+        for match in _CLAIM_END.finditer(text):
+            index += text.count("~", start, match.start())  # the terminators before it: its index
+            start = match.start()
+            at.append(index)
+        self.at, self.count = at, count
+
+    def after(self, i: int) -> int:
+        """The index of the first segment after bodies[i] that ends a claim (`count`: none)."""
+        at = self.at
+        k = bisect.bisect_right(at, i)
+        return at[k] if k < len(at) else self.count
+
+
+# a segment era.clean vouched for starts with its 2-3 character tag and a "*" or its terminator (the
+# chunk's text keeps the line feed after each terminator, when the file has them)
+_CLAIM_END = re.compile(r"~\n?(?:CLP|LX|TS3|TS2|PLB|SE)(?=[*~])")
 
 
 def _end(bodies: list[str], j: int, count: int) -> int:

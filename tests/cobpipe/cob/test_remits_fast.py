@@ -423,3 +423,66 @@ def test_a_one_triplet_cas_reads_as_the_general_loop_reads_it(group, reason, amo
     _cas.cache_clear()
     short, looped = _cas(f"CAS*{group}*{reason}*{amount}"), _cas(f"CAS*{group}*{reason}*{amount}*")
     assert short == looped and str(short) == str(looped)
+
+
+def _bodies(text: str) -> list[str]:
+    """A chunk's segment texts as FastRemits._chunks makes them."""
+    bodies = (text if text.endswith("\n") or "~\n" not in text else text + "\n").split(
+        "~\n" if "~\n" in text else "~")
+    bodies.pop()
+    return bodies
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_claim_ends_found_in_the_text_are_where_the_segment_walk_finds_them(tmp_path, flat):
+    """_Ends (a regular expression over a chunk's text) answers what `_end` (segment by segment)
+    answers, after every segment: with and without line feeds, segments without elements."""
+    from cobpipe.cob.remits_fast import _end, _Ends
+
+    made = generate_set(60, tmp_path, seed=2, claims_per_835=7, plb_fraction=1.0, reversal_fraction=0.3)
+    texts = [made.era.read_text(), *(p.read_text() for p in sorted((REPO / "samples").glob("**/*.835")))]
+    texts.append("CLP*1*1*1*1~LX~NM1*QC~SE*3*1~TS3*1~CAS*CO*1*1~PLB*1~LX*2~TS2*1~CLP*2~SVC*HC:1~")
+    for text in texts:
+        if flat:
+            text = text.replace("~\n", "~")
+        elif "~\n" not in text:
+            text = text.replace("~", "~\n")
+        text = text.rstrip("\n")
+        bodies = _bodies(text)
+        ends = _Ends(text + ("\n" if "~\n" in text else ""), len(bodies))
+        assert [ends.after(i) for i in range(len(bodies))] == [_end(bodies, i + 1, len(bodies))
+                                                                 for i in range(len(bodies))]
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_a_share_reads_its_windows_claims_as_the_whole_read_does(tmp_path, monkeypatch, flat):
+    """A process of a split conversion (Share) skips the other windows' claims: it hands on what the
+    whole read hands on of its windows (and every part of a repeated CLP01 up to its last window),
+    and the process of the last window has the file's claim-less findings of the whole read."""
+    from cobpipe.cob import remits_fast
+    from cobpipe.cob.remits_fast import Share
+
+    made = generate_set(120, tmp_path, seed=3, claims_per_835=25, plb_fraction=1.0, reversal_fraction=0.3)
+    path = made.era
+    if flat:
+        path = tmp_path / "flat.835"
+        path.write_bytes(made.era.read_bytes().replace(b"~\n", b"~"))
+    monkeypatch.setattr(remits_fast, "READ_BYTES", 1500)  # many chunks, windows changing within them
+    scan = scan_era(path).repeated_only()
+    assert scan.clp_counts and scan.clean is not None
+    options = ConvertOptions(today=TODAY)
+    whole = RemitStream(scan, options)
+    pairs = [(h, r, list(r.payments)) for h, r in whole]
+    for processes in (2, 3):
+        windows = 4 * processes
+        cuts = tuple(scan.clean.segments * k // windows for k in range(windows))
+        for p in range(processes):
+            share = Share(cuts, frozenset(range(p, windows, processes)), frozenset(scan.clp_counts))
+            stream = RemitStream(scan, options, share)
+            got = [(h, r, list(r.payments)) for h, r in stream]
+            stop = share.stop
+            assert got == [(h, r, payments) for h, r, payments in pairs
+                           if share.window_of(r.segment) in share.mine
+                           or (r.claim_id in share.keep and (stop is None or r.segment < stop))]
+            if windows - 1 in share.mine:
+                assert stream.findings == whole.findings
