@@ -87,7 +87,15 @@ class ClaimIndex:
         return index
 
     def _add_file(self, path: Path, only: frozenset[str] | None) -> None:
+        contexts = len(self.contexts)
         self.stamps.append(_stamp(read_spans(self, path, only)))
+        found = self.contexts[contexts:]
+        headers = {(found[n + 1], found[n + 2]) for n in range(0, len(found), _CONTEXT_FIELDS)}
+        with open(path, "rb") as stream:  # (not through _read: the file is opened for claims, and checked, when asked)
+            for start, end in sorted(headers):
+                stream.seek(start)
+                if not _in_storage_order(stream.read(end - start)):
+                    raise NotIndexable("a BHT after another header segment")
 
     def _add_claim(self, claim_id: str, file_no: int, context: int, start: int, end: int) -> None:
         number = len(self.claims) // 4
@@ -448,6 +456,18 @@ def _make_one(body: str, number: int):
     with (once a claim: `_make_segment` itself, where `_make_all` inlines it for every segment)."""
     tag, star, rest = body.partition("*")
     return _make_segment(tag, tuple(rest.split("*")) if star else (), number, number, STANDARD)
+
+
+def _in_storage_order(header: bytes) -> bool:
+    """Whether a transaction header's segments (its bytes between ST and the first HL) are in the
+    order the plain reader stores them: it puts a BHT first among the header's items however late
+    it comes (`_TransactionBuilder.run`), so a BHT after another segment (NM1*41...) moves in the
+    storage form, and its segment numbers with it. Such a file is read the plain way."""
+    tags = [segment.partition(b"*")[0] for segment in header.replace(b"\n", b"").split(b"~")[:-1]]
+    leading = 0  # the BHTs before any other segment stay where they are
+    while leading < len(tags) and tags[leading] == b"BHT":
+        leading += 1
+    return b"BHT" not in tags[leading:]
 
 
 def _file_under(table: dict[str, int | list[int]], key: str, number: int) -> None:
