@@ -18,9 +18,7 @@ tests/cobpipe/cob/test_remits_fast.py holds this to the general reader.
 """
 from __future__ import annotations
 
-import bisect
 import dataclasses
-import re
 from collections.abc import Iterator
 
 from edi.errors import EdiSyntaxError
@@ -38,6 +36,7 @@ from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
 from .from_era import _moa_segment, _remitted_line, adjudication_date, remit_claim
 from .remit import Deferred, RemitClaim, RemitLine
+from .remits_share import Share, _Ends
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
 
 # _claim makes a RemitClaim with its fields in this order
@@ -59,7 +58,7 @@ class FastRemits:
     `slow` count the claims read each way."""
 
     def __init__(self, path, found: CleanScan, as_of, only: frozenset[str] | None, findings: list[Finding],
-                 share: "Share | None" = None) -> None:
+                 share: Share | None = None) -> None:
         self.path = path
         self.name = str(path)
         self.found = found
@@ -235,48 +234,6 @@ class FastRemits:
         return remit_claim(payment, header, self.as_of)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Share:
-    """The claims one of several processes converts (cobpipe/split.py): the ERA's claims are cut in
-    windows by the segment number of their CLP (window k: `cuts[k]` to `cuts[k + 1]`, the last to
-    the end of the file) and this process takes the windows in `mine`, and reads every part of a
-    CLP01 in `keep` (the claims split over several CLPs, wherever their parts are). Another window's
-    claim is not read, only its CLP04 added to its set's totals (the set's balance finding, which the
-    process of the last window reports); reading stops after this process's last window unless it
-    is the last one."""
-
-    cuts: tuple[int, ...]
-    mine: frozenset[int]
-    keep: frozenset[str]
-
-    def window_of(self, segment: int | None) -> int:
-        """The window of a claim whose CLP is at `segment` (None: a claim left incomplete at the
-        end of the file, the last window's)."""
-        if segment is None:
-            return len(self.cuts) - 1
-        return bisect.bisect_right(self.cuts, segment) - 1
-
-    def next_change(self, segment: int) -> tuple[int, int | None]:
-        """From `segment` on: (the first segment of this process's next window, the first segment
-        after that window, None at the end of the file); the first is `segment` itself when in one of
-        its windows, the file's end (a large number) when none is left."""
-        cuts = self.cuts
-        k = max(self.window_of(segment), 0)
-        while k < len(cuts) and k not in self.mine:
-            k += 1
-        if k == len(cuts):
-            return _NEVER, _NEVER
-        return max(cuts[k], segment), cuts[k + 1] if k + 1 < len(cuts) else None
-
-    @property
-    def stop(self) -> int | None:
-        last = max(self.mine)
-        return None if last == len(self.cuts) - 1 else self.cuts[last + 1]
-
-
-_NEVER = 1 << 62  # past any segment number
-
-
 class _ClaimText(Deferred):
     """The 835 model of a claim the fast read took (a paper EOB's source), made from the claim's
     segment texts as the parser reads them when first asked for: the claim had no finding, so a
@@ -297,35 +254,6 @@ class _ClaimText(Deferred):
             number += 1
         payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), self.lx)
         return [payment]
-
-
-class _Ends:
-    """The segments of one chunk that end a claim (_END_HEADS), found in its text at C speed: another
-    process's claims are skipped claim by claim (split.py), not segment by segment (`_end`, the
-    reference: tests/cobpipe/cob/test_remits_fast.py)."""
-
-    __slots__ = ("at", "count")
-
-    def __init__(self, text: str, count: int) -> None:
-        at = []
-        index = start = 0
-        text = "~" + text  # every segment after a terminator
-        for match in _CLAIM_END.finditer(text):
-            index += text.count("~", start, match.start())  # the terminators before it: its index
-            start = match.start()
-            at.append(index)
-        self.at, self.count = at, count
-
-    def after(self, i: int) -> int:
-        """The index of the first segment after bodies[i] that ends a claim (`count`: none)."""
-        at = self.at
-        k = bisect.bisect_right(at, i)
-        return at[k] if k < len(at) else self.count
-
-
-# a segment era.clean vouched for starts with its 2-3 character tag and a "*" or its terminator (the
-# chunk's text keeps the line feed after each terminator, when the file has them)
-_CLAIM_END = re.compile(r"~\n?(?:CLP|LX|TS3|TS2|PLB|SE)(?=[*~])")
 
 
 def _end(bodies: list[str], j: int, count: int) -> int:
