@@ -52,7 +52,10 @@ class AnsweredClaim:
         if billed_refs is None:
             billed_refs = [billed_payer(c) for c in candidates]
         if len(candidates) == 1 and self.quick and self.payers.same(sender, billed_refs[0]):
-            # the usual claim: one candidate, billed to the 835's payer (place's first answer)
+            # the usual claim: one candidate, billed to the 835's payer (place's first answer), with
+            # the charge remitted (_pick_original's answer for it)
+            if _charge(candidates[0]) == remit.charge:
+                return candidates[0]
             return self._pick_original(candidates, remit, decision)
         placements = [place(self.payers, sender, c, ref) for c, ref in zip(candidates, billed_refs)]
         billed = [p.claim for p in placements if p.billed]

@@ -28,7 +28,8 @@ from .decide import REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_in
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_lines
 from .gate import ClaimView, check_claim
-from .identity import RememberedPayers, billed_level, billed_payer, era_payer, level_word, other_payers, shared_ref
+from .identity import (RememberedPayers, billed_level, billed_payer, billed_to, era_payer, level_word, nm1_payer,
+                       other_payers, shared_ref)
 from .match import LineMatch, match_lines
 from .remit import RemitClaim
 from .remits import RemitStream
@@ -154,15 +155,20 @@ class ClaimConverter(AnsweredClaim):
             if reason:
                 return self._end(decision, SKIPPED, reason)
             return self._end(decision, UNMATCHED, f"no original 837P claim with CLM01 {remit.claim_id}")
-        # each candidate's billed payer, read once: placing, the 835 payer's id and what was billed
-        # already all ask for it (nothing edits an original before the build, which copies it)
-        billed_refs = [billed_payer(c) for c in candidates] if self.quick else None
+        # each candidate's billed payer and level, read once from its 2000B: placing, the 835 payer's
+        # id, the COB order and what was billed already all ask for them (nothing edits an original
+        # before the build, which copies it)
+        billed = [billed_to(c) for c in candidates] if self.quick else None
+        billed_refs = [ref for ref, _ in billed] if billed else None
         original = self._answered_claim(candidates, remit, decision, billed_refs)
         if original is None:
             return []
-        billed_ids = (billed_refs[0] if billed_refs and original is candidates[0] else billed_payer(original)).ids
+        if billed and original is candidates[0]:
+            billed_ref, level = billed[0]
+        else:
+            billed_ref, level = billed_payer(original), billed_level(original)
+        billed_ids = billed_ref.ids
         decision.era_payer_id = billed_ids[0] if billed_ids else None
-        level = billed_level(original)
         expected_level = STATUS_LEVEL.get(remit.status_code)
         if expected_level and level and expected_level != level:
             return self._end(decision, HELD, f"COB order disputed: {self._sender.describe()} processed the claim "
@@ -204,7 +210,7 @@ class ClaimConverter(AnsweredClaim):
             frequency = REPLACEMENT
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
-        if remit.has_lines:
+        if remit.lines:  # has_lines, without the property call
             lines = match_lines(billed_lines(original), [line.match for line in remit.lines],
                                 claim_id=remit.claim_id, path=self.path)
             if lines.findings:  # CappedFindings' += is Python code, for nothing when empty
@@ -380,6 +386,8 @@ def loop_payer_of(next_payer: NextPayer) -> PayerRef:
     """The next payer as a PayerRef: the one shared ref for its ids and name (identity.shared_ref),
     so the payer list's remembered answers find it by identity."""
     payer = next_payer.payer
+    if len(payer) == 1:  # NM1 alone (N3/N4 and REFs are rare in a 2330B)
+        return nm1_payer(payer[0])
     ids = [next_payer.payer_id] + [s.get(2) for s in payer[1:] if s.tag == "REF"]
     return shared_ref(tuple(filter(None, ids)), payer[0].get(3))  # the ids given (no generator)
 

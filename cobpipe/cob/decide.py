@@ -17,6 +17,7 @@ FORWARDED_REMARKS = frozenset({"MA18", "MA07", "N89"})
 NOT_FORWARDED_REMARK = "MA19"
 PAYER_LEVELS = "PSTABCDEFGH"  # SBR01 payer responsibility sequence
 STATUS_LEVEL = {"1": "P", "19": "P", "2": "S", "20": "S", "3": "T", "21": "T"}
+PROCESSED = frozenset({"1", "2", "3", "4"})  # processed as primary, secondary, tertiary; denied
 
 
 @dataclass(slots=True)
@@ -103,6 +104,14 @@ def is_crossover(claim: RemitClaim) -> bool:
 
 def not_cob_input(claim: RemitClaim) -> str | None:
     """Why an 835 claim is no adjudication to bill a next payer with (checked before its balance)."""
+    if (claim.status_code in PROCESSED and not claim.crossover_carrier
+            and claim.remarks.isdisjoint(FORWARDED_REMARKS)):
+        return None  # the usual claim, told at once: processed (CLP02 1-4), not forwarded (is_crossover)
+    return _why_not_cob_input(claim)
+
+
+def _why_not_cob_input(claim: RemitClaim) -> str | None:
+    """not_cob_input's answer for any claim (the reference its shortcut is tested against)."""
     if claim.status_code in NOT_COB_INPUT:
         return NOT_COB_INPUT[claim.status_code]
     if is_crossover(claim):

@@ -71,6 +71,45 @@ def billed_payer(claim: OriginalClaim) -> PayerRef:
     return loop_payer(claim.payer)
 
 
+def billed_to(claim: OriginalClaim) -> tuple[PayerRef, str]:
+    """(billed_payer(claim), billed_level(claim)) in one pass over the claim's 2000B items, its
+    first SBR and 2010BB. Each claim has a 2000B object of its own, so remembering by loop
+    (loop_payer) never finds one: a 2010BB without a REF (the usual one) is remembered by its NM1's
+    elements instead, which an ERA's claims repeat for the few payers they were billed to."""
+    sbr = payer = None
+    for item in claim.subscriber.items:
+        if isinstance(item, Segment):
+            if sbr is None and item.tag == "SBR":
+                sbr = item
+        elif payer is None and isinstance(item, Loop) and item.id == "2010BB":
+            payer = item
+    level = code(sbr, 1) if sbr is not None else ""
+    if payer is None:
+        return loop_payer(None), level
+    items = payer.items
+    nm1 = items[0] if items else None
+    if not isinstance(nm1, Segment) or any(isinstance(i, Segment) and i.tag == "REF" for i in items):
+        return loop_payer(payer), level
+    return nm1_payer(nm1), level
+
+
+def nm1_payer(nm1: Segment) -> PayerRef:
+    """The payer a payer loop names when it holds no REF: NM109 and NM103 of its NM1 (loop_payer's
+    answer for it), remembered by the NM1's elements."""
+    elements = nm1.elements
+    found = _NM1_PAYERS.get(elements)
+    if found is None:
+        if len(_NM1_PAYERS) >= 256:
+            _NM1_PAYERS.clear()
+        ids = (elements[8],) if len(elements) > 8 and elements[8] else ()
+        found = _NM1_PAYERS[elements] = shared_ref(ids, elements[2] if len(elements) > 2 else "")
+    return found
+
+
+# the elements of a payer's NM1 -> the ref of a payer loop with that NM1 and no REF (nm1_payer)
+_NM1_PAYERS: dict[tuple[str, ...], PayerRef] = {}
+
+
 def billed_level(claim: OriginalClaim) -> str:
     return code(claim.sbr, 1) if claim.sbr is not None else ""
 

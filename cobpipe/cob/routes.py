@@ -75,11 +75,10 @@ def route(claim: RemitClaim, routes: tuple[Route, ...] | None = None) -> Route |
     index = _INDEX[1] if _INDEX and _INDEX[0] is routes else _index(routes)  # _index(routes), inline when kept
     denied = claim.status_code == "4"
     # nearly every claim carries only codes already seen to name no row that applies to it: those
-    # codes are remembered (per table, denied or not), and C loops (issuperset over attrgetter and
-    # chain, no set made) answer None without a look-up, upper() or Python loop per code
+    # codes are remembered (per table, denied or not), and the claim is answered None without a
+    # look-up or upper() per code
     clean = index.clean_denied if denied else index.clean_any
-    if (clean.issuperset(map(_REASON, claim.adjustments)) and clean.issuperset(claim.remarks)
-            and clean.issuperset(map(_REASON, chain.from_iterable(map(_ADJUSTMENTS, claim.lines))))):
+    if _all_clean(claim, clean):
         return None
     COUNTS.looked_up += 1
     if len(clean) >= 4096:  # bounded: codes are few, but a hostile file may carry any text
@@ -97,6 +96,22 @@ def route(claim: RemitClaim, routes: tuple[Route, ...] | None = None) -> Route |
         if not found:
             clean.add(code)
     return None if best is None else best[2]
+
+
+def _all_clean(claim: RemitClaim, clean: set[str]) -> bool:
+    """Whether every code of the claim (claim and line CARCs, remarks) is in `clean`. Plain loops:
+    issuperset over a map or chain builds a set of the codes first, twice the time for the few
+    codes of a claim."""
+    for adjustment in claim.adjustments:
+        if adjustment.reason not in clean:
+            return False
+    if not clean.issuperset(claim.remarks):
+        return False
+    for line in claim.lines:
+        for adjustment in line.adjustments:
+            if adjustment.reason not in clean:
+                return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,3 +170,17 @@ def test_a_claims_charge_is_read_as_claim_charge():
             expected = None
         got = answered._charge(claim)
         assert got == expected and str(got) == str(expected), text
+
+
+@pytest.mark.parametrize("payer", [["NM1*PR*2*BLUE STAR*****PI*22222"], ["NM1*PR*2*X"], ["NM1*PR"],
+                                   ["NM1*PR*2*****PI*"], ["NM1*PR*2*BLUE STAR*****PI*22222", "REF*2U*BSI01"],
+                                   ["NM1*PR*2*GREEN*****PI*3", "N3*1 ROAD", "REF*FY*7"]])
+def test_the_next_payer_named_by_its_nm1_alone_is_read_as_any_other(payer):
+    """loop_payer_of's shortcut for a 2330B of one NM1 gives the general reading's shared ref."""
+    from cobpipe.cob.build import NextPayer
+    from edi.segment import Segment
+
+    segments = [Segment(text.split("*")[0], tuple(text.split("*")[1:])) for text in payer]
+    next_payer = NextPayer("S", "18", "", "", "", "CI", [], segments)
+    ids = [next_payer.payer_id] + [s.get(2) for s in segments[1:] if s.tag == "REF"]
+    assert convert.loop_payer_of(next_payer) is shared_ref(tuple(i for i in ids if i), segments[0].get(3))

@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cobpipe.cob.decide import REVERSAL, _resolve, resolve_parts
+from cobpipe.cob.decide import REVERSAL, _resolve, _why_not_cob_input, not_cob_input, resolve_parts
 from cobpipe.cob.remit import RemitClaim
 
 
@@ -30,3 +30,16 @@ def test_a_reversal_and_its_correction_still_take_the_general_path():
     resolved = resolve_parts([reversal, correction])
     assert resolved.claim is correction and correction.reversed is True
     assert resolved.notes == ["a reversal (CLP02 22) voided the earlier adjudication; billed from its correction"]
+
+
+@given(st.sampled_from(["1", "2", "3", "4", "19", "20", "21", "22", "23", "25", "5", "", "x"]),
+       st.sampled_from([None, "", "ZZ CARRIER"]),
+       st.sets(st.sampled_from(["MA18", "MA07", "N89", "MA19", "MA01", "N479"]), max_size=3))
+def test_not_cob_input_answers_as_the_general_path(status, carrier, remarks):
+    """The shortcut for a processed claim not forwarded (CLP02 1-4, no NM1*TT, no MA18/MA07/N89)
+    says what the general path says for every status, carrier and remark."""
+    claim = RemitClaim(claim_id="C1", status_code=status, charge=Decimal("10"), paid=Decimal("0"),
+                       patient_responsibility=Decimal("0"), payer_claim_number="P1", filing_indicator="CI",
+                       adjustments=[], lines=[], segment=1, adjudication_date=None, crossover_carrier=carrier,
+                       remarks=remarks)
+    assert not_cob_input(claim) == _why_not_cob_input(claim)

@@ -98,3 +98,42 @@ def test_loop_payer_reads_what_the_plain_reading_reads(items):
     loop = Loop("2010BB", [i if i is not None else payer_loop("NM1*PR*2*INNER*****PI*9") for i in items])
     assert loop_payer(loop) == plain_loop_payer(loop)
     assert loop_payer(loop) == plain_loop_payer(loop)  # the remembered answer
+
+
+SUBSCRIBER_ITEMS = ["HL*2*1*22*0", "SBR*P*18*G1******CI", "SBR*s", "SBR", "PAT*01", "DMG*D8*19800101*F",
+                    "2010BA", "2010BB", "2010BB REF", "2010BB N3", "2010BB short", "2010BB empty"]
+
+
+def subscriber_item(name: str):
+    """A 2000B item: a segment, or a 2010BA/2010BB loop of one of the shapes billed_to tells apart."""
+    loops = {"2010BA": ("2010BA", ["NM1*IL*1*DOE*JO****MI*M1"]),
+             "2010BB": ("2010BB", ["NM1*PR*2*BLUE STAR*****PI*22222"]),
+             "2010BB REF": ("2010BB", ["NM1*PR*2*BLUE STAR*****PI*22222", "REF*2U*BSI01"]),
+             "2010BB N3": ("2010BB", ["NM1*PR*2*GREEN*****PI*3", "N3*1 ROAD", "N4*X*IL*60601"]),
+             "2010BB short": ("2010BB", ["NM1*PR*2*X"]),
+             "2010BB empty": ("2010BB", [])}
+    if name in loops:
+        loop_id, texts = loops[name]
+        return Loop(loop_id, [seg(t) for t in texts])
+    return seg(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(SUBSCRIBER_ITEMS), max_size=6))
+def test_billed_to_reads_what_billed_payer_and_billed_level_read(names):
+    """billed_to (one pass, the payer remembered by its NM1) against billed_payer and billed_level:
+    no SBR or 2010BB, several of each, a 2010BB with a REF or an address, short or empty."""
+    from cobpipe.claim837.claim import Envelope, OriginalClaim
+
+    subscriber = Loop("2000B", [subscriber_item(name) for name in names])
+    claim = OriginalClaim(Envelope(), Loop("HEADER"), Loop("2000A"), subscriber, None,
+                          Loop("2300", [seg("CLM*C1*10")]))
+    for _ in range(2):  # the remembered answer too
+        assert identity.billed_to(claim) == (identity.billed_payer(claim), identity.billed_level(claim))
+
+
+def test_a_payer_named_by_its_nm1_alone_is_the_shared_ref():
+    """Fails if nm1_payer stops giving loop_payer's shared ref (the remembered answers go by identity)."""
+    texts = ["NM1*PR*2*BLUE STAR*****PI*22222", "NM1*PR*2*X", "NM1*PR", "NM1*PR*2*****PI*"]
+    for text in texts:
+        assert identity.nm1_payer(seg(text)) is loop_payer(payer_loop(text))
