@@ -27,7 +27,13 @@ from typing import Any
 
 from .ig_mapcache import cache_folder, read_kept, write_kept
 
-LIMIT = 8192  # expressions kept in the file (a 10k-claim convert output needs ~150)
+# entries (expressions and texts) kept in the file. One version of the maps needs ~1,100 (every
+# segment node of the 837P and 835); a 10k-claim convert output ~150 expressions. Past it the file
+# starts afresh from what the saving process used: entries of older maps and compilers (each upgrade
+# makes new keys) do not pile up, and a full file never stops new expressions from being kept
+# (unpickling a 3.4 MB file of stale entries cost every validating process ~50M instructions).
+LIMIT = 2048
+_HELD = 4 * LIMIT  # of each kind held by a process (a long-lived one's memory stays bounded)
 
 try:  # the private names this needs; without them, plain re.compile
     import _sre
@@ -39,11 +45,12 @@ except ImportError:  # pragma: no cover - another implementation
 
 
 class _Store:
-    __slots__ = ("known", "texts", "added", "loaded", "path")
+    __slots__ = ("known", "texts", "used", "added", "loaded", "path")
 
     def __init__(self) -> None:
         self.known: dict[tuple[str, int], tuple] = {}
         self.texts: dict[tuple, str | None] = {}  # edi.ig_regex's expression texts, by node token and path
+        self.used: set = set()  # the keys of both this process looked up or added (what a fresh file keeps)
         self.added = 0
         self.loaded = False
         self.path: Path | None = None
@@ -79,10 +86,11 @@ def text(key: tuple, build: Callable[[], str | None]) -> str | None:
     if _store.path is None:
         return build()
     texts = _store.texts
+    _store.used.add(key)
     if key in texts:
         return texts[key]
     found = build()
-    if len(texts) < LIMIT:
+    if len(texts) < _HELD:
         texts[key] = found
         _store.added += 1
     return found
@@ -95,6 +103,7 @@ def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:  # noqa: A001 - as
     if _store.path is None:
         return re.compile(pattern, flags)
     key = (pattern, flags)
+    _store.used.add(key)
     entry = _store.known.get(key)
     if entry is not None:
         try:
@@ -102,11 +111,10 @@ def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:  # noqa: A001 - as
         except Exception:  # noqa: BLE001 - refused: compiled as re does, and kept again
             pass
     entry = code_of(pattern, flags)
-    compiled = _sre.compile(pattern, *entry)
-    if len(_store.known) < LIMIT:
+    if len(_store.known) < _HELD:
         _store.known[key] = entry
         _store.added += 1
-    return compiled  # type: ignore[no-any-return]
+    return _sre.compile(pattern, *entry)  # type: ignore[no-any-return]
 
 
 def code_of(pattern: str, flags: int) -> tuple[Any, ...]:
@@ -128,4 +136,15 @@ def save() -> None:
     if path is None or not _store.added:
         return
     _store.added = 0
-    write_kept(path, (sys.version, _store.known, _store.texts))
+    known, texts = _store.known, _store.texts
+    if len(known) + len(texts) > LIMIT:  # afresh: only what this process used (see LIMIT)
+        used = _store.used
+        known = _store.known = _latest({key: entry for key, entry in known.items() if key in used}, LIMIT // 4)
+        texts = _store.texts = _latest({key: text for key, text in texts.items() if key in used},
+                                       LIMIT - len(known))
+    write_kept(path, (sys.version, known, texts))
+
+
+def _latest(entries: dict, count: int) -> dict:
+    """The last `count` entries of `entries` (insertion order: the file's, then this process's new ones)."""
+    return entries if len(entries) <= count else dict(list(entries.items())[len(entries) - count:])

@@ -121,3 +121,42 @@ def test_kept_texts_are_the_written_ones(fresh_store):
     assert [segment_pattern(n, "|", "^", "!") for n in nodes[:5]] == [
         ig_regex._segment_text(n, "|", "^", "!", None) for n in nodes[:5]]
     assert ig_recache._store.added == 5  # all but the new delimiters' came from the file
+
+
+def test_a_file_of_stale_entries_starts_afresh_and_still_keeps_new_ones(fresh_store):
+    """Entries of older maps and compilers (keys no process asks for any more) do not pile up: past
+    LIMIT the file is written afresh with what the saving process used, its new entries included
+    (before, a full file refused every new expression for good)."""
+    patterns = node_patterns()[:3]
+    stale_known = {(f"stale{n}", 0): ig_recache.code_of("a", 0) for n in range(ig_recache.LIMIT // 2)}
+    stale_texts = {("837.old-map-token", f"/path/{n}", "*", ":", "~", ()): "x" for n in range(ig_recache.LIMIT)}
+    ig_recache._store.loaded = True
+    ig_recache._store.path = ig_recache.store_path()
+    ig_recache._store.known, ig_recache._store.texts = dict(stale_known), dict(stale_texts)
+    ig_recache.compile(patterns[0])  # a new expression, with the store over LIMIT
+    ig_recache.text(("837.new-map-token", "/p", "*", ":", "~", ()), lambda: "y")
+    assert ig_recache.compile("stale-never-asked") is not None  # (added, then used: kept too)
+    ig_recache.save()
+
+    ig_recache._store = ig_recache._Store()  # a new process's store, read from the file
+    ig_recache._load()
+    kept = ig_recache._store
+    assert set(kept.known) == {(patterns[0], 0), ("stale-never-asked", 0)}
+    assert set(kept.texts) == {("837.new-map-token", "/p", "*", ":", "~", ())}
+    assert ig_recache.compile(patterns[0]).pattern == patterns[0]
+    assert kept.added == 0  # (from the file)
+    ig_recache.compile(patterns[1])
+    assert kept.added == 1  # under LIMIT again: new ones are kept as ever
+
+
+def test_the_file_never_holds_more_than_limit(fresh_store, monkeypatch):
+    monkeypatch.setattr(ig_recache, "LIMIT", 8)
+    for pattern in node_patterns()[:20]:
+        ig_recache.compile(pattern)
+    for n in range(20):
+        ig_recache.text(("tok", f"/p{n}", "*", ":", "~", ()), lambda n=n: str(n))
+    ig_recache.save()
+    ig_recache._store = ig_recache._Store()
+    ig_recache._load()
+    assert len(ig_recache._store.known) + len(ig_recache._store.texts) <= 8
+    assert ("tok", "/p19", "*", ":", "~", ()) in ig_recache._store.texts  # the latest are the ones kept
