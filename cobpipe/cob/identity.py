@@ -188,6 +188,7 @@ def _shared(ref: PayerRef) -> PayerRef:
     if found is None:
         if len(_REFS) >= 4096:
             _REFS.clear()
+            _NM1_PAYERS.clear()  # its answers are shared copies: none kept that is no longer the one
         found = _REFS[key] = ref
     return found
 

@@ -137,3 +137,14 @@ def test_a_payer_named_by_its_nm1_alone_is_the_shared_ref():
     texts = ["NM1*PR*2*BLUE STAR*****PI*22222", "NM1*PR*2*X", "NM1*PR", "NM1*PR*2*****PI*"]
     for text in texts:
         assert identity.nm1_payer(seg(text)) is loop_payer(payer_loop(text))
+
+
+def test_a_payer_named_by_its_nm1_alone_is_the_shared_ref_after_the_shared_refs_start_afresh():
+    """Regression: when the shared refs were cleared (4,096 kept), nm1_payer still gave the copy it
+    remembered from before, no longer the shared one (the suite's order made the test above fail)."""
+    text = "NM1*PR*2*BLUE STAR*****PI*22222"
+    remembered = identity.nm1_payer(seg(text))
+    for n in range(4097):  # as many other payers as make the shared refs start afresh
+        identity.shared_ref((f"P{n}",), "OTHER")
+    assert identity.nm1_payer(seg(text)) is loop_payer(payer_loop(text))
+    assert identity.nm1_payer(seg(text)) == remembered
