@@ -27,7 +27,7 @@ from edi.reader import TransactionSet
 from edi.segment import Delimiters, _make_segment
 
 from ..era import balance
-from ..era.claims import _read_claim
+from ..era.claims import _CLAIM_END, _read_claim
 from ..era.clean import CleanScan, reopen_unchanged
 from ..era.context import _Context
 from ..era.header import _HEADER_END, _read_header
@@ -47,7 +47,8 @@ if tuple(f.name for f in dataclasses.fields(RemitClaim)) != _REMIT_FIELDS:
     raise ImportError("cob.remit.RemitClaim's fields changed: update remits_fast._claim and _REMIT_FIELDS")
 READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost the cyclic GC more than they save
 # the first 3 characters of the segments that end a claim (era.claims._CLAIM_END: CLP, LX, TS3, TS2, PLB, SE)
-_END_HEADS = frozenset({"CLP", "LX*", "LX", "TS3", "TS2", "PLB", "SE*", "SE"})
+# the first 3 characters of a segment that ends a claim (a 2-character tag with its "*", or alone)
+_END_HEADS = frozenset(head for tag in _CLAIM_END for head in ((tag,) if len(tag) == 3 else (tag + "*", tag)))
 _NOT_OURS = None  # what the claim reader answers for a claim it leaves to the parser
 BATCH = 64  # claims read in a row before the converter gets them (FastRemits.__iter__)
 

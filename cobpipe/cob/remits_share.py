@@ -7,6 +7,8 @@ import bisect
 import dataclasses
 import re
 
+from ..era.claims import _CLAIM_END as _CLAIM_END_TAGS
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Share:
@@ -51,7 +53,7 @@ _NEVER = 1 << 62  # past any segment number
 
 
 class _Ends:
-    """The segments of one chunk that end a claim (remits_fast._END_HEADS), found in its text at C
+    """The segments of one chunk that end a claim (era.claims._CLAIM_END), found in its text at C
     speed: another process's claims are skipped claim by claim, not segment by segment
     (remits_fast._end, the reference: tests/cobpipe/cob/test_remits_fast.py)."""
 
@@ -76,4 +78,4 @@ class _Ends:
 
 # a segment era.clean vouched for starts with its 2-3 character tag and a "*" or its terminator (the
 # chunk's text keeps the line feed after each terminator, when the file has them)
-_CLAIM_END = re.compile(r"~\n?(?:CLP|LX|TS3|TS2|PLB|SE)(?=[*~])")
+_CLAIM_END = re.compile(r"~\n?(?:" + "|".join(sorted(_CLAIM_END_TAGS)) + r")(?=[*~])")
