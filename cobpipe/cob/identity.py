@@ -51,6 +51,8 @@ def loop_payer(loop: Loop | None) -> PayerRef:
             ref = item.elements
             if ref and ref[0] in PAYER_SECONDARY_ID_QUALIFIERS:
                 ids.append(ref[1] if len(ref) > 1 else "")
+    if len(ids) == 1:  # the usual payer loop, named by its NM1 alone: remembered by that NM1's elements,
+        return nm1_payer(nm1)  # which the claims of a file repeat (each claim has loops of its own)
     # the ids given (no generator), NM103
     found = shared_ref(tuple(filter(None, ids)), elements[2] if len(elements) > 2 else "")
     if len(_LOOP_PAYERS) >= 256:
@@ -73,9 +75,7 @@ def billed_payer(claim: OriginalClaim) -> PayerRef:
 
 def billed_to(claim: OriginalClaim) -> tuple[PayerRef, str]:
     """(billed_payer(claim), billed_level(claim)) in one pass over the claim's 2000B items, its
-    first SBR and 2010BB. Each claim has a 2000B object of its own, so remembering by loop
-    (loop_payer) never finds one: a 2010BB without a REF (the usual one) is remembered by its NM1's
-    elements instead, which an ERA's claims repeat for the few payers they were billed to."""
+    first SBR and 2010BB."""
     sbr = payer = None
     for item in claim.subscriber.items:
         if isinstance(item, Segment):
@@ -83,18 +83,11 @@ def billed_to(claim: OriginalClaim) -> tuple[PayerRef, str]:
                 sbr = item
         elif payer is None and isinstance(item, Loop) and item.id == "2010BB":
             payer = item
-    level = code(sbr, 1) if sbr is not None else ""
-    if payer is None:
-        return loop_payer(None), level
-    items = payer.items
-    nm1 = items[0] if items else None
-    if not isinstance(nm1, Segment) or any(isinstance(i, Segment) and i.tag == "REF" for i in items):
-        return loop_payer(payer), level
-    return nm1_payer(nm1), level
+    return loop_payer(payer), code(sbr, 1) if sbr is not None else ""
 
 
 def nm1_payer(nm1: Segment) -> PayerRef:
-    """The payer a payer loop names when it holds no REF: NM109 and NM103 of its NM1 (loop_payer's
+    """The payer a payer loop names when it holds no payer REF: NM109 and NM103 of its NM1 (loop_payer's
     answer for it), remembered by the NM1's elements."""
     elements = nm1.elements
     found = _NM1_PAYERS.get(elements)
@@ -106,7 +99,7 @@ def nm1_payer(nm1: Segment) -> PayerRef:
     return found
 
 
-# the elements of a payer's NM1 -> the ref of a payer loop with that NM1 and no REF (nm1_payer)
+# the elements of a payer's NM1 -> the ref of a payer loop with that NM1 and no payer REF (nm1_payer)
 _NM1_PAYERS: dict[tuple[str, ...], PayerRef] = {}
 
 
