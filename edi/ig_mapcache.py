@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +47,23 @@ def cache_path(map_file: str) -> Path | None:
         import pyx12
 
         maps = Path(pyx12.__file__).parent / "map"  # (importlib.resources' files(): ~10 ms of imports)
-        key = "\0".join((str(FORMAT), sys.version, getattr(pyx12, "__version__", "?"), map_file)).encode()
-        # (CRC-32 and Adler-32 of it all, each part's length first: no hashlib to import, and nothing
-        # to resist here but chance)
-        crc, adler = zlib.crc32(key), zlib.adler32(key)
-        for data in (Path(__file__).with_name("ig_map.py").read_bytes(),
-                     *((maps / name).read_bytes() for name in (map_file, *_SOURCES))):
-            size = len(data).to_bytes(8, "little")
-            crc, adler = zlib.crc32(data, zlib.crc32(size, crc)), zlib.adler32(data, zlib.adler32(size, adler))
+        key = "\0".join((str(FORMAT), sys.version, getattr(pyx12, "__version__", "?"), map_file))
+        digest = content_digest(key, [Path(__file__).with_name("ig_map.py").read_bytes(),
+                                      *((maps / name).read_bytes() for name in (map_file, *_SOURCES))])
     except (OSError, ImportError, TypeError):
         return None
-    return folder / f"{Path(map_file).stem}-{crc:08x}{adler:08x}.pickle"
+    return folder / f"{Path(map_file).stem}-{digest}.pickle"
+
+
+def content_digest(key: str, parts: Iterable[bytes]) -> str:
+    """A kept file's name part for what it is made from: CRC-32 and Adler-32 of `key` and each part,
+    each part's length first (no hashlib to import, and nothing to resist here but chance)."""
+    data = key.encode()
+    crc, adler = zlib.crc32(data), zlib.adler32(data)
+    for data in parts:
+        size = len(data).to_bytes(8, "little")
+        crc, adler = zlib.crc32(data, zlib.crc32(size, crc)), zlib.adler32(data, zlib.adler32(size, adler))
+    return f"{crc:08x}{adler:08x}"
 
 
 def node_token(path: Path | None) -> str | None:

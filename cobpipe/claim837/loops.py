@@ -10,7 +10,6 @@ import contextlib
 import functools
 import importlib.util
 import sys
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -108,7 +107,7 @@ def kept_table_path() -> Path | None:
     turns it off): a file named by a hash of what the table is made from, pyx12's map (by content),
     Python's version and this module's source (the parser and the classes pickled), so a changed
     map or parser never reads an old table. None when there is no cache folder or no map to read."""
-    from edi.ig_mapcache import cache_folder
+    from edi.ig_mapcache import cache_folder, content_digest
 
     folder = cache_folder()
     if folder is None:
@@ -116,14 +115,11 @@ def kept_table_path() -> Path | None:
     try:  # (found, not imported: pyx12's own imports are for parsing the map)
         spec = importlib.util.find_spec("pyx12")
         map_path = Path(spec.submodule_search_locations[0]) / "map" / MAP_NAME
-        key = "\0".join((str(_KEPT_FORMAT), sys.version, MAP_NAME)).encode()
-        crc, adler = zlib.crc32(key), zlib.adler32(key)  # as edi.ig_mapcache names its files
-        for data in (Path(__file__).read_bytes(), map_path.read_bytes()):
-            size = len(data).to_bytes(8, "little")
-            crc, adler = zlib.crc32(data, zlib.crc32(size, crc)), zlib.adler32(data, zlib.adler32(size, adler))
+        digest = content_digest("\0".join((str(_KEPT_FORMAT), sys.version, MAP_NAME)),
+                                [Path(__file__).read_bytes(), map_path.read_bytes()])
     except (OSError, ImportError, TypeError, AttributeError, IndexError, ValueError):
         return None
-    return folder / f"loop-table-{crc:08x}{adler:08x}.pickle"
+    return folder / f"loop-table-{digest}.pickle"
 
 
 def parse_loop_table() -> LoopTable:
