@@ -20,17 +20,17 @@ from ..decision_log import DecisionLog
 from ..payers import PayerList, PayerRef
 from .answered import AnsweredClaim
 from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions,
-                        EraScan)
+                        EraScan, remitted_decision)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
 from .coverage import CoverageTable
 from .decide import REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
 from .followup import REPLACEMENT, VOID, as_follow_up
-from .from_era import billed_lines
+from .from_era import billed_line_refs, billed_lines
 from .gate import ClaimView, check_claim
 from .identity import (RememberedPayers, billed_level, billed_payer, billed_to, era_payer, level_word, nm1_payer,
                        other_payers, shared_ref)
-from .match import LineMatch, match_lines
+from .match import LineMatch, match_by_refs, match_lines
 from .remit import RemitClaim
 from .remits import RemitStream
 from .routes import route
@@ -113,9 +113,8 @@ class ClaimConverter(AnsweredClaim):
         state set (before the claims are handed on: nothing reads it in between)."""
         first, last = parts[0], parts[-1]
         status_code = last.status_code
-        decision = ClaimDecision(first.claim_id, REJECTED, era_segment=first.segment, era_payer=self._sender_text,
-                                 clp02=status_code, era_level=STATUS_LEVEL.get(status_code),
-                                 payer_claim_number=last.payer_claim_number or None)
+        decision = remitted_decision(first.claim_id, REJECTED, first.segment, self._sender_text,
+                                     STATUS_LEVEL.get(status_code), status_code, last.payer_claim_number or None)
         decisions.append(decision)
         built = self._decide(parts, decision)
         if decision.state is None:
@@ -211,8 +210,12 @@ class ClaimConverter(AnsweredClaim):
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
         if remit.lines:  # has_lines, without the property call
-            lines = match_lines(billed_lines(original), [line.match for line in remit.lines],
-                                claim_id=remit.claim_id, path=self.path)
+            remitted = [line.match for line in remit.lines]
+            # the usual claim: its lines named back one to one by REF*6R, told from the billed
+            # lines' REFs alone (match_lines' own first answer), the rest of each line not read
+            lines = match_by_refs(billed_line_refs(original), remitted) if self.quick else None
+            if lines is None:
+                lines = match_lines(billed_lines(original), remitted, claim_id=remit.claim_id, path=self.path)
             if lines.findings:  # CappedFindings' += is Python code, for nothing when empty
                 decision.findings += lines.findings
         else:  # a claim-level-only 835 is reported in 2320 and 2330B alone

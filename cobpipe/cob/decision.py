@@ -172,10 +172,38 @@ class ClaimDecision:
         return data
 
 
+def remitted_decision(claim_id: str, status: str, era_segment: int | None, era_payer: str | None,
+                      era_level: str | None, clp02: str | None, payer_claim_number: str | None) -> ClaimDecision:
+    """`ClaimDecision(claim_id, status, era_segment=..., era_payer=..., era_level=..., clp02=...,
+    payer_claim_number=...)`, the decision a remitted claim starts from (one a claim), made with its
+    fields given in order: no keyword matching, no default factory asked (tests hold it equal)."""
+    return ClaimDecision(claim_id, status, [], None, era_segment, _empty_findings(), era_payer, None, era_level,
+                         clp02, payer_claim_number)
+
+
 def report_json(row: tuple, findings) -> str:
-    """`json.dumps(decision.to_dict())` of the decision whose `report_row()` this is, the text made
-    directly for the usual entry (string values, no findings: one C string encoder a value, no dict
-    and no encoder object a claim); anything else goes the reference way, by to_dict."""
+    """`json.dumps(decision.to_dict())` of the decision whose `report_row()` this is. The usual entry
+    (no findings) is its id, then a middle remembered by the values it shows (status, reasons, payer,
+    level, frequency, 835 payer, state: the claims of an ERA share a few dozen such middles), then
+    its segment; `_report_json` makes the text directly for the rest, by to_dict for anything else."""
+    era_segment = row[4]
+    if findings or not (era_segment is None or type(era_segment) is int):  # noqa: E721 - bool is not
+        return _json_of_row(row, findings)
+    claim_id, status, reasons = row[:3]
+    try:
+        middle = _MIDDLES.get((status, row[3], row[5], row[12], row[10], row[11], *reasons))
+    except TypeError:  # a value that cannot be a key (not hashable, not iterable): the long way words it
+        return _report_json(row, findings)
+    if middle is None or type(claim_id) is not str:
+        return _report_json(row, findings)
+    if era_segment is None:
+        return '{"id": ' + _string(claim_id) + middle + "}"
+    return '{"id": ' + _string(claim_id) + middle + ', "segment": ' + int.__repr__(era_segment) + "}"
+
+
+def _report_json(row: tuple, findings) -> str:
+    """report_json's text made value by value (string values, no findings: one C string encoder a
+    value, no dict and no encoder object a claim); the middle kept for report_json when made so."""
     claim_id, status, reasons, payer_id, era_segment, era_payer = row[:6]
     if findings or not (era_segment is None or type(era_segment) is int):  # noqa: E721 - bool is not
         return _json_of_row(row, findings)
@@ -197,10 +225,31 @@ def report_json(row: tuple, findings) -> str:
             parts += (', "state": ', _string(state))
     except TypeError:  # a value that is not a string (a test's, or a mistake): as json.dumps words it
         return _json_of_row(row, findings)
+    _remember_middle(row, "".join(parts[2:]))
     if era_segment is not None:
         parts += (', "segment": ', int.__repr__(era_segment))
     parts.append("}")
     return "".join(parts)
+
+
+def _remember_middle(row: tuple, middle: str) -> None:
+    """Keeps an entry's middle (from its status to its state) by the values it shows; the key holds
+    only hashable values (else nothing is kept), the table is cleared when full."""
+    try:
+        key = (row[1], row[3], row[5], row[12], row[10], row[11], *row[2])
+        hash(key)
+    except TypeError:
+        return
+    if len(_MIDDLES) >= _MIDDLES_LIMIT:
+        _MIDDLES.clear()
+    _MIDDLES[key] = middle
+
+
+# (status, payer id, 835 payer, state, level, frequency, *reasons) -> the text of an entry between its
+# id and its segment (report_json): equal keys show equal text (a truthy value shown is a str, and
+# equal strs encode alike; falsy values show nothing whatever their type)
+_MIDDLES: dict[tuple, str] = {}
+_MIDDLES_LIMIT = 4096
 
 
 def _json_of_row(row: tuple, findings) -> str:

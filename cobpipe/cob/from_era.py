@@ -219,6 +219,25 @@ def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
     return out
 
 
+def billed_line_refs(claim: OriginalClaim) -> list[str]:
+    """Each 2400's REF*6R (its first, "" without one): `[b.ref_6r for b in billed_lines(claim)]`,
+    without the procedure, amounts and date. The usual claim's lines are matched by these alone
+    (match.match_by_refs), so the rest of billed_lines is read only when they do not match."""
+    refs = []
+    segment_type = Segment
+    for line in claim.lines:
+        found = ""
+        for item in line.items:
+            if type(item) is segment_type or isinstance(item, segment_type):
+                if item.tag == "REF":
+                    elements = item.elements
+                    if elements and elements[0] == "6R":
+                        found = elements[1] if len(elements) > 1 else ""
+                        break
+        refs.append(found)
+    return refs
+
+
 def _remember_amount(text: str) -> Decimal | None:
     """parse_amount(text), kept in billed_lines' table of amounts."""
     if len(_amounts) >= _VALUES_KEPT:

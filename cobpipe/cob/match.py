@@ -74,10 +74,20 @@ def match_lines(billed: Sequence[BilledLine], remitted: Sequence[RemittedLine], 
     The usual claim is answered at once: every line echoed back in the billed order with its own
     REF*6R (each one naming exactly one billed line, every billed line named): remitted line i is
     billed line i, nothing to report. Anything else is weighed line by line (`_match_by_evidence`)."""
-    refs = list(map(_REF_6R, remitted))
-    if refs and all(refs) and refs == list(map(_REF_6R, billed)) and len(set(refs)) == len(refs):
-        return LineMatch(list(range(len(refs))), [])
+    matched = match_by_refs(list(map(_REF_6R, billed)), remitted)
+    if matched is not None:
+        return matched
     return _match_by_evidence(billed, remitted, claim_id=claim_id, path=path)
+
+
+def match_by_refs(billed_refs: list[str], remitted: Sequence[RemittedLine]) -> LineMatch | None:
+    """match_lines' answer for the usual claim, from the billed lines' REF*6R alone (from_era.billed_line_refs):
+    every remitted line names its own billed line, in the billed order, each once. None for any
+    other claim (match_lines weighs it line by line)."""
+    refs = list(map(_REF_6R, remitted))
+    if refs and all(refs) and refs == billed_refs and len(set(refs)) == len(refs):
+        return LineMatch(list(range(len(refs))), [])
+    return None
 
 
 _REF_6R = attrgetter("ref_6r")

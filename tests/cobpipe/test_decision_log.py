@@ -380,3 +380,82 @@ def test_a_report_entry_made_directly_is_the_reference_entry(claim_id, status, r
     assert report_json(*decision.report_row()) == reference
     log = DecisionLog([decision] * 3, block=1)  # the first two read back from a packed block
     assert log._written and all(report_json(row, findings) == reference for row, findings in log.rows())
+
+
+_SMALL = st.sampled_from(["", "A", "S", "1", "7", "P9", 0, 1, False, True, None, 0.0, ()])
+
+
+@given(st.lists(st.tuples(st.sampled_from(["C1", "c1", "X\u00e9", ""]),
+                          st.sampled_from(["converted", "paper", "skipped", "held", 0, None]),
+                          st.lists(_SMALL, max_size=2), _SMALL, st.one_of(st.none(), st.integers(0, 9)), _SMALL,
+                          _SMALL, _SMALL, _SMALL), min_size=2, max_size=12))
+def test_remembered_entry_middles_are_the_reference_entries(drawn):
+    """report_json remembers an entry's middle by the values it shows: decisions drawn from a few
+    values (so keys meet again, and values equal across types meet: 0, False, 0.0; 1, True) are
+    each json.dumps of to_dict, whatever was remembered before them."""
+    import json
+
+    from cobpipe.cob import decision as module
+    from cobpipe.cob.decision import report_json
+
+    module._MIDDLES.clear()
+    for claim_id, status, reasons, payer_id, segment, era_payer, level, frequency, state in drawn:
+        decision = ClaimDecision(claim_id, status, reasons, payer_id=payer_id, era_segment=segment,
+                                 era_payer=era_payer, level=level, frequency=frequency, state=state)
+        try:
+            reference = json.dumps(decision.to_dict())
+        except TypeError:  # not encodable by json.dumps: report_json raises as well
+            with pytest.raises(TypeError):
+                report_json(*decision.report_row())
+            continue
+        assert report_json(*decision.report_row()) == reference
+
+
+def test_remembered_middles_stay_bounded(monkeypatch):
+    import json
+
+    from cobpipe.cob import decision as module
+    from cobpipe.cob.decision import report_json
+
+    monkeypatch.setattr(module, "_MIDDLES_LIMIT", 3)
+    for n in range(20):
+        decision = ClaimDecision(f"C{n}", "skipped", [f"reason {n % 7}"], era_segment=n)
+        assert report_json(*decision.report_row()) == json.dumps(decision.to_dict())
+    assert len(module._MIDDLES) <= 3
+
+
+@pytest.mark.parametrize("at_a_time", [1, 2, 7, 30, 31, 256])
+def test_entries_written_in_runs_are_the_entries(monkeypatch, at_a_time):
+    """write_claim_entries writes its entries some at a time: the same text whatever the run's length
+    (a run ending on the last entry, one entry a run, all in one)."""
+    import io
+    import json
+
+    from cobpipe import report
+    from cobpipe.report import write_claim_entries
+
+    monkeypatch.setattr(report, "_ENTRIES_A_WRITE", at_a_time)
+    log = DecisionLog(_assorted() * 3, block=4)
+    stream = io.StringIO()
+    write_claim_entries(log, stream)
+    assert stream.getvalue() == "".join(("," if n else "") + "\n    " + json.dumps(d.to_dict())
+                                        for n, d in enumerate(log))
+    empty = io.StringIO()
+    assert write_claim_entries(DecisionLog(), empty) == ([], []) and empty.getvalue() == ""
+
+
+@given(st.text(max_size=5), st.sampled_from(["rejected", "converted"]), st.one_of(st.none(), st.integers(0, 99)),
+       st.one_of(st.none(), st.text(max_size=5)), st.sampled_from([None, "P", "S"]), st.sampled_from([None, "1", "22"]),
+       st.one_of(st.none(), st.text(max_size=5)))
+def test_a_remitted_decision_is_the_keyword_made_decision(claim_id, status, segment, era_payer, level, clp02, number):
+    """remitted_decision (fields in order) makes what ClaimDecision's keywords make, with a fresh
+    reasons list and findings of its own."""
+    from cobpipe.cob.decision import _STATE, remitted_decision
+
+    made = remitted_decision(claim_id, status, segment, era_payer, level, clp02, number)
+    keyword = ClaimDecision(claim_id, status, era_segment=segment, era_payer=era_payer, era_level=level,
+                            clp02=clp02, payer_claim_number=number)
+    assert made == keyword and made.report_row() == keyword.report_row()
+    assert type(made.findings) is type(keyword.findings) and _STATE(made.findings) == _STATE(keyword.findings)
+    other = remitted_decision(claim_id, status, segment, era_payer, level, clp02, number)
+    assert other.reasons is not made.reasons and other.findings is not made.findings

@@ -80,3 +80,11 @@ def test_remembered_answers_stay_bounded(monkeypatch):
                               Loop("2300", [Segment("CLM", ("PCN", "1"))], [line]))
         assert _fields(billed_lines(claim)) == _fields(billed_lines_plain(claim))
     assert max(map(len, (from_era._procedures, from_era._amounts, from_era._dates))) <= 3
+
+
+@settings(max_examples=400, deadline=None)
+@given(claims())
+def test_billed_line_refs_are_billed_lines_refs(claim):
+    """billed_line_refs (what matching by REF*6R reads) is each billed line's ref_6r, the general
+    reading's, on lines of any shape: several REFs, REF*6R with no value, a REF in a child loop."""
+    assert from_era.billed_line_refs(claim) == [line.ref_6r for line in billed_lines_plain(claim)]
