@@ -4,6 +4,7 @@ crossovers (cob-spec §8). Used by the batch with --db and by the jobs.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,12 +75,26 @@ def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
     billed = result.billed  # read with the report's entries, when they were made ahead
     if billed is None:
         billed = [billed_row(d) for d in result.decisions if d.status == CONVERTED or d.status == PAPER]
+    make = _issued_maker()
+    isa, gs = numbers.get("ISA"), numbers.get("GS")
     issued = []
     for claim_id, payer_id, level, frequency, status in billed:
+        # IssuedClaim's fields in order (claim_id, payer_id, output, isa13, gs06, st02, source_sha256,
+        # issued_at, payer_level, frequency, channel), without its frozen __init__'s setattr calls
         if status == CONVERTED:
-            issued.append(IssuedClaim(claim_id, payer_id or "", output, numbers.get("ISA"), numbers.get("GS"),
-                                      next(set_of_claim, None), payer_level=level or "", frequency=frequency))
+            issued.append(make(claim_id, payer_id or "", output, isa, gs, next(set_of_claim, None), "", "",
+                               level or "", frequency, "electronic"))
         else:
-            issued.append(IssuedClaim(claim_id, payer_id or "", paper, payer_level=level or "",
-                                      frequency=frequency, channel="paper"))
+            issued.append(make(claim_id, payer_id or "", paper, None, None, None, "", "", level or "", frequency,
+                               "paper"))
     return issued
+
+
+@functools.lru_cache(maxsize=1)
+def _issued_maker():
+    """IssuedClaim(...) of every field positionally, as IssuedClaim's own __init__ makes it (equal,
+    same hash, frozen): one a billed claim at the end of a run (tests hold it to IssuedClaim's)."""
+    from .cob.from_era import _unfrozen_maker
+    from .ledger import IssuedClaim
+
+    return _unfrozen_maker(IssuedClaim)

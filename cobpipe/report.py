@@ -86,18 +86,24 @@ def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> tuple[lis
     was read on the way: the decisions' statuses, and the billed ones' (converted or paper)
     `record.billed_row`s. A DecisionLog is read by its rows (no decision made again)."""
     rows = decisions.rows() if isinstance(decisions, DecisionLog) else (d.report_row() for d in decisions)
-    write = stream.write
     statuses: list[str] = []
     billed: list[tuple] = []
-    comma = ""
+    entries: list[str] = []  # written _ENTRIES_A_WRITE at a time: one stream write a claim costs more
     for row, findings in rows:
-        write(comma + "\n    " + report_json(row, findings))
-        comma = ","
+        entries.append(report_json(row, findings))
         status = row[1]
         statuses.append(status)
         if status == CONVERTED or status == PAPER:
             billed.append(BILLED_OF_ROW(row))
+        if len(entries) >= _ENTRIES_A_WRITE:
+            stream.write(("," if len(statuses) > len(entries) else "") + "\n    " + ",\n    ".join(entries))
+            entries.clear()
+    if entries:
+        stream.write(("," if len(statuses) > len(entries) else "") + "\n    " + ",\n    ".join(entries))
     return statuses, billed
+
+
+_ENTRIES_A_WRITE = 256
 
 
 def write_report_tail(result: ConvertResult, stream) -> None:
