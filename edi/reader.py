@@ -340,21 +340,32 @@ class X12Reader:
                     unterminated = True
                 carry = ""
             restart: tuple[str, Delimiters] | None = None
-            if wanted is not None and env.st is not None and pieces and not unterminated and not term_is_newline:
-                # a chunk of body segments none of which is wanted: counted at once (what the hot path
-                # below does for each of them)
-                run = _body_run(pieces, term, sep, nl, body_tags, wanted,
-                                LOOP_LIMIT - (env.seg_count - env.loop_start))
-                if run is not None:
-                    count, last_tag, step, last_start = run
-                    if last_start is not None:
-                        env.loop_start = env.seg_count + last_start + 1
-                    env.seg_count += count
-                    index += count
-                    line += count * step
-                    seg, skipped = None, (last_tag, index, line)
-                    del pieces[:count]
-            for i, raw in enumerate(pieces):
+            # body segments none of which is wanted are counted a run at a time (what the hot path below
+            # does for each of them), from the chunk's start and again after each segment that ended a run
+            layout = (_run_layout(pieces, term, nl) if wanted is not None and pieces and not unterminated
+                      and not term_is_newline else None)
+            i = 0  # the next piece
+            at = 0  # where it starts in layout's text
+            npieces = len(pieces)
+            while i < npieces:
+                if layout is not None and env.st is not None:
+                    run = _body_run(layout, i, at, pieces, sep, body_tags, wanted,
+                                    LOOP_LIMIT - (env.seg_count - env.loop_start))
+                    if run is not None:
+                        count, last_tag, step, last_start, at = run
+                        if last_start is not None:
+                            env.loop_start = env.seg_count + last_start + 1
+                        env.seg_count += count
+                        index += count
+                        line += count * step
+                        seg, skipped = None, (last_tag, index, line)
+                        i += count
+                        if i >= npieces:
+                            break
+                raw = pieces[i]
+                i += 1
+                if layout is not None:
+                    at += len(raw) + len(term)
                 text = raw.strip(ws)
                 if not text:
                     line += raw.count(nl) + term_is_newline
@@ -400,7 +411,7 @@ class X12Reader:
                         if not restarted and (found.element != sep or found.segment != term):
                             # a following interchange with other delimiters: re-split from this ISA
                             index -= 1
-                            rest = term.join(pieces[i:]) + ("" if eof else term + carry)
+                            rest = term.join(pieces[i - 1:]) + ("" if eof else term + carry)
                             restart = rest[raw.index(text[0]):], found
                             line = seg_line
                             break
@@ -614,46 +625,90 @@ class X12Reader:
                                          where))
 
 
-def _body_run(pieces: list[str], term: str, sep: str, nl: str, body_tags: set[str],
-              wanted: frozenset[str], room: int) -> tuple[int, str, int, int | None] | None:
-    """(count, last tag, line step, index of the last LOOP_STARTS segment) of the first pieces when
-    every piece is one segment after one line break (LF or CR LF, when the file counts lines by LF)
-    or all are on one line, too few to pass the loop limit, and the
-    first `count` are body segments the reader has seen before, none wanted; else None (the pieces
-    are read one by one)."""
+def _run_layout(pieces: list[str], term: str, nl: str) -> tuple[str, str, int, str] | None:
+    """(the pieces joined, the line break before each, line step, terminator) when every piece is one
+    segment after one line break (LF or CR LF, when the file counts lines by LF) or all are on one
+    line; else None (the pieces are read one by one)."""
     count = len(pieces)
-    if count > room:
-        return None
     text = term.join(pieces)
     lead = text[:1]
     if lead == "\n" or lead == "\r":
         lead = "\r\n" if lead == "\r" else "\n"
         if (nl != "\n" or not text.startswith(lead) or text.count("\n") != count
-                or text.count("\r") != (count if lead == "\r\n" else 0) or text.count(term + lead) != count - 1):
+                or (text.count("\r") != count if lead == "\r\n" else "\r" in text)
+                or text.count(term + lead) != count - 1):
             return None
-        texts = text[len(lead):].split(term + lead)
-        step = 1
+        return text, lead, 1, term
+    if "\n" in text or "\r" in text:
+        return None
+    return text, "", 0, term
+
+
+_run_patterns: dict[tuple, tuple[re.Pattern[str], re.Pattern[str]]] = {}
+
+
+def _literals(words: frozenset[str]) -> str:
+    """An expression matching exactly one of `words` (non-empty), factored by their first characters so
+    the engine tries a few branches at each segment, not one per word."""
+    by_first: dict[str, list[str]] = {}
+    for word in sorted(words):
+        by_first.setdefault(word[0], []).append(word[1:])
+    alts = []
+    for first, rests in by_first.items():
+        tails = [re.escape(r) for r in rests if r]
+        tail = "|".join(tails) + ("|" if "" in rests else "")
+        alts.append(re.escape(first) + (f"(?:{tail})" if tails else ""))
+    return "(?:" + "|".join(alts) + ")" if alts else ""
+
+
+def _patterns(tags: frozenset[str], sep: str, term: str, lead: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(the boundary before the first piece whose tag is not one of `tags`, the last boundary before a
+    LOOP_STARTS tag) in a layout's text (a boundary: a terminator and the line break; a tag: the piece's
+    text up to its first element separator, or its end)."""
+    key = (tags, sep, term, lead)
+    found = _run_patterns.get(key)
+    if found is None:
+        t, start = re.escape(term), re.escape(term + lead)
+        end = f"(?:{re.escape(sep)}|{t}|\\Z)"
+        known = _literals(tags) or "(?!)"
+        loops = _literals(LOOP_STARTS)
+        found = (re.compile(f"{start}(?!{known}{end})"), re.compile(f"(?s:.*)(?={start}(?:{loops}){end})"))
+        if len(_run_patterns) >= 64:
+            _run_patterns.clear()
+        _run_patterns[key] = found
+    return found
+
+
+def _body_run(layout: tuple[str, str, int, str], first: int, at: int, pieces: list[str], sep: str,
+              body_tags: set[str], wanted: frozenset[str],
+              room: int) -> tuple[int, str, int, int | None, int] | None:
+    """(count, last tag, line step, index of the last LOOP_STARTS segment, where the piece after them
+    starts in the text) of the pieces from `first` (at `at` in layout's text) that are body segments the
+    reader has seen before, none wanted, up to the first other one, too few to pass the loop limit;
+    else None (that piece is read by itself)."""
+    text, lead, step, term = layout
+    tag = pieces[first][len(lead):].partition(sep)[0]
+    if tag not in body_tags or tag in wanted:
+        return None
+    stop, loops = _patterns(frozenset(body_tags) - wanted, sep, term, lead)
+    found = stop.search(text, at)
+    if found is None:  # to the chunk's end
+        end, count = len(text), len(pieces) - first
     else:
-        if "\n" in text or "\r" in text:
-            return None
-        texts = pieces
-        step = 0
-    # each tag as read before the layout is stripped: a segment with layout around its tag, or an
-    # empty one, has no tag the reader knows and ends the run (layout after it changes neither the
-    # tag nor the line counts)
-    tags = [t.partition(sep)[0] for t in texts]
-    found = set(tags)
-    if not found <= body_tags or not found.isdisjoint(wanted):  # up to the first other segment
-        count = next(k for k, tag in enumerate(tags) if tag not in body_tags or tag in wanted)
-        if not count:
-            return None
-        del tags[count:]
-    last_start = None
-    for k in range(count - 1, -1, -1):
-        if tags[k] in LOOP_STARTS:
-            last_start = k
-            break
-    return count, tags[-1], step, last_start
+        end = found.start()  # the terminator after the run's last piece
+        count = text.count(term, at, end) + 1
+    if count > room:
+        return None
+    last = first + count - 1
+    last_tag = pieces[last][len(lead):].partition(sep)[0] if count > 1 else tag
+    # the last boundary before a loop's first segment among pieces first+1..last (text cut after `end`'s
+    # terminator: no boundary at or past it can match), else the first piece itself
+    found = loops.match(text, at, end + len(term) if end < len(text) else end)
+    if found is not None:
+        last_start: int | None = count - 1 - text.count(term, found.end() + 1, end)  # (counted from the end)
+    else:
+        last_start = 0 if tag in LOOP_STARTS else None
+    return count, last_tag, step, last_start, end + len(term)
 
 
 def _line_break(text: str, eof: bool) -> str | None:

@@ -168,3 +168,26 @@ def test_random_mutants(tmp_path_factory, monkeypatch, seed, chunk):
     text = _mutate(_BASE[rnd.choice(["era", "claims"])], rnd)
     with monkeypatch.context() as m:
         same(text, m, chunk=chunk)
+
+
+def test_runs_start_again_after_each_segment_that_ended_one(tmp_path, monkeypatch):
+    """A wanted segment, an ST/SE or a new tag ends a run; the segments after it, in the same chunk, are
+    counted by the next run (not read one by one to the chunk's end)."""
+    _era, claims = _synthetic(tmp_path, seed=11)
+    monkeypatch.setattr(reader_module, "CHUNK_CHARS", 1 << 16)  # chunks of many claims
+    same(claims)
+    Runs.taken = 0
+    read(claims, frozenset({"CLM"}))
+    # (the first chunk, starting with the ISA and no line break before it, is read one by one)
+    assert Runs.taken >= claims[1 << 17:].count("~\nCLM*")
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.frozensets(st.text("ABCN1234", min_size=1, max_size=4), min_size=1, max_size=12),
+       probe=st.text("ABCN1234", max_size=5))
+def test_the_tag_expression_matches_exactly_the_tags(words, probe):
+    import re
+
+    pattern = re.compile(reader_module._literals(words))
+    for word in [*words, probe]:
+        assert (pattern.fullmatch(word) is not None) == (word in words)
