@@ -346,9 +346,13 @@ class X12Reader:
                       and not term_is_newline else None)
             i = 0  # the next piece
             at = 0  # where it starts in layout's text
+            first_run = 0  # the first piece a run may start at
+            if layout is not None and layout[4]:  # the first piece (the file's first, an ISA) is left out
+                first_run = 1
+                at = -len(pieces[0]) - len(term)
             npieces = len(pieces)
             while i < npieces:
-                if layout is not None and env.st is not None:
+                if layout is not None and env.st is not None and i >= first_run:
                     run = _body_run(layout, i, at, pieces, sep, body_tags, wanted,
                                     LOOP_LIMIT - (env.seg_count - env.loop_start))
                     if run is not None:
@@ -625,10 +629,16 @@ class X12Reader:
                                          where))
 
 
-def _run_layout(pieces: list[str], term: str, nl: str) -> tuple[str, str, int, str] | None:
-    """(the pieces joined, the line break before each, line step, terminator) when every piece is one
-    segment after one line break (LF or CR LF, when the file counts lines by LF) or all are on one
-    line; else None (the pieces are read one by one)."""
+def _run_layout(pieces: list[str], term: str, nl: str) -> tuple[str, str, int, str, bool] | None:
+    """(the pieces joined, the line break before each, line step, terminator, whether the first piece is
+    left out) when every piece is one segment after one line break (LF or CR LF, when the file counts
+    lines by LF) or all are on one line; else None (the pieces are read one by one). A first piece with
+    no line break before it, in or around it (the file's first segment) is left out of the text: runs
+    start after it."""
+    skip = (len(pieces) > 1 and pieces[1][:1] in ("\n", "\r") and pieces[0][:1] not in ("\n", "\r", "")
+            and "\n" not in pieces[0] and "\r" not in pieces[0])
+    if skip:
+        pieces = pieces[1:]
     count = len(pieces)
     text = term.join(pieces)
     lead = text[:1]
@@ -638,10 +648,10 @@ def _run_layout(pieces: list[str], term: str, nl: str) -> tuple[str, str, int, s
                 or (text.count("\r") != count if lead == "\r\n" else "\r" in text)
                 or text.count(term + lead) != count - 1):
             return None
-        return text, lead, 1, term
-    if "\n" in text or "\r" in text:
+        return text, lead, 1, term, skip
+    if skip or "\n" in text or "\r" in text:
         return None
-    return text, "", 0, term
+    return text, "", 0, term, False
 
 
 _run_patterns: dict[tuple, tuple[re.Pattern[str], re.Pattern[str]]] = {}
@@ -679,14 +689,14 @@ def _patterns(tags: frozenset[str], sep: str, term: str, lead: str) -> tuple[re.
     return found
 
 
-def _body_run(layout: tuple[str, str, int, str], first: int, at: int, pieces: list[str], sep: str,
+def _body_run(layout: tuple[str, str, int, str, bool], first: int, at: int, pieces: list[str], sep: str,
               body_tags: set[str], wanted: frozenset[str],
               room: int) -> tuple[int, str, int, int | None, int] | None:
     """(count, last tag, line step, index of the last LOOP_STARTS segment, where the piece after them
     starts in the text) of the pieces from `first` (at `at` in layout's text) that are body segments the
     reader has seen before, none wanted, up to the first other one, too few to pass the loop limit;
     else None (that piece is read by itself)."""
-    text, lead, step, term = layout
+    text, lead, step, term, _skip = layout
     tag = pieces[first][len(lead):].partition(sep)[0]
     if tag not in body_tags or tag in wanted:
         return None

@@ -172,14 +172,15 @@ def test_random_mutants(tmp_path_factory, monkeypatch, seed, chunk):
 
 def test_runs_start_again_after_each_segment_that_ended_one(tmp_path, monkeypatch):
     """A wanted segment, an ST/SE or a new tag ends a run; the segments after it, in the same chunk, are
-    counted by the next run (not read one by one to the chunk's end)."""
+    counted by the next run (not read one by one to the chunk's end), the first chunk's too (its first
+    piece, the ISA with no line break before it, read by itself)."""
     _era, claims = _synthetic(tmp_path, seed=11)
-    monkeypatch.setattr(reader_module, "CHUNK_CHARS", 1 << 16)  # chunks of many claims
-    same(claims)
-    Runs.taken = 0
-    read(claims, frozenset({"CLM"}))
-    # (the first chunk, starting with the ISA and no line break before it, is read one by one)
-    assert Runs.taken >= claims[1 << 17:].count("~\nCLM*")
+    for chunk in (1 << 16, 1 << 22):  # chunks of many claims; the whole file in one
+        monkeypatch.setattr(reader_module, "CHUNK_CHARS", chunk)
+        same(claims)
+        Runs.taken = 0
+        read(claims, frozenset({"CLM"}))
+        assert Runs.taken >= claims.count("~\nCLM*")  # one after each wanted CLM, one before the first
 
 
 @settings(max_examples=200, deadline=None)
