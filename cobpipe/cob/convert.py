@@ -18,7 +18,7 @@ from edi.findings import Finding, Severity
 
 from ..decision_log import DecisionLog
 from ..payers import PayerList, PayerRef
-from .answered import AnsweredClaim
+from .answered import AnsweredClaim, _charge
 from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, ClaimDecision, ConvertOptions,
                         EraScan, remitted_decision)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
@@ -157,15 +157,26 @@ class ClaimConverter(AnsweredClaim):
         # each candidate's billed payer and level, read once from its 2000B: placing, the 835 payer's
         # id, the COB order and what was billed already all ask for them (nothing edits an original
         # before the build, which copies it)
-        billed = [billed_to(c) for c in candidates] if self.quick else None
-        billed_refs = [ref for ref, _ in billed] if billed else None
-        original = self._answered_claim(candidates, remit, decision, billed_refs)
-        if original is None:
-            return []
-        if billed and original is candidates[0]:
-            billed_ref, level = billed[0]
+        if self.quick and len(candidates) == 1:
+            # the usual claim: one candidate, billed to the 835's payer, with the charge remitted, is
+            # _answered_claim's first answer (told here without its lists and call); else asked
+            original = candidates[0]
+            billed_ref, level = billed_to(original)
+            billed_refs = [billed_ref]
+            if not (self.payers.same(self._sender, billed_ref) and _charge(original) == remit.charge):
+                original = self._answered_claim(candidates, remit, decision, billed_refs)
+                if original is None:
+                    return []
         else:
-            billed_ref, level = billed_payer(original), billed_level(original)
+            billed = [billed_to(c) for c in candidates] if self.quick else None
+            billed_refs = [ref for ref, _ in billed] if billed else None
+            original = self._answered_claim(candidates, remit, decision, billed_refs)
+            if original is None:
+                return []
+            if billed and original is candidates[0]:
+                billed_ref, level = billed[0]
+            else:
+                billed_ref, level = billed_payer(original), billed_level(original)
         billed_ids = billed_ref.ids
         decision.era_payer_id = billed_ids[0] if billed_ids else None
         expected_level = STATUS_LEVEL.get(remit.status_code)
