@@ -193,34 +193,14 @@ class _Blocks:
         reader.pos += len(region)
         reader.line += len(texts) * step
         hl = self.hl_token
-        term = self.term
-        next_hl = term + nl + hl  # where the next unit starts
-        next_lx = term + nl + "LX" + self.ele  # or the next service line
-        skip = len(term) + len(nl)
-        find, count = region.find, region.count
+        stops = (hl, "LX" + self.ele)  # a unit (one HL or LX to the next) starts at each
         n = len(texts)
         shapes = self.shapes
         enter, apply, unit = self.enter, self.apply, self.unit
         i = 0
-        pos = len(nl)  # where texts[i] starts in the region
-        none = len(region)  # (no HL, no LX further on)
-        hl_at = lx_at = -1  # the terminator before the next HL, LX (found again once passed)
-        while i < n:  # one HL or LX to the next: the block's first HL (if learned there), then a learned run
-            if hl_at < pos:
-                hl_at = find(next_hl, pos)
-                if hl_at < 0:
-                    hl_at = none
-            if lx_at < pos:
-                lx_at = find(next_lx, pos)
-                if lx_at < 0:
-                    lx_at = none
-            at = hl_at if hl_at < lx_at else lx_at
-            if at == none:
-                b = n
-            else:
-                b = i + count(term, pos, at + 1)
-                pos = at + skip
+        while i < n:  # a unit from texts[i]: the block's first HL (if learned there), then a learned run
             j = i
+            taken = False
             trie = shapes.trie
             if trie is not None:
                 if texts[i].startswith(hl):
@@ -228,22 +208,37 @@ class _Blocks:
                     if entries is not None and enter(entries, texts[i], line0 + i * step):
                         j = i + 1
                         trie = shapes.trie
-                if j < b:
+                # the unit's end is where a learned length leads to the next HL or LX (or the region's
+                # end); a run's expressions accept no HL or LX after its first segment, so only a run of
+                # the unit's own length can be taken, and lengths are tried shortest first
+                if j < n and (j == i or not texts[j].startswith(stops)):
                     runs = trie.get(_FAST)
                     if runs is not None:
-                        found = runs.get(b - j)
-                        if found is not None:
+                        lx_count = reader.lx_count
+                        for length, found in runs.items():
+                            b = j + length
+                            if b > n:
+                                break
+                            if b < n and not texts[b].startswith(stops):
+                                continue
                             seg = texts[j:b]
-                            lx_count = reader.lx_count
                             for run in found:
                                 if (run.lx_from is None or run.lx_from == lx_count) and all(
                                         map(_call, run.checks, seg)):
                                     apply(run, seg, line0 + j * step, step)
-                                    j = b
+                                    taken = True
                                     break
-            if j < b and not unit(texts, i, b, line0, step, b < n, j):
-                return False
-            i = b
+                            if taken:
+                                break
+            if taken:
+                i = b
+            else:
+                b = i + 1  # the unit's end, found segment by segment (a new shape, an error, an HL alone)
+                while b < n and not texts[b].startswith(stops):
+                    b += 1
+                if j < b and not unit(texts, i, b, line0, step, b < n, j):
+                    return False
+                i = b
         return True
 
     def _layout(self, region: str) -> tuple[list[str], int, int, str] | None:
@@ -258,9 +253,10 @@ class _Blocks:
             if not region.startswith(nl):
                 return None
             texts = region[len(nl):-1].split(term + nl)
-            n = len(texts)  # no other terminator or line break inside a text:
-            if (region.count(term) != n or region.count("\n") != n
-                    or (region.count("\r") != n if first == "\r" else "\r" in region)):
+            # no other terminator or line break inside a text (looked for in the texts joined: a C-level
+            # copy and three memchr searches, not three counts of the region)
+            joined = "".join(texts)
+            if term in joined or "\n" in joined or "\r" in joined:
                 return None
             line0, step = self.reader.line + 1, 1
         else:
@@ -473,7 +469,14 @@ class _Blocks:
             for path, value in changes:
                 delta[path] = value
         last_key, (last_node, _changes, end) = steps[-1]
-        known = trie.setdefault(_FAST, {}).setdefault(length, [])
+        fast = trie.get(_FAST)
+        if fast is None:
+            fast = trie[_FAST] = {}
+        known = fast.get(length)
+        if known is None:
+            known = fast[length] = []
+            if len(fast) > 1 and length < max(fast):  # lengths in order (see `region`)
+                trie[_FAST] = dict(sorted(fast.items()))
         # (not again a run its expressions refused; a few per trie node and length, tried in turn)
         if len(known) < CANDIDATES and not any(r.patterns == patterns and r.end is end and r.lx_from == lx_from
                                                for r in known):

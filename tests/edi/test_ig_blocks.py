@@ -286,3 +286,59 @@ def test_an_empty_piece_is_found_as_the_texts_show_it(parts, layout):
     region = layout + "".join(parts) + "~"
     texts = region[len(layout):-1].split("~" + layout)
     assert ig_blocks.empty_piece(region, layout, "~") == ("" in texts)
+
+
+def _layout_reference(region: str, term: str, line: int):
+    """`_Blocks._layout` as it was written first (three counts of the region): the reference."""
+    first = region[0]
+    if first == "\n" or first == "\r":
+        nl = "\r\n" if first == "\r" else "\n"
+        if not region.startswith(nl):
+            return None
+        texts = region[len(nl):-1].split(term + nl)
+        n = len(texts)
+        if (region.count(term) != n or region.count("\n") != n
+                or (region.count("\r") != n if first == "\r" else "\r" in region)):
+            return None
+        line0, step = line + 1, 1
+    else:
+        if "\n" in region or "\r" in region:
+            return None
+        texts = region[:-1].split(term)
+        line0, step, nl = line, 0, ""
+    if ig_blocks.empty_piece(region, nl, term):
+        return None
+    return texts, line0, step, nl
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.text("AB*~\n\r", min_size=1, max_size=6), min_size=1, max_size=8),
+       lead=st.sampled_from(["\n", "\r\n", "", "\r"]))
+def test_the_layout_is_read_as_the_counts_read_it(parts, lead):
+    from types import SimpleNamespace
+
+    region = "".join(lead + p + "~" for p in parts)
+    blocks = SimpleNamespace(term="~", reader=SimpleNamespace(line=5))
+    assert ig_blocks._Blocks._layout(blocks, region) == _layout_reference(region, "~", 5)
+
+
+def test_learned_lengths_are_kept_shortest_first(tmp_path):
+    """`region` takes the first learned length that reaches the next HL or LX; the lengths of each trie
+    node's runs stay in order however they were learned."""
+    seen = []
+    learn = ig_blocks._Blocks.learn
+
+    def checking(self, trie, length, steps, lx_start):
+        learn(self, trie, length, steps, lx_start)
+        fast = trie.get(ig_blocks._FAST)
+        if fast:
+            seen.append(list(fast))
+
+    from cobpipe.synth import generate
+
+    _era, claims = generate(300, tmp_path, seed=3, patient_fraction=0.8, max_lines=12)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ig_blocks._Blocks, "learn", checking)
+        same(read(Path(claims)))
+    assert seen and all(lengths == sorted(lengths) for lengths in seen)
+    assert any(len(lengths) > 1 for lengths in seen)
