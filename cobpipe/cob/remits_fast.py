@@ -34,7 +34,7 @@ from ..era.header import _HEADER_END, _read_header
 from ..era.model import ONE, ZERO, Moa, Party, RemittanceTotals
 from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
-from .from_era import _moa_segment, _remitted_line, adjudication_date, remit_claim
+from .from_era import _moa_segment, _remitted_line, _unfrozen_maker, adjudication_date, remit_claim
 from .remit import Deferred, RemitClaim, RemitLine
 from .remits_share import Share, _Ends
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
@@ -45,6 +45,9 @@ _REMIT_FIELDS = ("claim_id", "status_code", "charge", "paid", "patient_responsib
                  "remarks", "corrected_priority_payer", "parts", "reversed", "findings", "payments", "member_ids")
 if tuple(f.name for f in dataclasses.fields(RemitClaim)) != _REMIT_FIELDS:
     raise ImportError("cob.remit.RemitClaim's fields changed: update remits_fast._claim and _REMIT_FIELDS")
+# RemitClaim(...) without its __init__, which sets `payments` through remit._PaymentsSlot (a Python
+# __set__): 9.0 -> 6.5k instructions a claim (tests/cobpipe/cob/test_remits_fast.py holds it to the class)
+_remit_claim = _unfrozen_maker(RemitClaim)
 READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost the cyclic GC more than they save
 # the first 3 characters of the segments that end a claim (era.claims._CLAIM_END: CLP, LX, TS3, TS2, PLB, SE)
 # the first 3 characters of a segment that ends a claim (a 2-character tag with its "*", or alone)
@@ -235,25 +238,22 @@ class FastRemits:
         return remit_claim(payment, header, self.as_of)
 
 
-class _ClaimText(Deferred):
+class _ClaimText(tuple, Deferred):
     """The 835 model of a claim the fast read took (a paper EOB's source), made from the claim's
     segment texts as the parser reads them when first asked for: the claim had no finding, so a
-    context of its own gives the same ClaimPayment."""
+    context of its own gives the same ClaimPayment. A tuple (the claim's segment texts, its CLP's
+    segment number, (lines, delimiters, path), LX01): made in C, no __init__ run for every claim."""
 
-    __slots__ = ("bodies", "number", "source", "lx")
-
-    def __init__(self, bodies: list[str], number: int, source: tuple[bool, Delimiters, str], lx) -> None:
-        self.bodies, self.number, self.source, self.lx = bodies, number, source, lx
+    __slots__ = ()
 
     def load(self) -> list:
-        number = self.number
-        lines, delimiters, path = self.source
+        bodies, number, (lines, delimiters, path), lx = self
         segments = []
-        for body in self.bodies:
+        for body in bodies:
             parts = body.split("*")
             segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters))
             number += 1
-        payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), self.lx)
+        payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), lx)
         return [payment]
 
 
@@ -469,7 +469,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
         remarks.update(moa_remarks)
     if mia_remarks:
         remarks.update(mia_remarks)
-    return j, RemitClaim(  # positionally (_REMIT_FIELDS): half the time of keywords
+    return j, _remit_claim(  # RemitClaim's fields in order (_REMIT_FIELDS)
         claim_id.strip(), status, charge, paid, patient or ZERO, payer_number, filing, adjustments, remit_lines,
         number, adjudicated, moa, carrier, remarks, corrected, 1, False, [],
-        _ClaimText(bodies[start:j], number, source, lx), frozenset(member_ids))
+        _ClaimText((bodies[start:j], number, source, lx)), frozenset(member_ids))

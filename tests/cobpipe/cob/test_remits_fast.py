@@ -367,6 +367,51 @@ def test_the_unfrozen_makers_make_what_the_classes_make(data):
             made.__setattr__(dataclasses.fields(cls)[0].name, values[0])
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_claim_maker_makes_what_remit_claim_makes(data):
+    """remits_fast._remit_claim (RemitClaim without its __init__) gives RemitClaim(...): equal, same
+    repr, picklable, of the class itself, and a Deferred `payments` read through the class's slot
+    (made on first read, then kept), as RemitClaim's own __init__ stores it."""
+    import copy
+    import dataclasses
+    import pickle
+
+    from cobpipe.cob.remit import Deferred, RemitClaim
+    from cobpipe.cob.remits_fast import _remit_claim
+
+    class Listed(Deferred):
+        __slots__ = ("value",)
+
+        def __init__(self, value):
+            self.value = value
+
+        def load(self):
+            return list(self.value)
+
+    texts = st.lists(_TEXT, max_size=3)
+    values = [data.draw(_TEXT), data.draw(_TEXT), data.draw(_MONEY), data.draw(_MONEY), data.draw(_MONEY),
+              data.draw(_TEXT), data.draw(_TEXT), data.draw(texts), data.draw(texts),
+              data.draw(st.none() | st.integers(1, 10**6)), data.draw(_DAY), None, data.draw(st.none() | _TEXT),
+              data.draw(st.sets(_TEXT, max_size=3)), data.draw(st.booleans()), 1, False, [],
+              data.draw(texts), data.draw(st.frozensets(_TEXT, max_size=3))]
+    payments = values[18]
+    slot = RemitClaim.__dict__["payments"].slot
+    for deferred in (False, True):
+        if deferred:
+            values[18] = Listed(payments)
+        made, expected = _remit_claim(*values), RemitClaim(*values)
+        assert type(made) is RemitClaim
+        if deferred:
+            assert isinstance(slot.__get__(made), Deferred)  # not read until asked for
+        assert made == expected and repr(made) == repr(expected)
+        assert type(slot.__get__(made)) is list and made.payments == payments  # read once, kept
+        for other in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), dataclasses.replace(made)):
+            assert other == expected
+        made.paid = Decimal(-1)  # not frozen, as the class
+        assert made.paid == Decimal(-1)
+
+
 def _guarded(text: str):
     """remits_text._amount as it was written before its shortcut: the parser's value, within the guard."""
     from cobpipe.era.context import _decimal
