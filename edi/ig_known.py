@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-LIMIT = 4096  # texts remembered per expression before it starts again or gives up
-ROOM = 65536  # texts remembered by all expressions of a file together (~6 MB at most)
+LIMIT = 16384  # texts remembered per expression before it starts again or gives up
+ROOM = 131072  # texts remembered by all expressions of a file together (~12 MB at most)
 STEP = 256  # room an expression takes from the file's at a time
 
 
