@@ -16,9 +16,7 @@ from edi.writer import format_amount
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
-from .cas import cas_segments, tidy_cas_segments, tidy_cas_with_total
-from .gate_view import LINE_PROOFS as _LINE_PROOFS
-from .gate_view import PROOF_LIMIT, amount_read, date_of
+from .cas import cas_segments, tidy_cas_segments
 from .remit import RemitClaim
 from .tidy import tidy_segment
 
@@ -221,18 +219,17 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
     to drop) and tidied only when one of its texts from the claim or the 835 (SVD01, SVD03, SVD06)
     ends with the component separator, the one thing tidying changes in it; the CAS and AMT*EAF
     come remembered by their texts (`tidy_cas_segments`, `_eaf`)."""
-    global _LAST_UNITS, _LAST_DTP
+    global _LAST_UNITS
     amount = line.paid
     kept = _PAID_TEXTS.get(id(amount))
     if kept is not None and kept[0] is amount:
-        paid, paid_value = kept[1], kept[2]
+        paid = kept[1]
     else:
         paid = format_amount(amount)  # first: what it raises comes before SVD03's BuildError
-        paid_value = amount_read(paid)  # SVD02 as the gate reads it
         if amount.__class__ is Decimal:
             if len(_PAID_TEXTS) >= 8192:
                 _PAID_TEXTS.clear()
-            _PAID_TEXTS[id(amount)] = (amount, paid, paid_value)
+            _PAID_TEXTS[id(amount)] = (amount, paid)
     procedure = _SVD03.get(line.procedure) if type(line.procedure) is tuple else None  # noqa: E721
     if procedure is None:
         procedure = _svd03(line)
@@ -255,11 +252,9 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
         svd = tidy_segment(svd)
     adjustments = line.adjustments
     if adjustments:
-        made, cas = tidy_cas_with_total(adjustments)
-        segments = [svd, *made, dtp]
+        segments = [svd, *tidy_cas_segments(adjustments), dtp]
     else:
         segments = [svd, dtp]
-        cas = _ZERO  # the gate's sum of no CAS
     if line_level_eaf:
         patient = _ZERO
         for adjustment in adjustments:  # sum() with a generator, without the generator
@@ -269,40 +264,14 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
     loop = _new_object(Loop)  # Loop("2430", segments) without copying the fresh list
     loop.id = "2430"
     loop.items = segments
-    if cas is not None:  # the gate's proof of this 2430 (gate_view.LINE_PROOFS), inline: ~3.5 a claim
-        last = _LAST_DTP
-        if dtp is last[0]:
-            when = last[1]
-        else:
-            when = _dtp573_date(dtp)
-            _LAST_DTP = (dtp, when)
-        if when is not None:
-            if len(_LINE_PROOFS) >= PROOF_LIMIT:
-                _LINE_PROOFS.clear()
-            _LINE_PROOFS[id(loop)] = (loop, [*segments], svd.elements[0], paid_value, cas, when, line_level_eaf)
     return loop
-
-
-def _dtp573_date(dtp: Segment) -> dt.date | None:
-    """The date the gate reads from a 2430's DTP*573 (date_of of DTP03), None when it reads none or
-    `dtp` is not a DTP*573 Segment (the gate then walks the loop and says what it says)."""
-    if dtp.__class__ is not Segment or dtp.tag != "DTP":
-        return None
-    elements = dtp.elements
-    if not elements or elements[0] != "573":
-        return None
-    return date_of(elements[2] if len(elements) > 2 else "")
-
-
-# the last 2430 DTP*573 and its date as the gate reads it: one segment a claim, usually a whole ERA
-_LAST_DTP: tuple[object, dt.date | None] = (None, None)
 
 
 _new_object = object.__new__
 # SVD02's text by the amount object: the 835 reader gives one Decimal per text (two lines in three of
 # the 10k bench are paid an amount object met before), found without formatting it again. A
 # Decimal is immutable; the entry holds it, so its id is not reused meanwhile.
-_PAID_TEXTS: dict[int, tuple[Decimal, str, Decimal]] = {}  # (amount, SVD02 text, the text as the gate reads it)
+_PAID_TEXTS: dict[int, tuple[Decimal, str]] = {}
 # the last SVD05 formatted, (amount, its text): the 835 reader gives one Decimal per text, and nearly
 # every line is paid for the same units (1), so it is usually the very same object again
 _LAST_UNITS: tuple[object, str] = (None, "")

@@ -9,7 +9,6 @@ from decimal import Decimal
 from edi.segment import STANDARD, Segment, _make_segment
 from edi.writer import format_amount
 
-from .gate_view import ZERO, money
 from .tidy import tidy_segment, tidy_segments
 
 TRIPLETS_PER_SEGMENT = 6
@@ -138,64 +137,6 @@ def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
             _BY_OBJECT.clear()
         _BY_OBJECT[id(adj)] = (adj, made)
     return made
-
-
-def tidy_cas_with_total(adjustments: list[Adjustment]) -> tuple[list[Segment], Decimal | None]:
-    """`tidy_cas_segments(adjustments)`, and the sum of their amounts as the gate reads it from them
-    (ZERO plus each CAS amount as gate_view.money reads its text, in order: the very Decimals, so
-    the gate's sums from it are bit for bit those of its walk), for a 2430's proof (gate_view.
-    LINE_PROOFS). The sum is None when the CAS are not the usual one triplet, or two of different
-    groups, that `_remembered_triplet` answers: the gate then reads the segments themselves."""
-    if type(adjustments) is list or type(adjustments) is tuple:  # noqa: E721
-        count = len(adjustments)
-        if count == 1:
-            adj = adjustments[0]
-            kept = _WITH_VALUE.get(id(adj))
-            if kept is None or kept[0] is not adj:
-                kept = _triplet_and_value(adj)
-            made = kept[1]
-            if made is not _UNKNOWN:
-                return ([], ZERO) if made is None else ([made], kept[3])
-        elif count == 2:
-            first, second = adjustments
-            if first.group != second.group:
-                kept = _WITH_VALUE.get(id(first))
-                if kept is None or kept[0] is not first:
-                    kept = _triplet_and_value(first)
-                other = _WITH_VALUE.get(id(second))
-                if other is None or other[0] is not second:
-                    other = _triplet_and_value(second)
-                one, two = kept[1], other[1]
-                if one is not _UNKNOWN and two is not _UNKNOWN:
-                    if one is not None and two is not None:  # the usual CO-45 and PR-2
-                        return [one, two], kept[3] + other[2]
-                    if one is not None:
-                        return [one], kept[3]
-                    return ([two], other[3]) if two is not None else ([], ZERO)
-        elif not count:
-            return [], ZERO
-    return tidy_cas_segments(adjustments), None
-
-
-# Adjustment object -> (it, its tidied one-triplet CAS or None, that CAS's amount as money() reads
-# it, and ZERO plus that amount: the gate's sum when it is a 2430's only CAS)
-_WITH_VALUE: dict[int, tuple[Adjustment, Segment | None, Decimal | None, Decimal | None]] = {}
-
-
-def _triplet_and_value(adj: Adjustment) -> tuple:
-    """`adj`'s entry of _WITH_VALUE, made (and kept, for a plain Adjustment); made `_UNKNOWN` when
-    `_remembered_triplet` does not answer it."""
-    kept = _BY_OBJECT.get(id(adj))
-    made = kept[1] if kept is not None and kept[0] is adj else _remembered_triplet(adj)
-    if made is _UNKNOWN or made is None:
-        return adj, made, None, None
-    value = money(made, 3)
-    entry = adj, made, value, ZERO + value
-    if adj.__class__ is Adjustment:  # frozen: its answer never changes (a subclass may not be)
-        if len(_WITH_VALUE) >= 16384:
-            _WITH_VALUE.clear()
-        _WITH_VALUE[id(adj)] = entry
-    return entry
 
 
 def _one_triplet(adj: Adjustment) -> Segment:

@@ -18,7 +18,7 @@ import datetime as dt
 from edi.segment import Segment
 
 from ..claim837.loops import Loop
-from .gate_view import _DATES, _MONEY, _UNREAD, LINE_PROOFS, ZERO, cas_sum, date_of, money
+from .gate_view import _DATES, _MONEY, _UNREAD, ZERO, cas_sum, date_of, money
 
 PAYER_ORDER = "PSTABCDEFGH"  # SBR01 payer responsibility sequence
 # segments that move ClaimView.scan's state (a new claim segment, payer or line), and, inside a
@@ -85,7 +85,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
     clm = items[0]
     if clm.__class__ is not Segment or clm.tag != "CLM":
         return None
-    amount_of, date_known, proof_of = _MONEY.get, _DATES.get, LINE_PROOFS.pop
+    amount_of, date_known = _MONEY.get, _DATES.get
     payer: _Payer | None = None
     payer_id = ""
     lines = 0
@@ -140,25 +140,6 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             if part.__class__ is not Loop and not isinstance(part, Loop):
                 return None
             in_line_loops = True
-            kept = proof_of(id(part), None)
-            if kept is not None and kept[0] is part and part.items == kept[1]:
-                # a 2430 the builder proved (gate_view.LINE_PROOFS): what the walk below reads of
-                # it, without the walk; the same checks, in effect (each failing one ends in None)
-                open_adjudication = True
-                if kept[2] != payer_id:
-                    return None
-                found = True
-                when = kept[5]
-                if when > latest:
-                    latest = when
-                if kept[6]:
-                    line_eaf = True
-                svd_paid = kept[3]
-                if svd_paid < 0:
-                    return None
-                paid += svd_paid
-                adjusted += kept[4]
-                continue
             segments = part.items
             svd = segments[0] if segments else None
             if svd.__class__ is not Segment or svd.tag != "SVD":  # 2410, 2420x, 2440

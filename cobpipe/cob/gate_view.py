@@ -146,12 +146,6 @@ def money(seg: Segment, position: int) -> Decimal:
     elements = seg.elements
     text = elements[position - 1] if 0 < position <= len(elements) else ""
     value = _MONEY.get(text)
-    return amount_read(text) if value is None else value
-
-
-def amount_read(text: str) -> Decimal:
-    """An amount element's text as money() reads it (the same Decimal object while remembered)."""
-    value = _MONEY.get(text)
     if value is None:
         value = _MONEY_BEFORE.get(text)
         if value is None:
@@ -229,18 +223,3 @@ def date_of(text: str) -> dt.date | None:
 
 _UNREAD = object()
 _DATES: dict[str, object] = {}  # DTP03 text -> its date or None
-
-
-# --- proofs the builder leaves ------------------------------------------------------------------
-# A 2430 made by cob.adjudication.adjudicated_line is registered here by the loop's id with what
-# gate_loops' walk would read from its segments, taken where the builder made their texts: the
-# items then (a copy), SVD01, SVD02 and the CAS sum as money() reads their texts (the very
-# Decimals: same digits and exponent, so the gate's sums are bit for bit the walk's), the DTP*573
-# date as date_of reads it, whether an AMT*EAF is there:
-#     id(loop) -> (loop, items, SVD01, SVD02 amount, CAS sum, date, AMT*EAF there)
-# The gate takes an entry out when it meets its loop and uses it only when the loop's items are
-# still those (segments are immutable); else it walks the loop. The entry holds the loop, so its id
-# is not reused meanwhile; a claim is gated right after it is built, so the table stays small (one
-# claim's 2430s); entries of claims never gated (refused while built) go when it is full.
-LINE_PROOFS: dict[int, tuple] = {}
-PROOF_LIMIT = 512
