@@ -41,10 +41,11 @@ TEXTS = st.sampled_from([
 
 @settings(max_examples=300, deadline=None)
 @given(limit=st.sampled_from([1, 2, 3, 1024]), room=st.sampled_from([0, 2, 5, 65536]),
+       warm=st.sampled_from([1, 2, 256]), step=st.sampled_from([1, 2, 256]),
        steps=st.lists(st.tuples(st.integers(0, 2), st.lists(TEXTS, min_size=3, max_size=3)), max_size=60))
-def test_each_check_answers_as_its_expression(limit, room, steps):
-    saved = ig_known.LIMIT, ig_known.ROOM
-    ig_known.LIMIT, ig_known.ROOM = limit, room
+def test_each_check_answers_as_its_expression(limit, room, warm, step, steps):
+    saved = ig_known.LIMIT, ig_known.ROOM, ig_known.WARM, ig_known.STEP
+    ig_known.LIMIT, ig_known.ROOM, ig_known.WARM, ig_known.STEP = limit, room, warm, step
     try:
         known = KnownTexts()
         runs = [Run([DATE, CODE, OTHER]), Run([OTHER, OTHER, DATE]), Run([CODE, DATE, CODE])]
@@ -67,7 +68,7 @@ def test_each_check_answers_as_its_expression(limit, room, steps):
         assert kept <= taken == room - known.room  # the room given back by what was forgotten
         assert all(len(k) <= k.cap <= limit for k in known.by_pattern.values())
     finally:
-        ig_known.LIMIT, ig_known.ROOM = saved
+        ig_known.LIMIT, ig_known.ROOM, ig_known.WARM, ig_known.STEP = saved
 
 
 def test_a_text_one_expression_accepted_is_checked_by_another_afresh():
@@ -99,6 +100,43 @@ def test_an_expression_whose_texts_do_not_come_back_gives_up(monkeypatch, room):
     known.attach(later)
     assert later.checks == [DATE.fullmatch]
     assert len(known.of(DATE)) == 0
+
+
+def _days(count, start=0):
+    return [f"DTP*472*D8*2026{1 + (start + d) // 28:02d}{1 + (start + d) % 28:02d}" for d in range(count)]
+
+
+def test_an_expression_whose_texts_stop_coming_back_gives_up_before_its_limit(monkeypatch):
+    monkeypatch.setattr(ig_known, "WARM", 4)
+    monkeypatch.setattr(ig_known, "STEP", 4)  # (LIMIT and ROOM as they are: far from reached)
+    known = KnownTexts()
+    run = Run([DATE])
+    known.attach(run)
+    looked = [*_days(4) * 3,  # four texts, then back twice (the first look, at the fifth, only marks)
+              *(day for day in _days(4, start=4) for _ in range(2)),  # four new ones, each back once
+              *_days(4, start=8)]  # four new ones never back
+    for text in looked:
+        assert call(run.checks[0], text)
+        run.taken += 1
+    assert isinstance(run.checks[0].__self__, Known) and len(known.of(DATE)) == 12
+    assert call(run.checks[0], _days(1, start=12)[0])  # the third look: four misses, no hit since the second
+    assert run.checks == [DATE.fullmatch] and len(known.of(DATE)) == 0
+    later = Run([DATE])
+    known.attach(later)
+    assert later.checks == [DATE.fullmatch]
+
+
+def test_an_expression_whose_texts_still_come_back_at_times_keeps_remembering(monkeypatch):
+    monkeypatch.setattr(ig_known, "WARM", 4)
+    monkeypatch.setattr(ig_known, "STEP", 4)
+    known = KnownTexts()
+    run = Run([DATE])
+    known.attach(run)
+    for number, text in enumerate(_days(40)):  # a new text each time, every fourth back once (one in five hits)
+        for _ in range(2 if number % 4 == 0 else 1):
+            assert call(run.checks[0], text)
+            run.taken += 1
+    assert isinstance(run.checks[0].__self__, Known) and len(known.of(DATE)) == 40
 
 
 def test_an_expression_whose_texts_come_back_starts_again(monkeypatch):
