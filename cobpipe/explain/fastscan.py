@@ -45,6 +45,10 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     ref_6r_bare = ref_6r[:-1]
     decimals = _decimals
     dtm_cache, procedures = _Cache(8192), _Cache(8192)  # DTM text -> (qualifier, date JSON); SVC01 -> its check
+    # a line's CAS text -> its CasInfo, shared by the lines with that text when no amount is 0 (~60% of a
+    # file's line CAS repeat one of the last 8k): only ERA104 (an amount of 0) reads a CasInfo's segment number
+    line_cas = _Cache(8192)
+    line_amt = _Cache(4096)  # a line's AMT text -> its AMT02 when AMT01 is B6 (allowed), else None
     index = 0
     state = 0  # 0 envelope start, 1 between sets, 2 Table 1, 3 between claims, 4 in a claim, 5 after GE, 6 done
     isa = gs = None
@@ -71,19 +75,12 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                 head = piece[:4]
                 if line is not None:
                     if head == cas_tag:
-                        els = piece.split(sep)
-                        if len(els) == 4 and els[1] in GROUP_CODES and els[2] and els[3]:  # one triplet
-                            text = els[3]
-                            amount = decimals.get(text)
-                            if amount is None:
-                                amount = number(text)
-                            total = ZERO + amount
-                            line.cas.append(CasInfo(els[1], ((els[2], amount, text, "", 1),), total,
-                                                    total if els[1] == "PR" else None, amount == 0, piece, index))
-                        else:
-                            cas = _cas(els, index)
-                            cas.text = piece
-                            line.cas.append(cas)
+                        cas = line_cas.get(piece)
+                        if cas is None:
+                            cas = _line_cas(piece, sep, index)
+                            if not cas.zero:  # (a CasInfo's segment number is read only for a 0 amount)
+                                line_cas.put(piece, cas)
+                        line.cas.append(cas)
                         continue
                     if head == dtm_tag:
                         q_value = dtm_cache.get(piece)
@@ -100,13 +97,18 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                                 line.ref_6r = ""
                         continue
                     if head == amt_tag:
-                        els = piece.split(sep)
-                        text = els[2] if len(els) > 2 else ""
-                        if text and text not in decimals:
-                            number(text)
-                        if els[1] == "B6" and line.allowed is None:
-                            line.allowed = text
+                        allowed = line_amt.get(piece, _UNREAD)
+                        if allowed is _UNREAD:
+                            allowed = line_amt.put(piece, _line_allowed(piece.split(sep)))
+                        if allowed is not None and line.allowed is None:
+                            line.allowed = allowed
                         continue
+                elif head == dtm_tag:  # a claim's DTM (before its first line)
+                    q_value = dtm_cache.get(piece)
+                    if q_value is None:
+                        q_value = dtm_cache.put(piece, _dtm(piece.split(sep)))
+                    claim.dates.setdefault(*q_value)
+                    continue
                 els = piece.split(sep)
                 tag = els[0]
                 if line is not None:
@@ -265,3 +267,28 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
         return
     if state != 6:
         raise Ineligible("the file ends inside the envelope")
+
+
+def _line_cas(piece: str, sep: str, index: int) -> CasInfo:
+    """A line's CAS segment (its text kept: ClaimWriter looks its JSON up by it)."""
+    els = piece.split(sep)
+    if len(els) == 4 and els[1] in GROUP_CODES and els[2] and els[3]:  # one triplet (the usual CAS)
+        text = els[3]
+        amount = number(text)
+        total = ZERO + amount
+        return CasInfo(els[1], ((els[2], amount, text, "", 1),), total, total if els[1] == "PR" else None,
+                       amount == 0, piece, index)
+    cas = _cas(els, index)
+    cas.text = piece
+    return cas
+
+
+_UNREAD = object()  # (a segment text not in a cache whose values may be None)
+
+
+def _line_allowed(els: list[str]) -> str | None:
+    """A line's AMT: its amount text when it is the allowed amount (AMT01 B6), else None; the amount checked."""
+    text = els[2] if len(els) > 2 else ""
+    if text:
+        number(text)
+    return text if els[1] == "B6" else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from .fasttext import (_FOREIGN_SEPARATOR, _FOREIGN_SEPARATOR_PLB, ZERO, Ineligible, composite, date, number,
-                       optional_number, pad, procedure)
+from .fasttext import (_FOREIGN_SEPARATOR, _FOREIGN_SEPARATOR_PLB, ZERO, Ineligible, _decimals, composite, date,
+                       number, optional_number, pad, procedure)
 
 #: the CLP02 codes cobpipe.era.status.CLAIM_STATUS knows (the plain reader reports any other);
 #: written out, not imported: cobpipe.era costs ~13 ms of start-up (tests hold the two equal)
@@ -164,9 +164,10 @@ def _clp(els: list[str], index: int) -> Claim:
     if not clp[2] or not clp[3]:
         raise Ineligible("CLP03/CLP04 empty")
     claim = Claim(index, clp)
-    claim.charge = number(clp[2])
-    claim.paid = number(clp[3])
-    claim.patient_responsibility = optional_number(clp[4])
+    # (the amounts read before are looked up here, not by a call of number: a 0 is falsy and calls it)
+    claim.charge = _decimals.get(clp[2]) or number(clp[2])
+    claim.paid = _decimals.get(clp[3]) or number(clp[3])
+    claim.patient_responsibility = (_decimals.get(clp[4]) or number(clp[4])) if clp[4] else None
     if clp[11]:
         number(clp[11])
     if clp[12]:

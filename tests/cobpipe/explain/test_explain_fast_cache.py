@@ -51,6 +51,43 @@ def test_zero_amount_findings_cite_each_segment(tmp_path):
     assert len(segments) == 4 and len(set(segments)) == 4
 
 
+# --- a line's AMT and a claim's DTM, read once per text (fastscan's caches): the first B6 of a line is
+# its allowed amount whatever came before on other lines; a claim's first date of each qualifier wins
+
+def _dated_claim(ident: str, dates: list[str], lines: list[list[str]]) -> list[str]:
+    out = [f"CLP*{ident}*1*150*100*20*12*PCN{ident}", "NM1*QC*1*DOE*JANE****MI*1", *dates]
+    for n, segments in enumerate(lines, start=1):
+        out += ["SVC*HC:99213*50*50", "DTM*472*20260101", f"REF*6R*{ident}-{n}", *segments]
+    return out
+
+
+AMT_AND_DTM_BODIES = {
+    "allowed repeated, other amounts first": _dated_claim("A", [], [
+        ["AMT*B6*50"], ["AMT*KH*5", "AMT*B6*50"], ["AMT*B6*40", "AMT*B6*50"], ["AMT*KH*5"], ["AMT*B6"],
+        ["AMT*B6", "AMT*B6*50"], ["AMT*B6*50", "AMT*B6*40"], []]) + _dated_claim("B", [], [["AMT*KH*5"], ["AMT*B6*40"]]),
+    "claim dates repeated": _dated_claim("A", ["DTM*050*20260301", "DTM*050*20260302", "DTM*232*20260101"], [[]])
+    + _dated_claim("B", ["DTM*232*20260101", "DTM*233*20260102", "DTM*050*20260302"], [["AMT*B6*50"]])
+    + _dated_claim("C", ["DTM*233*20260102", "DTM*232*20260101", "DTM*232*20260105"], [[]]),
+}
+
+
+@pytest.mark.parametrize("name", list(AMT_AND_DTM_BODIES))
+def test_repeated_amounts_and_claim_dates_byte_identical(tmp_path, name):
+    path = tmp_path / "era.835"
+    path.write_bytes(x12(AMT_AND_DTM_BODIES[name]).encode("ascii"))
+    for options, findings_only in OPTION_SETS:
+        assert same(path, options, findings_only)
+    document = json.loads(plain(path, ExplainOptions())[0])
+    claims = document["transactions"][0]["claims"]
+    if name.startswith("allowed"):  # (the cases are not vacuous: each allowed shape is there)
+        assert [line["allowed"] for line in claims[0]["lines"]] == [
+            "50.00", "50.00", "40.00", None, None, None, "50.00", None]
+    else:
+        assert [(c["received"], c["service_from"], c["service_to"]) for c in claims] == [
+            ("2026-03-01", "2026-01-01", None), ("2026-03-02", "2026-01-01", "2026-01-02"),
+            (None, "2026-01-01", "2026-01-02")]
+
+
 # --- amounts as JSON: the text way (no leading zero, at most two decimals) and the Decimal way ------
 
 from hypothesis import given, settings  # noqa: E402
@@ -126,3 +163,16 @@ def test_envelope_head_refuses_a_file_without_gs(tmp_path):
     path.write_bytes(x12(CLAIM).split("GS*")[0].encode("ascii"))
     with pytest.raises(Ineligible):
         fasttext.envelope_head(str(path))
+
+
+# --- a line with more findings than the plain parser keeps of one code goes to the plain path ------
+
+@pytest.mark.parametrize("zero_cas,taken", [(8, True), (9, False)])
+def test_a_line_with_over_50_findings_is_read_the_plain_way(tmp_path, zero_cas, taken):
+    """Six zero amounts a CAS: 8 CAS make 48 ERA104 findings on the line (the fast path), 9 make 54 (plain)."""
+    zeros = "CAS*OA*23*0*1*23*0*1*23*0*1*23*0*1*23*0*1*23*0"
+    body = ["CLP*A*1*50*50**12*PCNA", "NM1*QC*1*DOE*JANE****MI*1", "SVC*HC:99213*50*50", "DTM*472*20260101",
+            *[zeros] * zero_cas, "REF*6R*A-1"]
+    path = tmp_path / "era.835"
+    path.write_bytes(x12(body, amount="50").encode("ascii"))
+    assert same(path) is taken
