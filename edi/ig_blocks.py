@@ -105,7 +105,7 @@ def empty_piece(region: str, nl: str, term: str) -> bool:
 
 class _Blocks:
     __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "compiled", "known",
-                 "runs", "alive", "todo", "last")
+                 "runs", "alive", "todo", "last", "noted", "line0", "line_step")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -126,6 +126,9 @@ class _Blocks:
         # runs taken whose count changes are not written yet (see `flush`)
         self.todo: list[_Run] = []
         self.last: _Run | None = None  # the run taken last, while the error tree has not been told (see `flush`)
+        # the line of the current region's texts[k] is line0 + k * line_step; those before texts[noted] are
+        # in the reader's line table (see `note`)
+        self.noted = self.line0 = self.line_step = 0
 
     def chunks(self) -> bool:
         """Read the whole input in chunks of whole segments; False when validation stopped early."""
@@ -192,6 +195,7 @@ class _Blocks:
             reader.read_to += BUFSIZE * ((last_end - reader.read_to) // BUFSIZE + 1)
         reader.pos += len(region)
         reader.line += len(texts) * step
+        self.noted, self.line0, self.line_step = 0, line0, step
         hl = self.hl_token
         stops = (hl, "LX" + self.ele)  # a unit (one HL or LX to the next) starts at each
         n = len(texts)
@@ -205,7 +209,7 @@ class _Blocks:
             if trie is not None:
                 if texts[i].startswith(hl):
                     entries = trie.get(_ENTRY)
-                    if entries is not None and enter(entries, texts[i], line0 + i * step):
+                    if entries is not None and enter(entries, texts[i]):
                         j = i + 1
                         trie = shapes.trie
                 # the unit's end is where a learned length leads to the next HL or LX (or the region's
@@ -225,7 +229,7 @@ class _Blocks:
                             for run in found:
                                 if (run.lx_from is None or run.lx_from == lx_count) and all(
                                         map(_call, run.checks, seg)):
-                                    apply(run, seg, line0 + j * step, step)
+                                    apply(run, seg)
                                     taken = True
                                     break
                             if taken:
@@ -236,10 +240,21 @@ class _Blocks:
                 b = i + 1  # the unit's end, found segment by segment (a new shape, an error, an HL alone)
                 while b < n and not texts[b].startswith(stops):
                     b += 1
-                if j < b and not unit(texts, i, b, line0, step, b < n, j):
+                if j < b and not unit(texts, i, b, b < n, j):
                     return False
                 i = b
+        self.note(n)
         return True
+
+    def note(self, end: int) -> None:
+        """The lines of the region's texts before texts[end] into the reader's line table. Runs and block
+        entries leave theirs to this (one call for all those taken in a row, not one each: nothing reads
+        the table before the end of the input); the per-segment path notes each segment before it
+        takes it, so the table stops where validation stops."""
+        done = self.noted
+        if end > done:
+            self.reader.lines.extend(self.line0 + done * self.line_step, self.line_step, end - done)
+            self.noted = end
 
     def _layout(self, region: str) -> tuple[list[str], int, int, str] | None:
         """(segment texts, line of the first, line step, line break before each) when every piece of `region` is one segment
@@ -280,16 +295,14 @@ class _Blocks:
 
     # --- a run of segments from one HL to the next ----------------------------------------------------
 
-    def unit(self, texts: list[str], i: int, b: int, line0: int, step: int, whole: bool,
-             j: int) -> bool:
+    def unit(self, texts: list[str], i: int, b: int, whole: bool, j: int) -> bool:
         """Segments j..b-1 of the unit i..b-1 (from one HL to the next), runs where learned, else one
         by one through the per-segment path, learning the runs and block entries they show."""
         d = self.d
         shapes = self.shapes
         errh = self.errh
         reader = self.reader
-        take, one = reader.take, d.step
-        lines = reader.lines
+        take, one, note = reader.take, d.step, self.note
         while j < b:
             trie = shapes.trie
             if trie is not None:
@@ -302,11 +315,11 @@ class _Blocks:
                         for run in found:
                             if (run.lx_from is None or run.lx_from == lx_count) and all(
                                     map(_call, run.checks, seg)):
-                                self.apply(run, seg, line0 + j * step, step)
+                                self.apply(run, seg)
                                 return True
                 if j == i and texts[j].startswith(self.hl_token):
                     entries = trie.get(_ENTRY)
-                    if entries is not None and self.enter(entries, texts[j], line0 + j * step):
+                    if entries is not None and self.enter(entries, texts[j]):
                         j += 1  # the next block has started: its runs from there
                         continue
             # segment by segment; a run is learned when every step replays or learns a shape, cleanly
@@ -318,7 +331,7 @@ class _Blocks:
             while k < b:
                 before = shapes.trie
                 issued = errh.issued + len(errh.envelope)
-                lines.append(line0 + k * step)
+                note(k + 1)
                 shapes.taken = None
                 if not one(*take(texts[k])):
                     return False
@@ -342,13 +355,12 @@ class _Blocks:
                 return True
         return True
 
-    def apply(self, run: _Run, seg: list[str], first_line: int, step: int) -> bool:
+    def apply(self, run: _Run, seg: list[str]) -> bool:
         """The state changes of the run's segments, one by one, at once."""
         reader = self.reader
         errh = self.errh
         count = len(seg)
         run.taken += 1
-        reader.lines.extend(first_line, step, count)
         if run.hl is not None:  # the reader reads its numbers (HL1/HL2 errors are its own, the walk's the same)
             reader.take_hl(seg[0])
             count -= 1
@@ -362,13 +374,14 @@ class _Blocks:
             reader.lx_count = run.lx
         self.todo.append(run)  # its count changes: see `flush`
         walker = self.d.walker
-        walker.pending = []
+        if walker.pending:  # (usually already empty: no new list)
+            walker.pending = []
         self.shapes.trie = run.end
         self.d.node = run.node
         self.last = run  # the error tree told of its last segment by `flush`, unless another comes first
         return True
 
-    def enter(self, entries: list[tuple[Any, ...]], text: str, line: int) -> bool:
+    def enter(self, entries: list[tuple[Any, ...]], text: str) -> bool:
         """The step of an HL that starts the next block, learned from the trie node the last block
         ended on (what the walk up from there reads is fixed by that node: see `learn_entry`);
         False, with nothing changed, when no entry accepts it."""
@@ -385,7 +398,6 @@ class _Blocks:
         self.todo.clear()  # counts inside the last block, forgotten below
         self.last = None  # the error tree told of this HL below
         reader = self.reader
-        reader.lines.append(line)
         reader.take_hl(text)  # the reader's checks (HL numbers and parents)
         position = reader.cur_line
         errh = self.errh

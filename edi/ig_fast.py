@@ -312,13 +312,19 @@ class _Reader:
 
     def _hl(self, elems: list[str]) -> None:
         """X12Reader's HL checks: HL01 counts the HLs, HL02 names an open parent."""
+        comp = self.comp_sep
+        count = len(elems)
+        self._hl_numbers(elems[0].rstrip(comp) if count > 0 else None,  # (self._value(elems, 1) and 2)
+                         elems[1].rstrip(comp) if count > 1 else None)
+
+    def _hl_numbers(self, hl01: str | None, hl02: str | None) -> None:
+        """`_hl` given HL01 and HL02 as `_value` reads them."""
         pending = self.pending
         self.hl_count += 1
-        hl01 = self._value(elems, 1)
-        if self.hl_count != _int(hl01):
+        # (the usual HL01, the count's own digits, needs no int(): the same answer without the call)
+        if hl01 != str(self.hl_count) and self.hl_count != _int(hl01):
             pending.append(("seg", "HL1", f"My HL count {self.hl_count:d} does not match your HL count {hl01}",
                             None))
-        hl02 = self._value(elems, 2)
         if hl02 != "":
             parent = _int(hl02)
             if parent not in self.hl_stack:
@@ -330,7 +336,10 @@ class _Reader:
     def take_hl(self, line: str) -> None:
         """`take` for an HL known to have no layout, no trailing separator and an element (what
         edi.ig_blocks checks): only its numbers are read."""
-        self._hl(line.split(self.ele_term)[1:])
+        parts = line.split(self.ele_term, 3)  # (HL01 and HL02 are all it reads)
+        comp = self.comp_sep
+        count = len(parts)
+        self._hl_numbers(parts[1].rstrip(comp) if count > 1 else None, parts[2].rstrip(comp) if count > 2 else None)
         self.seg_count += 1
         self.cur_line += 1
 

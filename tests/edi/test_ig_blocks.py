@@ -57,8 +57,8 @@ def outcome(text: str, blocks: bool, read_chars: int | None = None):
 def count_runs(monkeypatch):
     apply = ig_blocks._Blocks.apply
 
-    def counting(self, run, seg, first_line, step):
-        done = apply(self, run, seg, first_line, step)
+    def counting(self, run, seg):
+        done = apply(self, run, seg)
         Applied.runs += done
         return done
 
