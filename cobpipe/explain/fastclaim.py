@@ -114,7 +114,6 @@ class _Words:
         self.qualifier: dict[str, str] = {}
         self.remark: dict[tuple[str, str, int], str] = {}
         self.adjustment_prefix: dict[int, dict[str, str]] = {12: {}, 16: {}}  # level -> "CO-45" -> JSON
-        self.line_cas: dict[str, str] = {}  # a line's CAS segment text -> its adjustments' JSON items
         self.numbers: dict[str, str] = {}
         self.procedures: dict[str, str] = {}
 
@@ -210,30 +209,34 @@ class _Words:
         return "[\n" + indent + (",\n" + indent).join(items) + "\n" + indent[:-2] + "]"
 
     def line_adjustments(self, cas_list) -> str:
-        """adjustments(cas_list, 16) for a line's CAS, each with its segment text: the items of a
-        CAS are worked out once per text (the same text reads the same: codes and amount texts;
-        ~60% of a 100k-claim file's CAS repeat one of the last 8k kept)."""
-        known = self.line_cas
+        """adjustments(cas_list, 16) for a line's CAS: each CasInfo's items are worked out once and
+        kept on it (CasInfo.json), and fastscan shares a CasInfo among the lines whose CAS has the
+        same text (~60% of a 100k-claim file's line CAS repeat one of the last 8k)."""
         count = len(cas_list)
         if count == 1:
             cas = cas_list[0]
-            return _LINE_ADJUSTMENTS_OPEN + (known.get(cas.text) or self.line_cas_items(cas)) + _LINE_ADJUSTMENTS_CLOSE
+            return _LINE_ADJUSTMENTS_OPEN + (cas.json or self.line_cas_items(cas)) + _LINE_ADJUSTMENTS_CLOSE
         if count == 2:  # (written out: a comprehension would make a function and two cells a call)
             first, second = cas_list
-            return (_LINE_ADJUSTMENTS_OPEN + (known.get(first.text) or self.line_cas_items(first))
-                    + _LINE_ADJUSTMENTS_JOIN + (known.get(second.text) or self.line_cas_items(second))
+            return (_LINE_ADJUSTMENTS_OPEN + (first.json or self.line_cas_items(first))
+                    + _LINE_ADJUSTMENTS_JOIN + (second.json or self.line_cas_items(second))
                     + _LINE_ADJUSTMENTS_CLOSE)
         items = []
         for cas in cas_list:
-            items.append(known.get(cas.text) or self.line_cas_items(cas))
+            items.append(cas.json or self.line_cas_items(cas))
         return _LINE_ADJUSTMENTS_OPEN + _LINE_ADJUSTMENTS_JOIN.join(items) + _LINE_ADJUSTMENTS_CLOSE
 
     def line_cas_items(self, cas) -> str:
-        """A line CAS's items as adjustments(..., 16) joins them in its list."""
-        found = self.adjustments([cas], 16)[len(_LINE_ADJUSTMENTS_OPEN):-len(_LINE_ADJUSTMENTS_CLOSE)]
-        if cas.text is not None:
-            _bound(self.line_cas, 8192)  # (~3 MB; 16k held ~7 MB for ~80% found instead of ~60%)
-            self.line_cas[cas.text] = found
+        """A line CAS's items as adjustments(..., 16) joins them in its list, kept on the CasInfo."""
+        triplets = cas.triplets
+        if len(triplets) == 1 and not triplets[0][3]:  # one triplet without a quantity: its one item
+            reason, _amount, amount_text, _quantity, _triplet = triplets[0]
+            found = ((self.adjustment_prefix[16].get(cas.group + "-" + reason)
+                      or self.adjustment_head(cas.group, reason, 16))
+                     + (self.money.get(amount_text) or self.money_text(amount_text)) + _ADJUSTMENT_CLOSE[16])
+        else:
+            found = self.adjustments([cas], 16)[len(_LINE_ADJUSTMENTS_OPEN):-len(_LINE_ADJUSTMENTS_CLOSE)]
+        cas.json = found
         return found
 
     def adjustment_head(self, group: str, reason: str, level: int) -> str:

@@ -53,15 +53,18 @@ class SectionEnd:
 class CasInfo:
     """One CAS: group, triplets (reason, amount, amount text, quantity text, triplet number), the
     total of its amounts, of its PR amounts (None for another group), whether one is 0, its text
-    (a line's CAS; None for a claim's), its segment number."""
+    (a line's CAS; None for a claim's), its segment number; and, for a line's CAS, the JSON of its
+    adjustments as the line's list holds them once the writer has written it (fastclaim: a scan
+    shares one CasInfo among the lines whose CAS has the same text)."""
 
-    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "text", "index")
+    __slots__ = ("group", "triplets", "total", "pr_total", "zero", "text", "index", "json")
 
     def __init__(self, group: str, triplets: tuple, total: Decimal, pr_total: Decimal | None, zero: bool,
                  text: str | None, index: int) -> None:
         self.group, self.triplets, self.total, self.pr_total, self.zero = group, triplets, total, pr_total, zero
         self.text = text  # the segment's text (a line's CAS), None (a claim's)
         self.index = index
+        self.json: str | None = None
 
 
 class Line:

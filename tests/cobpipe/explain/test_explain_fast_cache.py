@@ -1,8 +1,7 @@
-"""The JSON of a line's adjustments (fastclaim._Words.adjustments, once remembered by the CAS
-texts, now worked out each time: with amounts in the texts, 4 lines in 5 missed the bounded cache
-and the look-up cost more than it saved): the same text on other lines, other claims, several CAS
-on one line in either order, and a zero amount (whose finding cites each CAS's own segment) write
-the plain path's bytes."""
+"""What the fast path reads or writes once per segment text: a line's CAS (fastscan shares one
+CasInfo among the lines whose CAS has the same text, and the writer keeps its JSON on it) on other
+lines, other claims, several CAS on one line in either order, a zero amount (whose finding cites
+each CAS's own segment); a line's AMT and a claim's DTM. Each writes the plain path's bytes."""
 from __future__ import annotations
 
 import json
