@@ -302,13 +302,20 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
     per_line: list = []  # a line without findings gets _NO_FINDINGS (no list made for it)
     line_cas_total = line_pr = ZERO
     for line in claim.lines:
-        cas_total = ZERO
-        zero = False
-        for cas in line.cas:
-            cas_total += cas.total
-            zero = zero or cas.zero
-            if cas.pr_total is not None:  # (summed for CLP05 below, in the order it always was)
+        cas_list = line.cas
+        if len(cas_list) == 1:  # the usual line: its CAS's total is the line's (a CasInfo's total is
+            cas = cas_list[0]  # already ZERO + its amounts: adding it to ZERO again gives the same Decimal)
+            cas_total, zero = cas.total, cas.zero
+            if cas.pr_total is not None:
                 line_pr += cas.pr_total
+        else:
+            cas_total = ZERO
+            zero = False
+            for cas in cas_list:
+                cas_total += cas.total
+                zero = zero or cas.zero
+                if cas.pr_total is not None:  # (summed for CLP05 below, in the order it always was)
+                    line_pr += cas.pr_total
         line_cas_total += cas_total
         computed = line.charge - cas_total
         if computed == line.paid and not zero:
@@ -481,7 +488,7 @@ class ClaimWriter:
         the caller joins a megabyte of claims at once, which copies each line's text once)."""
         words = self.words
         clp = claim.clp
-        status, status_word, _notes, _reversal = words.claim_status(clp[1])
+        status, status_word, _notes, _reversal = words.status.get(clp[1]) or words.claim_status(clp[1])
         dates = claim.dates
         start = dates.get("232")
         end = dates.get("233")

@@ -126,7 +126,7 @@ class _Pass:
 
     def run(self, events) -> "_Pass":
         words = self.writer.words
-        claim_status = words.claim_status
+        claim_status, known_status = words.claim_status, words.status
         render = self.writer.claim_parts
         claim_ids, statuses = self.options.claim_ids, self.options.statuses
         findings_only = self.findings_only
@@ -142,7 +142,7 @@ class _Pass:
                 current.claims_total += 1
                 seen = current.seen  # (a Counter: get, not its Python __missing__, for a new CLP01)
                 seen[ident] = seen.get(ident, 0) + 1
-                _status, _word, notes, reversal = claim_status(clp[1])
+                _status, _word, notes, reversal = known_status.get(clp[1]) or claim_status(clp[1])
                 if reversal:
                     current.reversed.add(ident)
                 if ident in claim_ids:

@@ -175,3 +175,24 @@ def test_a_line_with_over_50_findings_is_read_the_plain_way(tmp_path, zero_cas, 
     path = tmp_path / "era.835"
     path.write_bytes(x12(body, amount="50").encode("ascii"))
     assert same(path) is taken
+
+
+# --- claim_findings takes a one-CAS line's total as the CasInfo's own (no second addition to ZERO) --
+
+from decimal import Decimal  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_amount_text, min_size=1, max_size=6))
+def test_a_cas_total_added_to_zero_again_is_the_same_decimal(texts):
+    """A CasInfo's total is ZERO plus its amounts (fastscan._line_cas, fastseg._cas); adding it to
+    ZERO once more, as the loop over a line's CAS does, gives the same Decimal: value, exponent, sign."""
+    zero = Decimal(0)
+    try:
+        amounts = [number(text) for text in texts]
+    except Ineligible:
+        return
+    total = zero
+    for amount in amounts:
+        total += amount
+    assert (zero + total).as_tuple() == total.as_tuple()
