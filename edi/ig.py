@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import functools
 import io
-import logging
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -62,8 +61,6 @@ from .errors import EdiSyntaxError
 from .findings import JUNK_LIMIT, CappedFindings, Finding, Location, Severity, TooManyFindings
 from .ig_issues import MASK, Issue, finding_code
 from .ig_issues import mask_token as _mask_token
-from .ig_pyx12 import (  # noqa: F401 - the reference engine, re-exported
-    collect_issues, load_map, map_file_for, pyx12_document_issues, quiet_pyx12, run_pyx12)
 from .reader import ISA_MAX_CHARS, X12Reader, parse_isa_delimiters, safe_tag
 from .segment import Segment
 from .seglines import SegmentLines
@@ -106,7 +103,18 @@ PHI_TAGS = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PAT", "INS"
 #: wrapper loops of pyx12's maps that say nothing to a reader of the report
 _ENVELOPE_LOOPS = frozenset({"ISA_LOOP", "GS_LOOP", "ST_LOOP"})
 _HEAD_CHARS = 1 << 16
-_log = logging.getLogger(__name__)
+#: the reference engine's names, re-exported from edi.ig_pyx12 when first asked for (`__getattr__`): a
+#: process that validates with the fast engine (convert's validator) never imports it, nor logging
+_PYX12_NAMES = frozenset({"collect_issues", "load_map", "map_file_for", "pyx12_document_issues", "quiet_pyx12",
+                          "run_pyx12"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PYX12_NAMES:
+        from . import ig_pyx12
+
+        return getattr(ig_pyx12, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 
@@ -386,8 +394,10 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str,
         except EngineBug as exc:
             if engine == REFERENCE:
                 raise
-            _log.warning("%s IG validator failed (%s) on %s; validating with %s instead",
-                         engine, exc.kind, name, REFERENCE)
+            import logging  # (here: only this rare line logs)
+
+            logging.getLogger(__name__).warning("%s IG validator failed (%s) on %s; validating with %s instead",
+                                                engine, exc.kind, name, REFERENCE)
     with open_stream() as stream:
         prepared = _prepare(stream, name)
         assert not isinstance(prepared, Issue)

@@ -20,8 +20,6 @@ import gc
 import io
 import json
 import os
-import select
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -115,6 +113,8 @@ def validate_in_child(path: Path) -> list[Finding] | None:
 
 def validate_once(path: Path) -> list[Finding] | None:
     """`validate_in_child` in a process of its own, started for this file."""
+    import subprocess  # (the caller's side only: the validator process never imports it)
+
     try:
         with open(path, "rb") as source:
             done = subprocess.run(validator_command(path.name), stdin=source, stdout=subprocess.PIPE,
@@ -141,6 +141,9 @@ class _KeptValidator:
             return self._check(path)
 
     def _check(self, path: Path) -> list[Finding] | None:
+        import select
+        import subprocess
+
         command = validator_command("--files")
         if self.proc is None or self.owner != os.getpid() or self.command != command or self.proc.poll() is not None:
             if self.owner == os.getpid():
@@ -174,6 +177,8 @@ class _KeptValidator:
         proc, self.proc = self.proc, None
         if proc is None or self.owner != os.getpid():
             return  # another process's: left to it
+        import subprocess
+
         with contextlib.suppress(OSError, ValueError):
             proc.stdin.close()
         try:
@@ -224,6 +229,8 @@ class PipedValidator:
     (finish() returns None) and the caller validates the written file itself."""
 
     def __init__(self, name: str) -> None:
+        import subprocess
+
         self.proc = subprocess.Popen(validator_command(name), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         widen_pipe(self.proc.stdin.fileno())
@@ -239,6 +246,8 @@ class PipedValidator:
             self.alive = False
 
     def finish(self) -> list[Finding] | None:
+        import subprocess
+
         try:
             self.stdin.close()
         except (BrokenPipeError, OSError, ValueError):

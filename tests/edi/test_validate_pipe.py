@@ -95,3 +95,20 @@ def test_the_collector_is_paused_only_while_a_file_is_checked(tmp_path, monkeypa
         assert not gc.isenabled()  # a collector that was off stays off
     finally:
         gc.enable()
+
+
+def test_the_validator_process_imports_neither_the_reference_engine_nor_the_callers_tools(tmp_path):
+    """The validator process checks with the fast engine only: edi.ig_pyx12 (and logging with it) and the
+    caller's subprocess are imported when first needed, not by it (~33M instructions a process)."""
+    import os
+    import subprocess
+
+    code = ("import io, sys; sys.stdin = io.StringIO(sys.argv[1] + '\\n'); from edi.validate_pipe import serve_files; "
+            "serve_files(); print(sorted(m for m in ('logging', 'subprocess', 'edi.ig_pyx12') if m in sys.modules))")
+    env = {**os.environ, "COBPIPE_IG_CACHE": "0", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code, str(CLEAN)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300, check=True)
+    answer, imported = done.stdout.splitlines()[-2:]
+    assert json.loads(answer)["validated"] is True
+    assert imported == "[]"
+    assert ig.run_pyx12.__module__ == "edi.ig_pyx12"  # still importable from edi.ig, as before
