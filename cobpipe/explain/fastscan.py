@@ -39,7 +39,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     resume=Resume(offset, ...)) starts with ("resume", Header) for that set (number and ST02
     only) and reads on to the end of the file."""
     sep, component, term = delimiters(path)
-    cas_tag, dtm_tag, ref_tag, amt_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT"))
+    cas_tag, dtm_tag, ref_tag, amt_tag, nm1_tag = (t + sep for t in ("CAS", "DTM", "REF", "AMT", "NM1"))
     ref_6r = "REF" + sep + "6R" + sep
     ref_6r_length = len(ref_6r)
     ref_6r_bare = ref_6r[:-1]
@@ -49,6 +49,7 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     # file's line CAS repeat one of the last 8k): only ERA104 (an amount of 0) reads a CasInfo's segment number
     line_cas = _Cache(8192)
     line_amt = _Cache(4096)  # a line's AMT text -> its AMT02 when AMT01 is B6 (allowed), else None
+    nm1_cache = _Cache(4096)  # a claim's NM1 text -> NM101..NM109 (patients and providers come back)
     index = 0
     state = 0  # 0 envelope start, 1 between sets, 2 Table 1, 3 between claims, 4 in a claim, 5 after GE, 6 done
     isa = gs = None
@@ -108,6 +109,12 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                     if q_value is None:
                         q_value = dtm_cache.put(piece, _dtm(piece.split(sep)))
                     claim.dates.setdefault(*q_value)
+                    continue
+                elif head == nm1_tag:  # a claim's party (its first NM1 of each NM101 kept, read only)
+                    nm1 = nm1_cache.get(piece)
+                    if nm1 is None:
+                        nm1 = nm1_cache.put(piece, pad(piece.split(sep), 9))
+                    claim.parties.setdefault(nm1[0], nm1)
                     continue
                 els = piece.split(sep)
                 tag = els[0]

@@ -179,18 +179,11 @@ def _clp(els: list[str], index: int) -> Claim:
 
 
 def _claim_segment(claim: Claim, els: list[str], index: int) -> None:
-    """A 2100 segment before the first SVC, as cobpipe.era.parser._claim_segment reads it without a finding."""
+    """A 2100 segment before the first SVC, as cobpipe.era.parser._claim_segment reads it without a
+    finding; NM1 and DTM are read by fastscan.scan itself (once per text)."""
     tag = els[0]
     if tag == "CAS":
         claim.cas.append(_cas(els, index))
-    elif tag == "NM1":
-        nm1 = pad(els, 9)
-        if nm1[0] not in claim.parties:
-            claim.parties[nm1[0]] = nm1
-    elif tag == "DTM":
-        q, value = _dtm(els)
-        if q not in claim.dates:
-            claim.dates[q] = value
     elif tag == "REF" or tag == "PER":
         pass
     elif tag == "AMT" or tag == "QTY":

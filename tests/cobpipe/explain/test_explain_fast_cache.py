@@ -67,6 +67,9 @@ AMT_AND_DTM_BODIES = {
     "claim dates repeated": _dated_claim("A", ["DTM*050*20260301", "DTM*050*20260302", "DTM*232*20260101"], [[]])
     + _dated_claim("B", ["DTM*232*20260101", "DTM*233*20260102", "DTM*050*20260302"], [["AMT*B6*50"]])
     + _dated_claim("C", ["DTM*233*20260102", "DTM*232*20260101", "DTM*232*20260105"], [[]]),
+    "parties repeated": _dated_claim("A", ["NM1*IL*1*ROE*RAY****MI*77", "NM1*TT*2*NEXT PLAN*****PI*9"], [[]])
+    + _dated_claim("B", ["NM1*QC*1*DOE*JOHN****MI*2", "NM1*IL*1*ROE*RAY****MI*77"], [[]])
+    + _dated_claim("C", ["NM1*TT*2*NEXT PLAN*****PI*9", "NM1*PR*2*OTHER PLAN*****PI*8"], [[]]),
 }
 
 
@@ -81,6 +84,10 @@ def test_repeated_amounts_and_claim_dates_byte_identical(tmp_path, name):
     if name.startswith("allowed"):  # (the cases are not vacuous: each allowed shape is there)
         assert [line["allowed"] for line in claims[0]["lines"]] == [
             "50.00", "50.00", "40.00", None, None, None, "50.00", None]
+    elif name.startswith("parties"):  # the first NM1 of each kind: JANE (not JOHN) is claim B's patient
+        assert [[p["name"] for p in c["people"]] for c in claims] == [["J*** D***", "R*** R***"]] * 2 + [["J*** D***"]]
+        assert [(c["crossover_to"], c["corrected_payer"]) for c in claims] == [
+            ("NEXT PLAN (9)", ""), ("", ""), ("NEXT PLAN (9)", "OTHER PLAN (8)")]
     else:
         assert [(c["received"], c["service_from"], c["service_to"]) for c in claims] == [
             ("2026-03-01", "2026-01-01", None), ("2026-03-02", "2026-01-01", "2026-01-02"),
