@@ -122,8 +122,8 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     """`serialize` of every segment, joined, for the usual case: body segments whose component and
     repetition separators are the output's (nothing to translate), checked for collisions all at
     once (each segment holds exactly its elements' separators, no terminator). None when any
-    segment needs more (another delimiter set, an envelope tag, a collision): the caller then
-    serializes one by one, which translates or names the collision."""
+    segment needs more (another delimiter set, an envelope tag, a collision, no element): the caller
+    then serializes one by one, which translates or names the collision."""
     element, terminator = delimiters.element, delimiters.segment
     component, repetition = delimiters.component, delimiters.repetition
     bodies = []
@@ -143,13 +143,19 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
             return None
         elements = segment.elements
         separators += len(elements)
-        append(join((tag, *elements)))
-    end = terminator + delimiters.suffix
-    text = end.join(bodies) + end if bodies else ""
-    if text.count(element) != separators or text.count(terminator) != len(bodies) or (
-            delimiters.suffix and text.count(delimiters.suffix) != len(bodies)):
+        # one string made (BUILD_STRING), not a tuple of the tag and elements first; a segment with
+        # no element gets a separator it does not count, so the check below sends it the slow way
+        append(f"{tag}{element}{join(elements)}")
+    if not bodies:
+        return ""
+    # the bodies checked once joined: a terminator or suffix character found by a memchr search,
+    # the element separators counted (two counts of the whole text with terminators cost more)
+    suffix = delimiters.suffix
+    joined = "".join(bodies)
+    if joined.count(element) != separators or terminator in joined or (suffix and suffix in joined):
         return None
-    return text
+    end = terminator + suffix
+    return end.join(bodies) + end
 
 
 def body_text(segments: list[Segment], delimiters: Delimiters) -> str:

@@ -270,3 +270,45 @@ def test_a_repetition_separator_new_to_a_4010_style_source_must_not_be_in_its_da
     with pytest.raises(DelimiterCollisionError, match="NTE02 contains the repetition separator"):
         serialize(seg, STANDARD)
     assert serialize(seg, Delimiters("*", ":", None, "~", "")) == "NTE*ADD*A^B~"
+
+
+# --- the one-join path (_same_delimiters_text) against serialize ---------------------------------
+
+_JOIN_CHARS = st.sampled_from(list("AB1 *:^~|>!\n"))
+_JOIN_DELIMITERS = [Delimiters("*", ":", "^", "~", "\n"), Delimiters("*", ":", "^", "~", ""),
+                    Delimiters("|", ">", "!", "~", "\n"), Delimiters("*", ":", "^", "\n", ""), STANDARD]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["NM1", "SV1", "REF", "SE"]),
+                          st.lists(st.text(_JOIN_CHARS, max_size=3), max_size=3),
+                          st.sampled_from(_JOIN_DELIMITERS)), max_size=5),
+       st.sampled_from(_JOIN_DELIMITERS))
+def test_one_join_writes_what_serialize_writes(raw, output):
+    """Segments with no element, values holding a terminator, suffix or separator, other delimiter
+    sets, envelope tags: the joined text is serialize's, or None (the caller serializes one by one)."""
+    from edi.writer import _same_delimiters_text, body_text
+
+    segments = [Segment(tag, tuple(elements), delimiters=source) for tag, elements, source in raw]
+    joined = _same_delimiters_text(segments, output)
+    if joined is not None:
+        assert joined == "".join(serialize(s, output) for s in segments)
+    try:
+        expected = "".join(serialize(s, output) for s in segments)
+    except DelimiterCollisionError:
+        return
+    if "SE" not in [s.tag for s in segments]:
+        assert body_text(segments, output) == expected
+
+
+@given(st.lists(st.tuples(st.sampled_from(["NM1", "SV1", "REF", "DTP"]),
+                          st.lists(st.text(st.sampled_from(list("AB1 :.-")), max_size=4), min_size=1, max_size=4)),
+                max_size=6))
+def test_one_join_takes_the_usual_claim(raw):
+    """Standard delimiters, every segment with elements and no delimiter in a value: joined at once
+    (fails when the one-join path declines the usual case, which would cost time, never bytes)."""
+    from edi.writer import _same_delimiters_text
+
+    segments = [Segment.build(tag, *elements) if elements[-1] else Segment(tag, tuple(elements))
+                for tag, elements in raw]
+    segments = [s for s in segments if s.elements]
+    assert _same_delimiters_text(segments, STANDARD) == "".join(serialize(s) for s in segments)
