@@ -3,7 +3,7 @@ reversal resolved to its correction, whatever shape the 835 model gives it."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from edi.findings import Finding
@@ -15,20 +15,57 @@ from .match import RemittedLine
 ZERO = Decimal(0)
 
 
-@dataclass(slots=True)
-class RemitLine:
-    """One 2110 service line: what matching compares plus what 2430 carries."""
+# RemittedLine's fields, which a RemitLine carries itself (the line is its own `match`)
+_MATCHED = tuple(f.name for f in fields(RemittedLine))
 
-    match: RemittedLine
+
+@dataclass(slots=True, init=False)
+class RemitLine:
+    """One 2110 service line: what matching compares (RemittedLine's fields, in its order: the line
+    is its own `match`) plus what 2430 carries. One object a line instead of a RemitLine holding a
+    RemittedLine: the fast 835 read makes one per line of every claim (remits_fast), positionally
+    without __init__; `RemitLine(match, paid, ...)` takes a RemittedLine's fields as before."""
+
+    ordinal: int  # 1-based position of the SVC within its claim
+    segment: int | None  # file segment number of SVC, for findings
+    ref_6r: str
+    qualifier: str
+    code: str
+    modifiers: tuple[str, ...]
+    original_code: str  # SVC06-2, when the payer adjudicated another code than billed
+    original_modifiers: tuple[str, ...]
+    charge: Decimal  # SVC02
+    units: Decimal | None  # the billed units
+    service_date: dt.date | None
     paid: Decimal  # SVC03 -> SVD02
     paid_units: Decimal | None  # SVC05 -> SVD05
     procedure: tuple[str, ...]  # SVC01 components (qualifier, code, modifiers..., description)
     adjustments: list[Adjustment]
     adjudication_date: dt.date | None = None  # line DTM, if ever needed
 
+    def __init__(self, match: RemittedLine, paid: Decimal, paid_units: Decimal | None, procedure: tuple[str, ...],
+                 adjustments: list[Adjustment], adjudication_date: dt.date | None = None) -> None:
+        for name in _MATCHED:
+            setattr(self, name, getattr(match, name))
+        self.paid, self.paid_units, self.procedure = paid, paid_units, procedure
+        self.adjustments, self.adjudication_date = adjustments, adjudication_date
+
     @property
-    def charge(self) -> Decimal:
-        return self.match.charge
+    def match(self) -> RemitLine:
+        """What matching reads of the line (RemittedLine's fields): the line itself."""
+        return self
+
+    @property
+    def billed_code(self) -> str:
+        return self.original_code or self.code
+
+    @property
+    def billed_modifiers(self) -> tuple[str, ...]:
+        return self.original_modifiers if self.original_code else self.modifiers
+
+
+if tuple(f.name for f in fields(RemitLine))[:len(_MATCHED)] != _MATCHED:
+    raise ImportError("cob.match.RemittedLine's fields changed: RemitLine starts with them, in their order")
 
 
 @dataclass(slots=True)

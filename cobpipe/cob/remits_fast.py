@@ -34,7 +34,7 @@ from ..era.header import _HEADER_END, _read_header
 from ..era.model import ONE, ZERO, Moa, Party, RemittanceTotals
 from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
-from .from_era import _moa_segment, _remitted_line, _unfrozen_maker, adjudication_date, remit_claim
+from .from_era import _moa_segment, _unfrozen_maker, adjudication_date, remit_claim
 from .remit import Deferred, RemitClaim, RemitLine
 from .remits_share import Share, _Ends
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
@@ -48,6 +48,13 @@ if tuple(f.name for f in dataclasses.fields(RemitClaim)) != _REMIT_FIELDS:
 # RemitClaim(...) without its __init__, which sets `payments` through remit._PaymentsSlot (a Python
 # __set__): 9.0 -> 6.5k instructions a claim (tests/cobpipe/cob/test_remits_fast.py holds it to the class)
 _remit_claim = _unfrozen_maker(RemitClaim)
+# RemitLine(...) positionally, without its __init__ (which copies a RemittedLine's fields)
+_REMIT_LINE_FIELDS = ("ordinal", "segment", "ref_6r", "qualifier", "code", "modifiers", "original_code",
+                      "original_modifiers", "charge", "units", "service_date", "paid", "paid_units", "procedure",
+                      "adjustments", "adjudication_date")
+if tuple(f.name for f in dataclasses.fields(RemitLine)) != _REMIT_LINE_FIELDS:
+    raise ImportError("cob.remit.RemitLine's fields changed: update remits_fast._claim and _REMIT_LINE_FIELDS")
+_remit_line = _unfrozen_maker(RemitLine)
 READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost the cyclic GC more than they save
 # the first 3 characters of the segments that end a claim (era.claims._CLAIM_END: CLP, LX, TS3, TS2, PLB, SE)
 # the first 3 characters of a segment that ends a claim (a 2-character tag with its "*", or alone)
@@ -351,12 +358,12 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                 if l_charge - l_cas != l_paid:  # S
                     return _end(bodies, j, count), _NOT_OURS
                 cas_total += l_cas
-                remit_lines.append(RemitLine(
-                    _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
-                                   l_ocode, l_omods, l_charge, l_billed_units,
-                                   ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
-                                   if l_has472 or l_has150 or l_has151 else claim_day),
-                    l_paid, l_units, l_parts, l_adjustments))
+                remit_lines.append(_remit_line(  # RemitLine's fields in order
+                    len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods, l_ocode, l_omods,
+                    l_charge, l_billed_units,
+                    ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
+                    if l_has472 or l_has150 or l_has151 else claim_day,
+                    l_paid, l_units, l_parts, l_adjustments, None))
             else:
                 # a line's claim dates (ServiceLine.service_date): the statement period, when one
                 # day; the 2100 DTMs come before the first line
@@ -455,12 +462,12 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
         if l_charge - l_cas != l_paid:  # S
             return j, _NOT_OURS
         cas_total += l_cas
-        remit_lines.append(RemitLine(
-            _remitted_line(len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods,
-                           l_ocode, l_omods, l_charge, l_billed_units,
-                           ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
-                           if l_has472 or l_has150 or l_has151 else claim_day),
-            l_paid, l_units, l_parts, l_adjustments))
+        remit_lines.append(_remit_line(  # RemitLine's fields in order
+            len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods, l_ocode, l_omods,
+            l_charge, l_billed_units,
+            ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
+            if l_has472 or l_has150 or l_has151 else claim_day,
+            l_paid, l_units, l_parts, l_adjustments, None))
     if charge - cas_total != paid:  # C
         return j, _NOT_OURS
     if status != balance.REVERSAL and (patient if patient is not None else ZERO) != pr_total:  # CLP05

@@ -369,6 +369,40 @@ def test_the_unfrozen_makers_make_what_the_classes_make(data):
 
 @settings(max_examples=200, deadline=None)
 @given(st.data())
+def test_the_line_maker_makes_what_remit_line_makes(data):
+    """remits_fast._remit_line (RemitLine positionally, without its __init__) gives RemitLine(match,
+    ...) of a RemittedLine with those values: equal, same repr, picklable, copyable, of the class
+    itself; the line is its own `match`, which reads as the RemittedLine it was made from."""
+    import copy
+    import dataclasses
+    import pickle
+
+    from cobpipe.cob.cas import Adjustment
+    from cobpipe.cob.match import RemittedLine
+    from cobpipe.cob.remit import RemitLine
+    from cobpipe.cob.remits_fast import _remit_line
+
+    mods = st.lists(_TEXT, max_size=4).map(tuple)
+    matched = [data.draw(s) for s in (st.integers(1, 99), st.none() | st.integers(1, 10**6), _TEXT, _TEXT, _TEXT,
+                                      mods, _TEXT | st.just(""), mods, _MONEY, st.none() | _MONEY, _DAY)]
+    rest = [data.draw(_MONEY), data.draw(st.none() | _MONEY), data.draw(mods),
+            data.draw(st.lists(st.builds(Adjustment, _TEXT, _TEXT, _MONEY, st.none() | _MONEY), max_size=3))]
+    remitted = RemittedLine(*matched)
+    made, expected = _remit_line(*matched, *rest, None), RemitLine(remitted, *rest)
+    assert type(made) is RemitLine
+    assert made == expected and repr(made) == repr(expected)
+    for other in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), copy.copy(made)):
+        assert other == expected and type(other) is RemitLine
+    line = made.match
+    assert line is made
+    for field in dataclasses.fields(RemittedLine):
+        assert getattr(line, field.name) == getattr(remitted, field.name)
+    assert (line.billed_code, line.billed_modifiers) == (remitted.billed_code, remitted.billed_modifiers)
+    assert made.charge == remitted.charge
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
 def test_the_claim_maker_makes_what_remit_claim_makes(data):
     """remits_fast._remit_claim (RemitClaim without its __init__) gives RemitClaim(...): equal, same
     repr, picklable, of the class itself, and a Deferred `payments` read through the class's slot
@@ -446,13 +480,16 @@ def test_an_amount_reads_as_the_parser_reads_it(text):
        st.lists(st.lists(st.tuples(st.sampled_from(["PR", "CO"]), _MONEY), max_size=3), max_size=3))
 def test_patient_adjustments_sum_every_pr_amount(claim_level, lines):
     from cobpipe.cob.cas import Adjustment
+    from cobpipe.cob.match import RemittedLine
     from cobpipe.cob.remit import RemitClaim, RemitLine
+
+    matched = RemittedLine(1, None, "", "HC", "99213", (), "", (), Decimal(0), None, None)
 
     def adjustments(pairs):
         return [Adjustment(group, "1", amount, None) for group, amount in pairs]
 
     claim = RemitClaim("C1", "1", Decimal(0), Decimal(0), Decimal(0), "", "", adjustments(claim_level),
-                       [RemitLine(None, Decimal(0), None, (), adjustments(line)) for line in lines], None, None)
+                       [RemitLine(matched, Decimal(0), None, (), adjustments(line)) for line in lines], None, None)
     expected = sum((a for g, a in claim_level if g == "PR"), Decimal(0)) + sum(
         (a for line in lines for g, a in line if g == "PR"), Decimal(0))
     assert claim.patient_adjustments == expected and str(claim.patient_adjustments) == str(expected)

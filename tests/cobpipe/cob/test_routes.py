@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cobpipe.cob import routes
+from cobpipe.cob.match import RemittedLine
 from cobpipe.cob.remit import RemitClaim, RemitLine
 from cobpipe.cob.routes import ACTIONS, Route, default_routes, route
 from cobpipe.era.model import Adjustment
@@ -39,7 +40,8 @@ def adjustment(code: str) -> Adjustment:
 
 
 def remit(status: str, claim_codes: list[str], line_codes: list[list[str]], remarks: set[str]) -> RemitClaim:
-    lines = [RemitLine(None, Decimal(0), None, ("HC", "99213"), [adjustment(c) for c in codes])
+    matched = RemittedLine(1, None, "", "HC", "99213", (), "", (), Decimal(0), None, None)
+    lines = [RemitLine(matched, Decimal(0), None, ("HC", "99213"), [adjustment(c) for c in codes])
              for codes in line_codes]
     return RemitClaim("C1", status, Decimal(10), Decimal(0), Decimal(0), "", "12",
                       [adjustment(c) for c in claim_codes], lines, 1, None, remarks=remarks)
