@@ -27,6 +27,7 @@ class RemitStream:
         self.share = share  # remits_fast.Share: one process's share of a split conversion (fast read only)
         self.findings: list[Finding] = []
         self.fast = self.slow = 0  # claims read straight from the text / by the general reader
+        self.skipped = 0  # a share's chunks of other processes' claims alone, skipped whole (fast read)
 
     def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
         scan = self.scan
@@ -39,7 +40,7 @@ class RemitStream:
             try:
                 yield from reader
             finally:
-                self.fast, self.slow = reader.fast, reader.slow
+                self.fast, self.slow, self.skipped = reader.fast, reader.slow, reader.skipped
             return
         if self.share is not None:
             raise ValueError("a share of the ERA is read only by the fast read (a clean 835)")

@@ -36,7 +36,7 @@ from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
 from .from_era import _moa_segment, _unfrozen_maker, adjudication_date, remit_claim
 from .remit import Deferred, RemitClaim, RemitLine
-from .remits_share import Share, _Ends
+from .remits_share import Share, _Ends, others_paid
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
 
 # _claim makes a RemitClaim with its fields in this order
@@ -78,15 +78,16 @@ class FastRemits:
         self.findings = findings
         self.share = share
         self.fast = self.slow = 0
+        self.skipped = 0  # other processes' claims skipped by searches of a chunk's text (remits_share.others_paid)
+        self.terminators = 0
 
-    def _chunks(self) -> Iterator[tuple[list[str], int, str]]:
-        """(segment texts, segments before them, their text): whole claims a chunk, cut before a CLP."""
+    def _chunks(self) -> Iterator[str]:
+        """The file's text, whole claims a chunk, cut before a CLP; `terminators` counts its "~"s
+        (_pairs, which numbers the segments, checks them against the scan's count at the end)."""
         lines = self.found.lines
         mark = b"~\nCLP*" if lines else b"~CLP*"
-        # era.clean vouched for a line feed after every terminator but the file's last, none elsewhere
-        separator = "~\n" if lines else "~"
         skip = len(mark) - 4
-        number = terminators = 0
+        self.terminators = 0
         with reopen_unchanged(self.path, self.name, self.found.stamp) as stream:
             carry = b""
             while True:
@@ -105,16 +106,11 @@ class FastRemits:
                 carry = block[cut:]
                 if lines and not data:  # the file's last terminator: as if a line feed followed it
                     text += "\n"
-                bodies = text.split(separator)
-                bodies.pop()
-                if bodies:
-                    yield bodies, number, text
-                number += len(bodies)
-                terminators += text.count("~")  # any the line feeds do not follow: a file changed since
+                if text:
+                    yield text
+                self.terminators += text.count("~")  # any the line feeds do not follow: a file changed since
                 if not data:
                     break
-        if number != self.found.segments or terminators != number:
-            raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
 
     def __iter__(self) -> Iterator[tuple[object, RemitClaim]]:
         """_pairs' claims handed on BATCH at a time, any error after the claims read before it.
@@ -161,7 +157,26 @@ class FastRemits:
         keep = share.keep if share is not None else frozenset()
         theirs_until, mine_until = share.next_change(0) if share is not None else (0, None)
         stop = share.stop if share is not None else None
-        for bodies, base, text in self._chunks():
+        # era.clean vouched for a line feed after every terminator but the file's last, none elsewhere
+        separator = "~\n" if lines else "~"
+        base = 0  # the segments before the chunk
+        for text in self._chunks():
+            if base < theirs_until - 1 and in_set and table1 is None:
+                # the chunk starts with another process's claims: their CLP04s found by searches of
+                # the text up to the first one it cannot skip so (if any: read below, segment by segment)
+                paid, resume, skipped = others_paid(text, separator, keep, base + 1,
+                                                    theirs_until if stop is None else min(theirs_until, stop))
+                if paid:
+                    for amount in paid:  # one at a time, in file order, as the read below adds them
+                        totals.paid_total += amount
+                    orphan = False
+                    self.skipped += len(paid)
+                    base += skipped
+                    if resume == len(text):
+                        continue
+                    text = text[resume:]
+            bodies = text.split(separator)
+            bodies.pop()
             count = len(bodies)
             ends = None  # the chunk's _Ends, found when another process's claim is first skipped in it
             i = 0
@@ -234,6 +249,9 @@ class FastRemits:
                 elif tag == "IEA":
                     isa = gs = None
                 i += 1
+            base += count
+        if base != self.found.segments or self.terminators != base:
+            raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
 
     def _slow(self, segments: list, ctx: _Context, lx, header, totals: RemittanceTotals) -> RemitClaim:
         """A claim the fast read does not vouch for, read as era.parser reads it."""

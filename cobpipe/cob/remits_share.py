@@ -1,13 +1,17 @@
 """One process's share of a clean 835 read by several at once (cobpipe/split.py): which claims are its
 own (Share), and where another process's claims end in a chunk of the fast read (_Ends), so the fast
-read (remits_fast) skips them claim by claim."""
+read (remits_fast) skips them claim by claim, or a whole chunk of them by searches of its text
+(others_paid)."""
 from __future__ import annotations
 
 import bisect
 import dataclasses
 import re
 
+from decimal import Decimal
+
 from ..era.claims import _CLAIM_END as _CLAIM_END_TAGS
+from .remits_text import _amount
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,3 +83,43 @@ class _Ends:
 # a segment era.clean vouched for starts with its 2-3 character tag and a "*" or its terminator (the
 # chunk's text keeps the line feed after each terminator, when the file has them)
 _CLAIM_END = re.compile(r"~\n?(?:" + "|".join(sorted(_CLAIM_END_TAGS)) + r")(?=[*~])")
+
+
+# the segments that end a claim, but a CLP: a chunk with none of them holds claims alone
+_OTHER_ENDS = tuple(sorted(_CLAIM_END_TAGS - {"CLP"}))
+
+
+def others_paid(text: str, separator: str, keep: frozenset[str], number: int,
+                until: int) -> tuple[list[Decimal], int, int]:
+    """(their CLP04s, where to read on in `text`, the segments before it): the claims at the start of
+    a chunk (whole segments, each ended by `separator`; its first segment's number `number`) that are
+    another process's, found by plain searches of the text instead of splitting it into segments,
+    and skipped as the fast read skips such a claim (remits_fast._pairs: the CLP split, its CLP01
+    not in `keep`, CLP04 an amount; the reference: tests/cobpipe/cob/test_remits_fast.py). Stops
+    before the first CLP at or after segment `until` (this process's next window, or the end of its
+    last one), a claim the skip would read (a CLP01 in `keep`, a CLP04 missing or not an amount) and
+    any other segment that ends a claim (LX, PLB, SE...): the caller reads from there segment by segment."""
+    paid: list[Decimal] = []
+    if not text.startswith("CLP*"):
+        return paid, 0, 0
+    limit = len(text)  # where the first segment that ends a claim but a CLP starts
+    for tag in _OTHER_ENDS:  # a 2-character tag also finds a longer one: read segment by segment, as it may
+        at = text.find(separator + tag, 0, limit)
+        if at >= 0:
+            limit = at + len(separator)
+    mark = separator + "CLP*"
+    start = segments = 0
+    while start < limit and number + segments < until:
+        end = text.index(separator, start)
+        clp = text[start:end].split("*")
+        if len(clp) < 5 or clp[1].strip() in keep:
+            break
+        amount = _amount(clp[4])
+        if amount is None:
+            break
+        paid.append(amount)
+        following = text.find(mark, end, limit)
+        following = limit if following < 0 else following + len(separator)
+        segments += text.count(separator, end, following)  # the CLP's own separator at `end` and on
+        start = following
+    return paid, start, segments

@@ -555,6 +555,7 @@ def test_a_share_reads_its_windows_claims_as_the_whole_read_does(tmp_path, monke
     options = ConvertOptions(today=TODAY)
     whole = RemitStream(scan, options)
     pairs = [(h, r, list(r.payments)) for h, r in whole]
+    skipped = 0
     for processes in (2, 3):
         windows = 4 * processes
         cuts = tuple(scan.clean.segments * k // windows for k in range(windows))
@@ -567,4 +568,40 @@ def test_a_share_reads_its_windows_claims_as_the_whole_read_does(tmp_path, monke
                            if share.window_of(r.segment) in share.mine
                            or (r.claim_id in share.keep and (stop is None or r.segment < stop))]
             if windows - 1 in share.mine:
-                assert stream.findings == whole.findings
+                assert stream.findings == whole.findings  # the sets' totals, skipped chunks' CLP04s in them
+            skipped += stream.skipped
+    assert skipped > 0  # chunks of other windows' claims alone are skipped whole (others_paid)
+
+
+@pytest.mark.parametrize("separator", ["~\n", "~"])
+def test_others_claims_at_a_chunks_start_are_paid_as_the_claim_skip_reads_them(separator):
+    """others_paid: the CLP04s of the claims at a chunk's start, in order, up to the first the segment
+    walk must read (anything but claims, a claim to keep, a CLP04 that is not an amount, a CLP at or
+    after `until`), where to read on and the segments before it."""
+    from cobpipe.cob.remits_share import others_paid
+
+    def chunk(*segments):
+        return "".join(s + separator for s in segments)
+
+    claims = ("CLP*A*1*10*7.5*0*12*X", "NM1*QC*1*N", "SVC*HC:1*10*7.5", "CAS*CO*45*2.5", "CLP* B *1*3*3",
+              "CLP*C*4*5*0*0*12", "SVC*HC:2*5*0", "CAS*CO*50*5")
+    paid = [Decimal("7.5"), Decimal(3), Decimal(0)]
+    text = chunk(*claims)
+
+    def read_on(index):  # (where claims[index] starts in the text, the segments before it)
+        return len(chunk(*claims[:index])), index
+
+    assert others_paid(text, separator, frozenset(), 10, 100) == (paid, len(text), len(claims))
+    assert others_paid(text, separator, frozenset({"X"}), 10, 100) == (paid, len(text), len(claims))
+    for keep, index in (({"A"}, 0), ({"B"}, 4), ({"C"}, 5)):  # CLP01 as the skip compares it, stripped
+        assert others_paid(text, separator, frozenset(keep), 10, 100) == (paid[:[0, 4, 5].index(index)],
+                                                                           *read_on(index))
+    for until, index in ((10, 0), (11, 4), (14, 4), (15, 5), (16, 8)):  # the first CLP at or after until read on
+        assert others_paid(text, separator, frozenset(), 10, until) == (paid[:[0, 4, 5, 8].index(index)],
+                                                                         *read_on(index))
+    for odd in ("LX*2", "SE*30*0001", "PLB*1*20261231*WO:1*5", "TS3*1", "TS2*1", "LX"):
+        odd_text = chunk(*claims[:4], odd, *claims[4:])
+        assert others_paid(odd_text, separator, frozenset(), 10, 100) == (paid[:1], *read_on(4))
+    assert others_paid(chunk(*claims[1:]), separator, frozenset(), 10, 100) == ([], 0, 0)  # not a CLP first
+    for clp in ("CLP*D*1*10", "CLP*D*1*10*", "CLP*D*1*10*X1"):
+        assert others_paid(chunk(*claims, clp), separator, frozenset(), 10, 100) == (paid, *read_on(8))
