@@ -161,7 +161,7 @@ def validate_stream(stream: TextIO, *, name: str = "<stream>", capped: bool = Tr
         opened = True
         return stream
 
-    return _validate_stream(once, name, "fast", capped)
+    return _validate_stream(once, name, "fast", capped, reopens=False)
 
 
 def validate_text(text: str, *, name: str = "<text>", engine: Engine = DEFAULT_ENGINE,
@@ -238,12 +238,16 @@ class _UntilNewDelimiters:
     delimiters would be read as junk (one IG error per segment). A BOM in front of a later ISA
     (files concatenated) is dropped, as edi.reader drops it. Reads return exactly the size
     asked for until the (possibly cut) end, as the engines tell the end of the file by a short read.
+
+    `count_lines` False: the lines handed out are not counted (a count of every character read, ~5
+    instructions a character); at a stop, `stopped` is True and `stop_line` None, for a caller that
+    can read the input again to find that line (`_stop_line`: this class again, counting).
     """
 
     __slots__ = ("_inner", "_buf", "_eof", "_offset", "_scanned", "_prev", "_newlines", "_first",
-                 "_ws", "stop_line")
+                 "_ws", "_count_lines", "stop_line", "stopped")
 
-    def __init__(self, inner: Any, first: Any, first_line: int) -> None:
+    def __init__(self, inner: Any, first: Any, first_line: int, count_lines: bool = True) -> None:
         self._inner = inner
         self._buf = ""
         self._eof = False
@@ -253,7 +257,9 @@ class _UntilNewDelimiters:
         self._newlines = first_line - 1
         self._first = first  # Delimiters of the first ISA
         self._ws = "".join(c for c in " \t\r\n\v\f\ufeff" if c != first.segment)
-        self.stop_line: int | None = None  # line of the ISA the stream ends before
+        self._count_lines = count_lines
+        self.stop_line: int | None = None  # line of the ISA the stream ends before (when counting)
+        self.stopped = False  # the stream ends before a later ISA in other delimiters
 
     @property
     def closed(self) -> bool:
@@ -283,7 +289,8 @@ class _UntilNewDelimiters:
         out, self._buf = self._buf[:size], self._buf[size:]
         self._offset += len(out)
         self._scanned = max(0, self._scanned - len(out))
-        self._newlines += out.count("\n")
+        if self._count_lines:
+            self._newlines += out.count("\n")
         back = len(out) - 1
         while back >= 0 and out[back] in self._ws:
             back -= 1
@@ -311,7 +318,9 @@ class _UntilNewDelimiters:
                     found = parsed[0]
                     if (found.element, found.component, found.segment) != (
                             first.element, first.component, first.segment):
-                        self.stop_line = self._newlines + 1 + buf.count("\n", 0, pos)
+                        self.stopped = True
+                        if self._count_lines:
+                            self.stop_line = self._newlines + 1 + buf.count("\n", 0, pos)
                         self._buf = buf[:pos]
                         self._eof = True
                         self._scanned = pos
@@ -356,12 +365,12 @@ ISSUE_LIMIT = 100_000
 
 
 def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engine,
-                     capped: bool = False) -> list[Finding]:
+                     capped: bool = False, reopens: bool = True) -> list[Finding]:
     from .ig_issues import TooManyIssues
 
     limits = (ISSUE_LIMIT, JUNK_LIMIT) if capped else None
     try:
-        issues, lines = _issues(open_stream, name, engine, limits)
+        issues, lines = _issues(open_stream, name, engine, limits, reopens)
     except TooManyIssues as exc:
         what = (f"more than {ISSUE_LIMIT:,} implementation guide errors" if exc.total else
                 f"more than {JUNK_LIMIT:,} segments not recognized here (IG-SEG-1)")
@@ -376,9 +385,11 @@ def _validate_stream(open_stream: Callable[[], TextIO], name: str, engine: Engin
 
 
 def _issues(open_stream: Callable[[], TextIO], name: str, engine: str,
-            limits: tuple[int, int] | None = None) -> tuple[list[Issue], "SegmentLines | None"]:
+            limits: tuple[int, int] | None = None,
+            reopens: bool = True) -> tuple[list[Issue], "SegmentLines | None"]:
     """Run `engine` on the stream; should the fast engine itself fail (a bug in it, not in the input),
-    the file is validated again with pyx12, so a caller never loses a validation to it."""
+    the file is validated again with pyx12, so a caller never loses a validation to it. `reopens`:
+    open_stream can be called again (not a stream read once), so lines are counted only at a stop."""
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; choose one of {ENGINES}")
     from .ig_engine import REFERENCE, engine as engine_run
@@ -390,7 +401,8 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str,
             return [prepared], None
         head, first_line = prepared
         try:
-            return _run(functools.partial(engine_run(engine), limits=limits), head, stream, first_line)
+            return _run(functools.partial(engine_run(engine), limits=limits), head, stream, first_line,
+                        open_stream if reopens else None)
         except EngineBug as exc:
             if engine == REFERENCE:
                 raise
@@ -406,17 +418,35 @@ def _issues(open_stream: Callable[[], TextIO], name: str, engine: str,
 
 
 def _run(engine: Callable[[Any, int], tuple[list[Issue], SegmentLines]], head: str, stream: TextIO,
-         first_line: int) -> tuple[list[Issue], SegmentLines]:
-    """One engine over the input, up to a later ISA with other delimiters (IG-ISAFMT there)."""
+         first_line: int, reopen: Callable[[], TextIO] | None = None) -> tuple[list[Issue], SegmentLines]:
+    """One engine over the input, up to a later ISA with other delimiters (IG-ISAFMT there). With
+    `reopen`, that ISA's line is found by reading the input again when there is one (rare), instead
+    of counting the lines of every input as it is read."""
     parsed = parse_isa_delimiters(head)
     assert parsed is not None  # _prepare checked it
-    source = _UntilNewDelimiters(_Chained(head, stream), parsed[0], first_line)
+    source = _UntilNewDelimiters(_Chained(head, stream), parsed[0], first_line, count_lines=reopen is None)
     issues, lines = engine(source, first_line)
-    if source.stop_line is not None:
+    if source.stopped:
+        line = source.stop_line if reopen is None else _stop_line(reopen)
         issues.append(Issue("isafmt", "", "this interchange uses other delimiters than the first one in the "
                             "file; the implementation guide validator stops here (validate it as a file "
-                            "of its own)", len(lines) + 1, "ISA", line=source.stop_line))
+                            "of its own)", len(lines) + 1, "ISA", line=line))
     return issues, lines
+
+
+def _stop_line(open_stream: Callable[[], TextIO]) -> int | None:
+    """The line of the later ISA in other delimiters that the input is cut before: the input read
+    again as `_run` reads it, its lines counted (the reference `_run` uses for a stream read once)."""
+    with open_stream() as stream:
+        prepared = _prepare(stream, "")
+        assert not isinstance(prepared, Issue)  # as on the first reading
+        head, first_line = prepared
+        parsed = parse_isa_delimiters(head)
+        assert parsed is not None
+        source = _UntilNewDelimiters(_Chained(head, stream), parsed[0], first_line)
+        while source.read(1 << 20):
+            pass
+        return source.stop_line
 
 
 # --- masking and conversion -------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """Implementation-guide validation (edi.ig) with the pyx12 reference engine."""
 from __future__ import annotations
 
+import io
 import logging
 import re
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edi import ig
 from edi.errors import EdiSyntaxError
@@ -314,6 +317,52 @@ def test_a_later_interchange_in_other_delimiters_stops_validation_there(engine, 
     assert findings[-1].location.tag == "ISA" and findings[-1].location.line == 1
     shown = " ".join(str(f) for f in findings)
     assert "DOE" not in shown and "JOHN" not in shown
+
+
+def _two_interchanges(lead, suffix, gap, bom):
+    """An interchange, then one in other delimiters: segments ended by `suffix` after the terminator,
+    `gap` (and a BOM when `bom`) before the second ISA, `lead` before the first."""
+    first = (_ISA1 + _BODY).replace("~", "~" + suffix)
+    second = (_ISA1 + _BODY).replace("000000001", "000000002").replace("*", "|").replace(":~", ">~")
+    return lead + first + gap + ("\ufeff" if bom else "") + second.replace("~", "~" + suffix)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lead=st.sampled_from(["", "\n", "\n \r\n\t"]), suffix=st.sampled_from(["", "\n", "\r\n", "\r"]),
+       gap=st.sampled_from(["", "\n", "\r\n\n  \n"]), bom=st.booleans())
+def test_a_later_interchange_line_found_by_reading_again_as_by_counting(lead, suffix, gap, bom):
+    # validate_text reads its text again to find the stop's line; validate_stream (read once)
+    # counts every line as it reads: both give the line of the second ISA as a reader counts it
+    text = _two_interchanges(lead, suffix, gap, bom)
+    flat = text.replace("\r\n", "\n").replace("\r", "\n")  # the streams' universal newlines
+    want = flat[:flat.index("ISA", flat.index("ISA") + 1)].count("\n") + 1
+    again = ig.validate_text(text, name="two.835")
+    counted = ig.validate_stream(io.StringIO(text, newline=None), name="two.835")
+    assert keys(again) == keys(counted)
+    assert [f.location.line for f in again] == [f.location.line for f in counted]
+    assert again[-1].code == "IG-ISAFMT" and again[-1].location.line == want
+
+
+def test_a_later_interchange_line_in_a_file_read_again(tmp_path):
+    text = _two_interchanges("\n\n", "\r\n", "\n\n", True)
+    path = tmp_path / "two.835"
+    path.write_bytes(text.encode())
+    found = ig.validate_file(path)
+    assert found[-1].code == "IG-ISAFMT" and found[-1].location.line == 13  # 2 blank lines, 8 segments, 2 more
+
+
+def test_the_stop_line_counted_alike_in_any_read_size():
+    text = _two_interchanges("\n", "\n", "\n", False) * 3
+    head, first_line = ig._prepare(io.StringIO(text), "x")
+    want = ig._stop_line(lambda: io.StringIO(text))
+    assert want == 11  # a blank line, 8 segments, a blank line
+    for size in (1, 7, 106, 107, 300, 1 << 20):
+        stream = io.StringIO(text)
+        ig._prepare(stream, "x")
+        source = ig._UntilNewDelimiters(ig._Chained(head, stream), ig.parse_isa_delimiters(head)[0], first_line)
+        while source.read(size):
+            pass
+        assert source.stopped and source.stop_line == want, size
 
 
 @pytest.mark.parametrize("engine", ig.ENGINES)
