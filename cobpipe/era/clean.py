@@ -147,6 +147,7 @@ class _Scan:
             raise _NotClean(problem)
         counted_to = before = 0
         last_at = self.last_at
+        clp01s = []  # counted at the block's end: Counter.update counts in C (+= calls its __missing__ a new id)
         for match in key.finditer(text):
             at = match.start()
             begin = at + 1
@@ -157,19 +158,23 @@ class _Scan:
             tag = match.group(1)
             if tag == b"CLP":
                 end = text.index(b"~", begin)
-                clp01 = text[begin + 4:end].split(b"*", 1)[0]
-                self.counts[clp01.decode("ascii").strip()] += 1
+                clp01s.append(text[begin + 4:end].split(b"*", 1)[0])
                 if self.st is None:
                     raise _NotClean("CLP outside a transaction set")
             elif tag in _ENVELOPE:
-                # text[0] is the virtual terminator: the n-th segment of the block has n before it
-                before += text.count(b"~", counted_to, begin)
+                # text[0] is the virtual terminator: the n-th segment of the block has n before it;
+                # counted from the nearer of the last one counted and the text's end (count + 1 in all)
+                if begin - counted_to <= len(text) - begin:
+                    before += text.count(b"~", counted_to, begin)
+                else:  # an SE or GE near the block's end: not the whole transaction set counted again
+                    before = count + 1 - text.count(b"~", begin)
                 counted_to = begin
                 number = self.segments + before
                 end = text.index(b"~", begin)
                 self.envelope(tag, text[begin:end].decode("ascii"), number)
             elif self.st is None:
                 raise _NotClean("loop start outside a transaction set")
+        self.counts.update(map(str.strip, map(bytes.decode, clp01s)))  # ASCII (checked above): as decode("ascii")
         self.last_at = last_at
         self.segments += count
 
