@@ -50,6 +50,32 @@ def test_tidy_cas_segments_are_the_tidied_grouped_ones_remembered_or_not(adjustm
     assert _outcome(lambda: tidy_cas_segments(given_as)) == expected
 
 
+_MANY = st.builds(Adjustment, st.sampled_from(["CO", "PR", "OA", "PI", "CR", "CO:"]),
+                  st.sampled_from(["45", "2", "1", "A:"]), st.sampled_from([Decimal("1.50"), Decimal("2"), Decimal("0")]))
+
+
+@settings(max_examples=300)
+@given(st.lists(_MANY, min_size=3, max_size=14))
+def test_grouped_triplets_are_the_reference_ones(adjustments):
+    """Three triplets or more (a line's CO-45, PR-1, PR-2), joined from the remembered one-triplet
+    CAS: the reference's segments, or refused alike past 5 segments; a group of more than 6 triplets
+    the reference way. Fails when a group's triplets are not joined in order, the last quantity is
+    kept, or 6 groups are written (checked)."""
+    expected = _outcome(lambda: tidy_segments(cas.cas_segments(list(adjustments))))
+    assert _outcome(lambda: tidy_cas_segments(adjustments)) == expected
+    assert _outcome(lambda: tidy_cas_segments(adjustments)) == expected
+
+
+def test_six_groups_do_not_fit_and_seven_triplets_take_two_segments():
+    six = [Adjustment(group, "45", Decimal("1")) for group in ("CO", "PR", "OA", "PI", "CR", "CO:")]
+    with pytest.raises(cas.CasDoesNotFit):
+        tidy_cas_segments(six)
+    seven = [Adjustment("PR", str(n), Decimal(n)) for n in range(1, 8)]
+    assert [s.elements for s in tidy_cas_segments(seven)] == [
+        ("PR", "1", "1", "", "2", "2", "", "3", "3", "", "4", "4", "", "5", "5", "", "6", "6"), ("PR", "7", "7")]
+    assert [s.elements for s in tidy_cas_segments(seven[:3])] == [("PR", "1", "1", "", "2", "2", "", "3", "3")]
+
+
 def test_a_remembered_triplet_is_told_apart_by_every_part_of_its_key():
     cas._TIDY_TRIPLETS.clear()
     one = tidy_cas_segments([Adjustment("CO", "45", Decimal("1.50"))])
