@@ -242,12 +242,17 @@ class _UntilNewDelimiters:
     `count_lines` False: the lines handed out are not counted (a count of every character read, ~5
     instructions a character); at a stop, `stopped` is True and `stop_line` None, for a caller that
     can read the input again to find that line (`_stop_line`: this class again, counting).
+
+    A read holds back ISA_MAX_CHARS to read a later ISA whole (the general path, `_read_ahead`: two
+    copies of every chunk). `_read_exact` (`fast`) hands out a chunk read just to the size asked for
+    as it is when it holds no later "ISA" and ends in no part of one; any other goes the general way.
     """
 
     __slots__ = ("_inner", "_buf", "_eof", "_offset", "_scanned", "_prev", "_newlines", "_first",
-                 "_ws", "_count_lines", "stop_line", "stopped")
+                 "_ws", "_count_lines", "_fast", "stop_line", "stopped")
 
-    def __init__(self, inner: Any, first: Any, first_line: int, count_lines: bool = True) -> None:
+    def __init__(self, inner: Any, first: Any, first_line: int, count_lines: bool = True,
+                 fast: bool = True) -> None:
         self._inner = inner
         self._buf = ""
         self._eof = False
@@ -258,6 +263,7 @@ class _UntilNewDelimiters:
         self._first = first  # Delimiters of the first ISA
         self._ws = "".join(c for c in " \t\r\n\v\f\ufeff" if c != first.segment)
         self._count_lines = count_lines
+        self._fast = fast
         self.stop_line: int | None = None  # line of the ISA the stream ends before (when counting)
         self.stopped = False  # the stream ends before a later ISA in other delimiters
 
@@ -273,6 +279,27 @@ class _UntilNewDelimiters:
                 if not out:
                     return "".join(parts)
                 parts.append(out)
+        if self._fast and not self._eof and len(self._buf) < size:
+            return self._read_exact(size)
+        return self._read_ahead(size)
+
+    #: a chunk ending in one of these may end in the start of an "ISA" (or a BOM in front of one)
+    _PART_OF_ISA = ("I", "IS", "\ufeff")
+
+    def _read_exact(self, size: int) -> str:
+        buf = self._buf
+        more = self._inner.read(size - len(buf))
+        out = buf + more if buf else more
+        if len(out) == size and out.find("ISA", 0 if self._offset else 1) < 0 \
+                and not out.endswith(self._PART_OF_ISA):
+            self._buf = ""
+            self._scanned = 0
+            return self._handed_out(out)
+        # an ISA to look at (or the end): the general way, the text read so far in its buffer
+        self._buf = out
+        return self._read_ahead(size)
+
+    def _read_ahead(self, size: int) -> str:
         need = size + ISA_MAX_CHARS
         while True:
             while not self._eof and len(self._buf) < need:
@@ -287,8 +314,12 @@ class _UntilNewDelimiters:
             self._buf = self._buf.replace("\ufeffISA", "ISA")
         self._scan()
         out, self._buf = self._buf[:size], self._buf[size:]
-        self._offset += len(out)
         self._scanned = max(0, self._scanned - len(out))
+        return self._handed_out(out)
+
+    def _handed_out(self, out: str) -> str:
+        """`out`, after noting what the next reads need of it (its length, lines, last character)."""
+        self._offset += len(out)
         if self._count_lines:
             self._newlines += out.count("\n")
         back = len(out) - 1

@@ -365,6 +365,51 @@ def test_the_stop_line_counted_alike_in_any_read_size():
         assert source.stopped and source.stop_line == want, size
 
 
+_PIECES = ["ISA", "IS", "I", "SA", "A", "\ufeff", "\n", " ", "~", "*", "X", "GS*HP*S~", _ISA1,
+           (_ISA1 + _BODY).replace("*", "|").replace(":~", ">~"), _BODY, "ISA|00|short~"]
+
+
+def _read_all(text, sizes, fast):
+    stream = io.StringIO(text)
+    head, first_line = ig._prepare(stream, "x")
+    source = ig._UntilNewDelimiters(ig._Chained(head, stream), ig.parse_isa_delimiters(head)[0], first_line,
+                                    fast=fast)
+    outs = []
+    for size in sizes * 200:
+        outs.append(source.read(size))
+        if len(outs[-1]) < size:
+            break
+    return outs, source.stopped, source.stop_line
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=30),
+       sizes=st.lists(st.integers(1, 300), min_size=1, max_size=5))
+def test_reads_of_exact_chunks_as_the_read_ahead(pieces, sizes):
+    # the fast path (a chunk without a later ISA handed out as read) against the general path
+    text = _ISA1 + "".join(pieces)
+    assert _read_all(text, sizes, True) == _read_all(text, sizes, False)
+
+
+@pytest.mark.parametrize("gap", ["", "\n", "\ufeff", "\n\ufeff"])
+def test_reads_of_exact_chunks_cut_around_a_later_isa(gap):
+    first = _ISA1 + _BODY + gap
+    text = first + (_ISA1 + _BODY).replace("*", "|").replace(":~", ">~")
+    for cut in range(len(first) - 4, len(first) + 5):
+        for sizes in ([cut, 1000], [cut, 50, 1000]):
+            assert _read_all(text, sizes, True) == _read_all(text, sizes, False), (cut, sizes)
+    assert _read_all(text, [len(first), 50, 1000], True)[1]  # stopped there
+
+
+def test_a_chunk_without_isa_is_handed_out_as_read():
+    text = _ISA1 + _BODY * 50
+    stream = io.StringIO(text)
+    source = ig._UntilNewDelimiters(stream, ig.parse_isa_delimiters(text)[0], 1)
+    first, second = source.read(500), source.read(500)
+    assert first + second == text[:1000]
+    assert source._buf == ""  # nothing read ahead: the second chunk went the fast way
+
+
 @pytest.mark.parametrize("engine", ig.ENGINES)
 def test_a_bom_in_front_of_a_later_interchange_is_skipped(engine):
     second = (_ISA1 + _BODY).replace("000000001", "000000002")
