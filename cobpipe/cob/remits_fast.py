@@ -159,13 +159,15 @@ class FastRemits:
         stop = share.stop if share is not None else None
         # era.clean vouched for a line feed after every terminator but the file's last, none elsewhere
         separator = "~\n" if lines else "~"
-        base = 0  # the segments before the chunk
-        for text in self._chunks():
+        mark = separator + "CLP*"
+        base = 0  # the segments before the text
+        rests: list[str] = []  # the rest of a chunk, read after the claim before it (see below)
+        for text in _then(self._chunks(), rests):
             if base < theirs_until - 1 and in_set and table1 is None:
                 # the chunk starts with another process's claims: their CLP04s found by searches of
                 # the text up to the first one it cannot skip so (if any: read below, segment by segment)
-                paid, resume, skipped = others_paid(text, separator, keep, base + 1,
-                                                    theirs_until if stop is None else min(theirs_until, stop))
+                until = theirs_until if stop is None else min(theirs_until, stop)
+                paid, resume, skipped = others_paid(text, separator, keep, base + 1, until)
                 if paid:
                     for amount in paid:  # one at a time, in file order, as the read below adds them
                         totals.paid_total += amount
@@ -175,6 +177,13 @@ class FastRemits:
                     if resume == len(text):
                         continue
                     text = text[resume:]
+                if base + 1 < until and text.startswith("CLP*"):
+                    # another window's claim the searches do not skip (a repeated CLP01, an odd CLP04):
+                    # read alone below, and the rest of the chunk searched again after it
+                    after = text.find(mark, 4)
+                    if after >= 0:
+                        rests.append(text[after + len(separator):])
+                        text = text[:after + len(separator)]
             bodies = text.split(separator)
             bodies.pop()
             count = len(bodies)
@@ -280,6 +289,14 @@ class _ClaimText(tuple, Deferred):
             number += 1
         payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), lx)
         return [payment]
+
+
+def _then(chunks: Iterator[str], rests: list[str]) -> Iterator[str]:
+    """Each chunk, then what its reader put in `rests` while reading it (and so on), in order."""
+    for chunk in chunks:
+        yield chunk
+        while rests:
+            yield rests.pop()
 
 
 def _end(bodies: list[str], j: int, count: int) -> int:
