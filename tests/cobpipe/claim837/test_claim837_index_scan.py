@@ -10,7 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cobpipe.claim837.spans import _KEY_TAGS, NotIndexable, _key_segments, _odd_segment
+from cobpipe.claim837.spans import (_KEY_TAGS, _KEYS_AND_ODD, _KEYS_AND_ODD_STARTS, NotIndexable, _key_segments,
+                                    _odd_segment, _unstripped_lines)
 
 _START = re.compile(rb"[A-Z0-9]{2,3}(?:\*.*)?", re.DOTALL)
 _STRIPPED = frozenset(b" \t\v\f\x00\x1a")
@@ -66,10 +67,11 @@ def test_odd_segment_says_why(segments, odd, lines):
     assert _odd_segment(block(segments, lines), lines) == odd
 
 
-def keys_by_splitting(text: bytes, lines: bool) -> list[int] | None:
+def keys_by_splitting(text: bytes, lines: bool) -> list[tuple[int, int]] | None:
     """The reference for spans._key_segments: None when the block is refused (an odd segment, or one
     segment a line, a terminator but the last without its line feed), else each envelope, HL and CLM
-    segment's start << 3 | its kind, found by splitting the block at its terminators."""
+    segment's start << 3 | its kind and where its terminator is, found by splitting the block at its
+    terminators."""
     if odd_by_splitting(text, lines) or (lines and text.count(b"~\n") != text.count(b"~") - 1):
         return None
     found = []
@@ -80,7 +82,7 @@ def keys_by_splitting(text: bytes, lines: bool) -> list[int] | None:
         start = at + 1 if lines else at  # the segment after its line feed
         tag = text[start:at + len(piece)].partition(b"*")[0]
         if tag in _KEY_TAGS:
-            found.append(start << 3 | _KEY_TAGS.index(tag))
+            found.append((start << 3 | _KEY_TAGS.index(tag), at + len(piece)))
         at += len(piece)
     return found
 
@@ -104,3 +106,35 @@ def test_key_segments_as_splitting(segments, lines):
     except NotIndexable:
         found = None
     assert found == keys_by_splitting(text, lines)
+
+
+def keys_by(expression, text: bytes) -> list[tuple[int, int]] | None:
+    try:
+        return [(match.start(1) << 3 | _KEY_TAGS.index(match.group(1)), match.end())
+                for match in expression.finditer(text)]
+    except ValueError:  # an odd segment (no group 1)
+        return None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_KEY_SEGMENTS, min_size=1, max_size=6), st.booleans())
+@example([b"LX*1", b"LX"], True)  # a segment without elements: the starts' search takes it too
+def test_keys_of_unstripped_blocks_from_the_starts_alone(segments, lines):
+    """_key_segments searches a block with no stripped byte before a terminator and (one segment a
+    line) a line feed after every terminator but the last (`_unstripped_lines`) by the segments'
+    starts alone: the same answer as the search of every terminator, and as splitting the block."""
+    text = block(segments, lines)
+    if (lines and text.count(b"\n") != text.count(b"~") - 1) or (not lines and b"\n" in text):
+        return  # the scanner refuses such a block before it looks at the segments
+    reference = keys_by_splitting(text, lines)
+    assert keys_by(_KEYS_AND_ODD[lines], text) == reference
+    if _unstripped_lines(text, lines, None):
+        assert keys_by(_KEYS_AND_ODD_STARTS[lines], text) == reference
+
+
+@pytest.mark.parametrize("lines", [False, True])
+def test_unstripped_lines_tells_a_usual_block(lines):
+    usual = block([b"HL*1**20*1", b"NM1*85*2*A B", b"LX", b"CLM*A1*10"], lines)
+    assert _unstripped_lines(usual, lines, None)
+    assert not _unstripped_lines(block([b"HL*1**20*1", b"REF*EI*1 "], lines), lines, None)
+    assert not _unstripped_lines(block([b"HL*1**20*1", b"REF*EI*1\x1a"], lines), lines, None)
