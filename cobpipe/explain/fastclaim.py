@@ -17,7 +17,7 @@ from json.encoder import encode_basestring as _q
 from . import fmt
 from .build import ROLES, ViewBuilder
 from .fastscan import Claim, Line
-from .fasttext import _FOREIGN_SEPARATOR, ZERO, Ineligible, composite, number, procedure
+from .fasttext import _FOREIGN_SEPARATOR, AMOUNTS_KEPT, ZERO, Ineligible, composite, number, procedure
 from .jsonout import _finding
 from .mask import mask_id
 from .view import FindingView
@@ -122,7 +122,7 @@ class _Words:
         and at most two decimals is padded to two as text, any other through Decimal."""
         found = self.money.get(text)
         if found is None:
-            if len(self.money) > 32768:
+            if len(self.money) > AMOUNTS_KEPT:
                 self.money.clear()
             whole, dot, cents = text.partition(".")  # the usual shapes, "156" and "134.16", without the
             if (len(text) <= 18 and whole.isdigit() and whole.isascii() and whole[0] != "0"  # expression
