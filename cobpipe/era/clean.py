@@ -35,7 +35,10 @@ _BAD_START_LINES = re.compile(rb"~(?!\n[A-Z0-9]{2,3}[*~]|\Z)")  # also a termina
 # what the reader would strip from a segment's end: each byte, and it before a terminator
 _STRIPPED = tuple((bytes((byte,)), bytes((byte,)) + b"~") for byte in b" \t\v\f\x00\x1a")
 # envelope segments and loop starts (edi.reader.LOOP_STARTS)
-_TAGS = b"ISA|IEA|GS|GE|ST|SE|CLP|CLM|LX|HL|AK2|IK3"
+# (ISA|IEA|GS|GE|ST|SE|CLP|CLM|LX|HL|AK2|IK3, factored by first character: the engine tries the
+# alternatives at every terminator, and fewer of them there cost less: 122.7M -> 101.9M instructions
+# over the 10k bench ERA; tests/cobpipe/era/test_clean.py holds it to the plain list)
+_TAGS = b"I(?:SA|EA|K3)|G[SE]|S[TE]|CL[PM]|LX|HL|AK2"
 # (the "*" or terminator after the tag is looked at, not taken: a segment without elements, "LX~",
 # would otherwise hide a loop start right after it in a file without line feeds)
 _KEY_LINES = re.compile(rb"\n(" + _TAGS + rb")(?=[*~])")
