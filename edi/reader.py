@@ -141,20 +141,24 @@ def _strip_set(delims: Delimiters) -> str:
     return "".join(c for c in _WHITESPACE if c not in used)
 
 
-@dataclass(slots=True)
 class _Envelope:
-    """Open ISA/GS/ST state for the envelope checks."""
+    """Open ISA/GS/ST state for the envelope checks. (A plain class: as a dataclass its making cost
+    ~4M instructions at every import of this module, in every process that reads or validates X12.)"""
 
-    isa: Segment | None = None
-    gs: Segment | None = None
-    st: Segment | None = None
-    groups: int = 0
-    sets: int = 0
-    seg_count: int = 0
-    loop_start: int = 0  # seg_count at the last LOOP_STARTS segment of this transaction set
-    closed_interchange: bool = False
-    junk_reported: bool = False
-    outside_reported: bool = False
+    __slots__ = ("isa", "gs", "st", "groups", "sets", "seg_count", "loop_start", "closed_interchange",
+                 "junk_reported", "outside_reported")
+
+    def __init__(self) -> None:
+        self.isa: Segment | None = None
+        self.gs: Segment | None = None
+        self.st: Segment | None = None
+        self.groups = 0
+        self.sets = 0
+        self.seg_count = 0
+        self.loop_start = 0  # seg_count at the last LOOP_STARTS segment of this transaction set
+        self.closed_interchange = False
+        self.junk_reported = False
+        self.outside_reported = False
 
 
 class X12Reader:

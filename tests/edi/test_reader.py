@@ -711,3 +711,14 @@ def test_a_body_tag_filter_on_real_remittances(corpus_dir, samples_dir):
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
         cut = text[: len(text) * 3 // 5]  # a truncated file names its last segment in ENV008
         assert_a_body_tag_filter_only_drops_segments(lambda: X12Reader.from_text(cut, "cut.835"))
+
+
+def test_a_fresh_envelope_is_closed_with_nothing_counted():
+    # _Envelope is a plain class (a dataclass costs every process importing the reader ~4M to make):
+    # every slot starts set, as the dataclass's defaults set them
+    from edi.reader import _Envelope
+
+    env = _Envelope()
+    assert {name: getattr(env, name) for name in _Envelope.__slots__} == {
+        "isa": None, "gs": None, "st": None, "groups": 0, "sets": 0, "seg_count": 0, "loop_start": 0,
+        "closed_interchange": False, "junk_reported": False, "outside_reported": False}
