@@ -482,13 +482,15 @@ def _stop_line(open_stream: Callable[[], TextIO]) -> int | None:
 
 # --- masking and conversion -------------------------------------------------------------------------
 
-_CONTROL_CHAR_VALUE = re.compile(r"<[A-Z]{2,3}>\Z")
-_NOT_FOUND = re.compile(r"Segment (.*) not found\.(?=  Started at )", re.S)
-_SEG_ID = re.compile(r'Segment identifier "(.*)" is invalid', re.S)
-_EMPTY_SEG = re.compile(r'Segment "(.*)" is empty', re.S)
-_HL_COUNT = re.compile(r"your HL count (.*)\Z", re.S)
-_LX_COUNT = re.compile(r"Service Line Number (.*) does not match", re.S)
-_LEN = re.compile(r'len\(".*"\) = ', re.S)
+# the expressions as text, compiled (by re's cache) at the first finding: a validator process of a file
+# without findings (convert's, usually) does not pay their ~2.6M instructions
+_CONTROL_CHAR_VALUE = r"<[A-Z]{2,3}>\Z"
+_NOT_FOUND = r"(?s)Segment (.*) not found\.(?=  Started at )"
+_SEG_ID = r'(?s)Segment identifier "(.*)" is invalid'
+_EMPTY_SEG = r'(?s)Segment "(.*)" is empty'
+_HL_COUNT = r"(?s)your HL count (.*)\Z"
+_LX_COUNT = r"(?s)Service Line Number (.*) does not match"
+_LEN = r'(?s)len\(".*"\) = '
 
 
 def safe_message(level: str, code: str, message: str, value: str | None, tag: str | None) -> str:
@@ -499,19 +501,19 @@ def safe_message(level: str, code: str, message: str, value: str | None, tag: st
             parts = match.group(1).split("*")
             # parts[0] is the whole segment when it is not split on `*` (other delimiters than the ISA's)
             return "Segment " + "*".join([_mask_token(p) for p in parts]) + " not found."
-        msg = _NOT_FOUND.sub(repl, msg)
-        msg = _SEG_ID.sub(lambda m: f'Segment identifier "{_mask_token(m.group(1))}" is invalid', msg)
+        msg = re.sub(_NOT_FOUND, repl, msg)
+        msg = re.sub(_SEG_ID, lambda m: f'Segment identifier "{_mask_token(m.group(1))}" is invalid', msg)
     elif level == "seg" and code == "8":  # quotes the whole segment: keep only a real segment id
-        msg = _EMPTY_SEG.sub(lambda m: f'Segment "{_mask_token(m.group(1).split("*")[0])}" is empty', msg)
+        msg = re.sub(_EMPTY_SEG, lambda m: f'Segment "{_mask_token(m.group(1).split("*")[0])}" is empty', msg)
     elif level == "seg" and code == "HL1":
-        msg = _HL_COUNT.sub(lambda m: "your HL count " + _mask_token(m.group(1)), msg)
+        msg = re.sub(_HL_COUNT, lambda m: "your HL count " + _mask_token(m.group(1)), msg)
     elif level == "seg" and code == "LX":
-        msg = _LX_COUNT.sub(lambda m: f"Service Line Number {_mask_token(m.group(1))} does not match", msg)
+        msg = re.sub(_LX_COUNT, lambda m: f"Service Line Number {_mask_token(m.group(1))} does not match", msg)
     if level == "ele" and code in ("4", "5"):
-        msg = _LEN.sub("length ", msg)
+        msg = re.sub(_LEN, "length ", msg)
     if value:
         keep = (level == "ele" and code == "7" and "is not a valid code for" in message
-                and (tag or "") not in PHI_TAGS and "\n" not in value) or bool(_CONTROL_CHAR_VALUE.match(value))
+                and (tag or "") not in PHI_TAGS and "\n" not in value) or bool(re.match(_CONTROL_CHAR_VALUE, value))
         if not keep:
             for quoted in (f'("{value}")', f"({value})", f'"{value}"'):
                 msg = msg.replace(quoted, quoted.replace(value, MASK))

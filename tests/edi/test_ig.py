@@ -235,6 +235,12 @@ def test_values_are_masked_outside_code_lists():
      "Segment N3*<masked> not found. Started at /ISA_LOOP/X"),
     ("seg", "1", 'Segment identifier "JOHN SMITH" is invalid', None, None,
      'Segment identifier "<masked>" is invalid'),
+    # values over lines: the expressions' `.` takes line breaks too (re.S)
+    ("seg", "1", "Segment N3*12 ELM\nSTREET not found.  Started at /ISA_LOOP/X", None, "N3",
+     "Segment N3*<masked> not found. Started at /ISA_LOOP/X"),
+    ("seg", "8", 'Segment "N3*A\nB" is empty', None, "N3", 'Segment "N3" is empty'),
+    ("seg", "HL1", "your HL count 1\n2", None, "HL", "your HL count <masked>"),
+    ("ele", "4", 'x len("A\nB") = 3 < 2', "A\nB", "NM1", "x length 3 < 2"),
 ])
 def test_safe_message(level, code, message, value, tag, expected):
     assert ig.safe_message(level, code, message, value, tag) == expected
