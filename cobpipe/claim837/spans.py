@@ -48,10 +48,12 @@ _KEYS_AND_ODD = {
 # _KEYS_AND_ODD for a block with no byte the reader strips before a terminator and (one segment a
 # line) every terminator but the last followed by its line feed, both told at C speed
 # (_unstripped_lines): only the segments' starts are left to test, so the search stops at `~<LF>`
-# alone and runs no look-behind (~1k instructions a segment instead of ~1.5k)
+# alone and runs no look-behind (~1k instructions a segment instead of ~1.5k). The tags are
+# factored by first letter, the most frequent first, and the id taken possessively (a 3-character
+# id's third character is no separator, so giving it back never matches): ~10% fewer again
 _KEYS_AND_ODD_STARTS = {
-    False: re.compile(rb"~(?:(ISA|IEA|GS|GE|ST|SE|HL|CLM)(?=[*~])[^~]*|(?![A-Z0-9]{2,3}[*~]|\Z))"),
-    True: re.compile(rb"~\n(?:(ISA|IEA|GS|GE|ST|SE|HL|CLM)(?=[*~])[^~]*|(?![A-Z0-9]{2,3}[*~]))"),
+    False: re.compile(rb"~(?:(HL|CLM|I(?:SA|EA)|G[SE]|S[TE])(?=[*~])[^~]*|(?![A-Z0-9]{2,3}+[*~]|\Z))"),
+    True: re.compile(rb"~\n(?:(HL|CLM|I(?:SA|EA)|G[SE]|S[TE])(?=[*~])[^~]*|(?![A-Z0-9]{2,3}+[*~]))"),
 }
 _ENVELOPE = {b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE"}
 _CONTEXT_FIELDS = 9  # transaction, then start and end of the header, 2000A, 2000B and 2000C (-1: none)
