@@ -221,7 +221,7 @@ class ClaimConverter(AnsweredClaim):
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
         if remit.lines:  # has_lines, without the property call
-            remitted = [line.match for line in remit.lines]
+            remitted = remit.lines  # a RemitLine is its own `match` (what matching reads of it)
             # the usual claim: its lines named back one to one by REF*6R, told from the billed
             # lines' REFs alone (match_lines' own first answer), the rest of each line not read
             lines = match_by_refs(billed_line_refs(original), remitted) if self.quick else None
