@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded
 
 from edi.segment import STANDARD, Segment, _make_segment
 from edi.writer import format_amount
@@ -64,52 +64,30 @@ def require_whole_cents(remit: RemitClaim) -> None:
                          "rounding would unbalance the claim")
 
 
+# sums of up to 100 digits, exact: rounding or an invalid operation raises instead of changing the answer
+_EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation])
+
+
 def _whole_cents(remit: RemitClaim) -> bool:
     """True when no amount of the claim (CLP04, CLP05, claim and line CAS, SVC03) has a digit past the
-    cents, told by membership in the amounts already found whole (`_WHOLE`); False when it cannot
-    tell (an amount not a Decimal, or not hashable): `_beyond_cents` then asks each amount, the
-    reference this answer is held to (tests/cobpipe/cob/test_build_adjudication.py)."""
-    whole = _WHOLE
+    cents, told by one exact sum (the exact context's own add, C-level, no list of the amounts): an
+    exact sum's exponent is the smallest of its terms' (cents: -2 or more). False when it cannot tell
+    (a float, a NaN, an infinity, a sum that would round): `_beyond_cents` then asks each amount."""
     try:
-        amount = remit.paid
-        if amount not in whole and not _found_whole(amount):
-            return False
-        amount = remit.patient_responsibility
-        if amount not in whole and not _found_whole(amount):
-            return False
+        total = _add(_add(_ZERO, remit.paid), remit.patient_responsibility)
         for adjustment in remit.adjustments:
-            amount = adjustment.amount
-            if amount not in whole and not _found_whole(amount):
-                return False
+            total = _add(total, adjustment.amount)
         for line in remit.lines:
-            amount = line.paid
-            if amount not in whole and not _found_whole(amount):
-                return False
+            total = _add(total, line.paid)
             for adjustment in line.adjustments:
-                amount = adjustment.amount
-                if amount not in whole and not _found_whole(amount):
-                    return False
-    except (ArithmeticError, TypeError):  # a signaling NaN cannot be hashed; anything else odd alike
+                total = _add(total, adjustment.amount)
+    except (ArithmeticError, TypeError):
         return False
-    return True
+    exponent = total.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
 
 
-def _found_whole(amount) -> bool:
-    """Whether `amount` is a finite Decimal with no digit past the cents; remembered in `_WHOLE` if so."""
-    if type(amount) is not Decimal or not amount.is_finite() or _beyond_cents(amount):  # noqa: E721
-        return False
-    if len(_WHOLE) >= 16384:
-        _WHOLE.clear()
-    _WHOLE.add(amount)
-    return True
-
-
-# Amounts found to have no digit past the cents. The 835 reader gives one Decimal per text (its
-# amounts are read once per distinct text), and a Decimal keeps its hash once computed, so most of
-# a claim's amounts are found here by a set look-up: the claim's ~10 amounts cost ~7k instructions
-# instead of ~24k for an exact sum of them. Membership is by value, as the rule is (`_beyond_cents`
-# compares the value with its cents): an equal amount has the same answer.
-_WHOLE: set[Decimal] = set()
+_add = _EXACT.add
 
 
 def _beyond_cents(value: Decimal) -> bool:
