@@ -290,8 +290,8 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         for remitted in (index,) if paid_lines is None else paid_lines:
             paid = remitted_lines[remitted]
             into = ""  # SVD06
-            billed_code = paid.match.original_code
-            if billed_code and billed_code != paid.match.code and (paid_lines is None or len(paid_lines) == 1):
+            billed_code = paid.original_code  # a RemitLine is its own `match`: read without the property
+            if billed_code and billed_code != paid.code and (paid_lines is None or len(paid_lines) == 1):
                 into = bundled_into(source.children_of("2400"), index, paid)  # else none: no look
             if dtp is not None:
                 adjudication = adjudicated_line(paid, payer_id, dtp, line_level_eaf, into)
