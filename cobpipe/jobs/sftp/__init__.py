@@ -45,6 +45,14 @@ The package, each module below the ones that use it:
 """
 from __future__ import annotations
 
+import warnings
+
+with warnings.catch_warnings():
+    # cryptography 51 deprecates DSA, which asyncssh names as it is imported (a warning a line of
+    # stderr, six of them): the server's start-up errors are one line, and DSA is no key it needs
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
+    import asyncssh  # noqa: F401 - first here, for every module of this package
+
 from .config import PartnerKey, SftpSettings, load_host_key, load_partner_keys
 from .hub import UploadHub
 from .server import serve
