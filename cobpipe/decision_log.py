@@ -84,19 +84,35 @@ class DecisionLog:
         `_block_rows` (ClaimDecision's), without the decisions being made again. The end of a
         conversion reads a long log once, for its values only."""
         position = 0
-        for offset, size in self._blocks:
-            kind, block = pickle.loads(self._read(offset, size))
-            if kind is not None and hasattr(kind, "_block_rows"):
-                rows = kind._block_rows(block)
-            else:
-                rows = [d.report_row() for d in (kind._unpack_block(block) if kind is not None else block)]
-            if self._revised:
-                revised = self._revised
-                rows = [revised[position + k].report_row() if position + k in revised else row
-                        for k, row in enumerate(rows)]
+        for number in range(len(self._blocks)):
+            rows = self.block_rows(number, position)
             position += len(rows)
             yield from rows
-        yield from [d.report_row() for d in self._recent]
+        yield from self.recent_rows()
+
+    def recent_rows(self) -> list:
+        """The `report_row()`s of the decisions after the written blocks (those `rows` gives last)."""
+        return [d.report_row() for d in self._recent]
+
+    @property
+    def blocks(self) -> int:
+        """Blocks written to the file: their decisions are read by `block_rows` (the latest are not)."""
+        return len(self._blocks)
+
+    def block_rows(self, number: int, position: int) -> list:
+        """The `report_row()`s of the decisions of written block `number`, which starts at decision
+        `position`, as `rows` gives them."""
+        offset, size = self._blocks[number]
+        kind, block = pickle.loads(self._read(offset, size))
+        if kind is not None and hasattr(kind, "_block_rows"):
+            rows = kind._block_rows(block)
+        else:
+            rows = [d.report_row() for d in (kind._unpack_block(block) if kind is not None else block)]
+        if self._revised:
+            revised = self._revised
+            rows = [revised[position + k].report_row() if position + k in revised else row
+                    for k, row in enumerate(rows)]
+        return rows
 
     def _read(self, offset: int, size: int) -> bytes:
         assert self._file is not None

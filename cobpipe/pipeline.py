@@ -218,22 +218,23 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
         from .split import split_for
 
         split = split_for(scan, claims, issued, options, coverage, str(era))
+    ready = _Prepared(era, decisions)
     if split is not None:  # converted by several processes, written here as one process writes it
         converter = split
-        built = split.items(decisions)
+        built = split.items(decisions, idle=ready.catch_up)  # the report's entries made while it waits
     else:
         converter = ClaimConverter(claims, options=options, issued=issued, coverage=coverage, path=str(era))
         built = converter.run(scan, decisions)
     if on_progress is not None:
         built = _reporting(built, decisions, era, scan.claims, on_progress)
-    ready = _Prepared(era, decisions)
     written = _write_837(built, output, options, numbers, decisions, separate_validator=separate, staged=staged,
                          split=split, ready=ready)
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions, ready)
-    if ready.entries is None or ready.stale:
-        # not made while a validator process checked the output, or a decision changed since: made
-        # now, when the decisions are final, in the one read of them the end of the run makes
+    if ready.stale:  # a decision changed since: made again, from the first
         ready = _Prepared(era, decisions)
+    if ready.entries is None:
+        # not made while a validator process checked the output: made now, when the decisions are
+        # final, in the one read of them the end of the run makes (after what was made while waiting)
         ready.prepare(sha256=False)
     result = ConvertResult(era, decisions, report, output if written else None,
                            written.control_numbers if written else [], scan.findings + converter.era_findings,
@@ -326,6 +327,8 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             if validator:
                 target.flush_block()
         numbers_used = list(summary.control_numbers)
+        if validator:
+            _end_of_input(validator)
         if validator and ready is not None:
             ready.prepare()  # while the validator process finishes its part
         findings = validator.finish() if validator else None
@@ -361,6 +364,16 @@ def _write_837(built: Iterator, output: Path, options: ConvertOptions, numbers: 
             validator.kill()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _end_of_input(validator: _PipedValidator) -> None:
+    """The validator process told its input ended (its pipe closed) once the whole file is written,
+    not when its answer is asked for: it checks the rest it holds (the last block, the envelope's
+    end) while this process prepares the report, instead of after (finish closes it again: nothing)."""
+    try:
+        validator.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):  # it is gone: finish says "not validated"
+        validator.alive = False
 
 
 def _validate_written(path: Path) -> list[Finding]:

@@ -23,29 +23,65 @@ class Prepared:
     """What the end of a conversion needs: the report's claim entries, the counts per status, the
     billed decisions and the ERA's SHA-256 (the ledger's name for it). Made while the guide check of
     its output finishes in its own process (the core this process would leave idle), else at the end
-    when the decisions are final. `stale` once a decision changes after it was made."""
+    when the decisions are final; a split conversion's process encodes the entries of the decisions
+    its converting processes hand it while it waits on them (`catch_up`), the end only the rest.
+    `stale` once a decision changes after it was made."""
 
-    __slots__ = ("era", "decisions", "entries", "counts", "billed", "sha256", "stale")
+    __slots__ = ("era", "decisions", "entries", "counts", "billed", "sha256", "stale", "_file", "_statuses",
+                 "_billed", "_blocks", "_position", "_failed")
 
     def __init__(self, era: Path, decisions: DecisionLog) -> None:
         self.era, self.decisions = era, decisions
         self.entries = self.counts = self.billed = self.sha256 = None
         self.stale = False
+        self._file = None  # the entries encoded so far (a temporary file), their statuses and billed rows
+        self._statuses: list[str] = []
+        self._billed: list[tuple] = []
+        self._blocks = self._position = 0  # the log's blocks encoded, and their decisions
+        self._failed = False  # no temporary file to write them to: the report encodes them at its end
+
+    def catch_up(self) -> bool:
+        """The entries of the log's next written block encoded now (one block, a few ms: the caller
+        has something else to do as soon as it comes); False when every written block is."""
+        decisions = self.decisions
+        if self._failed or self._blocks >= decisions.blocks:
+            return False
+        try:
+            rows = decisions.block_rows(self._blocks, self._position)
+            self._write(rows)
+        except OSError:
+            self._failed = True
+            return False
+        self._blocks += 1
+        self._position += len(rows)
+        return True
 
     def prepare(self, sha256: bool = True) -> None:
-        """One read of the decisions for all of it: the report's entries, the counts per status
-        and the billed decisions (the ledger's issued claims); and the ERA's SHA-256 (`sha256`:
-        the end of a run without a spare core leaves that to whoever needs it)."""
-        try:
-            entries = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
-            statuses, billed = write_claim_entries(self.decisions, entries)
-        except OSError:  # no room for them: the report encodes them at the end, as without
+        """One read of the decisions for all of it (of those not encoded already): the report's
+        entries, the counts per status and the billed decisions (the ledger's issued claims); and
+        the ERA's SHA-256 (`sha256`: the end of a run without a spare core leaves that to whoever
+        needs it)."""
+        while self.catch_up():
+            pass
+        if self._failed:  # the report encodes them at the end, as without
             return
-        self.entries, self.billed = entries, billed
-        counted = Counter(statuses)
+        try:
+            self._write(self.decisions.recent_rows())
+            if self._file is None:  # (no decision at all)
+                self._write(())
+        except OSError:
+            self._failed = True
+            return
+        self.entries, self.billed = self._file, self._billed
+        counted = Counter(self._statuses)
         self.counts = {status: counted.get(status, 0) for status in STATUSES}
         if sha256:
             self.sha256 = sha256_of(self.era)
+
+    def _write(self, rows: Iterable) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile("w+", encoding="ascii", newline="", prefix="cobpipe-report-")
+        _write_entries(rows, self._file, self._statuses, self._billed)
 
     def give(self, result: ConvertResult) -> None:
         """What was made ahead, to `result`, unless a decision changed since."""
@@ -88,6 +124,13 @@ def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> tuple[lis
     rows = decisions.rows() if isinstance(decisions, DecisionLog) else (d.report_row() for d in decisions)
     statuses: list[str] = []
     billed: list[tuple] = []
+    _write_entries(rows, stream, statuses, billed)
+    return statuses, billed
+
+
+def _write_entries(rows: Iterable[tuple], stream, statuses: list[str], billed: list[tuple]) -> None:
+    """write_claim_entries of these `report_row()`s after the entries whose statuses are `statuses`
+    (a comma first when there are some), their statuses and billed rows added to the lists."""
     entries: list[str] = []  # written _ENTRIES_A_WRITE at a time: one stream write a claim costs more
     for row, findings in rows:
         entries.append(report_json(row, findings))
@@ -100,7 +143,6 @@ def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> tuple[lis
             entries.clear()
     if entries:
         stream.write(("," if len(statuses) > len(entries) else "") + "\n    " + ",\n    ".join(entries))
-    return statuses, billed
 
 
 _ENTRIES_A_WRITE = 256

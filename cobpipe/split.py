@@ -78,11 +78,22 @@ class SplitConversion:
         self.era_findings: list = []
 
     def cuts(self) -> tuple[int, ...]:
-        """Where the windows start (segment numbers): WINDOWS_EACH a process, of about as many segments."""
-        segments, windows = self.scan.clean.segments, WINDOWS_EACH * self.options.processes
-        return tuple(segments * k // windows for k in range(windows))
+        """Where the windows start (segment numbers): WINDOWS_EACH a process, taken in rounds of one a
+        process, each round's windows smaller than the last's (WINDOWS_EACH, ..., 2, 1 parts of
+        segments): the last window is what is left for the guide check after the last process ends,
+        and a process skips one window more than the one before it (the last process, the other
+        processes' last windows)."""
+        count = self.options.processes
+        parts = [WINDOWS_EACH - k // count for k in range(WINDOWS_EACH * count)]
+        segments, total, cuts, done = self.scan.clean.segments, sum(parts), [], 0
+        for part in parts:
+            cuts.append(segments * done // total)
+            done += part
+        return tuple(cuts)
 
-    def items(self, decisions) -> Iterator[tuple]:
+    def items(self, decisions, idle=None) -> Iterator[tuple]:
+        """`idle()`: called when this process would wait for a converting process's next message,
+        again as long as it answers True (it did something: the message may have come meanwhile)."""
         from .claim837 import writer_items  # noqa: F401 - imported once, before the fork
         from .cob.convert import ClaimConverter
         from .cob.remits_fast import Share
@@ -118,7 +129,8 @@ class SplitConversion:
             for writer in files:  # (theirs)
                 writer.close()
             for k, stream in enumerate(readers):
-                yield from self._take(stream, decisions, processes[k % count], notices[k % count], k == len(cuts) - 1)
+                yield from self._take(stream, decisions, processes[k % count], notices[k % count], k == len(cuts) - 1,
+                                      idle)
                 stream.close()  # read: its disk freed now
         finally:
             for process in processes:
@@ -142,9 +154,10 @@ class SplitConversion:
             yield maker.item(claim)
         self.paper, self.era_findings = self.converter.paper, self.converter.era_findings
 
-    def _take(self, stream, decisions, process, notices: int, last: bool) -> Iterator[tuple]:
+    def _take(self, stream, decisions, process, notices: int, last: bool, idle=None) -> Iterator[tuple]:
         """One window's messages, in the order sent, read as its process writes them: at the end of
-        what is written so far, wait for its process's next notice (EOF: it ended)."""
+        what is written so far, `idle()` (while it answers True, looking again after each), then
+        wait for its process's next notice (EOF: it ended)."""
         gone = False
         while True:
             at = stream.tell()
@@ -157,6 +170,8 @@ class SplitConversion:
                     process.join()
                     raise RuntimeError(f"a converting process ended before its last claim "
                                        f"(exit code {process.exitcode})")
+                if idle is not None and idle():
+                    continue
                 notice = os.read(notices, 1 << 16)
                 gone = not notice
                 if b"!" in notice:  # it could not write its windows: "!<errno>"

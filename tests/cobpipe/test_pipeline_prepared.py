@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from cobpipe.cob.decision import ConvertOptions
+import pytest
+
+from cobpipe.cob.decision import STATUSES, ConvertOptions
 from cobpipe.fsutil import sha256_of
 from cobpipe.pipeline import run_batch
 from cobpipe.record import issued_claims
@@ -38,3 +40,65 @@ def test_the_report_made_while_checking_is_the_report_made_after(tmp_path):
         assert result.claim_entries is None  # (a temporary file: gone once the report is written)
     assert reports[0] == reports[1]
     assert len(reports[0][2]) > 50 and sum(i[-1] == "paper" for i in reports[0][2]) > 5
+
+
+# --- a split conversion's process encodes the entries of the blocks handed to it while it waits -------
+
+def _made_at_once(decisions_list):
+    """The reference: the entries, statuses and billed rows of write_claim_entries over every decision."""
+    import io
+
+    from cobpipe.report import write_claim_entries
+
+    stream = io.StringIO()
+    statuses, billed = write_claim_entries(decisions_list, stream)
+    return stream.getvalue(), statuses, billed
+
+
+@pytest.mark.parametrize("copies, block, catch_ups", [(1, 3, [0, 1, 5]), (3, 2, [1, 1, 1, 9]), (2, 1000, [4]),
+                                                       (4, 4, []), (0, 3, [2])])
+def test_entries_caught_up_block_by_block_are_the_entries_made_at_once(tmp_path, copies, block, catch_ups):
+    """Blocks packed elsewhere (as the converting processes send them) encoded between appends,
+    some at a time, then the rest at the end: the same text, counts and billed rows as all at once."""
+    from cobpipe.decision_log import DecisionLog, packed
+    from cobpipe.report import Prepared
+    from tests.cobpipe.test_decision_log import _assorted
+
+    made = _assorted() * copies
+    log = DecisionLog(block=block)
+    ready = Prepared(tmp_path / "era.835", log)
+    (tmp_path / "era.835").write_text("ISA")
+    parts = [made[k:k + block] for k in range(0, len(made), block)]
+    for k, part in enumerate(parts):
+        log.append_packed(packed(part), len(part))
+        for _ in range(catch_ups[k % len(catch_ups)] if catch_ups else 0):
+            ready.catch_up()
+    ready.prepare()
+    text, statuses, billed = _made_at_once(made)
+    ready.entries.seek(0)
+    assert ready.entries.read() == text
+    assert ready.billed == billed
+    assert ready.counts == {status: statuses.count(status) for status in STATUSES}
+    assert not ready.catch_up()  # every block encoded once
+
+
+def test_entries_are_caught_up_in_a_split_conversion(tmp_path, monkeypatch):
+    """The split conversion's process calls catch_up while it waits (the report is the reference's
+    byte for byte: tests/cobpipe/test_split.py)."""
+    from cobpipe import report, split
+
+    monkeypatch.setattr(split, "MIN_CLAIMS", 1)
+    monkeypatch.setattr(split, "DECISIONS", 5)  # small blocks: several a window
+    caught = []
+    catch_up = report.Prepared.catch_up
+
+    def counted(self):
+        done = catch_up(self)
+        caught.append(done)
+        return done
+
+    monkeypatch.setattr(report.Prepared, "catch_up", counted)
+    made = generate_set(120, tmp_path / "in", seed=5, denial_fraction=0.2)
+    run_batch([made.era], [made.claims], tmp_path / "out", options=OPTIONS, coverage_path=made.coverage, workers=2,
+              numbers_path=tmp_path / "numbers.sqlite")
+    assert any(caught)
