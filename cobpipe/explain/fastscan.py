@@ -26,6 +26,10 @@ from .fastseg import (CLAIM_STATUS_CODES, GROUP_CODES, CasInfo, Claim, Header, L
 
 VERSION = "005010X221A1"
 LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)
+# how many texts the scan's own caches of a line's CAS and AMT and a claim's NM1 keep before they are
+# emptied (memory stays flat); they miss ~40-65% of the time, so they are filled inline, not by
+# _Cache.put (a call each: ~1% of a pass)
+LINE_CAS_KEPT, LINE_AMT_KEPT, NM1_KEPT = 8192, 4096, 4096
 _HEADER_END = frozenset({"LX", "TS3", "TS2", "CLP", "PLB", "SE"})
 _CLAIM_END = frozenset({"CLP", "LX", "TS3", "TS2", "PLB", "SE"})
 
@@ -47,9 +51,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     dtm_cache, procedures = _Cache(8192), _Cache(8192)  # DTM text -> (qualifier, date JSON); SVC01 -> its check
     # a line's CAS text -> its CasInfo, shared by the lines with that text when no amount is 0 (~60% of a
     # file's line CAS repeat one of the last 8k): only ERA104 (an amount of 0) reads a CasInfo's segment number
-    line_cas = _Cache(8192)
-    line_amt = _Cache(4096)  # a line's AMT text -> its AMT02 when AMT01 is B6 (allowed), else None
-    nm1_cache = _Cache(4096)  # a claim's NM1 text -> NM101..NM109 (patients and providers come back)
+    line_cas: dict[str, CasInfo] = {}
+    line_amt: dict[str, str | None] = {}  # a line's AMT text -> its AMT02 when AMT01 is B6 (allowed), else None
+    nm1_cache: dict[str, list[str]] = {}  # a claim's NM1 text -> NM101..NM109 (patients and providers come back)
     index = 0
     state = 0  # 0 envelope start, 1 between sets, 2 Table 1, 3 between claims, 4 in a claim, 5 after GE, 6 done
     isa = gs = None
@@ -80,7 +84,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         if cas is None:
                             cas = _line_cas(piece, sep, index)
                             if not cas.zero:  # (a CasInfo's segment number is read only for a 0 amount)
-                                line_cas.put(piece, cas)
+                                if len(line_cas) >= LINE_CAS_KEPT:
+                                    line_cas.clear()
+                                line_cas[piece] = cas
                         line.cas.append(cas)
                         continue
                     if head == dtm_tag:
@@ -100,7 +106,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                     if head == amt_tag:
                         allowed = line_amt.get(piece, _UNREAD)
                         if allowed is _UNREAD:
-                            allowed = line_amt.put(piece, _line_allowed(piece.split(sep)))
+                            if len(line_amt) >= LINE_AMT_KEPT:
+                                line_amt.clear()
+                            allowed = line_amt[piece] = _line_allowed(piece.split(sep))
                         if allowed is not None and line.allowed is None:
                             line.allowed = allowed
                         continue
@@ -113,7 +121,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                 elif head == nm1_tag:  # a claim's party (its first NM1 of each NM101 kept, read only)
                     nm1 = nm1_cache.get(piece)
                     if nm1 is None:
-                        nm1 = nm1_cache.put(piece, pad(piece.split(sep), 9))
+                        if len(nm1_cache) >= NM1_KEPT:
+                            nm1_cache.clear()
+                        nm1 = nm1_cache[piece] = pad(piece.split(sep), 9)
                     claim.parties.setdefault(nm1[0], nm1)
                     continue
                 els = piece.split(sep)

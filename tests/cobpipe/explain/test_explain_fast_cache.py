@@ -94,6 +94,21 @@ def test_repeated_amounts_and_claim_dates_byte_identical(tmp_path, name):
             (None, "2026-01-01", "2026-01-02")]
 
 
+
+@pytest.mark.parametrize("name", list(BODIES) + list(AMT_AND_DTM_BODIES))
+def test_caches_emptied_as_they_fill_byte_identical(tmp_path, monkeypatch, name):
+    """fastscan's caches of a line's CAS and AMT and a claim's NM1 (filled inline, emptied when
+    full) kept to one or two texts: every lookup after the first text misses or finds a text just
+    put there, and the bytes are the plain path's."""
+    from cobpipe.explain import fastscan
+
+    for limit_name in ("LINE_CAS_KEPT", "LINE_AMT_KEPT", "NM1_KEPT"):
+        monkeypatch.setattr(fastscan, limit_name, 2)
+    path = tmp_path / "era.835"
+    path.write_bytes(x12({**BODIES, **AMT_AND_DTM_BODIES}[name]).encode("ascii"))
+    for options, findings_only in OPTION_SETS:
+        assert same(path, options, findings_only)
+
 # --- amounts as JSON: the text way (no leading zero, at most two decimals) and the Decimal way ------
 
 from hypothesis import given, settings  # noqa: E402
