@@ -16,7 +16,7 @@ from json.encoder import encode_basestring as _q
 
 from . import fmt
 from .build import ROLES, ViewBuilder
-from .fastscan import Claim, Line
+from .fastseg import CAS, CHARGE, INDEX, ORDINAL, PAID, REF_6R, Claim, Line
 from .fasttext import _FOREIGN_SEPARATOR, AMOUNTS_KEPT, ZERO, Ineligible, composite, number, procedure
 from .jsonout import _finding
 from .mask import mask_id
@@ -289,8 +289,8 @@ class _Adjustment:
 # --- the balancing rules, as cobpipe.era.balance words them ----------------------------------------
 
 def _label(line: Line) -> str:
-    ref = line.ref_6r
-    return f"line {line.ordinal}" + (f" (REF*6R {ref})" if ref else "")
+    ref = line[REF_6R]
+    return f"line {line[ORDINAL]}" + (f" (REF*6R {ref})" if ref else "")
 
 
 def _balance_finding(code: str, rule: str, message: str, segment: int | None, stated, computed) -> FindingView:
@@ -302,7 +302,7 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
     per_line: list = []  # a line without findings gets _NO_FINDINGS (no list made for it)
     line_cas_total = line_pr = ZERO
     for line in claim.lines:
-        cas_list = line.cas
+        cas_list = line[CAS]
         if len(cas_list) == 1:  # the usual line: its CAS's total is the line's (a CasInfo's total is
             cas = cas_list[0]  # already ZERO + its amounts: adding it to ZERO again gives the same Decimal)
             cas_total, zero = cas.total, cas.zero
@@ -317,17 +317,18 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
                 if cas.pr_total is not None:  # (summed for CLP05 below, in the order it always was)
                     line_pr += cas.pr_total
         line_cas_total += cas_total
-        computed = line.charge - cas_total
-        if computed == line.paid and not zero:
+        charge, paid = line[CHARGE], line[PAID]
+        computed = charge - cas_total
+        if computed == paid and not zero:
             per_line.append(_NO_FINDINGS)
             continue
         found: list[FindingView] = []
-        if computed != line.paid:
+        if computed != paid:
             found.append(_balance_finding(
-                "ERA101", "S", f"{_label(line)} does not balance: SVC03 stated {_m(line.paid)}, computed "
-                f"{_m(computed)} (SVC02 {_m(line.charge)} − CAS {_m(cas_total)})", line.index, line.paid, computed))
+                "ERA101", "S", f"{_label(line)} does not balance: SVC03 stated {_m(paid)}, computed "
+                f"{_m(computed)} (SVC02 {_m(charge)} − CAS {_m(cas_total)})", line[INDEX], paid, computed))
         if zero:
-            found += _zero_amounts(line.cas, f"{_label(line)}: ")
+            found += _zero_amounts(cas_list, f"{_label(line)}: ")
             if len(found) > 50:
                 raise Ineligible("more findings in one claim than the plain parser keeps of one code")
         per_line.append(found)
@@ -436,8 +437,9 @@ class ClaimWriter:
         return _q(f"{' '.join(name.split()) or 'unnamed'}{shown}")
 
     def line(self, line: Line, findings: list[FindingView], period) -> str:
+        (ordinal, index, procedure_text, _charge, _paid, billed, charge_text, paid_text, units, billed_units,
+         dates, cas, ref_6r, allowed, remarks) = line
         words = self.words
-        dates = line.dates
         if len(dates) == 1 and "472" in dates:  # the usual line: one DTM*472, its date both ends
             start = end = dates["472"]
         elif "472" in dates or "150" in dates or "151" in dates:
@@ -446,36 +448,33 @@ class ClaimWriter:
         else:
             start, end = period
         money = words.money
-        procedure_json = words.procedures.get(line.procedure_text) or words.procedure_text(line.procedure_text,
-                                                                                            self.component)
+        procedure_json = words.procedures.get(procedure_text) or words.procedure_text(procedure_text, self.component)
         if findings:
             balanced = "false" if any(_is_balance_failure(f) for f in findings) else "true"
             found = _dumps([_finding(f) for f in findings], 7)
         else:
             balanced, found = "true", "[]"
-        units = line.units_text
         units = (words.numbers.get(units) or words.number_text(units)) if units else NULL
-        billed_units = words.number_text(line.billed_units_text) if line.billed_units_text else NULL
-        allowed = line.allowed
+        billed_units = words.number_text(billed_units) if billed_units else NULL
         allowed = (money.get(allowed) or words.money_text(allowed)) if allowed else NULL
-        remarks = _list(words.remarks(line.remarks, "LQ", I16, I18), I16, I14) if line.remarks else "[]"
+        remarks = _list(words.remarks(remarks, "LQ", I16, I18), I16, I14) if remarks else "[]"
         # the layout written out (jsonout's indent=2 at 14 spaces): an f-string is about twice as
         # fast as %-formatting a template, and no call
-        return (f'{{\n              "number": {line.ordinal},\n{procedure_json}'
-                f'              "billed_procedure": {_q(line.billed) if line.billed else EMPTY},\n'
-                f'              "charge": {money.get(line.charge_text) or words.money_text(line.charge_text)},\n'
-                f'              "paid": {money.get(line.paid_text) or words.money_text(line.paid_text)},\n'
+        return (f'{{\n              "number": {ordinal},\n{procedure_json}'
+                f'              "billed_procedure": {_q(billed) if billed else EMPTY},\n'
+                f'              "charge": {money.get(charge_text) or words.money_text(charge_text)},\n'
+                f'              "paid": {money.get(paid_text) or words.money_text(paid_text)},\n'
                 f'              "units": {units},\n'
                 f'              "billed_units": {billed_units},\n'
                 f'              "date_from": {start or NULL},\n'
                 f'              "date_to": {end or NULL},\n'
                 f'              "allowed": {allowed},\n'
-                f'              "ref_6r": {_q(line.ref_6r) if line.ref_6r else EMPTY},\n'
-                f'              "adjustments": {words.line_adjustments(line.cas) if line.cas else "[]"},\n'
+                f'              "ref_6r": {_q(ref_6r) if ref_6r else EMPTY},\n'
+                f'              "adjustments": {words.line_adjustments(cas) if cas else "[]"},\n'
                 f'              "remarks": {remarks},\n'
                 f'              "balanced": {balanced},\n'
                 f'              "findings": {found},\n'
-                f'              "segment": {line.index}\n'
+                f'              "segment": {index}\n'
                 f'            }}')
 
     def claim(self, claim: Claim, own: list[FindingView], per_line: list[list[FindingView]],
@@ -505,7 +504,7 @@ class ClaimWriter:
             balanced = not any(_is_balance_failure(f) for _, f in all_findings)
             errors = any(f.severity == "error" for _, f in all_findings)
             verdict = '"does not balance"' if not balanced else ('"balanced, findings"' if errors else '"balanced"')
-            findings = _dumps([_finding(f, line.ordinal if line else None) for line, f in all_findings], 5)
+            findings = _dumps([_finding(f, line[ORDINAL] if line else None) for line, f in all_findings], 5)
         else:
             balanced, verdict, findings = True, '"balanced"', "[]"
         money = words.money

@@ -21,8 +21,9 @@ from collections.abc import Iterator
 
 from .fasttext import ZERO, Ineligible, _Cache, _decimals, delimiters, number, pad, pieces
 # what the scan yields and the segment readers it calls (the names are this module's too)
-from .fastseg import (CLAIM_STATUS_CODES, GROUP_CODES, CasInfo, Claim, Header, Line, Plb, Resume,  # noqa: F401
-                      SectionEnd, _cas, _claim_segment, _clp, _dtm, _header_segment, _plb, _svc)
+from .fastseg import (ALLOWED, CAS, CLAIM_STATUS_CODES, DATES, GROUP_CODES, REF_6R, REMARKS, CasInfo,  # noqa: F401
+                      Claim, Header, Line, Plb, Resume, SectionEnd, _cas, _claim_segment, _clp, _dtm, _header_segment,
+                      _plb, _svc)
 
 VERSION = "005010X221A1"
 LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)
@@ -59,7 +60,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
     isa = gs = None
     header: Header | None = None
     claim: Claim | None = None
-    line: Line | None = None
+    line: Line | None = None  # the line being read (a list: fastseg.Line), and its CAS list and dates
+    line_cas_list: list[CasInfo] = []
+    line_dates: dict[str, str | None] = {}
     number_ = sets = st_index = loop_start = 0
     plbs: list[Plb] = []
     paid_total = plb_total = ZERO
@@ -87,21 +90,21 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                                 if len(line_cas) >= LINE_CAS_KEPT:
                                     line_cas.clear()
                                 line_cas[piece] = cas
-                        line.cas.append(cas)
+                        line_cas_list.append(cas)
                         continue
                     if head == dtm_tag:
                         q_value = dtm_cache.get(piece)
                         if q_value is None:
                             q_value = dtm_cache.put(piece, _dtm(piece.split(sep)))
-                        line.dates.setdefault(*q_value)
+                        line_dates.setdefault(*q_value)
                         continue
                     if head == ref_tag:
-                        if line.ref_6r is None:
+                        if line[REF_6R] is None:
                             if piece.startswith(ref_6r):
                                 value = piece[ref_6r_length:]
-                                line.ref_6r = value.split(sep, 1)[0] if sep in value else value
+                                line[REF_6R] = value.split(sep, 1)[0] if sep in value else value
                             elif piece == ref_6r_bare:  # REF*6R without REF02: the first 6R reads as ""
-                                line.ref_6r = ""
+                                line[REF_6R] = ""
                         continue
                     if head == amt_tag:
                         allowed = line_amt.get(piece, _UNREAD)
@@ -109,8 +112,8 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                             if len(line_amt) >= LINE_AMT_KEPT:
                                 line_amt.clear()
                             allowed = line_amt[piece] = _line_allowed(piece.split(sep))
-                        if allowed is not None and line.allowed is None:
-                            line.allowed = allowed
+                        if allowed is not None and line[ALLOWED] is None:
+                            line[ALLOWED] = allowed
                         continue
                 elif head == dtm_tag:  # a claim's DTM (before its first line)
                     q_value = dtm_cache.get(piece)
@@ -135,9 +138,9 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         continue
                     if tag == "LQ":
                         if len(els) > 2 and els[2]:
-                            if line.remarks is None:
-                                line.remarks = []
-                            line.remarks.append(els[2])
+                            if line[REMARKS] is None:
+                                line[REMARKS] = []
+                            line[REMARKS].append(els[2])
                         continue
                 if tag == "SVC":
                     count = len(els)
@@ -151,9 +154,12 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         units = els[5] if count == 6 else ""
                         if units and units not in decimals:
                             number(units)
-                        line = Line(len(claim.lines) + 1, index, els[1], charge, paid, "", els[2], els[3], units, "")
+                        line_dates, line_cas_list = {}, []  # (fastseg.new_line written out: no call)
+                        line = [len(claim.lines) + 1, index, els[1], charge, paid, "", els[2], els[3], units, "",
+                                line_dates, line_cas_list, None, None, None]
                     else:
                         line = _svc(els, component, procedures, len(claim.lines) + 1, index)
+                        line_dates, line_cas_list = line[DATES], line[CAS]
                     claim.lines.append(line)
                     continue
                 if tag not in _CLAIM_END:

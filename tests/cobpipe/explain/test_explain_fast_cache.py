@@ -218,3 +218,32 @@ def test_a_cas_total_added_to_zero_again_is_the_same_decimal(texts):
     for amount in amounts:
         total += amount
     assert (zero + total).as_tuple() == total.as_tuple()
+
+
+# --- a line is a list (fastseg.Line): the usual SVC's, written out in fastscan, is fastseg.new_line's ----
+
+SVC_SHAPES = ["SVC*HC:99213*50*40", "SVC*HC:99213:25*50*40**2", "SVC*HC:99213*50*40*0450", "SVC*HC:99213*50*40***",
+              "SVC*HC:99213*50*40**2*HC:99214*3", "SVC*HC:99213*50*40**2*", "SVC*NU:0450*50.5*40.25**1.5"]
+
+
+@pytest.mark.parametrize("svc", SVC_SHAPES)
+def test_usual_svc_line_is_new_lines(tmp_path, svc):
+    """Whichever way fastscan reads an SVC (written out for 4 to 6 elements without SVC04 and an
+    SVC01 already checked, else fastseg._svc), the line is fastseg's layout: the SVC's items as
+    new_line makes them, then the dates, CAS, REF*6R, AMT*B6 and LQ read after it."""
+    from cobpipe.explain import fastseg
+    from cobpipe.explain.fastscan import scan
+    from cobpipe.explain.fasttext import _Cache
+
+    path = tmp_path / "era.835"
+    line_segments = [svc, "DTM*472*20260101", "CAS*CO*45*10", "REF*6R*A-1", "AMT*B6*40", "LQ*HE*N130"]
+    path.write_bytes(x12(["CLP*A*1*100*80**12*PCNA", *line_segments, *line_segments]).encode("ascii"))
+    lines = [line for kind, claim in scan(str(path)) if kind == "claim" for line in claim.lines]
+    assert len(lines) == 2  # (the second SVC01 is known: the written-out way when its shape allows)
+    for ordinal, line in enumerate(lines, start=1):
+        want = fastseg._svc(svc.split("*"), ":", _Cache(8), ordinal, line[fastseg.INDEX])
+        assert line[:fastseg.DATES] == want[:fastseg.DATES]
+        assert len(line) == len(want) == fastseg.REMARKS + 1
+        assert line[fastseg.DATES] == {"472": '"2026-01-01"'}
+        assert [cas.text for cas in line[fastseg.CAS]] == ["CAS*CO*45*10"]
+        assert (line[fastseg.REF_6R], line[fastseg.ALLOWED], line[fastseg.REMARKS]) == ("A-1", "40", ["N130"])
