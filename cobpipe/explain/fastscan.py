@@ -23,7 +23,7 @@ from .fasttext import ZERO, Ineligible, _Cache, _decimals, delimiters, number, p
 # what the scan yields and the segment readers it calls (the names are this module's too)
 from .fastseg import (ALLOWED, CAS, CLAIM_STATUS_CODES, DATES, GROUP_CODES, REF_6R, REMARKS, CasInfo,  # noqa: F401
                       Claim, Header, Line, Plb, Resume, SectionEnd, _cas, _claim_segment, _clp, _dtm, _header_segment,
-                      _plb, _svc)
+                      _plb, _svc, cas_info)
 
 VERSION = "005010X221A1"
 LOOP_GUARD = 20_000  # segments in one claim or loop: beyond this the plain reader decides (LOOP_LIMIT)
@@ -299,7 +299,7 @@ def _line_cas(piece: str, sep: str, index: int) -> CasInfo:
         text = els[3]
         amount = number(text)
         total = ZERO + amount
-        return CasInfo(els[1], ((els[2], amount, text, "", 1),), total, total if els[1] == "PR" else None,
+        return cas_info(els[1], ((els[2], amount, text, "", 1),), total, total if els[1] == "PR" else None,
                        amount == 0, piece, index)
     cas = _cas(els, index)
     cas.text = piece

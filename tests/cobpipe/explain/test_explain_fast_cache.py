@@ -247,3 +247,20 @@ def test_usual_svc_line_is_new_lines(tmp_path, svc):
         assert line[fastseg.DATES] == {"472": '"2026-01-01"'}
         assert [cas.text for cas in line[fastseg.CAS]] == ["CAS*CO*45*10"]
         assert (line[fastseg.REF_6R], line[fastseg.ALLOWED], line[fastseg.REMARKS]) == ("A-1", "40", ["N130"])
+
+
+# --- Claim and CasInfo have no __init__ (fastseg: made by _clp and cas_info, which set every slot) ----
+
+def test_claim_and_cas_info_makers_set_every_slot():
+    from cobpipe.explain import fastseg
+
+    claim = fastseg._clp("CLP*A*1*150*100*20*12*PCNA".split("*"), 7)
+    assert {slot: hasattr(claim, slot) for slot in fastseg.Claim.__slots__} == dict.fromkeys(fastseg.Claim.__slots__,
+                                                                                           True)
+    assert (claim.index, claim.parties, claim.dates, claim.cas, claim.lines, claim.moa_remarks, claim.mia_remarks) == (
+        7, {}, {}, [], [], (), ())
+    cas = fastseg._cas("CAS*PR*1*30**2*5".split("*"), 9)
+    assert all(hasattr(cas, slot) for slot in fastseg.CasInfo.__slots__)
+    assert (cas.group, cas.total, cas.pr_total, cas.zero, cas.text, cas.index, cas.json) == (
+        "PR", 35, 35, False, None, 9, None)
+    assert [triplet[:3] for triplet in cas.triplets] == [("1", 30, "30"), ("2", 5, "5")]
