@@ -79,10 +79,11 @@ class CoverageTable:
         path = Path(path)
         try:
             with open(path, newline="", encoding="utf-8-sig") as stream:
-                reader = csv.DictReader(stream, delimiter=_delimiter(stream))
-                if not reader.fieldnames:
+                reader = csv.reader(stream, delimiter=_delimiter(stream))
+                header = next(reader, None)
+                if not header:
                     raise CoverageFileError(path, None, "empty coverage file (a header row is required)")
-                fields = {_column(name) for name in reader.fieldnames if name}
+                fields = {_column(name) for name in header if name}
                 missing = {"payer_name", "payer_id", "member_id"} - fields
                 if missing:
                     raise CoverageFileError(path, None, f"missing columns: {', '.join(sorted(missing))}")
@@ -90,24 +91,44 @@ class CoverageTable:
                     raise CoverageFileError(path, None, "needs a claim_id or primary_member_id column")
                 by_claim: dict[str, Coverage] = {}
                 by_member: dict[str, Coverage] = {}
-                columns = {name: _column(name or "") for name in reader.fieldnames}  # once, not per cell
-                for number, raw in enumerate(reader, start=2):
-                    if None in raw:  # cells past the header's last column (DictReader keys them None)
-                        raise CoverageFileError(path, number, f"{len(reader.fieldnames) + len(raw[None])} fields, "
-                                                f"the header has {len(reader.fieldnames)}")
-                    row = {columns[k]: (v or "").strip() for k, v in raw.items()}
+                positions = _positions(header)
+                width = len(header)
+                number = 1
+                for cells in reader:
+                    if not cells:  # a blank line is no row (nor a row number)
+                        continue
+                    number += 1
+                    if len(cells) > width:
+                        raise CoverageFileError(path, number, f"{len(cells)} fields, the header has {width}")
+                    if len(cells) < width:  # the missing cells read as empty
+                        cells += [""] * (width - len(cells))
+                    row = {column: cells[at].strip() for column, at in positions}
                     coverage = _coverage_from_row(path, number, row)
-                    if row.get("claim_id"):
-                        by_claim[row["claim_id"]] = coverage
-                    if row.get("primary_member_id"):
-                        by_member[row["primary_member_id"]] = coverage
-                    if not row.get("claim_id") and not row.get("primary_member_id"):
+                    claim_id, member = row.get("claim_id"), row.get("primary_member_id")
+                    if claim_id:
+                        by_claim[claim_id] = coverage
+                    if member:
+                        by_member[member] = coverage
+                    if not claim_id and not member:
                         raise CoverageFileError(path, number, "neither claim_id nor primary_member_id given")
         except OSError as exc:
             raise CoverageFileError(path, None, f"cannot read: {exc.strerror or exc}") from exc
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CoverageFileError(path, None, f"not a UTF-8 CSV file ({type(exc).__name__})") from exc
         return cls(by_claim, by_member)
+
+
+def _positions(header: list[str]) -> list[tuple[str, int]]:
+    """(column name, the cell read for it) of a header, as a row read by header name gives them:
+    of a header repeated, its last cell; of two headers naming one column ("Payer ID", "payer_id"),
+    the one whose header comes later in the order the headers first appear."""
+    cell_of = {}
+    for at, name in enumerate(header):
+        cell_of[name] = at
+    columns: dict[str, int] = {}
+    for name, at in cell_of.items():
+        columns[_column(name)] = at
+    return list(columns.items())
 
 
 def _column(header: str) -> str:
@@ -126,38 +147,44 @@ def _delimiter(stream) -> str:
 
 
 def _coverage_from_row(path: Path, number: int, row: dict[str, str]) -> Coverage:
-    def value(name: str, default: str = "") -> str:
-        return row.get(name) or default
-
+    get = row.get
     for required in ("payer_name", "payer_id", "member_id"):
-        if not value(required):
+        if not get(required):
             raise CoverageFileError(path, number, f"{required} is empty")
-    relationship = value("relationship", "18").zfill(2) if value("relationship", "18").isdigit() else value(
-        "relationship")
+    relationship = get("relationship") or "18"
+    if relationship.isdigit():
+        relationship = relationship.zfill(2)
     if relationship not in RELATIONSHIP_CODES:
         raise CoverageFileError(path, number, f"relationship {relationship!r} is not an SBR02 code")
-    if relationship != "18" and not value("subscriber_last_name"):
+    last_name = get("subscriber_last_name") or ""
+    if relationship != "18" and not last_name:
         raise CoverageFileError(path, number, "subscriber_last_name is required when relationship is not 18")
-    qualifier = value("payer_id_qualifier", "PI").upper()
+    qualifier = (get("payer_id_qualifier") or "PI").upper()
     if qualifier not in ("PI", "XV"):
         raise CoverageFileError(path, number, f"payer_id_qualifier {qualifier!r} must be PI or XV")
-    member_qualifier = value("member_id_qualifier", "MI").upper()
+    member_qualifier = (get("member_id_qualifier") or "MI").upper()
     if member_qualifier not in ("MI", "II"):
         raise CoverageFileError(path, number, f"member_id_qualifier {member_qualifier!r} must be MI or II")
-    filing = value("filing_indicator", "CI").upper()
+    filing = (get("filing_indicator") or "CI").upper()
     if filing not in SBR09_CODES:
         raise CoverageFileError(path, number, f"filing_indicator {filing!r} is not an SBR09 code")
-    insurance_type = value("insurance_type")
+    insurance_type = get("insurance_type") or ""
     if insurance_type and insurance_type not in SBR05_CODES:
         raise CoverageFileError(path, number, f"insurance_type {insurance_type!r} is not an SBR05 code")
-    level = value("payer_level", "S").upper()
+    level = (get("payer_level") or "S").upper()
     if level not in ("S", "T"):
         raise CoverageFileError(path, number, f"payer_level {level!r} must be S or T")
-    return Coverage(
-        payer_name=value("payer_name"), payer_id=value("payer_id"), member_id=value("member_id"),
-        payer_id_qualifier=qualifier, member_id_qualifier=member_qualifier,
-        subscriber_last_name=value("subscriber_last_name"), subscriber_first_name=value("subscriber_first_name"),
-        subscriber_middle_name=value("subscriber_middle_name"), relationship=relationship,
-        group_number=value("group_number"), group_name=value("group_name"), filing_indicator=filing,
-        insurance_type=insurance_type, payer_level=level, source=f"{path.name} row {number}",
-    )
+    # Coverage's fields in order, without its frozen __init__'s setattr calls (one a row of the file)
+    return _COVERAGE(get("payer_name"), get("payer_id"), get("member_id"), qualifier, member_qualifier, last_name,
+                     get("subscriber_first_name") or "", get("subscriber_middle_name") or "", relationship,
+                     get("group_number") or "", get("group_name") or "", filing, insurance_type, level,
+                     f"{path.name} row {number}")
+
+
+def _coverage_maker():
+    from .from_era import _unfrozen_maker
+
+    return _unfrozen_maker(Coverage)
+
+
+_COVERAGE = _coverage_maker()
