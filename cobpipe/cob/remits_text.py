@@ -38,10 +38,10 @@ def _amount(text: str) -> Decimal | None:
 @functools.lru_cache(maxsize=16384)
 def _cas(body: str) -> tuple[str, tuple, Decimal] | None:
     """(group, the triplets as Adjustments, their total) of a CAS, None when era.claims._cas or the
-    rule CAS amount != 0 would report anything (or it would read no triplet)."""
+    rule CAS amount != 0 would report anything (or it would read no triplet), or for another tag."""
     parts = body.split("*")
     size = len(parts)
-    if size < 4 or size > 20:  # no amount, or more than 6 triplets (ERA009)
+    if size < 4 or size > 20 or parts[0] != "CAS":  # no amount, or more than 6 triplets (ERA009)
         return None
     group = parts[1]
     if group not in GROUP_CODES:  # ERA005, ERA010
@@ -73,8 +73,11 @@ def _cas(body: str) -> tuple[str, tuple, Decimal] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _dtm(body: str) -> tuple[str, object] | None:
-    """(DTM01, the date or None when empty) of a DTM; None when the date is not valid (ERA004)."""
+    """(DTM01, the date or None when empty) of a DTM; None when the date is not valid (ERA004), or for
+    another tag."""
     parts = body.split("*")
+    if parts[0] != "DTM":
+        return None
     qualifier = parts[1] if len(parts) > 1 else ""
     text = parts[2] if len(parts) > 2 else ""
     day = _d8(text)
@@ -85,8 +88,10 @@ def _dtm(body: str) -> tuple[str, object] | None:
 
 @functools.lru_cache(maxsize=8192)
 def _amount_ok(body: str) -> bool:
-    """Whether an AMT or QTY reads without a finding (its 02 empty or a number)."""
+    """Whether an AMT or QTY reads without a finding (its 02 empty or a number); False for another tag."""
     parts = body.split("*")
+    if parts[0] != "AMT" and parts[0] != "QTY":
+        return False
     return len(parts) <= 2 or not parts[2] or _amount(parts[2]) is not None
 
 

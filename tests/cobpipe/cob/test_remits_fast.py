@@ -296,20 +296,38 @@ def test_drawn_claims_read_as_the_general_reader_reads_them(tmp_path_factory, te
     same(path)
 
 
-def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
-    """A claim like those drawn above, balanced and with nothing odd: the fast read's."""
-    lines = ["LX*1", "CLP*A1*1*100*80*20*12*ICN", "NM1*QC*1*DOE*JO****MI*M1", "DTM*232*20260101",
-             "SVC*HC:99213:25*100*80**1", "DTM*472*20260101", "CAS*PR*1*20", "REF*6R*L1", "AMT*B6*100", "LQ*HE*N130"]
+BALANCED_CLAIM = ["LX*1", "CLP*A1*1*100*80*20*12*ICN", "NM1*QC*1*DOE*JO****MI*M1", "DTM*232*20260101",
+                  "SVC*HC:99213:25*100*80**1", "DTM*472*20260101", "CAS*PR*1*20", "REF*6R*L1", "AMT*B6*100",
+                  "LQ*HE*N130"]
+
+
+def one_claim_era(path: Path, lines: list[str]) -> Path:
     st_lines = ["ST*835*0001*005010X221A1", "BPR*I*80*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA"
                 "*98765*20260105", "TRN*1*EFT1*1512345678", "N1*PR*PLAN", "N1*PE*CLINIC*XX*1234567893", *lines]
     st_lines.append(f"SE*{len(st_lines) + 1}*0001")
     segments = ["ISA*00*          *00*          *ZZ*PAYERSYNTH     *ZZ*PROVSYNTH      *260105*1200*^*00501*000000101*0*T*:",
                 "GS*HP*PAYERSYNTH*PROVSYNTH*20260105*1200*101*X*005010X221A1", *st_lines, "GE*1*101",
                 "IEA*1*000000101"]
-    path = tmp_path / "era.835"
     path.write_text("".join(s + "~\n" for s in segments), encoding="ascii")
-    stream = same(path)
+    return path
+
+
+def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
+    """A claim like those drawn above, balanced and with nothing odd: the fast read's."""
+    stream = same(one_claim_era(tmp_path / "era.835", BALANCED_CLAIM))
     assert stream is not None and (stream.fast, stream.slow) == (1, 0)
+
+
+@pytest.mark.parametrize("kept, odd", [("DTM*472*20260101", "DTP*472*20260101"), ("CAS*PR*1*20", "CAT*PR*1*20"),
+                                       ("CAS*PR*1*20", "CA*PR*1*20"), ("AMT*B6*100", "AMX*B6*100"),
+                                       ("AMT*B6*100", "AM*B6*100"), ("NM1*QC*1*DOE*JO****MI*M1", "NM2*QC*1*DOE"),
+                                       ("SVC*HC:99213:25*100*80**1", "SVD*HC:99213:25*100*80**1"),
+                                       ("AMT*B6*100", "QTZ*ZK*1"), ("REF*6R*L1", "RE*6R*L1")])
+def test_a_tag_sharing_a_read_tags_first_letters_is_left_to_the_parser(tmp_path, kept, odd):
+    """The claim reader tells CAS, DTM, SVC, AMT/QTY and NM1 apart by their first character and checks
+    the tag where it reads the segment: another tag in their place (ERA008) goes to the parser."""
+    stream = same(one_claim_era(tmp_path / "era.835", [odd if s == kept else s for s in BALANCED_CLAIM]))
+    assert stream is not None and (stream.fast, stream.slow) == (0, 1)
 
 
 def test_deferred_payments_read_as_a_list_wherever_the_claim_goes():
