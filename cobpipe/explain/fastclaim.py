@@ -333,23 +333,28 @@ def claim_findings(claim: Claim) -> tuple[list[FindingView], list[list[FindingVi
                 raise Ineligible("more findings in one claim than the plain parser keeps of one code")
         per_line.append(found)
     own: list[FindingView] = []
+    # the sums start at ZERO, as the plain parser's do; with no claim CAS they are the lines' sums
+    # (which started at ZERO themselves: adding them to ZERO again gives the same Decimals)
+    cas_total = line_cas_total
     if claim.cas:
         own += _zero_amounts(claim.cas, "")
-    cas_total = ZERO
-    for cas in claim.cas:
-        cas_total += cas.total
-    cas_total += line_cas_total
+        cas_total = ZERO
+        for cas in claim.cas:
+            cas_total += cas.total
+        cas_total += line_cas_total
     computed = claim.charge - cas_total
     if computed != claim.paid:
         own.append(_balance_finding(
             "ERA102", "C", f"claim does not balance: CLP04 stated {_m(claim.paid)}, computed {_m(computed)} "
             f"(CLP03 {_m(claim.charge)} − CAS {_m(cas_total)})", claim.index, claim.paid, computed))
     if claim.clp[1] != "22":
-        pr = ZERO
-        for cas in claim.cas:
-            if cas.pr_total is not None:
-                pr += cas.pr_total
-        pr += line_pr  # (exact sums: the same value and exponent as adding each line's in turn)
+        pr = line_pr
+        if claim.cas:
+            pr = ZERO
+            for cas in claim.cas:
+                if cas.pr_total is not None:
+                    pr += cas.pr_total
+            pr += line_pr  # (exact sums: the same value and exponent as adding each line's in turn)
         stated = claim.patient_responsibility
         if (stated if stated is not None else ZERO) != pr:
             own.append(_balance_finding(
@@ -508,12 +513,14 @@ class ClaimWriter:
         else:
             balanced, verdict, findings = True, '"balanced"', "[]"
         money = words.money
+        org, crossover, corrected = self.org, claim.parties.get("TT"), claim.parties.get("PR")
         parts = [_claim_head(
             _q(clp[0]), _q(clp[1]), status, status_word, money.get(clp[2]) or words.money_text(clp[2]),
             money.get(clp[3]) or words.money_text(clp[3]),
             (money.get(clp[4]) or words.money_text(clp[4])) if claim.patient_responsibility is not None else NULL,
             _q(clp[5]), words.filing_text(clp[5]), _q(clp[6]), self.people(claim),
-            self.org(claim.parties.get("TT")), self.org(claim.parties.get("PR")), start or NULL, end or NULL,
+            org(crossover) if crossover is not None else EMPTY, org(corrected) if corrected is not None else EMPTY,
+            start or NULL, end or NULL,
             dates.get("050") or NULL, adjustments, _list(remarks, I12, I10))]
         if claim.lines:  # _list(lines, I12, I10), in pieces
             line = self.line

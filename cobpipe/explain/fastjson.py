@@ -164,7 +164,9 @@ class _Pass:
                 elif findings_only:
                     continue
                 counts.listed += 1
-                pending += render(item, own, per_line, notes + _repeat_note(ident, repeated) if repeated else notes)
+                # (`repeated` holds only the CLP01s seen more than once: _repeat_note adds nothing for others)
+                pending += render(item, own, per_line,
+                                  notes + _repeat_note(ident, repeated) if ident in repeated else notes)
                 pending.append(_SEPARATOR)
                 written += 1
                 if len(pending) > FLUSH_PIECES:  # joined (each piece copied once), encoded and spooled

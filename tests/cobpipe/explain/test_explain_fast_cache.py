@@ -208,7 +208,9 @@ from decimal import Decimal  # noqa: E402
 @given(texts=st.lists(_amount_text, min_size=1, max_size=6))
 def test_a_cas_total_added_to_zero_again_is_the_same_decimal(texts):
     """A CasInfo's total is ZERO plus its amounts (fastscan._line_cas, fastseg._cas); adding it to
-    ZERO once more, as the loop over a line's CAS does, gives the same Decimal: value, exponent, sign."""
+    ZERO once more, as the loop over a line's CAS does, gives the same Decimal: value, exponent, sign.
+    So do a claim's sums of its lines' CAS and PR totals (ZERO plus those totals), which
+    claim_findings takes as the claim's own when it has no claim CAS."""
     zero = Decimal(0)
     try:
         amounts = [number(text) for text in texts]
