@@ -78,11 +78,11 @@ class SplitConversion:
         self.era_findings: list = []
 
     def cuts(self) -> tuple[int, ...]:
-        """Where the windows start (segment numbers): WINDOWS_EACH a process, taken in rounds of one a
-        process, each round's windows smaller than the last's (WINDOWS_EACH, ..., 2, 1 parts of
-        segments): the last window is what is left for the guide check after the last process ends,
-        and a process skips one window more than the one before it (the last process, the other
-        processes' last windows)."""
+        """Where the windows start (segment numbers): WINDOWS_EACH a process, in rounds of one window a
+        process, each round's windows smaller than the round's before (WINDOWS_EACH, ..., 2, 1 parts
+        of the segments). The last round is small: when the last converting process ends, little of
+        the output is left for the guide check, and the processes end close together (the last one
+        skips the others' windows of the last round, which they do not skip: it ends that much later)."""
         count = self.options.processes
         parts = [WINDOWS_EACH - k // count for k in range(WINDOWS_EACH * count)]
         segments, total, cuts, done = self.scan.clean.segments, sum(parts), [], 0
