@@ -48,6 +48,14 @@ _TIMES = {4: _HHMM, 6: _HHMM + "[0-5][0-9]", 7: _HHMM + "[0-5][0-9][0-9]", 8: _H
 _CONTROL = frozenset("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14"
                      "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")
 _UNSET = object()
+#: a value's character and digit repeats are possessive (`{lo,hi}+`): taken whole, never given back one
+#: character at a time. Exact, because what follows a value in every expression is a separator, the
+#: end of the text or a zero-width assertion, and a value's characters are never separators: a shorter
+#: take leaves a value character next, which nothing after it accepts. The backtracking engine tried
+#: each shorter take (the last character no space: one give-back an AN element; an amount with cents:
+#: every digit count before the point) before failing. False: the backtracking forms (the reference
+#: tests/edi/test_ig_regex_possessive.py holds these to).
+POSSESSIVE = True
 _cache: dict[tuple[Any, str, str, str], Callable[[str], Any] | None] = {}
 _CACHE_LIMIT = 4096  # compiled expressions kept (a map has a few hundred segment nodes)
 
@@ -202,6 +210,8 @@ class _Compiler:
         if hi < lo:
             return NEVER
         if dtype in ("AN", "ID"):
+            if POSSESSIVE:  # lo..hi characters, taken whole, the last no space (see POSSESSIVE)
+                return f"{self.any_char}{{{lo},{hi}}}+(?<! )"
             return f"{self.any_char}{{{lo - 1},{hi - 1}}}{self.last_char}"
         if dtype == "R":
             # lo..hi digits: without a point, as they are; with one, lo+1..hi+1 characters of digits
@@ -209,9 +219,11 @@ class _Compiler:
             # the length one more than the digits; a second point fails the element's end). A class
             # repeat, not a repeated group: ~30% fewer instructions a match of an amount with cents
             end = f"(?![^{self.E}{self.C}])"
+            if POSSESSIVE:  # (the digits of an amount with cents go to the second branch at once)
+                return f"-?(?:[0-9]{{{lo},{hi}}}+(?![0-9.])|(?=[0-9.]{{{lo + 1},{hi + 1}}}{end})[0-9]*+\\.[0-9]++)"
             return f"-?(?:[0-9]{{{lo},{hi}}}|(?=[0-9.]{{{lo + 1},{hi + 1}}}{end})[0-9]*\\.[0-9]+)"
         if dtype[:1] == "N":
-            return f"-?[0-9]{{{lo},{hi}}}"
+            return f"-?[0-9]{{{lo},{hi}}}+" if POSSESSIVE else f"-?[0-9]{{{lo},{hi}}}"
         if dtype in ("DT", "D8"):
             return DATE8 if lo <= 8 <= hi else NEVER
         if dtype == "TM":
