@@ -103,6 +103,13 @@ def empty_piece(region: str, nl: str, term: str) -> bool:
             or region.find(sep + sep, start, end) >= 0)
 
 
+def _keeps_content(key: tuple, ele: str, comp: str) -> bool:
+    """Whether the segments an expression of this shape key accepts are never empty to the reader:
+    `pattern` requires each qualifier value of the key where it was read, so one with a character that
+    is no separator is enough."""
+    return any(isinstance(value, str) and value.strip(ele + comp) for value in key[1:])
+
+
 class _Blocks:
     __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "compiled", "known",
                  "runs", "alive", "todo", "last", "noted", "line0", "line_step")
@@ -511,8 +518,9 @@ class _Blocks:
         if matcher is not None and places is not None and len(places) == len(key) - 1:
             E, C = re.escape(ele), re.escape(comp)
             seg_id = re.escape(key[0])
-            # not empty (the reader's check), unless the node's expression already says so
-            parts = [] if content_required(node, ele, comp, term) else [f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]
+            # not empty (the reader's check), unless the node's expression or the key already says so
+            parts = [] if content_required(node, ele, comp, term) or _keeps_content(key, ele, comp) else [
+                f"(?={seg_id}[{E}{C}]*[^{E}{C}])"]
             # a simple element the key (or LX01) fixes is written into the node's expression as that
             # value (edi.ig_regex pins); the others are look-aheads ahead of it
             pins: dict[int, str] = {}
@@ -528,7 +536,8 @@ class _Blocks:
                 if sub is None:
                     parts.append(f"(?={start}{re.escape(value)}{C}*(?:{E}|\\Z))")
                 else:
-                    parts.append(f"(?={start}(?:[^{E}{C}]*{C}){{{sub - 1}}}{re.escape(value)}(?:{C}|{E}|\\Z))")
+                    skip = f"(?:[^{E}{C}]*{C}){{{sub - 1}}}" if sub > 1 else ""  # (the components before)
+                    parts.append(f"(?={start}{skip}{re.escape(value)}(?:{C}|{E}|\\Z))")
             if compilable:
                 if lx01 is not None:
                     if node.kinds and node.kinds[0] == 0 and 0 not in pins:

@@ -252,6 +252,43 @@ def test_nodes_said_to_need_content_accept_no_empty_segment(map_file):
     assert required > 30
 
 
+def test_a_key_value_keeps_content():
+    """A qualifier value with a character other than the separators makes a segment non-empty."""
+    keeps = ig_blocks._keeps_content
+    assert keeps(("SV1", "HC"), "*", ":") and keeps(("HI", "ABK", "ABF"), "*", ":")
+    assert keeps(("NM1", ig_blocks._OTHER, "IL"), "*", ":")
+    assert not keeps(("OI",), "*", ":")
+    assert not keeps(("X1", ig_blocks._OTHER, ig_blocks._MISSING), "*", ":")
+    assert not keeps(("X1", ":"), "*", ":") and not keeps(("X1", "*:"), "*", ":")
+
+
+def test_run_expressions_without_their_own_look_ahead_accept_no_empty_segment(tmp_path, monkeypatch):
+    """Where a run's expression leaves out the "not empty" look-ahead because its key requires a value
+    (`_keeps_content`), the expression must refuse every segment X12Reader calls empty, and it must
+    still accept the segments it was learned from (the block path agrees with the per-segment one)."""
+    from edi.ig_regex import content_required
+
+    made = []
+    pattern = ig_blocks._Blocks.pattern
+
+    def recording(self, node, key, lx01):
+        found = pattern(self, node, key, lx01)
+        if found is not None and not content_required(node, self.ele, self.comp, self.term):
+            made.append((node, key, found))
+        return found
+
+    monkeypatch.setattr(ig_blocks._Blocks, "pattern", recording)
+    same(_synthetic(tmp_path, seed=9))
+    trimmed = [(node, key, found) for node, key, found in made if ig_blocks._keeps_content(key, "*", ":")]
+    assert {node.id for node, _key, _found in trimmed} >= {"SV1", "HI"}
+    for node, key, found in trimmed:
+        assert "[*:]*[^*:]" not in found.pattern.replace("\\", "")
+        width = len(node.by_idx) + 1
+        empties = [node.id + "".join("*" + ":" * ((k * j) % 3) for k in range(n)) for n in range(width + 1)
+                   for j in range(3)]
+        assert not any(found.fullmatch(text) for text in empties), (node.path, key)
+
+
 def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
     """Runs leave their count changes and the error tree's current segment to _Blocks.flush, and a
     block's entry drops them: at the end (and so wherever the per-segment path takes over) the walk's
