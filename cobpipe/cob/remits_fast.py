@@ -309,10 +309,11 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     """(index after the claim, RemitClaim) for the claim whose CLP is bodies[start]; the RemitClaim is
     _NOT_OURS when the parser would report anything about it. One function, locals only: it runs
     for every claim, and each rule below mirrors one of era.claims / era.balance (see there).
-    The usual segments (CAS, DTM, SVC, AMT/QTY, NM1) are told apart by their first character, which
+    The usual segments (CAS, DTM, SVC, AMT/QTY, NM1, REF) are told apart by their first character, which
     makes no object (a shared one-character string; a 3-character slice cost ~600 instructions), and
     their tag is checked where they are read (_cas, _dtm, _amount_ok answer None/False for another
-    tag); the rest by their first 3 characters (a tag is 2 or 3 long: "LX*", "CAS")."""
+    tag; a REF*6R by one 7-character slice); the rest by their first 3 characters (a tag is 2 or 3
+    long: "LX*", "CAS")."""
     clp = bodies[start].split("*")
     size = len(clp)
     if size < 5:
@@ -464,10 +465,16 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                     carrier = f"{party.name} ({party.id})" if party.id else party.name
                 elif entity == "PR":
                     corrected = True
-        elif (head := body[:3]) == "REF":
-            if in_line and l_ref is None and (body[4:7] == "6R*" or body == "REF*6R"):
-                l_ref = body[7:].partition("*")[0]
-        elif head in _END_HEADS:
+        elif first == "R":  # REF: a line's REF*6R is read, any other REF passed over
+            if body[:7] == "REF*6R*":  # (the tag and qualifier in one slice)
+                if in_line and l_ref is None:
+                    ref = body[7:]
+                    l_ref = ref.partition("*")[0] if "*" in ref else ref
+            elif body[:3] != "REF":  # ERA008
+                return _end(bodies, j, count), _NOT_OURS
+            elif in_line and l_ref is None and body == "REF*6R":
+                l_ref = ""
+        elif (head := body[:3]) in _END_HEADS:
             break
         elif head == "LQ*" or head == "LQ":
             if not in_line:  # ERA008

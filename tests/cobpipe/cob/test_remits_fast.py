@@ -318,14 +318,21 @@ def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
     assert stream is not None and (stream.fast, stream.slow) == (1, 0)
 
 
+@pytest.mark.parametrize("ref", ["REF*6R*L1*MORE", "REF*6R", "REF*6R*", "REF*6RX*L1", "REF*LU*6R*L1"])
+def test_a_lines_ref_6r_reads_as_the_general_reader_reads_it(tmp_path, ref):
+    stream = same(one_claim_era(tmp_path / "era.835", [ref if s == "REF*6R*L1" else s for s in BALANCED_CLAIM]))
+    assert stream is not None and (stream.fast, stream.slow) == (1, 0)
+
+
 @pytest.mark.parametrize("kept, odd", [("DTM*472*20260101", "DTP*472*20260101"), ("CAS*PR*1*20", "CAT*PR*1*20"),
                                        ("CAS*PR*1*20", "CA*PR*1*20"), ("AMT*B6*100", "AMX*B6*100"),
                                        ("AMT*B6*100", "AM*B6*100"), ("NM1*QC*1*DOE*JO****MI*M1", "NM2*QC*1*DOE"),
                                        ("SVC*HC:99213:25*100*80**1", "SVD*HC:99213:25*100*80**1"),
-                                       ("AMT*B6*100", "QTZ*ZK*1"), ("REF*6R*L1", "RE*6R*L1")])
+                                       ("AMT*B6*100", "QTZ*ZK*1"), ("REF*6R*L1", "RE*6R*L1"),
+                                       ("REF*6R*L1", "RFF*6R*L1")])
 def test_a_tag_sharing_a_read_tags_first_letters_is_left_to_the_parser(tmp_path, kept, odd):
-    """The claim reader tells CAS, DTM, SVC, AMT/QTY and NM1 apart by their first character and checks
-    the tag where it reads the segment: another tag in their place (ERA008) goes to the parser."""
+    """The claim reader tells CAS, DTM, SVC, AMT/QTY, NM1 and REF apart by their first character and
+    checks the tag where it reads the segment: another tag in their place (ERA008) goes to the parser."""
     stream = same(one_claim_era(tmp_path / "era.835", [odd if s == kept else s for s in BALANCED_CLAIM]))
     assert stream is not None and (stream.fast, stream.slow) == (0, 1)
 
