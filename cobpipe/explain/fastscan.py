@@ -300,7 +300,7 @@ def _line_cas(piece: str, sep: str, index: int) -> CasInfo:
         amount = number(text)
         total = ZERO + amount
         return cas_info(els[1], ((els[2], amount, text, "", 1),), total, total if els[1] == "PR" else None,
-                       amount == 0, piece, index)
+                        amount == 0, piece, index)
     cas = _cas(els, index)
     cas.text = piece
     return cas
