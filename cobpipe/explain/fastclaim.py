@@ -463,6 +463,11 @@ class ClaimWriter:
         billed_units = words.number_text(billed_units) if billed_units else NULL
         allowed = (money.get(allowed) or words.money_text(allowed)) if allowed else NULL
         remarks = _list(words.remarks(remarks, "LQ", I16, I18), I16, I14) if remarks else "[]"
+        if len(cas) == 1:  # the usual line: one CAS, its items kept on it (line_adjustments without the call)
+            only = cas[0]
+            adjustments = _LINE_ADJUSTMENTS_OPEN + (only.json or words.line_cas_items(only)) + _LINE_ADJUSTMENTS_CLOSE
+        else:
+            adjustments = words.line_adjustments(cas) if cas else "[]"
         # the layout written out (jsonout's indent=2 at 14 spaces): an f-string is about twice as
         # fast as %-formatting a template, and no call
         return (f'{{\n              "number": {ordinal},\n{procedure_json}'
@@ -475,7 +480,7 @@ class ClaimWriter:
                 f'              "date_to": {end or NULL},\n'
                 f'              "allowed": {allowed},\n'
                 f'              "ref_6r": {_q(ref_6r) if ref_6r else EMPTY},\n'
-                f'              "adjustments": {words.line_adjustments(cas) if cas else "[]"},\n'
+                f'              "adjustments": {adjustments},\n'
                 f'              "remarks": {remarks},\n'
                 f'              "balanced": {balanced},\n'
                 f'              "findings": {found},\n'

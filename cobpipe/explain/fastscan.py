@@ -96,7 +96,8 @@ def scan(path: str, *, end: int | None = None, resume: Resume | None = None) -> 
                         q_value = dtm_cache.get(piece)
                         if q_value is None:
                             q_value = dtm_cache.put(piece, _dtm(piece.split(sep)))
-                        line_dates.setdefault(*q_value)
+                        if q_value[0] not in line_dates:  # (the first of each qualifier; no star-call of setdefault)
+                            line_dates[q_value[0]] = q_value[1]
                         continue
                     if head == ref_tag:
                         if line[REF_6R] is None:
