@@ -318,6 +318,22 @@ def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
     assert stream is not None and (stream.fast, stream.slow) == (1, 0)
 
 
+@pytest.mark.parametrize("units", ["1", "1.0", "01", "2", ""])
+def test_a_lines_units_read_as_the_general_reader_writes_them(tmp_path, units):
+    """SVC05 as the general reader reads it, digit for digit (equal Decimals may differ in exponent,
+    which an SVD05 would show): one unit, nearly every line, is not parsed."""
+    path = one_claim_era(tmp_path / "era.835", [f"SVC*HC:99213:25*100*80**{units}" if s.startswith("SVC")
+                                                else s for s in BALANCED_CLAIM])
+    (general, _), _ = outcome(path, plain=True)
+    (fast, _), stream = outcome(path, plain=False)
+
+    def units_of(pairs) -> list:
+        return [None if line.paid_units is None else line.paid_units.as_tuple()
+                for _, claim, _, _ in pairs for line in claim.lines]
+
+    assert stream.fast == 1 and units_of(fast) == units_of(general)
+
+
 @pytest.mark.parametrize("ref", ["REF*6R*L1*MORE", "REF*6R", "REF*6R*", "REF*6RX*L1", "REF*LU*6R*L1"])
 def test_a_lines_ref_6r_reads_as_the_general_reader_reads_it(tmp_path, ref):
     stream = same(one_claim_era(tmp_path / "era.835", [ref if s == "REF*6R*L1" else s for s in BALANCED_CLAIM]))
