@@ -308,7 +308,10 @@ class _Compiler:
         out = ""
         E, C = self.E, self.C
         for k in range(len(patterns) - 1, -1, -1):
-            mark = f"(?:(?={C}*[^{E}{C}])(?P<p{k + 1}>))?+" if k + 1 in marked else ""
+            # present: a character that is no separator (a simple element's value holds no component
+            # separator at all in any segment the expression accepts, so its first character tells)
+            lead = "" if self.node.kinds[k] == 0 else f"{C}*"
+            mark = f"(?:(?={lead}[^{E}{C}])(?P<p{k + 1}>))?+" if k + 1 in marked else ""
             group = f"{E}{mark}{patterns[k]}{out}"
             out = f"(?:{group}|)" if k > self.last_pin and self.missing_ok(k) else f"(?:{group})"
         return out

@@ -6,7 +6,9 @@ never given back one at a time; that is exact only because what follows a value 
 the end or a zero-width assertion. Held here: for every segment node the test files reach and in other
 delimiters, both forms of the node's expression (and with the pins edi.ig_blocks writes into it) give the
 same verdict on the real segments, their mutants and generated values; test_ig_regex holds the
-expressions (the possessive ones, as the engine uses them) to the element checks themselves.
+expressions (the possessive ones, as the engine uses them) to the element checks themselves. Likewise a
+simple element's presence mark looks at its first character only, as no accepted segment holds a
+component separator in a simple element (held here on mutants that put one there).
 """
 from __future__ import annotations
 
@@ -114,3 +116,26 @@ def test_other_delimiters_and_pins_same_verdict(segment_pool):
                 for _ in range(5):
                     same_verdict(node, mutate_segment(line, ele, comp, rnd), ele, comp, term, pins)
     assert pinned.count(True) > 100
+
+
+def test_no_accepted_segment_has_a_component_separator_in_a_simple_element(segment_pool):
+    """What lets a simple element's presence mark look at its first character only (ig_regex
+    `elements`): in a segment the expression accepts, a simple element holds no component separator."""
+    rnd = random.Random(11)
+    accepted = 0
+    for _ in range(20_000):
+        node, line, ele, comp, term = rnd.choice(segment_pool)
+        parts = line.split(ele)
+        simple = [i for i in range(1, len(parts)) if i <= len(node.kinds) and node.kinds[i - 1] == 0]
+        if simple:
+            i = rnd.choice(simple)
+            where = rnd.randrange(len(parts[i]) + 1)
+            parts[i] = parts[i][:where] + comp * rnd.randint(1, 2) + parts[i][where:]
+        text = ele.join(parts)
+        possessive, backtracking = both(node, ele, comp, term)
+        if possessive is None or possessive.fullmatch(text) is None:
+            continue
+        accepted += 1
+        assert (backtracking.fullmatch(text) is not None)
+        assert not any(comp in parts[i] for i in simple), (text, node.path)
+    assert accepted > 100  # (segments without simple elements, or that stayed whole, are accepted)
