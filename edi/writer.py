@@ -172,6 +172,86 @@ def body_text(segments: list[Segment], delimiters: Delimiters) -> str:
     return text
 
 
+class Prewritten:
+    """A loop class whose instances may carry their segments already written: `written` is None or
+    (text, element separators, segments), the text `body_text` writes for the loop's segments in
+    STANDARD delimiters without the last terminator and suffix, the element separators it holds
+    when no value holds one, and how many segments that is. A builder that makes a loop's segments
+    from values it has in hand makes their text then, and `tree_text` takes it whole instead of
+    writing each segment again (a builder's loop: never an envelope segment). The loop's items stay
+    the segments themselves, for every reader."""
+
+    __slots__ = ()
+    written: tuple[str, int, int] | None
+
+
+def tree_text(loop, delimiters: Delimiters = STANDARD) -> tuple[str, int]:
+    """`body_text(loop.all_segments(), delimiters)` and how many segments that is, read off the loop
+    tree in one walk: no list of the segments made, and a `Prewritten` loop's text taken whole when
+    writing in standard delimiters. Anything the one walk does not vouch for (what
+    `_same_delimiters_text` refuses, a collision) goes the reference way, which names it."""
+    made = _tree_text(loop, delimiters)
+    if made is None:
+        segments = loop.all_segments()
+        return body_text(segments, delimiters), len(segments)
+    return made
+
+
+def _tree_text(loop, delimiters: Delimiters) -> tuple[str, int] | None:
+    """`_same_delimiters_text` over the tree's segments in document order (as `Loop.all_segments`
+    lists them: a segment item written, any other item a loop read in place), with each usable
+    Prewritten loop's text spliced in; the separators and terminators counted once over the whole
+    text (each body holds exactly its elements' separators and every segment one terminator when no
+    value holds a delimiter). None: the caller goes the reference way."""
+    element, terminator = delimiters.element, delimiters.segment
+    component, repetition = delimiters.component, delimiters.repetition
+    whole = delimiters is STANDARD or delimiters == STANDARD  # a Prewritten text is in STANDARD
+    bodies: list[str] = []
+    append = bodies.append
+    join = element.join
+    separators = extra = 0  # extra: a prewritten text's segments beyond the one body it counts as
+    checked = delimiters
+    envelope = _ENVELOPE_TAGS
+    segment_class = Segment
+    pending = []  # the items of the loops being read, each where it stopped
+    items = iter(loop.items)
+    while True:
+        for item in items:
+            if item.__class__ is segment_class:
+                source = item.delimiters
+                if source is not checked:
+                    if source.component != component or (repetition is not None and source.repetition != repetition):
+                        return None
+                    checked = source
+                tag = item.tag
+                if tag in envelope:
+                    return None
+                elements = item.elements
+                separators += len(elements)
+                append(f"{tag}{element}{join(elements)}")
+            elif whole and isinstance(item, Prewritten) and item.written is not None:
+                text, held, count = item.written
+                append(text)
+                separators += held
+                extra += count - 1
+            else:
+                pending.append(items)
+                items = iter(item.items)
+                break
+        else:
+            if not pending:
+                break
+            items = pending.pop()
+    if not bodies:
+        return "", 0
+    end = terminator + delimiters.suffix
+    text = end.join(bodies) + end
+    count = len(bodies) + extra
+    if text.count(element) != separators or text.count(terminator) != count:
+        return None
+    return text, count
+
+
 def write_segments(segments: Iterable[Segment], stream: TextIO, delimiters: Delimiters = STANDARD) -> int:
     """Write segments as they are (no envelope work); returns how many were written."""
     count = 0

@@ -14,7 +14,8 @@ from typing import TextIO
 
 from edi.errors import EdiError
 from edi.segment import STANDARD, Delimiters, Segment, _make_segment
-from edi.writer import ControlNumberSource, InterchangeSettings, InterchangeWriter, TransactionWriter
+from edi.writer import (ControlNumberSource, InterchangeSettings, InterchangeWriter, TransactionWriter, body_text,
+                        tree_text)
 
 from .claim import OriginalClaim
 from .loops import Loop, segment_key
@@ -264,11 +265,13 @@ def _write_hierarchy(first: OriginalClaim, rest: Iterator[OriginalClaim], ts: Tr
         if claim.patient is not None and not patient.matches(claim.patient):
             patient.hl_id = hl.add(out, claim.patient, "23", subscriber.hl_id, False, patient.segments)
             summary.patients += 1
+        # the 2300 read off its loop tree in one walk (edi.writer.tree_text), after the new HLs: one write
+        delimiters = ts.group.interchange.delimiters
+        text, count = tree_text(claim.claim, delimiters)
         if out:
-            claim.claim._collect(out)  # all_segments() appended to the HLs' list, not copied into it
-        else:
-            out = claim.claim.all_segments()
-        ts.write_all(out)
+            text = body_text(out, delimiters) + text
+            count += len(out)
+        ts.write_text(text, count)
         summary.claims += 1
         claim = next(rest, None)
     return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from edi.segment import STANDARD, Delimiters, Segment
-from edi.writer import ControlNumberSource, InterchangeSettings, TransactionWriter, body_text
+from edi.writer import ControlNumberSource, InterchangeSettings, TransactionWriter, body_text, tree_text
 
 from .claim import OriginalClaim
 from .loops import Loop
@@ -64,11 +64,9 @@ class ItemMaker:
         self._last: list = [None, None, None]  # per level: (loop, its LoopText)
 
     def item(self, claim: OriginalClaim) -> ClaimItem:
-        segments = claim.claim.all_segments()
         patient = claim.patient
         return (claim.id, self._loop(0, claim.billing_provider), self._loop(1, claim.subscriber),
-                None if patient is None else self._loop(2, patient),
-                body_text(segments, self.delimiters), len(segments))
+                None if patient is None else self._loop(2, patient), *tree_text(claim.claim, self.delimiters))
 
     def _loop(self, level: int, loop: Loop) -> LoopText:
         last = self._last[level]

@@ -12,11 +12,11 @@ import functools
 from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded
 
 from edi.segment import STANDARD, Segment, _make_segment
-from edi.writer import format_amount
+from edi.writer import Prewritten, format_amount
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
-from .cas import cas_segments, tidy_cas_segments
+from .cas import cas_segments, tidy_cas_segments, tidy_cas_written
 from .remit import RemitClaim
 from .tidy import tidy_segment
 
@@ -219,7 +219,7 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
     to drop) and tidied only when one of its texts from the claim or the 835 (SVD01, SVD03, SVD06)
     ends with the component separator, the one thing tidying changes in it; the CAS and AMT*EAF
     come remembered by their texts (`tidy_cas_segments`, `_eaf`)."""
-    global _LAST_UNITS
+    global _LAST_UNITS, _LAST_DTP
     amount = line.paid
     kept = _PAID_TEXTS.get(id(amount))
     if kept is not None and kept[0] is amount:
@@ -248,23 +248,68 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
         svd = _make_segment("SVD", (payer_id, paid, procedure, "", units, bundled_into), 0, 0, STANDARD)
     else:
         svd = _make_segment("SVD", (payer_id, paid, procedure, "", units), 0, 0, STANDARD)
-    if payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":":
+    tidied = payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":"
+    if tidied:
         svd = tidy_segment(svd)
     adjustments = line.adjustments
-    if adjustments:
+    cas = tidy_cas_written(adjustments) if adjustments else _NO_CAS
+    if cas is None:  # more triplets, a quantity, an odd amount: the reference way, no text
         segments = [svd, *tidy_cas_segments(adjustments), dtp]
     else:
-        segments = [svd, dtp]
+        segments = [svd, *cas[0], dtp]
+    eaf = None
     if line_level_eaf:
         patient = _ZERO
         for adjustment in adjustments:  # sum() with a generator, without the generator
             if adjustment.group == "PR":
                 patient += adjustment.amount
-        segments.append(_eaf(patient))
-    loop = _new_object(Loop)  # Loop("2430", segments) without copying the fresh list
+        eaf = _eaf_written(patient)
+        segments.append(eaf[0])
+    loop = _new_object(WrittenLoop)  # WrittenLoop("2430", segments) without copying the fresh list
     loop.id = "2430"
     loop.items = segments
+    dated = _LAST_DTP  # (DTP*573, its text, its separators): one date a claim, usually one an ERA
+    if dtp is not dated[0]:
+        dated = _LAST_DTP = _written(dtp)
+    if cas is None or dated[1] is None or tidied:
+        loop.written = None  # (a tidied SVD: a trailing ":" of the claim's or the 835's, rare)
+        return loop
+    # the loop's text in one string: the SVD's body, the remembered texts of its other segments
+    if eaf is None:
+        if bundled_into:
+            text = f"SVD*{payer_id}*{paid}*{procedure}**{units}*{bundled_into}{_END}{cas[1]}{dated[1]}"
+        else:
+            text = f"SVD*{payer_id}*{paid}*{procedure}**{units}{_END}{cas[1]}{dated[1]}"
+        loop.written = text, len(svd.elements) + cas[2] + dated[2], len(segments)
+    else:
+        if bundled_into:
+            text = f"SVD*{payer_id}*{paid}*{procedure}**{units}*{bundled_into}{_END}{cas[1]}{dated[1]}{_END}{eaf[1]}"
+        else:
+            text = f"SVD*{payer_id}*{paid}*{procedure}**{units}{_END}{cas[1]}{dated[1]}{_END}{eaf[1]}"
+        loop.written = text, len(svd.elements) + cas[2] + dated[2] + 2, len(segments)
     return loop
+
+
+class WrittenLoop(Loop, Prewritten):
+    """A loop built here, carrying its segments' text as the writer writes them (edi.writer.Prewritten:
+    `written` is (text, element separators, segments) or None). Built loops are never edited in
+    place (a follow-up copies the claim first, and Loop.copy makes plain loops)."""
+
+    __slots__ = ("written",)
+
+
+_END = STANDARD.segment + STANDARD.suffix
+_NO_CAS: tuple[tuple[Segment, ...], str, int] = ((), "", 0)
+_LAST_DTP: tuple[Segment | None, str | None, int] = (None, None, 0)
+
+
+def _written(segment: Segment) -> tuple[Segment, str | None, int]:
+    """The segment, its body as the writer writes it in standard delimiters (tag and elements
+    joined; None when the segment is in other delimiters, whose composites would be translated) and
+    its element separators."""
+    if segment.delimiters is not STANDARD:
+        return segment, None, 0
+    return segment, "*".join((segment.tag, *segment.elements)), len(segment.elements)
 
 
 _new_object = object.__new__
@@ -286,19 +331,26 @@ def _amt(qualifier: str, amount: Decimal) -> Segment:
     return _make_segment("AMT", (qualifier, format_amount(amount)), 0, 0, STANDARD)
 
 
-_EAFS: dict[str, Segment] = {}  # str(amount) -> AMT*EAF: the patient's share repeats (copays, coinsurance)
+_EAFS: dict[str, tuple[Segment, str]] = {}  # str(amount) -> AMT*EAF and its body: the patient's share repeats
 
 
 def _eaf(amount: Decimal) -> Segment:
-    """`_amt("EAF", amount)`, remembered by the amount's str() for a Decimal (exact: it names the value
-    and the exponent, which is all format_amount reads). Only an amount format_amount took is
-    remembered, so one it refuses is refused every time."""
+    """`_amt("EAF", amount)`, remembered (`_eaf_written`)."""
+    return _eaf_written(amount)[0]
+
+
+def _eaf_written(amount: Decimal) -> tuple[Segment, str]:
+    """`_amt("EAF", amount)` and its body, remembered by the amount's str() for a Decimal (exact: it
+    names the value and the exponent, which is all format_amount reads). Only an amount
+    format_amount took is remembered, so one it refuses is refused every time."""
     if type(amount) is not Decimal:  # noqa: E721
-        return _amt("EAF", amount)
+        made = _amt("EAF", amount)
+        return made, f"AMT*{made.elements[0]}*{made.elements[1]}"
     key = str(amount)
     made = _EAFS.get(key)
     if made is None:
-        made = _amt("EAF", amount)
+        segment = _amt("EAF", amount)
+        made = segment, f"AMT*EAF*{segment.elements[1]}"
         if len(_EAFS) >= 8192:
             _EAFS.clear()
         _EAFS[key] = made

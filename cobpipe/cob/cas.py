@@ -76,7 +76,7 @@ def cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
 
 
 _PLAIN_DIGITS = frozenset("-.0123456789")
-_TIDY_TRIPLETS: dict[tuple[str, str, str], Segment | None] = {}  # (group, reason, str(amount)) -> CAS or None
+_TIDY_TRIPLETS: dict[tuple[str, str, str], "Triplet | None"] = {}  # (group, reason, str(amount)) -> CAS or None
 
 
 def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
@@ -92,7 +92,7 @@ def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
             kept = by_object(id(adj))
             made = kept[1] if kept is not None and kept[0] is adj else _remembered_triplet(adj)
             if made is not _UNKNOWN:
-                return [] if made is None else [made]
+                return [] if made is None else [*made[0]]
         elif count == 2:
             first, second = adjustments
             if first.group != second.group:
@@ -102,12 +102,51 @@ def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
                 two = kept[1] if kept is not None and kept[0] is second else _remembered_triplet(second)
                 if one is not _UNKNOWN and two is not _UNKNOWN:
                     if one is not None and two is not None:  # the usual CO-45 and PR-2
-                        return [one, two]
-                    return [one] if one is not None else [two] if two is not None else []
+                        return [*one[0], *two[0]]
+                    return [*one[0]] if one is not None else [*two[0]] if two is not None else []
         made = _grouped_remembered(adjustments)
         if made is not None:
             return made
     return tidy_segments(cas_segments(adjustments))
+
+
+_END = STANDARD.segment + STANDARD.suffix  # what follows each segment's body in standard delimiters
+_NOTHING: tuple[tuple[Segment, ...], str, int] = ((), "", 0)
+
+
+def tidy_cas_written(adjustments: list[Adjustment] | tuple[Adjustment, ...]
+                     ) -> tuple[tuple[Segment, ...], str, int] | None:
+    """`tidy_cas_segments(adjustments)` (as a tuple) with the text the writer writes for them in
+    standard delimiters (each body followed by terminator and suffix) and the element separators it
+    holds, for a line's usual one triplet or
+    two of different groups, remembered with their text; None for anything else (the caller asks
+    tidy_cas_segments and writes them itself)."""
+    if type(adjustments) is not list and type(adjustments) is not tuple:  # noqa: E721
+        return None
+    count = len(adjustments)
+    by_object = _BY_OBJECT.get
+    if count == 1:
+        adj = adjustments[0]
+        kept = by_object(id(adj))
+        made = kept[1] if kept is not None and kept[0] is adj else _remembered_triplet(adj)
+        if made is None:
+            return _NOTHING
+        if made is not _UNKNOWN:
+            return made
+    elif count == 2:
+        first, second = adjustments
+        if first.group != second.group:
+            kept = by_object(id(first))
+            one = kept[1] if kept is not None and kept[0] is first else _remembered_triplet(first)
+            kept = by_object(id(second))
+            two = kept[1] if kept is not None and kept[0] is second else _remembered_triplet(second)
+            if one is not _UNKNOWN and two is not _UNKNOWN:
+                if one is not None and two is not None:  # the usual CO-45 and PR-2
+                    return (*one[0], *two[0]), f"{one[1]}{two[1]}", one[2] + two[2]
+                if one is None:
+                    one = two
+                return _NOTHING if one is None else one
+    return None
 
 
 def _grouped_remembered(adjustments: list[Adjustment] | tuple[Adjustment, ...]) -> list[Segment] | None:
@@ -129,9 +168,9 @@ def _grouped_remembered(adjustments: list[Adjustment] | tuple[Adjustment, ...]) 
             continue
         items = by_group.get(adj.group)
         if items is None:
-            by_group[adj.group] = [made]
+            by_group[adj.group] = [*made[0]]
         else:
-            items.append(made)
+            items.append(made[0][0])
     if len(by_group) > SEGMENTS_PER_LOOP:
         return None
     segments: list[Segment] = []
@@ -150,18 +189,22 @@ def _grouped_remembered(adjustments: list[Adjustment] | tuple[Adjustment, ...]) 
 
 
 _UNKNOWN = object()
+# a remembered tidy one-triplet CAS as tidy_cas_written answers it: ((the segment,), its text in
+# standard delimiters, terminator and suffix included, its element count)
+Triplet = tuple[tuple[Segment], str, int]
 # the same answers by the Adjustment object itself: the fast 835 read (remits_text._cas) hands one
 # frozen Adjustment for every CAS of the same text, so most triplets are met again as the same
 # object and found here without str() of the amount and the hash of a fresh (group, reason, text)
 # key, ~2/3 of the look-up's cost. The entry holds the object, so its id is not reused meanwhile.
-_BY_OBJECT: dict[int, tuple[Adjustment, Segment | None]] = {}
+_BY_OBJECT: dict[int, tuple[Adjustment, Triplet | None]] = {}
 
 
-def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
-    """The tidied one-triplet CAS of `adj`, None when its amount is 0 (left out), `_UNKNOWN` when it
-    is not a plain finite Decimal without quantity (the zero test or the format could raise: the
-    caller then goes the reference way, which raises what it raises in its own order). Asked by
-    tidy_cas_segments when `_BY_OBJECT` holds no answer for `adj` (it looks there itself, inline)."""
+def _remembered_triplet(adj: Adjustment) -> Triplet | None | object:
+    """The tidied one-triplet CAS of `adj` with its text, None when its amount is 0 (left out),
+    `_UNKNOWN` when it is not a plain finite Decimal without quantity (the zero test or the format
+    could raise: the caller then goes the reference way, which raises what it raises in its own
+    order). Asked by tidy_cas_segments when `_BY_OBJECT` holds no answer for `adj` (it looks there
+    itself, inline)."""
     amount = adj.amount
     if adj.quantity is not None or type(amount) is not Decimal:  # noqa: E721
         return _UNKNOWN
@@ -170,7 +213,10 @@ def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
     if made is _UNKNOWN:
         if not _PLAIN_DIGITS.issuperset(key[2]):  # NaN, sNaN, Infinity, 1E+1: the reference way
             return _UNKNOWN
-        made = None if amount == 0 else tidy_segment(_one_triplet(adj))
+        if amount == 0:
+            made = None
+        else:
+            made = _triplet_written(adj.group, adj.reason, format_amount(amount))
         if len(_TIDY_TRIPLETS) >= 16384:
             _TIDY_TRIPLETS.clear()
         _TIDY_TRIPLETS[key] = made
@@ -179,6 +225,18 @@ def _remembered_triplet(adj: Adjustment) -> Segment | None | object:
             _BY_OBJECT.clear()
         _BY_OBJECT[id(adj)] = (adj, made)
     return made
+
+
+def _triplet_written(group: str, reason: str, amount: str) -> Triplet:
+    """The tidy one-triplet CAS of these texts (the amount's never empty, never ends with ":"), its
+    text and element count: tidied only when the group or reason ends with the component separator,
+    the one thing tidy_segment changes in it."""
+    segment = _make_segment("CAS", (group, reason, amount), 0, 0, STANDARD)
+    if group[-1:] != ":" and reason[-1:] != ":":
+        return (segment,), f"CAS*{group}*{reason}*{amount}{_END}", 3
+    segment = tidy_segment(segment)
+    elements = segment.elements
+    return (segment,), f"{'*'.join(('CAS', *elements))}{_END}", len(elements)
 
 
 def _one_triplet(adj: Adjustment) -> Segment:

@@ -4,6 +4,7 @@ written: Segment.build for each segment, then every segment tidied."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
@@ -203,3 +204,41 @@ def test_whole_cents_reads_every_amount():
     assert adjudication._whole_cents(remit(-1))
     for odd in range(13):
         assert not adjudication._whole_cents(remit(odd)), odd
+
+
+_WRITTEN_TEXT = st.sampled_from(["", "99901", "AB:", ":", "X:Y", "PI", "A*B", "A~B", "A\nB"])
+
+
+@given(payer_id=_WRITTEN_TEXT, into=_WRITTEN_TEXT, procedure=_PROCEDURE, adjustments=st.lists(_ADJ, max_size=4),
+       units=st.one_of(st.none(), st.decimals(min_value=0, max_value=9, places=1)), eaf=st.booleans(),
+       reasons=st.lists(st.sampled_from(["45", "2", "A*", "B~"]), max_size=4))
+def test_a_line_adjudication_carries_the_text_the_writer_writes_for_it(payer_id, into, procedure, adjustments,
+                                                                       units, eaf, reasons):
+    """A 2430's `written` text is the text body_text writes for its segments in standard delimiters
+    (without the last terminator), with their element separators and count; and the walk of a
+    tree holding it writes what the reference writes, or refuses alike, when a value holds a
+    delimiter. Fails when the text drops a CAS, the DTP, the AMT*EAF or SVD06 (checked: SVD06)."""
+    from edi.writer import DelimiterCollisionError, body_text, tree_text
+
+    from cobpipe.claim837.loops import Loop
+
+    adjustments = [dataclasses.replace(a, reason=r) for a, r in zip(adjustments, reasons + ["45"] * 4)]
+    line = SimpleNamespace(paid=Decimal("12.50"), paid_units=units, procedure=procedure, adjustments=adjustments,
+                           match=SimpleNamespace(ordinal=1))
+    try:
+        loop = adjudication.line_adjudication(line, payer_id, dt.date(2026, 3, 20), eaf, into)
+    except (adjudication.BuildError, CasDoesNotFit):
+        return
+    holder = Loop("2400", [Segment.build("LX", "1")])
+    holder.items.append(loop)
+    try:
+        expected = body_text(holder.all_segments(), STANDARD), len(holder.all_segments())
+    except DelimiterCollisionError as exc:
+        with pytest.raises(DelimiterCollisionError, match=re.escape(str(exc))):
+            tree_text(holder)
+        return
+    assert tree_text(holder) == expected
+    if loop.written is not None and "*" not in payer_id + into + "".join(reasons) + "".join(procedure):
+        text, separators, count = loop.written
+        assert text + "~\n" == body_text(loop.items, STANDARD)
+        assert (separators, count) == (sum(len(s.elements) for s in loop.items), len(loop.items))
