@@ -32,6 +32,7 @@ from edi.errors import EdiSyntaxError
 from edi.segment import STANDARD, Segment, _Unfrozen, _make_segment
 
 from .claim import Envelope, OriginalClaim, tidy_text
+from .deferred import _Deferred2300, _DeferredHL, _new_loop, _set_id, _set_items
 from .loops import HL_LEVELS, Loop, loop_table
 from .spans import _CONTEXT_FIELDS, NotIndexable, read_spans
 
@@ -146,14 +147,15 @@ class ClaimIndex:
         in the storage layout), built piece by piece: the header, 2000A, 2000B and 2000C loops are
         parsed once and shared by the claims read under them (nothing edits an original claim's
         loops: the mapper copies the 2300 it changes, as it does for claims read from a file). The
-        2300 is read now and made when first used (`_Deferred2300`): its CLM at once."""
+        2300 is read now and made when first used (`_Deferred2300`): its CLM at once; so is the
+        2000B (`_DeferredHL`: whom the claim was billed to is read off its texts)."""
         file_no, context, start, end = self.claims[4 * number:4 * number + 4]
         c = self.contexts[_CONTEXT_FIELDS * context:_CONTEXT_FIELDS * (context + 1)]
         transaction = c[0]
         envelope = self._envelope(transaction)
         header, after, tidy = self._context(file_no, c[1], c[2], 1, envelope)
         billing, after, tidy_billing = self._context(file_no, c[3], c[4], after, envelope)
-        subscriber, after, tidy_subscriber = self._context(file_no, c[5], c[6], after, envelope)
+        subscriber, after, tidy_subscriber = self._context(file_no, c[5], c[6], after, envelope, deferred=True)
         tidy = tidy and tidy_billing and tidy_subscriber
         patient = None
         if c[7] >= 0:
@@ -267,16 +269,19 @@ class ClaimIndex:
             self._placements.clear()
             self._placed = 1
 
-    def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope
-                 ) -> tuple[Loop, int, bool]:
+    def _context(self, file_no: int, start: int, end: int, first: int, envelope: Envelope,
+                 deferred: bool = False) -> tuple[Loop, int, bool]:
         """The header or HL loop at file[start:end], its segments numbered from `first`; the number
-        after its last segment; whether its text is tidy (`claim.tidy_text`)."""
+        after its last segment; whether its text is tidy (`claim.tidy_text`). `deferred`: an HL
+        loop's segments made when first used (`_DeferredHL`)."""
         key = (file_no, start, end, first)
         cached = self._loops.get(key)
         if cached is not None:
             return cached
-        bodies, tidy = self._bodies(file_no, start, end)
-        if bodies and bodies[0].partition("*")[0] == "HL":
+        bodies, tidy, text = self._bodies(file_no, start, end)
+        if deferred and bodies and bodies[0].startswith("HL*"):
+            loop = _DeferredHL.of(self, bodies, first, text)
+        elif bodies and bodies[0].partition("*")[0] == "HL":
             hl = _make_one(bodies[0], first)  # the loop opened as _TransactionBuilder.open_hl opens it
             loop = _new_loop(Loop)  # Loop(HL_LEVELS[HL03], (hl,)) without its __init__
             loop.id = HL_LEVELS[hl.get(3)]
@@ -296,6 +301,13 @@ class ClaimIndex:
         self._loops[key] = found = (loop, first + len(bodies), tidy)
         return found
 
+    def _placed_hl(self, loop_id: str, bodies: list[str], first: int) -> list:
+        """The items of HL loop `loop_id`: its segment texts `bodies` (numbered from `first`) made
+        and placed as `_context` places them eagerly."""
+        items = [_make_one(bodies[0], first)]
+        self._make_placed([items], (loop_id,), bodies[1:], first + 1)
+        return items
+
     def _builder(self, envelope: Envelope):
         """A transaction builder to place segments into loops with (its findings are dropped: the
         plain path's parse of the storage form drops them too)."""
@@ -310,13 +322,13 @@ class ClaimIndex:
         builder.stack = [builder.header]
         return builder
 
-    def _bodies(self, file_no: int, start: int, end: int) -> tuple[list[str], bool]:
+    def _bodies(self, file_no: int, start: int, end: int) -> tuple[list[str], bool, str]:
         """The segment texts at file[start:end] (without terminators and line feeds), as
         `parser.split_segments` splits the storage text, and whether that text is tidy (`claim.tidy_text`)."""
         text = self._read(file_no, start, end).replace(b"\n", b"").decode("ascii")
         bodies = text.split("~")
         bodies.pop()
-        return bodies, tidy_text(text)
+        return bodies, tidy_text(text), text
 
     def _envelope(self, transaction: int) -> Envelope:
         """The envelope as the ledger gives it back (from its JSON)."""
@@ -389,48 +401,6 @@ class ClaimIndex:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-_ITEMS = Loop.__dict__["items"]  # the slot of Loop.items
-_get_items, _set_items = _ITEMS.__get__, _ITEMS.__set__
-_set_id = Loop.__dict__["id"].__set__
-_new_loop = _new_object = object.__new__
-
-
-class _Deferred2300(Loop):
-    """A claim's 2300 loop whose segments are made and placed when first used: many remitted claims
-    are decided (skipped for nothing left to bill, held, refused) from the CLM and the 2000B alone.
-    Its start segment (CLM) is made at once; any other use of the loop makes the rest exactly as
-    `ClaimIndex.claim` made them eagerly, and turns the object into a plain `Loop`."""
-
-    __slots__ = ()
-
-    @property
-    def items(self) -> list:
-        pending = _get_items(self, Loop)
-        if type(pending) is tuple:  # noqa: E721 - the deferred state, not a list of items
-            index, envelope, clm, rest, first = pending
-            _set_items(self, index._placed_2300(envelope, clm, rest, first))
-            self.__class__ = Loop  # type: ignore[assignment]
-            return _get_items(self, Loop)
-        return pending
-
-    @items.setter
-    def items(self, value: list) -> None:
-        _set_items(self, value)
-        self.__class__ = Loop  # type: ignore[assignment]
-
-    def __reduce_ex__(self, protocol):  # pickle, copy: made first, then as any Loop
-        self.items  # noqa: B018 - makes the segments, the object becomes a Loop
-        return object.__reduce_ex__(self, protocol)
-
-    @property
-    def first(self):
-        pending = _get_items(self, Loop)
-        if type(pending) is tuple:  # noqa: E721
-            return pending[2]
-        return Loop.first.__get__(self, Loop)
-
 
 
 def _make_all(bodies: list[str], first: int) -> list:

@@ -75,9 +75,15 @@ def billed_payer(claim: OriginalClaim) -> PayerRef:
 
 def billed_to(claim: OriginalClaim) -> tuple[PayerRef, str]:
     """(billed_payer(claim), billed_level(claim)) in one pass over the claim's 2000B items, its
-    first SBR and 2010BB."""
+    first SBR and 2010BB; of a 2000B not made yet, from its texts (claim837.index)."""
+    subscriber = claim.subscriber
+    texts = getattr(subscriber, "billed_to_texts", None)
+    if texts is not None:
+        texts = texts()
+        if texts is not None:
+            return _billed_from_texts(*texts)
     sbr = payer = None
-    for item in claim.subscriber.items:
+    for item in subscriber.items:
         if isinstance(item, Segment):
             if sbr is None and item.tag == "SBR":
                 sbr = item
@@ -86,10 +92,21 @@ def billed_to(claim: OriginalClaim) -> tuple[PayerRef, str]:
     return loop_payer(payer), code(sbr, 1) if sbr is not None else ""
 
 
+def _billed_from_texts(sbr01: str, nm1: tuple[str, ...]) -> tuple[PayerRef, str]:
+    """billed_to's answer from a 2000B's texts (`_DeferredHL.billed_to_texts`: its SBR01 and the
+    elements of the NM1 that is its 2010BB), as loop_payer and code() read the made segments."""
+    return _nm1_elements_payer(nm1), sbr01.strip().upper()
+
+
 def nm1_payer(nm1: Segment) -> PayerRef:
     """The payer a payer loop names when it holds no payer REF: NM109 and NM103 of its NM1 (loop_payer's
     answer for it), remembered by the NM1's elements."""
-    elements = nm1.elements
+    found = _NM1_PAYERS.get(nm1.elements)  # nearly always (no call more for the usual question)
+    return found if found is not None else _nm1_elements_payer(nm1.elements)
+
+
+def _nm1_elements_payer(elements: tuple[str, ...]) -> PayerRef:
+    """nm1_payer of an NM1 with these elements."""
     found = _NM1_PAYERS.get(elements)
     if found is None:
         if len(_NM1_PAYERS) >= 256:
