@@ -18,20 +18,21 @@ _set_id = Loop.__dict__["id"].__set__
 _new_loop = object.__new__
 
 
-class _Deferred2300(Loop):
-    """A claim's 2300 loop whose segments are made and placed when first used: many remitted claims
-    are decided (skipped for nothing left to bill, held, refused) from the CLM and whom the claim
-    was billed to. Its start segment (CLM) is made at once; any other use of the loop makes the rest exactly as
-    `ClaimIndex.claim` made them eagerly, and turns the object into a plain `Loop`."""
+class _Deferred(Loop):
+    """What every deferred loop shares: while the items slot holds a tuple (what `_placed` needs to
+    make the items), reading `items` makes them, keeps them and turns the object into a plain `Loop`
+    (so the look costs nothing after the first); setting, pickling or copying it does the same."""
 
     __slots__ = ()
+
+    def _placed(self, pending: tuple) -> list:
+        raise NotImplementedError
 
     @property
     def items(self) -> list:
         pending = _get_items(self, Loop)
         if type(pending) is tuple:  # noqa: E721 - the deferred state, not a list of items
-            index, envelope, clm, rest, first = pending
-            _set_items(self, index._placed_2300(envelope, clm, rest, first))
+            _set_items(self, self._placed(pending))
             self.__class__ = Loop  # type: ignore[assignment]
             return _get_items(self, Loop)
         return pending
@@ -45,6 +46,20 @@ class _Deferred2300(Loop):
         self.items  # noqa: B018 - makes the segments, the object becomes a Loop
         return object.__reduce_ex__(self, protocol)
 
+
+class _Deferred2300(_Deferred):
+    """A claim's 2300 loop whose segments are made and placed when first used: many remitted claims
+    are decided (skipped for nothing left to bill, held, refused) from the CLM and whom the claim
+    was billed to. Its start segment (CLM) is made at once; any other use of the loop makes the rest exactly as
+    `ClaimIndex.claim` made them eagerly, and turns the object into a plain `Loop`."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _placed(pending: tuple) -> list:
+        index, envelope, clm, rest, first = pending
+        return index._placed_2300(envelope, clm, rest, first)
+
     @property
     def first(self):
         pending = _get_items(self, Loop)
@@ -53,7 +68,7 @@ class _Deferred2300(Loop):
         return Loop.first.__get__(self, Loop)
 
 
-class _DeferredHL(Loop):
+class _DeferredHL(_Deferred):
     """A claim's 2000B loop whose segments are made and placed when first used: a claim skipped
     before its build (nothing left to bill, held, refused) asks the 2000B only whom it was billed
     to, which `billed_to_texts` reads off the segment texts. Any use of the loop makes its items
@@ -71,24 +86,9 @@ class _DeferredHL(Loop):
         _set_items(loop, (index, bodies, first, text))
         return loop
 
-    @property
-    def items(self) -> list:
-        pending = _get_items(self, Loop)
-        if type(pending) is tuple:  # noqa: E721 - the deferred state, not a list of items
-            index, bodies, first, _ = pending
-            _set_items(self, index._placed_hl(self.id, bodies, first))
-            self.__class__ = Loop  # type: ignore[assignment]
-            return _get_items(self, Loop)
-        return pending
-
-    @items.setter
-    def items(self, value: list) -> None:
-        _set_items(self, value)
-        self.__class__ = Loop  # type: ignore[assignment]
-
-    def __reduce_ex__(self, protocol):  # pickle, copy: made first, then as any Loop
-        self.items  # noqa: B018 - makes the segments, the object becomes a Loop
-        return object.__reduce_ex__(self, protocol)
+    def _placed(self, pending: tuple) -> list:
+        index, bodies, first, _ = pending
+        return index._placed_hl(self.id, bodies, first)
 
     def billed_to_texts(self) -> tuple[str, tuple[str, ...]] | None:
         """What `identity.billed_to` reads of the usual 2000B, from its texts while its segments are
