@@ -85,25 +85,9 @@ def tidy_cas_segments(adjustments: Iterable[Adjustment]) -> list[Segment]:
     (group, reason, amount text): an ERA repeats most of them (CO-45 of one fee, PR-2 of one
     copay; ~3 in 4 at 10k), and a segment is immutable. Anything else goes the reference way."""
     if type(adjustments) is list or type(adjustments) is tuple:  # noqa: E721
-        count = len(adjustments)
-        by_object = _BY_OBJECT.get  # the answer by the object first, inline: no call when found
-        if count == 1:
-            adj = adjustments[0]
-            kept = by_object(id(adj))
-            made = kept[1] if kept is not None and kept[0] is adj else _remembered_triplet(adj)
-            if made is not _UNKNOWN:
-                return [] if made is None else [*made[0]]
-        elif count == 2:
-            first, second = adjustments
-            if first.group != second.group:
-                kept = by_object(id(first))
-                one = kept[1] if kept is not None and kept[0] is first else _remembered_triplet(first)
-                kept = by_object(id(second))
-                two = kept[1] if kept is not None and kept[0] is second else _remembered_triplet(second)
-                if one is not _UNKNOWN and two is not _UNKNOWN:
-                    if one is not None and two is not None:  # the usual CO-45 and PR-2
-                        return [*one[0], *two[0]]
-                    return [*one[0]] if one is not None else [*two[0]] if two is not None else []
+        written = tidy_cas_written(adjustments)  # one triplet, or two of different groups, remembered
+        if written is not None:
+            return [*written[0]]
         made = _grouped_remembered(adjustments)
         if made is not None:
             return made
