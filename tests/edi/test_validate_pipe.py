@@ -97,6 +97,53 @@ def test_the_collector_is_paused_only_while_a_file_is_checked(tmp_path, monkeypa
         gc.enable()
 
 
+_OWN_PROCESS = """
+import gc, io, json, sys, weakref
+from edi import ig, validate_pipe
+
+real, seen, made = ig.validate_file, [], []
+
+
+class Cycle:
+    pass
+
+
+def checking(path, **options):  # each file leaves a cycle; is the last file's still there?
+    seen.append([ref() is not None for ref in made])
+    cycle = Cycle()
+    cycle.me = cycle
+    made.append(weakref.ref(cycle))
+    return real(path, **options)
+
+
+ig.validate_file = checking
+sys.stdin = io.StringIO("".join(path + "\\n" for path in sys.argv[1:]))
+out, sys.stdout = sys.stdout, io.StringIO()
+validate_pipe.main(["--files"], own_process=True)
+answers, sys.stdout = sys.stdout.getvalue().splitlines(), out
+print(json.dumps({"answers": [json.loads(a) for a in answers], "seen": seen, "enabled": gc.isenabled(),
+                  "frozen": gc.get_freeze_count() > 0}))
+"""
+
+
+def test_a_validator_process_of_its_own_collects_a_files_cycles_before_the_next(tmp_path):
+    """`python -m edi.validate_pipe` leaves the collector off (edi.validate_pipe.own_collector): no
+    collection walks what a check made, and a file's cycles are collected when the next path comes (its
+    survivors, the tables, frozen); the answers are the ones a caller's process gives."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "COBPIPE_IG_CACHE": "0", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", _OWN_PROCESS, str(CLEAN), str(BAD), str(CLEAN)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=True)
+    result = json.loads(done.stdout)
+    expected = [{"validated": True, "findings": [f.to_dict() for f in errors_in_process(path)]}
+                for path in (CLEAN, BAD, CLEAN)]
+    assert result["answers"] == expected and expected[1]["findings"]
+    assert result["seen"] == [[], [False], [False, False]]  # each file's cycle gone before the next
+    assert not result["enabled"] and result["frozen"]
+
+
 def test_the_validator_process_imports_neither_the_reference_engine_nor_the_callers_tools(tmp_path):
     """The validator process checks with the fast engine only: edi.ig_pyx12 (and logging with it) and the
     caller's subprocess are imported when first needed, not by it (~33M instructions a process)."""
