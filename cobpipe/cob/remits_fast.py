@@ -34,7 +34,7 @@ from ..era.header import _HEADER_END, _read_header
 from ..era.model import ONE, ZERO, Moa, Party, RemittanceTotals
 from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
-from .from_era import _moa_segment, _unfrozen_maker, adjudication_date, remit_claim
+from .from_era import _moa_segment, adjudication_date, remit_claim
 from .remit import Deferred, RemitClaim, RemitLine
 from .remits_share import Share, _Ends, others_paid
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
@@ -45,16 +45,34 @@ _REMIT_FIELDS = ("claim_id", "status_code", "charge", "paid", "patient_responsib
                  "remarks", "corrected_priority_payer", "parts", "reversed", "findings", "payments", "member_ids")
 if tuple(f.name for f in dataclasses.fields(RemitClaim)) != _REMIT_FIELDS:
     raise ImportError("cob.remit.RemitClaim's fields changed: update remits_fast._claim and _REMIT_FIELDS")
+
+
+def _plain_maker(cls: type, names: tuple[str, ...], direct: dict | None = None):
+    """A function taking every field of `cls` (a slotted dataclass, not frozen) positionally that makes
+    what `cls(...)` makes: object.__new__ and one plain store a field, no __init__ (and no twin whose
+    __class__ is then assigned, from_era._unfrozen_maker's way for frozen classes: ~600 instructions
+    an object more). `direct` names a field stored through another function than its class attribute
+    (the slot itself, under a Python descriptor)."""
+    if cls.__dataclass_params__.frozen or cls.__dict__.get("__slots__") != names:
+        raise TypeError(f"{cls.__name__}: a slotted dataclass, not frozen, its fields in slot order, is needed")
+    direct = direct or {}
+    namespace = {"new": object.__new__, "cls": cls, **{f"_set_{name}": store for name, store in direct.items()}}
+    stores = "\n".join(f"    _set_{name}(obj, {name})" if name in direct else f"    obj.{name} = {name}"
+                       for name in names)
+    exec(f"def make({', '.join(names)}):\n    obj = new(cls)\n{stores}\n    return obj\n", namespace)  # noqa: S102
+    return namespace["make"]  # (field names only)
+
+
 # RemitClaim(...) without its __init__, which sets `payments` through remit._PaymentsSlot (a Python
-# __set__): 9.0 -> 6.5k instructions a claim (tests/cobpipe/cob/test_remits_fast.py holds it to the class)
-_remit_claim = _unfrozen_maker(RemitClaim)
+# __set__): its slot is stored directly (tests/cobpipe/cob/test_remits_fast.py holds it to the class)
+_remit_claim = _plain_maker(RemitClaim, _REMIT_FIELDS, {"payments": RemitClaim.payments.slot.__set__})
 # RemitLine(...) positionally, without its __init__ (which copies a RemittedLine's fields)
 _REMIT_LINE_FIELDS = ("ordinal", "segment", "ref_6r", "qualifier", "code", "modifiers", "original_code",
                       "original_modifiers", "charge", "units", "service_date", "paid", "paid_units", "procedure",
                       "adjustments", "adjudication_date")
 if tuple(f.name for f in dataclasses.fields(RemitLine)) != _REMIT_LINE_FIELDS:
     raise ImportError("cob.remit.RemitLine's fields changed: update remits_fast._claim and _REMIT_LINE_FIELDS")
-_remit_line = _unfrozen_maker(RemitLine)
+_remit_line = _plain_maker(RemitLine, _REMIT_LINE_FIELDS)
 READ_BYTES = 1 << 15  # about 60 claims a chunk; larger lists of strings cost the cyclic GC more than they save
 # the first 3 characters of the segments that end a claim (era.claims._CLAIM_END: CLP, LX, TS3, TS2, PLB, SE)
 # the first 3 characters of a segment that ends a claim (a 2-character tag with its "*", or alone)
