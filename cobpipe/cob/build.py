@@ -216,8 +216,8 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     every 2400 with its 2430s, everything tidied (tidy_loop's own rule, the same objects when already
     tidy). `payers` go where `Loop.add` puts each in turn: as one block after the last item the guide
     orders at or before a 2320 (so after the 2310x loops, before the first 2400). `tidy`: the source's
-    items are known tidy (OriginalClaim.indexed_tidy), carried over without looking; the CLM, which
-    may be rewritten, is still looked at."""
+    items are known tidy (OriginalClaim.indexed_tidy), carried over without looking; the CLM, when
+    rewritten, is still looked at."""
     before_2320, before_2430 = _placement()
     after = -1  # the position in `built` after which the 2320s go
     items = source.items
@@ -250,7 +250,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
                 item = _as_original_frequency(clm)
             elif item.tag == "REF" and item.get(1) == "F8":
                 continue  # 2300 REF*F8 is for replacing a claim at the same payer, not for COB
-            if tidy and number:
+            if tidy and (number or item is clm):  # (a rewritten CLM is looked at)
                 append(item)
             else:
                 elements = item.elements

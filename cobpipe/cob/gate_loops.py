@@ -28,7 +28,7 @@ _MOVES_THE_SCAN = frozenset({"CLM", "LX", "SBR"})
 _LINE_PARTS = frozenset({"CLM", "LX", "SV1", "SVD"})
 _ADJUDICATION_PARTS = frozenset({"CAS", "DTP", "AMT"})
 _ENDS_ADJUDICATION = frozenset({"LQ", "FRM"})
-_IN_ADJUDICATION_STOPS = _LINE_PARTS | _ENDS_ADJUDICATION  # in a 2430: the SVD that starts it aside
+_IN_ADJUDICATION_STOPS = _LINE_PARTS | _ENDS_ADJUDICATION  # in a 2430 after the SVD that starts it
 _NO_DATE = dt.date.min
 # SBR01 -> the levels a 2320 must hold before it (rule_payer_order's PAYER_ORDER[:index]), for one letter
 _BEFORE = {level: frozenset(PAYER_ORDER[:index]) for index, level in enumerate(PAYER_ORDER)}
@@ -92,6 +92,8 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
     charges = line_adjustments = ZERO  # C0's ΣSV102; Σ2430 CAS of the reported lines
     reported = missing = line_eaf = False
     latest = _NO_DATE
+    # the last DTP*573 read: the builder makes one a claim, shared by its 2430s (a date is read once)
+    proven_date = None
     in_loops = False  # a child loop was read: a 2300 segment after it is out of the usual order
     for item in items:
         if item.__class__ is Segment:
@@ -125,10 +127,8 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
         sv1 = None
         paid = adjusted = ZERO
         found = open_adjudication = in_line_loops = False
-        for part in parts:
+        for part in parts[1:]:  # after the LX (another LX is a stop below)
             if part.__class__ is Segment:
-                if part is lx:
-                    continue
                 if in_line_loops:
                     return None
                 tag = part.tag
@@ -156,7 +156,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             cas_segments = None  # the CAS segments when one is not a one-triplet CAS
             count = 0
             dated = False
-            for seg in segments:
+            for seg in segments[1:]:  # after the SVD (another SVD is a stop below)
                 if seg.__class__ is not Segment:
                     return None
                 tag = seg.tag
@@ -173,6 +173,9 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
                     else:
                         cas_segments = [s for s in segments if s.__class__ is Segment and s.tag == "CAS"]
                 elif tag == "DTP":
+                    if seg is proven_date:  # the claim's one DTP*573 object, read in an earlier 2430
+                        dated = True
+                        continue
                     date_elements = seg.elements
                     if date_elements and date_elements[0] == "573":
                         text = date_elements[2] if len(date_elements) > 2 else ""
@@ -184,11 +187,12 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
                         if when > latest:
                             latest = when
                         dated = True
+                        proven_date = seg
                 elif tag == "AMT":
                     amount_elements = seg.elements
                     if amount_elements and amount_elements[0] == "EAF":
                         line_eaf = True
-                elif tag in _IN_ADJUDICATION_STOPS and seg is not svd:
+                elif tag in _IN_ADJUDICATION_STOPS:
                     return None
             if cas_segments is not None or count > 5:
                 cas = cas_sum(cas_segments or [s for s in segments if s.__class__ is Segment and s.tag == "CAS"])
@@ -199,7 +203,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             svd_paid = amount_of(elements[1]) if len(elements) > 1 else None
             if svd_paid is None:
                 svd_paid = money(svd, 2)
-            if svd_paid < 0:
+            if svd_paid < ZERO:
                 return None
             paid += svd_paid
             adjusted += cas
@@ -222,7 +226,8 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
     # --- the claim: C0, the payer order, and _payer_clear's claim-level checks
     if payer is None or payer.nm1 is None or payer.paid is None or payer.cost_avoided:
         return None
-    if lines and money(clm, 2) != charges:
+    claim_charge = money(clm, 2)  # CLM02, for C0 and C1
+    if lines and claim_charge != charges:
         return None
     if not levels_clear((payer.sbr,), subscriber_sbr):
         return None
@@ -237,7 +242,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             return None
         if when > latest:
             latest = when
-    if money(clm, 2) != money(payer.paid, 2) + claim_adjustments + line_adjustments:  # C1
+    if claim_charge != money(payer.paid, 2) + claim_adjustments + line_adjustments:  # C1
         return None
     return latest
 

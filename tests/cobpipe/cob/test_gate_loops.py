@@ -144,6 +144,47 @@ def test_an_odd_tree_gets_the_rules_findings(data):
     assert_same(data.draw(odd_trees(placed(segments[1:]))), segments[0])
 
 
+def shared(claim: Loop) -> Loop:
+    """The tree with every segment whose text an earlier one has replaced by that earlier object, as
+    the builder shares its segments (a claim's one DTP*573 in every 2430, remembered CAS and AMT*EAF)."""
+    first: dict[tuple, Segment] = {}
+    loops = [claim]
+    for loop in loops:
+        for at, item in enumerate(loop.items):
+            if isinstance(item, Loop):
+                loops.append(item)
+            else:
+                loop.items[at] = first.setdefault((item.tag, item.elements), item)
+    return claim
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(balanced_claims())
+def test_the_usual_balanced_claim_with_shared_segments_is_proven(texts):
+    """The proof reads a DTP*573 object once a claim (a later 2430 holding the same object is dated by
+    it): with segments shared as the builder shares them, the usual balanced claim is still proven
+    and the findings are the rules'. Fails when a shared DTP*573 no longer dates its 2430 (checked)."""
+    segments = segments_of(texts)
+    claim = shared(placed(segments[1:]))
+    assert assert_same(claim, segments[0]) == []
+    if usual(texts):
+        assert balanced_since(claim, segments[0]) is not None, texts
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_shared_segments_get_the_rules_findings(data):
+    """Flawed, mutated or in odd trees, a claim whose segments are shared gets the rules' findings."""
+    texts = data.draw(balanced_claims(data.draw(st.sampled_from([None, *FLAWS]))))
+    if data.draw(st.booleans()):
+        texts = data.draw(mutated(texts))
+    segments = segments_of(texts)
+    claim = placed(segments[1:])
+    if data.draw(st.booleans()):
+        claim = data.draw(odd_trees(claim))
+    assert_same(shared(claim), segments[0])
+
+
 USUAL = ["SBR*S*18*GRP9******CI", "CLM*C1*100***11:B:1*Y*A*Y*Y", "HI*ABK:R51", "NM1*82*1*DOC", "PRV*PE*PXC*1",
          "SBR*P*18*GRP1******CI", "CAS*PR*1*5", "AMT*D*55", "OI***Y*P**Y", "NM1*IL*1*SAMPLE", "N3*1 ROAD",
          "NM1*PR*2*PLAN*****PI*PAYP", "REF*F8*1", "LX*1", "SV1*HC:99213*40*UN*1", "DTP*472*D8*20260301",
