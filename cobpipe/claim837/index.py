@@ -70,6 +70,7 @@ class ClaimIndex:
         self._fds: dict[int, int] = {}
         self._window: tuple[int, int, int, bytes] | None = None  # file, start, end, file[start:end]
         self._loops: dict[tuple, tuple] = {}  # parsed context loops (bounded)
+        self._shared: tuple | None = None  # the last claim's header and 2000A (ClaimIndex._shared_context)
         self._envelope_objects: dict[int, Envelope] = {}
         self._placer = None
         # placement states by open loop ids: tag (or tag, then element 01) -> (depth, child, next state)
@@ -147,19 +148,20 @@ class ClaimIndex:
         in the storage layout), built piece by piece: the header, 2000A, 2000B and 2000C loops are
         parsed once and shared by the claims read under them (nothing edits an original claim's
         loops: the mapper copies the 2300 it changes, as it does for claims read from a file). The
-        2300 is read now and made when first used (`_Deferred2300`): its CLM at once; so is the
-        2000B (`_DeferredHL`: whom the claim was billed to is read off its texts)."""
+        2300 is read now and made when first used (`_Deferred2300`): its CLM at once; so are the
+        2000B (`_DeferredHL`: whom the claim was billed to is read off its texts) and the 2000C.
+        The header and 2000A are kept for the next claim (`_shared_context`), which mostly has them too."""
         file_no, context, start, end = self.claims[4 * number:4 * number + 4]
         c = self.contexts[_CONTEXT_FIELDS * context:_CONTEXT_FIELDS * (context + 1)]
-        transaction = c[0]
-        envelope = self._envelope(transaction)
-        header, after, tidy = self._context(file_no, c[1], c[2], 1, envelope)
-        billing, after, tidy_billing = self._context(file_no, c[3], c[4], after, envelope)
+        shared = self._shared  # the last claim's envelope, header and 2000A: the next claim's too, mostly
+        if shared is None or shared[0] != c[3] or shared[1] != file_no:
+            shared = self._shared = self._shared_context(file_no, c)
+        _, _, envelope, header, billing, after, tidy = shared
         subscriber, after, tidy_subscriber = self._context(file_no, c[5], c[6], after, envelope, deferred=True)
-        tidy = tidy and tidy_billing and tidy_subscriber
+        tidy = tidy and tidy_subscriber
         patient = None
         if c[7] >= 0:
-            patient, after, tidy_patient = self._context(file_no, c[7], c[8], after, envelope)
+            patient, after, tidy_patient = self._context(file_no, c[7], c[8], after, envelope, deferred=True)
             tidy = tidy and tidy_patient
         text = self._read(file_no, start, end).replace(b"\n", b"").decode("ascii")
         cut = text.find("~")
@@ -169,10 +171,25 @@ class ClaimIndex:
         claim = _new_loop(_Deferred2300)  # not Loop.__init__: its `items =` would place at once
         _set_id(claim, "2300")
         _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
-        found = OriginalClaim(envelope, header, billing, subscriber, patient, claim)
-        if tidy:  # the 2300's text checked when indexed_tidy is first asked (`claim.tidy_text`)
-            found._tidy = text
+        found = object.__new__(OriginalClaim)  # its __init__'s stores without the call (~1k instructions a claim)
+        found.envelope = envelope
+        found.header = header
+        found.billing_provider = billing
+        found.subscriber = subscriber
+        found.patient = patient
+        found.claim = claim
+        # the 2300's text checked when indexed_tidy is first asked (`claim.tidy_text`)
+        found._tidy = text if tidy else False
         return found
+
+    def _shared_context(self, file_no: int, c: array) -> tuple:
+        """The envelope, header and 2000A of context fields `c`, as `claim` keeps them for the next
+        claim: (2000A start, file, envelope, header, 2000A, the number after its last segment, whether
+        both are tidy). The 2000A's start names it, its transaction and so its header in the file."""
+        envelope = self._envelope(c[0])
+        header, after, tidy = self._context(file_no, c[1], c[2], 1, envelope)
+        billing, after, tidy_billing = self._context(file_no, c[3], c[4], after, envelope)
+        return c[3], file_no, envelope, header, billing, after, tidy and tidy_billing
 
     def _placed_2300(self, envelope: Envelope, clm, rest: str, first: int) -> list:
         """The items of a claim's 2300 loop: `clm` (segment `first`) and the segments of `rest`
