@@ -46,6 +46,9 @@ class NextPayer:
     payer: list[Segment]  # NM1*PR then N3/N4/REF
     replaces: Loop | None = None  # the original 2320 this came from (it leaves the claim)
     source: str = "claim 2320"
+    # the 2320 `subscriber` and `payer` are read from, as it holds them (from_2320): the build then
+    # knows them tidy when that loop is its tidy original's; no other maker sets it, replace() drops it
+    read_from: Loop | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def payer_id(self) -> str:
@@ -64,9 +67,10 @@ class NextPayer:
                   [s for s in payer.iter_segments() if s.tag in ("NM1", "N3", "N4")
                    or (s.tag == "REF" and s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS)],
                   loop, "claim 2320")
-        if cls is NextPayer:  # once a converted claim: positionally, without the keyword __init__
-            return _make_next_payer(*values)
-        return cls(*values)
+        # once a converted claim: positionally, without the keyword __init__
+        made = _make_next_payer(*values) if cls is NextPayer else cls(*values)
+        made.read_from = loop
+        return made
 
     @classmethod
     def from_coverage(cls, coverage: Coverage, level: str, patient_name: Segment) -> "NextPayer":
@@ -186,12 +190,14 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     # the index says when the original's text has nothing tidy_loop would change: its own loops and
     # segments are then carried over without the segment-by-segment look (what is built is still tidied)
     tidy = getattr(original, "indexed_tidy", False) is True
-    subscriber = _subscriber_loop(original.subscriber, next_payer, patient, tidied=tidy)
+    source = original.claim
+    others = source.children_of("2320")
+    # the next payer's NM1/N3/N4/REF as read from one of this tidy original's 2320s: tidy as they are
+    read_tidy = tidy and next_payer.read_from in others  # (a Loop is equal only to itself)
+    subscriber = _subscriber_loop(original.subscriber, next_payer, patient, tidied=tidy, read_tidy=read_tidy)
     patient_loop = None if next_payer.relationship == "18" else _patient_loop(original, next_payer, patient,
                                                                                tidied=tidy)
 
-    source = original.claim
-    others = source.children_of("2320")
     # the 2320 of the payer now billed leaves the claim, whether it or a coverage row named that payer
     kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
     adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
@@ -360,11 +366,13 @@ def _as_original_frequency(clm: Segment) -> Segment:
     return clm
 
 
-def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, tidied: bool = False) -> Loop:
+def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, tidied: bool = False,
+                     read_tidy: bool = False) -> Loop:
     """The new 2000B. `tidied`: the original is known tidy (OriginalClaim.indexed_tidy): the loop comes
     back as `tidy_loop` would give it, only what does not come from the original looked at (the
     SBR made of the next payer's values, the next payer's NM1/N3/N4/REF, which a coverage row may
-    have given); the HL, the patient's address and DMG and the PAT made of the original's are tidy."""
+    have given, unless `read_tidy`: read from the original's own 2320); the HL, the patient's address
+    and DMG and the PAT made of the original's are tidy."""
     hl = original.first
     sbr = Segment.build("SBR", next_payer.level, "18" if next_payer.relationship == "18" else "",
                         next_payer.group_number, next_payer.group_name, next_payer.insurance_type, "", "", "",
@@ -372,7 +380,8 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
     subscriber_segments, payer_segments = next_payer.subscriber, next_payer.payer
     if tidied:
         sbr = tidy_segment(sbr)
-        subscriber_segments, payer_segments = _tidied(subscriber_segments), _tidied(payer_segments)
+        if not read_tidy:
+            subscriber_segments, payer_segments = _tidied(subscriber_segments), _tidied(payer_segments)
     items: list[Segment | Loop] = [hl, sbr]
     if next_payer.relationship == "18" and patient.pat is not None and any(patient.pat.elements[4:]):
         items.append(Segment("PAT", ("", "", "", "", *patient.pat.elements[4:]), delimiters=patient.pat.delimiters))

@@ -95,3 +95,33 @@ def test_payer_claim_number_ref_is_the_built_one_tidied_as_before(number, tidied
     if tidied:
         want = tidy_segment(want)
     assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
+
+
+def test_a_next_payer_read_from_the_tidy_original_is_built_as_tidied(tmp_path):
+    """NextPayer.from_2320 names the 2320 it read (read_from); replace() drops it. A flagged original
+    builds its 2000B from a next payer read from one of its own 2320s without the tidy look, and from
+    one read from another claim's 2320 (an NM1 ending with ':') tidied: both as without the flag. Fails
+    when read_from is trusted whatever 2320 it names (checked)."""
+    import dataclasses
+
+    from test_build_shared import captured_builds, shape
+
+    calls = captured_builds(tmp_path, 9, patient_fraction=0.5)
+    flagged = [args for args, built, _ in calls if not isinstance(built, Exception) and args[0].indexed_tidy
+               and args[2].replaces is not None]
+    assert len(flagged) > 10
+    for original, remit, next_payer, lines, when in flagged[:15]:
+        loop = next_payer.replaces
+        read = build.NextPayer.from_2320(loop)
+        assert read.read_from is loop and dataclasses.replace(read).read_from is None
+        subscriber, payer = Loop("2330A"), Loop("2330B")
+        subscriber.items = [Segment("NM1", ("IL", "1", "DOE:"))]
+        payer.items = [Segment("NM1", ("PR", "2", "PLAN", "", "", "", "", "PI", "99:"))]
+        other = Loop("2320")
+        other.items = [loop.first, subscriber, payer]
+        plain = original.replace()
+        for next_one in (read, build.NextPayer.from_2320(other)):
+            with_flag = build.build_secondary(original, remit, next_one, lines, when)
+            without = build.build_secondary(plain, remit, next_one, lines, when)
+            assert [shape(part) for part in with_flag.loops()] == [shape(part) for part in without.loops()]
+            assert ":" not in with_flag.subscriber.to_x12().replace("HC:", "")
