@@ -365,13 +365,15 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     corrected = False
     first_day = last_day = None
     has_last = has_first = False
-    cas_total = pr_total = ZERO  # every CAS total (a line's added when it closes); every PR amount
+    # every CAS total (a line's added when it closes); every PR amount; each sum None until its first
+    # term, which it then is (a sum started at ZERO cost an addition more: only their values are compared)
+    cas_total = pr_total = None
     in_line = False
     # the line being read
     l_number = l_parts = l_charge = l_paid = l_units = l_billed_units = l_ref = l_472 = l_150 = None
     l_has472 = l_has150 = l_has151 = False
     l_code = l_mods = l_ocode = l_omods = l_adjustments = None
-    l_cas = ZERO
+    l_cas = None
     j = start
     for j in range(start + 1, count):
         body = bodies[j]
@@ -383,12 +385,12 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             group, made, total = cas
             if in_line:
                 l_adjustments += made
-                l_cas += total
+                l_cas = total if l_cas is None else l_cas + total
             else:
                 adjustments += made
-                cas_total += total
+                cas_total = total if cas_total is None else cas_total + total
             if group == "PR":
-                pr_total += total
+                pr_total = total if pr_total is None else pr_total + total
         elif first == "D":  # DTM
             dtm = _dtm(body)
             if dtm is None:
@@ -412,9 +414,10 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             if parts[0] != "SVC":  # ERA008
                 return _end(bodies, j, count), _NOT_OURS
             if in_line:
-                if l_charge - l_cas != l_paid:  # S
+                if (l_charge if l_cas is None else l_charge - l_cas) != l_paid:  # S
                     return _end(bodies, j, count), _NOT_OURS
-                cas_total += l_cas
+                if l_cas is not None:
+                    cas_total = l_cas if cas_total is None else cas_total + l_cas
                 remit_lines.append(_remit_line(  # RemitLine's fields in order
                     len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods, l_ocode, l_omods,
                     l_charge, l_billed_units,
@@ -461,7 +464,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             l_number = number + j - start
             l_ref = None
             l_has472 = l_has150 = l_has151 = False
-            l_adjustments, l_cas = [], ZERO
+            l_adjustments, l_cas = [], None
             in_line = True
         elif first == "A" or first == "Q":  # AMT, QTY
             if not _amount_ok(body):  # ERA003 (or another tag: ERA008)
@@ -525,18 +528,19 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     else:  # the chunk ends with the claim (the next one starts with a CLP)
         j = count
     if in_line:  # the last line, as closed at an SVC above
-        if l_charge - l_cas != l_paid:  # S
+        if (l_charge if l_cas is None else l_charge - l_cas) != l_paid:  # S
             return j, _NOT_OURS
-        cas_total += l_cas
+        if l_cas is not None:
+            cas_total = l_cas if cas_total is None else cas_total + l_cas
         remit_lines.append(_remit_line(  # RemitLine's fields in order
             len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods, l_ocode, l_omods,
             l_charge, l_billed_units,
             ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
             if l_has472 or l_has150 or l_has151 else claim_day,
             l_paid, l_units, l_parts, l_adjustments, None))
-    if charge - cas_total != paid:  # C
+    if (charge if cas_total is None else charge - cas_total) != paid:  # C
         return j, _NOT_OURS
-    if status != balance.REVERSAL and (patient if patient is not None else ZERO) != pr_total:  # CLP05
+    if status != balance.REVERSAL and (patient or ZERO) != (pr_total or ZERO):  # CLP05
         return j, _NOT_OURS
     if moa_remarks:
         remarks.update(moa_remarks)

@@ -318,6 +318,27 @@ def test_a_balanced_claim_like_the_drawn_ones_is_read_fast(tmp_path):
     assert stream is not None and (stream.fast, stream.slow) == (1, 0)
 
 
+# balanced claims of every CAS shape: a line of two CAS, a line of none, claim-level CAS, none at all;
+# dates repeated from line to line, changed, and of other qualifiers in between
+SHAPED_CLAIMS = ["LX*1",
+                 "CLP*A2*1*300*170*30*12*ICN2", "CAS*CO*45*10", "SVC*HC:99213*100*60**1", "DTM*472*20260101",
+                 "CAS*CO*45*20", "CAS*PR*1*20", "SVC*HC:99214*120*120**1", "DTM*472*20260101",
+                 "SVC*HC:99215*80*0**1", "DTM*472*20260102", "DTM*150*20260102", "CAS*CO*45*70",
+                 "CAS*PR*2*5", "CAS*PR*2*5", "SVC*HC:99212*0*0**1", "DTM*150*20260102", "DTM*151*20260103",
+                 "CLP*A3*1*50*50*0*12*ICN3", "SVC*HC:99213*50*50**1", "DTM*472*20260102",
+                 "CLP*A4*1*50*40*10*12*ICN4", "CAS*PR*1*10", "DTM*232*20260101", "DTM*233*20260101",
+                 "SVC*HC:99213*50*50**1", "SVC*HC:99213*-5*-5**1", "DTM*472*20260105",
+                 "CLP*A5*22*-50*-40**12*ICN5", "CAS*PR*1*-10", "SVC*HC:99213*-50*-50**1"]
+
+
+def test_balanced_claims_of_every_cas_and_date_shape_are_read_fast(tmp_path):
+    """The claim reader's balancing sums start at their first term (not at ZERO: only their values
+    are compared) and a DTM repeating the last one is not read again: such claims are read fast and
+    as the general reader reads them."""
+    stream = same(one_claim_era(tmp_path / "era.835", SHAPED_CLAIMS))
+    assert stream is not None and (stream.fast, stream.slow) == (4, 0)
+
+
 @pytest.mark.parametrize("units", ["1", "1.0", "01", "2", ""])
 def test_a_lines_units_read_as_the_general_reader_writes_them(tmp_path, units):
     """SVC05 as the general reader reads it, digit for digit (equal Decimals may differ in exponent,
