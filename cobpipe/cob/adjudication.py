@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from decimal import ROUND_DOWN, Context, Decimal, Inexact, InvalidOperation, Rounded
 
-from edi.segment import STANDARD, Segment, _make_segment
+from edi.segment import STANDARD, Segment, _make_segment, _Unfrozen
 from edi.writer import Prewritten, format_amount
 
 from ..claim837.claim import OriginalClaim
@@ -115,9 +115,11 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
     `tidied`: the original is known tidy (OriginalClaim.indexed_tidy): the loop comes back as
     `tidy_loop` would give it, the segments made here tidied and those copied from the original's
     2010BA/2010BB (the 2330A, most of the 2330B) not looked at."""
-    level = code(prior_sbr, 1)
-    sbr = Segment.build("SBR", level, relationship, prior_sbr.get(3), prior_sbr.get(4),
-                        code(prior_sbr, 5) if level != "P" else "", "", "", "", code(prior_sbr, 9))
+    # SBR01..SBR09 read off one padded tuple: what code() and get() answer, without 5 calls of each
+    given = (*prior_sbr.elements, *_NINE_EMPTY)
+    level = given[0].strip().upper()
+    sbr = Segment.build("SBR", level, relationship, given[2], given[3],
+                        given[4].strip().upper() if level != "P" else "", "", "", "", given[8].strip().upper())
     if tidied:  # the SBR carries the claim's codes, trimmed (a code may end with ":" once trimmed)
         sbr = tidy_segment(sbr)
     segments: list[Segment] = [sbr]
@@ -174,12 +176,17 @@ def _other_insurance(clm: Segment, others: list[Loop]) -> Segment:
     signature = ""
     for loop in others:
         for oi in loop.items:
-            if isinstance(oi, Segment) and oi.tag == "OI" and oi.get(4):
-                signature = oi.get(4)
-                break
+            if isinstance(oi, Segment) and oi.tag == "OI":
+                signature = (*oi.elements, "", "", "", "")[3]  # OI04, or "" (oi.get(4) without the call)
+                if signature:
+                    break
         if signature:
             break
-    return _oi(clm.get(8) or "Y", signature, clm.get(9) or "Y")
+    given = (*clm.elements, *_NINE_EMPTY)  # CLM08 and CLM09 (clm.get(8), clm.get(9) without the calls)
+    return _oi(given[7] or "Y", signature, given[8] or "Y")
+
+
+_NINE_EMPTY = ("",) * 9
 
 
 @functools.lru_cache(maxsize=256)
@@ -244,10 +251,14 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
             units_text = format_amount(units)
             _LAST_UNITS = (units, units_text)
             units = units_text
-    if bundled_into:
-        svd = _make_segment("SVD", (payer_id, paid, procedure, "", units, bundled_into), 0, 0, STANDARD)
-    else:
-        svd = _make_segment("SVD", (payer_id, paid, procedure, "", units), 0, 0, STANDARD)
+    # _make_segment inlined (one Python call less a line, ~1k instructions)
+    svd = _new_object(_Unfrozen)
+    svd.tag = "SVD"
+    svd.elements = (payer_id, paid, procedure, "", units, bundled_into) if bundled_into else \
+        (payer_id, paid, procedure, "", units)
+    svd.index = svd.line = 0
+    svd.delimiters = STANDARD
+    svd.__class__ = Segment
     tidied = payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":"
     if tidied:
         svd = tidy_segment(svd)
@@ -263,7 +274,9 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
         for adjustment in adjustments:  # sum() with a generator, without the generator
             if adjustment.group == "PR":
                 patient += adjustment.amount
-        eaf = _eaf_written(patient)
+        eaf = _EAFS.get(str(patient))  # _eaf_written's look-up inlined: `patient` is a Decimal here
+        if eaf is None:
+            eaf = _eaf_written(patient)
         segments.append(eaf[0])
     loop = _new_object(WrittenLoop)  # WrittenLoop("2430", segments) without copying the fresh list
     loop.id = "2430"

@@ -197,10 +197,14 @@ def _remembered_triplet(adj: Adjustment) -> Triplet | None | object:
     if made is _UNKNOWN:
         if not _PLAIN_DIGITS.issuperset(key[2]):  # NaN, sNaN, Infinity, 1E+1: the reference way
             return _UNKNOWN
-        if amount == 0:
+        if not amount:  # 0 (a plain finite Decimal here: its truth is amount != 0)
             made = None
         else:
-            made = _triplet_written(adj.group, adj.reason, format_amount(amount))
+            # format_amount(amount) from the str() in hand: plain digits, no exponent, not zero
+            text = key[2]
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            made = _triplet_written(adj.group, adj.reason, text)
         if len(_TIDY_TRIPLETS) >= 16384:
             _TIDY_TRIPLETS.clear()
         _TIDY_TRIPLETS[key] = made
