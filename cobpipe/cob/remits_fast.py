@@ -374,6 +374,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     l_has472 = l_has150 = l_has151 = False
     l_code = l_mods = l_ocode = l_omods = l_adjustments = None
     l_cas = None
+    dtm_text = dtm = ""  # the last DTM read, and what _dtm read of it
     j = start
     for j in range(start + 1, count):
         body = bodies[j]
@@ -392,9 +393,11 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             if group == "PR":
                 pr_total = total if pr_total is None else pr_total + total
         elif first == "D":  # DTM
-            dtm = _dtm(body)
-            if dtm is None:
-                return _end(bodies, j, count), _NOT_OURS
+            if body != dtm_text:  # a claim's lines mostly repeat one date: not looked up again (-17M at 10k)
+                dtm = _dtm(body)
+                if dtm is None:
+                    return _end(bodies, j, count), _NOT_OURS
+                dtm_text = body
             qualifier, day = dtm
             if in_line:  # the first of each of 472, 150, 151 (a dict per line cost more)
                 if qualifier == "472":
