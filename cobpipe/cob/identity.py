@@ -27,7 +27,9 @@ def era_payer(header) -> PayerRef:
     """The 835's payer (cobpipe.era.model.RemittanceHeader): N104, REF*2U and TRN03 ids, N102 name."""
     payer = header.payer
     ids = tuple(i for i in (payer.id, payer.ref("2U"), header.trace.payer_id) if i)
-    return PayerRef(ids, payer.name)
+    # its one shared copy: RememberedPayers finds its answers by identity, and an ERA of many
+    # transaction sets has a header each (a fresh ref each missed them all: ~2k instructions a claim)
+    return shared_ref(ids, payer.name)
 
 
 def loop_payer(loop: Loop | None) -> PayerRef:

@@ -148,3 +148,25 @@ def test_a_payer_named_by_its_nm1_alone_is_the_shared_ref_after_the_shared_refs_
         identity.shared_ref((f"P{n}",), "OTHER")
     assert identity.nm1_payer(seg(text)) is loop_payer(payer_loop(text))
     assert identity.nm1_payer(seg(text)) == remembered
+
+
+def test_the_835_payer_of_every_transaction_set_is_one_shared_ref(tmp_path):
+    """era_payer gives the shared copy (shared_ref): the converter asks the payer list with it for every
+    claim, and RememberedPayers finds its answers by identity (each set's header is read afresh)."""
+    from cobpipe.cob.decision import ConvertOptions
+    from cobpipe.cob.remits import RemitStream
+    from cobpipe.pipeline import scan_era
+    from cobpipe.synth import generate_set
+
+    made = generate_set(12, tmp_path, seed=3, claims_per_835=3)  # four transaction sets, one payer
+    headers = list({id(header): header for header, _ in RemitStream(scan_era(made.era), ConvertOptions())}.values())
+    assert len(headers) > 1
+    senders = [identity.era_payer(header) for header in headers]
+    payer = headers[0].payer
+    plain = PayerRef(tuple(i for i in (payer.id, payer.ref("2U"), headers[0].trace.payer_id) if i), payer.name)
+    assert all(sender is senders[0] for sender in senders) and senders[0] == plain
+    remembered = RememberedPayers(PayerList.load())
+    first = remembered.same(senders[0], plain)
+    entries = len(remembered._same_by_id)
+    assert all(remembered.same(sender, senders[0]) == first for sender in senders)
+    assert len(remembered._same_by_id) == entries  # every later question answered by identity
