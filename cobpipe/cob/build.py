@@ -387,7 +387,7 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
         items.append(Segment("PAT", ("", "", "", "", *patient.pat.elements[4:]), delimiters=patient.pat.delimiters))
     name, *rest = subscriber_segments
     subscriber = [name]
-    addresses = [s for s in rest if s.tag in ("N3", "N4")]
+    addresses = [s for s in rest if s.tag in ("N3", "N4")] if rest else rest  # (often the NM1 alone)
     if next_payer.relationship == "18":
         # 2010BA N3/N4/DMG are required when the subscriber is the patient
         subscriber += addresses or patient.address
@@ -395,7 +395,8 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
             subscriber.append(patient.demographics)
     else:
         subscriber += addresses
-    subscriber += [s for s in rest if s.tag == "REF"]
+    if rest:
+        subscriber += [s for s in rest if s.tag == "REF"]
     items += (loop_holding("2010BA", subscriber), loop_holding("2010BB", [*payer_segments]))
     return loop_holding("2000B", items)
 

@@ -132,10 +132,10 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
                 if in_line_loops:
                     return None
                 tag = part.tag
-                if tag == "SV1":
+                if tag in _LINE_PARTS:  # the SV1, or a stop (one look for the line's other segments)
+                    if tag != "SV1":
+                        return None
                     sv1 = part
-                elif tag in _LINE_PARTS:
-                    return None
                 continue
             if part.__class__ is not Loop and not isinstance(part, Loop):
                 return None
