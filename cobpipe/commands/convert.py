@@ -2,76 +2,18 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
-import dataclasses
 import datetime as dt
 import gc
 import json
-import marshal
 import os
 import sys
 from pathlib import Path
 
 import click
 
+from edi.segment import Delimiters, output_delimiters
 
-def remember_dataclass_code(folder: Path | None = None) -> None:
-    """Every @dataclass makes its methods (__init__, __eq__, ...) by exec() of their source: ~370
-    at each start of `convert` (the modules it imports), ~0.75M instructions each to parse and
-    compile, ~280M in all (1.9% of a 10k-claim run's instructions). Their code is compiled once and
-    kept, by source text, in the user's cache folder; a later run execs the kept code. The same
-    source gives the same code (compiled as exec() compiles it: no __future__ flags of this module),
-    so the classes are those of a plain run. Only a cache: a missing or unreadable file is made
-    again at exit, a folder that cannot be written means no cache."""
-    if folder is None:
-        base = os.environ.get("XDG_CACHE_HOME", "").strip()
-        try:
-            folder = (Path(base) if base and os.path.isabs(base) else Path.home() / ".cache") / "cobpipe" / "code"
-        except RuntimeError:  # no home folder
-            return
-    path = folder / f"dataclass-code-{sys.implementation.cache_tag}-{sys.hexversion:x}.marshal"
-    try:
-        with open(path, "rb") as stream:
-            kept = marshal.loads(stream.read())  # (marshal.load reads a file in small pieces: 10x slower)
-    except (OSError, ValueError, EOFError, TypeError):
-        kept = {}
-    if type(kept) is not dict:
-        kept = {}
-    made: dict = {}  # compiled in this run
-    plain_exec = exec
-
-    def remembered_exec(source, globals=None, locals=None, /):
-        if type(source) is str:
-            code = kept.get(source)
-            if type(code) is not _CODE:  # (None: not kept)
-                code = kept[source] = made[source] = compile(source, "<string>", "exec", dont_inherit=True)
-            source = code
-        return plain_exec(source, globals, locals)
-
-    def keep() -> None:
-        if not made:
-            return
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(marshal.dumps(kept if len(kept) <= 4096 else made))  # bounded
-            os.replace(temporary, path)
-        except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-
-    dataclasses.exec = remembered_exec  # a global of the module shadows the builtin it calls
-    atexit.register(keep)
-
-
-_CODE = type(remember_dataclass_code.__code__)
-
-
-remember_dataclass_code()  # before the imports below and the command's: they make most of the classes
-
-from edi.segment import Delimiters, output_delimiters  # noqa: E402
-
-from ..ledger.dialects import ledger_target  # noqa: E402
+from ..ledger.dialects import ledger_target
 
 ERA_SUFFIXES = {".835", ".era", ".txt", ".edi", ".x12"}
 CLAIM_SUFFIXES = {".837", ".txt", ".edi", ".x12"}
