@@ -120,9 +120,11 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
     level = given[0].strip().upper()
     sbr = Segment.build("SBR", level, relationship, given[2], given[3],
                         given[4].strip().upper() if level != "P" else "", "", "", "", given[8].strip().upper())
-    if tidied:  # the SBR carries the claim's codes, trimmed (a code may end with ":" once trimmed)
+    # the SBR carries the claim's codes, trimmed (a code may end with ":" once trimmed); built, it
+    # has no trailing empty element: tidy_segment changes it only where an element ends with ":"
+    if tidied and ":*" in "*".join(sbr.elements) + "*":
         sbr = tidy_segment(sbr)
-    segments: list[Segment] = [sbr]
+    segments: list[Segment | Loop] = [sbr]
     if remit.adjustments:  # most claims carry their adjustments by line only
         segments += tidy_cas_segments(remit.adjustments) if tidied else cas_segments(remit.adjustments)
     # AMT: our qualifier and an amount's text, never empty: tidy as made
@@ -149,7 +151,13 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
         else:
             ref = Segment.build("REF", "F8", number)
             payer.append(tidy_segment(ref) if tidied else ref)
-    return loop_holding("2320", [*segments, loop_holding("2330A", subscriber), loop_holding("2330B", payer)])
+    # loop_holding's three loops made here (two calls less a claim)
+    subscriber_loop, payer_loop, loop = _new_object(Loop), _new_object(Loop), _new_object(Loop)
+    subscriber_loop.id, subscriber_loop.items = "2330A", subscriber
+    payer_loop.id, payer_loop.items = "2330B", payer
+    segments += subscriber_loop, payer_loop
+    loop.id, loop.items = "2320", segments
+    return loop
 
 
 def _segments_of(loop: Loop) -> list[Segment]:
