@@ -185,8 +185,14 @@ _AMOUNT_HOLDER = st.builds(SimpleNamespace, amount=_SUM_AMOUNTS)
                                           adjustments=st.lists(_AMOUNT_HOLDER, max_size=3)), max_size=3)))
 def test_whole_cents_answers_as_the_listed_sum(remit):
     """The exact context's add, amount after amount, answers as sum() over the listed amounts did
-    (floats, None, NaN, infinities, sums past 100 digits: False alike)."""
+    (floats, None, NaN, infinities, sums past 100 digits: False alike), and leaves the caller's
+    decimal context current. Fails when the usual exponent's test takes a tenth of a cent (-3) and
+    when the context is not given back after a refused amount (checked: both)."""
+    import decimal
+
+    before = decimal.getcontext()
     assert adjudication._whole_cents(remit) is reference_whole_cents(remit)
+    assert decimal.getcontext() is before
 
 
 def test_whole_cents_reads_every_amount():
