@@ -125,3 +125,12 @@ def test_a_next_payer_read_from_the_tidy_original_is_built_as_tidied(tmp_path):
             without = build.build_secondary(plain, remit, next_one, lines, when)
             assert [shape(part) for part in with_flag.loops()] == [shape(part) for part in without.loops()]
             assert ":" not in with_flag.subscriber.to_x12().replace("HC:", "")
+
+
+@given(st.lists(st.one_of(_TAGS.map(lambda t: (t, None)), _IDS.map(lambda i: (None, i))), max_size=4))
+def test_first_is_the_loops_first(drawn):
+    """build._first answers Loop.first: the start segment, None for an empty loop or one that starts
+    with a loop. Fails when a loop's first item is taken whatever it is (checked)."""
+    loop = Loop("2300")
+    loop.items = [_item(tag, loop_id, number) for number, (tag, loop_id) in enumerate(drawn)]
+    assert build._first(loop) is loop.first
