@@ -109,6 +109,7 @@ class _Reader:
         self.eof = len(self.data) < ISA_LEN + BUFSIZE
         self.lines = SegmentLines()
         self.line = first_line
+        self.mark = getattr(stream, "mark", None)  # see read_more
         self.pending: list[tuple[str, str, str, str | None]] = []
         self.loops: list[tuple[str, str | None]] = []
         self.isa_ids: list[str | None] = []
@@ -144,7 +145,11 @@ class _Reader:
         return self.ended
 
     def read_more(self) -> str:
-        """The next chunk of the stream (setting `eof` after a short read)."""
+        """The next chunk of the stream (setting `eof` after a short read). Its callers have taken every
+        piece before `pos` (`line` is the line there), which edi.ig's stream is told: it need not count
+        the lines of what it handed out before (`mark`)."""
+        if self.mark is not None:
+            self.mark(self.pos, self.line)
         chunk = self.stream.read(READ_CHARS)
         if len(chunk) < READ_CHARS:
             self.eof = True

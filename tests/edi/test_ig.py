@@ -371,6 +371,31 @@ def test_the_stop_line_counted_alike_in_any_read_size():
         assert source.stopped and source.stop_line == want, size
 
 
+@pytest.mark.parametrize("engine", ig.ENGINES)
+@pytest.mark.parametrize("suffix, gap", [("\n", "\n"), ("\r\n", "\r\n\n  \n"), ("", ""), ("\n", "")])
+def test_a_later_interchange_line_in_a_stream_read_once_and_marked(monkeypatch, engine, suffix, gap):
+    # a stream read once (the pipe's) is not read again: its lines are those the fast reader marks
+    # at each read plus a count of what came after, or (pyx12, which does not mark) a count of the
+    # chunks as they are pushed out; both the line a count of the whole text gives
+    from edi import ig_fast
+
+    monkeypatch.setattr(ig_fast, "READ_CHARS", 500)  # many reads (and marks) before the stop
+    marks = []
+    mark = ig._UntilNewDelimiters.mark
+    monkeypatch.setattr(ig._UntilNewDelimiters, "mark", lambda self, *a: (marks.append(a), mark(self, *a)))
+    one = _two_interchanges("\n", suffix, gap, False)
+    cut = one.index("ISA", one.index("ISA") + 1)
+    text = one[:cut] * 40 + one  # the first interchange 41 times (~14k characters), then the other delimiters
+    want = text[:len(text) - len(one) + cut].count("\n") + 1
+    stream = io.StringIO(text, newline="")  # (as the pipe's: line breaks as written)
+    piped = ig._validate_stream(lambda: stream, "two.835", engine, reopens=False)
+    assert piped[-1].code == "IG-ISAFMT" and piped[-1].location.line == want
+    assert (len(marks) > 2) == (engine == "fast")
+    assert [(f.code, f.location.line) for f in piped] == [
+        (f.code, f.location.line) for f in ig._validate_stream(lambda: io.StringIO(text, newline=""), "two.835",
+                                                               engine)]  # (read again for the stop's line)
+
+
 _PIECES = ["ISA", "IS", "I", "SA", "A", "\ufeff", "\n", " ", "~", "*", "X", "GS*HP*S~", _ISA1,
            (_ISA1 + _BODY).replace("*", "|").replace(":~", ">~"), _BODY, "ISA|00|short~"]
 

@@ -66,6 +66,41 @@ def count_runs(monkeypatch):
     Applied.runs = 0
 
 
+class Marked:
+    """Counts the reader's marks checked (so a test sees they were made)."""
+
+    count = 0
+
+
+@pytest.fixture(autouse=True)
+def marks_checked(monkeypatch):
+    """Every mark the fast reader gives its stream (edi.ig._UntilNewDelimiters.mark: the line at an
+    offset, which lets the stream leave what came before uncounted) is the line a count of the text
+    handed out before that offset gives, in every test of this file (both paths, every layout)."""
+    init, handed_out, mark = (ig._UntilNewDelimiters.__init__, ig._UntilNewDelimiters._handed_out,
+                              ig._UntilNewDelimiters.mark)
+    seen: dict[int, tuple[int, list[str]]] = {}  # id of a stream -> (its first line, its text handed out)
+
+    def recording_init(self, inner, first, first_line, *args, **kwargs):
+        init(self, inner, first, first_line, *args, **kwargs)
+        seen[id(self)] = (first_line, [])
+
+    def recording(self, out):
+        seen[id(self)][1].append(out)
+        return handed_out(self, out)
+
+    def checked(self, offset, line):
+        first_line, outs = seen[id(self)]
+        assert line == first_line + "".join(outs)[:offset].count("\n"), (offset, line)
+        Marked.count += 1
+        return mark(self, offset, line)
+
+    monkeypatch.setattr(ig._UntilNewDelimiters, "__init__", recording_init)
+    monkeypatch.setattr(ig._UntilNewDelimiters, "_handed_out", recording)
+    monkeypatch.setattr(ig._UntilNewDelimiters, "mark", checked)
+    Marked.count = 0
+
+
 def same(text: str, read_chars: int | None = None):
     plain = outcome(text, False, read_chars)
     assert outcome(text, True, read_chars) == plain, text[:400]
@@ -99,6 +134,7 @@ def test_synthetic_files_take_the_block_path_and_agree(tmp_path, seed, knobs):
     Applied.runs = 0
     same(text, read_chars=4093)  # chunk boundaries cut through blocks and runs
     assert Applied.runs > 100
+    assert Marked.count > 20  # (see marks_checked)
 
 
 def _synthetic(tmp_path, seed=5) -> str:
