@@ -41,8 +41,10 @@ def code(segment: Segment, position: int) -> str:
 def require_whole_cents(remit: RemitClaim) -> None:
     """837P amounts (DE 782) are dollars and cents: an 835 amount with a fraction of a cent cannot be
     copied, and rounding it would unbalance the line and claim, so the claim goes to review."""
-    if _whole_cents(remit):
-        return  # the usual case, told at once; the failing amount is found and named below
+    # the usual case, told at once (by the fast 835 read when it knew: RemitClaim.whole_cents, or by
+    # one exact sum); the failing amount is found and named below
+    if getattr(remit, "whole_cents", None) is True or _whole_cents(remit):
+        return
     # in the order they are reported; a name is written only for the amount that fails
     failed = None
     if _beyond_cents(remit.paid):

@@ -315,3 +315,18 @@ def test_the_new_2320_reads_sbr_clm_and_oi_as_code_and_get_do(sbr, clm, ois, tid
     got_oi = next(s for s in loop.items if isinstance(s, Segment) and s.tag == "OI")
     assert (loop.items[0].tag, loop.items[0].elements) == (want_sbr.tag, want_sbr.elements)
     assert (got_oi.tag, got_oi.elements) == (want_oi.tag, want_oi.elements)
+
+
+def test_require_whole_cents_trusts_only_a_reader_that_said_true():
+    """RemitClaim.whole_cents True (the fast 835 read found the claim's amounts in whole cents) is
+    taken as the answer; None, or a remit without the field, is asked amount by amount, and a tenth
+    of a cent is still refused with its name. Fails when None is trusted too (checked)."""
+    def remit(**known):
+        line = SimpleNamespace(paid=Decimal("1.005"), adjustments=[], match=SimpleNamespace(ordinal=1))
+        return SimpleNamespace(paid=Decimal("10"), patient_responsibility=Decimal("0"), adjustments=[],
+                               lines=[line], **known)
+
+    for unknown in (remit(), remit(whole_cents=None)):
+        with pytest.raises(adjudication.BuildError, match="service line 1 SVC03"):
+            adjudication.require_whole_cents(unknown)
+    adjudication.require_whole_cents(remit(whole_cents=True))
