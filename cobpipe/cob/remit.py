@@ -92,6 +92,9 @@ class RemitClaim:
     findings: list[Finding] = field(default_factory=list)  # the 835's own balancing findings
     payments: list = field(default_factory=list)  # the 835 claims (era.model.ClaimPayment), for a paper EOB
     member_ids: frozenset[str] = frozenset()  # NM1*QC/IL NM109, to tell apart claims whose CLM01 differs in case
+    # True: the fast 835 read found every amount adjudication._whole_cents asks (CLP04, CLP05, CAS,
+    # SVC03) in whole cents, by the exponent of their exact sum; None: not known (ask the amounts)
+    whole_cents: bool | None = field(default=None, compare=False, repr=False)
 
     @property
     def has_lines(self) -> bool:

@@ -42,7 +42,8 @@ from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
 # _claim makes a RemitClaim with its fields in this order
 _REMIT_FIELDS = ("claim_id", "status_code", "charge", "paid", "patient_responsibility", "payer_claim_number",
                  "filing_indicator", "adjustments", "lines", "segment", "adjudication_date", "moa", "crossover_carrier",
-                 "remarks", "corrected_priority_payer", "parts", "reversed", "findings", "payments", "member_ids")
+                 "remarks", "corrected_priority_payer", "parts", "reversed", "findings", "payments", "member_ids",
+                 "whole_cents")
 if tuple(f.name for f in dataclasses.fields(RemitClaim)) != _REMIT_FIELDS:
     raise ImportError("cob.remit.RemitClaim's fields changed: update remits_fast._claim and _REMIT_FIELDS")
 
@@ -317,6 +318,12 @@ def _then(chunks: Iterator[str], rests: list[str]) -> Iterator[str]:
             yield rests.pop()
 
 
+def _whole_cents_text(text: str) -> bool | None:
+    """True when a Decimal's text shows an exponent of -2 or more (a digit or two after the point, or
+    none, and no exponent written), else None: its text costs ~1/5 of as_tuple's named tuple."""
+    return True if "E" not in text and ("." not in text or "." in text[-3:]) else None
+
+
 def _end(bodies: list[str], j: int, count: int) -> int:
     while j < count and bodies[j][:3] not in _END_HEADS:
         j += 1
@@ -364,6 +371,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     member_ids: list[str] = []
     corrected = False
     first_day = last_day = None
+    paid_total = None  # the lines' SVC03s (for whole_cents, below)
     has_last = has_first = False
     # every CAS total (a line's added when it closes); every PR amount; each sum None until its first
     # term, which it then is (a sum started at ZERO cost an addition more: only their values are compared)
@@ -427,6 +435,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                     ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
                     if l_has472 or l_has150 or l_has151 else claim_day,
                     l_paid, l_units, l_parts, l_adjustments, None))
+                paid_total = l_paid if paid_total is None else paid_total + l_paid
             else:
                 # a line's claim dates (ServiceLine.service_date): the statement period, when one
                 # day; the 2100 DTMs come before the first line
@@ -541,6 +550,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
             if l_has472 or l_has150 or l_has151 else claim_day,
             l_paid, l_units, l_parts, l_adjustments, None))
+        paid_total = l_paid if paid_total is None else paid_total + l_paid
     if (charge if cas_total is None else charge - cas_total) != paid:  # C
         return j, _NOT_OURS
     if status != balance.REVERSAL and (patient or ZERO) != (pr_total or ZERO):  # CLP05
@@ -549,7 +559,15 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
         remarks.update(moa_remarks)
     if mia_remarks:
         remarks.update(mia_remarks)
+    # whole cents as adjudication._whole_cents tells them, here for ~1/10 of its cost: an exact sum's
+    # exponent is its terms' smallest (the amounts read here are exact, their sums within 28 digits)
+    cents = paid if patient is None else paid + patient
+    if cas_total is not None:
+        cents += cas_total
+    if paid_total is not None:
+        cents += paid_total
     return j, _remit_claim(  # RemitClaim's fields in order (_REMIT_FIELDS)
         claim_id.strip(), status, charge, paid, patient or ZERO, payer_number, filing, adjustments, remit_lines,
         number, adjudicated, moa, carrier, remarks, corrected, 1, False, [],
-        _ClaimText((bodies[start:j], number, source, lx)), frozenset(member_ids))
+        _ClaimText((bodies[start:j], number, source, lx)), frozenset(member_ids),
+        _whole_cents_text(str(cents)))

@@ -339,6 +339,32 @@ def test_balanced_claims_of_every_cas_and_date_shape_are_read_fast(tmp_path):
     assert stream is not None and (stream.fast, stream.slow) == (4, 0)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["20", "20.0", "20.00", "20.000", "19.995", "0.5", "7.25", "1.125"]),
+                min_size=4, max_size=4))
+def test_the_fast_reads_whole_cents_is_the_builders(tmp_path_factory, amounts):
+    """RemitClaim.whole_cents as the fast read tells it (True, or None: not known) is what the
+    builder's adjudication._whole_cents answers from the claim's amounts (CLP04, CLP05, claim and
+    line CAS, SVC03), each of them drawn with 0-3 decimals."""
+    from cobpipe.cob.adjudication import _whole_cents
+
+    def written(value: Decimal) -> str:  # CLP04 and CLP05 in cents when they are: each amount's own exponent
+        return f"{value:.2f}" if value == round(value, 2) else str(value)
+
+    co, pr, claim_co, paid = amounts
+    line_paid = Decimal(paid)
+    charge = Decimal(co) + Decimal(pr) + line_paid
+    path = one_claim_era(tmp_path_factory.mktemp("cents") / "era.835", [
+        "LX*1", f"CLP*A1*1*{charge}*{written(line_paid - Decimal(claim_co))}*{written(Decimal(pr))}*12*ICN",
+        f"CAS*CO*45*{claim_co}",
+        f"SVC*HC:99213*{charge}*{paid}**1", f"CAS*CO*45*{co}", f"CAS*PR*1*{pr}"])
+    (pairs, _), stream = outcome(path, plain=False)
+    assert (stream.fast, stream.slow) == (1, 0)
+    claim = pairs[0][1]
+    told, claim.whole_cents = claim.whole_cents, None
+    assert told is (True if _whole_cents(claim) else None)
+
+
 @pytest.mark.parametrize("units", ["1", "1.0", "01", "2", ""])
 def test_a_lines_units_read_as_the_general_reader_writes_them(tmp_path, units):
     """SVC05 as the general reader reads it, digit for digit (equal Decimals may differ in exponent,
@@ -490,7 +516,7 @@ def test_the_claim_maker_makes_what_remit_claim_makes(data):
               data.draw(_TEXT), data.draw(_TEXT), data.draw(texts), data.draw(texts),
               data.draw(st.none() | st.integers(1, 10**6)), data.draw(_DAY), None, data.draw(st.none() | _TEXT),
               data.draw(st.sets(_TEXT, max_size=3)), data.draw(st.booleans()), 1, False, [],
-              data.draw(texts), data.draw(st.frozensets(_TEXT, max_size=3))]
+              data.draw(texts), data.draw(st.frozensets(_TEXT, max_size=3)), data.draw(st.sampled_from([None, True]))]
     payments = values[18]
     slot = RemitClaim.__dict__["payments"].slot
     for deferred in (False, True):
@@ -501,6 +527,7 @@ def test_the_claim_maker_makes_what_remit_claim_makes(data):
         if deferred:
             assert isinstance(slot.__get__(made), Deferred)  # not read until asked for
         assert made == expected and repr(made) == repr(expected)
+        assert made.whole_cents is expected.whole_cents  # (not compared by ==)
         assert type(slot.__get__(made)) is list and made.payments == payments  # read once, kept
         for other in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), dataclasses.replace(made)):
             assert other == expected
