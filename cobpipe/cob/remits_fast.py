@@ -36,7 +36,7 @@ from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
 from .from_era import _moa_segment, adjudication_date, remit_claim
 from .remit import Deferred, RemitClaim, RemitLine
-from .remits_share import Share, _Ends, others_paid
+from .remits_share import Share, _Ends, other_end, others_paid
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
 
 # _claim makes a RemitClaim with its fields in this order
@@ -180,13 +180,16 @@ class FastRemits:
         separator = "~\n" if lines else "~"
         mark = separator + "CLP*"
         base = 0  # the segments before the text
-        rests: list[str] = []  # the rest of a chunk, read after the claim before it (see below)
-        for text in _then(self._chunks(), rests):
+        # the rest of a chunk, read after the claim before it (see below), and its other_end when known
+        rests: list[tuple[str, int | None]] = []
+        for text, ends_at in _then(self._chunks(), rests):
             if base < theirs_until - 1 and in_set and table1 is None:
                 # the chunk starts with another process's claims: their CLP04s found by searches of
                 # the text up to the first one it cannot skip so (if any: read below, segment by segment)
                 until = theirs_until if stop is None else min(theirs_until, stop)
-                paid, resume, skipped = others_paid(text, separator, keep, base + 1, until)
+                if ends_at is None and text.startswith("CLP*"):  # (others_paid reads no other chunk)
+                    ends_at = other_end(text, separator)
+                paid, resume, skipped = others_paid(text, separator, keep, base + 1, until, ends_at)
                 if paid:
                     for amount in paid:  # one at a time, in file order, as the read below adds them
                         totals.paid_total += amount
@@ -196,12 +199,15 @@ class FastRemits:
                     if resume == len(text):
                         continue
                     text = text[resume:]
+                    ends_at -= resume
                 if base + 1 < until and text.startswith("CLP*"):
                     # another window's claim the searches do not skip (a repeated CLP01, an odd CLP04):
                     # read alone below, and the rest of the chunk searched again after it
                     after = text.find(mark, 4)
                     if after >= 0:
-                        rests.append(text[after + len(separator):])
+                        cut = after + len(separator)
+                        # the rest's first other end is the chunk's, unless that was in the claim cut off
+                        rests.append((text[cut:], ends_at - cut if ends_at >= cut else None))
                         text = text[:after + len(separator)]
             bodies = text.split(separator)
             bodies.pop()
@@ -310,10 +316,10 @@ class _ClaimText(tuple, Deferred):
         return [payment]
 
 
-def _then(chunks: Iterator[str], rests: list[str]) -> Iterator[str]:
-    """Each chunk, then what its reader put in `rests` while reading it (and so on), in order."""
+def _then(chunks: Iterator[str], rests: list[tuple[str, int | None]]) -> Iterator[tuple[str, int | None]]:
+    """Each chunk (with None), then what its reader put in `rests` while reading it (and so on), in order."""
     for chunk in chunks:
-        yield chunk
+        yield chunk, None
         while rests:
             yield rests.pop()
 

@@ -694,3 +694,22 @@ def test_others_claims_at_a_chunks_start_are_paid_as_the_claim_skip_reads_them(s
     assert others_paid(chunk(*claims[1:]), separator, frozenset(), 10, 100) == ([], 0, 0)  # not a CLP first
     for clp in ("CLP*D*1*10", "CLP*D*1*10*", "CLP*D*1*10*X1"):
         assert others_paid(chunk(*claims, clp), separator, frozenset(), 10, 100) == (paid, *read_on(8))
+
+
+@pytest.mark.parametrize("separator", ["~\n", "~"])
+def test_others_paid_with_the_callers_other_end_reads_as_with_its_own(separator):
+    """The fast read hands others_paid the rest of a chunk's first other end (other_end, found once a
+    chunk): the answers are those of the search others_paid makes itself, on every rest of a chunk."""
+    from cobpipe.cob.remits_share import other_end, others_paid
+
+    segments = ["CLP*A*1*10*7.5*0*12*X", "SVC*HC:1*10*7.5", "CAS*CO*45*2.5", "CLP*B*1*3*3", "LX*2",
+                "CLP*C*4*5*0*0*12", "SVC*HC:2*5*0", "PLB*1*20261231*WO:1*5", "CLP*D*1*4*4", "SE*30*0001"]
+    text = "".join(s + separator for s in segments)
+    ends = other_end(text, separator)
+    assert ends == text.index(separator + "LX") + len(separator)
+    for start in [0] + [m + len(separator) for m in range(len(text)) if text.startswith(separator + "CLP", m)]:
+        rest = text[start:]
+        carried = ends - start if ends >= start else other_end(rest, separator)
+        assert carried == other_end(rest, separator)
+        for keep in (frozenset(), frozenset({"B"}), frozenset({"C", "D"})):
+            assert others_paid(rest, separator, keep, 1, 100, carried) == others_paid(rest, separator, keep, 1, 100)
