@@ -171,13 +171,7 @@ class ClaimIndex:
         claim = _new_loop(_Deferred2300)  # not Loop.__init__: its `items =` would place at once
         _set_id(claim, "2300")
         _set_items(claim, (self, envelope, clm, text[cut + 1:], after))
-        found = object.__new__(OriginalClaim)  # its __init__'s stores without the call (~1k instructions a claim)
-        found.envelope = envelope
-        found.header = header
-        found.billing_provider = billing
-        found.subscriber = subscriber
-        found.patient = patient
-        found.claim = claim
+        found = OriginalClaim(envelope, header, billing, subscriber, patient, claim)
         # the 2300's text checked when indexed_tidy is first asked (`claim.tidy_text`)
         found._tidy = text if tidy else False
         return found

@@ -158,13 +158,8 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
         else:
             ref = Segment.build("REF", "F8", number)
             payer.append(tidy_segment(ref) if tidied else ref)
-    # loop_holding's three loops made here (two calls less a claim)
-    subscriber_loop, payer_loop, loop = _new_object(Loop), _new_object(Loop), _new_object(Loop)
-    subscriber_loop.id, subscriber_loop.items = "2330A", subscriber
-    payer_loop.id, payer_loop.items = "2330B", payer
-    segments += subscriber_loop, payer_loop
-    loop.id, loop.items = "2320", segments
-    return loop
+    segments += loop_holding("2330A", subscriber), loop_holding("2330B", payer)
+    return loop_holding("2320", segments)
 
 
 def _segments_of(loop: Loop) -> list[Segment]:
