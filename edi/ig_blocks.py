@@ -208,7 +208,6 @@ class _Blocks:
         n = len(texts)
         shapes = self.shapes
         enter, apply, unit = self.enter, self.apply, self.unit
-        todo, walker, d = self.todo, self.d.walker, self.d
         i = 0
         while i < n:  # a unit from texts[i]: the block's first HL (if learned there), then a learned run
             j = i
@@ -237,21 +236,7 @@ class _Blocks:
                             for run in found:
                                 if (run.lx_from is None or run.lx_from == lx_count) and all(
                                         map(_call, run.checks, seg)):
-                                    if run.hl is None:  # `apply` without its call (-20M instructions at 10k claims)
-                                        run.taken += 1
-                                        count = b - j
-                                        reader.seg_count += count
-                                        reader.cur_line += count
-                                        if run.lx is not None:
-                                            reader.lx_count = run.lx
-                                        todo.append(run)
-                                        if walker.pending:
-                                            walker.pending = []
-                                        shapes.trie = run.end
-                                        d.node = run.node
-                                        self.last = run
-                                    else:
-                                        apply(run, seg)
+                                    apply(run, seg)
                                     taken = True
                                     break
                             if taken:
@@ -378,8 +363,7 @@ class _Blocks:
         return True
 
     def apply(self, run: _Run, seg: list[str]) -> bool:
-        """The state changes of the run's segments, one by one, at once. (`region` makes them itself for a
-        run without an HL, the usual one: keep both alike.)"""
+        """The state changes of the run's segments, one by one, at once."""
         reader = self.reader
         errh = self.errh
         count = len(seg)
