@@ -158,8 +158,32 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
         else:
             ref = Segment.build("REF", "F8", number)
             payer.append(tidy_segment(ref) if tidied else ref)
+    own = len(segments)
     segments += loop_holding("2330A", subscriber), loop_holding("2330B", payer)
-    return loop_holding("2320", segments)
+    loop = _new_object(WrittenLoop)  # WrittenLoop("2320", segments) without copying the fresh list
+    loop.id = "2320"
+    loop.items = segments
+    # its text made here, in document order (its own segments, the 2330A's, the 2330B's): the writer
+    # takes it whole instead of walking three loops segment by segment
+    loop.written = _written_segments((*segments[:own], *subscriber, *payer))
+    return loop
+
+
+def _written_segments(segments: tuple[Segment, ...]) -> tuple[str, int, int] | None:
+    """`Prewritten.written` for these segments (none an envelope segment): their bodies as the writer
+    writes them in standard delimiters, joined by terminator and suffix, their element separators
+    and how many they are; None when one is in other delimiters (its composites would be
+    translated). A value holding a delimiter is caught by the writer's count of the whole text,
+    which then writes the segments the reference way (and names the collision)."""
+    bodies = []
+    separators = 0
+    for segment in segments:
+        if segment.delimiters is not STANDARD:
+            return None
+        elements = segment.elements
+        separators += len(elements)
+        bodies.append(f"{segment.tag}*{'*'.join(elements)}")
+    return _END.join(bodies), separators, len(bodies)
 
 
 def _segments_of(loop: Loop) -> list[Segment]:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from cobpipe.cob import adjudication
 from cobpipe.cob.cas import Adjustment, CasDoesNotFit, cas_segments
 from cobpipe.cob.tidy import tidy_segments
-from edi.segment import STANDARD, Segment
+from edi.segment import STANDARD, Delimiters, Segment
 from edi.writer import format_amount
 
 
@@ -330,3 +330,58 @@ def test_require_whole_cents_trusts_only_a_reader_that_said_true():
         with pytest.raises(adjudication.BuildError, match="service line 1 SVC03"):
             adjudication.require_whole_cents(unknown)
     adjudication.require_whole_cents(remit(whole_cents=True))
+
+
+_PARTY_TEXT = st.sampled_from(["DOE", "", "A:", "1 MAIN ST", "A*B", "A~B"])
+_OTHER_DELIMITERS = st.sampled_from([None, Delimiters("|", ":", "^", "~", "\n"), Delimiters("*", ">", "^", "~", "")])
+
+
+@given(names=st.lists(_PARTY_TEXT, min_size=3, max_size=3), number=st.sampled_from(["", "ZZ1", "Z:", "A*1"]),
+       adjustments=st.lists(_ADJ, max_size=3), claim_level_eaf=st.booleans(), has_lines=st.booleans(),
+       moa=st.booleans(), copied=_OTHER_DELIMITERS, output=_OTHER_DELIMITERS, tidied=st.booleans())
+def test_the_new_2320_carries_the_text_the_writer_writes_for_it(names, number, adjustments, claim_level_eaf,
+                                                                has_lines, moa, copied, output, tidied):
+    """The 2320's `written` text (its own segments, then its 2330A's and 2330B's) is the text body_text
+    writes for its segments in standard delimiters (without the last terminator), with their
+    element separators and count; none when a segment copied from the original is in other
+    delimiters; and the walk of a tree holding it writes what the reference writes, in any output
+    delimiters, or refuses alike when a value holds a delimiter. Fails when the text leaves out the
+    2330B's segments or the claim's CAS (checked: both)."""
+    from edi.writer import DelimiterCollisionError, body_text, tree_text
+
+    from cobpipe.claim837.loops import Loop
+
+    copied_in = copied or STANDARD
+    subscriber = Loop("2010BA")
+    subscriber.items = [Segment("NM1", ("IL", "1", names[0])), Segment("N3", (names[1],)),
+                        Segment("N4", ("CITY", "IN", "46201")), Segment("DMG", ("D8", "19700101")),
+                        Segment("REF", ("SY", names[2]))]
+    payer = Loop("2010BB")
+    payer.items = [Segment("NM1", ("PR", "2", "PLAN", "", "", "", "", "PI", "99901"), delimiters=copied_in),
+                   Segment("N4", ("CITY", "IN", "46201")), Segment("REF", ("2U", "X1")), Segment("REF", ("G2", "X2"))]
+    remit = SimpleNamespace(adjustments=adjustments, paid=Decimal("10.50"), patient_responsibility=Decimal("2.00"),
+                            moa=Segment("MOA", ("", "", "MA01")) if moa else None, has_lines=has_lines,
+                            payer_claim_number=number)
+    original = SimpleNamespace(clm=Segment("CLM", ("C1", "10", "", "", "11:B:1", "Y", "A", "Y", "Y")))
+    try:
+        loop = adjudication.other_payer_loop(original, remit, Segment("SBR", ("P", "18", "G1")), "18", subscriber,
+                                             payer, dt.date(2026, 3, 20), [], claim_level_eaf=claim_level_eaf,
+                                             tidied=tidied)
+    except CasDoesNotFit:
+        return
+    assert (loop.written is None) == (copied is not None)
+    holder = Loop("2300", [Segment.build("CLM", "C1", "10")])
+    holder.items.append(loop)
+    delimiters = output or STANDARD
+    try:
+        expected = body_text(holder.all_segments(), delimiters), len(holder.all_segments())
+    except DelimiterCollisionError as exc:
+        with pytest.raises(DelimiterCollisionError, match=re.escape(str(exc))):
+            tree_text(holder, delimiters)
+        return
+    assert tree_text(holder, delimiters) == expected
+    if loop.written is not None and "*" not in number + "".join(names) + "".join(a.reason for a in adjustments):
+        text, separators, count = loop.written
+        segments = loop.all_segments()
+        assert text + "~\n" == body_text(segments, STANDARD)
+        assert (separators, count) == (sum(len(s.elements) for s in segments), len(segments))
