@@ -30,6 +30,8 @@ _ADJUDICATION_PARTS = frozenset({"CAS", "DTP", "AMT"})
 _ENDS_ADJUDICATION = frozenset({"LQ", "FRM"})
 _IN_ADJUDICATION_STOPS = _LINE_PARTS | _ENDS_ADJUDICATION  # in a 2430 after the SVD that starts it
 _NO_DATE = dt.date.min
+# in a 2330x, what the scan reads (the rest it files nowhere the proof looks)
+_READ_IN_2330 = _MOVES_THE_SCAN | {"NM1", "DTP", "CAS", "AMT"}
 # SBR01 -> the levels a 2320 must hold before it (rule_payer_order's PAYER_ORDER[:index]), for one letter
 _BEFORE = {level: frozenset(PAYER_ORDER[:index]) for index, level in enumerate(PAYER_ORDER)}
 
@@ -86,7 +88,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
     if clm.__class__ is not Segment or clm.tag != "CLM":
         return None
     amount_of, date_known = _MONEY.get, _DATES.get
-    payer: _Payer | None = None
+    payer_sbr = None  # the one 2320's SBR, once read, and the rest `_one_payer` reads
     payer_id = ""
     lines = 0
     charges = line_adjustments = ZERO  # C0's ΣSV102; Σ2430 CAS of the reported lines
@@ -112,17 +114,17 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
         start = lx.tag
         if start != "LX":  # (after a line, any loop but a 2400 ends the proof: a payer is read by then)
             if start == "SBR":
-                if payer is not None:  # a second payer: the reference way
+                if payer_sbr is not None:  # a second payer: the reference way
                     return None
-                payer = _Payer.read(item)
+                payer = _one_payer(item)
                 if payer is None:
                     return None
-                payer_id = payer.payer_id
-            elif payer is not None or not _quiet(parts):  # 2310x: before the 2320, nothing the scan reads
+                payer_sbr, payer_paid, payer_cas, payer_dated, payer_eaf, payer_id = payer
+            elif payer_sbr is not None or not _quiet(parts):  # 2310x: before the 2320, nothing the scan reads
                 return None
             continue
         # --- a 2400 line: _payer_clear's per-line sums, for the one payer
-        if payer is None:
+        if payer_sbr is None:
             return None
         sv1 = None
         paid = adjusted = ZERO
@@ -224,25 +226,25 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
         if charge != paid + adjusted:  # L1
             return None
     # --- the claim: C0, the payer order, and _payer_clear's claim-level checks
-    if payer is None or payer.nm1 is None or payer.paid is None or payer.cost_avoided:
+    if payer_sbr is None:  # (one that did not adjudicate, or cost avoided, ended the proof when read)
         return None
     claim_charge = money(clm, 2)  # CLM02, for C0 and C1
     if lines and claim_charge != charges:
         return None
-    if not levels_clear((payer.sbr,), subscriber_sbr):
+    if not levels_clear((payer_sbr,), subscriber_sbr):
         return None
-    claim_adjustments = cas_sum(payer.cas) if payer.cas else ZERO
+    claim_adjustments = cas_sum(payer_cas) if payer_cas else ZERO
     if claim_adjustments is None:
         return None
-    if (missing and reported) or (not reported and not payer.dated) or (line_eaf and payer.eaf):
+    if (missing and reported) or (not reported and not payer_dated) or (line_eaf and payer_eaf):
         return None
-    for seg in payer.dated:
+    for seg in payer_dated:
         when = date_of(element(seg, 3))
         if when is None:
             return None
         if when > latest:
             latest = when
-    if claim_charge != money(payer.paid, 2) + claim_adjustments + line_adjustments:  # C1
+    if claim_charge != money(payer_paid, 2) + claim_adjustments + line_adjustments:  # C1
         return None
     return latest
 
@@ -269,66 +271,63 @@ def _line_loop_quiet(segments: list, open_adjudication: bool) -> bool | None:
     return open_adjudication
 
 
-class _Payer:
-    """What the scan files under the one 2320 (Loop2320), as the proof needs it."""
-
-    __slots__ = ("sbr", "cas", "paid", "cost_avoided", "eaf", "nm1", "payer_id", "dated")
-
-    @classmethod
-    def read(cls, loop: Loop) -> "_Payer | None":
-        # read into locals, the slots set once at the end (once a claim: attribute stores and
-        # element() calls per segment cost more than the reading)
-        parts = loop.items
-        sbr = parts[0]
-        cas: list[Segment] = []
-        dated: list[Segment] = []  # 2330B DTP*573
-        paid = nm1 = None  # the first AMT*D; the last 2330x NM1*PR
-        cost_avoided = eaf = False  # AMT*A8, AMT*EAF seen
-        in_2330b = False
-        in_loops = False
-        for item in parts:
-            if item.__class__ is Segment:
-                if item is sbr:
-                    continue
-                if in_loops:
-                    return None
-                tag = item.tag
-                if tag == "CAS":
-                    cas.append(item)
-                elif tag == "AMT":
-                    elements = item.elements
-                    qualifier = elements[0] if elements else ""
-                    if qualifier == "D":
-                        if paid is None:
-                            paid = item
-                    elif qualifier == "A8":
-                        cost_avoided = True
-                    elif qualifier == "EAF":
-                        eaf = True
-                elif tag == "NM1" or tag in _MOVES_THE_SCAN:
-                    return None
+def _one_payer(loop: Loop) -> tuple | None:
+    """What the scan files under the one 2320 (Loop2320), as the proof needs it: (SBR, the first
+    AMT*D, the 2320 CAS, the 2330B DTP*573s, whether an AMT*EAF is there, the last 2330B NM1*PR's
+    payer id); None when the proof cannot hold: a segment the scan files elsewhere, no 2330x
+    NM1*PR or no AMT*D (the payer did not adjudicate), an AMT*A8 (cost avoided). Read into locals
+    and handed back as one tuple: once a claim, an object's attributes cost more than the reading."""
+    parts = loop.items
+    sbr = parts[0]
+    cas: list[Segment] = []
+    dated: list[Segment] = []  # 2330B DTP*573
+    paid = nm1 = None  # the first AMT*D; the last 2330x NM1*PR
+    eaf = False  # AMT*EAF seen
+    in_2330b = False
+    in_loops = False
+    for item in parts:
+        if item.__class__ is Segment:
+            if item is sbr:
                 continue
-            if item.__class__ is not Loop and not isinstance(item, Loop):
+            if in_loops:
                 return None
-            in_loops = True
-            for seg in item.items:  # a 2330x: NM1*PR names the payer, its DTP*573 dates it
-                if seg.__class__ is not Segment:
+            tag = item.tag
+            if tag == "CAS":
+                cas.append(item)
+            elif tag == "AMT":
+                elements = item.elements
+                qualifier = elements[0] if elements else ""
+                if qualifier == "D":
+                    if paid is None:
+                        paid = item
+                elif qualifier == "A8":
                     return None
-                tag = seg.tag
-                if tag == "NM1":
+                elif qualifier == "EAF":
+                    eaf = True
+            elif tag == "NM1" or tag in _MOVES_THE_SCAN:
+                return None
+            continue
+        if item.__class__ is not Loop and not isinstance(item, Loop):
+            return None
+        in_loops = True
+        for seg in item.items:  # a 2330x: NM1*PR names the payer, its DTP*573 dates it
+            if seg.__class__ is not Segment:
+                return None
+            tag = seg.tag
+            if tag not in _READ_IN_2330:  # N3, N4, REF, PER...: nothing the scan files
+                continue
+            if tag == "NM1":
+                elements = seg.elements
+                in_2330b = (elements[0] if elements else "") == "PR"
+                if in_2330b:
+                    nm1 = seg  # the last NM1*PR, as the scan keeps it
+            elif tag == "DTP":
+                if in_2330b:
                     elements = seg.elements
-                    in_2330b = (elements[0] if elements else "") == "PR"
-                    if in_2330b:
-                        nm1 = seg  # the last NM1*PR, as the scan keeps it
-                elif tag == "DTP":
-                    if in_2330b:
-                        elements = seg.elements
-                        if (elements[0] if elements else "") == "573":
-                            dated.append(seg)
-                elif tag in _MOVES_THE_SCAN or (nm1 is None and (tag == "CAS" or tag == "AMT")):
-                    return None
-        payer = cls()
-        payer.sbr, payer.cas, payer.paid, payer.cost_avoided, payer.eaf = sbr, cas, paid, cost_avoided, eaf
-        payer.nm1, payer.dated = nm1, dated
-        payer.payer_id = element(nm1, 9) if nm1 is not None else ""
-        return payer
+                    if (elements[0] if elements else "") == "573":
+                        dated.append(seg)
+            elif nm1 is None or tag in _MOVES_THE_SCAN:  # a CAS or AMT before the payer's NM1*PR
+                return None
+    if nm1 is None or paid is None:
+        return None
+    return sbr, paid, cas, dated, eaf, element(nm1, 9)
