@@ -73,7 +73,8 @@ class ClaimIndex:
         self._shared: tuple | None = None  # the last claim's header and 2000A (ClaimIndex._shared_context)
         self._envelope_objects: dict[int, Envelope] = {}
         self._placer = None
-        # placement states by open loop ids: tag (or tag, then element 01) -> (depth, child, next state)
+        # placement states by open loop ids: tag, or (tag, element 01) where a loop on the way tells
+        # children apart by it -> (depth, child, next state, loops kept open)
         self._placements: dict[tuple, dict] = {}
         self._placed = 0  # states and decisions remembered, at most PLACEMENTS_KEPT
         self._table = loop_table()
@@ -202,7 +203,9 @@ class ClaimIndex:
         the open loops, the tag and, where a loop on the way tells children apart by it, element 01:
         each decision is made once and kept in a state per tuple of open loop ids (`_placements`),
         which also holds the state the decision leads to, so a segment costs its making, one dict
-        look-up by tag and an append to the open loops' item lists."""
+        look-up by tag and an append to the open loops' item lists. A decision that depends on element
+        01 is kept under (tag, element 01): its tag alone finds nothing, and the pair is looked up;
+        so what the tag finds is always a decision, taken without a test of what it is."""
         trans = self._placements.get(ids)
         if trans is None:
             trans = self._state(ids)
@@ -221,8 +224,8 @@ class ClaimIndex:
             seg.__class__ = segment
             number += 1
             action = trans.get(tag)
-            if type(action) is not tuple:  # noqa: E721 - None (not decided yet) or a dict by element 01
-                action = action.get(elements[0] if elements else "") if action is not None else None
+            if action is None:  # not decided yet, or decided by element 01 too: kept under (tag, element 01)
+                action = trans.get((tag, elements[0] if elements else ""))
                 if action is None:
                     action = self._decide(trans, seg)
             depth, child_id, trans, cut = action
@@ -262,11 +265,8 @@ class ClaimIndex:
         self._remember()
         if any(rule is not None and any(qualifiers is not None for qualifiers, _ in rule[0])
                for rule in (placement.get((loop_id, tag)) for loop_id in ids)):
-            by_qualifier = trans.get(tag)  # a loop on the way tells children apart by element 01
-            if by_qualifier is None:
-                by_qualifier = trans[tag] = {}
-            elements = seg.elements
-            by_qualifier[elements[0] if elements else ""] = action
+            elements = seg.elements  # a loop on the way tells children apart by element 01
+            trans[(tag, elements[0] if elements else "")] = action
         else:
             trans[tag] = action
         return action

@@ -48,10 +48,14 @@ def test_index_places_as_the_builder(picked, start, kept):
     index_module.PLACEMENTS_KEPT = kept  # a tiny bound forgets states mid-claim: placements stay the same
     try:
         index = ClaimIndex()
+        remembered = []
         for _ in range(2):  # the second time from remembered decisions
             loop = Loop(start, segments[:1])
             index._make_placed([loop.items], (start,), bodies[1:], 2)
             assert tree(loop) == builder_places(start, segments)
             assert index._placed <= kept
+            remembered.append(index._placed)
+        if kept == 10_000:  # nothing forgotten: the second time finds every decision, makes none
+            assert remembered[1] == remembered[0]
     finally:
         index_module.PLACEMENTS_KEPT = original
