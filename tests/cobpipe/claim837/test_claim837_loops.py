@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from edi.segment import Segment
 
 from cobpipe.claim837 import Loop, loop_table
@@ -101,3 +104,20 @@ def test_placement_table_agrees_with_child_loop_and_is_member():
                 assert chosen == table.child_loop(loop_id, segment)
                 checked += chosen is not None
     assert checked > 100
+
+
+_ids = st.sampled_from(["2320", "2400", "2310B"])
+_segments = st.sampled_from(["SBR*P", "LX*1", "NM1*82", "CLM*A*1"]).map(seg)
+_loops = st.recursive(st.builds(Loop, _ids, st.lists(_segments, max_size=2)),
+                      lambda inner: st.builds(Loop, _ids, st.lists(st.one_of(_segments, inner), max_size=6)),
+                      max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_loops, st.sampled_from(["2320", "2400", "2310B", "2300"]))
+def test_children_of_is_every_direct_child_with_the_id_in_order(loop, loop_id):
+    """children_of (a plain loop: the 2300's 2320s and 2400s, ~3 times a claim) answers as its
+    definition reads: the direct child loops with that id (the same objects), in order, none below."""
+    expected = [item for item in loop.items if isinstance(item, Loop) and item.id == loop_id]
+    found = loop.children_of(loop_id)
+    assert len(found) == len(expected) and all(a is b for a, b in zip(found, expected))
