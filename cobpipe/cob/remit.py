@@ -42,19 +42,13 @@ class RemitLine:
     procedure: tuple[str, ...]  # SVC01 components (qualifier, code, modifiers..., description)
     adjustments: list[Adjustment]
     adjudication_date: dt.date | None = None  # line DTM, if ever needed
-    # the line's PR (patient responsibility) CAS amounts summed from the first, as the fast 835 read
-    # added them (Decimal(0) when none), for the builder's line-level AMT*EAF; None: not told (sum
-    # `adjustments`)
-    patient_adjustments: Decimal | None = field(default=None, compare=False, repr=False)
 
     def __init__(self, match: RemittedLine, paid: Decimal, paid_units: Decimal | None, procedure: tuple[str, ...],
-                 adjustments: list[Adjustment], adjudication_date: dt.date | None = None,
-                 patient_adjustments: Decimal | None = None) -> None:
+                 adjustments: list[Adjustment], adjudication_date: dt.date | None = None) -> None:
         for name in _MATCHED:
             setattr(self, name, getattr(match, name))
         self.paid, self.paid_units, self.procedure = paid, paid_units, procedure
         self.adjustments, self.adjudication_date = adjustments, adjudication_date
-        self.patient_adjustments = patient_adjustments
 
     @property
     def match(self) -> RemitLine:

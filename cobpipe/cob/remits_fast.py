@@ -70,7 +70,7 @@ _remit_claim = _plain_maker(RemitClaim, _REMIT_FIELDS, {"payments": RemitClaim.p
 # RemitLine(...) positionally, without its __init__ (which copies a RemittedLine's fields)
 _REMIT_LINE_FIELDS = ("ordinal", "segment", "ref_6r", "qualifier", "code", "modifiers", "original_code",
                       "original_modifiers", "charge", "units", "service_date", "paid", "paid_units", "procedure",
-                      "adjustments", "adjudication_date", "patient_adjustments")
+                      "adjustments", "adjudication_date")
 if tuple(f.name for f in dataclasses.fields(RemitLine)) != _REMIT_LINE_FIELDS:
     raise ImportError("cob.remit.RemitLine's fields changed: update remits_fast._claim and _REMIT_LINE_FIELDS")
 _remit_line = _plain_maker(RemitLine, _REMIT_LINE_FIELDS)
@@ -379,16 +379,15 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     first_day = last_day = None
     paid_total = None  # the lines' SVC03s (for whole_cents, below)
     has_last = has_first = False
-    # every CAS total, every PR amount (a line's of each added when it closes); each sum None until its
-    # first term, which it then is (a sum started at ZERO cost an addition more: only their values are
-    # compared)
+    # every CAS total (a line's added when it closes); every PR amount; each sum None until its first
+    # term, which it then is (a sum started at ZERO cost an addition more: only their values are compared)
     cas_total = pr_total = None
     in_line = False
     # the line being read
     l_number = l_parts = l_charge = l_paid = l_units = l_billed_units = l_ref = l_472 = l_150 = None
     l_has472 = l_has150 = l_has151 = False
     l_code = l_mods = l_ocode = l_omods = l_adjustments = None
-    l_cas = l_pr = None
+    l_cas = None
     dtm_text = dtm = ""  # the last DTM read, and what _dtm read of it
     j = start
     for j in range(start + 1, count):
@@ -399,16 +398,14 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             if cas is None:
                 return _end(bodies, j, count), _NOT_OURS
             group, made, total = cas
-            if in_line:  # (a line's totals added to the claim's when it closes)
+            if in_line:
                 l_adjustments += made
                 l_cas = total if l_cas is None else l_cas + total
-                if group == "PR":
-                    l_pr = total if l_pr is None else l_pr + total
             else:
                 adjustments += made
                 cas_total = total if cas_total is None else cas_total + total
-                if group == "PR":
-                    pr_total = total if pr_total is None else pr_total + total
+            if group == "PR":
+                pr_total = total if pr_total is None else pr_total + total
         elif first == "D":  # DTM
             if body != dtm_text:  # a claim's lines mostly repeat one date: not looked up again (-17M at 10k)
                 dtm = _dtm(body)
@@ -438,16 +435,12 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                     return _end(bodies, j, count), _NOT_OURS
                 if l_cas is not None:
                     cas_total = l_cas if cas_total is None else cas_total + l_cas
-                if l_pr is None:  # RemitLine.patient_adjustments: the builder's sum for its AMT*EAF
-                    l_pr = ZERO
-                else:
-                    pr_total = l_pr if pr_total is None else pr_total + l_pr
                 remit_lines.append(_remit_line(  # RemitLine's fields in order
                     len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods, l_ocode, l_omods,
                     l_charge, l_billed_units,
                     ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
                     if l_has472 or l_has150 or l_has151 else claim_day,
-                    l_paid, l_units, l_parts, l_adjustments, None, l_pr))
+                    l_paid, l_units, l_parts, l_adjustments, None))
                 paid_total = l_paid if paid_total is None else paid_total + l_paid
             else:
                 # a line's claim dates (ServiceLine.service_date): the statement period, when one
@@ -489,7 +482,7 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             l_number = number + j - start
             l_ref = None
             l_has472 = l_has150 = l_has151 = False
-            l_adjustments, l_cas, l_pr = [], None, None
+            l_adjustments, l_cas = [], None
             in_line = True
         elif first == "A" or first == "Q":  # AMT, QTY
             if not _amount_ok(body):  # ERA003 (or another tag: ERA008)
@@ -557,16 +550,12 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
             return j, _NOT_OURS
         if l_cas is not None:
             cas_total = l_cas if cas_total is None else cas_total + l_cas
-        if l_pr is None:
-            l_pr = ZERO
-        else:
-            pr_total = l_pr if pr_total is None else pr_total + l_pr
         remit_lines.append(_remit_line(  # RemitLine's fields in order
             len(remit_lines) + 1, l_number, l_ref or "", l_parts[0], l_code, l_mods, l_ocode, l_omods,
             l_charge, l_billed_units,
             ((l_472 if l_has472 else None) or (l_150 if l_has150 else None))
             if l_has472 or l_has150 or l_has151 else claim_day,
-            l_paid, l_units, l_parts, l_adjustments, None, l_pr))
+            l_paid, l_units, l_parts, l_adjustments, None))
         paid_total = l_paid if paid_total is None else paid_total + l_paid
     if (charge if cas_total is None else charge - cas_total) != paid:  # C
         return j, _NOT_OURS

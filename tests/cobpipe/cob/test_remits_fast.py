@@ -365,37 +365,6 @@ def test_the_fast_reads_whole_cents_is_the_builders(tmp_path_factory, amounts):
     assert told is (True if _whole_cents(claim) else None)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.tuples(st.sampled_from(["CO", "PR", "OA"]),
-                                   st.sampled_from(["5", "5.00", "-5.00", "1.10", "2.125", ".5", "-0.25", "7."])),
-                         max_size=3), min_size=1, max_size=3))
-@example([[("PR", "5.00"), ("CO", "1.10"), ("PR", "-5.00")], [], [("CO", "5")]])
-def test_a_lines_patient_adjustments_are_the_builders_sum(tmp_path_factory, lines):
-    """RemitLine.patient_adjustments as the fast read tells it is the sum adjudication.adjudicated_line
-    makes for the line's AMT*EAF (Decimal(0) plus every PR amount, in order), to the exponent (its text
-    is written): lines of no CAS, of no PR, of PR amounts that add up to zero in cents."""
-    segments = []
-    charge = patient = Decimal(0)
-    for n, cas in enumerate(lines, 1):
-        line_charge = Decimal(100) + sum(Decimal(amount) for _, amount in cas)
-        charge += line_charge
-        patient += sum((Decimal(amount) for group, amount in cas if group == "PR"), Decimal(0))
-        segments += [f"SVC*HC:99213*{line_charge}*100**1", *(f"CAS*{group}*1*{amount}" for group, amount in cas),
-                     f"REF*6R*L{n}"]
-    path = one_claim_era(tmp_path_factory.mktemp("patient") / "era.835", [
-        "LX*1", f"CLP*A1*1*{charge}*{100 * len(lines)}*{patient}*12*ICN", *segments])
-    (pairs, _), stream = outcome(path, plain=False)
-    assert (stream.fast, stream.slow) == (1, 0)
-    for line in pairs[0][1].lines:
-        summed = Decimal(0)
-        for adjustment in line.adjustments:
-            if adjustment.group == "PR":
-                summed += adjustment.amount
-        assert str(line.patient_adjustments) == str(summed)
-    (general, _), _ = outcome(path, plain=True)
-    assert [line.patient_adjustments for line in general[0][1].lines] == [None] * len(lines)  # not told
-
-
 @pytest.mark.parametrize("units", ["1", "1.0", "01", "2", ""])
 def test_a_lines_units_read_as_the_general_reader_writes_them(tmp_path, units):
     """SVC05 as the general reader reads it, digit for digit (equal Decimals may differ in exponent,
@@ -507,7 +476,7 @@ def test_the_line_maker_makes_what_remit_line_makes(data):
     rest = [data.draw(_MONEY), data.draw(st.none() | _MONEY), data.draw(mods),
             data.draw(st.lists(st.builds(Adjustment, _TEXT, _TEXT, _MONEY, st.none() | _MONEY), max_size=3))]
     remitted = RemittedLine(*matched)
-    made, expected = _remit_line(*matched, *rest, None, None), RemitLine(remitted, *rest)
+    made, expected = _remit_line(*matched, *rest, None), RemitLine(remitted, *rest)
     assert type(made) is RemitLine
     assert made == expected and repr(made) == repr(expected)
     for other in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), copy.copy(made)):
