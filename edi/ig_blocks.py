@@ -274,7 +274,12 @@ class _Blocks:
             nl = "\r\n" if first == "\r" else "\n"
             if not region.startswith(nl):
                 return None
-            texts = region[len(nl):-1].split(term + nl)
+            # region[len(nl):-1].split(term + nl) without copying the region first (~1 instruction a
+            # character): no separator can take in the leading line break or the last terminator
+            # (the terminator is no line break), so only the first and last texts differ, by those
+            texts = region.split(term + nl)
+            texts[0] = texts[0][len(nl):]
+            texts[-1] = texts[-1][:-1]
             # no other terminator or line break inside a text (looked for in the texts joined: a C-level
             # copy and three memchr searches, not three counts of the region)
             joined = "".join(texts)
@@ -284,7 +289,8 @@ class _Blocks:
         else:
             if "\n" in region or "\r" in region:
                 return None
-            texts = region[:-1].split(term)
+            texts = region.split(term)
+            texts.pop()  # (the empty text after the last terminator: region[:-1].split(term), not copied)
             line0, step = self.reader.line, 0
             nl = ""
         # no empty piece (pyx12 stops there), none past its buffer: a mark (line break, or terminator
