@@ -31,6 +31,9 @@ class DecisionLog:
         self._revised: dict[int, Any] = {}  # position -> a written decision changed after it was written
         self._spilling = True
         self._blocks: list[tuple[int, int]] = []  # (offset, size) of each pickled block in the file
+        # on_block(number, rows): told each block `append` writes out, with its decisions' report_row()s
+        # made from them in memory (report.Prepared encodes them then, instead of reading them back)
+        self.on_block: Callable[[int, list], None] | None = None
         for decision in decisions:
             self.append(decision)
 
@@ -49,7 +52,12 @@ class DecisionLog:
                 self.append(decision)
 
     def _write_out(self, decisions: list[Any]) -> bool:
-        return self._write_data(packed(decisions), len(decisions))
+        packing = _packing(decisions)
+        if not self._write_data(_pickled(packing), len(decisions)):
+            return False
+        if self.on_block is not None:
+            self.on_block(len(self._blocks) - 1, _rows_of(packing))
+        return True
 
     def _write_data(self, data: bytes, count: int) -> bool:
         try:
@@ -103,11 +111,7 @@ class DecisionLog:
         """The `report_row()`s of the decisions of written block `number`, which starts at decision
         `position`, as `rows` gives them."""
         offset, size = self._blocks[number]
-        kind, block = pickle.loads(self._read(offset, size))
-        if kind is not None and hasattr(kind, "_block_rows"):
-            rows = kind._block_rows(block)
-        else:
-            rows = [d.report_row() for d in (kind._unpack_block(block) if kind is not None else block)]
+        rows = _rows_of(pickle.loads(self._read(offset, size)))
         if self._revised:
             revised = self._revised
             rows = [revised[position + k].report_row() if position + k in revised else row
@@ -224,8 +228,26 @@ def _unpacked(data: bytes) -> list[Any]:
 
 def packed(decisions: list[Any]) -> bytes:
     """One block of decisions as the log's file keeps it (DecisionLog.append_packed takes it)."""
+    return _pickled(_packing(decisions))
+
+
+def _packing(decisions: list[Any]) -> tuple:
+    """(the decisions' type, its packed block) when the type packs many at once (ClaimDecision:
+    plain tuples, one pickle), else (None, the decisions): what `packed` pickles."""
     kind = type(decisions[0])
     if hasattr(kind, "_pack_block") and all(type(d) is kind for d in decisions):
-        # a decision type that packs many at once (ClaimDecision: plain tuples, one pickle)
-        return pickle.dumps((kind, kind._pack_block(decisions)), protocol=pickle.HIGHEST_PROTOCOL)
-    return pickle.dumps((None, decisions), protocol=pickle.HIGHEST_PROTOCOL)
+        return kind, kind._pack_block(decisions)
+    return None, decisions
+
+
+def _pickled(packing: tuple) -> bytes:
+    return pickle.dumps(packing, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _rows_of(packing: tuple) -> list:
+    """The report_row()s of a block's decisions from its `_packing` (by the type's `_block_rows`,
+    without making the decisions again, when it has one)."""
+    kind, block = packing
+    if kind is not None and hasattr(kind, "_block_rows"):
+        return kind._block_rows(block)
+    return [d.report_row() for d in (kind._unpack_block(block) if kind is not None else block)]

@@ -225,10 +225,12 @@ def stage_era(era: Path, claims: ClaimSource, out_dir: Path, *, options: Convert
     else:
         converter = ClaimConverter(claims, options=options, issued=issued, coverage=coverage, path=str(era))
         built = converter.run(scan, decisions)
+        decisions.on_block = ready.block_written  # each block's entries encoded as the log writes it out
     if on_progress is not None:
         built = _reporting(built, decisions, era, scan.claims, on_progress)
     written = _write_837(built, output, options, numbers, decisions, separate_validator=separate, staged=staged,
                          split=split, ready=ready)
+    decisions.on_block = None  # (every decision appended)
     paper = _write_paper(converter.paper, out_dir / f"{era.stem}.paper.pdf", options, decisions, ready)
     if ready.stale:  # a decision changed since: made again, from the first
         ready = _Prepared(era, decisions)

@@ -48,6 +48,21 @@ class Prepared:
             return False
         try:
             rows = decisions.block_rows(self._blocks, self._position)
+        except OSError:
+            self._failed = True
+            return False
+        return self._encode_block(rows)
+
+    def block_written(self, number: int, rows: list) -> None:
+        """The log's block `number` as it is written out (DecisionLog.on_block), its decisions final
+        and their rows made in memory: encoded now when it is the next to encode, instead of read
+        back from the log's file (a pickle of every decision's values) at the end."""
+        if not self._failed and number == self._blocks:
+            self._encode_block(rows)
+
+    def _encode_block(self, rows: list) -> bool:
+        """The entries of the next block to encode, from its rows; False when they cannot be written."""
+        try:
             self._write(rows)
         except OSError:
             self._failed = True

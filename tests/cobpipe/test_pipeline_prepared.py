@@ -102,3 +102,62 @@ def test_entries_are_caught_up_in_a_split_conversion(tmp_path, monkeypatch):
     run_batch([made.era], [made.claims], tmp_path / "out", options=OPTIONS, coverage_path=made.coverage, workers=2,
               numbers_path=tmp_path / "numbers.sqlite")
     assert any(caught)
+
+
+# --- one converting process: each block's entries encoded as the log writes it out --------------------
+
+@pytest.mark.parametrize("copies, block", [(1, 3), (3, 2), (2, 1000), (4, 1), (0, 3)])
+def test_entries_encoded_as_blocks_are_written_are_the_entries_made_at_once(tmp_path, copies, block):
+    """DecisionLog.on_block hands Prepared each block as `append` writes it out, its rows made from
+    the decisions in memory: the same text, counts and billed rows as all at once, and no block read
+    back from the log's file."""
+    from cobpipe.decision_log import DecisionLog
+    from cobpipe.report import Prepared
+    from tests.cobpipe.test_decision_log import _assorted
+
+    made = _assorted() * copies
+    log = DecisionLog(block=block)
+    ready = Prepared(tmp_path / "era.835", log)
+    (tmp_path / "era.835").write_text("ISA")
+    told = []
+
+    def block_written(number, rows):
+        told.append(number)
+        ready.block_written(number, rows)
+
+    def not_read(number, position):
+        raise AssertionError(f"block {number} read back although it was encoded as it was written")
+
+    log.on_block = block_written
+    log.block_rows = not_read
+    for decision in made:
+        log.append(decision)
+    ready.prepare()
+    assert told == list(range(log.blocks)) and (log.blocks > 0) == (len(made) >= 2 * block)
+    text, statuses, billed = _made_at_once(made)
+    ready.entries.seek(0)
+    assert ready.entries.read() == text
+    assert ready.billed == billed
+    assert ready.counts == {status: statuses.count(status) for status in STATUSES}
+
+
+def test_one_converting_process_reads_no_block_back_for_the_report(tmp_path, monkeypatch):
+    """A conversion in one process encodes the report's entries of every block as its decision log
+    writes it out (the report is the reference's: test_the_report_made_while_checking_is_the_report_made_after)."""
+    from cobpipe import decision_log
+    from cobpipe.decision_log import DecisionLog
+
+    monkeypatch.setattr(decision_log, "BLOCK", 7)  # several blocks written out
+    read_back = []
+    block_rows = DecisionLog.block_rows
+
+    def counted_rows(self, number, position):
+        read_back.append(number)
+        return block_rows(self, number, position)
+
+    monkeypatch.setattr(DecisionLog, "block_rows", counted_rows)
+    made = generate_set(120, tmp_path / "in", seed=5, denial_fraction=0.2)
+    [result] = run_batch([made.era], [made.claims], tmp_path / "out", options=OPTIONS, coverage_path=made.coverage,
+                         workers=1, numbers_path=tmp_path / "numbers.sqlite")
+    assert result.decisions.blocks > 5
+    assert read_back == []
