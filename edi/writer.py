@@ -345,7 +345,9 @@ class InterchangeWriter:
         self.stream = stream
         self.settings = settings
         self.numbers = numbers
-        self.delimiters = delimiters
+        # the standard set itself when equal to it: the writers' fast paths ask `is STANDARD` (one
+        # identity test a claim, not a dataclass comparison), and a parsed '*:^~' or a pickled copy is not it
+        self.delimiters = STANDARD if delimiters == STANDARD else delimiters
         self.now = now or dt.datetime.now()
         self.control = 0
         self.groups = 0

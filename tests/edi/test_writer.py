@@ -312,3 +312,20 @@ def test_one_join_takes_the_usual_claim(raw):
                 for tag, elements in raw]
     segments = [s for s in segments if s.elements]
     assert _same_delimiters_text(segments, STANDARD) == "".join(serialize(s) for s in segments)
+
+
+def test_delimiters_equal_to_the_standard_set_are_held_as_it():
+    """A parsed '*:^~' (convert's --delimiters default) or a pickled copy equals STANDARD without
+    being it; the writer holds STANDARD itself so its fast paths (`is STANDARD`) are taken, and the
+    text is the same either way."""
+    import pickle
+
+    from edi.segment import output_delimiters
+
+    for equal in (output_delimiters("*:^~"), pickle.loads(pickle.dumps(STANDARD))):
+        assert equal == STANDARD and equal is not STANDARD
+        text, ix = write_golden(equal)
+        assert ix.delimiters is STANDARD and text == write_golden()[0]
+    other = output_delimiters("|>!~")
+    text, ix = write_golden(other)
+    assert ix.delimiters is other and "ISA|" in text
