@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from edi.segment import STANDARD, Segment
 
 from ..claim837.claim import OriginalClaim
-from ..claim837.loops import Loop, loop_table
+from ..claim837.loops import Loop, loop_table, start_segment
 from ._make import maker
 from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, adjudicated_line,
                            bundled_into, code, dtp573, line_adjudication, loop_holding, other_payer_loop,
@@ -56,7 +56,7 @@ class NextPayer:
 
     @classmethod
     def from_2320(cls, loop: Loop) -> "NextPayer":
-        sbr = _first(loop)
+        sbr = start_segment(loop)
         subscriber = loop.child("2330A")
         payer = loop.child("2330B")
         if sbr is None or subscriber is None or payer is None:
@@ -115,7 +115,7 @@ class Patient:
         if loop is None:
             raise BuildError("the original 2000C has no 2010CA patient name")
         address, demographics, extra = _person_parts(loop)
-        return cls(_first(loop), address, demographics, extra, patient.segment("PAT"))
+        return cls(start_segment(loop), address, demographics, extra, patient.segment("PAT"))
 
     @classmethod
     def _of_2000b(cls, loop: Loop | None, pat: Segment | None) -> "Patient":
@@ -123,14 +123,7 @@ class Patient:
         if loop is None:
             raise BuildError("the original 2000B has no 2010BA subscriber")
         address, demographics, _ = _person_parts(loop)
-        return cls(_first(loop), address, demographics, [], pat)
-
-
-def _first(loop: Loop) -> Segment | None:
-    """`loop.first` (its start segment, or None), called as a function: a property is reached through
-    a C call into Python, ~320 instructions more a read (~6 reads a claim)."""
-    items = loop.items
-    return items[0] if items and isinstance(items[0], Segment) else None
+        return cls(start_segment(loop), address, demographics, [], pat)
 
 
 def _subscriber_parts(loop: Loop) -> tuple[Segment | None, Loop | None, Loop | None, Segment | None]:
@@ -209,7 +202,7 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
     adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
     line_level_eaf = remit.has_lines and not (adjustments and any(a.group == "PR" for a in adjustments))
-    payer_id = _first(prior_payer).get(9)
+    payer_id = start_segment(prior_payer).get(9)
     new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf, tidied=tidy)
     if kept:
@@ -234,7 +227,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     before_2320, before_2430 = _placement()
     after = -1  # the position in `built` after which the 2320s go
     items = source.items
-    clm = _first(source)
+    clm = start_segment(source)
     if clm is None:
         raise BuildError("the original 2300 does not start with CLM")
     matches = lines.matches
@@ -380,7 +373,7 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
     SBR made of the next payer's values, the next payer's NM1/N3/N4/REF, which a coverage row may
     have given, unless `read_tidy`: read from the original's own 2320); the HL, the patient's address
     and DMG and the PAT made of the original's are tidy."""
-    hl = _first(original)
+    hl = start_segment(original)
     sbr = Segment.build("SBR", next_payer.level, "18" if next_payer.relationship == "18" else "",
                         next_payer.group_number, next_payer.group_name, next_payer.insurance_type, "", "", "",
                         next_payer.filing_indicator)
@@ -415,7 +408,7 @@ def _tidied(segments: list[Segment]) -> list[Segment]:
 def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patient, tidied: bool = False) -> Loop:
     """The new 2000C. `tidied`: as for `_subscriber_loop`; only the PAT, whose PAT01 is the next
     payer's relationship code, is looked at."""
-    hl = _first(original.patient) if original.patient is not None else Segment.build("HL", "", "", "23", "0")
+    hl = start_segment(original.patient) if original.patient is not None else Segment.build("HL", "", "", "23", "0")
     tail = patient.pat.elements[4:] if patient.pat is not None else ()
     pat = Segment.build("PAT", next_payer.relationship, "", "", "", *tail)
     if tidied:
