@@ -146,17 +146,20 @@ def _block_by_split(text: bytes, lines: bool):
 
 
 def _block(text: bytes, lines: bool):
-    """The same answers from era.clean's block checks as they are."""
-    from cobpipe.era.clean import _KEY, _KEY_LINES, _segment_problem
+    """The same answers from era.clean's block checks as they are: the counts and searches of
+    _segment_problem, and the one search for loop starts and for segments that do not start with an
+    id (or, one segment a line, terminators without their line feed)."""
+    from cobpipe.era.clean import _KEY_OR_BAD_START, _segment_problem
 
-    if text.count(b"\n") != (text.count(b"~") - 1 if lines else 0):
-        return "line feeds"
-    problem = _segment_problem(text, lines)
-    if problem == "segment id" and lines and text.count(b"~\n") != text.count(b"~") - 1:
-        return "line feeds"  # a terminator without its line feed: found by the same search
-    if problem:
+    problem = _segment_problem(text, lines, text.count(b"~") - 1)
+    if problem == "line feeds":
         return problem
-    return [(m.start() + 1, m.group(1)) for m in (_KEY_LINES if lines else _KEY).finditer(text)]
+    found = list(_KEY_OR_BAD_START[lines].finditer(text))
+    if any(match[1] is None for match in found):
+        if lines and text.count(b"~\n") != text.count(b"~") - 1:
+            return "line feeds"  # a terminator without its line feed: found by the same search
+        return "segment id"
+    return problem or [(match.start(1), match[1]) for match in found]
 
 
 _SEGMENT_BYTES = st.sampled_from([b"A", b"Z", b"0", b"9", b"*", b" ", b"\t", b"\v", b"\f", b"\x00", b"\x1a", b"a",
