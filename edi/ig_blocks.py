@@ -214,7 +214,9 @@ class _Blocks:
             taken = False
             trie = shapes.trie
             if trie is not None:
-                if texts[i].startswith(hl):
+                # (a unit after the region's first starts where the last one ended, at an HL or an LX:
+                # its first letter tells which)
+                if texts[i][0] == "H" if i else texts[i].startswith(hl):
                     entries = trie.get(_ENTRY)
                     if entries is not None and enter(entries, texts[i]):
                         j = i + 1

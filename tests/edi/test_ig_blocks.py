@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -424,3 +425,35 @@ def test_learned_lengths_are_kept_shortest_first(tmp_path):
         same(read(Path(claims)))
     assert seen and all(lengths == sorted(lengths) for lengths in seen)
     assert any(len(lengths) > 1 for lengths in seen)
+
+
+def test_a_unit_is_told_an_hl_by_its_first_letter_and_a_region_by_its_first_text(tmp_path, monkeypatch):
+    """A unit after a region's first starts where the last one ended, at an HL or an LX, so `region` tells
+    an HL there by its first letter; the region's first text may be any segment (chunks are cut
+    anywhere) and is looked at whole. Only HLs are offered to the learned block entries, blocks are
+    entered at the start of regions and after runs, and the issues and lines stay the per-segment
+    path's, over chunk cuts that start regions at HLs, LXs and other segments."""
+    offered, firsts = [], []
+    layout, enter = ig_blocks._Blocks._layout, ig_blocks._Blocks.enter
+
+    def recording_layout(self, region):
+        found = layout(self, region)
+        if found is not None:
+            firsts.append(found[0][0])
+        return found
+
+    def recording_enter(self, entries, text):
+        taken = enter(self, entries, text)
+        by_region = sys._getframe(1).f_code.co_name == "region"  # (not the per-segment path's `unit`)
+        offered.append((text, taken, by_region and bool(firsts) and text is firsts[-1]))
+        return taken
+
+    monkeypatch.setattr(ig_blocks._Blocks, "_layout", recording_layout)
+    monkeypatch.setattr(ig_blocks._Blocks, "enter", recording_enter)
+    text = _synthetic(tmp_path)
+    for read_chars in range(3001, 4100, 61):
+        same(text, read_chars)
+    assert offered and all(t.startswith("HL*") for t, _taken, _first in offered)
+    assert any(taken and first for _t, taken, first in offered)  # by `region`, at a region's start
+    assert any(taken and not first for _t, taken, first in offered)
+    assert {t[:3] for t in firsts} >= {"HL*", "LX*"} and any(t[:3] not in ("HL*", "LX*") for t in firsts)
