@@ -235,7 +235,7 @@ def _packing(decisions: list[Any]) -> tuple:
     """(the decisions' type, its packed block) when the type packs many at once (ClaimDecision:
     plain tuples, one pickle), else (None, the decisions): what `packed` pickles."""
     kind = type(decisions[0])
-    if hasattr(kind, "_pack_block") and all(type(d) is kind for d in decisions):
+    if hasattr(kind, "_pack_block") and set(map(type, decisions)) == {kind}:
         return kind, kind._pack_block(decisions)
     return None, decisions
 

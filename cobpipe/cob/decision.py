@@ -124,7 +124,10 @@ class ClaimDecision:
         tuples made by one C getter (no __reduce__ call per decision), and only the findings lists
         that are not fresh and empty (nearly all are), by position."""
         rows = list(map(_ROW, decisions))
-        kept = [(position, findings) for position, findings in enumerate(map(_FINDINGS, decisions))
+        findings_lists = list(map(_FINDINGS, decisions))
+        if _all_fresh(findings_lists):  # the usual block
+            return rows, []
+        kept = [(position, findings) for position, findings in enumerate(findings_lists)
                 if findings or type(findings) is not CappedFindings or _STATE(findings) != _FRESH_STATE]
         return rows, kept
 
@@ -279,6 +282,14 @@ _STATE = attrgetter("per_code", "junk_limit", "counts", "junk", "_summaries")
 _FRESH_STATE = (FINDINGS_PER_CODE, None, {}, 0, {})  # what _fresh() checks, as one comparison
 
 
+
+
+def _all_fresh(findings_lists: list) -> bool:
+    """Every list empty exactly as `_capped()` makes it (what _pack_block keeps none of), told by
+    passes of C code over the lists (their truth, their types, their states) instead of a step of
+    Python code a list."""
+    return (not any(findings_lists) and set(map(type, findings_lists)) == {CappedFindings}
+            and list(map(_STATE, findings_lists)).count(_FRESH_STATE) == len(findings_lists))
 
 
 def _restore_decision(claim_id, status, reasons, payer_id, era_segment, findings, *rest) -> ClaimDecision:

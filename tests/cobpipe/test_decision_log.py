@@ -465,3 +465,60 @@ def test_a_remitted_decision_is_the_keyword_made_decision(claim_id, status, segm
     assert type(made.findings) is type(keyword.findings) and _STATE(made.findings) == _STATE(keyword.findings)
     other = remitted_decision(claim_id, status, segment, era_payer, level, clp02, number)
     assert other.reasons is not made.reasons and other.findings is not made.findings
+
+
+def _findings_of_kind(kind: str):
+    """A decision's findings list of one shape the packing meets: fresh, or empty but not fresh in
+    each way it can be, or holding a finding."""
+    from cobpipe.cob.decision import _capped, _empty_findings
+    from edi.findings import CappedFindings, Finding
+
+    if kind == "fresh":
+        return _empty_findings()
+    if kind == "capped":
+        return _capped()  # made by its __init__: fresh too
+    if kind == "plain":
+        return []
+    if kind == "per_code":
+        return CappedFindings(per_code=5, junk_limit=None)
+    if kind == "junk_limit":
+        return CappedFindings(junk_limit=3)
+    if kind == "junk":
+        made = _empty_findings()
+        made.junk = 1
+        return made
+    made = _empty_findings()
+    if kind == "kept":  # a finding kept whatever the cap: not counted
+        made.keep(Finding("COB020", "x"))
+        return made
+    made.append(Finding("COB020", "x"))
+    if kind == "cleared":  # empty again, its count kept
+        made.clear()
+    elif kind == "summary":
+        made._summaries["COB020"] = made[0]
+        made.clear()
+    return made
+
+
+@settings(deadline=None)  # (a shared machine: its time per example varies)
+@given(st.lists(st.sampled_from(["fresh", "capped", "plain", "per_code", "junk_limit", "junk", "cleared",
+                                 "summary", "found", "kept"]), min_size=1, max_size=12),
+       st.booleans())
+def test_a_block_of_fresh_findings_is_told_as_each_list_is(kinds, usual):
+    """_pack_block's `_all_fresh` (passes of C code over a block's findings lists) answers what the
+    reference rule, asked of each list, answers, and the block packs what that rule keeps; fails
+    with any one of its three passes (truth, types, states) left out."""
+    from cobpipe.cob.decision import _FRESH_STATE, _STATE, _all_fresh
+    from edi.findings import CappedFindings
+
+    if usual:  # the usual block: all fresh but (maybe) one
+        kinds = ["fresh"] * 30 + kinds[:1]
+    block = [ClaimDecision(f"C{k}", CONVERTED, findings=_findings_of_kind(kind)) for k, kind in enumerate(kinds)]
+    lists = [d.findings for d in block]
+    reference = [(position, findings) for position, findings in enumerate(lists)
+                 if findings or type(findings) is not CappedFindings or _STATE(findings) != _FRESH_STATE]
+    assert _all_fresh(lists) == (reference == [])
+    rows, kept = ClaimDecision._pack_block(block)
+    assert kept == reference and [p for p, _ in kept] == [p for p, _ in reference]
+    assert [(row, list(found)) for row, found in ClaimDecision._block_rows((rows, kept))] == \
+        [(d.report_row()[0], list(d.report_row()[1])) for d in block]
