@@ -199,9 +199,11 @@ def report_json(row: tuple, findings) -> str:
         return _report_json(row, findings)
     if middle is None or type(claim_id) is not str:
         return _report_json(row, findings)
+    # one f-string: the entry's text made at once, not a new string at each '+' (an exact int formats
+    # as its repr)
     if era_segment is None:
-        return '{"id": ' + _string(claim_id) + middle + "}"
-    return '{"id": ' + _string(claim_id) + middle + ', "segment": ' + int.__repr__(era_segment) + "}"
+        return f'{{"id": {_string(claim_id)}{middle}}}'
+    return f'{{"id": {_string(claim_id)}{middle}, "segment": {era_segment}}}'
 
 
 def _report_json(row: tuple, findings) -> str:
