@@ -154,8 +154,8 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     joined = "".join(bodies)
     if joined.count(element) != separators or terminator in joined or (suffix and suffix in joined):
         return None
-    end = terminator + suffix
-    return end.join(bodies) + end
+    append("")  # the last body's terminator and suffix come with the join, no second copy of the text
+    return (terminator + suffix).join(bodies)
 
 
 def body_text(segments: list[Segment], delimiters: Delimiters) -> str:
@@ -244,9 +244,9 @@ def _tree_text(loop, delimiters: Delimiters) -> tuple[str, int] | None:
             items = pending.pop()
     if not bodies:
         return "", 0
-    end = terminator + delimiters.suffix
-    text = end.join(bodies) + end
     count = len(bodies) + extra
+    append("")  # the last body's terminator and suffix come with the join, no second copy of the text
+    text = (terminator + delimiters.suffix).join(bodies)
     if text.count(element) != separators or text.count(terminator) != count:
         return None
     return text, count
