@@ -81,6 +81,12 @@ def _load() -> None:
 def text(key: tuple, build: Callable[[], str | None]) -> str | None:
     """build(), kept under `key` (edi.ig_regex: a node's expression text, ~0.04 s CPU of element checks
     a process for the nodes of convert's output)."""
+    return kept(key, build)
+
+
+def kept(key: tuple, build: Callable[[], Any]) -> Any:
+    """build(), kept under `key` with the expression texts: a small value made from the map alone
+    (an expression's text, edi.ig_regex.content_required's answer), never from an input."""
     if not _store.loaded:
         _load()
     if _store.path is None:

@@ -84,18 +84,28 @@ def content_required(node: SegNode, ele: str, comp: str, term: str) -> bool:
     key = (node, ele, comp, term)
     found = _required.get(key)
     if found is None:
-        found = False
-        if segment_matcher(node, ele, comp, term) is not None and node.by_idx and node.kinds[0] != 1 \
-                and node.by_idx[0] is not _BAD_CHILD:
-            compiler = _Compiler(node, ele, comp, term)
-            try:
-                found = not compiler.missing_ok(0) and not compiler.empty_ok(node.by_idx[0])
-            except Crash:
-                found = False
+        token = getattr(node, "token", None)
+        if token is None:
+            found = _content_required(node, ele, comp, term)
+        else:  # kept with the node's expression texts: the answer reads the node's element specs, which
+            # a node of a kept map unpickles for it alone (edi.ig_map.SegNode: ~0.5M instructions a node)
+            found = ig_recache.kept(("content_required", token, node.path, ele, comp, term),
+                                    lambda: _content_required(node, ele, comp, term))
         if len(_required) >= _CACHE_LIMIT:
             _required.clear()
         _required[key] = found
     return found
+
+
+def _content_required(node: SegNode, ele: str, comp: str, term: str) -> bool:
+    if segment_matcher(node, ele, comp, term) is None or not node.by_idx or node.kinds[0] == 1 \
+            or node.by_idx[0] is _BAD_CHILD:
+        return False
+    compiler = _Compiler(node, ele, comp, term)
+    try:
+        return not compiler.missing_ok(0) and not compiler.empty_ok(node.by_idx[0])
+    except Crash:
+        return False
 
 
 _required: dict[tuple[Any, str, str, str], bool] = {}

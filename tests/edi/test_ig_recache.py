@@ -160,3 +160,24 @@ def test_the_file_never_holds_more_than_limit(fresh_store, monkeypatch):
     ig_recache._load()
     assert len(ig_recache._store.known) + len(ig_recache._store.texts) <= 8
     assert ("tok", "/p19", "*", ":", "~", ()) in ig_recache._store.texts  # the latest are the ones kept
+
+
+def test_content_required_is_kept_so_a_new_process_leaves_the_element_specs_pickled(fresh_store):
+    """edi.ig_regex.content_required reads a node's element specs, which a node of a kept map unpickles
+    the first time they are read (edi.ig_map.SegNode); its answer is kept with the expression texts, so
+    a new process answers from the file, the same, with every node's specs left pickled."""
+    from edi import ig_regex
+
+    def first_nodes():  # (the map as this process reads it: not load_map's memo)
+        return [n for n in load_map.__wrapped__("837.5010.X222.A1.xml").by_path.values() if n.is_segment][:150]
+
+    answers = [ig_regex.content_required(n, "*", ":", "~") for n in first_nodes()]
+    assert True in answers and False in answers
+    ig_recache.save()
+    ig_recache._store = ig_recache._Store()  # a new process's store and map, read from the files
+    nodes = first_nodes()
+    assert all(hasattr(n, "_elements") for n in nodes)  # (kept map: specs not unpickled yet)
+    assert [ig_regex.content_required(n, "*", ":", "~") for n in nodes] == answers
+    assert all(hasattr(n, "_elements") for n in nodes)
+    assert [ig_regex.content_required(n, "|", "^", "!") for n in nodes[:5]] == [
+        ig_regex._content_required(n, "|", "^", "!") for n in nodes[:5]]  # other delimiters: made, the same
