@@ -330,3 +330,27 @@ def test_processes_creating_one_new_ledger_at_once_all_open_it(tmp_path):
             assert list(pool.map(_open_when_released, [path] * 6, [barrier] * 6)) == ["ok"] * 6
             with Ledger.open(path) as ledger:  # six numbers taken, none twice
                 assert ledger.control_numbers() == [("ISA", "SENDER", "RECEIVER", 6)]
+
+
+@pytest.mark.parametrize("count", [1, 49, 50, 51, 137])
+def test_many_issued_claims_are_recorded_as_one_at_a_time(db, count):
+    """record_issued inserts its rows many to a statement (_ROWS_A_STATEMENT): the same rows kept and
+    the same count of new ones as recording them one a call, with repeats inside one statement,
+    across statements, and of claims issued before; fails with a statement's last row left out."""
+    claims = [IssuedClaim(f"C{k % (count // 2 + 1)}", "22222" if k % 3 else "33333", output=f"out{k}.837",
+                          isa13=k, gs06=k, st02=k % 7 or None, payer_level="S", channel="electronic")
+              for k in range(count)]
+    before = IssuedClaim("C0", "33333", output="earlier.837", isa13=1)
+    with Ledger.open(db("many")) as many, Ledger.open(db("one")) as one:
+        many.record_issued("a" * 64, [before])
+        one.record_issued("a" * 64, [before])
+        new = many.record_issued("b" * 64, claims)
+        assert new == sum(one.record_issued("b" * 64, [claim]) for claim in claims)
+
+        def rows(ledger):  # each claim's, by value (a call's rows share one issue time: no order among them)
+            return {claim.claim_id: sorted((c.payer_id, c.output, c.isa13, c.gs06, c.st02, c.source_sha256,
+                                            c.payer_level, c.frequency, c.channel)
+                                           for c in ledger.issued_for(claim.claim_id))
+                    for claim in claims}
+
+        assert rows(many) == rows(one)
