@@ -62,11 +62,8 @@ class NextPayer:
         if sbr is None or subscriber is None or payer is None:
             raise BuildError("the next payer's 2320 lacks its 2330A subscriber or 2330B payer")
         values = (code(sbr, 1), code(sbr, 2) or "18", sbr.get(3), sbr.get(4), code(sbr, 5), code(sbr, 9),
-                  [s for s in subscriber.iter_segments() if s.tag in ("NM1", "N3", "N4")
-                   or (s.tag == "REF" and s.get(1) == "SY")],
-                  [s for s in payer.iter_segments() if s.tag in ("NM1", "N3", "N4")
-                   or (s.tag == "REF" and s.get(1) in PAYER_SECONDARY_ID_QUALIFIERS)],
-                  loop, "claim 2320")
+                  _name_and_address(subscriber, _SUBSCRIBER_ID_QUALIFIERS),
+                  _name_and_address(payer, PAYER_SECONDARY_ID_QUALIFIERS), loop, "claim 2320")
         # once a converted claim: positionally, without the keyword __init__
         made = _make_next_payer(*values) if cls is NextPayer else cls(*values)
         made.read_from = loop
@@ -91,6 +88,19 @@ class NextPayer:
 
 
 _make_next_payer = maker(NextPayer)
+_SUBSCRIBER_ID_QUALIFIERS = frozenset({"SY"})
+
+
+def _name_and_address(loop: Loop, ref_qualifiers: frozenset[str]) -> list[Segment]:
+    """A 2330A's or 2330B's NM1, N3 and N4, and its REFs with one of these qualifiers, in document
+    order. A plain loop, not a list comprehension (a function made and called each time: twice a
+    claim whose next payer is read from its 2320)."""
+    found = []
+    for segment in loop.all_segments():
+        tag = segment.tag
+        if tag == "NM1" or tag == "N3" or tag == "N4" or (tag == "REF" and segment.get(1) in ref_qualifiers):
+            found.append(segment)
+    return found
 
 
 @dataclass(slots=True)
@@ -199,7 +209,10 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
                                                                                tidied=tidy)
 
     # the 2320 of the payer now billed leaves the claim, whether it or a coverage row named that payer
-    kept = [loop for loop in others if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level]
+    kept = []  # (a plain loop: a list comprehension is a function made and called, for one 2320 or none)
+    for loop in others:
+        if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level:
+            kept.append(loop)
     adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
     line_level_eaf = remit.has_lines and not (adjustments and any(a.group == "PR" for a in adjustments))
     payer_id = start_segment(prior_payer).get(9)

@@ -136,3 +136,32 @@ def test_first_is_the_loops_first(drawn):
     loop.items = [_item(tag, loop_id, number) for number, (tag, loop_id) in enumerate(drawn)]
     expected = loop.items[0] if loop.items and isinstance(loop.items[0], Segment) else None
     assert start_segment(loop) is expected and loop.first is expected
+
+
+_2330_SEGMENTS = st.tuples(st.sampled_from(["NM1", "N3", "N4", "REF", "REF", "PER", "DTP"]),
+                           st.sampled_from(["SY", "2U", "EI", "FY", "NF", "F8", "XX", "IL", "PR", ""]))
+
+
+def _2330(loop_id: str, drawn: list) -> Loop:
+    """A 2330x of these (tag, element 01) pairs; a pair whose element 01 is "" starts a child loop
+    (iter_segments reads into it, as the reference does)."""
+    loop = Loop(loop_id)
+    for number, (tag, first) in enumerate(drawn):
+        segment = Segment(tag, (first, str(number)) if first else (str(number),))
+        if first:
+            loop.items.append(segment)
+        else:
+            loop.items.append(Loop("2399", [segment]))
+    return loop
+
+
+@given(st.lists(_2330_SEGMENTS, max_size=8), st.lists(_2330_SEGMENTS, max_size=8))
+def test_the_next_payers_segments_read_from_a_2320_are_the_filtered_ones(subscriber, payer):
+    """NextPayer.from_2320 keeps what a filter over iter_segments keeps: NM1, N3, N4 and REF*SY of
+    the 2330A, NM1, N3, N4 and the payer's secondary-id REFs of the 2330B, in document order."""
+    loop = Loop("2320", [Segment("SBR", ("S", "18", "G1"))], [_2330("2330A", subscriber), _2330("2330B", payer)])
+    made = build.NextPayer.from_2320(loop)
+    assert made.subscriber == [s for s in loop.items[1].iter_segments() if s.tag in ("NM1", "N3", "N4")
+                               or (s.tag == "REF" and s.get(1) == "SY")]
+    assert made.payer == [s for s in loop.items[2].iter_segments() if s.tag in ("NM1", "N3", "N4")
+                          or (s.tag == "REF" and s.get(1) in adjudication.PAYER_SECONDARY_ID_QUALIFIERS)]
