@@ -343,8 +343,9 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     The usual segments (CAS, DTM, SVC, AMT/QTY, NM1, REF) are told apart by their first character, which
     makes no object (a shared one-character string; a 3-character slice cost ~600 instructions), and
     their tag is checked where they are read (_cas, _dtm, _amount_ok answer None/False for another
-    tag; a REF*6R by one 7-character slice); the rest by their first 3 characters (a tag is 2 or 3
-    long: "LX*", "CAS")."""
+    tag; a REF*6R by one 7-character slice), and tested in the order of how often they come (CAS,
+    DTM, REF, SVC, AMT, NM1 at 10k: 57k, 46k, 36k, 36k, 33k, 16k; each test a segment fails costs
+    ~80 instructions); the rest by their first 3 characters (a tag is 2 or 3 long: "LX*", "CAS")."""
     clp = bodies[start].split("*")
     size = len(clp)
     if size < 5:
@@ -426,6 +427,15 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                 first_day, has_first = day, True
             elif qualifier == "233" and not has_last:
                 last_day, has_last = day, True
+        elif first == "R":  # REF: a line's REF*6R is read, any other REF passed over
+            if body[:7] == "REF*6R*":  # (the tag and qualifier in one slice)
+                if in_line and l_ref is None:
+                    ref = body[7:]
+                    l_ref = ref.partition("*")[0] if "*" in ref else ref
+            elif body[:3] != "REF":  # ERA008
+                return _end(bodies, j, count), _NOT_OURS
+            elif in_line and l_ref is None and body == "REF*6R":
+                l_ref = ""
         elif first == "S" and body[1] == "V":  # SVC
             parts = body.split("*")
             if parts[0] != "SVC":  # ERA008
@@ -505,15 +515,6 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                     carrier = f"{party.name} ({party.id})" if party.id else party.name
                 elif entity == "PR":
                     corrected = True
-        elif first == "R":  # REF: a line's REF*6R is read, any other REF passed over
-            if body[:7] == "REF*6R*":  # (the tag and qualifier in one slice)
-                if in_line and l_ref is None:
-                    ref = body[7:]
-                    l_ref = ref.partition("*")[0] if "*" in ref else ref
-            elif body[:3] != "REF":  # ERA008
-                return _end(bodies, j, count), _NOT_OURS
-            elif in_line and l_ref is None and body == "REF*6R":
-                l_ref = ""
         elif (head := body[:3]) in _END_HEADS:
             break
         elif head == "LQ*" or head == "LQ":
