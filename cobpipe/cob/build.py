@@ -201,7 +201,11 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     # segments are then carried over without the segment-by-segment look (what is built is still tidied)
     tidy = getattr(original, "indexed_tidy", False) is True
     source = original.claim
-    others = source.children_of("2320")
+    adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
+    line_level_eaf = remit.has_lines and not (adjustments and any(a.group == "PR" for a in adjustments))
+    payer_id = start_segment(prior_payer).get(9)
+    # the new 2300's items but its 2320s, in one read of the original's, which also finds those 2320s
+    built, after, others = _claim_items(source, lines, remit, payer_id, adjudication_date, line_level_eaf, tidy)
     # the next payer's NM1/N3/N4/REF as read from one of this tidy original's 2320s: tidy as they are
     read_tidy = tidy and next_payer.read_from in others  # (a Loop is equal only to itself)
     subscriber = _subscriber_loop(original.subscriber, next_payer, patient, tidied=tidy, read_tidy=read_tidy)
@@ -213,9 +217,6 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     for loop in others:
         if loop is not next_payer.replaces and code(loop.first, 1) != next_payer.level:
             kept.append(loop)
-    adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
-    line_level_eaf = remit.has_lines and not (adjustments and any(a.group == "PR" for a in adjustments))
-    payer_id = start_segment(prior_payer).get(9)
     new_2320 = other_payer_loop(original, remit, prior_sbr, prior_relationship, prior_subscriber, prior_payer,
                                  adjudication_date, others, claim_level_eaf=not line_level_eaf, tidied=tidy)
     if kept:
@@ -223,20 +224,22 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
                                                      key=lambda loop: _level_rank(code(loop.first, 1)))]
     else:  # the usual claim: the original's only 2320 was the next payer's
         payers = [new_2320 if tidy else tidy_loop(new_2320)]
-    claim = _claim_loop(source, lines, remit, payer_id, adjudication_date, line_level_eaf, payers, tidy)
+    built[after:after] = payers  # as one block where Loop.add puts each in turn (_claim_items)
+    claim = loop_holding("2300", built)
     return OriginalClaim(original.envelope, _tidy_shared(original.header), _tidy_shared(original.billing_provider),
                          subscriber if tidy else tidy_loop(subscriber),
                          patient_loop if tidy else tidy_loop(patient_loop), claim)
 
 
-def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str, adjudication_date: dt.date,
-                line_level_eaf: bool, payers: list[Loop], tidy: bool = False) -> Loop:
-    """The new 2300: CLM as an original claim, no REF*F8, the original's 2320s replaced by `payers`,
-    every 2400 with its 2430s, everything tidied (tidy_loop's own rule, the same objects when already
-    tidy). `payers` go where `Loop.add` puts each in turn: as one block after the last item the guide
-    orders at or before a 2320 (so after the 2310x loops, before the first 2400). `tidy`: the source's
-    items are known tidy (OriginalClaim.indexed_tidy), carried over without looking; the CLM, when
-    rewritten, is still looked at."""
+def _claim_items(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str, adjudication_date: dt.date,
+                 line_level_eaf: bool, tidy: bool = False) -> tuple[list, int, list[Loop]]:
+    """The new 2300's items but its 2320s: CLM as an original claim, no REF*F8, every 2400 with its
+    2430s, everything tidied (tidy_loop's own rule, the same objects when already tidy); the position
+    where the 2320s go, as `Loop.add` puts each in turn: as one block after the last item the guide
+    orders at or before a 2320 (so after the 2310x loops, before the first 2400); and the original's
+    2320s (Loop.children_of("2320"), found in the same read). `tidy`: the source's items are known
+    tidy (OriginalClaim.indexed_tidy), carried over without looking; the CLM, when rewritten, is
+    still looked at."""
     before_2320, before_2430 = _placement()
     after = -1  # the position in `built` after which the 2320s go
     items = source.items
@@ -262,6 +265,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
     remitted_lines = remit.lines if count else ()
     built: list[Segment | Loop] = []
     append = built.append
+    others: list[Loop] = []
     position = 0  # the 2400's index among the claim's lines (billed_lines' order)
     for number, item in enumerate(items):
         if isinstance(item, Segment):
@@ -284,7 +288,8 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         loop_id = item.id
         if loop_id != "2400":
             if loop_id == "2320":
-                continue  # the 2320s are put back, with the new one, in payer order
+                others.append(item)  # put back by the caller, with the new one, in payer order
+                continue
             append(item if tidy else tidy_loop(item))
             if loop_id in before_2320:
                 after = len(built)
@@ -323,8 +328,7 @@ def _claim_loop(source: Loop, lines: LineMatch, remit: RemitClaim, payer_id: str
         append(line)
     if after < 0:  # nothing orders before a 2320: Loop.add's place, after a start segment
         after = 1 if built and isinstance(built[0], Segment) else 0
-    built[after:after] = payers
-    return loop_holding("2300", built)
+    return built, after, others
 
 
 _IN_ORDER = [list(range(n)) for n in range(100)]

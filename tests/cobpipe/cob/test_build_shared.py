@@ -192,8 +192,9 @@ _ITEMS = st.lists(st.one_of(st.sampled_from(["DTP", "REF", "HI", "NTE", "ZZZ", "
 
 @given(_ITEMS, st.integers(min_value=1, max_value=3))
 def test_the_2320s_go_where_loop_add_puts_them(kinds, count):
-    """_claim_loop places the payers' 2320s in one pass where Loop.add would put each in turn,
-    whatever order (even out of the guide's) the original's items come in."""
+    """_claim_items finds where the payers' 2320s go in one pass, where Loop.add would put each in
+    turn, whatever order (even out of the guide's) the original's items come in, and the original's
+    2320s as children_of finds them."""
     from cobpipe.cob.match import LineMatch
 
     items = [Segment("CLM", ("X1", "10", "", "", "11:B:1"))]
@@ -201,9 +202,11 @@ def test_the_2320s_go_where_loop_add_puts_them(kinds, count):
         items.append(Loop(kind, [Segment("NM1", ("82", str(n)))]) if kind[0] == "2" else Segment(kind, ("A", str(n))))
     source = _claim_with(items)
     payers = [Loop("2320", [Segment("SBR", (level, "18"))]) for level in "PST"[:count]]
-    built = build._claim_loop(source, LineMatch([]), None, "1", dt.date(2026, 3, 1), False, payers)
+    built, after, others = build._claim_items(source, LineMatch([]), None, "1", dt.date(2026, 3, 1), False)
+    built[after:after] = payers
     expected = Loop("2300")
     expected.items = [item for item in items if not (isinstance(item, Loop) and item.id == "2320")]
     for loop in payers:
         expected.add(loop)
-    assert [id(i) for i in built.items[1:]] == [id(i) for i in expected.items[1:]]
+    assert [id(i) for i in built[1:]] == [id(i) for i in expected.items[1:]]
+    assert [id(loop) for loop in others] == [id(loop) for loop in source.children_of("2320")]
