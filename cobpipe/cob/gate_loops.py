@@ -91,12 +91,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
     payer_sbr = None  # the one 2320's SBR, once read, and the rest `_one_payer` reads
     payer_id = ""
     lines = 0
-    charges = ZERO  # C0's ΣSV102
-    # Σ2430 CAS of the reported lines, and each line's sums below, start at their first term, not at
-    # ZERO as `balances` does (a Decimal addition less each): the same sums while ZERO + x is x, as
-    # it is for any x of at most 28 digits (Decimal's precision), so an SVD02 or CAS amount text
-    # longer than that ends the proof when ZERO + it rounds it to another value
-    line_adjustments = None
+    charges = line_adjustments = ZERO  # C0's ΣSV102; Σ2430 CAS of the reported lines
     reported = missing = line_eaf = False
     latest = _NO_DATE
     # the last DTP*573 read: the builder makes one a claim, shared by its 2430s (a date is read once)
@@ -132,8 +127,8 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
         if payer_sbr is None:
             return None
         sv1 = None
-        paid = adjusted = None  # ΣSVD02 and Σ2430 CAS of the one payer's 2430s (none: not reported)
-        open_adjudication = in_line_loops = False
+        paid = adjusted = ZERO
+        found = open_adjudication = in_line_loops = False
         for part in parts[1:]:  # after the LX (another LX is a stop below)
             if part.__class__ is Segment:
                 if in_line_loops:
@@ -158,7 +153,8 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             elements = svd.elements
             if (elements[0] if elements else "") != payer_id:  # SVD01 names another payer (or none)
                 return None
-            cas = None
+            found = True
+            cas = ZERO
             cas_segments = None  # the CAS segments when one is not a one-triplet CAS
             count = 0
             dated = False
@@ -170,13 +166,12 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
                     count += 1
                     cas_elements = seg.elements
                     if len(cas_elements) == 3 and cas_segments is None:  # cas_sum's one-triplet step, inline
-                        text = cas_elements[2]
-                        value = amount_of(text)
+                        value = amount_of(cas_elements[2])
                         if value is None:
                             value = money(seg, 3)
-                        if (not value and cas_elements[1]) or (len(text) > 28 and ZERO + value != value):
+                        if not value and cas_elements[1]:
                             return None
-                        cas = value if cas is None else cas + value
+                        cas += value
                     else:
                         cas_segments = [s for s in segments if s.__class__ is Segment and s.tag == "CAS"]
                 elif tag == "DTP":
@@ -205,21 +200,15 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
                 cas = cas_sum(cas_segments or [s for s in segments if s.__class__ is Segment and s.tag == "CAS"])
                 if cas is None:
                     return None
-            elif cas is None:
-                cas = ZERO
             if not dated:
                 return None
-            text = elements[1] if len(elements) > 1 else ""
-            svd_paid = amount_of(text)
+            svd_paid = amount_of(elements[1]) if len(elements) > 1 else None
             if svd_paid is None:
                 svd_paid = money(svd, 2)
-            if svd_paid < ZERO or (len(text) > 28 and ZERO + svd_paid != svd_paid):
+            if svd_paid < ZERO:
                 return None
-            if paid is None:
-                paid, adjusted = svd_paid, cas
-            else:
-                paid += svd_paid
-                adjusted += cas
+            paid += svd_paid
+            adjusted += cas
         lines += 1
         if sv1 is None:
             charge = ZERO
@@ -229,11 +218,11 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             if charge is None:
                 charge = money(sv1, 2)
             charges += charge  # C0 adds the lines that have an SV1
-        if paid is None:
+        if not found:
             missing = True
             continue
         reported = True
-        line_adjustments = adjusted if line_adjustments is None else line_adjustments + adjusted
+        line_adjustments += adjusted
         if charge != paid + adjusted:  # L1
             return None
     # --- the claim: C0, the payer order, and _payer_clear's claim-level checks
@@ -255,8 +244,6 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
             return None
         if when > latest:
             latest = when
-    if line_adjustments is None:
-        line_adjustments = ZERO
     if claim_charge != money(payer_paid, 2) + claim_adjustments + line_adjustments:  # C1
         return None
     return latest
