@@ -147,9 +147,8 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
     if moa is not None and any(moa.elements):
         moa = Segment("MOA", moa.elements, delimiters=moa.delimiters)
         segments.append(tidy_segment(moa) if tidied else moa)  # the 835's codes
-    subscriber = [s for s in _segments_of(prior_subscriber)
-                  if s.tag in ("NM1", "N3", "N4") or (s.tag == "REF" and s.get(1) == "SY")]
-    payer = [s for s in _segments_of(prior_payer) if s.tag in ("NM1", "N3", "N4")]
+    subscriber = name_and_address(prior_subscriber, SUBSCRIBER_ID_QUALIFIERS)
+    payer = name_and_address(prior_payer, _NO_QUALIFIERS)  # its REFs below, after the DTP*573
     if not remit.has_lines:
         payer.append(dtp573(adjudication_date))
     payer += [s for s in prior_payer.items if isinstance(s, Segment) and s.tag == "REF"
@@ -187,6 +186,22 @@ def _written_segments(segments: tuple[Segment, ...]) -> tuple[str, int, int] | N
         separators += len(elements)
         bodies.append(f"{segment.tag}*{'*'.join(elements)}")
     return _END.join(bodies), separators, len(bodies)
+
+
+SUBSCRIBER_ID_QUALIFIERS = frozenset({"SY"})
+_NO_QUALIFIERS: frozenset[str] = frozenset()
+
+
+def name_and_address(loop: Loop, ref_qualifiers: frozenset[str]) -> list[Segment]:
+    """A 2330A's or 2330B's (or the 2010BA/2010BB they are made from) NM1, N3 and N4, and its REFs
+    with one of these qualifiers, in document order. A plain loop, not a list comprehension (a
+    function made and called each time, several times a claim)."""
+    found = []
+    for segment in _segments_of(loop):
+        tag = segment.tag
+        if tag == "NM1" or tag == "N3" or tag == "N4" or (tag == "REF" and segment.get(1) in ref_qualifiers):
+            found.append(segment)
+    return found
 
 
 def _segments_of(loop: Loop) -> list[Segment]:

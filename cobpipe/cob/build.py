@@ -19,9 +19,9 @@ from edi.segment import STANDARD, Segment
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table, start_segment
 from ._make import maker
-from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError, adjudicated_line,
-                           bundled_into, code, dtp573, line_adjudication, loop_holding, other_payer_loop,
-                           require_whole_cents)
+from .adjudication import (PAYER_SECONDARY_ID_QUALIFIERS, SUBSCRIBER_ID_QUALIFIERS, SVD03_QUALIFIERS, BuildError,
+                           adjudicated_line, bundled_into, code, dtp573, line_adjudication, loop_holding,
+                           name_and_address, other_payer_loop, require_whole_cents)
 from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
@@ -62,8 +62,8 @@ class NextPayer:
         if sbr is None or subscriber is None or payer is None:
             raise BuildError("the next payer's 2320 lacks its 2330A subscriber or 2330B payer")
         values = (code(sbr, 1), code(sbr, 2) or "18", sbr.get(3), sbr.get(4), code(sbr, 5), code(sbr, 9),
-                  _name_and_address(subscriber, _SUBSCRIBER_ID_QUALIFIERS),
-                  _name_and_address(payer, PAYER_SECONDARY_ID_QUALIFIERS), loop, "claim 2320")
+                  name_and_address(subscriber, SUBSCRIBER_ID_QUALIFIERS),
+                  name_and_address(payer, PAYER_SECONDARY_ID_QUALIFIERS), loop, "claim 2320")
         # once a converted claim: positionally, without the keyword __init__
         made = _make_next_payer(*values) if cls is NextPayer else cls(*values)
         made.read_from = loop
@@ -88,19 +88,6 @@ class NextPayer:
 
 
 _make_next_payer = maker(NextPayer)
-_SUBSCRIBER_ID_QUALIFIERS = frozenset({"SY"})
-
-
-def _name_and_address(loop: Loop, ref_qualifiers: frozenset[str]) -> list[Segment]:
-    """A 2330A's or 2330B's NM1, N3 and N4, and its REFs with one of these qualifiers, in document
-    order. A plain loop, not a list comprehension (a function made and called each time: twice a
-    claim whose next payer is read from its 2320)."""
-    found = []
-    for segment in loop.all_segments():
-        tag = segment.tag
-        if tag == "NM1" or tag == "N3" or tag == "N4" or (tag == "REF" and segment.get(1) in ref_qualifiers):
-            found.append(segment)
-    return found
 
 
 @dataclass(slots=True)
