@@ -19,7 +19,7 @@ from edi.validate_pipe import close_kept
 from .decision_log import DecisionLog, HandedLog
 from .fsutil import sha256_of as _sha256
 from .pipeline import ConvertOptions, ConvertResult, EraScan, StagedEra, load_claim_files, scan_era, stage_era
-from .record import issued_claims, record_conversion
+from .record import issued_runs, record_conversion
 
 
 def run_batch(era_files: list[Path], claim_files: list[Path], out_dir: Path, *, options: ConvertOptions,
@@ -425,7 +425,7 @@ class _EraJob:
         elif self.numbers_path:
             # the user's ledger keeps what a one-shot run issued, as history beside its control
             # numbers (a claim is never refused for it: re-running a convert is the user's call)
-            numbers.record_issued(sha256, issued_claims(result))
+            numbers.record_issued_runs(sha256, issued_runs(result))
 
 
 def _coverage_table(path: Path | str):

@@ -67,7 +67,7 @@ class ConvertResult:
     # are final: made while the guide check finished, dropped if a decision changed after
     claim_entries: object | None = field(default=None, repr=False, compare=False)
     # the billed decisions (converted or paper) as (claim id, payer id, level, frequency, status),
-    # in order, when read already with the entries (record.issued_claims)
+    # in order, when read already with the entries (record.issued_runs)
     billed: list | None = field(default=None, repr=False, compare=False)
     # decisions per status, counted once: the decisions are final when the result is made (the
     # guide and paper rejections revise them before), and reading a long log back costs

@@ -4,7 +4,6 @@ crossovers (cob-spec §8). Used by the batch with --db and by the jobs.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +35,7 @@ def record_conversion(ledger, result: ConvertResult, source_sha256: str = "", *,
     the claims' states, crossovers announced and answered; and, unless `decisions` is False (the
     caller records them with others), the decisions."""
     with ledger.transaction():
-        ledger.record_issued(source_sha256, issued_claims(result))
+        ledger.record_issued_runs(source_sha256, issued_runs(result))
         if result.output is not None and Path(result.output).exists():
             from .claim837.rows import ClaimRows
 
@@ -58,16 +57,16 @@ def record_conversion(ledger, result: ConvertResult, source_sha256: str = "", *,
 
 
 def billed_row(decision) -> tuple:
-    """What issued_claims takes of a converted or paper decision: (claim id, payer id, level,
+    """What issued_runs takes of a converted or paper decision: (claim id, payer id, level,
     frequency, status)."""
     return decision.claim_id, decision.payer_id, decision.level, decision.frequency, decision.status
 
 
-def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
-    """One IssuedClaim per converted claim, with the ISA13/GS06 of the output and the ST02 of the
-    transaction set holding it (claims are written in decision order, `transactions` counts them)."""
-    from .ledger import IssuedClaim
-
+def issued_runs(result: ConvertResult) -> list:
+    """The billed claims as Ledger.record_issued_runs takes them: runs of claims that went to the same
+    place, ((output, ISA13, GS06, channel), [(claim id, payer id, ST02, level, frequency), ...]), in
+    decision order, with the ISA13/GS06 of the output and the ST02 of the transaction set holding each
+    converted claim (claims are written in decision order, `transactions` counts them)."""
     numbers = dict(result.control_numbers[:2])
     set_of_claim = (st for st, claims in result.transactions for _ in range(claims))
     output = result.output.name if result.output else None
@@ -75,26 +74,24 @@ def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
     billed = result.billed  # read with the report's entries, when they were made ahead
     if billed is None:
         billed = [billed_row(d) for d in result.decisions if d.status == CONVERTED or d.status == PAPER]
-    make = _issued_maker()
-    isa, gs = numbers.get("ISA"), numbers.get("GS")
-    issued = []
+    electronic, on_paper = (output, numbers.get("ISA"), numbers.get("GS"), "electronic"), (paper, None, None, "paper")
+    runs: list[tuple[tuple, list[tuple]]] = []
     for claim_id, payer_id, level, frequency, status in billed:
-        # IssuedClaim's fields in order (claim_id, payer_id, output, isa13, gs06, st02, source_sha256,
-        # issued_at, payer_level, frequency, channel), without its frozen __init__'s setattr calls
         if status == CONVERTED:
-            issued.append(make(claim_id, payer_id or "", output, isa, gs, next(set_of_claim, None), "", "",
-                               level or "", frequency, "electronic"))
+            shared, st02 = electronic, next(set_of_claim, None)
         else:
-            issued.append(make(claim_id, payer_id or "", paper, None, None, None, "", "", level or "", frequency,
-                               "paper"))
-    return issued
+            shared, st02 = on_paper, None
+        if not runs or runs[-1][0] is not shared:
+            runs.append((shared, []))
+        runs[-1][1].append((claim_id, payer_id or "", st02, level or "", frequency))
+    return runs
 
 
-@functools.lru_cache(maxsize=1)
-def _issued_maker():
-    """IssuedClaim(...) of every field positionally, as IssuedClaim's own __init__ makes it (equal,
-    same hash, frozen): one a billed claim at the end of a run (tests hold it to IssuedClaim's)."""
-    from .cob.from_era import _unfrozen_maker
+def issued_claims(result: ConvertResult) -> list:  # list[ledger.IssuedClaim]
+    """One IssuedClaim per billed claim: `issued_runs`, each claim with what its run shares."""
     from .ledger import IssuedClaim
 
-    return _unfrozen_maker(IssuedClaim)
+    return [IssuedClaim(claim_id, payer_id, output, isa13, gs06, st02, payer_level=level, frequency=frequency,
+                        channel=channel)
+            for (output, isa13, gs06, channel), claims in issued_runs(result)
+            for claim_id, payer_id, st02, level, frequency in claims]

@@ -276,9 +276,16 @@ UPSERT_OUTPUT = """INSERT INTO outputs (name, source_sha256, kind, control_numbe
     ON CONFLICT (name) DO UPDATE SET source_sha256 = excluded.source_sha256, kind = excluded.kind,
         control_numbers = excluded.control_numbers, written_at = excluded.written_at"""
 OUTPUTS_OF = "SELECT name, kind, control_numbers FROM outputs WHERE source_sha256 = ? ORDER BY name"
-INSERT_ISSUED = """INSERT INTO issued (claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at,
+# The original claims of one run that went to the same place: what they share (the ERA's hash, the output, its
+# ISA13 and GS06, the time, the channel) bound once a statement, each claim's own values (CLM01, payer, ST02,
+# SBR01, CLM05-3: frequency '' or NULL is '1') a row of the VALUES list (Ledger.record_issued_runs puts many
+# rows in one statement). CAST: PostgreSQL types a VALUES column or a parameter with no type as text, and
+# st02 is NULL in every row of a paper run. "WHERE true": SQLite's parser needs it before ON CONFLICT.
+INSERT_ISSUED_RUN = """INSERT INTO issued (claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at,
                         payer_level, frequency, channel)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    SELECT claim.column1, claim.column2, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(claim.column3 AS INTEGER),
+           ?, claim.column4, COALESCE(NULLIF(claim.column5, ''), '1'), ?
+    FROM (VALUES (?, ?, ?, ?, ?)) AS claim WHERE true
     ON CONFLICT (claim_id, payer_id) DO NOTHING"""
 INSERT_FOLLOW_UP = """INSERT INTO follow_ups (claim_id, payer_id, source_sha256, frequency, output, isa13, gs06,
                                               st02, issued_at)

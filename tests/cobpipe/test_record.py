@@ -1,6 +1,7 @@
-"""record.issued_claims makes each IssuedClaim without its frozen __init__: held to IssuedClaim made
-the ordinary way (equal, same hash, frozen), for converted and paper claims, follow-ups, claims
-spread over transaction sets, with and without the billed rows read ahead."""
+"""record.issued_runs (the runs Ledger.record_issued_runs records, read as IssuedClaims by
+issued_claims) held to the IssuedClaims issued_claims made before it, claim by claim (equal, same
+hash, frozen), for converted and paper claims, follow-ups, claims spread over transaction sets, with
+and without the billed rows read ahead."""
 from __future__ import annotations
 
 import dataclasses

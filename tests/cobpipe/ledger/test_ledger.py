@@ -334,12 +334,22 @@ def test_processes_creating_one_new_ledger_at_once_all_open_it(tmp_path):
 
 @pytest.mark.parametrize("count", [1, 49, 50, 51, 137])
 def test_many_issued_claims_are_recorded_as_one_at_a_time(db, count):
-    """record_issued inserts its rows many to a statement (_ROWS_A_STATEMENT): the same rows kept and
-    the same count of new ones as recording them one a call, with repeats inside one statement,
-    across statements, and of claims issued before; fails with a statement's last row left out."""
-    claims = [IssuedClaim(f"C{k % (count // 2 + 1)}", "22222" if k % 3 else "33333", output=f"out{k}.837",
-                          isa13=k, gs06=k, st02=k % 7 or None, payer_level="S", channel="electronic")
-              for k in range(count)]
+    """record_issued inserts its rows many to a statement (_ROWS_A_STATEMENT), what a run of claims
+    shares (output, ISA13, GS06, channel, the hash, the time) bound once a statement: the same rows
+    kept and the same count of new ones as recording them one a call, with repeats inside one
+    statement, across statements, and of claims issued before; runs of paper claims (no ISA13, GS06
+    or ST02) among electronic ones, frequencies '' and None kept as '1', replacements and voids as
+    follow-ups; and the rows are each claim's own values (fails with a statement's last row left out,
+    with a run's ISA13 bound as its GS06, with the frequency's default dropped)."""
+    claims = []
+    for k in range(count):
+        paper = k % 11 in (4, 5)
+        claims.append(IssuedClaim(f"C{k % (count // 2 + 1)}", "22222" if k % 3 else "33333",
+                                  output="paper.pdf" if paper else f"out{k // 20}.837",
+                                  isa13=None if paper else 100 + k // 20, gs06=None if paper else 200 + k // 20,
+                                  st02=None if paper else k % 7 or None, payer_level="S" if k % 5 else "",
+                                  frequency=("1", "", None, "7", "1", "8", "1")[k % 7],
+                                  channel="paper" if paper else "electronic"))
     before = IssuedClaim("C0", "33333", output="earlier.837", isa13=1)
     with Ledger.open(db("many")) as many, Ledger.open(db("one")) as one:
         many.record_issued("a" * 64, [before])
@@ -354,3 +364,18 @@ def test_many_issued_claims_are_recorded_as_one_at_a_time(db, count):
                     for claim in claims}
 
         assert rows(many) == rows(one)
+        kept: dict[tuple[str, str], tuple] = {}  # an original's first record per claim and payer
+        for sha, c in [("a" * 64, before)] + [("b" * 64, c) for c in claims]:
+            if c.frequency not in ("7", "8"):
+                kept.setdefault((c.claim_id, c.payer_id), (c.payer_id, c.output, c.isa13, c.gs06, c.st02, sha,
+                                                            c.payer_level, c.frequency or "1", c.channel))
+        assert rows(many) == {claim.claim_id: sorted(row for (claim_id, _), row in kept.items()
+                                                     if claim_id == claim.claim_id) for claim in claims}
+        # (issued_for reads a NULL frequency as '1': the stored value itself)
+        assert many._execute("SELECT COUNT(*) FROM issued WHERE frequency IS NULL OR frequency = ''").fetchone()[0] == 0
+        follow_ups: dict[tuple[str, str], str] = {}  # a follow-up's first per claim, payer and 835
+        for c in claims:
+            if c.frequency in ("7", "8"):
+                follow_ups.setdefault((c.claim_id, c.payer_id), c.frequency)
+        assert {(f.claim_id, f.payer_id): f.frequency for claim_id in {c.claim_id for c in claims}
+                for f in many.follow_ups_for(claim_id)} == follow_ups
