@@ -12,7 +12,7 @@ from .ig_map import LoopNode, SegNode, relevant_children
 
 
 class _Walker:
-    __slots__ = ("counts", "missing", "pending", "level", "entered")
+    __slots__ = ("counts", "missing", "pending", "level", "entered", "touched")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
@@ -20,6 +20,9 @@ class _Walker:
         self.pending: list[Any] = []
         self.level: Any = None  # the loop whose children the last walk found its node among
         self.entered: Any = None  # the last loop the last walk entered (counts reset), if any
+        # the paths whose counts the last walk set or removed (repeats possible): ShapeCache learns a
+        # step's change to the counts from these instead of comparing all the counts
+        self.touched: list[str] = []
 
     def reset_to(self, prefix: str) -> None:
         counts = self.counts
@@ -27,11 +30,13 @@ class _Walker:
         for k in dead:
             del counts[k]
 
-    def reset_loop(self, loop: LoopNode) -> None:
-        """NodeCounter.reset_to_node(loop): forget the counts of everything inside the loop."""
+    def reset_loop(self, loop: LoopNode) -> frozenset[str]:
+        """NodeCounter.reset_to_node(loop): forget the counts of everything inside the loop (returned)."""
         counts = self.counts
-        for k in loop.desc.intersection(counts):  # (a frozenset: the intersection is taken in C)
+        dead = loop.desc.intersection(counts)  # (a frozenset: the intersection is taken in C)
+        for k in dead:
             del counts[k]
+        return dead
 
     def force_loop_start(self, loop_path: str, child_path: str) -> None:
         self.reset_to(loop_path + "/")
@@ -44,6 +49,7 @@ class _Walker:
         self.missing = []
         self.pending = []
         self.entered = None
+        self.touched = []
         orig = frm = node
         node = node.parent
         while True:
@@ -81,6 +87,7 @@ class _Walker:
                         return self._goto_seg_match(node, seg_id, elems, comp_sep)
                     path = child.path
                     counts[path] = counts.get(path, 0) + 1
+                    self.touched.append(path)
                     self._check_seg_usage(child, seg_id)
                     if self.missing:
                         family = child.family
@@ -115,6 +122,7 @@ class _Walker:
             self._check_loop_usage(loop, seg_id)
             counts = self.counts
             counts[first.path] = counts.get(first.path, 0) + 1
+            self.touched.append(first.path)
             self._flush(None)
             return first
         for child in loop.order:
@@ -143,7 +151,9 @@ class _Walker:
             self.pending.append(("2", "Loop %s found but marked as not used" % loop.id, None, None))
         elif usage in ("R", "S"):
             self.entered = loop
-            self.reset_loop(loop)
+            touched = self.touched
+            touched += self.reset_loop(loop)
+            touched.append(loop.path)
             counts = self.counts
             count = counts[loop.path] = counts.get(loop.path, 0) + 1
             if count > loop.max_repeat:
@@ -204,6 +214,9 @@ BLOCK_LOOPS = frozenset({"2000B"})
 _MISSING = object()
 _OTHER = object()
 _DELETED = object()
+#: key, in a trie node, of the counts inside the block at that node (the state it stands for, as a
+#: frozenset of (path, count)); trie nodes are otherwise keyed by shape keys (tuples)
+_STATE = object()
 
 
 class ShapeCache:
@@ -221,7 +234,9 @@ class ShapeCache:
     More exactly, each step is a function of the state the walk is in: the node it stands on and the
     counts inside the loop. So two shapes that lead to the same state (a claim's service lines end the
     same way whatever came before them in the line) lead to one trie node, and what is learned after
-    it (steps, edi.ig_blocks' runs) serves both: ~6x fewer steps to learn in convert's output.
+    it (steps, edi.ig_blocks' runs) serves both: ~6x fewer steps to learn in convert's output. Each
+    trie node keeps its state (`_STATE`), so a step learned from it finds the next one from the counts
+    its walk touched (`_Walker.touched`), not from all of them.
     """
 
     __slots__ = ("roots", "trie", "block", "keys", "places", "size", "limit", "states", "taken")
@@ -297,17 +312,34 @@ class ShapeCache:
         level = walker.level
         if (found is not None and not walker.pending and walker.entered is not block
                 and (level is block or level.path in block.desc) and self.size < self.limit):
+            # the step's change to the counts, from the paths the walk set or removed (the others kept
+            # their counts): comparing all ~57 counts of convert's output cost ~57k instructions a step
+            # learned, ~1.2k steps at 10k claims
             after = walker.counts
-            delta = [(p, v) for p, v in after.items() if before.get(p, _MISSING) != v]
-            delta += [(p, _DELETED) for p in before if p not in after]
-            if not all(p in block.desc for p, _v in delta):  # never: the walk stayed inside the loop
+            delta = []
+            for p in dict.fromkeys(walker.touched):
+                v = after.get(p, _DELETED)
+                if v is _DELETED:
+                    if p in before:
+                        delta.append((p, _DELETED))
+                elif before.get(p, _MISSING) != v:
+                    delta.append((p, v))
+            desc = block.desc
+            if not all(p in desc for p, _v in delta):  # never: the walk stayed inside the loop
                 self.trie = None
                 return found
-            desc = block.desc
-            state = (block, found, frozenset([(p, v) for p, v in after.items() if p in desc]))
+            # the counts inside the block after the step: those before it (the state of the trie node it
+            # is learned from, kept there) with the step's change (~46k instructions a step when filtered
+            # from all the counts)
+            inside = trie.get(_STATE)
+            if inside is None:  # (a block's root, once)
+                inside = trie[_STATE] = frozenset([(p, v) for p, v in before.items() if p in desc])
+            inside = inside.difference([(p, before[p]) for p, _v in delta if p in before]).union(
+                [(p, v) for p, v in delta if v is not _DELETED])
+            state = (block, found, inside)
             child = self.states.get(state)
             if child is None:
-                child = self.states[state] = {}
+                child = self.states[state] = {_STATE: inside}
             step = trie[key] = (found, tuple(delta), child)
             self.taken = key, step
             self.size += 1

@@ -211,3 +211,44 @@ def test_counts_decide_the_learned_state(monkeypatch, copies):
     same(text, monkeypatch)
     found = issues(text, monkeypatch, cache=True)
     assert any(code == "5" for _l, code, *_rest in found) == (copies >= 4)
+
+
+class Checked(ig_walk.ShapeCache):
+    """Holds every step replayed or learned to the counts the walker has: the step's change is what
+    comparing all the counts before and after it finds, and the trie node it leads to keeps the counts
+    inside the block (its state) that filtering all the counts finds."""
+
+    steps = 0
+
+    def walk(self, walker, node, seg_id, elems, comp_sep):
+        before = dict(walker.counts)
+        found = super().walk(walker, node, seg_id, elems, comp_sep)
+        if self.taken is not None:
+            _key, (_found, delta, child) = self.taken
+            after = walker.counts
+            changed = {(p, v) for p, v in after.items() if before.get(p, ig_walk._MISSING) != v}
+            assert set(delta) == changed | {(p, ig_walk._DELETED) for p in before if p not in after}
+            assert child[ig_walk._STATE] == frozenset((p, v) for p, v in after.items() if p in self.block.desc)
+            Checked.steps += 1
+        return found
+
+
+@pytest.mark.parametrize("blocks", [True, False])
+def test_a_step_learns_its_change_and_state_from_the_counts_it_touched(monkeypatch, blocks):
+    """ShapeCache learns a step's change from the paths the walk touched (edi.ig_walk._Walker.touched)
+    and the state it leads to from the state of the trie node it starts at, not from all the counts:
+    the same answers as comparing and filtering all of them, on clean files of many shapes, mutants
+    whose errors end learned paths part way, and lines whose CAS repeat past the guide's limit."""
+    monkeypatch.setattr(ig_fast, "BLOCKS", blocks)
+    monkeypatch.setattr(ig_fast, "ShapeCache", Checked)
+    Checked.steps = 0
+    segs = many_claims()
+    rnd = random.Random(29)
+    texts = [secondary_claims(40), "~".join(segs) + "~"] + [block_mutant(segs, rnd) for _ in range(12)]
+    cas = [s for s in secondary_claims(30).split("~") if s.strip()]
+    late = [i for i, s in enumerate(cas) if s.strip().startswith("CAS*PR*1*10")][-2]
+    cas[late + 1:late + 1] = [cas[late]] * 4
+    texts.append("~".join(cas) + "~")
+    for text in texts:
+        ig.issues_for_text(text, engine="fast")
+    assert Checked.steps > 500
