@@ -100,9 +100,10 @@ class FastRemits:
         self.skipped = 0  # other processes' claims skipped by searches of a chunk's text (remits_share.others_paid)
         self.terminators = 0
 
-    def _chunks(self) -> Iterator[str]:
+    def _chunks(self, counted: bool = True) -> Iterator[str]:
         """The file's text, whole claims a chunk, cut before a CLP; `terminators` counts its "~"s
-        (_pairs, which numbers the segments, checks them against the scan's count at the end)."""
+        (_pairs, which numbers the segments, checks them against the scan's count at the end) when
+        `counted`."""
         lines = self.found.lines
         mark = b"~\nCLP*" if lines else b"~CLP*"
         skip = len(mark) - 4
@@ -127,7 +128,8 @@ class FastRemits:
                     text += "\n"
                 if text:
                     yield text
-                self.terminators += text.count("~")  # any the line feeds do not follow: a file changed since
+                if counted:  # any the line feeds do not follow: a file changed since
+                    self.terminators += text.count("~")
                 if not data:
                     break
 
@@ -182,7 +184,11 @@ class FastRemits:
         base = 0  # the segments before the text
         # the rest of a chunk, read after the claim before it (see below), and its other_end when known
         rests: list[tuple[str, int | None]] = []
-        for text, ends_at in _then(self._chunks(), rests):
+        # the terminators are checked by the process that reads to the file's end, the last window's:
+        # one that stops after its last window is not meant to (a share with `stop`), and counts none
+        # (a count of all the 10k ERA's text: ~25M instructions in one of two converting processes)
+        counted = stop is None
+        for text, ends_at in _then(self._chunks(counted), rests):
             if base < theirs_until - 1 and in_set and table1 is None:
                 # the chunk starts with another process's claims: their CLP04s found by searches of
                 # the text up to the first one it cannot skip so (if any: read below, segment by segment)
@@ -284,7 +290,7 @@ class FastRemits:
                     isa = gs = None
                 i += 1
             base += count
-        if base != self.found.segments or self.terminators != base:
+        if base != self.found.segments or (counted and self.terminators != base):
             raise EdiSyntaxError("the file changed while it was being converted; convert it again", path=self.name)
 
     def _slow(self, segments: list, ctx: _Context, lx, header, totals: RemittanceTotals) -> RemitClaim:

@@ -662,6 +662,37 @@ def test_a_share_reads_its_windows_claims_as_the_whole_read_does(tmp_path, monke
     assert skipped > 0  # chunks of other windows' claims alone are skipped whole (others_paid)
 
 
+@pytest.mark.parametrize("flat", [False, True])
+def test_a_share_with_no_claim_after_its_stop_reads_to_the_end_unrefused(tmp_path, flat):
+    """A process whose last window ends after the file's last CLP meets no claim to stop at and reads
+    to the file's end: it counts no terminators (only the process that reads to the end unstopped,
+    the last window's, checks them), so it is not refused as a changed file; the last window's
+    process still refuses a file changed after the scan."""
+    import os
+
+    from cobpipe.cob.remits_fast import Share
+
+    made = generate_set(12, tmp_path, seed=3, claims_per_835=12)
+    path = made.era
+    if flat:
+        path = tmp_path / "flat.835"
+        path.write_bytes(made.era.read_bytes().replace(b"~\n", b"~"))
+    scan = scan_era(path).repeated_only()
+    options = ConvertOptions(today=TODAY)
+    whole = [(h, r) for h, r in RemitStream(scan, options)]
+    after = scan.clean.segments - 1  # the GE: the last window holds no claim
+    first, last = (Share((0, after), frozenset({k}), frozenset(scan.clp_counts)) for k in (0, 1))
+    assert first.stop == after and last.stop is None
+    assert [(h, r) for h, r in RemitStream(scan, options, first)] == whole
+    data = path.read_bytes()
+    before = os.stat(path)
+    with path.open("r+b") as stream:  # one segment more, same size and time
+        stream.write(data.replace(b"NM1*QC*", b"NM1~QC*", 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(EdiError, match="changed while it was being converted"):
+        list(RemitStream(scan, options, last))
+
+
 @pytest.mark.parametrize("separator", ["~\n", "~"])
 def test_others_claims_at_a_chunks_start_are_paid_as_the_claim_skip_reads_them(separator):
     """others_paid: the CLP04s of the claims at a chunk's start, in order, up to the first the segment
