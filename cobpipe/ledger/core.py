@@ -410,16 +410,27 @@ class Ledger:
                 if len(originals) < len(claims):
                     follow_ups += [(claim_id, payer_id, source_sha256, frequency, output, isa13, gs06, st02, issued_at)
                                    for claim_id, payer_id, st02, _, frequency in claims if frequency in _FOLLOW_UP]
-                shared = [source_sha256, output, isa13, gs06, issued_at, channel]
-                for start in range(0, len(originals), _ROWS_A_STATEMENT):
-                    part = originals[start:start + _ROWS_A_STATEMENT]
-                    cursor.execute(self.dialect.sql(_rows_at_once(sql.INSERT_ISSUED_RUN, len(part))),
-                                   shared + list(chain.from_iterable(part)))
-                    new += max(cursor.rowcount, 0)
+                new += self._insert_rows(cursor, sql.INSERT_ISSUED_RUN, originals,
+                                         [source_sha256, output, isa13, gs06, issued_at, channel])
             if follow_ups:
                 cursor.executemany(self.dialect.sql(sql.INSERT_FOLLOW_UP), follow_ups)
                 new += max(cursor.rowcount, 0)
             return new
+
+    def _insert_rows(self, cursor, statement: str, rows: list[tuple], shared: list | None = None) -> int:
+        """`rows` of `statement` (an INSERT of one `VALUES (...)` row of marks, after the marks of the
+        values `shared` binds once a statement) inserted _ROWS_A_STATEMENT rows a statement instead of
+        executemany's statement run a row (a `convert --db` of 10k claims: its 10,000 decisions, 9,709
+        payer claim numbers and 10,000 states, -192M); returns the rows inserted or updated. An
+        upsert's rows must not repeat its conflict key (PostgreSQL refuses to update a row twice in
+        one statement)."""
+        changed = 0
+        for start in range(0, len(rows), _ROWS_A_STATEMENT):
+            part = rows[start:start + _ROWS_A_STATEMENT]
+            values = list(chain.from_iterable(part))
+            cursor.execute(self.dialect.sql(_rows_at_once(statement, len(part))), shared + values if shared else values)
+            changed += max(cursor.rowcount, 0)
+        return changed
 
     def follow_ups_for(self, claim_id: str) -> list[IssuedClaim]:
         """Replacements and voids sent for this claim, oldest first."""
@@ -483,11 +494,14 @@ class Ledger:
         announced = (today or dt.date.today()).isoformat()
         with self.transaction():
             cursor = self._conn.cursor()
-            cursor.executemany(self.dialect.sql(sql.UPSERT_PAYER_CLAIM_NUMBER), [(*n, now) for n in numbers])
+            # many rows a statement (_insert_rows), each key's last row only: executemany's upserts a
+            # row at a time left each key with its last row's values, as every column is updated
+            self._insert_rows(cursor, sql.UPSERT_PAYER_CLAIM_NUMBER,
+                              list({n[:2]: (*n, now) for n in numbers}.values()))
             for state in states:
                 if state[1] not in CLAIM_STATES:
                     raise ValueError(f"unknown claim state {state[1]!r}")
-            cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM_STATE), [(*st, now) for st in states])
+            self._insert_rows(cursor, sql.UPSERT_CLAIM_STATE, list({st[0]: (*st, now) for st in states}.values()))
             cursor.executemany(self.dialect.sql(sql.INSERT_CROSSOVER),
                                [(c[0], source_sha256, c[1], c[2], announced) for c in crossovers])
             cursor.executemany(self.dialect.sql(sql.ANSWER_CROSSOVERS),
@@ -586,8 +600,8 @@ class Ledger:
         rows = [(source_sha256, seq, o.claim_id, o.status, o.payer_id, json.dumps(list(o.reasons)), decided_at,
                  o.era_payer, o.era_level, o.clp02, o.payer_claim_number)
                 for seq, o in enumerate(outcomes, 1)]
-        with self.transaction():
-            self._conn.cursor().executemany(self.dialect.sql(sql.INSERT_DECISION), rows)
+        with self.transaction():  # many rows a statement (_insert_rows): seq is each row's own key
+            self._insert_rows(self._conn.cursor(), sql.INSERT_DECISION, rows)
 
     # --- acknowledgments of what we sent (issue 18; cobpipe/acks) -------------------------------
 

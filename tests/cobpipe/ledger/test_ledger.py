@@ -1,3 +1,4 @@
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from cobpipe.ledger import (
     OutputRecord,
 )
 from cobpipe.ledger import sql as ledger_sql
+from cobpipe.ledger.core import CLAIM_STATES
 
 
 @dataclass(frozen=True)
@@ -379,3 +381,41 @@ def test_many_issued_claims_are_recorded_as_one_at_a_time(db, count):
                 follow_ups.setdefault((c.claim_id, c.payer_id), c.frequency)
         assert {(f.claim_id, f.payer_id): f.frequency for claim_id in {c.claim_id for c in claims}
                 for f in many.follow_ups_for(claim_id)} == follow_ups
+
+
+@pytest.mark.parametrize("count", [1, 50, 51, 137])
+def test_many_decisions_numbers_and_states_are_recorded_as_one_at_a_time(db, count):
+    """record_decisions and record_claim_life insert their rows many to a statement (_insert_rows),
+    an upsert's rows each key's last only: the ledger holds what executemany's statement run a row
+    left, with claims repeated inside one statement and across statements, rows recorded before, and
+    an ERA's decisions recorded again; fails on PostgreSQL with the repeated keys kept (it refuses to
+    update a row twice in one statement) and on both with the first row of a key kept (each checked)."""
+    numbers = [(f"C{k % (count // 2 + 1)}", "22222" if k % 3 else "33333", f"N{k}", "835") for k in range(count)]
+    states = [(f"C{k % (count // 2 + 1)}", CLAIM_STATES[k % len(CLAIM_STATES)], f"P{k}", f"d{k}") for k in range(count)]
+    outcomes = [ClaimOutcome(f"C{k % (count // 2 + 1)}", ("converted", "skipped")[k % 2], f"P{k}", (f"R{k}",),
+                             "ERA PAYER", "1", str(k % 4 + 1), f"X{k}") for k in range(count)]
+    with Ledger.open(db("many")) as many, Ledger.open(db("one")) as one:
+        for ledger in (many, one):
+            ledger.record_claim_life("a" * 64, numbers=[("C0", "33333", "EARLIER", "277CA")],
+                                     states=[("C0", "closed", "", "")])
+            ledger.record_decisions("b" * 64, [ClaimOutcome("C0", "held")] * (count + 3))
+        many.record_claim_life("b" * 64, numbers=numbers, states=states)
+        many.record_decisions("b" * 64, outcomes)
+        for n in numbers:
+            one.record_claim_life("b" * 64, numbers=[n])
+        for s in states:
+            one.record_claim_life("b" * 64, states=[s])
+        with one.transaction():  # record_decisions as it was: executemany, a row a run
+            one._conn.cursor().executemany(one.dialect.sql(ledger_sql.INSERT_DECISION), [
+                ("b" * 64, seq, o.claim_id, o.status, o.payer_id, json.dumps(list(o.reasons)), "t", o.era_payer,
+                 o.era_level, o.clp02, o.payer_claim_number) for seq, o in enumerate(outcomes, 1)])
+
+        def kept(ledger):
+            ids = sorted({n[0] for n in numbers} | {"C0"})
+            return ([ledger.payer_claim_number(i, p) for i in ids for p in ("22222", "33333")],
+                    [{k: v for k, v in (ledger.claim_state(i) or {}).items() if k != "updated_at"} for i in ids],
+                    [tuple(r) for r in ledger._execute(
+                        "SELECT seq, claim_id, status, payer_id, reasons, era_payer, era_level, clp02,"
+                        " payer_claim_number FROM decisions ORDER BY seq").fetchall()])
+
+        assert kept(many) == kept(one)
