@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from edi.segment import STANDARD, Segment
+from edi.segment import STANDARD, Segment, _make_segment, _only_str
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table, start_segment
@@ -378,14 +378,23 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
     have given, unless `read_tidy`: read from the original's own 2320); the HL, the patient's address
     and DMG and the PAT made of the original's are tidy."""
     hl = start_segment(original)
-    sbr = Segment.build("SBR", next_payer.level, "18" if next_payer.relationship == "18" else "",
-                        next_payer.group_number, next_payer.group_name, next_payer.insurance_type, "", "", "",
-                        next_payer.filing_indicator)
+    elements = (next_payer.level, "18" if next_payer.relationship == "18" else "", next_payer.group_number,
+                next_payer.group_name, next_payer.insurance_type, "", "", "", next_payer.filing_indicator)
+    if elements[8] and _only_str(map(type, elements)):
+        # the usual SBR (SBR09 there, texts): Segment.build's segment made directly (nothing trails to
+        # drop), tidied only where an element ends with ":", the one thing tidy_segment changes in it;
+        # once a claim, ~12.5k -> ~8.7k instructions (build's variable arguments and type tests, and
+        # tidy_segment's call and envelope test, skipped)
+        sbr = _make_segment("SBR", elements, 0, 0, STANDARD)
+        if tidied and ":*" in "*".join(elements) + "*":
+            sbr = tidy_segment(sbr)
+    else:
+        sbr = Segment.build("SBR", *elements)
+        if tidied:
+            sbr = tidy_segment(sbr)
     subscriber_segments, payer_segments = next_payer.subscriber, next_payer.payer
-    if tidied:
-        sbr = tidy_segment(sbr)
-        if not read_tidy:
-            subscriber_segments, payer_segments = _tidied(subscriber_segments), _tidied(payer_segments)
+    if tidied and not read_tidy:
+        subscriber_segments, payer_segments = _tidied(subscriber_segments), _tidied(payer_segments)
     items: list[Segment | Loop] = [hl, sbr]
     if next_payer.relationship == "18" and patient.pat is not None and any(patient.pat.elements[4:]):
         items.append(Segment("PAT", ("", "", "", "", *patient.pat.elements[4:]), delimiters=patient.pat.delimiters))

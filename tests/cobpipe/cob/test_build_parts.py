@@ -1,6 +1,7 @@
 """The parts of build_secondary read or made on a short way, held to the plain ways they replace: the
 2000B's SBR, 2010BA, 2010BB and PAT found in one read (Loop.segment / Loop.child), CLM05-3 read
-without Segment.composite, and the 2330B REF*F8 made without Segment.build and tidy_segment."""
+without Segment.composite, and the 2330B REF*F8 and the new 2000B's SBR made without Segment.build and
+tidy_segment."""
 from __future__ import annotations
 
 import datetime as dt
@@ -165,3 +166,30 @@ def test_the_next_payers_segments_read_from_a_2320_are_the_filtered_ones(subscri
                                or (s.tag == "REF" and s.get(1) == "SY")]
     assert made.payer == [s for s in loop.items[2].iter_segments() if s.tag in ("NM1", "N3", "N4")
                           or (s.tag == "REF" and s.get(1) in adjudication.PAYER_SECONDARY_ID_QUALIFIERS)]
+
+
+_SBR_TEXT = st.one_of(st.sampled_from(["", "S", "ZZH6176", "GROUP:", "A:B:", ":", "CI", "MB"]),
+                      st.text(alphabet="AZ1: ", max_size=4))
+_SBR_VALUE = st.one_of(_SBR_TEXT, st.just(None), st.just(("ZZ", "1", "")))
+
+
+@given(st.tuples(_SBR_TEXT, st.sampled_from(["18", "01", "", "18:"]), _SBR_VALUE, _SBR_VALUE, _SBR_VALUE, _SBR_VALUE),
+       st.booleans(), st.booleans())
+def test_the_new_2000b_sbr_is_the_built_one_tidied_as_before(values, tidied, read_tidy):
+    """The new 2000B's SBR is Segment.build's of the next payer's values (SBR02 18 or empty), tidied
+    when the original is known tidy: texts ending with ':', empty values in the middle and at the
+    end (SBR09), None and a composite tuple. Fails if the segment is made directly whatever SBR09
+    is (a trailing empty element kept), if a value ending with ':' goes untidied, or if a None or a
+    tuple is put in as it is (each checked)."""
+    level, relationship, group_number, group_name, insurance_type, filing = values
+    next_payer = build.NextPayer(level, relationship, group_number, group_name, insurance_type, filing,
+                                 [Segment("NM1", ("IL", "1", "DOE"))], [Segment("NM1", ("PR", "2", "PLAN"))])
+    original = Loop("2000B")
+    original.items = [Segment("HL", ("2", "1", "22", "0"))]
+    patient = build.Patient(Segment("NM1", ("IL", "1", "DOE")), [], None)
+    got = build._subscriber_loop(original, next_payer, patient, tidied=tidied, read_tidy=read_tidy).items[1]
+    want = Segment.build("SBR", level, "18" if relationship == "18" else "", group_number, group_name, insurance_type,
+                         "", "", "", filing)
+    if tidied:
+        want = tidy_segment(want)
+    assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
