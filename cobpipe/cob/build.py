@@ -423,9 +423,19 @@ def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patie
     payer's relationship code, is looked at."""
     hl = start_segment(original.patient) if original.patient is not None else Segment.build("HL", "", "", "23", "0")
     tail = patient.pat.elements[4:] if patient.pat is not None else ()
-    pat = Segment.build("PAT", next_payer.relationship, "", "", "", *tail)
-    if tidied:
-        pat = tidy_segment(pat)
+    relationship = next_payer.relationship
+    if not tail and relationship and relationship.__class__ is str:
+        # the usual PAT, PAT01 alone: Segment.build's segment made directly (its empty PAT02-04 are
+        # dropped), tidied only when PAT01 ends with ":", the one thing tidy_segment changes in it;
+        # ~1 claim in 2, ~14k -> ~4k instructions (build's variable arguments and its loop dropping
+        # the trailing empties, tidy_segment's call)
+        pat = _make_segment("PAT", (relationship,), 0, 0, STANDARD)
+        if tidied and relationship[-1] == ":":
+            pat = tidy_segment(pat)
+    else:
+        pat = Segment.build("PAT", relationship, "", "", "", *tail)
+        if tidied:
+            pat = tidy_segment(pat)
     name = patient.name
     if name.get(1) != "QC":
         name = Segment.build("NM1", "QC", "1", name.get(3), name.get(4), name.get(5), "", name.get(7))

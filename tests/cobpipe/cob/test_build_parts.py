@@ -1,7 +1,7 @@
 """The parts of build_secondary read or made on a short way, held to the plain ways they replace: the
 2000B's SBR, 2010BA, 2010BB and PAT found in one read (Loop.segment / Loop.child), CLM05-3 read
-without Segment.composite, and the 2330B REF*F8 and the new 2000B's SBR made without Segment.build and
-tidy_segment."""
+without Segment.composite, and the 2330B REF*F8, the new 2000B's SBR and the new 2000C's PAT made
+without Segment.build and tidy_segment."""
 from __future__ import annotations
 
 import datetime as dt
@@ -190,6 +190,31 @@ def test_the_new_2000b_sbr_is_the_built_one_tidied_as_before(values, tidied, rea
     got = build._subscriber_loop(original, next_payer, patient, tidied=tidied, read_tidy=read_tidy).items[1]
     want = Segment.build("SBR", level, "18" if relationship == "18" else "", group_number, group_name, insurance_type,
                          "", "", "", filing)
+    if tidied:
+        want = tidy_segment(want)
+    assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
+
+
+_PAT_TAIL = st.lists(st.sampled_from(["", "D8", "20240101", "01:", ":", "Y"]), max_size=5).map(tuple)
+
+
+@given(st.one_of(st.sampled_from(["01", "19", "", ":", "01:", "G8::"]), st.text(alphabet="019: ", max_size=4), st.just(None)),
+       st.one_of(st.none(), _PAT_TAIL), st.booleans())
+def test_the_new_2000c_pat_is_the_built_one_tidied_as_before(relationship, tail, tidied):
+    """The new 2000C's PAT is Segment.build's of the next payer's relationship and the original PAT's
+    PAT05 on, tidied when the original is known tidy: PAT01 empty, None or ending with ':', with and
+    without an original PAT or its PAT05-09. Fails if PAT01 alone is made directly when empty or
+    None, if a PAT01 ending with ':' goes untidied, or if the original's PAT05 on are dropped (each
+    checked)."""
+    from types import SimpleNamespace
+
+    pat = None if tail is None else Segment("PAT", ("01", "", "", "", *tail))
+    next_payer = build.NextPayer("S", relationship, "G1", "", "", "CI", [Segment("NM1", ("IL", "1", "DOE"))],
+                                 [Segment("NM1", ("PR", "2", "PLAN"))])
+    patient = build.Patient(Segment("NM1", ("QC", "1", "DOE")), [], None, [], pat)
+    made = build._patient_loop(SimpleNamespace(patient=None), next_payer, patient, tidied=tidied)
+    got = made.items[1]
+    want = Segment.build("PAT", relationship, "", "", "", *(() if pat is None else pat.elements[4:]))
     if tidied:
         want = tidy_segment(want)
     assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
