@@ -136,8 +136,12 @@ _FOLLOW_UP = ("7", "8")  # CLM05-3 of a replacement and a void: Ledger.record_is
 def _rows_at_once(statement: str, count: int) -> str:
     """`statement`, an INSERT of one `VALUES (...)` row of marks, for `count` rows in one statement."""
     head, values, rest = statement.partition("VALUES ")
-    row, close, tail = rest.partition(")")
-    return head + values + ", ".join([row + close] * count) + tail
+    depth = 0
+    for end, char in enumerate(rest):  # the row ends at its own closing parenthesis: "(?, UPPER(?))"
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            break
+    return head + values + ", ".join([rest[:end + 1]] * count) + rest[end + 1:]
 
 
 def claim_key(claim: Any) -> tuple[str, str, str]:
@@ -351,10 +355,22 @@ class Ledger:
             return self._store_claim_rows(iter(rows))
 
     def _store_claim_rows(self, rows: Iterable[tuple]) -> int:
+        """The rows (read as they come: an 837P's claims, memory flat) many a statement
+        (_insert_rows: -61M at 10k claims with --db, 16,894 rows), a statement cut before a key it holds
+        already: the upsert then sees each row after the one before it, as executemany's statement
+        run a row did (its update is conditional, and PostgreSQL refuses to update a row twice in
+        one statement)."""
         with self.transaction():
             cursor = self._conn.cursor()
-            cursor.executemany(self.dialect.sql(sql.UPSERT_CLAIM), rows)
-            return max(cursor.rowcount, 0)
+            changed, part, keys = 0, [], set()
+            for row in rows:
+                key = row[:3]
+                if key in keys or len(part) == _ROWS_A_STATEMENT:
+                    changed += self._insert_rows(cursor, sql.UPSERT_CLAIM, part)
+                    part, keys = [], set()
+                part.append(row)
+                keys.add(key)
+            return changed + self._insert_rows(cursor, sql.UPSERT_CLAIM, part)
 
     def claims_for(self, claim_id: str, *, folded: bool = False) -> list:
         """Every stored claim with this CLM01 (several submitters or payers may share one: the

@@ -419,3 +419,27 @@ def test_many_decisions_numbers_and_states_are_recorded_as_one_at_a_time(db, cou
                         " payer_claim_number FROM decisions ORDER BY seq").fetchall()])
 
         assert kept(many) == kept(one)
+
+
+@pytest.mark.parametrize("count", [1, 50, 51, 137])
+def test_many_claim_rows_are_stored_as_one_at_a_time(db, count):
+    """_store_claim_rows upserts its rows many to a statement, a statement cut before a key it holds:
+    the same rows kept (each key with its last text) and the same count of rows
+    new or changed as storing them one a call, with a key repeated inside what would be one
+    statement (with its text changed and unchanged), across statements, and stored before; fails
+    on PostgreSQL with the cut at a repeated key left out (it refuses to update a row twice in one
+    statement) and with a statement's last row left out (each checked)."""
+    rows = [(f"c{k % (count // 2 + 1)}", "SUB", "22222" if k % 4 else "33333", f"RAW{k % 5}", "{}")
+            for k in range(count)]
+    with Ledger.open(db("many")) as many, Ledger.open(db("one")) as one:
+        for ledger in (many, one):
+            ledger.add_claim_rows([("c0", "SUB", "33333", "EARLIER", "{}")], source_hash="a" * 64)
+        stored = many.add_claim_rows(rows, source_hash="b" * 64, issued=True)
+        assert stored == sum(one.add_claim_rows([row], source_hash="b" * 64, issued=True) for row in rows)
+
+        def kept(ledger):
+            return [tuple(r) for r in ledger._execute(
+                "SELECT claim_id, submitter_id, payer_id, source_hash, raw, envelope, claim_id_folded, origin"
+                " FROM claims ORDER BY claim_id, submitter_id, payer_id").fetchall()]
+
+        assert kept(many) == kept(one)
