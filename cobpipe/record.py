@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cob.decision import CONVERTED, PAPER
+from .decision_log import report_rows
 
 if TYPE_CHECKING:
     from .pipeline import ConvertResult
@@ -19,13 +20,15 @@ def record_issued(ledger, result: ConvertResult, source_sha256: str = "") -> Non
 
 def claim_outcomes(result: ConvertResult) -> list:  # list[ledger.ClaimOutcome]
     """Each decision as the ledger stores it: status, payer billed, the 835's payer and level, and
-    the reasons in words (a biller reads them in `status` and the console) after the finding codes."""
+    the reasons in words (a biller reads them in `status` and the console) after the finding codes.
+    Read from the decisions' report rows (decision_log.report_rows: a long log's decisions are not
+    made again: with the loop of record_conversion, -113M at 10k claims with --db)."""
     from .ledger import ClaimOutcome
 
-    return [ClaimOutcome(d.claim_id, d.status, d.payer_id,
-                         tuple(dict.fromkeys([f.code for f in d.findings] + list(d.reasons))),
-                         d.era_payer, d.era_level, d.clp02, d.payer_claim_number)
-            for d in result.decisions]
+    return [ClaimOutcome(claim_id, status, payer_id, tuple(dict.fromkeys([f.code for f in findings] + list(reasons))),
+                         era_payer, era_level, clp02, payer_claim_number)
+            for (claim_id, status, reasons, payer_id, _, era_payer, _, era_level, clp02, payer_claim_number,
+                 *_), findings in report_rows(result.decisions)]
 
 
 def record_conversion(ledger, result: ConvertResult, source_sha256: str = "", *, decisions: bool = True) -> None:
@@ -41,15 +44,17 @@ def record_conversion(ledger, result: ConvertResult, source_sha256: str = "", *,
 
             ledger.add_claim_rows(ClaimRows.open(result.output), source_hash=source_sha256 or None, issued=True)
         numbers, states, crossovers, answered = [], [], [], []
-        for d in result.decisions:
-            if d.payer_claim_number and d.era_payer_id:
-                numbers.append((d.claim_id, d.era_payer_id, d.payer_claim_number, "835"))
-            if d.state:
-                states.append((d.claim_id, d.state, d.payer_id, d.reasons[-1] if d.reasons else ""))
-            if d.crossover_to:
-                crossovers.append((d.claim_id, d.era_payer or "", d.crossover_to))
-            if d.crossover_answered:
-                answered.append(d.claim_id)
+        # the decisions' report rows (cob.decision._ROW's fields), as claim_outcomes reads them
+        for (claim_id, _, reasons, payer_id, _, era_payer, era_payer_id, _, _, payer_claim_number, _, _, state,
+             crossover_to, crossover_answered), _ in report_rows(result.decisions):
+            if payer_claim_number and era_payer_id:
+                numbers.append((claim_id, era_payer_id, payer_claim_number, "835"))
+            if state:
+                states.append((claim_id, state, payer_id, reasons[-1] if reasons else ""))
+            if crossover_to:
+                crossovers.append((claim_id, era_payer or "", crossover_to))
+            if crossover_answered:
+                answered.append(claim_id)
         ledger.record_claim_life(source_sha256, numbers=numbers, states=states, crossovers=crossovers,
                                  answered=answered)
         if decisions:

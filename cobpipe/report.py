@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cob.decision import BILLED_OF_ROW, CONVERTED, PAPER, STATUSES, ClaimDecision, report_finding, report_json
-from .decision_log import DecisionLog
+from .decision_log import DecisionLog, report_rows
 from .fsutil import sha256_of
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def write_claim_entries(decisions: Iterable[ClaimDecision], stream) -> tuple[lis
     """The report's "claims" entries, one line each, after a comma but for the first; returns what
     was read on the way: the decisions' statuses, and the billed ones' (converted or paper)
     `record.billed_row`s. A DecisionLog is read by its rows (no decision made again)."""
-    rows = decisions.rows() if isinstance(decisions, DecisionLog) else (d.report_row() for d in decisions)
+    rows = report_rows(decisions)
     statuses: list[str] = []
     billed: list[tuple] = []
     _write_entries(rows, stream, statuses, billed)

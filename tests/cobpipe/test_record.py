@@ -5,6 +5,7 @@ and without the billed rows read ahead."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from hypothesis import strategies as st
 
 from cobpipe.cob.decision import CONVERTED, HELD, PAPER, SKIPPED, ClaimDecision
 from cobpipe.decision_log import DecisionLog
-from cobpipe.ledger import IssuedClaim
+from cobpipe.ledger import ClaimOutcome, IssuedClaim, Ledger
 from cobpipe.pipeline import ConvertResult
-from cobpipe.record import billed_row, issued_claims
+from cobpipe.record import billed_row, claim_outcomes, issued_claims, record_conversion
+from edi.findings import Finding
 
 
 def _reference(result: ConvertResult) -> list[IssuedClaim]:
@@ -58,3 +60,46 @@ def test_issued_claims_are_those_made_by_their_init(decisions, transactions, out
     for claim in made:
         with pytest.raises(dataclasses.FrozenInstanceError):
             claim.payer_id = "X"  # type: ignore[misc]
+
+
+_LIVES = st.lists(st.builds(
+    lambda n, status, reasons, payer, number, era_payer_id, state, crossover_to, answered, found:
+        ClaimDecision(f"C{n}", status, list(reasons), payer_id=payer, era_segment=n, era_payer="ERA PAYER",
+                      era_payer_id=era_payer_id, era_level="P", clp02="1", payer_claim_number=number,
+                      state=state, crossover_to=crossover_to, crossover_answered=answered,
+                      findings=[Finding("COB020", "x")] * found if found else ClaimDecision("x", "y").findings),
+    st.integers(0, 99), st.sampled_from([CONVERTED, PAPER, SKIPPED, HELD]),
+    st.lists(st.sampled_from(["r1", "r2", "COB020"]), max_size=3), st.sampled_from([None, "", "P2"]),
+    st.sampled_from([None, "", "N1"]), st.sampled_from([None, "", "99904"]),
+    st.sampled_from([None, "", "closed", "billed_secondary"]), st.sampled_from([None, "", "99905"]), st.booleans(),
+    st.integers(0, 2)), max_size=12)
+
+
+@given(_LIVES, st.booleans())
+def test_a_runs_claim_lives_are_read_from_the_decisions_rows(decisions, revise):
+    """claim_outcomes and record_conversion read a DecisionLog's report rows (blocks written out, some
+    revised after): the same outcomes, payer claim numbers, states and crossovers as the decisions'
+    own fields give (fails with the row's era payer id read as its era payer: checked)."""
+    log = DecisionLog(decisions, block=2)
+    if revise:
+        log.revise(lambda d: d.claim_id.endswith("1") and not setattr(d, "state", "needs_review"))
+        for d in decisions:
+            if d.claim_id.endswith("1"):
+                d.state = "needs_review"
+    result = ConvertResult(Path("era.835"), log, Path("era.report.json"), None, [("ISA", 1), ("GS", 1)], [], [])
+    assert claim_outcomes(result) == [
+        ClaimOutcome(d.claim_id, d.status, d.payer_id, tuple(dict.fromkeys([f.code for f in d.findings] + d.reasons)),
+                     d.era_payer, d.era_level, d.clp02, d.payer_claim_number) for d in decisions]
+    with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder) / "l.db") as ledger:
+        record_conversion(ledger, result, "a" * 64)
+        last = {d.claim_id: d for d in decisions}
+        for d in decisions:
+            assert ledger.payer_claim_number(d.claim_id, d.era_payer_id or "") == (
+                [e.payer_claim_number for e in decisions if e.claim_id == d.claim_id
+                 and e.era_payer_id == d.era_payer_id and e.payer_claim_number and e.era_payer_id] or [None])[-1]
+        for claim_id in last:
+            stated = [e for e in decisions if e.claim_id == claim_id and e.state]
+            got = ledger.claim_state(claim_id)
+            assert ((got["state"], got["payer_id"], got["detail"]) if got else None) == (
+                (stated[-1].state, stated[-1].payer_id, stated[-1].reasons[-1] if stated[-1].reasons else "")
+                if stated else None)
