@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cobpipe.ledger import (
     MAX_CONTROL_NUMBER,
@@ -16,6 +18,7 @@ from cobpipe.ledger import (
     OutputRecord,
 )
 from cobpipe.ledger import sql as ledger_sql
+from cobpipe.ledger import core as ledger_core
 from cobpipe.ledger.core import CLAIM_STATES
 
 
@@ -443,3 +446,14 @@ def test_many_claim_rows_are_stored_as_one_at_a_time(db, count):
                 " FROM claims ORDER BY claim_id, submitter_id, payer_id").fetchall()]
 
         assert kept(many) == kept(one)
+
+
+@given(st.lists(st.one_of(st.text(), st.text(alphabet='"\\\x00\x1f\u2028é☃\U0001d11e ab', max_size=6)), max_size=4)
+       | st.lists(st.one_of(st.text(max_size=3), st.integers(), st.none()), max_size=3))
+def test_a_decisions_reasons_are_stored_as_json_dumps_writes_them(reasons):
+    """record_decisions writes a decision's reasons by json's C string encoder (_json_list): the text
+    json.dumps makes of the list, for any strs (quotes, backslashes, controls, non-ASCII, astral) and,
+    the json.dumps way, for anything else; fails with the items joined by ',' and with the strs
+    encoded without ensure_ascii (each checked)."""
+    assert ledger_core._json_list(tuple(reasons)) == json.dumps(reasons)
+    assert ledger_core._json_list(reasons) == json.dumps(reasons)
