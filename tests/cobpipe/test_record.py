@@ -78,8 +78,9 @@ _LIVES = st.lists(st.builds(
 @given(_LIVES, st.booleans())
 def test_a_runs_claim_lives_are_read_from_the_decisions_rows(decisions, revise):
     """claim_outcomes and record_conversion read a DecisionLog's report rows (blocks written out, some
-    revised after): the same outcomes, payer claim numbers, states and crossovers as the decisions'
-    own fields give (fails with the row's era payer id read as its era payer: checked)."""
+    revised after): the same outcomes (ClaimOutcomes as their own __init__ makes them), payer claim
+    numbers and states as the decisions' own fields give (fails with the row's era payer id read as
+    its era payer, and with a decision's reasons left a dict: checked)."""
     log = DecisionLog(decisions, block=2)
     if revise:
         log.revise(lambda d: d.claim_id.endswith("1") and not setattr(d, "state", "needs_review"))
@@ -87,9 +88,15 @@ def test_a_runs_claim_lives_are_read_from_the_decisions_rows(decisions, revise):
             if d.claim_id.endswith("1"):
                 d.state = "needs_review"
     result = ConvertResult(Path("era.835"), log, Path("era.report.json"), None, [("ISA", 1), ("GS", 1)], [], [])
-    assert claim_outcomes(result) == [
+    outcomes, reference = claim_outcomes(result), [
         ClaimOutcome(d.claim_id, d.status, d.payer_id, tuple(dict.fromkeys([f.code for f in d.findings] + d.reasons)),
                      d.era_payer, d.era_level, d.clp02, d.payer_claim_number) for d in decisions]
+    assert outcomes == reference  # made without ClaimOutcome's __init__: the same values, type, hash, frozen
+    assert [hash(o) for o in outcomes] == [hash(o) for o in reference]
+    assert all(type(o) is ClaimOutcome and type(o.reasons) is tuple for o in outcomes)
+    for outcome in outcomes:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            outcome.status = "X"  # type: ignore[misc]
     with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder) / "l.db") as ledger:
         record_conversion(ledger, result, "a" * 64)
         last = {d.claim_id: d for d in decisions}
