@@ -20,7 +20,7 @@ from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop
 from .cas import cas_segments, tidy_cas_segments, tidy_cas_written
 from .remit import RemitClaim
-from .tidy import tidy_segment
+from .tidy import made_tidy, tidy_segment
 
 PAYER_SECONDARY_ID_QUALIFIERS = frozenset({"2U", "EI", "FY", "NF"})
 SVD03_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
@@ -127,15 +127,14 @@ def other_payer_loop(original: OriginalClaim, remit: RemitClaim, prior_sbr: Segm
     level = given[0].strip().upper()
     elements = (level, relationship, given[2], given[3], given[4].strip().upper() if level != "P" else "",
                 "", "", "", given[8].strip().upper())
-    # Segment.build of these texts: made directly when SBR09 is there (no trailing empty element to
-    # drop: the usual SBR), without build's variable arguments and type test (~6k instructions)
-    sbr = _make_segment("SBR", elements, 0, 0, STANDARD) if elements[8] else Segment.build("SBR", *elements)
-    # the SBR carries the claim's codes, trimmed (a code may end with ":" once trimmed); built, it
-    # has no trailing empty element: tidy_segment changes it only where an element ends with ":"
+    # the SBR carries the claim's codes, trimmed (a code may end with ":" once trimmed)
+    if elements[8]:  # the usual SBR: nothing trails for Segment.build to drop
+        sbr = made_tidy("SBR", elements, tidied)
+    else:
+        sbr = Segment.build("SBR", *elements)
+        if tidied:
+            sbr = tidy_segment(sbr)
     joined = "*".join(sbr.elements)
-    if tidied and ":*" in joined + "*":
-        sbr = tidy_segment(sbr)
-        joined = "*".join(sbr.elements)
     segments: list[Segment | Loop] = [sbr]
     # the 2320's text (`written`, below) in document order: a segment made here from texts in hand
     # (SBR, claim CAS, AMT*D, AMT*EAF, OI, REF*F8) gives its body where it is made, as a 2430's

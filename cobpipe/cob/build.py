@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from edi.segment import STANDARD, Segment, _make_segment, _only_str
+from edi.segment import STANDARD, Segment, _only_str
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table, start_segment
@@ -26,7 +26,7 @@ from .coverage import Coverage
 from .decide import PAYER_LEVELS
 from .match import LineMatch
 from .remit import RemitClaim
-from .tidy import tidy_loop, tidy_segment, tidy_segments
+from .tidy import made_tidy, tidy_loop, tidy_segment, tidy_segments
 
 __all__ = ["PAYER_SECONDARY_ID_QUALIFIERS", "SVD03_QUALIFIERS", "BuildError", "NextPayer", "Patient", "build_secondary",
            "code"]  # BuildError, code and the qualifier sets live in .adjudication; imported from here too
@@ -380,14 +380,8 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
     hl = start_segment(original)
     elements = (next_payer.level, "18" if next_payer.relationship == "18" else "", next_payer.group_number,
                 next_payer.group_name, next_payer.insurance_type, "", "", "", next_payer.filing_indicator)
-    if elements[8] and _only_str(map(type, elements)):
-        # the usual SBR (SBR09 there, texts): Segment.build's segment made directly (nothing trails to
-        # drop), tidied only where an element ends with ":", the one thing tidy_segment changes in it;
-        # once a claim, ~12.5k -> ~8.7k instructions (build's variable arguments and type tests, and
-        # tidy_segment's call and envelope test, skipped)
-        sbr = _make_segment("SBR", elements, 0, 0, STANDARD)
-        if tidied and ":*" in "*".join(elements) + "*":
-            sbr = tidy_segment(sbr)
+    if elements[8] and _only_str(map(type, elements)):  # the usual SBR: SBR09 there, texts
+        sbr = made_tidy("SBR", elements, tidied)
     else:
         sbr = Segment.build("SBR", *elements)
         if tidied:
@@ -425,13 +419,7 @@ def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patie
     tail = patient.pat.elements[4:] if patient.pat is not None else ()
     relationship = next_payer.relationship
     if not tail and relationship and relationship.__class__ is str:
-        # the usual PAT, PAT01 alone: Segment.build's segment made directly (its empty PAT02-04 are
-        # dropped), tidied only when PAT01 ends with ":", the one thing tidy_segment changes in it;
-        # ~1 claim in 2, ~14k -> ~4k instructions (build's variable arguments and its loop dropping
-        # the trailing empties, tidy_segment's call)
-        pat = _make_segment("PAT", (relationship,), 0, 0, STANDARD)
-        if tidied and relationship[-1] == ":":
-            pat = tidy_segment(pat)
+        pat = made_tidy("PAT", (relationship,), tidied)  # the usual PAT, PAT01 alone (its empty 02-04 dropped)
     else:
         pat = Segment.build("PAT", relationship, "", "", "", *tail)
         if tidied:
