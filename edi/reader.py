@@ -320,7 +320,7 @@ class X12Reader:
         restarted = False  # the first piece is an ISA whose delimiters were just applied
         wanted = self.body_tags
         loop_starts = LOOP_STARTS
-        new_segment, set_tag, set_elements, set_index, set_line, set_delimiters = _SEGMENT_FACTORY
+        new_segment, set_tag, set_elements, set_index, set_line, set_delimiters, set_text = _SEGMENT_FACTORY
         skipped: tuple[str, int, int] | None = None  # the last segment read but not yielded (`body_tags`)
         # lines are counted by LF (also CRLF), or by CR in files with old Mac line ends: decided by
         # the first line break of the file, whatever the chunk size
@@ -409,6 +409,7 @@ class X12Reader:
                     set_index(seg, index)
                     set_line(seg, seg_line)
                     set_delimiters(seg, delims)
+                    set_text(seg, None)
                     yield seg
                     continue
                 if tag == "ISA" or (tag not in valid_tags and text.startswith("ISA") and len(text) > 3

@@ -1,7 +1,7 @@
 """The X12 segment as read or built, and the delimiters that frame it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,10 @@ class Segment:
     index: int = 0
     line: int = 0
     delimiters: Delimiters = STANDARD
+    # `str(self)` when its maker had that text in hand (the claim index splits each segment it makes
+    # from it), else None: the writer takes it as the segment's body instead of joining the elements
+    # again. Not part of the value (not compared, not hashed, not an argument); every maker sets it.
+    text: str | None = field(default=None, init=False, compare=False, repr=False)
 
     @classmethod
     def build(cls, tag: str, *elements: str | tuple[str, ...] | list[str] | None) -> "Segment":
@@ -140,12 +144,12 @@ class Segment:
 
 _new_object = object.__new__
 _only_str = frozenset((str,)).issuperset  # every value's type is exactly str
-_set_tag, _set_elements, _set_index, _set_line, _set_delimiters = (
-    Segment.__dict__[name].__set__ for name in ("tag", "elements", "index", "line", "delimiters"))
+_set_tag, _set_elements, _set_index, _set_line, _set_delimiters, _set_text = (
+    Segment.__dict__[name].__set__ for name in ("tag", "elements", "index", "line", "delimiters", "text"))
 
 
 # what _make_segment does, for a loop that inlines it (the reader's): object.__new__, then each field
-_SEGMENT_FACTORY = (_new_object, _set_tag, _set_elements, _set_index, _set_line, _set_delimiters)
+_SEGMENT_FACTORY = (_new_object, _set_tag, _set_elements, _set_index, _set_line, _set_delimiters, _set_text)
 
 
 class _Unfrozen:
@@ -154,7 +158,7 @@ class _Unfrozen:
     layout), twice as fast as five slot-descriptor calls (the 835 reader, the claim index and
     Segment.build make ~50 segments a claim)."""
 
-    __slots__ = ("tag", "elements", "index", "line", "delimiters")
+    __slots__ = ("tag", "elements", "index", "line", "delimiters", "text")
 
 
 if _Unfrozen.__slots__ != Segment.__slots__:  # a field added to Segment must be added above too
@@ -170,6 +174,7 @@ def _make_segment(tag: str, elements: tuple[str, ...], index: int, line: int,
     seg.index = index
     seg.line = line
     seg.delimiters = delimiters
+    seg.text = None
     seg.__class__ = Segment  # type: ignore[assignment]
     return seg  # type: ignore[return-value]
 

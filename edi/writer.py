@@ -131,6 +131,7 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
     join = element.join
     separators = 0
     checked = delimiters  # the last source delimiters found to need no translation
+    kept = True  # `checked` separates elements as the output does: a segment's kept text is its body
     envelope = _ENVELOPE_TAGS
     for segment in segments:
         source = segment.delimiters
@@ -138,14 +139,19 @@ def _same_delimiters_text(segments: list[Segment], delimiters: Delimiters) -> st
             if source.component != component or (repetition is not None and source.repetition != repetition):
                 return None
             checked = source
+            kept = source.element == element
         tag = segment.tag
         if tag in envelope:
             return None
         elements = segment.elements
         separators += len(elements)
-        # one string made (BUILD_STRING), not a tuple of the tag and elements first; a segment with
-        # no element gets a separator it does not count, so the check below sends it the slow way
-        append(f"{tag}{element}{join(elements)}")
+        text = segment.text
+        if text is not None and kept:  # str(segment), kept by its maker (a copied segment): not joined again
+            append(text)
+        else:
+            # one string made (BUILD_STRING), not a tuple of the tag and elements first; a segment with
+            # no element gets a separator it does not count, so the check below sends it the slow way
+            append(f"{tag}{element}{join(elements)}")
     if not bodies:
         return ""
     # the bodies checked once joined: a terminator or suffix character found by a memchr search,
@@ -211,6 +217,7 @@ def _tree_text(loop, delimiters: Delimiters) -> tuple[str, int] | None:
     join = element.join
     separators = extra = 0  # extra: a prewritten text's segments beyond the one body it counts as
     checked = delimiters
+    kept = True  # `checked` separates elements as the output does: a segment's kept text is its body
     envelope = _ENVELOPE_TAGS
     segment_class = Segment
     pending = []  # the items of the loops being read, each where it stopped
@@ -223,12 +230,17 @@ def _tree_text(loop, delimiters: Delimiters) -> tuple[str, int] | None:
                     if source.component != component or (repetition is not None and source.repetition != repetition):
                         return None
                     checked = source
+                    kept = source.element == element
                 tag = item.tag
                 if tag in envelope:
                     return None
                 elements = item.elements
                 separators += len(elements)
-                append(f"{tag}{element}{join(elements)}")
+                text = item.text
+                if text is not None and kept:  # str(item), kept by its maker (a copied segment): not joined again
+                    append(text)
+                else:
+                    append(f"{tag}{element}{join(elements)}")
             elif whole and isinstance(item, Prewritten) and item.written is not None:
                 text, held, count = item.written
                 append(text)

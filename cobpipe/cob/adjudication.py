@@ -348,6 +348,7 @@ def adjudicated_line(line, payer_id: str, dtp: Segment, line_level_eaf: bool, bu
         (payer_id, paid, procedure, "", units)
     svd.index = svd.line = 0
     svd.delimiters = STANDARD
+    svd.text = None  # (written with its 2430's text)
     svd.__class__ = Segment
     tidied = payer_id[-1:] == ":" or procedure[-1:] == ":" or bundled_into[-1:] == ":"
     if tidied:
