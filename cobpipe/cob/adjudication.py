@@ -219,7 +219,8 @@ def _written_segments(segments: tuple[Segment, ...]) -> tuple[str, int, int] | N
             return None
         elements = segment.elements
         separators += len(elements)
-        bodies.append(f"{segment.tag}*{'*'.join(elements)}")
+        text = segment.text  # str(segment), kept by its maker (a segment copied from the original)
+        bodies.append(text if text is not None else f"{segment.tag}*{'*'.join(elements)}")
     return _END.join(bodies), separators, len(bodies)
 
 

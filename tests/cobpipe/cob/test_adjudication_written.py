@@ -62,3 +62,37 @@ def test_the_2320s_text_is_its_segments_written(clm08, clm09, signatures, number
         return
     assert loop.written == adjudication._written_segments(tuple(loop.all_segments()))
     assert (loop.written is None) == (copied is not STANDARD or (moa is not None and moa is not STANDARD))
+
+
+@given(subscriber=st.lists(st.sampled_from(["NM1*IL*1*DOE", "N3*1 MAIN", "N3*", "N4*CITY*IN*46201", "N4",
+                                            "REF*SY*123", "NM1*IL*1*A|B", "DMG*D8*19700101"]), max_size=6),
+       payer=st.lists(st.sampled_from(["NM1*PR*2*PLAN*****PI*99901", "N3*BOX 1", "REF*2U*X1", "REF*G2*A|B"]),
+                      max_size=4),
+       tidied=st.booleans(), delimiters=st.sampled_from([STANDARD, Delimiters("|", ":", "^", "~", "\n")]))
+def test_the_2330s_copied_from_indexed_segments_are_written_as_without_their_texts(subscriber, payer, tidied,
+                                                                                     delimiters):
+    """The 2330A's and 2330B's segments copied from the original (made by the claim index, each keeping
+    its text: `Segment.text`) are written from their texts: the 837P text the writer makes of the
+    2320 is the one it makes when the same segments have no text (joined again), values holding a
+    separator and segments without elements included."""
+    from cobpipe.claim837.index import _make_all
+    from edi.writer import tree_text
+
+    def made(kept: bool) -> str:
+        def segments(bodies):
+            found = _make_all(bodies, 1)
+            return found if kept else [Segment(s.tag, s.elements, s.index, s.line, s.delimiters) for s in found]
+
+        remit = SimpleNamespace(adjustments=[], paid=Decimal("10.50"), patient_responsibility=Decimal("2.00"),
+                                moa=None, has_lines=True, payer_claim_number="ZZ1")
+        original = SimpleNamespace(clm=Segment("CLM", ("C1", "10", "", "", "11:B:1", "Y", "A", "Y", "Y")))
+        loop = adjudication.other_payer_loop(original, remit, Segment("SBR", ("P", "18", "G1", "", "", "", "", "",
+                                                                              "CI")), "18",
+                                             _loop("2010BA", *segments(subscriber)), _loop("2010BB", *segments(payer)),
+                                             dt.date(2026, 3, 20), [], claim_level_eaf=True, tidied=tidied)
+        try:
+            return tree_text(Loop("2300", [loop]), delimiters)
+        except ValueError as exc:  # a value holding an output separator: refused alike
+            return f"refused: {exc}"
+
+    assert made(True) == made(False)
