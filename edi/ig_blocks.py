@@ -112,7 +112,7 @@ def _keeps_content(key: tuple, ele: str, comp: str) -> bool:
 
 class _Blocks:
     __slots__ = ("d", "reader", "shapes", "errh", "term", "ele", "comp", "hl_token", "patterns", "compiled", "known",
-                 "runs", "alive", "todo", "last", "noted", "line0", "line_step")
+                 "runs", "alive", "todo", "noted", "line0", "line_step")
 
     def __init__(self, driver: _Driver) -> None:
         self.d = driver
@@ -130,9 +130,9 @@ class _Blocks:
         # the walk counts inside the current block as its entry left them, while only learned steps
         # changed them (the runs' changes wait in `todo`); None: unknown (see `flush`)
         self.alive: set[str] | None = None
-        # runs taken whose count changes are not written yet (see `flush`)
+        # runs taken whose count changes are not written yet, the last of them while neither the error
+        # tree nor the walk's node were told of its last segment (see `flush`)
         self.todo: list[_Run] = []
-        self.last: _Run | None = None  # the run taken last, while the error tree has not been told (see `flush`)
         # the line of the current region's texts[k] is line0 + k * line_step; those before texts[noted] are
         # in the reader's line table (see `note`)
         self.noted = self.line0 = self.line_step = 0
@@ -164,17 +164,18 @@ class _Blocks:
         else), and the next block's entry forgets all of those: so `apply` leaves them to this, called
         before anything reads the counts (the per-segment path, the end of the input), and `enter`
         drops them. A block taken by runs alone (most of them) never writes its counts. Likewise the
-        error tree is told of a run's last segment only here: the next run or block entry tells it of
-        its own first, before anything reads it."""
+        error tree and the walk's node (`_Driver.node`) are told of the last run's last segment only
+        here: a later run or block entry stands in for it, before anything reads them."""
         self.alive = None
-        last = self.last
-        if last is not None:  # the error tree's current segment: the run's last (its line: nothing read since)
-            self.last = None
+        todo = self.todo
+        if todo:
+            # the error tree's current segment and the walk's node: the last run's last segment (its
+            # line: nothing read since)
+            last = todo[-1]
             errh = self.errh
             errh.position = self.reader.cur_line
             errh.add_seg(last.node, last.tag, errh.position)
-        todo = self.todo
-        if todo:
+            self.d.node = last.node
             counts = self.d.walker.counts
             for run in todo:
                 counts.update(run.sets)
@@ -370,16 +371,20 @@ class _Blocks:
                 return True
         return True
 
-    def apply(self, run: _Run, seg: list[str]) -> bool:
-        """The state changes of the run's segments, one by one, at once."""
-        reader = self.reader
-        errh = self.errh
-        count = len(seg)
+    def apply(self, run: _Run, seg: list[str]) -> None:
+        """The state changes of the run's segments, one by one, at once: the reader's here, the walk's
+        (counts, node) and the error tree's when something reads them (`flush`, or the next block's
+        entry). (Its segments leave no walk errors: `_Walker.pending` is read only right after a walk,
+        which sets it afresh.) Once a run taken (~34k at 10k claims): each byte code step here costs
+        ~1M instructions."""
         run.taken += 1
+        reader = self.reader
+        count = len(seg)
         if run.hl is not None:  # the reader reads its numbers (HL1/HL2 errors are its own, the walk's the same)
             reader.take_hl(seg[0])
             count -= 1
             if reader.pending:
+                errh = self.errh
                 errh.position = reader.cur_line
                 errh.add_seg(run.hl, "HL", reader.cur_line)
                 errh.handle(reader.pop())
@@ -387,14 +392,8 @@ class _Blocks:
         reader.cur_line += count
         if run.lx is not None:
             reader.lx_count = run.lx
-        self.todo.append(run)  # its count changes: see `flush`
-        walker = self.d.walker
-        if walker.pending:  # (usually already empty: no new list)
-            walker.pending = []
+        self.todo.append(run)  # its count changes, node and last segment: see `flush`
         self.shapes.trie = run.end
-        self.d.node = run.node
-        self.last = run  # the error tree told of its last segment by `flush`, unless another comes first
-        return True
 
     def enter(self, entries: list[tuple[Any, ...]], text: str) -> bool:
         """The step of an HL that starts the next block, learned from the trie node the last block
@@ -410,8 +409,7 @@ class _Blocks:
         # (the loop's own count, outside it, is never among the runs' changes left to `flush`)
         if (0 if loop.path in loop.desc else counts.get(loop.path, 0)) + 1 > loop.max_repeat:
             return False  # the walk reports the loop repeated too often
-        self.todo.clear()  # counts inside the last block, forgotten below
-        self.last = None  # the error tree told of this HL below
+        self.todo.clear()  # counts inside the last block, forgotten below (the error tree and node: this HL's)
         reader = self.reader
         reader.take_hl(text)  # the reader's checks (HL numbers and parents)
         position = reader.cur_line

@@ -336,9 +336,10 @@ def test_run_expressions_without_their_own_look_ahead_accept_no_empty_segment(tm
 
 
 def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
-    """Runs leave their count changes and the error tree's current segment to _Blocks.flush, and a
-    block's entry drops them: at the end (and so wherever the per-segment path takes over) the walk's
-    counts and the error tree's current segment are the per-segment path's."""
+    """Runs leave their count changes, the error tree's current segment and the walk's node to
+    _Blocks.flush, and a block's entry drops them: at the end (and so wherever the per-segment path
+    takes over) the walk's counts and node and the error tree's current segment are the per-segment
+    path's."""
     drivers = []
     init = ig_fast._Driver.__init__
 
@@ -357,7 +358,7 @@ def test_the_walk_counts_end_as_segment_by_segment(tmp_path, monkeypatch):
             drivers.clear()
             outcome(changed, blocks)
             errh = drivers[-1].errh
-            counts.append((dict(drivers[-1].walker.counts), errh.position, errh.lazy))
+            counts.append((dict(drivers[-1].walker.counts), drivers[-1].node, errh.position, errh.lazy))
         assert counts[0] == counts[1]
     assert Applied.runs() > 100
 
