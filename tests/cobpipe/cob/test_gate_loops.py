@@ -84,8 +84,16 @@ def odd_trees(draw, claim: Loop) -> Loop:
         elif what == "move":
             item = loop.items.pop(at)
             target = draw(st.sampled_from(loops))
+            if isinstance(item, Loop) and _holds(item, target):  # into itself: the loop would leave the tree
+                loop.items.insert(at, item)
+                continue
             target.items.insert(draw(st.integers(0, len(target.items))), item)
     return claim
+
+
+def _holds(loop: Loop, other: Loop) -> bool:
+    """Whether `other` is `loop` or a loop at any depth below it."""
+    return loop is other or any(isinstance(item, Loop) and _holds(item, other) for item in loop.items)
 
 
 def assert_same(claim: Loop, sbr: Segment) -> list:
