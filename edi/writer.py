@@ -224,7 +224,7 @@ def _tree_text(loop, delimiters: Delimiters) -> tuple[str, int] | None:
     items = iter(loop.items)
     while True:
         for item in items:
-            if item.__class__ is segment_class:
+            if type(item) is segment_class:  # (not item.__class__: unspecialised where classes mix)
                 source = item.delimiters
                 if source is not checked:
                     if source.component != component or (repetition is not None and source.repetition != repetition):

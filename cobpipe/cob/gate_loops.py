@@ -30,6 +30,10 @@ _ADJUDICATION_PARTS = frozenset({"CAS", "DTP", "AMT"})
 _ENDS_ADJUDICATION = frozenset({"LQ", "FRM"})
 _IN_ADJUDICATION_STOPS = _LINE_PARTS | _ENDS_ADJUDICATION  # in a 2430 after the SVD that starts it
 _NO_DATE = dt.date.min
+# A segment is told from a loop by `type(x) is Segment` where segments and loops of several
+# classes meet (a 2300's, a 2400's and a 2320's items): CPython 3.11 does not specialise the
+# `x.__class__` look-up at a place that sees several classes (~200 instructions; type() ~140). Where
+# only segments come (a 2430's, a 2330x's), `x.__class__` is specialised and the cheaper (~90).
 # in a 2330x, what the scan reads (the rest it files nowhere the proof looks)
 _READ_IN_2330 = _MOVES_THE_SCAN | {"NM1", "DTP", "CAS", "AMT"}
 # SBR01 -> the levels a 2320 must hold before it (rule_payer_order's PAYER_ORDER[:index]), for one letter
@@ -98,13 +102,13 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
     proven_date = None
     in_loops = False  # a child loop was read: a 2300 segment after it is out of the usual order
     for item in items:
-        if item.__class__ is Segment:
+        if type(item) is Segment:
             if item is clm:
                 continue
             if in_loops or item.tag in _MOVES_THE_SCAN:
                 return None
             continue
-        if item.__class__ is not Loop and not isinstance(item, Loop):
+        if type(item) is not Loop and not isinstance(item, Loop):
             return None
         in_loops = True
         parts = item.items
@@ -130,7 +134,7 @@ def _balanced_since(claim: Loop, subscriber_sbr: Segment | None) -> dt.date | No
         paid = adjusted = ZERO
         found = open_adjudication = in_line_loops = False
         for part in parts[1:]:  # after the LX (another LX is a stop below)
-            if part.__class__ is Segment:
+            if type(part) is Segment:
                 if in_line_loops:
                     return None
                 tag = part.tag
@@ -286,7 +290,7 @@ def _one_payer(loop: Loop) -> tuple | None:
     in_2330b = False
     in_loops = False
     for item in parts:
-        if item.__class__ is Segment:
+        if type(item) is Segment:
             if item is sbr:
                 continue
             if in_loops:
