@@ -115,11 +115,14 @@ class RemitClaim:
 
 
 class _PaymentsSlot:
-    """RemitClaim.payments may be given as a `Deferred`: read, it becomes the list it stands for.
+    """RemitClaim.payments may be given deferred, as a plain tuple (load, *arguments): read, it becomes
+    load(*arguments), the list it stands for (payments is otherwise a list).
 
     The fast 835 read (cob/remits_fast.py) gives the mapper every field it uses without building the
     835 model, whose ClaimPayment only a paper EOB (and a split claim's combination) ever reads; it
-    defers that one field, and whoever reads it gets what the general reader would have given."""
+    defers that one field, and whoever reads it gets what the general reader would have given. A
+    plain tuple, not an object of a class of its own: one is made for every claim, and a tuple is
+    made in C (an instance of a tuple subclass cost ~1.2k instructions more a claim, ~12M at 10k)."""
 
     def __init__(self, slot) -> None:
         self.slot = slot  # the member descriptor the dataclass made for the `payments` slot
@@ -128,22 +131,13 @@ class _PaymentsSlot:
         if obj is None:
             return self
         value = self.slot.__get__(obj, owner)
-        if isinstance(value, Deferred):
-            value = value.load()
+        if type(value) is tuple:  # deferred
+            value = value[0](*value[1:])
             self.slot.__set__(obj, value)
         return value
 
     def __set__(self, obj, value) -> None:
         self.slot.__set__(obj, value)
-
-
-class Deferred:
-    """A value made on first read (see _PaymentsSlot): a subclass answers it from `load()`."""
-
-    __slots__ = ()
-
-    def load(self) -> list:
-        raise NotImplementedError
 
 
 RemitClaim.payments = _PaymentsSlot(RemitClaim.__dict__["payments"])  # type: ignore[assignment]

@@ -35,7 +35,7 @@ from ..era.model import ONE, ZERO, Moa, Party, RemittanceTotals
 from ..era.parser import _between_claims, check_claim_payment
 from ..era.status import CLAIM_STATUS
 from .from_era import _moa_segment, adjudication_date, remit_claim
-from .remit import Deferred, RemitClaim, RemitLine
+from .remit import RemitClaim, RemitLine
 from .remits_share import Share, _Ends, other_end, others_paid
 from .remits_text import _amount, _amount_ok, _cas, _composite, _dtm, _procedure
 
@@ -303,23 +303,20 @@ class FastRemits:
         return remit_claim(payment, header, self.as_of)
 
 
-class _ClaimText(tuple, Deferred):
+def _claim_payments(bodies: list[str], number: int, source: tuple, lx) -> list:
     """The 835 model of a claim the fast read took (a paper EOB's source), made from the claim's
-    segment texts as the parser reads them when first asked for: the claim had no finding, so a
-    context of its own gives the same ClaimPayment. A tuple (the claim's segment texts, its CLP's
-    segment number, (lines, delimiters, path), LX01): made in C, no __init__ run for every claim."""
-
-    __slots__ = ()
-
-    def load(self) -> list:
-        bodies, number, (lines, delimiters, path), lx = self
-        segments = []
-        for body in bodies:
-            parts = body.split("*")
-            segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters))
-            number += 1
-        payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), lx)
-        return [payment]
+    segment texts as the parser reads them when its RemitClaim's `payments` is first read (the claim
+    gives it deferred, as (this function, its arguments): remit._PaymentsSlot): the claim had no
+    finding, so a context of its own gives the same ClaimPayment. `bodies`: the claim's segment
+    texts; `number`: its CLP's segment number; `source`: (lines, delimiters, path); `lx`: LX01."""
+    lines, delimiters, path = source
+    segments = []
+    for body in bodies:
+        parts = body.split("*")
+        segments.append(_make_segment(parts[0], tuple(parts[1:]), number, number if lines else 1, delimiters))
+        number += 1
+    payment, _ = _read_claim(segments[0], iter(segments[1:]), _Context(path), lx)
+    return [payment]
 
 
 def _then(chunks: Iterator[str], rests: list[tuple[str, int | None]]) -> Iterator[tuple[str, int | None]]:
@@ -380,7 +377,9 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     remarks: set[str] = set()
     moa = moa_remarks = mia_remarks = None
     carrier = None
-    parties: set[str] = set()  # NM101s seen: the parser keeps the first of each
+    # the parser keeps the first NM1 of each NM101; of those read here, whether QC's, IL's and TT's were
+    # seen (flags: a set made for every claim cost ~1k instructions; PR's NM1 only sets a flag)
+    seen_qc = seen_il = seen_tt = False
     member_ids: list[str] = []
     corrected = False
     first_day = last_day = None
@@ -509,18 +508,23 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
                 return _end(bodies, j, count), _NOT_OURS
             size = len(parts)
             entity = parts[1] if size > 1 else ""
-            if entity not in parties:
-                parties.add(entity)
-                if entity == "QC" or entity == "IL":
-                    if size > 9 and parts[9]:
-                        member_ids.append(parts[9])
-                elif entity == "TT":
+            if entity == "QC":
+                if not seen_qc and size > 9 and parts[9]:
+                    member_ids.append(parts[9])
+                seen_qc = True
+            elif entity == "IL":
+                if not seen_il and size > 9 and parts[9]:
+                    member_ids.append(parts[9])
+                seen_il = True
+            elif entity == "TT":
+                if not seen_tt:
                     fields = parts[1:10] + [""] * (10 - size)
                     party = Party(fields[0], fields[1], fields[2], fields[3], fields[4], fields[6], fields[7],
                                   fields[8])
                     carrier = f"{party.name} ({party.id})" if party.id else party.name
-                elif entity == "PR":
-                    corrected = True
+                seen_tt = True
+            elif entity == "PR":
+                corrected = True
         elif (head := body[:3]) in _END_HEADS:
             break
         elif head == "LQ*" or head == "LQ":
@@ -582,5 +586,5 @@ def _claim(bodies: list[str], start: int, count: int, number: int, adjudicated, 
     return j, _remit_claim(  # RemitClaim's fields in order (_REMIT_FIELDS)
         claim_id.strip(), status, charge, paid, patient or ZERO, payer_number, filing, adjustments, remit_lines,
         number, adjudicated, moa, carrier, remarks, corrected, 1, False, [],
-        _ClaimText((bodies[start:j], number, source, lx)), frozenset(member_ids),
+        (_claim_payments, bodies[start:j], number, source, lx), frozenset(member_ids),
         _whole_cents_text(str(cents)))

@@ -407,14 +407,14 @@ def test_deferred_payments_read_as_a_list_wherever_the_claim_goes():
     import dataclasses
     import pickle
 
-    from cobpipe.cob.remit import Deferred, RemitClaim
+    from cobpipe.cob.remit import RemitClaim
 
     path = REPO / "samples" / "cob" / "era.835"
     (expected, _), _ = outcome(path, plain=True)
     scan = scan_era(path)
     fast = [r for _, r in RemitStream(scan, ConvertOptions(today=TODAY))]
     slot = RemitClaim.__dict__["payments"].slot
-    assert all(isinstance(slot.__get__(r), Deferred) for r in fast)  # not made until read
+    assert all(type(slot.__get__(r)) is tuple for r in fast)  # not made until read (a tuple: deferred)
     for remit, (_, reference, payments, _) in zip(fast, expected):
         for other in (pickle.loads(pickle.dumps(remit)), copy.deepcopy(remit), dataclasses.replace(remit)):
             assert other == reference and type(other.payments) is list and other.payments == payments
@@ -493,23 +493,14 @@ def test_the_line_maker_makes_what_remit_line_makes(data):
 @given(st.data())
 def test_the_claim_maker_makes_what_remit_claim_makes(data):
     """remits_fast._remit_claim (RemitClaim without its __init__) gives RemitClaim(...): equal, same
-    repr, picklable, of the class itself, and a Deferred `payments` read through the class's slot
+    repr, picklable, of the class itself, and a deferred `payments` (a tuple) read through the class's slot
     (made on first read, then kept), as RemitClaim's own __init__ stores it."""
     import copy
     import dataclasses
     import pickle
 
-    from cobpipe.cob.remit import Deferred, RemitClaim
+    from cobpipe.cob.remit import RemitClaim
     from cobpipe.cob.remits_fast import _remit_claim
-
-    class Listed(Deferred):
-        __slots__ = ("value",)
-
-        def __init__(self, value):
-            self.value = value
-
-        def load(self):
-            return list(self.value)
 
     texts = st.lists(_TEXT, max_size=3)
     values = [data.draw(_TEXT), data.draw(_TEXT), data.draw(_MONEY), data.draw(_MONEY), data.draw(_MONEY),
@@ -521,11 +512,11 @@ def test_the_claim_maker_makes_what_remit_claim_makes(data):
     slot = RemitClaim.__dict__["payments"].slot
     for deferred in (False, True):
         if deferred:
-            values[18] = Listed(payments)
+            values[18] = (list, tuple(payments))  # (load, *arguments): list(payments) when read
         made, expected = _remit_claim(*values), RemitClaim(*values)
         assert type(made) is RemitClaim
         if deferred:
-            assert isinstance(slot.__get__(made), Deferred)  # not read until asked for
+            assert type(slot.__get__(made)) is tuple  # not read until asked for
         assert made == expected and repr(made) == repr(expected)
         assert made.whole_cents is expected.whole_cents  # (not compared by ==)
         assert type(slot.__get__(made)) is list and made.payments == payments  # read once, kept
