@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from edi.segment import STANDARD, Segment, _only_str
+from edi.segment import STANDARD, Segment, _only_text
 
 from ..claim837.claim import OriginalClaim
 from ..claim837.loops import Loop, loop_table, start_segment
@@ -380,7 +380,7 @@ def _subscriber_loop(original: Loop, next_payer: NextPayer, patient: Patient, ti
     hl = start_segment(original)
     elements = (next_payer.level, "18" if next_payer.relationship == "18" else "", next_payer.group_number,
                 next_payer.group_name, next_payer.insurance_type, "", "", "", next_payer.filing_indicator)
-    if elements[8] and _only_str(map(type, elements)):  # the usual SBR: SBR09 there, texts
+    if elements[8] and _only_text(elements):  # the usual SBR: SBR09 there, texts
         sbr = made_tidy("SBR", elements, tidied)
     else:
         sbr = Segment.build("SBR", *elements)
@@ -425,14 +425,17 @@ def _patient_loop(original: OriginalClaim, next_payer: NextPayer, patient: Patie
         if tidied:
             pat = tidy_segment(pat)
     name = patient.name
-    if name.get(1) != "QC":
-        name = Segment.build("NM1", "QC", "1", name.get(3), name.get(4), name.get(5), "", name.get(7))
+    given = (*name.elements, *_SEVEN_EMPTY)  # NM101..NM107: name.get(1)...get(7) without a call each
+    if given[0] != "QC":
+        name = Segment.build("NM1", "QC", "1", given[2], given[3], given[4], "", given[6])
     segments = [name, *patient.address]
     if patient.demographics is not None:
         segments.append(patient.demographics)
     segments += patient.extra
     return loop_holding("2000C", [hl, pat, loop_holding("2010CA", segments)])
 
+
+_SEVEN_EMPTY = ("",) * 7
 
 # the HL of a 2000C made for a claim whose original has none (~1 built claim in 4): the same segment
 # for each (a segment is immutable), not Segment.build's anew (~7k instructions); the writer writes

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edi.segment import STANDARD, Delimiters, Segment, _make_segment
+from edi.segment import STANDARD, Delimiters, Segment, _make_segment, _only_text
 
 
 def reference_build(tag: str, *elements) -> Segment:
@@ -47,12 +47,28 @@ def test_mixed_values_build_as_the_general_path(elements):
     assert Segment.build("SVD", *elements) == reference_build("SVD", *elements)
 
 
-def test_a_str_subclass_goes_the_general_way_and_gives_the_same_segment():
+def test_a_str_subclass_is_kept_as_the_general_way_keeps_it():
     class Code(str):
         pass
 
-    built = Segment.build("DTP", Code("573"), "D8", "20260101", "")
+    code = Code("573")
+    built = Segment.build("DTP", code, "D8", "20260101", "")
     assert built == Segment("DTP", ("573", "D8", "20260101"))
+    assert built.elements[0] is code  # the value itself, as the general way appends it
+
+
+@given(st.lists(st.one_of(value, st.integers(-5, 5)), max_size=8))
+def test_only_text_is_true_exactly_when_every_value_is_a_str(elements):
+    """_only_text, the fast path's test: true for texts (a str subclass too, which build keeps as it
+    is either way), false when any value is None, a composite, or anything else (an int, which the
+    general way keeps as it is). Fails if a None, a tuple, a list or an int passes (each checked)."""
+    class Code(str):
+        pass
+
+    values = tuple(elements)
+    assert _only_text(values) is all(isinstance(v, str) for v in values)
+    assert _only_text((*values, Code("1"))) is all(isinstance(v, str) for v in values)
+    assert Segment.build("REF", *values) == reference_build("REF", *values)
 
 
 def test_subclasses_still_construct_through_their_own_class():

@@ -218,3 +218,26 @@ def test_the_new_2000c_pat_is_the_built_one_tidied_as_before(relationship, tail,
     if tidied:
         want = tidy_segment(want)
     assert (got.tag, got.elements, got.delimiters) == (want.tag, want.elements, want.delimiters)
+
+
+_NAME_TEXT = st.one_of(st.sampled_from(["", "DOE", "JANE", "Q", "JR", "MI", "ZZ1"]), st.text(alphabet="AZ ", max_size=3))
+
+
+@given(st.sampled_from(["IL", "QC", "il", ""]), st.lists(_NAME_TEXT, max_size=10))
+def test_the_new_2010ca_name_is_the_patients_nm1_made_qc(qualifier, rest):
+    """The new 2010CA NM1 is the patient's own NM1 when it is an NM1*QC, else Segment.build's NM1*QC
+    of its NM103, NM104, NM105 and NM107 as get() reads them (absent elements as empty): names of
+    0-11 elements, short and long, ending with empty ones. Fails if NM101 is not the one tested,
+    or if any of the four is read one element off (each checked)."""
+    from types import SimpleNamespace
+
+    name = Segment("NM1", (qualifier, *rest)) if qualifier or rest else Segment("NM1", ())
+    next_payer = build.NextPayer("S", "01", "G1", "", "", "CI", [Segment("NM1", ("IL", "1", "DOE"))],
+                                 [Segment("NM1", ("PR", "2", "PLAN"))])
+    patient = build.Patient(name, [], None, [], None)
+    made = build._patient_loop(SimpleNamespace(patient=None), next_payer, patient)
+    got = made.items[2].items[0]
+    if name.get(1) == "QC":
+        assert got is name
+    else:
+        assert got == Segment.build("NM1", "QC", "1", name.get(3), name.get(4), name.get(5), "", name.get(7))
