@@ -274,7 +274,7 @@ class ClaimConverter(AnsweredClaim):
         target = target if target is not None else loop_payer_of(next_payer)
         if billed_refs is None:
             billed_refs = [billed_payer(c) for c in candidates]
-        same = self.payers.same
+        same = self.payers.same_in_837  # both named by the 837P (2010BB, 2330B or coverage row)
         for ref in billed_refs:
             if same(ref, target):
                 return True

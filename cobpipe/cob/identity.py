@@ -158,21 +158,28 @@ class RememberedPayers:
         # refs have one id) -> (a, b, answer). Ints hash in C where a PayerRef's hash and eq are
         # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
+        self._same_in_837_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
         # id of a ref's shared copy -> (that copy, answer): as `_same_by_id`, no PayerRef hash per question
         self._accepts_by_id: dict[int, tuple[PayerRef, bool]] = {}
 
     def same(self, a: PayerRef, b: PayerRef) -> bool | None:
-        entry = self._same_by_id.get((id(a), id(b)))
+        return self._remembered(self._same_by_id, self.payers.same, a, b)
+
+    def same_in_837(self, a: PayerRef, b: PayerRef) -> bool | None:
+        return self._remembered(self._same_in_837_by_id, self.payers.same_in_837, a, b)
+
+    def _remembered(self, answers: dict, ask, a: PayerRef, b: PayerRef) -> bool | None:
+        entry = answers.get((id(a), id(b)))
         if entry is not None and entry[0] is a and entry[1] is b:
             return entry[2]  # nearly always: the 835 header's ref and loop_payer's shared ones
         a, b = _shared(a), _shared(b)  # a ref made afresh (once a claim): its shared copy's entry
-        entry = self._same_by_id.get((id(a), id(b)))
+        entry = answers.get((id(a), id(b)))
         if entry is not None and entry[0] is a and entry[1] is b:
             return entry[2]
-        if len(self._same_by_id) >= self.LIMIT:
-            self._same_by_id.clear()
-        answer = self.payers.same(a, b)
-        self._same_by_id[(id(a), id(b))] = (a, b, answer)
+        if len(answers) >= self.LIMIT:
+            answers.clear()
+        answer = ask(a, b)
+        answers[(id(a), id(b))] = (a, b, answer)
         return answer
 
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:

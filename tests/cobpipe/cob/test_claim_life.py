@@ -65,6 +65,21 @@ def test_secondary_835_on_the_primary_claim_is_held_naming_both_payers(tmp_path)
     assert "secondary" in reason and "primary" in reason
 
 
+def test_two_payers_with_one_name_are_two_payers_when_their_ids_differ(tmp_path):
+    """Two Blue Cross plans are both "BLUE CROSS BLUE SHIELD": the primary (PI 11111) and the
+    secondary (PI 22222). The primary's 835 names its payer by name and tax id alone, so it is known
+    by name; but the secondary is another payer (another NM109 in the same 837P), not one billed
+    already: the secondary claim is written (it was skipped as "already billed to payer 22222")."""
+    claim = L.primary_claim().replace("BLUE STAR INSURANCE", "ACME HEALTH PLAN")
+    primary = write(tmp_path, "primary.837", claim)
+    era = write(tmp_path, "acme.835", L.era([L.acme_paid()]))
+    code, report, output = convert(tmp_path, era, primary)
+    [decision] = report["claims"]
+    assert (decision["status"], decision["payer_id"], decision["level"]) == ("converted", "22222", "S"), decision
+    [built] = assert_clean(output)
+    assert built.payer_id == "22222"
+
+
 def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
     """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
     (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
