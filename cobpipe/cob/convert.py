@@ -11,6 +11,7 @@ person), and an 835 from a payer the claim was not billed to is never converted 
 from __future__ import annotations
 
 import functools
+from decimal import Decimal, InvalidOperation
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,8 +24,9 @@ from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, Cla
                         EraScan, remitted_decision)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
-from .coverage import CoverageTable
-from .decide import REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
+from .coverage import CoverageConflict, CoverageTable
+from .decide import (REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, standing_parts,
+                     zero_balance)
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_line_refs, billed_lines
 from .gate import ClaimView, check_claim
@@ -112,6 +114,8 @@ class ClaimConverter(AnsweredClaim):
         """The claims to write for one CLP01 (nearly always none or one); its decision appended, its
         state set (before the claims are handed on: nothing reads it in between)."""
         first, last = parts[0], parts[-1]
+        if last.status_code == REVERSAL and len(parts) > 1:  # a correction sent before its reversal
+            last = (standing_parts(parts) or parts)[-1]
         status_code = last.status_code
         decision = remitted_decision(first.claim_id, REJECTED, first.segment, self._sender_text,
                                      STATUS_LEVEL.get(status_code), status_code, last.payer_claim_number or None)
@@ -207,17 +211,25 @@ class ClaimConverter(AnsweredClaim):
         decision.level = next_payer.level
         frequency, follow_up_number = "1", None
         target = loop_payer_of(next_payer)  # asked twice below: made once
+        billed_anew = changed = None
         if self._billed_already(remit.claim_id, next_payer, candidates, target, billed_refs):
-            if not remit.reversed:
-                decision.state = ""  # unchanged: this 835 only confirms what was billed
-                return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
-            follow_up_number = self._payer_claim_number(remit.claim_id, next_payer.payer_id)
-            if follow_up_number is None:
-                return self._end(decision, HELD, f"the primary reversed and corrected its payment after the claim "
-                                 f"was billed to payer {next_payer.payer_id}: send that payer a replacement claim "
-                                 f"(CLM05-3 7) with 2300 REF*F8 = its claim number for the claim, which cobpipe "
-                                 f"does not know yet (it comes with that payer's 835 or 277CA)")
-            frequency = REPLACEMENT
+            if self._voided(remit.claim_id, next_payer.payer_id):
+                # the claim sent before was taken back: this adjudication is billed as a new claim
+                billed_anew = (f"the claim sent before to payer {next_payer.payer_id} was voided (CLM05-3 8); "
+                               "billed again from this adjudication")
+            else:
+                changed = "reversed and corrected" if remit.reversed else self._readjudicated(
+                    remit, decision, candidates, target, level)
+                if not changed:
+                    decision.state = ""  # unchanged: this 835 only confirms what was billed
+                    return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
+                follow_up_number = self._payer_claim_number(remit.claim_id, next_payer.payer_id)
+                if follow_up_number is None:
+                    return self._end(decision, HELD, f"the primary {changed} its payment after the claim "
+                                     f"was billed to payer {next_payer.payer_id}: send that payer a replacement claim "
+                                     f"(CLM05-3 7) with 2300 REF*F8 = its claim number for the claim, which cobpipe "
+                                     f"does not know yet (it comes with that payer's 835 or 277CA)")
+                frequency = REPLACEMENT
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
         if remit.lines:  # has_lines, without the property call
@@ -253,8 +265,11 @@ class ClaimConverter(AnsweredClaim):
             built = as_follow_up(built, frequency, follow_up_number)
             decision.frequency = frequency
             decision.reasons.append(f"replacement (CLM05-3 7) of the claim sent to payer {next_payer.payer_id}, "
-                                    f"its claim number {follow_up_number} in REF*F8: the primary reversed and "
-                                    "corrected its payment")
+                                    f"its claim number {follow_up_number} in REF*F8: the primary "
+                                    f"{'reversed and corrected' if remit.reversed else changed} "
+                                    "its payment")
+        elif billed_anew:
+            decision.reasons.append(billed_anew)
         paper = self._paper_reason(next_payer, built, target)
         if paper:
             decision.status = PAPER
@@ -279,6 +294,45 @@ class ClaimConverter(AnsweredClaim):
             if same(ref, target):
                 return True
         return False
+
+    def _voided(self, claim_id: str, payer_id: str) -> bool:
+        """The last claim cobpipe sent this payer for this CLP01 was a void (CLM05-3 8): nothing
+        stands billed there any more, and a replacement of a voided claim is refused."""
+        voided = getattr(self.issued, "voided", None)
+        return voided is not None and voided(claim_id, payer_id)
+
+    def _readjudicated(self, remit: RemitClaim, decision: ClaimDecision, candidates: list,
+                       target: PayerRef | None, level: str) -> str | None:
+        """How the 835's payer changed the adjudication the claim billed onward reports, when this
+        835 adjudicates it again under another claim number than the one recorded (a correction sent
+        without its reversal, or in a later 835 than it) to another payment than the claim sent
+        reports (its 2320 AMT*D for this payer, when cobpipe holds that claim), else None: the same
+        number, or the same payment, leaves what was billed standing."""
+        number = (remit.payer_claim_number or "").strip().upper()
+        if not number or not decision.era_payer_id:
+            return None
+        earlier = self._payer_claim_number(remit.claim_id, decision.era_payer_id)
+        if earlier is None or earlier.strip().upper() == number:
+            return None
+        if target is not None and self._reported_paid(candidates, target, level) == remit.paid:
+            return None
+        return f"adjudicated the claim again (CLP07 {remit.payer_claim_number}, was {earlier}), correcting"
+
+    def _reported_paid(self, candidates: list, target: PayerRef, level: str) -> Decimal | None:
+        """What the claim sent to `target` (a candidate billed to it: cobpipe's own, stored) reports
+        as paid by the payer at `level` (its 2320 AMT*D), or None."""
+        for claim in candidates:
+            if not self.payers.same_in_837(billed_payer(claim), target):
+                continue
+            for loop in claim.other_payers:
+                sbr = loop.first
+                if sbr is not None and code(sbr, 1) == level:
+                    amount = loop.segment("AMT", "D")
+                    try:
+                        return Decimal(amount.get(2)) if amount is not None else None
+                    except (InvalidOperation, TypeError):
+                        return None
+        return None
 
     def _payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
         for source in (self.issued, self.claims):
@@ -361,7 +415,11 @@ class ClaimConverter(AnsweredClaim):
             return None
         subscriber = original.subscriber.child("2010BA")
         member_id = subscriber.first.get(9) if subscriber is not None and subscriber.first is not None else ""
-        coverage = self.coverage.lookup(remit.claim_id, member_id)
+        try:
+            coverage = self.coverage.find(remit.claim_id, member_id, level,
+                                          patient_is_subscriber=original.patient is None)
+        except CoverageConflict as exc:
+            raise BuildError(str(exc)) from None
         if coverage is None:
             if incomplete:
                 raise incomplete

@@ -80,6 +80,38 @@ def test_two_payers_with_one_name_are_two_payers_when_their_ids_differ(tmp_path)
     assert built.payer_id == "22222"
 
 
+ZENITH = ("ZENITH MUTUAL", "1777777777", "ZENITHMUTUAL")  # on no claim, on no payer list
+
+
+def test_a_denial_from_a_payer_not_recognised_is_held(tmp_path):
+    """A denial (CLP02 4) names no level: from a payer not recognised as the one billed, nothing says
+    it adjudicated the claim as primary, so it is held (it was billed to the secondary)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    denial = ["CLP*TERTIARY01*4*218*0*0*12*ZEN1", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
+              "CAS*CO*96*218"]
+    code, report, output = convert(tmp_path, write(tmp_path, "zenith.835", L.era([denial], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    assert code == 1 and decision["status"] == "held" and not output.exists()
+    assert "ZENITH MUTUAL" in decision["reasons"][-1] and "CLP02 4" in decision["reasons"][-1]
+
+
+def test_a_primary_answer_reporting_a_prior_payer_from_a_payer_not_recognised_is_held(tmp_path):
+    """CLP02 1 with OA-23 (a prior payer's impact) from a payer not recognised: a later payer's own
+    835, not the primary's; held, not billed back to that payer as 'the primary paid'."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    answer = ["CLP*TERTIARY01*1*218*21.6*0*12*ZEN2", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
+              "CAS*OA*23*196.4"]
+    code, report, output = convert(tmp_path, write(tmp_path, "zenith.835", L.era([answer], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    assert code == 1 and decision["status"] == "held" and not output.exists()
+    assert "OA-23" in decision["reasons"][-1]
+    # the same answer without OA-23: the level billed (P), continued with a note asking for an alias
+    paid = L.acme_paid()
+    code, report, output = convert(tmp_path, write(tmp_path, "zenith2.835", L.era([paid], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    assert decision["status"] == "converted" and "not recognised" in decision["reasons"][0]
+
+
 def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
     """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
     (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
@@ -278,6 +310,70 @@ def test_reversal_alone_after_billing_voids_the_secondary_claim(chain_root):
     assert [(c.payer_id, c.clm.composite(5)[2]) for c in claims] == [("22222", "8")]
     assert [r.get(2) for r in claims[0].claim.segments_of("REF", "F8")] == ["BSI2608401201"]
     assert [f for f in ig.validate_file(voids[0]) if f.severity == "error"] == []
+
+
+def renumbered(loop: list[str], number: str) -> list[str]:
+    """A CLP loop of L.acme_paid under another payer claim number (CLP07): a re-adjudication."""
+    return [loop[0].replace("*ACME2606801201", f"*{number}")] + loop[1:]
+
+
+def sent_for(root: Root, era_name: str) -> list:
+    return [c for p in outbound_837s(root) if era_name in p.name for c in assert_clean(p)]
+
+
+def test_correction_sent_before_its_reversal_becomes_a_replacement(chain_root):
+    """ACME lists the correction (a new claim number) before the reversal of the adjudication BLUE
+    STAR was billed from: a replacement, as in the guide's order (it was a void, the correction lost)."""
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0
+    corrected = renumbered(L.acme_paid(paid99214="80", co99214="50"), "ACME2606801299")
+    assert run(root, ("acme-late.835", L.era([corrected, L.acme_paid(status="22", sign=-1)], control="6123"))) == 0
+    [claim] = sent_for(root, "acme-late")
+    assert (claim.payer_id, claim.clm.composite(5)[2]) == ("22222", "7")
+    assert [r.get(2) for r in claim.claim.segments_of("REF", "F8")] == ["BSI2608401201"]
+
+
+def test_correction_without_its_reversal_after_billing_becomes_a_replacement(chain_root):
+    """ACME adjudicates again under a new claim number and sends no reversal: what BLUE STAR was
+    billed is out of date, so it gets a replacement (it was skipped as 'already billed'). The same
+    adjudication sent again (the number recorded, or the payment billed) still changes nothing."""
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0
+    assert run(root, ("acme-again.835", L.era([L.acme_paid()], control="6124"))) == 0
+    assert sent_for(root, "acme-again") == []
+    # adjudicated again to the same payment (a new number, AMT*D as billed): nothing to replace
+    assert run(root, ("acme-same.835", L.era([renumbered(L.acme_paid(), "ACME2606801298")], control="6129"))) == 0
+    assert sent_for(root, "acme-same") == []
+    corrected = renumbered(L.acme_paid(paid99214="80", co99214="50"), "ACME2606801299")
+    assert run(root, ("acme-corrected.835", L.era([corrected], control="6125"))) == 0
+    [claim] = sent_for(root, "acme-corrected")
+    assert (claim.payer_id, claim.clm.composite(5)[2]) == ("22222", "7")
+    assert [r.get(2) for r in claim.claim.segments_of("REF", "F8")] == ["BSI2608401201"]
+
+
+def test_correction_after_a_void_is_billed_anew_then_replaced(chain_root):
+    """ACME reverses alone (BLUE STAR's claim is voided), then corrects in a later 835: the voided
+    claim cannot be replaced, so BLUE STAR gets a new original (CLM05-3 1, no REF*F8); a further
+    correction replaces that one."""
+    root = chain_root
+    with Ledger.open(root.ledger_path) as ledger:
+        ledger.record_payer_claim_number("TERTIARY01", "22222", "BSI2608401201", "277CA")
+    assert run(root, ("acme-reversal.835", L.era([L.acme_paid(status="22", sign=-1)], control="6126"))) == 0
+    [void] = sent_for(root, "acme-reversal")
+    assert void.clm.composite(5)[2] == "8"
+    corrected = renumbered(L.acme_paid(paid99214="80", co99214="50"), "ACME2606801299")
+    assert run(root, ("acme-corrected.835", L.era([corrected], control="6127"))) == 0
+    [anew] = sent_for(root, "acme-corrected")
+    assert (anew.payer_id, anew.clm.composite(5)[2]) == ("22222", "1")
+    assert list(anew.claim.segments_of("REF", "F8")) == []
+    with Ledger.open(root.ledger_path) as ledger:
+        assert not ledger.voided("TERTIARY01", "22222")
+        ledger.record_payer_claim_number("TERTIARY01", "22222", "BSI2608409999", "277CA")
+    again = renumbered(L.acme_paid(paid99214="85", co99214="45"), "ACME2606801300")
+    assert run(root, ("acme-third.835", L.era([again], control="6128"))) == 0
+    [replacement] = sent_for(root, "acme-third")
+    assert replacement.clm.composite(5)[2] == "7"
+    assert [r.get(2) for r in replacement.claim.segments_of("REF", "F8")] == ["BSI2608409999"]
 
 
 def test_reversal_alone_with_nothing_billed_onward_is_skipped(tmp_path):
