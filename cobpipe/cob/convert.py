@@ -236,7 +236,11 @@ class ClaimConverter(AnsweredClaim):
             remitted = remit.lines  # a RemitLine is its own `match` (what matching reads of it)
             # the usual claim: its lines named back one to one by REF*6R, told from the billed
             # lines' REFs alone (match_lines' own first answer), the rest of each line not read
-            lines = match_by_refs(billed_line_refs(original), remitted) if self.quick else None
+            if self.quick:
+                codes: list[str] = []
+                lines = match_by_refs(billed_line_refs(original, codes), remitted, codes)
+            else:
+                lines = None
             if lines is None:
                 lines = match_lines(billed_lines(original), remitted, claim_id=remit.claim_id, path=self.path)
             if lines.findings:  # CappedFindings' += is Python code, for nothing when empty
