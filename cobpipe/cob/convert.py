@@ -26,7 +26,7 @@ from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
 from .coverage import CoverageConflict, CoverageTable
 from .decide import (REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, standing_parts,
-                     zero_balance)
+                     unknown_status, zero_balance)
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_line_refs, billed_lines
 from .gate import ClaimView, check_claim
@@ -140,6 +140,9 @@ class ClaimConverter(AnsweredClaim):
                 return self._reversal_alone(parts, decision, resolution.skip_reason)
         reason = not_cob_input(remit)
         if reason:
+            unknown = unknown_status(remit)
+            if unknown:
+                return self._end(decision, REJECTED, unknown)
             if is_crossover(remit):
                 decision.state = "awaiting_crossover"
                 decision.crossover_to = remit.crossover_carrier or "the next payer"

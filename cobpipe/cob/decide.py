@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..era.status import CLAIM_STATUS
 from .cas import merge_same_reason
 from .remit import RemitClaim
 
@@ -143,6 +144,15 @@ def _why_not_cob_input(claim: RemitClaim) -> str | None:
     if claim.status_code not in STATUS_LEVEL and claim.status_code != "4":
         return f"claim status {claim.status_code} is not a processed claim"
     return None
+
+
+def unknown_status(claim: RemitClaim) -> str | None:
+    """Why the claim is refused when its CLP02 is no claim status code of the 835 guide: the 835 is
+    wrong, and nothing it says of the claim can be billed on (never skipped as if settled)."""
+    if claim.status_code in CLAIM_STATUS:
+        return None
+    return (f"CLP02 {claim.status_code!r} is not a claim status code of the 835 guide (1-4, 19-23, 25): "
+            "the payer's 835 is wrong for this claim; ask the payer, or work the claim by hand")
 
 
 def zero_balance(claim: RemitClaim, *, bill_zero_balance: bool) -> str | None:

@@ -112,6 +112,17 @@ def test_a_primary_answer_reporting_a_prior_payer_from_a_payer_not_recognised_is
     assert decision["status"] == "converted" and "not recognised" in decision["reasons"][0]
 
 
+@pytest.mark.parametrize("clp02", ["X", "5", ""])
+def test_a_clp02_the_guide_does_not_have_is_rejected_not_skipped(tmp_path, clp02):
+    """CLP02 X (or empty) is no claim status: the 835 is wrong for that claim, a person works it (exit
+    1); it was skipped as settled (state closed, exit 0)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    code, report, output = convert(tmp_path, write(tmp_path, "acme.835", L.era([L.acme_paid(status=clp02)])), primary)
+    [decision] = report["claims"]
+    assert code == 1 and decision["status"] == "rejected" and decision["state"] == "needs_review"
+    assert f"CLP02 {clp02!r} is not a claim status code" in decision["reasons"][-1]
+
+
 def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
     """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
     (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
