@@ -235,6 +235,11 @@ class ClaimConverter(AnsweredClaim):
                 frequency = REPLACEMENT
         if remit.adjudication_date is None:
             return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
+        number = remit.payer_claim_number
+        if number and not number.isalnum():  # nearly every CLP07 is letters and digits: nothing to look for
+            clash = self._delimiter_clash("CLP07 (the payer's claim number, 2330B REF*F8)", number)
+            if clash:
+                return self._end(decision, REJECTED, clash)
         if remit.lines:  # has_lines, without the property call
             remitted = remit.lines  # a RemitLine is its own `match` (what matching reads of it)
             # the usual claim: its lines named back one to one by REF*6R, told from the billed
@@ -301,6 +306,18 @@ class ClaimConverter(AnsweredClaim):
             if same(ref, target):
                 return True
         return False
+
+    def _delimiter_clash(self, name: str, value: str) -> str | None:
+        """Why `value`, read from an 835 written with other delimiters, cannot go into the claim: it
+        holds one of the output's delimiters (X12 has no escape). The claim is refused alone; the
+        writer would refuse the whole file."""
+        delimiters = self.options.delimiters
+        for what, char in (("element separator", delimiters.element), ("component separator", delimiters.component),
+                           ("repetition separator", delimiters.repetition), ("segment terminator", delimiters.segment)):
+            if char and char in value:
+                return (f"{name} holds {char!r}, the output's {what}: the secondary claim cannot carry it (X12 "
+                        "has no escape); choose other --delimiters, or bill this claim by hand")
+        return None
 
     def _voided(self, claim_id: str, payer_id: str) -> bool:
         """The last claim cobpipe sent this payer for this CLP01 was a void (CLM05-3 8): nothing

@@ -123,6 +123,20 @@ def test_a_clp02_the_guide_does_not_have_is_rejected_not_skipped(tmp_path, clp02
     assert f"CLP02 {clp02!r} is not a claim status code" in decision["reasons"][-1]
 
 
+def test_a_clp07_holding_an_output_delimiter_refuses_that_claim_alone(tmp_path):
+    """A '|'-delimited 835 may carry '*' in CLP07, which the output's REF*F8 cannot hold: that claim
+    is rejected saying so; the others are written (the whole file failed, exit 2, naming no claim)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim() + L.primary_claim("OTHER01"))
+    text = L.era([L.acme_paid(), L.acme_paid("OTHER01")]).replace("*", "|")
+    text = text.replace("|ACME2606801201~\nNM1|QC", "|ACME*2606801201~\nNM1|QC", 1)
+    code, report, output = convert(tmp_path, write(tmp_path, "acme.835", text), primary)
+    statuses = {c["id"]: (c["status"], c["reasons"][-1]) for c in report["claims"]}
+    assert statuses["TERTIARY01"][0] == "rejected" and "holds '*', the output's element separator" in \
+        statuses["TERTIARY01"][1]
+    assert statuses["OTHER01"][0] == "converted" and code == 1
+    assert [c.id for c in assert_clean(output)] == ["OTHER01"]
+
+
 def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
     """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
     (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
