@@ -214,6 +214,8 @@ class ClaimConverter(AnsweredClaim):
         decision.level = next_payer.level
         frequency, follow_up_number = "1", None
         target = loop_payer_of(next_payer)  # asked twice below: made once
+        if self.payers.eaf_level(target) == "claim":
+            next_payer.eaf_level = "claim"
         billed_anew = changed = None
         if self._billed_already(remit.claim_id, next_payer, candidates, target, billed_refs):
             if self._voided(remit.claim_id, next_payer.payer_id):

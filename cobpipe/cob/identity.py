@@ -159,6 +159,7 @@ class RememberedPayers:
         # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
         self._same_in_837_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
+        self._eaf_by_id: dict[int, tuple[PayerRef, str]] = {}  # as `_accepts_by_id`, of eaf_level
         # id of a ref's shared copy -> (that copy, answer): as `_same_by_id`, no PayerRef hash per question
         self._accepts_by_id: dict[int, tuple[PayerRef, bool]] = {}
 
@@ -194,6 +195,16 @@ class RememberedPayers:
             self._accepts_by_id.clear()
         answer = self.payers.accepts_electronic_secondary(ref)
         self._accepts_by_id[id(ref)] = (ref, answer)
+        return answer
+
+    def eaf_level(self, ref: PayerRef) -> str:
+        entry = self._eaf_by_id.get(id(ref))
+        if entry is not None and entry[0] is ref:
+            return entry[1]  # nearly always: convert asks with shared refs (shared_ref)
+        if len(self._eaf_by_id) >= self.LIMIT:
+            self._eaf_by_id.clear()
+        answer = self.payers.eaf_level(ref)
+        self._eaf_by_id[id(ref)] = (ref, answer)
         return answer
 
     def __getattr__(self, name: str):

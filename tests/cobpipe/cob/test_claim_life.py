@@ -137,6 +137,23 @@ def test_a_clp07_holding_an_output_delimiter_refuses_that_claim_alone(tmp_path):
     assert [c.id for c in assert_clean(output)] == ["OTHER01"]
 
 
+def test_a_payer_listed_for_claim_level_eaf_gets_it_in_the_2320_alone(tmp_path):
+    """The payer list's eaf_level "claim" (some payers read the patient's liability at claim level
+    only): one AMT*EAF in the new 2320, none in the 2430s (it was always at line level)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    era = write(tmp_path, "acme.835", L.era([L.acme_paid()]))
+    payers = write(tmp_path, "payers.csv", "payer_id,name,accepts_electronic_secondary,eaf_level,notes\n"
+                                           "22222,Blue Star Insurance,yes,claim,\n")
+    _, _, output = convert(tmp_path, era, primary)
+    [by_line] = assert_clean(output)
+    assert [len(loop.segments_of("AMT", "EAF")) for loop in by_line.other_payers] == [0, 0]
+    assert len([s for s in by_line.claim.iter_segments() if s.tag == "AMT" and s.get(1) == "EAF"]) == 2
+    code, report, output = convert(tmp_path, era, primary, extra=("--payers", str(payers)))
+    [built] = assert_clean(output)
+    assert [[s.get(2) for s in loop.segments_of("AMT", "EAF")] for loop in built.other_payers] == [["72.4"], []]
+    assert len([s for s in built.claim.iter_segments() if s.tag == "AMT" and s.get(1) == "EAF"]) == 1
+
+
 def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
     """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
     (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
