@@ -106,7 +106,7 @@ class AnsweredClaim:
     def _pick_original(self, candidates: list, remit: RemitClaim, decision: ClaimDecision):
         same_charge = [c for c in candidates if _charge(c) == remit.charge]
         if not same_charge:
-            charges = ", ".join(sorted({str(_charge(c)) for c in candidates}))
+            charges = ", ".join(sorted({"(no amount)" if _charge(c) is None else str(_charge(c)) for c in candidates}))
             self._end(decision, REJECTED, f"charge mismatch: the 835 says CLP03 {remit.charge}, the original "
                       f"claim says CLM02 {charges}")
             return None

@@ -236,7 +236,8 @@ class ClaimConverter(AnsweredClaim):
                                      f"does not know yet (it comes with that payer's 835 or 277CA)")
                 frequency = REPLACEMENT
         if remit.adjudication_date is None:
-            return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
+            return self._end(decision, REJECTED, "no adjudication date: the 835's BPR16 and DTM*405 are missing or "
+                             "no valid dates")
         number = remit.payer_claim_number
         if number and not number.isalnum():  # nearly every CLP07 is letters and digits: nothing to look for
             clash = self._delimiter_clash("CLP07 (the payer's claim number, 2330B REF*F8)", number)
