@@ -8,7 +8,7 @@ from edi.errors import EdiError
 
 from .decide import STATUS_LEVEL
 from .decision import HELD, REJECTED, SKIPPED, ClaimDecision
-from .identity import billed_level, billed_payer, level_word, place
+from .identity import billed_level, billed_payer, level_word, other_payers, place
 from .remit import RemitClaim
 
 
@@ -69,8 +69,17 @@ class AnsweredClaim:
             where = known_elsewhere[0]
             crossed = self._open_crossovers(remit.claim_id)
             if crossed:
-                decision.state = "closed"
                 decision.crossover_answered = True
+                later = _later_payers(where.claim, where.other_level)
+                if later and (remit.patient_responsibility or 0) > 0:
+                    # the next payer after the crossover is billed with both adjudications, and
+                    # cobpipe holds the primary's only as the 835 it skipped: a person bills it
+                    return self._stop(decision, HELD, f"the {level_word(where.other_level)} payer "
+                                     f"{sender.describe()} adjudicated the claim the "
+                                     f"{level_word(billed_level(first))} payer crossed over to it, and "
+                                     f"{remit.patient_responsibility} is left with a later payer on the claim "
+                                     f"(SBR01 {', '.join(later)}): bill it with both payers' adjudications by hand")
+                decision.state = "closed"
                 return self._stop(decision, SKIPPED, f"the {level_word(where.other_level)} payer "
                                  f"{sender.describe()} adjudicated the claim the {level_word(billed_level(first))} "
                                  "payer crossed over to it: nothing to bill to it again")
@@ -115,6 +124,15 @@ class AnsweredClaim:
                       f"{remit.claim_id} and its charge; cannot tell which was adjudicated")
             return None
         return same_charge[0]
+
+
+def _later_payers(claim, level: str | None) -> list[str]:
+    """The SBR01s of the claim's 2320s after `level` (the tertiary after a secondary)."""
+    order = "PSTABCDEFGH"
+    if not level or level not in order:
+        return []
+    after = order[order.index(level) + 1:]
+    return [code for code, _ in other_payers(claim) if code and code in after]
 
 
 def _prior_payer_impact(remit: RemitClaim) -> bool:

@@ -443,6 +443,31 @@ def test_medigap_835_after_a_crossover_in_the_drop_folder_closes_it(tmp_path):
         assert ledger.overdue_crossovers(dt.date.today() + dt.timedelta(days=1)) == []
 
 
+def test_a_crossover_answered_with_a_tertiary_left_to_bill_is_held_not_closed(tmp_path):
+    """Medicare-style crossover to BLUE STAR, whose 835 leaves the patient 6.60 while the claim names a
+    tertiary payer: it was closed and the tertiary never billed; now held for a person (cobpipe holds
+    the primary's adjudication only as the 835 it skipped)."""
+    case = GOLDEN / "05-crossover"
+    claims = (case / "claims.837").read_text()
+    tertiary = ("SBR*T*18*NWG0500******CI~\nOI***Y*P**Y~\nNM1*IL*1*PEPPERCORNE*SILAS****MI*NWM0550003~\n"
+                "NM1*PR*2*NORTHWIND MUTUAL*****PI*33333~\nLX*1~")
+    assert claims.count("LX*1~") == 1
+    claims = claims.replace("LX*1~", tertiary, 1).replace("SE*30*0001", "SE*34*0001")
+    root = Root.prepare(tmp_path / "root")
+    assert run(root, ("claims.837", claims)) == 0
+    assert run(root, ("acme.835", case / "era.835")) == 0
+    own = L.era([["CLP*XOVER01*2*150*15*6.6*12*BSI2607800501", "NM1*QC*1*PEPPERCORNE*SILAS****MI*SEC0550002",
+                  "CAS*OA*23*128.4", "CAS*PR*2*6.6"]], payer=L.BLUE_STAR, control="6131")
+    assert run(root, ("bluestar.835", own)) == 1
+    assert outbound_837s(root) == []
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.claim_state("XOVER01")["state"] == "needs_review"
+        assert ledger.overdue_crossovers(dt.date.today() + dt.timedelta(days=1)) == []
+    [report] = [json.loads(p.read_text()) for p in root.outbound.glob("bluestar*.report.json")]
+    [claim] = report["claims"]
+    assert claim["status"] == "held" and "(SBR01 T)" in claim["reasons"][-1]
+
+
 def test_reversal_alone_after_the_tertiary_was_billed_is_held_until_every_number_is_known(chain_root):
     root = chain_root
     assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0  # the tertiary claim goes to 33333
