@@ -11,9 +11,9 @@ person), and an 835 from a payer the claim was not billed to is never converted 
 from __future__ import annotations
 
 import functools
-from decimal import Decimal, InvalidOperation
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from edi.findings import Finding, Severity
 
@@ -280,9 +280,7 @@ class ClaimConverter(AnsweredClaim):
             built = as_follow_up(built, frequency, follow_up_number)
             decision.frequency = frequency
             decision.reasons.append(f"replacement (CLM05-3 7) of the claim sent to payer {next_payer.payer_id}, "
-                                    f"its claim number {follow_up_number} in REF*F8: the primary "
-                                    f"{'reversed and corrected' if remit.reversed else changed} "
-                                    "its payment")
+                                    f"its claim number {follow_up_number} in REF*F8: the primary {changed} its payment")
         elif billed_anew:
             decision.reasons.append(billed_anew)
         paper = self._paper_reason(next_payer, built, target)
