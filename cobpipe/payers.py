@@ -165,11 +165,6 @@ class PayerList:
                 return self.payers[self._by_id[variant]]
         return None
 
-    def eaf_level(self, ref: PayerRef) -> str:
-        """Where this payer wants AMT*EAF on a claim with lines: "claim" or "line" (not on the list)."""
-        payer = self.find(ref)
-        return payer.eaf_level if payer is not None else "line"
-
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:
         """A payer not on the list is assumed to take electronic secondary claims."""
         payer = self.find(ref)

@@ -214,7 +214,8 @@ class ClaimConverter(AnsweredClaim):
         decision.level = next_payer.level
         frequency, follow_up_number = "1", None
         target = loop_payer_of(next_payer)  # asked twice below: made once
-        if self.payers.eaf_level(target) == "claim":
+        listed = self.payers.listed(target)  # its payer list row (eaf_level, paper), or None
+        if listed is not None and listed.eaf_level == "claim":
             next_payer.eaf_level = "claim"
         billed_anew = changed = None
         if self._billed_already(remit.claim_id, next_payer, candidates, target, billed_refs):
@@ -247,11 +248,7 @@ class ClaimConverter(AnsweredClaim):
             remitted = remit.lines  # a RemitLine is its own `match` (what matching reads of it)
             # the usual claim: its lines named back one to one by REF*6R, told from the billed
             # lines' REFs alone (match_lines' own first answer), the rest of each line not read
-            if self.quick:
-                codes: list[str] = []
-                lines = match_by_refs(billed_line_refs(original, codes), remitted, codes)
-            else:
-                lines = None
+            lines = match_by_refs(billed_line_refs(original), remitted) if self.quick else None
             if lines is None:
                 lines = match_lines(billed_lines(original), remitted, claim_id=remit.claim_id, path=self.path)
             if lines.findings:  # CappedFindings' += is Python code, for nothing when empty
@@ -283,7 +280,7 @@ class ClaimConverter(AnsweredClaim):
                                     f"its claim number {follow_up_number} in REF*F8: the primary {changed} its payment")
         elif billed_anew:
             decision.reasons.append(billed_anew)
-        paper = self._paper_reason(next_payer, built, target)
+        paper = self._paper_reason(next_payer, built, target, listed)
         if paper:
             decision.status = PAPER
             decision.reasons.append(f"billed on paper to payer {payer_id} as SBR01 {next_payer.level}: {paper}")
@@ -454,9 +451,15 @@ class ClaimConverter(AnsweredClaim):
                              f"the claim needs level {level}")
         return NextPayer.from_coverage(coverage, level, Patient.of(original).name)
 
-    def _paper_reason(self, next_payer: NextPayer, built, target: PayerRef | None = None) -> str | None:
-        """Why this claim goes on a CMS-1500, or None for an electronic claim."""
-        if not self.payers.accepts_electronic_secondary(target if target is not None else loop_payer_of(next_payer)):
+    def _paper_reason(self, next_payer: NextPayer, built, target: PayerRef | None = None, listed=False) -> str | None:
+        """Why this claim goes on a CMS-1500, or None for an electronic claim. `listed`: the payer
+        list's row for the payer (None: not listed), when read already."""
+        if listed is not False:
+            electronic = listed is None or listed.accepts_electronic_secondary  # a payer not listed takes them
+        else:
+            electronic = self.payers.accepts_electronic_secondary(
+                target if target is not None else loop_payer_of(next_payer))
+        if not electronic:
             return "the payer list says this payer takes no electronic secondary claims"
         if next_payer.filing_indicator.upper() in MEDICARE_FILING:  # the 2320s counted only for Medicare
             priors = len(built.other_payers)

@@ -236,7 +236,7 @@ _COVERAGE = _coverage_maker()
 
 def _one(rows: list[Coverage], level: str, key: str) -> Coverage:
     at_level = [c for c in rows if c.payer_level == level]
-    if len({_content(c) for c in at_level}) > 1:
+    if len(at_level) > 1 and len({_content(c) for c in at_level}) > 1:
         raise CoverageConflict(f"the coverage file has {len(at_level)} different rows for {key} at payer level "
                                f"{level} ({', '.join(c.source for c in at_level)}): cannot tell which payer is next")
     return at_level[0] if at_level else rows[-1]

@@ -219,29 +219,22 @@ def billed_lines(claim: OriginalClaim) -> list[BilledLine]:
     return out
 
 
-def billed_line_refs(claim: OriginalClaim, codes: list[str] | None = None) -> list[str]:
+def billed_line_refs(claim: OriginalClaim) -> list[str]:
     """Each 2400's REF*6R (its first, "" without one): `[b.ref_6r for b in billed_lines(claim)]`,
-    without the amounts and date; and, into `codes` when given, each line's procedure code (SV101-2,
-    `b.code`). The usual claim's lines are matched by these alone (match.match_by_refs), so the rest
-    of billed_lines is read only when they do not match."""
+    without the procedure, amounts and date. The usual claim's lines are matched by these alone
+    (match.match_by_refs), so the rest of billed_lines is read only when they do not match."""
     refs = []
     segment_type = Segment
     for line in claim.lines:
-        found = code = ""
+        found = ""
         for item in line.items:
             if type(item) is segment_type or isinstance(item, segment_type):
-                tag = item.tag
-                if tag == "REF":
+                if item.tag == "REF":
                     elements = item.elements
                     if elements and elements[0] == "6R":
                         found = elements[1] if len(elements) > 1 else ""
                         break
-                elif tag == "SV1" and codes is not None:
-                    composite = item.composite(1)
-                    code = composite[1] if len(composite) > 1 else ""
         refs.append(found)
-        if codes is not None:
-            codes.append(code)
     return refs
 
 

@@ -159,21 +159,26 @@ class RememberedPayers:
         # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
         self._same_in_837_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
-        self._eaf_by_id: dict[int, tuple[PayerRef, str]] = {}  # as `_accepts_by_id`, of eaf_level
+        self._listed_by_id: dict[int, tuple[PayerRef, object]] = {}  # as `_accepts_by_id`, of find
         # id of a ref's shared copy -> (that copy, answer): as `_same_by_id`, no PayerRef hash per question
         self._accepts_by_id: dict[int, tuple[PayerRef, bool]] = {}
 
     def same(self, a: PayerRef, b: PayerRef) -> bool | None:
+        entry = self._same_by_id.get((id(a), id(b)))
+        if entry is not None and entry[0] is a and entry[1] is b:
+            return entry[2]  # nearly always: the 835 header's ref and loop_payer's shared ones
         return self._remembered(self._same_by_id, self.payers.same, a, b)
 
     def same_in_837(self, a: PayerRef, b: PayerRef) -> bool | None:
+        entry = self._same_in_837_by_id.get((id(a), id(b)))
+        if entry is not None and entry[0] is a and entry[1] is b:
+            return entry[2]  # nearly always (as same's)
         return self._remembered(self._same_in_837_by_id, self.payers.same_in_837, a, b)
 
     def _remembered(self, answers: dict, ask, a: PayerRef, b: PayerRef) -> bool | None:
-        entry = answers.get((id(a), id(b)))
-        if entry is not None and entry[0] is a and entry[1] is b:
-            return entry[2]  # nearly always: the 835 header's ref and loop_payer's shared ones
-        a, b = _shared(a), _shared(b)  # a ref made afresh (once a claim): its shared copy's entry
+        """`ask(a, b)` remembered in `answers` by the refs' shared copies (a ref made afresh, once a
+        claim, finds its shared copy's entry)."""
+        a, b = _shared(a), _shared(b)
         entry = answers.get((id(a), id(b)))
         if entry is not None and entry[0] is a and entry[1] is b:
             return entry[2]
@@ -197,14 +202,15 @@ class RememberedPayers:
         self._accepts_by_id[id(ref)] = (ref, answer)
         return answer
 
-    def eaf_level(self, ref: PayerRef) -> str:
-        entry = self._eaf_by_id.get(id(ref))
+    def listed(self, ref: PayerRef):  # -> payers.Payer | None
+        """The payer list's row for this payer (PayerList.find), remembered as `accepts_electronic_secondary`."""
+        entry = self._listed_by_id.get(id(ref))
         if entry is not None and entry[0] is ref:
             return entry[1]  # nearly always: convert asks with shared refs (shared_ref)
-        if len(self._eaf_by_id) >= self.LIMIT:
-            self._eaf_by_id.clear()
-        answer = self.payers.eaf_level(ref)
-        self._eaf_by_id[id(ref)] = (ref, answer)
+        if len(self._listed_by_id) >= self.LIMIT:
+            self._listed_by_id.clear()
+        answer = self.payers.find(ref)
+        self._listed_by_id[id(ref)] = (ref, answer)
         return answer
 
     def __getattr__(self, name: str):

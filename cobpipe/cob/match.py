@@ -87,7 +87,7 @@ def match_by_refs(billed_refs: list[str], remitted: Sequence[RemittedLine],
     each once, on the procedure billed. None for any other claim (match_lines weighs it line by line)."""
     refs = list(map(_REF_6R, remitted))
     if refs and all(refs) and refs == billed_refs and len(set(refs)) == len(refs) and (
-            billed_codes is not None and list(map(_BILLED_CODE, remitted)) == billed_codes):
+            billed_codes is None or list(map(_BILLED_CODE, remitted)) == billed_codes):
         return LineMatch(list(range(len(refs))), [])
     return None
 
