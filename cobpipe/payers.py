@@ -142,6 +142,29 @@ class PayerList:
         name_a, name_b = normalize_name(a.name), normalize_name(b.name)
         return bool(name_a) and name_a == name_b
 
+    def same_in_837(self, a: PayerRef, b: PayerRef) -> bool | None:
+        """`same` for two payers one 837P names (its 2010BB, its 2330Bs, a coverage row's payer):
+        their NM109s are ids of one kind, the payer ids the claim's receiver routes by, so two
+        different ids are two payers whatever their names (two Blue Cross plans, both "BLUE CROSS
+        BLUE SHIELD", ids 11111 and 22222), unless the payer list makes them one row. Names decide
+        only where one of them has no id. (An 835 names its payer by other ids: `same` compares
+        it by name when its ids match none.)"""
+        if a.empty or b.empty:
+            return None
+        ids_a, ids_b = a.id_set(), b.id_set()
+        if not ids_a or not ids_b:
+            return self.same(a, b)
+        if ids_a & ids_b:
+            return True
+        known_a, known_b = self._find_by_ids(ids_a), self._find_by_ids(ids_b)
+        return known_a is not None and known_a is known_b
+
+    def _find_by_ids(self, ids: set[str]) -> Payer | None:
+        for variant in ids:
+            if variant in self._by_id:
+                return self.payers[self._by_id[variant]]
+        return None
+
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:
         """A payer not on the list is assumed to take electronic secondary claims."""
         payer = self.find(ref)

@@ -8,7 +8,7 @@ from edi.errors import EdiError
 
 from .decide import STATUS_LEVEL
 from .decision import HELD, REJECTED, SKIPPED, ClaimDecision
-from .identity import billed_level, billed_payer, level_word, place
+from .identity import billed_level, billed_payer, level_word, other_payers, place
 from .remit import RemitClaim
 
 
@@ -69,8 +69,17 @@ class AnsweredClaim:
             where = known_elsewhere[0]
             crossed = self._open_crossovers(remit.claim_id)
             if crossed:
-                decision.state = "closed"
                 decision.crossover_answered = True
+                later = _later_payers(where.claim, where.other_level)
+                if later and (remit.patient_responsibility or 0) > 0:
+                    # the next payer after the crossover is billed with both adjudications, and
+                    # cobpipe holds the primary's only as the 835 it skipped: a person bills it
+                    return self._stop(decision, HELD, f"the {level_word(where.other_level)} payer "
+                                     f"{sender.describe()} adjudicated the claim the "
+                                     f"{level_word(billed_level(first))} payer crossed over to it, and "
+                                     f"{remit.patient_responsibility} is left with a later payer on the claim "
+                                     f"(SBR01 {', '.join(later)}): bill it with both payers' adjudications by hand")
+                decision.state = "closed"
                 return self._stop(decision, SKIPPED, f"the {level_word(where.other_level)} payer "
                                  f"{sender.describe()} adjudicated the claim the {level_word(billed_level(first))} "
                                  "payer crossed over to it: nothing to bill to it again")
@@ -79,16 +88,26 @@ class AnsweredClaim:
                              f"{level_word(era_level)}), but the claim cobpipe holds was billed to {billed_to} and "
                              f"no claim billed to {sender.describe()} is known: give the claim sent to it with "
                              "--claims, or bill the next payer by hand")
+        # a payer not recognised as the one billed: continued only when its CLP02 level is the level
+        # billed (a denial, CLP02 4, has none), and a "primary" answer that reports a prior payer's
+        # impact (OA-23) is no primary's: never billed as if the payer billed had adjudicated it
         unknown = [p.claim for p in placements if p.billed is None]
-        if unknown or not era_level:
-            pool = unknown or candidates
-        else:
-            pool = [c for c in candidates if billed_level(c) == era_level]
-            if not pool:
-                return self._stop(decision, HELD, f"this 835 is from {sender.describe()} at "
-                                 f"{level_word(era_level)} level (CLP02 {remit.status_code}), but the claim was "
-                                 f"billed to {billed_to}, a different payer: never billed as if that payer had "
-                                 "adjudicated it; check who sent this 835")
+        if not era_level:
+            return self._stop(decision, HELD, f"this 835 is from {sender.describe()}, not recognised as "
+                             f"{billed_to}, and CLP02 {remit.status_code} names no level to match the claim by: "
+                             "never billed as if the payer billed had adjudicated it; add the payer's 835 ids "
+                             "to the payer list's aliases, or bill the next payer by hand")
+        pool = [c for c in (unknown or candidates) if billed_level(c) == era_level]
+        if not pool:
+            return self._stop(decision, HELD, f"this 835 is from {sender.describe()} at "
+                             f"{level_word(era_level)} level (CLP02 {remit.status_code}), but the claim was "
+                             f"billed to {billed_to}, a different payer: never billed as if that payer had "
+                             "adjudicated it; check who sent this 835")
+        if era_level == "P" and _prior_payer_impact(remit):
+            return self._stop(decision, HELD, f"this 835 is from {sender.describe()}, not recognised as "
+                             f"{billed_to}, and reports a prior payer's impact (OA-23) on a claim it calls "
+                             f"primary (CLP02 {remit.status_code}): it looks like a later payer's answer, not the "
+                             "primary's; check who sent this 835")
         decision.reasons.append(f"note: the 835's payer {sender.describe()} is not recognised as {billed_to}; "
                                 "matched by CLP02 level (add the payer's 835 ids to the payer list's aliases)")
         return self._pick_original(pool, remit, decision)
@@ -96,7 +115,7 @@ class AnsweredClaim:
     def _pick_original(self, candidates: list, remit: RemitClaim, decision: ClaimDecision):
         same_charge = [c for c in candidates if _charge(c) == remit.charge]
         if not same_charge:
-            charges = ", ".join(sorted({str(_charge(c)) for c in candidates}))
+            charges = ", ".join(sorted({"(no amount)" if _charge(c) is None else str(_charge(c)) for c in candidates}))
             self._end(decision, REJECTED, f"charge mismatch: the 835 says CLP03 {remit.charge}, the original "
                       f"claim says CLM02 {charges}")
             return None
@@ -105,6 +124,21 @@ class AnsweredClaim:
                       f"{remit.claim_id} and its charge; cannot tell which was adjudicated")
             return None
         return same_charge[0]
+
+
+def _later_payers(claim, level: str | None) -> list[str]:
+    """The SBR01s of the claim's 2320s after `level` (the tertiary after a secondary)."""
+    order = "PSTABCDEFGH"
+    if not level or level not in order:
+        return []
+    after = order[order.index(level) + 1:]
+    return [code for code, _ in other_payers(claim) if code and code in after]
+
+
+def _prior_payer_impact(remit: RemitClaim) -> bool:
+    """The 835 claim carries CARC 23 (the impact of prior payers' adjudication), claim or line level."""
+    return any(a.reason == "23" for a in remit.adjustments) or any(
+        a.reason == "23" for line in remit.lines for a in line.adjustments)
 
 
 def _member_ids(claim) -> set[str]:

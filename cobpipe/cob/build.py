@@ -46,6 +46,9 @@ class NextPayer:
     payer: list[Segment]  # NM1*PR then N3/N4/REF
     replaces: Loop | None = None  # the original 2320 this came from (it leaves the claim)
     source: str = "claim 2320"
+    # the payer list's eaf_level for this payer: "claim" puts AMT*EAF in the new 2320 alone, never in
+    # the 2430s, whatever the lines (some payers read the patient's liability at claim level only)
+    eaf_level: str = "line"
     # the 2320 `subscriber` and `payer` are read from, as it holds them (from_2320): the build then
     # knows them tidy when that loop is its tidy original's; no other maker sets it, replace() drops it
     read_from: Loop | None = field(default=None, init=False, repr=False, compare=False)
@@ -63,7 +66,7 @@ class NextPayer:
             raise BuildError("the next payer's 2320 lacks its 2330A subscriber or 2330B payer")
         values = (code(sbr, 1), code(sbr, 2) or "18", sbr.get(3), sbr.get(4), code(sbr, 5), code(sbr, 9),
                   name_and_address(subscriber, SUBSCRIBER_ID_QUALIFIERS),
-                  name_and_address(payer, PAYER_SECONDARY_ID_QUALIFIERS), loop, "claim 2320")
+                  name_and_address(payer, PAYER_SECONDARY_ID_QUALIFIERS), loop, "claim 2320", "line")
         # once a converted claim: positionally, without the keyword __init__
         made = _make_next_payer(*values) if cls is NextPayer else cls(*values)
         made.read_from = loop
@@ -189,7 +192,8 @@ def build_secondary(original: OriginalClaim, remit: RemitClaim, next_payer: Next
     tidy = getattr(original, "indexed_tidy", False) is True
     source = original.claim
     adjustments = remit.adjustments  # most claims carry none at claim level: no generator for nothing
-    line_level_eaf = remit.has_lines and not (adjustments and any(a.group == "PR" for a in adjustments))
+    line_level_eaf = remit.has_lines and next_payer.eaf_level != "claim" and not (
+        adjustments and any(a.group == "PR" for a in adjustments))
     payer_id = start_segment(prior_payer).get(9)
     # the new 2300's items but its 2320s, in one read of the original's, which also finds those 2320s
     built, after, others = _claim_items(source, lines, remit, payer_id, adjudication_date, line_level_eaf, tidy)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from edi.findings import Finding, Severity
 
@@ -23,8 +24,9 @@ from .decision import (CONVERTED, HELD, PAPER, REJECTED, SKIPPED, UNMATCHED, Cla
                         EraScan, remitted_decision)
 from .build import BuildError, NextPayer, Patient, build_secondary, code
 from .cas import CasDoesNotFit
-from .coverage import CoverageTable
-from .decide import REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, zero_balance
+from .coverage import CoverageConflict, CoverageTable
+from .decide import (REVERSAL, STATUS_LEVEL, is_crossover, next_level, not_cob_input, resolve_parts, standing_parts,
+                     unknown_status, zero_balance)
 from .followup import REPLACEMENT, VOID, as_follow_up
 from .from_era import billed_line_refs, billed_lines
 from .gate import ClaimView, check_claim
@@ -112,6 +114,8 @@ class ClaimConverter(AnsweredClaim):
         """The claims to write for one CLP01 (nearly always none or one); its decision appended, its
         state set (before the claims are handed on: nothing reads it in between)."""
         first, last = parts[0], parts[-1]
+        if last.status_code == REVERSAL and len(parts) > 1:  # a correction sent before its reversal
+            last = (standing_parts(parts) or parts)[-1]
         status_code = last.status_code
         decision = remitted_decision(first.claim_id, REJECTED, first.segment, self._sender_text,
                                      STATUS_LEVEL.get(status_code), status_code, last.payer_claim_number or None)
@@ -136,6 +140,9 @@ class ClaimConverter(AnsweredClaim):
                 return self._reversal_alone(parts, decision, resolution.skip_reason)
         reason = not_cob_input(remit)
         if reason:
+            unknown = unknown_status(remit)
+            if unknown:
+                return self._end(decision, REJECTED, unknown)
             if is_crossover(remit):
                 decision.state = "awaiting_crossover"
                 decision.crossover_to = remit.crossover_carrier or "the next payer"
@@ -207,19 +214,36 @@ class ClaimConverter(AnsweredClaim):
         decision.level = next_payer.level
         frequency, follow_up_number = "1", None
         target = loop_payer_of(next_payer)  # asked twice below: made once
+        listed = self.payers.listed(target)  # its payer list row (eaf_level, paper), or None
+        if listed is not None and listed.eaf_level == "claim":
+            next_payer.eaf_level = "claim"
+        billed_anew = changed = None
         if self._billed_already(remit.claim_id, next_payer, candidates, target, billed_refs):
-            if not remit.reversed:
-                decision.state = ""  # unchanged: this 835 only confirms what was billed
-                return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
-            follow_up_number = self._payer_claim_number(remit.claim_id, next_payer.payer_id)
-            if follow_up_number is None:
-                return self._end(decision, HELD, f"the primary reversed and corrected its payment after the claim "
-                                 f"was billed to payer {next_payer.payer_id}: send that payer a replacement claim "
-                                 f"(CLM05-3 7) with 2300 REF*F8 = its claim number for the claim, which cobpipe "
-                                 f"does not know yet (it comes with that payer's 835 or 277CA)")
-            frequency = REPLACEMENT
+            if self._voided(remit.claim_id, next_payer.payer_id):
+                # the claim sent before was taken back: this adjudication is billed as a new claim
+                billed_anew = (f"the claim sent before to payer {next_payer.payer_id} was voided (CLM05-3 8); "
+                               "billed again from this adjudication")
+            else:
+                changed = "reversed and corrected" if remit.reversed else self._readjudicated(
+                    remit, decision, candidates, target, level)
+                if not changed:
+                    decision.state = ""  # unchanged: this 835 only confirms what was billed
+                    return self._end(decision, SKIPPED, f"already billed to payer {next_payer.payer_id}")
+                follow_up_number = self._payer_claim_number(remit.claim_id, next_payer.payer_id)
+                if follow_up_number is None:
+                    return self._end(decision, HELD, f"the primary {changed} its payment after the claim "
+                                     f"was billed to payer {next_payer.payer_id}: send that payer a replacement claim "
+                                     f"(CLM05-3 7) with 2300 REF*F8 = its claim number for the claim, which cobpipe "
+                                     f"does not know yet (it comes with that payer's 835 or 277CA)")
+                frequency = REPLACEMENT
         if remit.adjudication_date is None:
-            return self._end(decision, REJECTED, "no adjudication date: the 835 has neither BPR16 nor DTM*405")
+            return self._end(decision, REJECTED, "no adjudication date: the 835's BPR16 and DTM*405 are missing or "
+                             "no valid dates")
+        number = remit.payer_claim_number
+        if number and not number.isalnum():  # nearly every CLP07 is letters and digits: nothing to look for
+            clash = self._delimiter_clash("CLP07 (the payer's claim number, 2330B REF*F8)", number)
+            if clash:
+                return self._end(decision, REJECTED, clash)
         if remit.lines:  # has_lines, without the property call
             remitted = remit.lines  # a RemitLine is its own `match` (what matching reads of it)
             # the usual claim: its lines named back one to one by REF*6R, told from the billed
@@ -253,9 +277,10 @@ class ClaimConverter(AnsweredClaim):
             built = as_follow_up(built, frequency, follow_up_number)
             decision.frequency = frequency
             decision.reasons.append(f"replacement (CLM05-3 7) of the claim sent to payer {next_payer.payer_id}, "
-                                    f"its claim number {follow_up_number} in REF*F8: the primary reversed and "
-                                    "corrected its payment")
-        paper = self._paper_reason(next_payer, built, target)
+                                    f"its claim number {follow_up_number} in REF*F8: the primary {changed} its payment")
+        elif billed_anew:
+            decision.reasons.append(billed_anew)
+        paper = self._paper_reason(next_payer, built, target, listed)
         if paper:
             decision.status = PAPER
             decision.reasons.append(f"billed on paper to payer {payer_id} as SBR01 {next_payer.level}: {paper}")
@@ -274,11 +299,62 @@ class ClaimConverter(AnsweredClaim):
         target = target if target is not None else loop_payer_of(next_payer)
         if billed_refs is None:
             billed_refs = [billed_payer(c) for c in candidates]
-        same = self.payers.same
+        same = self.payers.same_in_837  # both named by the 837P (2010BB, 2330B or coverage row)
         for ref in billed_refs:
             if same(ref, target):
                 return True
         return False
+
+    def _delimiter_clash(self, name: str, value: str) -> str | None:
+        """Why `value`, read from an 835 written with other delimiters, cannot go into the claim: it
+        holds one of the output's delimiters (X12 has no escape). The claim is refused alone; the
+        writer would refuse the whole file."""
+        delimiters = self.options.delimiters
+        for what, char in (("element separator", delimiters.element), ("component separator", delimiters.component),
+                           ("repetition separator", delimiters.repetition), ("segment terminator", delimiters.segment)):
+            if char and char in value:
+                return (f"{name} holds {char!r}, the output's {what}: the secondary claim cannot carry it (X12 "
+                        "has no escape); choose other --delimiters, or bill this claim by hand")
+        return None
+
+    def _voided(self, claim_id: str, payer_id: str) -> bool:
+        """The last claim cobpipe sent this payer for this CLP01 was a void (CLM05-3 8): nothing
+        stands billed there any more, and a replacement of a voided claim is refused."""
+        voided = getattr(self.issued, "voided", None)
+        return voided is not None and voided(claim_id, payer_id)
+
+    def _readjudicated(self, remit: RemitClaim, decision: ClaimDecision, candidates: list,
+                       target: PayerRef | None, level: str) -> str | None:
+        """How the 835's payer changed the adjudication the claim billed onward reports, when this
+        835 adjudicates it again under another claim number than the one recorded (a correction sent
+        without its reversal, or in a later 835 than it) to another payment than the claim sent
+        reports (its 2320 AMT*D for this payer, when cobpipe holds that claim), else None: the same
+        number, or the same payment, leaves what was billed standing."""
+        number = (remit.payer_claim_number or "").strip().upper()
+        if not number or not decision.era_payer_id:
+            return None
+        earlier = self._payer_claim_number(remit.claim_id, decision.era_payer_id)
+        if earlier is None or earlier.strip().upper() == number:
+            return None
+        if target is not None and self._reported_paid(candidates, target, level) == remit.paid:
+            return None
+        return f"adjudicated the claim again (CLP07 {remit.payer_claim_number}, was {earlier}), correcting"
+
+    def _reported_paid(self, candidates: list, target: PayerRef, level: str) -> Decimal | None:
+        """What the claim sent to `target` (a candidate billed to it: cobpipe's own, stored) reports
+        as paid by the payer at `level` (its 2320 AMT*D), or None."""
+        for claim in candidates:
+            if not self.payers.same_in_837(billed_payer(claim), target):
+                continue
+            for loop in claim.other_payers:
+                sbr = loop.first
+                if sbr is not None and code(sbr, 1) == level:
+                    amount = loop.segment("AMT", "D")
+                    try:
+                        return Decimal(amount.get(2)) if amount is not None else None
+                    except (InvalidOperation, TypeError):
+                        return None
+        return None
 
     def _payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
         for source in (self.issued, self.claims):
@@ -361,7 +437,11 @@ class ClaimConverter(AnsweredClaim):
             return None
         subscriber = original.subscriber.child("2010BA")
         member_id = subscriber.first.get(9) if subscriber is not None and subscriber.first is not None else ""
-        coverage = self.coverage.lookup(remit.claim_id, member_id)
+        try:
+            coverage = self.coverage.find(remit.claim_id, member_id, level,
+                                          patient_is_subscriber=original.patient is None)
+        except CoverageConflict as exc:
+            raise BuildError(str(exc)) from None
         if coverage is None:
             if incomplete:
                 raise incomplete
@@ -371,9 +451,15 @@ class ClaimConverter(AnsweredClaim):
                              f"the claim needs level {level}")
         return NextPayer.from_coverage(coverage, level, Patient.of(original).name)
 
-    def _paper_reason(self, next_payer: NextPayer, built, target: PayerRef | None = None) -> str | None:
-        """Why this claim goes on a CMS-1500, or None for an electronic claim."""
-        if not self.payers.accepts_electronic_secondary(target if target is not None else loop_payer_of(next_payer)):
+    def _paper_reason(self, next_payer: NextPayer, built, target: PayerRef | None = None, listed=False) -> str | None:
+        """Why this claim goes on a CMS-1500, or None for an electronic claim. `listed`: the payer
+        list's row for the payer (None: not listed), when read already."""
+        if listed is not False:
+            electronic = listed is None or listed.accepts_electronic_secondary  # a payer not listed takes them
+        else:
+            electronic = self.payers.accepts_electronic_secondary(
+                target if target is not None else loop_payer_of(next_payer))
+        if not electronic:
             return "the payer list says this payer takes no electronic secondary claims"
         if next_payer.filing_indicator.upper() in MEDICARE_FILING:  # the 2320s counted only for Medicare
             priors = len(built.other_payers)

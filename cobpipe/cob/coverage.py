@@ -64,15 +64,55 @@ class Coverage:
         return self.relationship == "18"
 
 
-class CoverageTable:
-    """Coverage rows indexed by claim id and by primary member id."""
+class CoverageConflict(ValueError):
+    """The coverage file cannot say which coverage a claim's next payer is: the claim is not billed."""
 
-    def __init__(self, by_claim: dict[str, Coverage], by_member: dict[str, Coverage]) -> None:
+
+class CoverageTable:
+    """Coverage rows indexed by claim id and by primary member id: `by_claim`/`by_member` keep each
+    key's last row (as the file reads), `rows_by_claim`/`rows_by_member` every row, in file order."""
+
+    def __init__(self, by_claim: dict[str, Coverage], by_member: dict[str, Coverage],
+                 rows_by_claim: dict[str, list[Coverage]] | None = None,
+                 rows_by_member: dict[str, list[Coverage]] | None = None) -> None:
         self.by_claim = by_claim
         self.by_member = by_member
+        self.rows_by_claim = rows_by_claim if rows_by_claim is not None else {k: [v] for k, v in by_claim.items()}
+        self.rows_by_member = rows_by_member if rows_by_member is not None else {
+            k: [v] for k, v in by_member.items()}
 
     def lookup(self, claim_id: str, primary_member_id: str) -> Coverage | None:
         return self.by_claim.get(claim_id) or (self.by_member.get(primary_member_id) if primary_member_id else None)
+
+    def find(self, claim_id: str, primary_member_id: str, level: str, *, patient_is_subscriber: bool) -> Coverage | None:
+        """The coverage of the payer at `level` (SBR01 S or T) for this claim: its claim_id's rows,
+        else those of its primary member id that describe this patient (a row of relationship 18 is
+        the subscriber's own coverage: never a dependant's, whose claims share the subscriber's member
+        id; a dependant's row is never the subscriber's). A row at another level only is returned for
+        the caller to refuse; CoverageConflict when two different rows fit (a file listing a claim's
+        secondary and tertiary payers gives each its payer_level).
+
+        A primary member id is the primary subscriber's, shared by the claims of the dependants that
+        subscriber covers: a row of relationship 18 (the patient is this coverage's subscriber) found
+        by it describes the subscriber, never a dependant's claim (a 2000C patient), for which only a
+        row of another relationship (the dependant under this coverage) or its claim_id's row speaks;
+        for the subscriber's own claim, a row of relationship 18 comes before the dependants'."""
+        rows = self.rows_by_claim.get(claim_id)
+        if rows:
+            return _one(rows, level, f"claim_id {claim_id}")
+        rows = self.rows_by_member.get(primary_member_id) if primary_member_id else None
+        if not rows:
+            return None
+        if patient_is_subscriber:  # the subscriber's own row first; else the patient as, e.g., a spouse there
+            fitting = [c for c in rows if c.subscriber_is_patient] or rows
+        else:
+            fitting = [c for c in rows if not c.subscriber_is_patient]
+        if not fitting:
+            raise CoverageConflict(f"the coverage file's rows for the claim's primary member id "
+                                   f"({', '.join(c.source for c in rows)}) describe the subscriber's own coverage "
+                                   "(relationship 18), but the patient is a dependant: add a row with this "
+                                   "claim's claim_id")
+        return _one(fitting, level, "the claim's primary member id")
 
     @classmethod
     def load(cls, path: Path) -> "CoverageTable":
@@ -91,6 +131,8 @@ class CoverageTable:
                     raise CoverageFileError(path, None, "needs a claim_id or primary_member_id column")
                 by_claim: dict[str, Coverage] = {}
                 by_member: dict[str, Coverage] = {}
+                rows_by_claim: dict[str, list[Coverage]] = {}
+                rows_by_member: dict[str, list[Coverage]] = {}
                 positions = _positions(header)
                 width = len(header)
                 number = 1
@@ -107,15 +149,17 @@ class CoverageTable:
                     claim_id, member = row.get("claim_id"), row.get("primary_member_id")
                     if claim_id:
                         by_claim[claim_id] = coverage
+                        rows_by_claim.setdefault(claim_id, []).append(coverage)
                     if member:
                         by_member[member] = coverage
+                        rows_by_member.setdefault(member, []).append(coverage)
                     if not claim_id and not member:
                         raise CoverageFileError(path, number, "neither claim_id nor primary_member_id given")
         except OSError as exc:
             raise CoverageFileError(path, None, f"cannot read: {exc.strerror or exc}") from exc
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CoverageFileError(path, None, f"not a UTF-8 CSV file ({type(exc).__name__})") from exc
-        return cls(by_claim, by_member)
+        return cls(by_claim, by_member, rows_by_claim, rows_by_member)
 
 
 def _positions(header: list[str]) -> list[tuple[str, int]]:
@@ -188,3 +232,16 @@ def _coverage_maker():
 
 
 _COVERAGE = _coverage_maker()
+
+
+def _one(rows: list[Coverage], level: str, key: str) -> Coverage:
+    at_level = [c for c in rows if c.payer_level == level]
+    if len(at_level) > 1 and len({_content(c) for c in at_level}) > 1:
+        raise CoverageConflict(f"the coverage file has {len(at_level)} different rows for {key} at payer level "
+                               f"{level} ({', '.join(c.source for c in at_level)}): cannot tell which payer is next")
+    return at_level[0] if at_level else rows[-1]
+
+
+def _content(coverage: Coverage) -> tuple:
+    """A row's coverage, whatever row it was read from."""
+    return tuple(getattr(coverage, name) for name in Coverage.__slots__ if name != "source")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..era.status import CLAIM_STATUS
 from .cas import merge_same_reason
 from .remit import RemitClaim
 
@@ -42,10 +43,10 @@ def resolve_parts(parts: list[RemitClaim]) -> Resolution:
 
 
 def _resolve(parts: list[RemitClaim]) -> Resolution:
-    last_reversal = max((i for i, p in enumerate(parts) if p.status_code == REVERSAL), default=None)
+    reversed_any = any(p.status_code == REVERSAL for p in parts)
     notes: list[str] = []
-    if last_reversal is not None:
-        current = parts[last_reversal + 1:]
+    if reversed_any:
+        current = standing_parts(parts)
         if not current:
             return Resolution(None, "reversal without a correction in this 835 (CLP02 22)")
         notes.append("a reversal (CLP02 22) voided the earlier adjudication; billed from its correction")
@@ -54,8 +55,31 @@ def _resolve(parts: list[RemitClaim]) -> Resolution:
     if len(current) > 1:
         notes.append(f"split claim: {len(current)} CLP segments share CLP01, combined")
     claim = current[0] if len(current) == 1 else combine_split(current)
-    claim.reversed = last_reversal is not None
+    claim.reversed = reversed_any
     return Resolution(claim, None, notes)
+
+
+def standing_parts(parts: list[RemitClaim]) -> list[RemitClaim]:
+    """The parts of one CLP01 that no reversal in this 835 takes back, in their order.
+
+    A reversal (CLP02 22) names the adjudication it takes back by its CLP07, the payer's claim
+    number: it takes back the parts before it with that number. The guide asks for the reversal
+    before its correction [RFI 791], but payers also send the correction first, and reuse the
+    number for the correction: a part after the reversal is never taken back, and a reversal whose
+    number no earlier part has took back an adjudication of an earlier 835. A reversal without a
+    CLP07 takes back every part before it (nothing tells which)."""
+    taken_back: set[int] = set()
+    for index, part in enumerate(parts):
+        if part.status_code != REVERSAL:
+            continue
+        taken_back.add(index)
+        number = (part.payer_claim_number or "").strip().upper()
+        for earlier in range(index):
+            other = parts[earlier]
+            if other.status_code != REVERSAL and (
+                    not number or (other.payer_claim_number or "").strip().upper() == number):
+                taken_back.add(earlier)
+    return [part for index, part in enumerate(parts) if index not in taken_back]
 
 
 def combine_split(parts: list[RemitClaim]) -> RemitClaim:
@@ -120,6 +144,15 @@ def _why_not_cob_input(claim: RemitClaim) -> str | None:
     if claim.status_code not in STATUS_LEVEL and claim.status_code != "4":
         return f"claim status {claim.status_code} is not a processed claim"
     return None
+
+
+def unknown_status(claim: RemitClaim) -> str | None:
+    """Why the claim is refused when its CLP02 is no claim status code of the 835 guide: the 835 is
+    wrong, and nothing it says of the claim can be billed on (never skipped as if settled)."""
+    if claim.status_code in CLAIM_STATUS:
+        return None
+    return (f"CLP02 {claim.status_code!r} is not a claim status code of the 835 guide (1-4, 19-23, 25): "
+            "the payer's 835 is wrong for this claim; ask the payer, or work the claim by hand")
 
 
 def zero_balance(claim: RemitClaim, *, bill_zero_balance: bool) -> str | None:

@@ -362,6 +362,11 @@ class _Checker:
             if sbr.get(5) and sbr.get(9) not in ("MA", "MB"):
                 self.error("COB014", "2000B SBR05 is used only when the destination payer is Medicare "
                            "(SBR09 MA/MB) and not primary", sbr, "2000B", "SBR05")
+            elif not sbr.get(5) and sbr.get(9) in ("MA", "MB") and level != "P":
+                # the guide's 2000B SBR05 situation: required when 2010BB is Medicare and it is not primary
+                self.error("COB014", f"2000B SBR05 (the Medicare secondary payer type: 12-16, 41-43, 47) is "
+                           f"required when the destination payer is Medicare (SBR09 {sbr.get(9)}) and not "
+                           "primary", sbr, "2000B", "SBR05")
             if sbr.get(9) == "MB" and any(p.sbr.get(9) == "MB" for p in view.other_payers):
                 self.error("COB014", "2000B and a 2320 both give SBR09 = MB", sbr, "2000B", "SBR09")
         for payer in view.other_payers:

@@ -68,7 +68,10 @@ def levels_clear(payer_sbrs, subscriber_sbr: Segment | None) -> bool:
     if before and not before <= levels:
         return False
     filing = elements[8] if size > 8 else ""
-    if size > 4 and elements[4] and filing not in ("MA", "MB"):
+    if size > 4 and elements[4]:
+        if filing not in ("MA", "MB"):
+            return False
+    elif (filing == "MA" or filing == "MB") and level != "P":  # Medicare not primary needs its SBR05
         return False
     return not (filing == "MB" and any(element(sbr, 9) == "MB" for sbr in payer_sbrs))
 

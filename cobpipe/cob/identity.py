@@ -158,6 +158,8 @@ class RememberedPayers:
         # refs have one id) -> (a, b, answer). Ints hash in C where a PayerRef's hash and eq are
         # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
+        self._same_in_837_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
+        self._listed_by_id: dict[int, tuple[PayerRef, object]] = {}  # as `_accepts_by_id`, of find
         # id of a ref's shared copy -> (that copy, answer): as `_same_by_id`, no PayerRef hash per question
         self._accepts_by_id: dict[int, tuple[PayerRef, bool]] = {}
 
@@ -165,14 +167,25 @@ class RememberedPayers:
         entry = self._same_by_id.get((id(a), id(b)))
         if entry is not None and entry[0] is a and entry[1] is b:
             return entry[2]  # nearly always: the 835 header's ref and loop_payer's shared ones
-        a, b = _shared(a), _shared(b)  # a ref made afresh (once a claim): its shared copy's entry
-        entry = self._same_by_id.get((id(a), id(b)))
+        return self._remembered(self._same_by_id, self.payers.same, a, b)
+
+    def same_in_837(self, a: PayerRef, b: PayerRef) -> bool | None:
+        entry = self._same_in_837_by_id.get((id(a), id(b)))
+        if entry is not None and entry[0] is a and entry[1] is b:
+            return entry[2]  # nearly always (as same's)
+        return self._remembered(self._same_in_837_by_id, self.payers.same_in_837, a, b)
+
+    def _remembered(self, answers: dict, ask, a: PayerRef, b: PayerRef) -> bool | None:
+        """`ask(a, b)` remembered in `answers` by the refs' shared copies (a ref made afresh, once a
+        claim, finds its shared copy's entry)."""
+        a, b = _shared(a), _shared(b)
+        entry = answers.get((id(a), id(b)))
         if entry is not None and entry[0] is a and entry[1] is b:
             return entry[2]
-        if len(self._same_by_id) >= self.LIMIT:
-            self._same_by_id.clear()
-        answer = self.payers.same(a, b)
-        self._same_by_id[(id(a), id(b))] = (a, b, answer)
+        if len(answers) >= self.LIMIT:
+            answers.clear()
+        answer = ask(a, b)
+        answers[(id(a), id(b))] = (a, b, answer)
         return answer
 
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:
@@ -187,6 +200,17 @@ class RememberedPayers:
             self._accepts_by_id.clear()
         answer = self.payers.accepts_electronic_secondary(ref)
         self._accepts_by_id[id(ref)] = (ref, answer)
+        return answer
+
+    def listed(self, ref: PayerRef):  # -> payers.Payer | None
+        """The payer list's row for this payer (PayerList.find), remembered as `accepts_electronic_secondary`."""
+        entry = self._listed_by_id.get(id(ref))
+        if entry is not None and entry[0] is ref:
+            return entry[1]  # nearly always: convert asks with shared refs (shared_ref)
+        if len(self._listed_by_id) >= self.LIMIT:
+            self._listed_by_id.clear()
+        answer = self.payers.find(ref)
+        self._listed_by_id[id(ref)] = (ref, answer)
         return answer
 
     def __getattr__(self, name: str):

@@ -74,23 +74,26 @@ def match_lines(billed: Sequence[BilledLine], remitted: Sequence[RemittedLine], 
     The usual claim is answered at once: every line echoed back in the billed order with its own
     REF*6R (each one naming exactly one billed line, every billed line named): remitted line i is
     billed line i, nothing to report. Anything else is weighed line by line (`_match_by_evidence`)."""
-    matched = match_by_refs(list(map(_REF_6R, billed)), remitted)
+    matched = match_by_refs(list(map(_REF_6R, billed)), remitted, [line.code for line in billed])
     if matched is not None:
         return matched
     return _match_by_evidence(billed, remitted, claim_id=claim_id, path=path)
 
 
-def match_by_refs(billed_refs: list[str], remitted: Sequence[RemittedLine]) -> LineMatch | None:
-    """match_lines' answer for the usual claim, from the billed lines' REF*6R alone (from_era.billed_line_refs):
-    every remitted line names its own billed line, in the billed order, each once. None for any
-    other claim (match_lines weighs it line by line)."""
+def match_by_refs(billed_refs: list[str], remitted: Sequence[RemittedLine],
+                  billed_codes: list[str] | None = None) -> LineMatch | None:
+    """match_lines' answer for the usual claim, from the billed lines' REF*6R and procedure codes
+    (from_era.billed_line_refs): every remitted line names its own billed line, in the billed order,
+    each once, on the procedure billed. None for any other claim (match_lines weighs it line by line)."""
     refs = list(map(_REF_6R, remitted))
-    if refs and all(refs) and refs == billed_refs and len(set(refs)) == len(refs):
+    if refs and all(refs) and refs == billed_refs and len(set(refs)) == len(refs) and (
+            billed_codes is None or list(map(_BILLED_CODE, remitted)) == billed_codes):
         return LineMatch(list(range(len(refs))), [])
     return None
 
 
 _REF_6R = attrgetter("ref_6r")
+_BILLED_CODE = attrgetter("billed_code")
 
 
 def _match_by_evidence(billed: Sequence[BilledLine], remitted: Sequence[RemittedLine], *, claim_id: str,
@@ -111,7 +114,15 @@ def _match_by_evidence(billed: Sequence[BilledLine], remitted: Sequence[Remitted
         if not line.ref_6r:
             continue
         hits = by_6r.get(line.ref_6r, [])
-        if len(hits) == 1:
+        if len(hits) == 1 and billed[hits[0]].code != line.billed_code and any(
+                b.code == line.billed_code for b in billed):
+            # the payer echoed a line's REF*6R on another billed line's procedure (a re-coded line
+            # names its billed code in SVC06, and a code billed on no line is a re-coding all the
+            # same): trusting it would report one line's adjudication on another
+            findings.append(Finding("MATCH007", f"REF*6R {line.ref_6r!r} names billed line {billed[hits[0]].number} "
+                                    f"({billed[hits[0]].code}), but the payer adjudicated {line.billed_code} on it; "
+                                    "matching by procedure instead", where(line), Severity.WARNING))
+        elif len(hits) == 1:
             matches[r] = hits[0]
             explicit.add(hits[0])
         elif len(hits) > 1:

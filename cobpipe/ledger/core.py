@@ -433,12 +433,26 @@ class Ledger:
         follow_ups = []
         with self.transaction():
             cursor = self._conn.cursor()
+            voided = self._voided_keys(cursor)
+            followed: set[tuple[str, str]] = set()  # this call's follow-ups: one a claim and payer (the table's key)
             new = 0
             for (output, isa13, gs06, channel), claims in runs:
                 originals = [c for c in claims if c[4] not in _FOLLOW_UP]
-                if len(originals) < len(claims):
-                    follow_ups += [(claim_id, payer_id, source_sha256, frequency, output, isa13, gs06, st02, issued_at)
-                                   for claim_id, payer_id, st02, _, frequency in claims if frequency in _FOLLOW_UP]
+                if len(originals) < len(claims) or voided:
+                    originals = []
+                    for claim in claims:
+                        claim_id, payer_id, st02, _, frequency = claim
+                        key = (claim_id, payer_id)
+                        # an original sent where the last claim sent was voided is billed anew: a
+                        # follow-up too (the issued row keeps the first original), so that it is no
+                        # longer taken for voided
+                        if frequency not in _FOLLOW_UP and key not in voided:
+                            originals.append(claim)
+                        elif key not in followed:
+                            followed.add(key)
+                            follow_ups.append((claim_id, payer_id, source_sha256, frequency or "1", output, isa13,
+                                               gs06, st02, issued_at))
+                            voided.add(key) if frequency == "8" else voided.discard(key)
                 new += self._insert_rows(cursor, sql.INSERT_ISSUED_RUN, originals,
                                          [source_sha256, output, isa13, gs06, issued_at, channel])
             if follow_ups:
@@ -460,6 +474,21 @@ class Ledger:
             cursor.execute(self.dialect.sql(_rows_at_once(statement, len(part))), shared + values if shared else values)
             changed += max(cursor.rowcount, 0)
         return changed
+
+    def _voided_keys(self, cursor) -> set[tuple[str, str]]:
+        """(claim, payer) of the claims whose last follow-up was a void (CLM05-3 8). Follow-ups are
+        few (a primary's reversals and corrections), so all are read."""
+        last: dict[tuple[str, str], str] = {}
+        cursor.execute(self.dialect.sql(sql.FOLLOW_UP_FREQUENCIES))
+        for claim_id, payer_id, frequency in cursor.fetchall():
+            last[(claim_id, payer_id)] = frequency
+        return {key for key, frequency in last.items() if frequency == "8"}
+
+    def voided(self, claim_id: str, payer_id: str) -> bool:
+        """The last claim sent to this payer for this CLM01 was a void (CLM05-3 8): nothing stands
+        billed there."""
+        sent = [f for f in self.follow_ups_for(claim_id) if f.payer_id == payer_id]
+        return bool(sent) and sent[-1].frequency == "8"
 
     def follow_ups_for(self, claim_id: str) -> list[IssuedClaim]:
         """Replacements and voids sent for this claim, oldest first."""

@@ -291,6 +291,7 @@ INSERT_FOLLOW_UP = """INSERT INTO follow_ups (claim_id, payer_id, source_sha256,
                                               st02, issued_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (claim_id, payer_id, source_sha256) DO NOTHING"""
+FOLLOW_UP_FREQUENCIES = "SELECT claim_id, payer_id, frequency FROM follow_ups ORDER BY issued_at, payer_id"
 FOLLOW_UPS_FOR = """SELECT claim_id, payer_id, source_sha256, output, isa13, gs06, st02, issued_at, frequency
     FROM follow_ups WHERE claim_id = ? ORDER BY issued_at, payer_id"""
 UPSERT_PAYER_CLAIM_NUMBER = """INSERT INTO payer_claim_numbers (claim_id, payer_id, number, source, recorded_at)

@@ -39,6 +39,19 @@ def test_different_payers_and_unknown_ones():
     assert plan.same(PayerRef(("X1",), "Other Plan"), PayerRef(("Y2",), "Third Plan")) is False
 
 
+def test_two_payers_of_one_837p_with_different_ids_differ_whatever_their_names():
+    """2010BB and 2330B name payers by ids of one kind: different ids are different payers, the same
+    name notwithstanding (two plans both called BLUE CROSS BLUE SHIELD); the list's aliases still join
+    two ids of one payer, and a payer named without an id falls back to its name."""
+    plan = payers()
+    bcbs_a, bcbs_b = PayerRef(("11111-X",), "BLUE CROSS BLUE SHIELD"), PayerRef(("99999",), "Blue Cross Blue Shield")
+    assert plan.same(bcbs_a, bcbs_b) is True  # an 835 and an 837P: ids of other kinds, names decide
+    assert plan.same_in_837(bcbs_a, bcbs_b) is False
+    assert plan.same_in_837(PayerRef(("BSI01",), "X"), PayerRef(("22222",), "Y")) is True  # aliases of one row
+    assert plan.same_in_837(PayerRef((), "Other Plan"), PayerRef(("Y2",), "OTHER PLAN INC")) is True
+    assert plan.same_in_837(PayerRef((), ""), bcbs_a) is None
+
+
 def test_electronic_secondary_flag():
     plan = payers()
     assert plan.accepts_electronic_secondary(PayerRef(("ACME",), "")) is False

@@ -65,6 +65,95 @@ def test_secondary_835_on_the_primary_claim_is_held_naming_both_payers(tmp_path)
     assert "secondary" in reason and "primary" in reason
 
 
+def test_two_payers_with_one_name_are_two_payers_when_their_ids_differ(tmp_path):
+    """Two Blue Cross plans are both "BLUE CROSS BLUE SHIELD": the primary (PI 11111) and the
+    secondary (PI 22222). The primary's 835 names its payer by name and tax id alone, so it is known
+    by name; but the secondary is another payer (another NM109 in the same 837P), not one billed
+    already: the secondary claim is written (it was skipped as "already billed to payer 22222")."""
+    claim = L.primary_claim().replace("BLUE STAR INSURANCE", "ACME HEALTH PLAN")
+    primary = write(tmp_path, "primary.837", claim)
+    era = write(tmp_path, "acme.835", L.era([L.acme_paid()]))
+    code, report, output = convert(tmp_path, era, primary)
+    [decision] = report["claims"]
+    assert (decision["status"], decision["payer_id"], decision["level"]) == ("converted", "22222", "S"), decision
+    [built] = assert_clean(output)
+    assert built.payer_id == "22222"
+
+
+ZENITH = ("ZENITH MUTUAL", "1777777777", "ZENITHMUTUAL")  # on no claim, on no payer list
+
+
+def test_a_denial_from_a_payer_not_recognised_is_held(tmp_path):
+    """A denial (CLP02 4) names no level: from a payer not recognised as the one billed, nothing says
+    it adjudicated the claim as primary, so it is held (it was billed to the secondary)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    denial = ["CLP*TERTIARY01*4*218*0*0*12*ZEN1", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
+              "CAS*CO*96*218"]
+    code, report, output = convert(tmp_path, write(tmp_path, "zenith.835", L.era([denial], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    assert code == 1 and decision["status"] == "held" and not output.exists()
+    assert "ZENITH MUTUAL" in decision["reasons"][-1] and "CLP02 4" in decision["reasons"][-1]
+
+
+def test_a_primary_answer_reporting_a_prior_payer_from_a_payer_not_recognised_is_held(tmp_path):
+    """CLP02 1 with OA-23 (a prior payer's impact) from a payer not recognised: a later payer's own
+    835, not the primary's; held, not billed back to that payer as 'the primary paid'."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    answer = ["CLP*TERTIARY01*1*218*21.6*0*12*ZEN2", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
+              "CAS*OA*23*196.4"]
+    code, report, output = convert(tmp_path, write(tmp_path, "zenith.835", L.era([answer], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    assert code == 1 and decision["status"] == "held" and not output.exists()
+    assert "OA-23" in decision["reasons"][-1]
+    # the same answer without OA-23: the level billed (P), continued with a note asking for an alias
+    paid = L.acme_paid()
+    code, report, output = convert(tmp_path, write(tmp_path, "zenith2.835", L.era([paid], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    assert decision["status"] == "converted" and "not recognised" in decision["reasons"][0]
+
+
+@pytest.mark.parametrize("clp02", ["X", "5", ""])
+def test_a_clp02_the_guide_does_not_have_is_rejected_not_skipped(tmp_path, clp02):
+    """CLP02 X (or empty) is no claim status: the 835 is wrong for that claim, a person works it (exit
+    1); it was skipped as settled (state closed, exit 0)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    code, report, output = convert(tmp_path, write(tmp_path, "acme.835", L.era([L.acme_paid(status=clp02)])), primary)
+    [decision] = report["claims"]
+    assert code == 1 and decision["status"] == "rejected" and decision["state"] == "needs_review"
+    assert f"CLP02 {clp02!r} is not a claim status code" in decision["reasons"][-1]
+
+
+def test_a_clp07_holding_an_output_delimiter_refuses_that_claim_alone(tmp_path):
+    """A '|'-delimited 835 may carry '*' in CLP07, which the output's REF*F8 cannot hold: that claim
+    is rejected saying so; the others are written (the whole file failed, exit 2, naming no claim)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim() + L.primary_claim("OTHER01"))
+    text = L.era([L.acme_paid(), L.acme_paid("OTHER01")]).replace("*", "|")
+    text = text.replace("|ACME2606801201~\nNM1|QC", "|ACME*2606801201~\nNM1|QC", 1)
+    code, report, output = convert(tmp_path, write(tmp_path, "acme.835", text), primary)
+    statuses = {c["id"]: (c["status"], c["reasons"][-1]) for c in report["claims"]}
+    assert statuses["TERTIARY01"][0] == "rejected" and "holds '*', the output's element separator" in \
+        statuses["TERTIARY01"][1]
+    assert statuses["OTHER01"][0] == "converted" and code == 1
+    assert [c.id for c in assert_clean(output)] == ["OTHER01"]
+
+
+def test_a_payer_listed_for_claim_level_eaf_gets_it_in_the_2320_alone(tmp_path):
+    """The payer list's eaf_level "claim" (some payers read the patient's liability at claim level
+    only): one AMT*EAF in the new 2320, none in the 2430s (it was always at line level)."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    era = write(tmp_path, "acme.835", L.era([L.acme_paid()]))
+    payers = write(tmp_path, "payers.csv", "payer_id,name,accepts_electronic_secondary,eaf_level,notes\n"
+                                           "22222,Blue Star Insurance,yes,claim,\n")
+    _, _, output = convert(tmp_path, era, primary)
+    [by_line] = assert_clean(output)
+    assert [len(loop.segments_of("AMT", "EAF")) for loop in by_line.other_payers] == [0, 0]
+    assert len([s for s in by_line.claim.iter_segments() if s.tag == "AMT" and s.get(1) == "EAF"]) == 2
+    code, report, output = convert(tmp_path, era, primary, extra=("--payers", str(payers)))
+    [built] = assert_clean(output)
+    assert [[s.get(2) for s in loop.segments_of("AMT", "EAF")] for loop in built.other_payers] == [["72.4"], []]
+    assert len([s for s in built.claim.iter_segments() if s.tag == "AMT" and s.get(1) == "EAF"]) == 1
+
+
 def test_the_claim_billed_to_the_835s_payer_is_continued_tertiary(tmp_path):
     """Both the primary's claim and the secondary claim: the one whose 2010BB is the 835's payer
     (BLUE STAR) is the one to continue from; the tertiary claim carries two 2320s."""
@@ -265,6 +354,70 @@ def test_reversal_alone_after_billing_voids_the_secondary_claim(chain_root):
     assert [f for f in ig.validate_file(voids[0]) if f.severity == "error"] == []
 
 
+def renumbered(loop: list[str], number: str) -> list[str]:
+    """A CLP loop of L.acme_paid under another payer claim number (CLP07): a re-adjudication."""
+    return [loop[0].replace("*ACME2606801201", f"*{number}")] + loop[1:]
+
+
+def sent_for(root: Root, era_name: str) -> list:
+    return [c for p in outbound_837s(root) if era_name in p.name for c in assert_clean(p)]
+
+
+def test_correction_sent_before_its_reversal_becomes_a_replacement(chain_root):
+    """ACME lists the correction (a new claim number) before the reversal of the adjudication BLUE
+    STAR was billed from: a replacement, as in the guide's order (it was a void, the correction lost)."""
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0
+    corrected = renumbered(L.acme_paid(paid99214="80", co99214="50"), "ACME2606801299")
+    assert run(root, ("acme-late.835", L.era([corrected, L.acme_paid(status="22", sign=-1)], control="6123"))) == 0
+    [claim] = sent_for(root, "acme-late")
+    assert (claim.payer_id, claim.clm.composite(5)[2]) == ("22222", "7")
+    assert [r.get(2) for r in claim.claim.segments_of("REF", "F8")] == ["BSI2608401201"]
+
+
+def test_correction_without_its_reversal_after_billing_becomes_a_replacement(chain_root):
+    """ACME adjudicates again under a new claim number and sends no reversal: what BLUE STAR was
+    billed is out of date, so it gets a replacement (it was skipped as 'already billed'). The same
+    adjudication sent again (the number recorded, or the payment billed) still changes nothing."""
+    root = chain_root
+    assert run(root, ("bluestar.835", L.SECONDARY_ERA)) == 0
+    assert run(root, ("acme-again.835", L.era([L.acme_paid()], control="6124"))) == 0
+    assert sent_for(root, "acme-again") == []
+    # adjudicated again to the same payment (a new number, AMT*D as billed): nothing to replace
+    assert run(root, ("acme-same.835", L.era([renumbered(L.acme_paid(), "ACME2606801298")], control="6129"))) == 0
+    assert sent_for(root, "acme-same") == []
+    corrected = renumbered(L.acme_paid(paid99214="80", co99214="50"), "ACME2606801299")
+    assert run(root, ("acme-corrected.835", L.era([corrected], control="6125"))) == 0
+    [claim] = sent_for(root, "acme-corrected")
+    assert (claim.payer_id, claim.clm.composite(5)[2]) == ("22222", "7")
+    assert [r.get(2) for r in claim.claim.segments_of("REF", "F8")] == ["BSI2608401201"]
+
+
+def test_correction_after_a_void_is_billed_anew_then_replaced(chain_root):
+    """ACME reverses alone (BLUE STAR's claim is voided), then corrects in a later 835: the voided
+    claim cannot be replaced, so BLUE STAR gets a new original (CLM05-3 1, no REF*F8); a further
+    correction replaces that one."""
+    root = chain_root
+    with Ledger.open(root.ledger_path) as ledger:
+        ledger.record_payer_claim_number("TERTIARY01", "22222", "BSI2608401201", "277CA")
+    assert run(root, ("acme-reversal.835", L.era([L.acme_paid(status="22", sign=-1)], control="6126"))) == 0
+    [void] = sent_for(root, "acme-reversal")
+    assert void.clm.composite(5)[2] == "8"
+    corrected = renumbered(L.acme_paid(paid99214="80", co99214="50"), "ACME2606801299")
+    assert run(root, ("acme-corrected.835", L.era([corrected], control="6127"))) == 0
+    [anew] = sent_for(root, "acme-corrected")
+    assert (anew.payer_id, anew.clm.composite(5)[2]) == ("22222", "1")
+    assert list(anew.claim.segments_of("REF", "F8")) == []
+    with Ledger.open(root.ledger_path) as ledger:
+        assert not ledger.voided("TERTIARY01", "22222")
+        ledger.record_payer_claim_number("TERTIARY01", "22222", "BSI2608409999", "277CA")
+    again = renumbered(L.acme_paid(paid99214="85", co99214="45"), "ACME2606801300")
+    assert run(root, ("acme-third.835", L.era([again], control="6128"))) == 0
+    [replacement] = sent_for(root, "acme-third")
+    assert replacement.clm.composite(5)[2] == "7"
+    assert [r.get(2) for r in replacement.claim.segments_of("REF", "F8")] == ["BSI2608409999"]
+
+
 def test_reversal_alone_with_nothing_billed_onward_is_skipped(tmp_path):
     root = Root.prepare(tmp_path / "root")
     assert run(root, ("primary.837", L.primary_claim())) == 0
@@ -288,6 +441,31 @@ def test_medigap_835_after_a_crossover_in_the_drop_folder_closes_it(tmp_path):
     with Ledger.open(root.ledger_path) as ledger:
         assert ledger.claim_state("XOVER01")["state"] == "closed"
         assert ledger.overdue_crossovers(dt.date.today() + dt.timedelta(days=1)) == []
+
+
+def test_a_crossover_answered_with_a_tertiary_left_to_bill_is_held_not_closed(tmp_path):
+    """Medicare-style crossover to BLUE STAR, whose 835 leaves the patient 6.60 while the claim names a
+    tertiary payer: it was closed and the tertiary never billed; now held for a person (cobpipe holds
+    the primary's adjudication only as the 835 it skipped)."""
+    case = GOLDEN / "05-crossover"
+    claims = (case / "claims.837").read_text()
+    tertiary = ("SBR*T*18*NWG0500******CI~\nOI***Y*P**Y~\nNM1*IL*1*PEPPERCORNE*SILAS****MI*NWM0550003~\n"
+                "NM1*PR*2*NORTHWIND MUTUAL*****PI*33333~\nLX*1~")
+    assert claims.count("LX*1~") == 1
+    claims = claims.replace("LX*1~", tertiary, 1).replace("SE*30*0001", "SE*34*0001")
+    root = Root.prepare(tmp_path / "root")
+    assert run(root, ("claims.837", claims)) == 0
+    assert run(root, ("acme.835", case / "era.835")) == 0
+    own = L.era([["CLP*XOVER01*2*150*15*6.6*12*BSI2607800501", "NM1*QC*1*PEPPERCORNE*SILAS****MI*SEC0550002",
+                  "CAS*OA*23*128.4", "CAS*PR*2*6.6"]], payer=L.BLUE_STAR, control="6131")
+    assert run(root, ("bluestar.835", own)) == 1
+    assert outbound_837s(root) == []
+    with Ledger.open(root.ledger_path) as ledger:
+        assert ledger.claim_state("XOVER01")["state"] == "needs_review"
+        assert ledger.overdue_crossovers(dt.date.today() + dt.timedelta(days=1)) == []
+    [report] = [json.loads(p.read_text()) for p in root.outbound.glob("bluestar*.report.json")]
+    [claim] = report["claims"]
+    assert claim["status"] == "held" and "(SBR01 T)" in claim["reasons"][-1]
 
 
 def test_reversal_alone_after_the_tertiary_was_billed_is_held_until_every_number_is_known(chain_root):

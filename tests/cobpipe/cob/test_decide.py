@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cobpipe.cob.decide import REVERSAL, _resolve, _why_not_cob_input, not_cob_input, resolve_parts
+from cobpipe.cob.decide import REVERSAL, _resolve, _why_not_cob_input, not_cob_input, resolve_parts, standing_parts
 from cobpipe.cob.remit import RemitClaim
 
 
@@ -30,6 +30,29 @@ def test_a_reversal_and_its_correction_still_take_the_general_path():
     resolved = resolve_parts([reversal, correction])
     assert resolved.claim is correction and correction.reversed is True
     assert resolved.notes == ["a reversal (CLP02 22) voided the earlier adjudication; billed from its correction"]
+
+
+def numbered(status: str, number: str) -> RemitClaim:
+    return RemitClaim("C1", status, Decimal(10), Decimal(4), Decimal(6), number, "12", [], [], 14, None)
+
+
+def test_a_correction_sent_before_its_reversal_is_billed():
+    """A payer that lists the correction (new CLP07) before the reversal of the earlier 835's
+    adjudication: the reversal takes back its own number, not the correction (it voided the claim)."""
+    correction, reversal = numbered("1", "ICN2B"), numbered(REVERSAL, "ICN2A")
+    resolved = resolve_parts([correction, reversal])
+    assert resolved.claim is correction and correction.reversed is True
+
+
+def test_a_reversal_takes_back_the_parts_before_it_with_its_number():
+    original, reversal, correction = numbered("1", "A"), numbered(REVERSAL, "A"), numbered("1", "B")
+    assert standing_parts([original, reversal, correction]) == [correction]
+    # the correction under the reversed number (payers reuse it): after the reversal, it stands
+    again = numbered("1", "A")
+    assert standing_parts([original, reversal, again]) == [again]
+    # a reversal without a number takes back everything before it
+    assert standing_parts([original, numbered(REVERSAL, ""), correction]) == [correction]
+    assert resolve_parts([original, reversal]).claim is None
 
 
 @given(st.sampled_from(["1", "2", "3", "4", "19", "20", "21", "22", "23", "25", "5", "", "x"]),

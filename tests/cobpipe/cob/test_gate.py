@@ -86,7 +86,9 @@ def test_secondary_needs_a_primary_2320():
 
 def test_sbr05_only_for_medicare_secondary():
     assert "COB014" in codes(SEED.replace("SBR*S*18*GRP200******CI", "SBR*S*18*GRP200**12****CI"))
-    assert "COB014" not in codes(SEED.replace("SBR*S*18*GRP200******CI", "SBR*S*18*GRP200***12***MB"))
+    assert "COB014" not in codes(SEED.replace("SBR*S*18*GRP200******CI", "SBR*S*18*GRP200**12****MB"))
+    # Medicare as the destination and not primary: SBR05 says why it is not (the guide's situation)
+    assert "COB014" in codes(SEED.replace("SBR*S*18*GRP200******CI", "SBR*S*18*GRP200******MB"))
 
 
 def test_claim_level_only_needs_2330b_date():

@@ -55,7 +55,8 @@ def splits(draw, total: int, parts: int) -> list[int]:
 # a flaw a claim may be built with: a finding of one rule while every sum still balances
 FLAWS = ["negative_paid", "zero_triplet", "reason_without_amount", "six_cas", "seven_triplets", "future_date",
          "bad_date", "no_line_date", "eaf_both", "primary_sbr05", "no_sbr02", "unknown_svd", "unreported_line",
-         "mb_both", "sbr05_not_medicare", "missing_level", "no_payer_nm1", "no_paid_amount", "lines_offset"]
+         "mb_both", "sbr05_not_medicare", "medicare_without_sbr05", "missing_level", "no_payer_nm1", "no_paid_amount",
+         "lines_offset"]
 LINE_FLAWS = ("negative_paid", "unknown_svd", "unreported_line", "no_line_date", "seven_triplets", "eaf_both",
               "no_payer_nm1", "lines_offset")
 
@@ -71,11 +72,13 @@ def balanced_claims(draw, flaw: str | None = None) -> list[str]:
     style = draw(st.integers(0, 3))
     destination = "T" if flaw == "missing_level" else draw(st.sampled_from(["S", "T"]))
     levels = ["P"] if destination == "S" or flaw == "missing_level" else ["P", "S"]
-    medicare = draw(st.booleans()) or flaw == "mb_both"
+    medicare = draw(st.booleans()) or flaw == "mb_both" or flaw == "medicare_without_sbr05"
     sbr9 = "MB" if medicare else "CI"
-    sbr5 = draw(st.sampled_from(["", "12"])) if medicare else ""
+    sbr5 = draw(st.sampled_from(["12", "43"])) if medicare else ""  # Medicare not primary: its MSP type
     if flaw == "sbr05_not_medicare":
         sbr5, sbr9 = "12", "CI"
+    elif flaw == "medicare_without_sbr05":
+        sbr5 = ""
     out = [f"SBR*{destination}*18*GRP9**{sbr5}****{sbr9}"]
     charges = draw(st.lists(st.integers(1, 200_000), min_size=2 if flaw == "lines_offset" else
                             1 if flaw in LINE_FLAWS else 0, max_size=4))
@@ -269,6 +272,7 @@ def test_each_rule_sends_the_claim_to_the_rules():
         "COB012": {3: "AMT*B6*10"},
         "COB013": {2: "SBR*T*18*GRP1******CI"},
         "COB014": {0: "SBR*S*18*GRP2**12****CI"},
+        "COB014 ": {0: "SBR*S*18*GRP2******MB"},  # Medicare, not primary, without SBR05
         "COB015": {2: "SBR*P**GRP1******CI"},
     }
     for code, edits in mutants.items():
@@ -279,7 +283,7 @@ def test_each_rule_sends_the_claim_to_the_rules():
             else:
                 texts[at:at + 1] = text.split("~")
         rules = gate.COUNTS.rules
-        assert code in {f.code for f in assert_same(texts)}, code
+        assert code.strip() in {f.code for f in assert_same(texts)}, code
         assert gate.COUNTS.rules == rules + 1
 
 

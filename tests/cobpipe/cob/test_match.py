@@ -66,3 +66,19 @@ def test_svc06_unbundled_lines_share_their_billed_line():
 def test_stale_ref_6r_falls_back_to_procedure():
     result = match_lines([billed(1, "99213", 50, "L1")], [remitted(1, "99213", 50, "1")], claim_id="X")
     assert result.matches == [0] and codes(result) == ["MATCH003"]
+
+
+def test_a_ref_6r_echoed_on_another_procedure_is_not_trusted():
+    """The payer put line 2's REF*6R on the 99213 it paid and line 1's on the 87880 it denied: matched by
+    procedure, with a warning (it reported the denial on the 99213); a re-coded line (SVC06 names the
+    billed code) keeps its REF*6R."""
+    lines = [billed(1, "99213", 50, "SW1-1"), billed(2, "87880", 50, "SW1-2")]
+    result = match_lines(lines, [remitted(1, "99213", 50, "SW1-2"), remitted(2, "87880", 50, "SW1-1")], claim_id="X")
+    assert result.matches == [0, 1] and codes(result) == ["MATCH007", "MATCH007"]
+    recoded = match_lines(lines, [remitted(1, "99212", 40, "SW1-1", original="99213"),
+                                  remitted(2, "87880", 50, "SW1-2")], claim_id="X")
+    assert recoded.matches == [0, 1] and recoded.findings == []
+    # re-coded without SVC06, to a code billed on no line: still that line's REF*6R
+    downcoded = match_lines(lines, [remitted(1, "99212", 50, "SW1-1"), remitted(2, "87880", 50, "SW1-2")],
+                            claim_id="X")
+    assert downcoded.matches == [0, 1] and downcoded.findings == []

@@ -51,7 +51,7 @@ def test_match_by_refs_is_match_lines_when_it_answers(billed, remitted, echoed):
     if echoed == "refs":
         remitted = [(ref, *rest) for (ref, *_), (_, *rest) in zip(billed, remitted + billed)]
     remitted_lines = _remitted(billed if echoed == "lines" else remitted)
-    quick = match_by_refs([line.ref_6r for line in billed_lines], remitted_lines)
+    quick = match_by_refs([line.ref_6r for line in billed_lines], remitted_lines, [line.code for line in billed_lines])
     weighed = _match_by_evidence(billed_lines, remitted_lines, claim_id="X", path="p")
     if quick is not None:
         assert quick == weighed and quick.findings == []

@@ -344,7 +344,7 @@ def test_many_issued_claims_are_recorded_as_one_at_a_time(db, count):
     kept and the same count of new ones as recording them one a call, with repeats inside one
     statement, across statements, and of claims issued before; runs of paper claims (no ISA13, GS06
     or ST02) among electronic ones, frequencies '' and None kept as '1', replacements and voids as
-    follow-ups; and the rows are each claim's own values (fails with a statement's last row left out,
+    follow-ups, an original after a void as a follow-up too (billed anew); and the rows are each claim's own values (fails with a statement's last row left out,
     with a run's ISA13 bound as its GS06, with the frequency's default dropped)."""
     claims = []
     for k in range(count):
@@ -370,18 +370,20 @@ def test_many_issued_claims_are_recorded_as_one_at_a_time(db, count):
 
         assert rows(many) == rows(one)
         kept: dict[tuple[str, str], tuple] = {}  # an original's first record per claim and payer
+        follow_ups: dict[tuple[str, str], str] = {}  # a follow-up's first per claim, payer and 835
+        voided: set[tuple[str, str]] = set()  # the last follow-up a void: an original there is billed anew
         for sha, c in [("a" * 64, before)] + [("b" * 64, c) for c in claims]:
-            if c.frequency not in ("7", "8"):
-                kept.setdefault((c.claim_id, c.payer_id), (c.payer_id, c.output, c.isa13, c.gs06, c.st02, sha,
-                                                            c.payer_level, c.frequency or "1", c.channel))
+            key = (c.claim_id, c.payer_id)
+            if c.frequency not in ("7", "8") and key not in voided:
+                kept.setdefault(key, (c.payer_id, c.output, c.isa13, c.gs06, c.st02, sha,
+                                      c.payer_level, c.frequency or "1", c.channel))
+            elif key not in follow_ups:
+                follow_ups[key] = c.frequency or "1"
+                voided.add(key) if c.frequency == "8" else voided.discard(key)
         assert rows(many) == {claim.claim_id: sorted(row for (claim_id, _), row in kept.items()
                                                      if claim_id == claim.claim_id) for claim in claims}
         # (issued_for reads a NULL frequency as '1': the stored value itself)
         assert many._execute("SELECT COUNT(*) FROM issued WHERE frequency IS NULL OR frequency = ''").fetchone()[0] == 0
-        follow_ups: dict[tuple[str, str], str] = {}  # a follow-up's first per claim, payer and 835
-        for c in claims:
-            if c.frequency in ("7", "8"):
-                follow_ups.setdefault((c.claim_id, c.payer_id), c.frequency)
         assert {(f.claim_id, f.payer_id): f.frequency for claim_id in {c.claim_id for c in claims}
                 for f in many.follow_ups_for(claim_id)} == follow_ups
 
