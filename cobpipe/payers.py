@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,10 +121,9 @@ class PayerList:
 
     def find(self, ref: PayerRef) -> Payer | None:
         """The row naming this payer by any id, alias id, name or alias name."""
-        for ident in ref.ids:
-            for variant in id_variants(ident):
-                if variant in self._by_id:
-                    return self.payers[self._by_id[variant]]
+        found = self._find_by_ids(variant for ident in ref.ids for variant in id_variants(ident))
+        if found is not None:
+            return found
         key = normalize_name(ref.name)
         if key and key in self._by_name:
             return self.payers[self._by_name[key]]
@@ -159,7 +159,8 @@ class PayerList:
         known_a, known_b = self._find_by_ids(ids_a), self._find_by_ids(ids_b)
         return known_a is not None and known_a is known_b
 
-    def _find_by_ids(self, ids: set[str]) -> Payer | None:
+    def _find_by_ids(self, ids: Iterable[str]) -> Payer | None:
+        """The row of the first of these normalised ids the list has."""
         for variant in ids:
             if variant in self._by_id:
                 return self.payers[self._by_id[variant]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from edi.errors import EdiError
 
-from .decide import STATUS_LEVEL
+from .decide import PAYER_LEVELS, STATUS_LEVEL
 from .decision import HELD, REJECTED, SKIPPED, ClaimDecision
 from .identity import billed_level, billed_payer, level_word, other_payers, place
 from .remit import RemitClaim
@@ -128,10 +128,9 @@ class AnsweredClaim:
 
 def _later_payers(claim, level: str | None) -> list[str]:
     """The SBR01s of the claim's 2320s after `level` (the tertiary after a secondary)."""
-    order = "PSTABCDEFGH"
-    if not level or level not in order:
+    if not level or level not in PAYER_LEVELS:
         return []
-    after = order[order.index(level) + 1:]
+    after = PAYER_LEVELS[PAYER_LEVELS.index(level) + 1:]
     return [code for code, _ in other_payers(claim) if code and code in after]
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from edi.findings import Finding, Severity
+from edi.values import parse_amount
 
 from ..decision_log import DecisionLog
 from ..payers import PayerList, PayerRef
@@ -280,7 +281,7 @@ class ClaimConverter(AnsweredClaim):
                                     f"its claim number {follow_up_number} in REF*F8: the primary {changed} its payment")
         elif billed_anew:
             decision.reasons.append(billed_anew)
-        paper = self._paper_reason(next_payer, built, target, listed)
+        paper = self._paper_reason(next_payer, built, listed)
         if paper:
             decision.status = PAPER
             decision.reasons.append(f"billed on paper to payer {payer_id} as SBR01 {next_payer.level}: {paper}")
@@ -350,10 +351,7 @@ class ClaimConverter(AnsweredClaim):
                 sbr = loop.first
                 if sbr is not None and code(sbr, 1) == level:
                     amount = loop.segment("AMT", "D")
-                    try:
-                        return Decimal(amount.get(2)) if amount is not None else None
-                    except (InvalidOperation, TypeError):
-                        return None
+                    return parse_amount(amount.get(2)) if amount is not None else None
         return None
 
     def _payer_claim_number(self, claim_id: str, payer_id: str) -> str | None:
@@ -451,15 +449,10 @@ class ClaimConverter(AnsweredClaim):
                              f"the claim needs level {level}")
         return NextPayer.from_coverage(coverage, level, Patient.of(original).name)
 
-    def _paper_reason(self, next_payer: NextPayer, built, target: PayerRef | None = None, listed=False) -> str | None:
+    def _paper_reason(self, next_payer: NextPayer, built, listed) -> str | None:
         """Why this claim goes on a CMS-1500, or None for an electronic claim. `listed`: the payer
-        list's row for the payer (None: not listed), when read already."""
-        if listed is not False:
-            electronic = listed is None or listed.accepts_electronic_secondary  # a payer not listed takes them
-        else:
-            electronic = self.payers.accepts_electronic_secondary(
-                target if target is not None else loop_payer_of(next_payer))
-        if not electronic:
+        list's row for the next payer (RememberedPayers.listed), None when it is not listed."""
+        if listed is not None and not listed.accepts_electronic_secondary:  # a payer not listed takes them
             return "the payer list says this payer takes no electronic secondary claims"
         if next_payer.filing_indicator.upper() in MEDICARE_FILING:  # the 2320s counted only for Medicare
             priors = len(built.other_payers)

@@ -69,20 +69,26 @@ class CoverageConflict(ValueError):
 
 
 class CoverageTable:
-    """Coverage rows indexed by claim id and by primary member id: `by_claim`/`by_member` keep each
-    key's last row (as the file reads), `rows_by_claim`/`rows_by_member` every row, in file order."""
+    """Coverage rows indexed by claim id and by primary member id, every row in file order;
+    `by_claim`/`by_member` answer each key's last row (as a file read row by row into a dict)."""
 
-    def __init__(self, by_claim: dict[str, Coverage], by_member: dict[str, Coverage],
-                 rows_by_claim: dict[str, list[Coverage]] | None = None,
-                 rows_by_member: dict[str, list[Coverage]] | None = None) -> None:
-        self.by_claim = by_claim
-        self.by_member = by_member
-        self.rows_by_claim = rows_by_claim if rows_by_claim is not None else {k: [v] for k, v in by_claim.items()}
-        self.rows_by_member = rows_by_member if rows_by_member is not None else {
-            k: [v] for k, v in by_member.items()}
+    def __init__(self, rows_by_claim: dict[str, list[Coverage]], rows_by_member: dict[str, list[Coverage]]) -> None:
+        self.rows_by_claim = rows_by_claim
+        self.rows_by_member = rows_by_member
+
+    @property
+    def by_claim(self) -> dict[str, Coverage]:
+        return {key: rows[-1] for key, rows in self.rows_by_claim.items()}
+
+    @property
+    def by_member(self) -> dict[str, Coverage]:
+        return {key: rows[-1] for key, rows in self.rows_by_member.items()}
 
     def lookup(self, claim_id: str, primary_member_id: str) -> Coverage | None:
-        return self.by_claim.get(claim_id) or (self.by_member.get(primary_member_id) if primary_member_id else None)
+        """The last row for this claim id, else for this primary member id (`find` is what convert asks)."""
+        rows = self.rows_by_claim.get(claim_id) or (self.rows_by_member.get(primary_member_id) if primary_member_id
+                                                     else None)
+        return rows[-1] if rows else None
 
     def find(self, claim_id: str, primary_member_id: str, level: str, *, patient_is_subscriber: bool) -> Coverage | None:
         """The coverage of the payer at `level` (SBR01 S or T) for this claim: its claim_id's rows,
@@ -129,8 +135,6 @@ class CoverageTable:
                     raise CoverageFileError(path, None, f"missing columns: {', '.join(sorted(missing))}")
                 if not fields & {"claim_id", "primary_member_id"}:
                     raise CoverageFileError(path, None, "needs a claim_id or primary_member_id column")
-                by_claim: dict[str, Coverage] = {}
-                by_member: dict[str, Coverage] = {}
                 rows_by_claim: dict[str, list[Coverage]] = {}
                 rows_by_member: dict[str, list[Coverage]] = {}
                 positions = _positions(header)
@@ -148,10 +152,8 @@ class CoverageTable:
                     coverage = _coverage_from_row(path, number, row)
                     claim_id, member = row.get("claim_id"), row.get("primary_member_id")
                     if claim_id:
-                        by_claim[claim_id] = coverage
                         rows_by_claim.setdefault(claim_id, []).append(coverage)
                     if member:
-                        by_member[member] = coverage
                         rows_by_member.setdefault(member, []).append(coverage)
                     if not claim_id and not member:
                         raise CoverageFileError(path, number, "neither claim_id nor primary_member_id given")
@@ -159,7 +161,7 @@ class CoverageTable:
             raise CoverageFileError(path, None, f"cannot read: {exc.strerror or exc}") from exc
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CoverageFileError(path, None, f"not a UTF-8 CSV file ({type(exc).__name__})") from exc
-        return cls(by_claim, by_member, rows_by_claim, rows_by_member)
+        return cls(rows_by_claim, rows_by_member)
 
 
 def _positions(header: list[str]) -> list[tuple[str, int]]:

@@ -73,13 +73,17 @@ def standing_parts(parts: list[RemitClaim]) -> list[RemitClaim]:
         if part.status_code != REVERSAL:
             continue
         taken_back.add(index)
-        number = (part.payer_claim_number or "").strip().upper()
+        number = _claim_number(part)
         for earlier in range(index):
             other = parts[earlier]
-            if other.status_code != REVERSAL and (
-                    not number or (other.payer_claim_number or "").strip().upper() == number):
+            if other.status_code != REVERSAL and (not number or _claim_number(other) == number):
                 taken_back.add(earlier)
     return [part for index, part in enumerate(parts) if index not in taken_back]
+
+
+def _claim_number(part: RemitClaim) -> str:
+    """A part's CLP07 as compared: payers echo it with spaces or in another case."""
+    return (part.payer_claim_number or "").strip().upper()
 
 
 def combine_split(parts: list[RemitClaim]) -> RemitClaim:

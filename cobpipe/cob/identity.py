@@ -159,9 +159,9 @@ class RememberedPayers:
         # Python calls; the entry holds a and b, so their ids are no other object's while it lasts.
         self._same_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
         self._same_in_837_by_id: dict[tuple[int, int], tuple[PayerRef, PayerRef, bool | None]] = {}
-        self._listed_by_id: dict[int, tuple[PayerRef, object]] = {}  # as `_accepts_by_id`, of find
-        # id of a ref's shared copy -> (that copy, answer): as `_same_by_id`, no PayerRef hash per question
-        self._accepts_by_id: dict[int, tuple[PayerRef, bool]] = {}
+        # id of a ref's shared copy -> (that copy, its payer list row or None): as `_same_by_id`, no
+        # PayerRef hash per question
+        self._listed_by_id: dict[int, tuple[PayerRef, object]] = {}
 
     def same(self, a: PayerRef, b: PayerRef) -> bool | None:
         entry = self._same_by_id.get((id(a), id(b)))
@@ -189,24 +189,19 @@ class RememberedPayers:
         return answer
 
     def accepts_electronic_secondary(self, ref: PayerRef) -> bool:
-        entry = self._accepts_by_id.get(id(ref))
-        if entry is not None and entry[0] is ref:
-            return entry[1]  # nearly always: convert asks with shared refs (shared_ref)
-        ref = _shared(ref)
-        entry = self._accepts_by_id.get(id(ref))
-        if entry is not None and entry[0] is ref:
-            return entry[1]
-        if len(self._accepts_by_id) >= self.LIMIT:
-            self._accepts_by_id.clear()
-        answer = self.payers.accepts_electronic_secondary(ref)
-        self._accepts_by_id[id(ref)] = (ref, answer)
-        return answer
+        """PayerList.accepts_electronic_secondary, from the remembered row."""
+        payer = self.listed(ref)
+        return payer is None or payer.accepts_electronic_secondary  # a payer not listed takes them
 
     def listed(self, ref: PayerRef):  # -> payers.Payer | None
-        """The payer list's row for this payer (PayerList.find), remembered as `accepts_electronic_secondary`."""
+        """The payer list's row for this payer (PayerList.find), remembered by the ref's identity."""
         entry = self._listed_by_id.get(id(ref))
         if entry is not None and entry[0] is ref:
             return entry[1]  # nearly always: convert asks with shared refs (shared_ref)
+        ref = _shared(ref)  # a ref made afresh: its shared copy's entry
+        entry = self._listed_by_id.get(id(ref))
+        if entry is not None and entry[0] is ref:
+            return entry[1]
         if len(self._listed_by_id) >= self.LIMIT:
             self._listed_by_id.clear()
         answer = self.payers.find(ref)

@@ -82,9 +82,10 @@ def match_lines(billed: Sequence[BilledLine], remitted: Sequence[RemittedLine], 
 
 def match_by_refs(billed_refs: list[str], remitted: Sequence[RemittedLine],
                   billed_codes: list[str] | None = None) -> LineMatch | None:
-    """match_lines' answer for the usual claim, from the billed lines' REF*6R and procedure codes
-    (from_era.billed_line_refs): every remitted line names its own billed line, in the billed order,
-    each once, on the procedure billed. None for any other claim (match_lines weighs it line by line)."""
+    """match_lines' answer for the usual claim, from the billed lines' REF*6R (convert's fast path:
+    from_era.billed_line_refs) and, when given (match_lines), their procedure codes: every remitted
+    line names its own billed line, in the billed order, each once (on the procedure billed). None
+    for any other claim (match_lines weighs it line by line)."""
     refs = list(map(_REF_6R, remitted))
     if refs and all(refs) and refs == billed_refs and len(set(refs)) == len(refs) and (
             billed_codes is None or list(map(_BILLED_CODE, remitted)) == billed_codes):

@@ -83,14 +83,19 @@ def test_two_payers_with_one_name_are_two_payers_when_their_ids_differ(tmp_path)
 ZENITH = ("ZENITH MUTUAL", "1777777777", "ZENITHMUTUAL")  # on no claim, on no payer list
 
 
+def zenith_answer(tmp_path: Path, name: str, loop: list[str]) -> tuple[int, dict, Path]:
+    """`convert`'s exit code, decision and output for ZENITH's 835 holding `loop`, on the primary claim."""
+    primary = write(tmp_path, "primary.837", L.primary_claim())
+    code, report, output = convert(tmp_path, write(tmp_path, name, L.era([loop], payer=ZENITH)), primary)
+    [decision] = report["claims"]
+    return code, decision, output
+
+
 def test_a_denial_from_a_payer_not_recognised_is_held(tmp_path):
     """A denial (CLP02 4) names no level: from a payer not recognised as the one billed, nothing says
     it adjudicated the claim as primary, so it is held (it was billed to the secondary)."""
-    primary = write(tmp_path, "primary.837", L.primary_claim())
-    denial = ["CLP*TERTIARY01*4*218*0*0*12*ZEN1", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
-              "CAS*CO*96*218"]
-    code, report, output = convert(tmp_path, write(tmp_path, "zenith.835", L.era([denial], payer=ZENITH)), primary)
-    [decision] = report["claims"]
+    code, decision, output = zenith_answer(tmp_path, "zenith.835", [
+        "CLP*TERTIARY01*4*218*0*0*12*ZEN1", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001", "CAS*CO*96*218"])
     assert code == 1 and decision["status"] == "held" and not output.exists()
     assert "ZENITH MUTUAL" in decision["reasons"][-1] and "CLP02 4" in decision["reasons"][-1]
 
@@ -98,17 +103,12 @@ def test_a_denial_from_a_payer_not_recognised_is_held(tmp_path):
 def test_a_primary_answer_reporting_a_prior_payer_from_a_payer_not_recognised_is_held(tmp_path):
     """CLP02 1 with OA-23 (a prior payer's impact) from a payer not recognised: a later payer's own
     835, not the primary's; held, not billed back to that payer as 'the primary paid'."""
-    primary = write(tmp_path, "primary.837", L.primary_claim())
-    answer = ["CLP*TERTIARY01*1*218*21.6*0*12*ZEN2", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001",
-              "CAS*OA*23*196.4"]
-    code, report, output = convert(tmp_path, write(tmp_path, "zenith.835", L.era([answer], payer=ZENITH)), primary)
-    [decision] = report["claims"]
+    code, decision, output = zenith_answer(tmp_path, "zenith.835", [
+        "CLP*TERTIARY01*1*218*21.6*0*12*ZEN2", "NM1*QC*1*HAZELTHROPPE*LINUS****MI*PRM1210001", "CAS*OA*23*196.4"])
     assert code == 1 and decision["status"] == "held" and not output.exists()
     assert "OA-23" in decision["reasons"][-1]
     # the same answer without OA-23: the level billed (P), continued with a note asking for an alias
-    paid = L.acme_paid()
-    code, report, output = convert(tmp_path, write(tmp_path, "zenith2.835", L.era([paid], payer=ZENITH)), primary)
-    [decision] = report["claims"]
+    code, decision, output = zenith_answer(tmp_path, "zenith2.835", L.acme_paid())
     assert decision["status"] == "converted" and "not recognised" in decision["reasons"][0]
 
 

@@ -144,7 +144,7 @@ def test_payers_taking_paper_are_remembered_by_their_shared_ref(tmp_path):
             PayerRef(("333",), "")]
     for ref in refs + [PayerRef(r.ids, r.name) for r in refs] + [shared_ref(r.ids, r.name) for r in refs]:
         assert remembered.accepts_electronic_secondary(ref) is plain.accepts_electronic_secondary(ref)
-    assert len(remembered._accepts_by_id) == len(refs)
+    assert len(remembered._listed_by_id) == len(refs)
 
 
 def test_the_billed_reason_is_the_sentence():
